@@ -1,0 +1,28 @@
+# Two commands set everything up on a fresh machine: `make figures` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.installed
+
+.PHONY: figures test lint bench clean venv
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+figures: $(STAMP)
+	MPLBACKEND=Agg $(PY) scripts/make_figures.py --out figures $(FIGURE_ARGS)
+
+test: $(STAMP)
+	MPLBACKEND=Agg $(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m ruff check packing scripts tests
+
+bench: $(STAMP)
+	$(PY) scripts/bench_geometry.py
+
+clean:
+	rm -rf figures .pytest_cache .hypothesis

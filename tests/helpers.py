@@ -1,0 +1,24 @@
+"""Small independent reference computations used by several test modules."""
+
+import numpy as np
+
+
+def brute_force_cosines(W):
+    """All unordered-pair cosines by an explicit double loop (float64)."""
+    W = np.asarray(W, dtype=np.float64)
+    n = W.shape[0]
+    out = []
+    for i in range(n):
+        for j in range(i + 1, n):
+            ni, nj = np.linalg.norm(W[i]), np.linalg.norm(W[j])
+            if ni == 0 or nj == 0:
+                out.append(0.0)
+            else:
+                out.append(float(np.dot(W[i], W[j]) / (ni * nj)))
+    return np.array(out)
+
+
+def random_rotation(d, rng):
+    """A Haar-random orthogonal matrix (QR with sign correction)."""
+    Q, R = np.linalg.qr(rng.normal(size=(d, d)))
+    return Q * np.sign(np.diag(R))

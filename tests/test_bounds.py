@@ -1,0 +1,99 @@
+import csv
+import math
+
+import numpy as np
+import pytest
+from conftest import REFERENCE_CSV
+from hypothesis import given
+from hypothesis import strategies as st
+
+from packing import (
+    bound_table,
+    bukh_cox_bound,
+    coherence,
+    exact_coherence,
+    levenstein_bound,
+    lower_bound,
+    orthoplex_bound,
+    welch_bound,
+)
+
+
+def test_exact_optima():
+    # regular simplex: n = d + 1 lines with coherence 1/d
+    for d in range(2, 10):
+        assert lower_bound(d + 1, d) == pytest.approx(1 / d)
+        assert welch_bound(d + 1, d) == pytest.approx(1 / d)
+        assert bukh_cox_bound(d + 1, d) == pytest.approx(1 / d)
+    assert lower_bound(6, 3) == pytest.approx(1 / math.sqrt(5))
+    assert lower_bound(28, 7) == pytest.approx(1 / 3)
+    assert lower_bound(36, 6) == pytest.approx(0.5)
+    assert lower_bound(63, 7) == pytest.approx(0.5)
+    assert levenstein_bound(36, 6) == pytest.approx(0.5)
+    assert levenstein_bound(63, 7) == pytest.approx(0.5)
+    assert lower_bound(5, 2) == pytest.approx(math.cos(math.pi / 5))
+    assert lower_bound(3, 3) == 0.0 and lower_bound(1, 1) == 0.0
+    assert lower_bound(4, 1) == 1.0
+
+
+def test_simplex_attains_bound_numerically():
+    # independent check: build the simplex by centring the standard basis of R^{d+1}
+    for d in range(2, 7):
+        E = np.eye(d + 1) - 1.0 / (d + 1)
+        U, s, _ = np.linalg.svd(E)
+        W = U[:, :d] * s[:d]
+        assert coherence(W) == pytest.approx(1 / d, abs=1e-12)
+
+
+def _records():
+    with open(REFERENCE_CSV) as fh:
+        rows = list(csv.DictReader(fh))
+    return [(int(r["d"]), int(r["n"]), float(r["max_abs_cos"]), int(r["known_optimal"])) for r in rows]
+
+
+def test_no_record_below_lower_bound():
+    rows = _records()
+    assert len(rows) > 100
+    for d, n, mu, _ in rows:
+        # records are rounded to 10 decimals
+        assert mu >= lower_bound(n, d) - 1e-9, (d, n, mu, lower_bound(n, d, return_name=True))
+        for name, value in bound_table(n, d).items():
+            if value is not None:
+                assert mu >= value - 1e-9, (name, d, n)
+
+
+def test_bounds_are_tight_where_records_are_proven_by_them():
+    tight = [(d, n) for d, n, mu, _ in _records() if abs(mu - lower_bound(n, d)) < 1e-9]
+    # 6 lines in R^3 (Welch / Bukh-Cox), 7 in R^3 (orthoplex), 6 in R^4 (Bukh-Cox), 10 in R^5 (Welch)
+    for cell in [(3, 6), (3, 7), (4, 6), (5, 10), (4, 12), (5, 16)]:
+        assert cell in tight
+
+
+@given(st.integers(2, 200), st.integers(1, 30))
+def test_lower_bound_is_max_of_valid(n, d):
+    lb, name = lower_bound(n, d, return_name=True)
+    assert 0.0 <= lb <= 1.0
+    valid = [v for v in bound_table(n, d).values() if v is not None]
+    if name != "exact":
+        assert lb == max(valid)
+    else:
+        assert lb >= max(valid) - 1e-12
+
+
+@pytest.mark.parametrize(
+    "fn, args, exc, msg",
+    [
+        (welch_bound, (0, 3), ValueError, "n must be >= 1"),
+        (welch_bound, (3, 0), ValueError, "d must be >= 1"),
+        (welch_bound, (3.5, 2), TypeError, "n must be an integer"),
+        (welch_bound, (1, 2), ValueError, "n must be >= 2"),
+        (orthoplex_bound, (6, 3), ValueError, r"valid only for n > d\(d\+1\)/2 = 6"),
+        (levenstein_bound, (10, 4), ValueError, "valid only"),
+        (bukh_cox_bound, (3, 3), ValueError, "valid only for n > d"),
+        (lower_bound, (True, 3), TypeError, "n must be an integer"),
+        (exact_coherence, (2, -1), ValueError, "d must be >= 1"),
+    ],
+)
+def test_bad_input(fn, args, exc, msg):
+    with pytest.raises(exc, match=msg):
+        fn(*args)

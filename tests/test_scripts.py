@@ -1,0 +1,45 @@
+"""Every driver in scripts/ is imported and run at tiny size, so none can rot."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+FIGURES = sorted(SCRIPTS.glob("fig_*.py"))
+BENCHES = sorted(SCRIPTS.glob("bench_*.py"))
+
+
+def load(path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_there_are_figure_drivers():
+    assert FIGURES, "scripts/ must hold at least one fig_*.py driver"
+
+
+@pytest.mark.parametrize("path", FIGURES, ids=[p.stem for p in FIGURES])
+def test_figure_driver_runs_quick(path, tmp_path):
+    written = load(path).main(tmp_path / "figs", quick=True, force=True, seed=0)
+    assert written, f"{path.name} wrote nothing"
+    for p in written:
+        p = Path(p)
+        assert p.exists() and p.stat().st_size > 1000, p
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{p} is not a PNG"
+
+
+@pytest.mark.parametrize("path", BENCHES, ids=[p.stem for p in BENCHES])
+def test_benchmark_runs_quick(path):
+    result = load(path).main(["--quick"])
+    assert isinstance(result, dict) and result, f"{path.name} must return a dict of its figures"
+
+
+def test_make_figures_lists_and_runs_one(tmp_path):
+    mf = load(SCRIPTS / "make_figures.py")
+    assert set(mf.drivers()) == {p.stem for p in FIGURES}
+    assert mf.main(["--out", str(tmp_path), "--quick", "--only", FIGURES[0].stem]) == 0
+    with pytest.raises(SystemExit):
+        mf.main(["--only", "fig_does_not_exist"])
