@@ -17,6 +17,14 @@ __version__ = "0.1.0"
 _MODULES = (
     "geometry",
     "bounds",
+    "constructions",
+    "analytic",
+    "partition",
+    "optimize",
+    "train",
+    "structure",
+    "compare",
+    "io",
     "plotting",
 )
 

@@ -1,0 +1,3 @@
+"""structure (being written; see the open issue)."""
+
+__all__: list[str] = []
