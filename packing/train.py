@@ -1,3 +1,0 @@
-"""train (being written; see the open issue)."""
-
-__all__: list[str] = []

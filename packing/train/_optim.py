@@ -1,0 +1,172 @@
+"""Optimizers, learning-rate schedules and the shared training loop of the numpy trainer.
+
+All parameters of a run (every instance, every tensor) live in one flat buffer,
+so one in-place Adam update covers the whole vectorized run with a handful of
+ufunc calls. Instances never mix: every update is elementwise.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+
+from .._validation import check_float, check_int
+
+__all__: list[str] = []
+
+OPTIMIZERS = ("adam", "adamw", "sgd")
+SCHEDULES = ("constant", "linear", "cosine")
+
+
+class TrainingDivergedError(FloatingPointError):
+    """A loss or parameter became NaN or infinite during training."""
+
+
+def check_choice(value, name: str, choices) -> str:
+    """Return ``value`` if it is one of the strings ``choices``; raise naming ``name`` otherwise."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
+    return value
+
+
+def schedule_factor(schedule: str, t: int, steps: int) -> float:
+    """Multiplier of the base learning rate at step ``t`` (0-based) of ``steps``."""
+    if schedule == "constant":
+        return 1.0
+    frac = t / steps
+    if schedule == "linear":
+        return 1.0 - frac
+    return 0.5 * (1.0 + math.cos(math.pi * frac))
+
+
+class Optimizer:
+    """In-place SGD (with optional momentum), Adam or AdamW over one flat parameter buffer.
+
+    ``weight_decay`` is decoupled (``p -= lr * wd * p``) for ``"adamw"`` and an
+    L2 term added to the gradient for ``"adam"`` and ``"sgd"``, as in PyTorch.
+    Adam follows PyTorch's arithmetic: ``p -= lr / c1 * m / (sqrt(v) / sqrt(c2) + eps)``.
+    """
+
+    def __init__(self, params: np.ndarray, *, kind, lr, schedule, steps, weight_decay, betas, eps, momentum):
+        self.kind, self.lr, self.schedule, self.steps = kind, lr, schedule, steps
+        self.wd, self.eps, self.momentum = weight_decay, eps, momentum
+        self.b1, self.b2 = betas
+        dt = params.dtype
+        self.m = np.zeros_like(params) if kind != "sgd" or momentum else None
+        self.v = np.zeros_like(params) if kind != "sgd" else None
+        self.tmp = np.empty_like(params)
+        self._one = dt.type(1)
+
+    def step(self, params: np.ndarray, grad: np.ndarray, t: int) -> None:
+        """Apply update number ``t`` (0-based) to ``params`` given ``grad`` (which may be clobbered)."""
+        lr = self.lr * schedule_factor(self.schedule, t, self.steps)
+        tmp = self.tmp
+        if self.wd and self.kind != "adamw":
+            grad += self.wd * params  # small arrays: the temporary is harmless
+        if self.kind == "sgd":
+            if self.momentum:
+                self.m *= self.momentum
+                self.m += grad
+                grad = self.m
+            np.multiply(grad, lr, out=tmp)
+            params -= tmp
+            return
+        if self.kind == "adamw" and self.wd:
+            params *= 1.0 - lr * self.wd
+        m, v = self.m, self.v
+        m *= self.b1
+        np.multiply(grad, 1.0 - self.b1, out=tmp)
+        m += tmp
+        v *= self.b2
+        np.multiply(grad, grad, out=tmp)
+        tmp *= 1.0 - self.b2
+        v += tmp
+        c1 = 1.0 - self.b1 ** (t + 1)
+        c2 = 1.0 - self.b2 ** (t + 1)
+        np.sqrt(v, out=tmp)
+        tmp *= 1.0 / math.sqrt(c2)
+        tmp += self.eps
+        np.divide(m, tmp, out=tmp)
+        tmp *= lr / c1
+        params -= tmp
+
+
+def check_optimizer_options(optimizer, schedule, lr, weight_decay, betas, eps, momentum, steps):
+    """Validate the optimizer keywords shared by every trainer; return them normalized."""
+    optimizer = check_choice(optimizer, "optimizer", OPTIMIZERS)
+    schedule = check_choice(schedule, "schedule", SCHEDULES)
+    lr = check_float(lr, "lr", minimum=0.0, strict_min=True)
+    weight_decay = check_float(weight_decay, "weight_decay", minimum=0.0)
+    if not isinstance(betas, tuple | list) or len(betas) != 2:
+        raise TypeError(f"betas must be a pair (beta1, beta2); got {betas!r}.")
+    betas = tuple(
+        check_float(b, f"betas[{i}]", minimum=0.0, maximum=1.0, strict_max=True) for i, b in enumerate(betas)
+    )
+    eps = check_float(eps, "eps", minimum=0.0, strict_min=True)
+    momentum = check_float(momentum, "momentum", minimum=0.0, maximum=1.0, strict_max=True)
+    steps = check_int(steps, "steps", minimum=1)
+    return dict(
+        optimizer=optimizer, schedule=schedule, lr=lr, weight_decay=weight_decay,
+        betas=betas, eps=eps, momentum=momentum, steps=steps,
+    )  # fmt: skip
+
+
+def check_dtype(dtype):
+    """Return float32 or float64 as a numpy dtype; anything else is an error."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"dtype must be np.float32 or np.float64; got {dtype!r}.")
+    return dt
+
+
+def run_loop(
+    params: np.ndarray,
+    grad: np.ndarray,
+    loss_and_grad: Callable[[int], np.ndarray],
+    opt: Optimizer,
+    steps: int,
+    n_instances: int,
+    *,
+    snapshot_every: int | None = None,
+    snapshot: Callable[[], np.ndarray] | None = None,
+    record: Callable[[int], None] | None = None,
+):
+    """Run ``steps`` updates; return ``(loss_history (steps, n_instances), snapshot_steps, snapshots)``.
+
+    ``loss_and_grad(t)`` fills ``grad`` and returns the per-instance loss at the
+    current parameters. A non-finite loss stops training with
+    :class:`TrainingDivergedError` naming the step and the last finite loss.
+    """
+    history = np.empty((steps, n_instances))
+    snaps, snap_steps = [], []
+    if snapshot_every:
+        snaps.append(snapshot())
+        snap_steps.append(0)
+    for t in range(steps):
+        loss = loss_and_grad(t)
+        if not np.isfinite(loss).all():
+            bad = int(np.flatnonzero(~np.isfinite(loss))[0])
+            last = f"{history[t - 1, bad]:.6g}" if t else "none (the first loss was already bad)"
+            raise TrainingDivergedError(
+                f"training diverged at step {t}: the loss of instance {bad} is {loss[bad]}; last finite "
+                f"loss of that instance: {last}. Lower lr (now {opt.lr}) or use float64."
+            )
+        history[t] = loss
+        if record is not None:
+            record(t)
+        opt.step(params, grad, t)
+        if snapshot_every and (t + 1) % snapshot_every == 0:
+            snaps.append(snapshot())
+            snap_steps.append(t + 1)
+    if not np.isfinite(params).all():
+        raise TrainingDivergedError(
+            f"training diverged at step {steps - 1}: the final update produced non-finite parameters; "
+            f"last finite losses: {np.round(history[-1], 6).tolist()}. Lower lr (now {opt.lr})."
+        )
+    snapshots = np.stack(snaps) if snaps else None
+    return history, np.asarray(snap_steps, dtype=int), snapshots
