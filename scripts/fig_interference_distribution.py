@@ -16,31 +16,16 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from packing import plot_cosine_histogram, plot_moment_profile
+from packing import plot_cosine_histogram, plot_moment_profile, random_packing, tegum_packing
 from packing._figures import run_figure_cli, save_figure
-
-
-def _polygon_lines(m: int) -> np.ndarray:
-    t = np.pi * np.arange(m) / m
-    return np.c_[np.cos(t), np.sin(t)]
-
-
-def _tegum_of_polygons(n: int, d: int, rng) -> np.ndarray:
-    """Place n features in d dims as d/2 orthogonal planes, each holding n/(d/2) lines."""
-    blocks = d // 2
-    per = n // blocks
-    W = np.zeros((blocks * per, d))
-    for b in range(blocks):
-        W[b * per : (b + 1) * per, 2 * b : 2 * b + 2] = _polygon_lines(per)
-    Q, _ = np.linalg.qr(rng.normal(size=(d, d)))
-    return W @ Q
 
 
 def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: int = 0):
     rng = np.random.default_rng(seed)
     n, d = (64, 16) if quick else (1024, 256)
-    random_W = rng.normal(size=(n, d))
-    tegum_W = _tegum_of_polygons(n, d, rng)
+    random_W = random_packing(n, d, rng=rng)
+    # d/2 orthogonal planes, each holding n/(d/2) lines at angle pi/m
+    tegum_W = tegum_packing(n, d, d // 2, block="polygon", rotate=True, rng=rng)
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
     for W, label in ((random_W, "random (JL)"), (tegum_W, f"tegum: {d // 2} planes × {n // (d // 2)} lines")):
         plot_cosine_histogram(axes[0], W, bins=40, label=label)
