@@ -63,6 +63,13 @@ def _unit(W: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------- polytopes
 
 
+def _circle(t: np.ndarray) -> np.ndarray:
+    """Return points at angles ``t``, with the exact zeros of cos and sin snapped to 0."""
+    W = np.c_[np.cos(t), np.sin(t)]
+    W[np.abs(W) < 1e-15] = 0.0
+    return W
+
+
 def regular_polygon_lines(m: int) -> np.ndarray:
     """Return ``m`` lines in ``R^2`` at successive angles ``π/m`` (optimal line packing).
 
@@ -90,8 +97,7 @@ def regular_polygon_lines(m: int) -> np.ndarray:
     ValueError: m must be >= 1; got 0.
     """
     m = check_int(m, "m", minimum=1)
-    t = np.pi * np.arange(m) / m
-    return np.c_[np.cos(t), np.sin(t)]
+    return _circle(np.pi * np.arange(m) / m)
 
 
 def regular_polygon(m: int) -> np.ndarray:
@@ -122,8 +128,7 @@ def regular_polygon(m: int) -> np.ndarray:
     TypeError: m must be an integer; got float 2.0. Pass int(2.0).
     """
     m = check_int(m, "m", minimum=1)
-    t = 2 * np.pi * np.arange(m) / m
-    return np.c_[np.cos(t), np.sin(t)]
+    return _circle(2 * np.pi * np.arange(m) / m)
 
 
 def antipodal_pair() -> np.ndarray:
