@@ -1,3 +1,440 @@
-"""compare (being written; see the open issue)."""
+"""Compare a learned packing, side by side, with the packings theory predicts.
 
-__all__: list[str] = []
+For a learned ``W`` (or a batch of instances) :func:`compare_packings` builds one
+row per packing:
+
+* ``learned``: the represented features of ``W`` (dropped ones are counted);
+* ``ideal tegum``: the tegum product of the ideal shapes matched to the detected
+  factors (:func:`packing.analyze_structure`), same partition, exact shapes;
+* ``optimal partition p=…``: the tegum product the analytic module predicts
+  optimal for the same ``n`` and ``d`` at each order ``p`` (identical
+  partitions for several ``p`` share one row);
+* ``optimizer p=inf``: the best packing :func:`packing.optimize_packing` finds
+  within a small time budget;
+* ``overlapping orthogonal sets`` and ``random``: the two unstructured references;
+
+with, for each, the interference moments ``Σ_{i<j} |cos|**p`` for
+``p ∈ {1, 2, 4}``, the coherence (``p = ∞``), the number of orthogonal pairs,
+the gap of the coherence to the best proven lower bound, and the feature
+dimensionalities. It also reports the orders ``p`` (if any) at which the
+detected partition is the predicted optimum. The result prints as a plain-text
+table and exports to CSV and JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ._validation import check_packing, check_ps, check_rng, check_tolerance
+from .bounds import lower_bound
+from .geometry import feature_dimensionality, pairwise_statistics
+from .structure import INTERFERENCE_ATOL, NORM_THRESHOLD, SHAPE_TOL, analyze_structure
+
+__all__ = ["ComparisonRow", "Comparison", "compare_packings", "ideal_tegum_product", "DEFAULT_P_GRID"]
+
+#: Orders at which the optimal partition is searched for the learned one.
+DEFAULT_P_GRID = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 16.0, np.inf)
+_REFERENCES = ("ideal", "partition", "optimizer", "overlapping", "random")
+
+
+def _fmt_p(p: float) -> str:
+    return "inf" if np.isinf(p) else f"{p:g}"
+
+
+def _partition_text(blocks) -> str:
+    """Block sizes as ``n_b/d_b`` terms, largest first, repeats counted: ``"3/2 + 2×2/1"``."""
+    if not blocks:
+        return "-"
+    counts: dict = {}
+    for block in sorted(blocks, key=lambda t: (-t[0], -t[1])):
+        counts[block] = counts.get(block, 0) + 1
+    return " + ".join(f"{c}×{a}/{b}" if c > 1 else f"{a}/{b}" for (a, b), c in counts.items())
+
+
+@dataclass(frozen=True)
+class ComparisonRow:
+    """One packing of a comparison.
+
+    Attributes
+    ----------
+    name : str
+        ``"learned"``, ``"ideal tegum"``, ``"optimal partition p=…"``,
+        ``"optimizer p=inf"``, ``"overlapping orthogonal sets"`` or ``"random"``.
+    instance : int or None
+        Instance of a batch the row belongs to (``None`` for shared references).
+    n, d : int
+        Features (represented ones, for the learned row) and dimension.
+    partition : str
+        Block sizes ``n_b/d_b`` of its tegum factors as detected by
+        :func:`packing.tegum_factors` with the comparison's ``atol`` (``"-"`` if
+        they are not block-orthogonal); ``k×`` counts repeated blocks.
+    moments : dict
+        ``{p: Σ_{i<j} |cos θ_ij|**p}``; ``p = inf`` holds the coherence.
+    orthogonal_pairs : int
+        Pairs with ``|cos| <= atol``.
+    coherence, lower_bound, gap : float
+        Coherence, best proven lower bound for ``(n, d)``, and their difference
+        (NaN when ``n < 2``).
+    dim_mean, dim_min, dim_max : float
+        Feature dimensionalities over the row's features.
+    note : str
+        Extra information (shapes, dropped features, reference parameters).
+    """
+
+    name: str
+    instance: int | None
+    n: int
+    d: int
+    partition: str
+    moments: dict
+    orthogonal_pairs: int
+    coherence: float
+    lower_bound: float
+    gap: float
+    dim_mean: float
+    dim_min: float
+    dim_max: float
+    note: str = ""
+
+    def record(self) -> dict:
+        """Return the row as a flat dict (moments as ``M_p`` keys) for CSV/JSON."""
+        out = asdict(self)
+        moments = out.pop("moments")
+        note = out.pop("note")
+        for p, v in moments.items():
+            out[f"M_{_fmt_p(p)}"] = v
+        out["note"] = note
+        return out
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Side-by-side comparison of learned packings with predicted ones.
+
+    Attributes
+    ----------
+    rows : list of ComparisonRow
+    ps : tuple of float
+        Moment orders of every row.
+    predicted_p : dict
+        ``{instance: [p, ...]}``: orders of ``p_grid`` at which the learned
+        partition is the analytic optimum (empty list: at none).
+    p_grid : tuple of float
+    reports : list of StructureReport
+        The structure detected in each instance.
+    atol : float
+        Orthogonality tolerance of ``orthogonal_pairs``.
+    """
+
+    rows: list
+    ps: tuple
+    predicted_p: dict
+    p_grid: tuple
+    reports: list = field(repr=False)
+    atol: float = INTERFERENCE_ATOL
+
+    def records(self) -> list[dict]:
+        """Return one flat dict per row."""
+        return [r.record() for r in self.rows]
+
+    def to_csv(self) -> str:
+        """Return the table as CSV text (one line per row, header first)."""
+        records = self.records()
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(records[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(records)
+        return buf.getvalue()
+
+    def to_json(self, **kwargs) -> str:
+        """Return rows, predicted orders and parameters as JSON (``inf`` written as ``"inf"``)."""
+
+        def clean(v):
+            if isinstance(v, float) and not math.isfinite(v):
+                return None if math.isnan(v) else ("inf" if v > 0 else "-inf")
+            return v
+
+        payload = {
+            "ps": [_fmt_p(p) for p in self.ps],
+            "p_grid": [_fmt_p(p) for p in self.p_grid],
+            "predicted_p": {str(k): [_fmt_p(p) for p in v] for k, v in self.predicted_p.items()},
+            "rows": [{k: clean(v) for k, v in r.items()} for r in self.records()],
+        }
+        return json.dumps(payload, **kwargs)
+
+    def to_text(self) -> str:
+        """Return the comparison as an aligned plain-text table."""
+        head = ["packing", "n/d", "partition"]
+        head += [f"M_{_fmt_p(p)}" if np.isfinite(p) else "coherence" for p in self.ps]
+        head += ["orth pairs", "gap to bound", "dim mean [min,max]"]
+        table = [head]
+        for r in self.rows:
+            name = r.name if r.instance is None else f"[{r.instance}] {r.name}"
+            cells = [name, f"{r.n}/{r.d}", r.partition]
+            cells += [f"{r.moments[p]:.4g}" for p in self.ps]
+            gap = "n/a" if math.isnan(r.gap) else f"{r.gap:.3g}"
+            cells += [str(r.orthogonal_pairs), gap, f"{r.dim_mean:.3f} [{r.dim_min:.2f},{r.dim_max:.2f}]"]
+            table.append(cells)
+        widths = [max(len(row[c]) for row in table) for c in range(len(head))]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in table]
+        lines.insert(1, "  ".join("-" * w for w in widths))
+        for inst, ps in self.predicted_p.items():
+            where = ", ".join(_fmt_p(p) for p in ps) if ps else "none of the grid"
+            prefix = "" if inst is None else f"[{inst}] "
+            lines.append(f"{prefix}learned partition is the predicted optimum at p = {where}")
+        notes = [(r.instance, r.name, r.note) for r in self.rows if r.note]
+        for inst, name, note in notes:
+            lines.append(f"{'' if inst is None else f'[{inst}] '}{name}: {note}")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
+def _detected_partition(W, atol) -> str:
+    """Partition text of the tegum factors of W (``"-"`` if they are not block-orthogonal)."""
+    from .structure import tegum_factors
+
+    tf = tegum_factors(W, atol=atol, norm_threshold=0.0)
+    return _partition_text(list(zip(tf.sizes, tf.dims, strict=True))) if tf.block_orthogonal else "-"
+
+
+def _row(name, W, ps, atol, *, instance=None, partition=None, note="") -> ComparisonRow:
+    n, d = W.shape
+    if partition is None:
+        partition = _detected_partition(W, atol)
+    stats = pairwise_statistics(W, p=ps, atol=atol)
+    coh = stats.coherence
+    bound = lower_bound(n, d) if n >= 2 else math.nan
+    D = feature_dimensionality(W)
+    return ComparisonRow(
+        name=name,
+        instance=instance,
+        n=n,
+        d=d,
+        partition=partition,
+        moments={float(p): float(stats.moments[float(p)]) for p in ps},
+        orthogonal_pairs=int(stats.orthogonal_pairs),
+        coherence=float(coh),
+        lower_bound=float(bound),
+        gap=float(coh - bound) if n >= 2 else math.nan,
+        dim_mean=float(D.mean()),
+        dim_min=float(D.min()),
+        dim_max=float(D.max()),
+        note=note,
+    )
+
+
+def ideal_tegum_product(W, report=None, **kwargs) -> np.ndarray:
+    """Replace each detected factor of ``W`` by its matched ideal shape; keep the partition.
+
+    Factors whose shape was not identified keep their own (normalised) vectors.
+    Factors are placed in mutually orthogonal coordinate blocks of ``R^d``
+    (rows in the order of the detected factors, zero-padded to ``d`` columns).
+
+    Parameters
+    ----------
+    W : array_like, shape (n, d)
+    report : StructureReport, optional
+        From :func:`packing.analyze_structure` (computed with ``**kwargs`` if omitted).
+
+    Returns
+    -------
+    ndarray, shape (n_represented, d)
+
+    Raises
+    ------
+    ValueError
+        If the factors span more than ``d`` dimensions together (not a tegum product).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> W = np.vstack([np.eye(3), -np.eye(3)]) + 0.01 * rng.normal(size=(6, 3))
+    >>> ideal_tegum_product(W).round(3)
+    array([[ 1.,  0.,  0.],
+           [-1.,  0.,  0.],
+           [ 0.,  1.,  0.],
+           [ 0., -1.,  0.],
+           [ 0.,  0.,  1.],
+           [ 0.,  0., -1.]])
+    """
+    from .constructions import tegum_product
+    from .structure import _span, _template, _unit
+
+    W = check_packing(W).astype(np.float64)
+    if report is None:
+        report = analyze_structure(W, **kwargs)
+    blocks = []
+    for f, shape, k in zip(report.factors.factors, report.shapes, report.factors.dims, strict=True):
+        if shape.matched:
+            blocks.append(np.array(_template(shape.family, shape.n_points)))
+        else:
+            U = _unit(W[f])
+            blocks.append(U @ _span(U, max(k, 1)))
+    total = sum(B.shape[1] for B in blocks)
+    d = W.shape[1]
+    if total > d:
+        raise ValueError(
+            f"W's factors span {total} dimensions together, more than d = {d}: it is not a tegum "
+            f"product at this tolerance (raise atol or inspect report.factors.subspace_overlap)."
+        )
+    T = tegum_product(*blocks)
+    return np.hstack([T, np.zeros((T.shape[0], d - total))])
+
+
+def _canonical(blocks) -> tuple:
+    """Sorted ``(n_b, d_b)`` with orthonormal blocks (``n_b <= d_b``) split into dedicated ``(1, 1)``."""
+    out = []
+    for m, D in blocks:
+        out.extend([(1, 1)] * int(m) if m <= D else [(int(m), int(D))])
+    return tuple(sorted(out, reverse=True))
+
+
+def _predicted(n: int, d: int, p: float, *, build: bool, rng=None):
+    """Return ``(blocks, W or None)`` of the partition :func:`packing.optimal_partition` predicts at ``p``."""
+    from .partition import optimal_partition
+
+    res = optimal_partition(n, d, p, build=build, rng=rng)
+    return _canonical(res.blocks), (np.asarray(res.W) if build else None)
+
+
+def _references(n, d, ps, atol, include, partition_ps, rng, budget):
+    rows = []
+    if "partition" in include:
+        seen = {}
+        for p in partition_ps:
+            blocks, Wp = _predicted(n, d, p, build=True, rng=rng)
+            seen.setdefault(blocks, ([], Wp))[0].append(p)
+        for blocks, (orders, Wp) in seen.items():
+            label = ",".join(_fmt_p(p) for p in orders)
+            rows.append(_row(f"optimal partition p={label}", Wp, ps, atol, partition=_partition_text(blocks)))
+    if "optimizer" in include and n >= 2:
+        from .optimize import optimize_packing
+
+        res = optimize_packing(n, d, p=np.inf, rng=rng, budget=budget)
+        rows.append(
+            _row("optimizer p=inf", res.W, ps, atol, note=f"budget {budget:g}s, {res.stopping_reason}")
+        )
+    if "overlapping" in include:
+        from .constructions import overlapping_orthogonal_sets
+
+        Wo = overlapping_orthogonal_sets(n, d, rng=rng)
+        rows.append(_row("overlapping orthogonal sets", Wo, ps, atol))
+    if "random" in include:
+        from .constructions import random_packing
+
+        rows.append(_row("random", random_packing(n, d, rng=rng), ps, atol))
+    return rows
+
+
+def compare_packings(
+    W,
+    *,
+    ps=(1.0, 2.0, 4.0, np.inf),
+    partition_ps=(1.0, 2.0, 4.0, np.inf),
+    p_grid=DEFAULT_P_GRID,
+    include=_REFERENCES,
+    atol: float = INTERFERENCE_ATOL,
+    norm_threshold: float = NORM_THRESHOLD,
+    shape_tol: float = SHAPE_TOL,
+    optimizer_budget: float = 1.0,
+    rng=None,
+) -> Comparison:
+    """Compare learned packing(s) with ideal, predicted, optimized and random packings.
+
+    Parameters
+    ----------
+    W : array_like, shape (n, d) or (instances, n, d)
+        Learned weights, one row per feature (transpose a PyTorch
+        ``nn.Linear`` weight first: :func:`packing.from_torch_layout`).
+    ps : sequence of float, default (1, 2, 4, inf)
+        Moment orders of every row (``inf``: coherence).
+    partition_ps : sequence of float, default (1, 2, 4, inf)
+        Orders for which the analytic optimal partition gets a row.
+    p_grid : sequence of float
+        Orders searched for the one(s) at which the learned partition is optimal
+        (empty: skip the search).
+    include : sequence of str
+        Which references to build, among ``"ideal"``, ``"partition"``,
+        ``"optimizer"``, ``"overlapping"``, ``"random"``.
+    atol : float, default 0.05
+        Interference / orthogonality tolerance (structure detection and the
+        orthogonal-pair counts of every row).
+    norm_threshold : float, default 0.1
+        Relative norm below which a learned feature is dropped.
+    shape_tol : float, default 0.1
+        Shape-matching tolerance (see :func:`packing.identify_shape`).
+    optimizer_budget : float, default 1.0
+        Seconds for :func:`packing.optimize_packing` per distinct ``n``.
+    rng : None, int or numpy.random.Generator
+        For the optimizer and the random references.
+
+    Returns
+    -------
+    Comparison
+
+    Examples
+    --------
+    >>> t = 2 * np.pi * np.arange(5) / 5
+    >>> cmp = compare_packings(np.c_[np.cos(t), np.sin(t)], include=("ideal", "random"), p_grid=(), rng=0)
+    >>> [(r.name, r.partition, round(r.coherence, 3)) for r in cmp.rows]
+    [('learned', '5/2', 0.809), ('ideal tegum', '5/2', 0.809), ('random', '5/2', 0.977)]
+    >>> compare_packings(np.eye(2), include=("best",))
+    Traceback (most recent call last):
+    ...
+    ValueError: include must name references among ('ideal', 'partition', 'optimizer', \
+'overlapping', 'random'); got 'best'.
+    """
+    arr = np.asarray(W)
+    batch = arr.ndim == 3
+    Ws = [check_packing(w, f"W[{k}]") for k, w in enumerate(arr)] if batch else [check_packing(W)]
+    ps, _ = check_ps(ps, "ps")
+    partition_ps, _ = check_ps(partition_ps, "partition_ps")
+    p_grid = tuple(check_ps(p_grid, "p_grid")[0]) if len(tuple(p_grid)) else ()
+    include = tuple(include)
+    for item in include:
+        if item not in _REFERENCES:
+            raise ValueError(f"include must name references among {_REFERENCES}; got {item!r}.")
+    atol = check_tolerance(atol, "atol")
+    optimizer_budget = check_tolerance(optimizer_budget, "optimizer_budget")
+    rng = check_rng(rng)
+    rows, reports, predicted, cache, grid = [], [], {}, {}, {}
+    refs = tuple(r for r in include if r != "ideal")
+    for k, Wk in enumerate(Ws):
+        inst = k if batch else None
+        report = analyze_structure(Wk, atol=atol, norm_threshold=norm_threshold, shape_tol=shape_tol)
+        reports.append(report)
+        tf = report.factors
+        kept = np.setdiff1d(np.arange(tf.n), tf.dropped)
+        Wl = Wk[kept]
+        n, d = Wl.shape
+        blocks = tuple(sorted(zip(tf.sizes, tf.dims, strict=True), reverse=True))
+        part = _partition_text(blocks) if tf.block_orthogonal else "-"
+        note = f"{len(tf.dropped)} dropped; shapes: {report.description}"
+        ideal = None
+        if "ideal" in include:
+            try:
+                ideal = ideal_tegum_product(Wk, report)
+            except ValueError as exc:
+                note += f"; no ideal tegum row: {exc}"
+        rows.append(_row("learned", Wl, ps, atol, instance=inst, partition=part, note=note))
+        if ideal is not None:
+            rows.append(_row("ideal tegum", ideal, ps, atol, instance=inst, partition=part))
+        if n not in cache:
+            cache[n] = _references(n, d, ps, atol, refs, partition_ps, rng, optimizer_budget)
+            for p in p_grid:
+                grid[n, p] = _predicted(n, d, p, build=False)[0]
+        predicted[inst] = [p for p in p_grid if tf.block_orthogonal and grid[n, p] == blocks]
+    # shared references: once per distinct n (labelled with n when a batch mixes sizes)
+    sizes = sorted(cache)
+    for n in sizes:
+        for r in cache[n]:
+            rows.append(r if len(sizes) == 1 else ComparisonRow(**{**asdict(r), "name": f"{r.name} (n={n})"}))
+    return Comparison(rows, tuple(ps), predicted, tuple(p_grid), reports, atol)

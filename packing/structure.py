@@ -1094,6 +1094,11 @@ def analyze_structure(
     -------
     StructureReport
 
+    Raises
+    ------
+    ValueError
+        If no feature is represented (all rows below the norm threshold).
+
     Examples
     --------
     An octahedron is three mutually orthogonal antipodal pairs:
@@ -1110,6 +1115,11 @@ def analyze_structure(
     W = check_packing(W).astype(np.float64)
     shape_tol = check_tolerance(shape_tol, "shape_tol")
     tf = tegum_factors(W, atol=atol, norm_threshold=norm_threshold)
+    if not tf.factors:
+        raise ValueError(
+            f"W has no represented feature (every row norm <= {norm_threshold} times the largest, "
+            f"which is {float(tf.norms.max())})."
+        )
     shapes = [identify_shape(W[f], tol=shape_tol) for f in tf.factors]
     caps = factor_capacities(W, tf)
     kept = np.setdiff1d(np.arange(tf.n), tf.dropped)
