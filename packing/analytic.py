@@ -410,7 +410,11 @@ class PairSpectrum:
 
 
 def _circle_spectrum(m: int, step: float) -> dict[float, int]:
-    return {abs(math.cos(step * t)): m - t for t in range(1, m)}
+    pairs: dict[float, int] = {}
+    for t in range(1, m):  # pairs (i, i + t): m - t of them at angle step * t
+        v = round(abs(math.cos(step * t)), 12)
+        pairs[v] = pairs.get(v, 0) + m - t
+    return pairs
 
 
 def _antiprism_pairs() -> dict[float, int]:

@@ -1,0 +1,198 @@
+import math
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pytest
+from helpers import brute_force_cosines
+from hypothesis import given
+from hypothesis import strategies as st
+
+import packing.partition as partition
+from packing import (
+    admissible_k,
+    equal_partition_loss,
+    interference_moment,
+    optimal_partition,
+    tegum_loss,
+    welch_bound,
+)
+
+
+def welch_f(m, D, p):
+    """Independent Welch block cost: C(m,2) * welch(m, D)^p (coherence for p = inf)."""
+    if m <= D or m == 1:
+        return 0.0
+    w = math.sqrt((m - D) / (D * (m - 1)))
+    return w if math.isinf(p) else m * (m - 1) / 2 * w**p
+
+
+def brute_force(n, d, f, p):
+    """Enumerate every multiset of blocks (m_b, D_b) with Σm = n, ΣD = d (m_b, D_b >= 1)."""
+    combine = max if math.isinf(p) else (lambda a, b: a + b)
+
+    def g(m, D):  # a block may leave dimensions unused
+        return min(f(m, x) for x in range(1, D + 1))
+
+    @cache
+    def best(a, b, max_block):
+        if a == 0:
+            return 0.0 if b == 0 else math.inf
+        out = math.inf
+        for m in range(1, a + 1):
+            for D in range(1, b + 1):
+                if (m, D) > max_block:
+                    continue
+                out = min(out, combine(g(m, D), best(a - m, b - D, (m, D))))
+        return out
+
+    return best(n, d, (n, d))
+
+
+@given(st.integers(1, 7), st.integers(1, 4), st.sampled_from([0.5, 1.0, 2.0, 3.0, np.inf]))
+def test_dp_matches_brute_force_welch(n, d, p):
+    res = optimal_partition(n, d, p, build=False)
+    want = brute_force(n, d, lambda m, D: welch_f(m, D, p), p)
+    assert res.loss == pytest.approx(want, rel=1e-12, abs=1e-12)
+    assert sum(m for m, _ in res.blocks) == n and sum(D for _, D in res.blocks) == d
+    combined = max(res.block_losses) if math.isinf(p) else sum(res.block_losses)
+    assert combined == pytest.approx(res.loss, rel=1e-12, abs=1e-12)
+
+
+@given(st.integers(1, 6), st.integers(1, 4), st.booleans(), st.data())
+def test_dp_matches_brute_force_random_cost_table(n, d, use_max, data):
+    table = data.draw(
+        st.lists(st.floats(0, 10, allow_nan=False), min_size=n * d, max_size=n * d).map(
+            lambda v: np.array(v).reshape(n, d)
+        )
+    )
+
+    def f(m, D):
+        return float(table[m - 1, D - 1])
+
+    p = np.inf if use_max else 1.0
+    res = optimal_partition(n, d, p, cost=f, build=False)
+    assert res.cost == "callable"
+    assert res.loss == pytest.approx(brute_force(n, d, f, p), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("p", [0.5, 1.0, 1.5])
+def test_uneven_partition_beats_every_equal_block_formula(p):
+    # n=6, d=4: equal blocks allow k in {1, 2}; the optimum is two digons plus an
+    # orthonormal pair, which no k-equal-block formula describes.
+    n, d = 6, 4
+    res = optimal_partition(n, d, p)
+    assert sorted(res.blocks) == [(2, 1), (2, 1), (2, 2)] and not res.is_even
+    assert res.loss == pytest.approx(2.0)  # two antipodal pairs, |cos| = 1
+    equal = [tegum_loss(n, d, k, p) / 2 for k in admissible_k(n, d)]  # unordered pairs
+    assert admissible_k(n, d) == [1, 2]
+    assert res.loss < min(equal) - 0.1
+    # the constructed packing realizes it exactly
+    assert all(res.exact_blocks)
+    assert interference_moment(res.W, p) == pytest.approx(2.0, abs=1e-12)
+    cos = np.abs(brute_force_cosines(res.W))
+    i, j = np.triu_indices(n, 1)
+    assert np.all(cos[res.labels[i] != res.labels[j]] == 0)
+
+
+@given(st.integers(1, 8), st.integers(1, 5))
+def test_p2_optimum_is_the_frame_potential_bound(q, d):
+    # Σ_b m_b²/(2 d_b) − m_b/2 >= (n²/d − n)/2 by Cauchy–Schwarz, with equality for equal ratios
+    n = q * d
+    res = optimal_partition(n, d, 2.0, build=False)
+    assert res.loss == pytest.approx((n * n / d - n) / 2, rel=1e-12, abs=1e-12)
+
+
+def test_p_below_two_prefers_many_blocks_and_above_two_one_block():
+    assert optimal_partition(12, 6, 1.0).blocks == [(2, 1)] * 6
+    assert optimal_partition(12, 6, 4.0, build=False).blocks == [(12, 6)]
+    assert optimal_partition(12, 6, 4.0, build=False).loss == pytest.approx(welch_f(12, 6, 4.0))
+
+
+def test_known_cost_uses_exact_packings():
+    # no real ETF(12, 6) exists; two icosahedral 6-line blocks in R^3 each have 15 pairs at 1/sqrt(5)
+    res = optimal_partition(12, 6, 4.0, cost="known")
+    assert res.blocks == [(6, 3), (6, 3)]
+    assert res.loss == pytest.approx(2 * 15 * (1 / math.sqrt(5)) ** 4)
+    assert res.realized_loss == pytest.approx(res.loss, rel=1e-10)
+    assert np.abs(brute_force_cosines(res.W)).max() == pytest.approx(welch_bound(6, 3))
+
+
+@given(st.integers(2, 12), st.integers(1, 6), st.sampled_from([1.0, 3.0, np.inf]))
+def test_realized_loss_is_measured_on_w(n, d, p):
+    res = optimal_partition(n, d, p, rng=0)
+    assert res.W.shape == (n, d)
+    np.testing.assert_allclose(np.linalg.norm(res.W, axis=1), 1.0, atol=1e-12)
+    assert res.realized_loss == pytest.approx(interference_moment(res.W, p), rel=1e-12, abs=1e-12)
+    if all(res.exact_blocks):
+        assert res.realized_loss == pytest.approx(res.loss, rel=1e-9, abs=1e-9)
+    np.testing.assert_array_equal(np.bincount(res.labels), [m for m, _ in res.blocks])
+
+
+@given(st.integers(1, 30), st.integers(1, 12), st.sampled_from([0.5, 1.0, 3.0]))
+def test_equal_partition_loss_is_half_tegum_loss(n, d, p):
+    for k in admissible_k(n, d):
+        assert equal_partition_loss(n, d, k, p) == pytest.approx(tegum_loss(n, d, k, p) / 2, rel=1e-12)
+
+
+@dataclass
+class FakeResult:
+    W: np.ndarray
+    objective: float
+
+
+def test_optimizer_cost_with_stand_in(monkeypatch):
+    calls = []
+
+    def fake_optimize_packing(n, d, *, p, rng, budget):
+        calls.append((n, d))
+        W = packing.random_packing(n, d, rng=rng)
+        return FakeResult(W, float(interference_moment(W, p)))
+
+    import packing.optimize
+
+    monkeypatch.setattr(packing.optimize, "optimize_packing", fake_optimize_packing, raising=False)
+    monkeypatch.setattr(partition, "_OPTIMIZER_CACHE", {})
+    res = optimal_partition(7, 3, 1.0, cost="optimizer", budget=0.1)
+    # one call per block size with m > D >= 2, all cached
+    assert sorted(calls) == sorted((m, D) for m in range(1, 8) for D in (2, 3) if m > D)
+    again = optimal_partition(7, 3, 1.0, cost="optimizer", budget=0.1)
+    assert len(calls) == 5 + 4 and again.loss == res.loss
+    # the table is the min of the stand-in's value and the exact known value
+    table = partition.block_cost_table(7, 3, 1.0, cost="optimizer", budget=0.1)
+    for (m, D, *_), (objective, _) in partition._OPTIMIZER_CACHE.items():
+        assert table[m, D] <= objective
+    assert res.realized_loss == pytest.approx(interference_moment(res.W, 1.0))
+    assert res.realized_loss <= res.loss + 1e-9
+
+
+def test_optimizer_cost_with_the_real_optimizer(monkeypatch):
+    monkeypatch.setattr(partition, "_OPTIMIZER_CACHE", {})
+    # p = inf in R^2: lines at angle pi/m are optimal and certified exactly by the optimizer
+    res = optimal_partition(5, 2, np.inf, cost="optimizer", budget=0.5)
+    assert res.blocks == [(5, 2)]
+    assert res.loss == pytest.approx(math.cos(math.pi / 5), abs=1e-9)
+
+
+BAD = [
+    (dict(n=0, d=3, p=1.0), ValueError, "n must be >= 1; got 0"),
+    (dict(n=3, d=3, p=0.0), ValueError, "p must be > 0"),
+    (dict(n=3, d=3, p=1.0, cost="best"), ValueError, "cost must be .welch., .known., .optimizer. or a"),
+    (dict(n=3, d=3, p=1.0, cost=lambda m, D: -1.0), ValueError, r"cost\(1, 1\) must be >= 0"),
+    (dict(n=3, d=3, p=1.0, cost=lambda m, D: float("nan")), ValueError, r"cost\(1, 1\) must be >= 0"),
+    (dict(n=3, d=3, p=1.0, cost=lambda m, D: "x"), TypeError, r"cost\(1, 1\) must return a number"),
+    (dict(n=3, d=3, p=1.0, cost=lambda m, D: math.inf), ValueError, "no partition of n=3 features"),
+    (dict(n=3, d=3, p=1.0, budget=0), ValueError, "budget must be > 0"),
+    (dict(n=3, d=3, p=1.0, rng="a"), TypeError, "rng must be None"),
+]
+
+
+@pytest.mark.parametrize("kwargs, exc, msg", BAD)
+def test_bad_input(kwargs, exc, msg):
+    with pytest.raises(exc, match=msg):
+        optimal_partition(**kwargs)
+
+
+def test_bad_equal_partition_k():
+    with pytest.raises(ValueError, match=r"k must divide both n=12 and d=6 .*\[1, 2, 3, 6\]"):
+        equal_partition_loss(12, 6, 4, 1.0)
