@@ -244,6 +244,13 @@ def admissible_k(n: int, d: int) -> list[int]:
     return [k for k in range(1, g + 1) if g % k == 0]
 
 
+def _check_ndkp(n, d, k, p) -> tuple[int, int, int, float]:
+    """Validate sizes, an equal-block count ``k`` (dividing ``n`` and ``d``) and an order ``p``."""
+    n = check_int(n, "n", minimum=1)
+    d = check_int(d, "d", minimum=1)
+    return n, d, _check_k(n, d, k), check_p(p)
+
+
 def _check_k(n: int, d: int, k) -> int:
     k = check_int(k, "k", minimum=1)
     if n % k or d % k:
@@ -291,10 +298,7 @@ def tegum_loss(n: int, d: int, k: int, p: float, *, ordered: bool = True) -> flo
     ...
     ValueError: k must divide both n=1000 and d=100 for k equal blocks; got k=3. ...
     """
-    n = check_int(n, "n", minimum=1)
-    d = check_int(d, "d", minimum=1)
-    k = _check_k(n, d, k)
-    p = check_p(p)
+    n, d, k, p = _check_ndkp(n, d, k, p)
     if n <= d:
         return 0.0
     m = n // k

@@ -372,12 +372,9 @@ def equal_partition_loss(n: int, d: int, k: int, p: float, *, cost="welch") -> f
     ...
     ValueError: k must divide both n=12 and d=6 for k equal blocks; got k=4. ...
     """
-    from .analytic import _check_k
+    from .analytic import _check_ndkp
 
-    n = check_int(n, "n", minimum=1)
-    d = check_int(d, "d", minimum=1)
-    k = _check_k(n, d, k)
-    p = check_p(p)
+    n, d, k, p = _check_ndkp(n, d, k, p)
     f = block_cost_table(n // k, d // k, p, cost=cost)
     value = float(np.min(f[n // k, 1:]))
     return value if math.isinf(p) else k * value
