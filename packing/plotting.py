@@ -170,3 +170,221 @@ def plot_partition(ax, result, *, cmap: str = "tab20"):
 
 
 __all__ += ["plot_tegum_losses", "plot_partition"]
+
+
+# --- learned geometry (issue 6): features in the plane, Gram matrices, dimensionality by shape ---
+
+
+def _shape_colors(labels) -> dict:
+    """One fixed colour per shape label (same label, same colour in every figure)."""
+    import matplotlib
+
+    fixed = {
+        "dedicated": "#1f77b4",
+        "digon": "#ff7f0e",
+        "triangle": "#2ca02c",
+        "tetrahedron": "#d62728",
+        "pentagon": "#9467bd",
+        "square antiprism": "#8c564b",
+        "ambiguous": "#bbbbbb",
+        "other": "#555555",
+        "dropped": "#dddddd",
+    }
+    palette = matplotlib.colormaps["tab20"].colors
+    extra = [c for c in palette if matplotlib.colors.to_hex(c) not in fixed.values()]
+    out, k = {}, 0
+    for label in sorted(set(labels), key=str):
+        if label in fixed:
+            out[label] = fixed[label]
+        else:
+            out[label] = extra[k % len(extra)]
+            k += 1
+    return out
+
+
+def plot_features_2d(ax, W, *, importance=None, cmap: str = "viridis", title: str | None = None):
+    """Draw the rows of a 2-D packing as arrows from the origin (as in Elhage et al. 2022, fig. 1).
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    W : array_like, shape (n, 2)
+    importance : array_like, shape (n,), optional
+        Colours the arrows (e.g. the feature importances); default: all one colour.
+    cmap : str
+    title : str, optional
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Raises
+    ------
+    ValueError
+        If ``W`` does not have exactly 2 columns.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from packing.constructions import regular_polygon
+    >>> fig, ax = plt.subplots()
+    >>> _ = plot_features_2d(ax, regular_polygon(5), importance=0.9 ** np.arange(5))
+    >>> plot_features_2d(ax, np.eye(3))
+    Traceback (most recent call last):
+    ...
+    ValueError: W must have 2 columns to be drawn in the plane; got shape (3, 3).
+    >>> plt.close(fig)
+    """
+    import matplotlib
+
+    W = check_packing(W)
+    if W.shape[1] != 2:
+        raise ValueError(f"W must have 2 columns to be drawn in the plane; got shape {W.shape}.")
+    n = W.shape[0]
+    if importance is None:
+        colors = ["C0"] * n
+    else:
+        imp = np.asarray(importance, dtype=float)
+        if imp.shape != (n,):
+            raise ValueError(f"importance must have shape ({n},); got {imp.shape}.")
+        span = np.ptp(imp) or 1.0
+        colors = matplotlib.colormaps[cmap]((imp - imp.min()) / span)
+    r = max(float(np.max(np.linalg.norm(W, axis=1))), 1e-12) * 1.15
+    for w, c in zip(W, colors, strict=True):
+        ax.plot([0, w[0]], [0, w[1]], color=c, lw=1.5)
+        ax.plot([w[0]], [w[1]], "o", color=c, ms=4)
+    ax.set_xlim(-r, r)
+    ax.set_ylim(-r, r)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title is not None:
+        ax.set_title(title, fontsize=9)
+    return ax
+
+
+def plot_gram(ax, W, *, order=None, groups=None, normalize=False, cmap: str = "RdBu_r", colorbar=True):
+    """Draw the Gram matrix ``W Wᵀ``, rows optionally re-ordered and split into groups.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    W : array_like, shape (n, d)
+    order : array_like of int, optional
+        Row order (e.g. the concatenated factors of :func:`packing.tegum_factors`).
+    groups : sequence of int, optional
+        Sizes of consecutive groups in that order; lines are drawn between them.
+    normalize : bool
+        Draw cosines instead of inner products.
+    cmap : str
+        A diverging colormap; the colour scale is symmetric about 0.
+    colorbar : bool
+
+    Returns
+    -------
+    matplotlib.image.AxesImage
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> W = np.vstack([np.eye(2), -np.eye(2)])
+    >>> plot_gram(ax, W, order=[0, 2, 1, 3], groups=[2, 2]).get_array().shape
+    (4, 4)
+    >>> plot_gram(ax, W, order=[0, 0, 1, 2])
+    Traceback (most recent call last):
+    ...
+    ValueError: order must hold distinct row indices in [0, 4); got [0, 0, 1, 2].
+    >>> plt.close(fig)
+    """
+    W = check_packing(W).astype(np.float64)
+    if normalize:
+        norms = np.linalg.norm(W, axis=1, keepdims=True)
+        W = np.divide(W, norms, out=np.zeros_like(W), where=norms > 0)
+    if order is not None:
+        order = np.asarray(order, dtype=int)
+        if sorted(order.tolist()) != sorted(set(order.tolist())) or order.min(initial=0) < 0 or (
+            order.size and order.max() >= W.shape[0]
+        ):
+            raise ValueError(
+                f"order must hold distinct row indices in [0, {W.shape[0]}); got {order.tolist()}."
+            )
+        W = W[order]
+    G = W @ W.T
+    vmax = max(float(np.max(np.abs(G))), 1e-12)
+    im = ax.imshow(G, cmap=cmap, vmin=-vmax, vmax=vmax, interpolation="nearest")
+    if groups is not None:
+        for edge in np.cumsum(groups)[:-1]:
+            ax.axhline(edge - 0.5, color="k", lw=0.6)
+            ax.axvline(edge - 0.5, color="k", lw=0.6)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if colorbar:
+        ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    return im
+
+
+#: Dimensionalities of the shapes seen in toy models: dedicated, tetrahedron, triangle, digon,
+#: pentagon, square antiprism (Elhage et al. 2022, "feature dimensionality").
+SHAPE_FRACTIONS = {"1": 1.0, "3/4": 0.75, "2/3": 2 / 3, "1/2": 0.5, "2/5": 0.4, "3/8": 0.375}
+
+
+def plot_feature_dimensionality(ax, x, dimensionality, labels, *, jitter=0.0, rng=None, s: float = 12):
+    """Scatter per-feature dimensionality against ``x`` (e.g. ``1/(1 - sparsity)``), coloured by shape.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+    x : array_like, shape (m,)
+        One value per point.
+    dimensionality : array_like, shape (m,)
+    labels : sequence of str, length m
+        Shape label of each point's factor (see :attr:`packing.StructureReport.feature_shapes`).
+    jitter : float
+        Multiplicative horizontal jitter (``x * exp(jitter * N(0, 1))``) to separate points.
+    rng : None, int or numpy.random.Generator
+    s : float
+        Marker size.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> _ = plot_feature_dimensionality(ax, [1, 1, 10], [1.0, 0.5, 0.4], ["dedicated", "digon", "pentagon"])
+    >>> [t.get_text() for t in ax.legend().get_texts()]
+    ['dedicated (1)', 'digon (1)', 'pentagon (1)']
+    >>> plot_feature_dimensionality(ax, [1], [1.0, 0.5], ["digon"])
+    Traceback (most recent call last):
+    ...
+    ValueError: x, dimensionality and labels must be 1-D of one length; got shapes (1,), (2,), (1,).
+    >>> plt.close(fig)
+    """
+    from ._validation import check_rng
+
+    x = np.asarray(x, dtype=float)
+    D = np.asarray(dimensionality, dtype=float)
+    labels = np.asarray(labels, dtype=object)
+    if not (x.shape == D.shape == labels.shape) or x.ndim != 1:
+        raise ValueError(
+            f"x, dimensionality and labels must be 1-D of one length; got shapes {x.shape}, "
+            f"{D.shape}, {labels.shape}."
+        )
+    rng = check_rng(rng)
+    xs = x * np.exp(jitter * rng.normal(size=x.shape)) if jitter else x
+    for name, frac in SHAPE_FRACTIONS.items():
+        ax.axhline(frac, color="0.85", lw=0.8, zorder=0)
+        ax.text(1.0, frac, f" {name}", transform=ax.get_yaxis_transform(), va="center", fontsize=7)
+    colors = _shape_colors(labels)
+    for label, color in colors.items():
+        mask = labels == label
+        ax.scatter(xs[mask], D[mask], s=s, color=color, label=f"{label} ({int(mask.sum())})", alpha=0.85)
+    ax.set_ylabel("feature dimensionality")
+    ax.set_ylim(-0.02, 1.05)
+    return ax
+
+
+__all__ += ["plot_features_2d", "plot_gram", "plot_feature_dimensionality", "SHAPE_FRACTIONS"]
