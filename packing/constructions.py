@@ -20,8 +20,10 @@ Every function returns a float64 array with one unit-norm row per feature.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
+import numbers
 from collections.abc import Callable
 from functools import cache, lru_cache
 
@@ -760,7 +762,11 @@ def best_known_block(m: int, D: int) -> np.ndarray | None:
 
 def _block_factory(block):
     if callable(block):
-        return block
+        try:
+            takes_rng = len(inspect.signature(block).parameters) >= 3
+        except (TypeError, ValueError):  # builtins without a signature
+            takes_rng = True
+        return block if takes_rng else (lambda m, D, rng: block(m, D))
     if block == "simplex":
 
         def make(m, D, rng):
@@ -807,20 +813,48 @@ def _block_factory(block):
     )
 
 
+def _block_sizes(n, d, k) -> list[tuple[int, int]]:
+    """Return near-equal sizes for an int ``k``, or check explicit ``(n_b, d_b)`` pairs add up."""
+    if isinstance(k, numbers.Integral) and not isinstance(k, bool):
+        return partition_sizes(n, d, k)
+    n = check_int(n, "n", minimum=1)
+    d = check_int(d, "d", minimum=1)
+    try:
+        sizes = [tuple(pair) for pair in k]
+    except TypeError:
+        raise TypeError(
+            f"k must be an int or a sequence of (n_b, d_b) pairs; got {_describe(k)}."
+        ) from None
+    if not sizes or any(len(pair) != 2 for pair in sizes):
+        raise ValueError(f"k must be an int or a non-empty sequence of (n_b, d_b) pairs; got {k!r}.")
+    sizes = [
+        (check_int(a, f"k[{i}][0]", minimum=1), check_int(b, f"k[{i}][1]", minimum=1))
+        for i, (a, b) in enumerate(sizes)
+    ]
+    total = (sum(a for a, _ in sizes), sum(b for _, b in sizes))
+    if total != (n, d):
+        raise ValueError(
+            f"block sizes k must add up to (n, d) = ({n}, {d}); got {sizes} adding up to {total}. "
+            f"partition_sizes(n, d, k) gives a near-equal split."
+        )
+    return sizes
+
+
 def tegum_packing(
     n: int,
     d: int,
-    k: int,
+    k,
     *,
     block="best",
     rotate: bool = False,
     rng=None,
     return_labels: bool = False,
 ):
-    """Return ``n`` features in ``d`` dims as a tegum product of ``k`` near-equal blocks.
+    """Return ``n`` features in ``d`` dims as a tegum product of ``k`` blocks.
 
-    The sizes come from :func:`partition_sizes`; each block of ``n_b`` features in
-    ``d_b`` dims is built by ``block``:
+    The sizes come from :func:`partition_sizes` (``k`` an int) or are given
+    explicitly (``k`` a list of ``(n_b, d_b)``, e.g. ``PartitionResult.blocks``);
+    each block of ``n_b`` features in ``d_b`` dims is built by ``block``:
 
     * ``"best"``: an exact optimal line packing (orthonormal if ``n_b <= d_b``,
       coincident lines if ``d_b = 1``, polygon lines if ``d_b = 2``, otherwise
@@ -828,12 +862,16 @@ def tegum_packing(
     * ``"simplex"``: orthonormal or regular simplex (``n_b <= d_b + 1``);
     * ``"polygon"``: orthonormal or polygon lines (``d_b = 2``);
     * ``"random"``: :func:`random_packing`;
-    * a callable ``block(n_b, d_b, rng)`` returning an ``(n_b, d_b)`` array.
+    * a callable ``block(n_b, d_b)`` or ``block(n_b, d_b, rng)`` returning an
+      ``(n_b, d_b)`` array.
 
     Parameters
     ----------
-    n, d, k : int
-        Features, dimensions and blocks (``k <= min(n, d)``).
+    n, d : int
+        Features and dimensions.
+    k : int or sequence of (int, int)
+        Number of near-equal blocks (``k <= min(n, d)``), or the block sizes
+        ``(n_b, d_b)``, which must add up to ``(n, d)``.
     block : str or callable
         How to fill each block (see above).
     rotate : bool
@@ -858,8 +896,12 @@ def tegum_packing(
     Traceback (most recent call last):
     ...
     ValueError: block='polygon' needs 2-dimensional blocks (or n_b <= d_b); got a block of 5 features ...
+    >>> tegum_packing(8, 3, [(6, 2), (1, 1)])
+    Traceback (most recent call last):
+    ...
+    ValueError: block sizes k must add up to (n, d) = (8, 3); got [(6, 2), (1, 1)] adding up to (7, 3). ...
     """
-    sizes = partition_sizes(n, d, k)
+    sizes = _block_sizes(n, d, k)
     rng = check_rng(rng)
     make = _block_factory(block)
     arrays = []
@@ -1037,7 +1079,12 @@ def overlapping_orthogonal_sets(
     if kind == "random":
         W = np.vstack([haar_rotation(d, rng=rng) for _ in range(sets)])[:n]
     elif kind == "mub":
-        W = mutually_unbiased_bases(d, sets)[:n]
+        try:
+            W = mutually_unbiased_bases(d, sets)[:n]
+        except ValueError as err:
+            raise ValueError(
+                f"kind='mub': n={n} features in d={d} dims need {sets} mutually unbiased bases; {err}"
+            ) from None
     else:
         raise ValueError(f"kind must be 'random' or 'mub'; got {_describe(kind)}.")
     labels = np.arange(n) // d

@@ -286,3 +286,30 @@ def test_bad_tegum_packing_options(kwargs, exc, msg):
 def test_bad_overlapping_kind():
     with pytest.raises(ValueError, match="kind must be 'random' or 'mub'"):
         overlapping_orthogonal_sets(4, 2, kind="orthoplex")
+
+
+def test_tegum_packing_explicit_uneven_sizes_and_two_argument_callable():
+    sizes = [(2, 1), (2, 1), (4, 2)]
+    W, labels = tegum_packing(8, 4, sizes, block=lambda m, D: np.eye(D)[np.arange(m) % D], return_labels=True)
+    np.testing.assert_array_equal(np.bincount(labels), [2, 2, 4])
+    assert np.abs(gram(W)[labels[:, None] != labels[None]]).max() == 0.0
+
+
+@pytest.mark.parametrize(
+    "k, exc, msg",
+    [
+        ([(6, 2), (1, 1)], ValueError, r"must add up to \(n, d\) = \(8, 3\); got .* adding up to \(7, 3\)"),
+        ([(8, 3, 1)], ValueError, "non-empty sequence of"),
+        ([], ValueError, "non-empty sequence of"),
+        ([(8, 0)], ValueError, r"k\[0\]\[1\] must be >= 1"),
+        (2.0, TypeError, "k must be an int or a sequence"),
+    ],
+)
+def test_tegum_packing_bad_block_sizes(k, exc, msg):
+    with pytest.raises(exc, match=msg):
+        tegum_packing(8, 3, k)
+
+
+def test_overlapping_mub_names_n_when_too_many_bases():
+    with pytest.raises(ValueError, match=r"kind='mub': n=24 features in d=8 dims need 3 .*only for d = 4"):
+        overlapping_orthogonal_sets(24, 8, kind="mub")
