@@ -42,7 +42,7 @@ __all__ = ["PartitionResult", "optimal_partition", "block_cost_table", "equal_pa
 
 _COSTS = ("welch", "known", "optimizer")
 
-#: (m, D, p, budget, seed) -> (objective, W) from the packing optimizer.
+#: (m, D, p, budget, seed) or (m, D, p, "build", budget, seed) -> (objective, W) from the optimizer.
 _OPTIMIZER_CACHE: dict[tuple, tuple[float, np.ndarray]] = {}
 
 
@@ -265,8 +265,12 @@ def _build_block(m: int, D: int, p: float, cost, budget, seed, rng) -> np.ndarra
         from .optimize import optimize_packing
     except ImportError:
         return random_packing(m, D, rng=rng)
-    res = optimize_packing(m, D, p=p, rng=rng, budget=budget or 1.0, restarts=4)
-    return np.asarray(res.W, dtype=np.float64)
+    key = (m, D, p, "build", budget, seed)
+    if key not in _OPTIMIZER_CACHE:
+        stream = np.random.default_rng([seed, m, D])
+        res = optimize_packing(m, D, p=p, rng=stream, budget=budget or 1.0, restarts=4)
+        _OPTIMIZER_CACHE[key] = (float(res.objective), np.asarray(res.W, dtype=np.float64))
+    return _OPTIMIZER_CACHE[key][1]
 
 
 def optimal_partition(
@@ -305,9 +309,10 @@ def optimal_partition(
     build : bool
         Construct ``W`` (block-diagonal): exact blocks where known, else the
         packing of :func:`packing.optimize_packing` (at most 4 restarts within
-        ``budget`` or 1 s), or a random packing if the optimizer is unavailable.
+        ``budget`` or 1 s, seeded by ``seed``, cached for the session), or a
+        random packing (from ``rng``) if the optimizer is unavailable.
     rng : None, int or numpy.random.Generator
-        Randomness for blocks without an exact construction.
+        Randomness for the random fallback blocks.
 
     Returns
     -------

@@ -120,7 +120,7 @@ def test_known_cost_uses_exact_packings():
 
 @given(st.integers(2, 12), st.integers(1, 6), st.sampled_from([1.0, 3.0, np.inf]))
 def test_realized_loss_is_measured_on_w(n, d, p):
-    res = optimal_partition(n, d, p, rng=0)
+    res = optimal_partition(n, d, p, rng=0, budget=0.2)
     assert res.W.shape == (n, d)
     np.testing.assert_allclose(np.linalg.norm(res.W, axis=1), 1.0, atol=1e-12)
     assert res.realized_loss == pytest.approx(interference_moment(res.W, p), rel=1e-12, abs=1e-12)
