@@ -1,0 +1,141 @@
+"""Benchmark optimize_packing against the best known Grassmannian line packings.
+
+For every cell ``(d, n)`` of a CSV with columns ``d, n, max_abs_cos`` (default:
+``../shared/reference/grassmannian_lines.csv``, Sloane's and Cohn's tables for
+``d = 3..5``, ``n <= 40``) the script runs ``optimize_packing(n, d, rng=seed,
+budget=BUDGET)`` and prints: record, ours, certified lower bound (the best of
+Welch, orthoplex, Levenstein, Bukh–Cox and the Delsarte LP bound), the gap to the
+record and the seconds taken. A summary line gives the fraction of cells within
+1e-4 and within 1e-6 of the record, the worst relative excess and the median
+seconds per cell. A result below a record is re-verified in 50-digit arithmetic
+(mpmath, on the returned ``W``) and reported as a candidate new record.
+
+The CSV may hold any cells (other ``d`` and ``n``); ``max_abs_cos`` may be empty
+for cells without a known record. Usage::
+
+    python scripts/bench_packings.py [--cells FILE] [--budget 15] [--only d=3] [--limit 10]
+                                     [--seed 0] [--out results.csv] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from packing import lower_bound, optimize_packing
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "grassmannian_lines.csv"
+DEFAULT_BUDGET = 15.0
+
+
+def read_cells(path) -> list[dict]:
+    """Rows of a cells CSV as dicts with int ``d``, ``n`` and float-or-None ``record``."""
+    with open(path, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows or not {"d", "n"} <= set(rows[0]):
+        got = list(rows[0]) if rows else "no rows"
+        raise ValueError(f"{path}: expected a CSV with columns d, n[, max_abs_cos]; got {got}.")
+    out = []
+    for r in rows:
+        rec = (r.get("max_abs_cos") or "").strip()
+        out.append({"d": int(r["d"]), "n": int(r["n"]), "record": float(rec) if rec else None})
+    return out
+
+
+def high_precision_coherence(W, digits: int = 50) -> float:
+    """Coherence of ``W`` (rows normalized) recomputed in ``digits``-digit mpmath arithmetic."""
+    import mpmath
+
+    with mpmath.workdps(digits):
+        rows = [[mpmath.mpf(float(x)) for x in row] for row in np.asarray(W)]
+        norms = [mpmath.sqrt(mpmath.fsum(x * x for x in row)) for row in rows]
+        worst = mpmath.mpf(0)
+        for i in range(len(rows)):
+            for j in range(i + 1, len(rows)):
+                c = abs(mpmath.fdot(rows[i], rows[j])) / (norms[i] * norms[j])
+                worst = max(worst, c)
+        return worst
+
+
+def _select(cells, only, limit):
+    for spec in only or []:
+        key, _, value = spec.partition("=")
+        if key not in ("d", "n") or not value:
+            raise SystemExit(f"--only expects d=VALUE or n=VALUE; got {spec!r}")
+        cells = [c for c in cells if c[key] == int(value)]
+    return cells[:limit] if limit else cells
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cells", default=str(REFERENCE), help="CSV with columns d, n, max_abs_cos")
+    parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET, help="seconds per cell (default 15)")
+    parser.add_argument("--only", action="append", help="filter, e.g. --only d=3 (repeatable)")
+    parser.add_argument("--limit", type=int, default=None, help="first N selected cells only")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=None, help="also write the per-cell table to this CSV")
+    parser.add_argument("--quick", action="store_true", help="three small cells, 0.5 s each (smoke test)")
+    args = parser.parse_args(argv)
+    if args.budget <= 0:
+        raise SystemExit(f"--budget must be > 0 seconds; got {args.budget}")
+    cells = read_cells(args.cells)
+    if args.quick:
+        cells = [c for c in cells if (c["d"], c["n"]) in {(3, 5), (3, 8), (4, 9)}] or cells[:3]
+        args.budget = 0.5
+    cells = _select(cells, args.only, args.limit)
+
+    print(f"{'d':>3} {'n':>4} {'record':>14} {'ours':>14} {'lower bound':>14} {'ours-record':>12} {'sec':>6}")
+    rows, new_records = [], []
+    for cell in cells:
+        d, n, rec = cell["d"], cell["n"], cell["record"]
+        t = time.perf_counter()
+        res = optimize_packing(n, d, rng=args.seed, budget=args.budget)
+        sec = time.perf_counter() - t
+        lb = lower_bound(n, d, lp=True)
+        gap = res.coherence - rec if rec is not None else math.nan
+        row = {"d": d, "n": n, "record": rec, "ours": res.coherence, "lower_bound": lb, "gap": gap,
+               "seconds": sec, "restarts": res.restarts, "stopping_reason": res.stopping_reason}
+        if rec is not None and gap < -1e-10:
+            hp = high_precision_coherence(res.W)
+            row["verified"] = float(hp)
+            if hp < rec:
+                new_records.append(row)
+        rows.append(row)
+        rec_s = f"{rec:14.10f}" if rec is not None else f"{'-':>14}"
+        print(f"{d:3d} {n:4d} {rec_s} {res.coherence:14.10f} {lb:14.10f} {gap:12.2e} {sec:6.1f}", flush=True)
+
+    scored = [r for r in rows if r["record"] is not None]
+    summary = {
+        "cells": len(rows),
+        "within_1e-4": float(np.mean([r["gap"] <= 1e-4 for r in scored])) if scored else math.nan,
+        "within_1e-6": float(np.mean([r["gap"] <= 1e-6 for r in scored])) if scored else math.nan,
+        "worst_relative": max((r["gap"] / r["record"] for r in scored if r["record"] > 0), default=0.0),
+        "median_seconds": statistics.median(r["seconds"] for r in rows) if rows else math.nan,
+        "new_records": new_records,
+        "budget": args.budget,
+    }
+    print(
+        f"summary: {summary['cells']} cells, within 1e-4 of record: {summary['within_1e-4']:.1%}, "
+        f"within 1e-6: {summary['within_1e-6']:.1%}, worst relative excess {summary['worst_relative']:.2e}, "
+        f"median {summary['median_seconds']:.1f} s/cell (budget {args.budget:g} s)"
+    )
+    for r in new_records:
+        print(f"BELOW RECORD (verified with 50 digits): d={r['d']} n={r['n']} record={r['record']:.10f} "
+              f"ours={r['verified']:.15f}")
+    if args.out:
+        with open(args.out, "w", newline="") as fh:
+            fields = list(dict.fromkeys([k for r in rows for k in r if k != "verified"] + ["verified"]))
+            w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
+            w.writeheader()
+            w.writerows(rows)
+    return {"rows": rows, **summary}
+
+
+if __name__ == "__main__":
+    main()
