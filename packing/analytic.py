@@ -446,6 +446,8 @@ def construction_spectrum(name: str, *args: int) -> PairSpectrum:
     ``"equiangular_lines_28"`` (none)    378 pairs at ``1/3``
     ``"etf"``                 ``n, d``   all pairs at the Welch value
     ``"mub"``                 ``d, m``   ``m d(d−1)/2`` at 0, the rest at ``1/√d``
+    ``"coincident_lines"``    ``m``      all pairs at 1 (``m`` lines in ``R^1``)
+    ``"turan"``               ``n, d``   :func:`turan_orthogonal_pairs` at 0, the rest at 1
     ========================  =========  ===============================================
 
     Examples
@@ -458,7 +460,7 @@ def construction_spectrum(name: str, *args: int) -> PairSpectrum:
     >>> construction_spectrum("dodecahedron")
     Traceback (most recent call last):
     ...
-    ValueError: name must be one of ['antipodal_pair', 'cross_polytope', ...]; got 'dodecahedron'.
+    ValueError: name must be one of ['antipodal_pair', 'coincident_lines', ...]; got 'dodecahedron'.
     """
     table = {
         "polygon_lines": (1, lambda m: (m, _circle_spectrum(m, math.pi / m))),
@@ -473,6 +475,8 @@ def construction_spectrum(name: str, *args: int) -> PairSpectrum:
         "equiangular_lines_28": (0, lambda: (28, {1.0 / 3.0: 378})),
         "etf": (2, lambda n, d: (n, {math.sqrt((n - d) / (d * (n - 1))) if n > 1 else 0.0: _pairs(n)})),
         "mub": (2, lambda d, m: (m * d, {0.0: m * _pairs(d), d**-0.5: _pairs(m * d) - m * _pairs(d)})),
+        "coincident_lines": (1, lambda m: (m, {1.0: _pairs(m)})),
+        "turan": (2, lambda n, d: (n, {0.0: (t := turan_orthogonal_pairs(n, d)), 1.0: _pairs(n) - t})),
     }
     if name not in table:
         raise ValueError(f"name must be one of {sorted(table)}; got {name!r}.")

@@ -206,6 +206,9 @@ def spectrum_cases():
         ("etf", (16, 6), equiangular_tight_frame(16, 6)),
         ("etf", (10, 5), equiangular_tight_frame(10, 5)),
         ("mub", (4, 3), mutually_unbiased_bases(4, 3)),
+        ("coincident_lines", (4,), np.ones((4, 1))),
+        ("turan", (11, 3), turan_packing(11, 3)),
+        ("turan", (2, 3), turan_packing(2, 3)),
     ]
 
 
