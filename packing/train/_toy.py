@@ -107,52 +107,74 @@ def _feature_density(sparsity, density, n_features, one_d="instance"):
 
 # --------------------------------------------------------------------------- data
 class _Sampler:
-    """Fill instance-major batches: feature i is 0 w.p. 1 - p_i, else uniform on [lo, 1)."""
+    """Fill instance-major batches: feature i is 0 w.p. ``1 - p_i``, else uniform on [0, 1).
+
+    One random 32-bit word per entry: its top 24 bits ``u`` give ``U = u / 2**24``,
+    the entry is active iff ``U < p`` and then its value ``U / p`` is uniform on
+    [0, 1) (values resolve to ``2**-24 / p``; below density 2**-8 float64 uniforms
+    are drawn instead). With ``signed=True`` the lowest bit gives an independent sign.
+    The words come from a PCG64DXSM stream seeded from ``rng``.
+    """
 
     def __init__(self, density, dtype, rng, *, n_correlated=0, n_anticorrelated=0, signed=False):
-        self.rng, self.dtype, self.signed = rng, dtype, signed
+        self.dtype, self.signed = dtype, signed
+        self.bits = np.random.PCG64DXSM(rng.integers(0, 2**63, size=4).tolist())
+        self.gen = np.random.Generator(self.bits)
         self.density = density  # (I, n) float64
         self.nc, self.na = n_correlated, n_anticorrelated
         p = density[:, None, :]
-        self.inv_p = np.where(p > 0, 1.0 / np.maximum(p, 1e-300), 2.0**40).astype(dtype)
-        self.wide = dtype == np.float32 and bool((density[density > 0] < _F32_MIN_DENSITY).any())
+        inv = np.where(p > 0, 1.0 / np.maximum(p, 1e-300), 2.0**40)
+        self.inv_p = inv.astype(dtype)
+        self._scale = (inv * 2.0**-24).astype(dtype)
+        self.scale = self._scale  # tiled over rows on first use: long contiguous inner loops
+        low = (density > 0) & (density < _F32_MIN_DENSITY)
+        self.wide = low.any(axis=1) if dtype == np.float32 else np.zeros(len(density), bool)
         self.mask = None
 
-    def fill(self, x):
-        """Overwrite ``x`` (I, B, n) with a fresh batch."""
-        rng = self.rng
-        if self.mask is None or self.mask.shape != x.shape:
-            self.mask = np.empty(x.shape, dtype=bool)
-        # One uniform per entry: active iff u < p, and then u / p is uniform on [0, 1).
-        if self.wide:
-            x[...] = rng.random(x.shape) * self.inv_p.astype(np.float64)
+    def fill(self, x, i0=0, mask=None):
+        """Overwrite ``x`` (ni, rows, n), rows of instances ``i0 .. i0 + ni``, with fresh data."""
+        ni = x.shape[0]
+        sl = slice(i0, i0 + ni)
+        if mask is None:
+            if self.mask is None or self.mask.shape != x.shape:
+                self.mask = np.empty(x.shape, dtype=bool)
+            mask = self.mask
+        if self.wide[sl].any():
+            x[...] = self.gen.random(x.shape) * self.inv_p[sl].astype(np.float64)
         else:
-            rng.random(out=x, dtype=x.dtype.type)
-            x *= self.inv_p
-        np.less(x, 1, out=self.mask)
-        x *= self.mask
-        if self.signed:  # uniform on [-1, 1) when active: an independent sign per entry
-            x *= rng.integers(0, 2, size=x.shape, dtype=np.int8) * 2 - 1
+            u = self.bits.random_raw((x.size + 1) // 2).view(np.uint32)[: x.size].reshape(x.shape)
+            if self.signed:
+                sign = (u & 1).view(np.int32)
+            np.right_shift(u, 8, out=u)
+            np.copyto(x, u, casting="unsafe")
+            if self.scale.shape[1] < x.shape[1]:
+                shape = (len(self._scale),) + x.shape[1:]
+                self.scale = np.ascontiguousarray(np.broadcast_to(self._scale, shape))
+            x *= self.scale[sl, : x.shape[1]]
+        np.less(x, 1, out=mask)
+        x *= mask
+        if self.signed:
+            x *= (sign * 2 - 1) if not self.wide[sl].any() else self.gen.integers(0, 2, x.shape) * 2 - 1
         if self.nc or self.na:
-            self._pairs(x)
+            self._pairs(x, sl)
 
-    def _pairs(self, x):
-        rng = self.rng
-        I, B, _ = x.shape
+    def _pairs(self, x, sl):
+        gen = self.gen
+        ni, rows, _ = x.shape
         for start, count, anti in ((0, self.nc, False), (2 * self.nc, self.na, True)):
             if not count:
                 continue
             cols = slice(start, start + 2 * count)
-            p = self.density[:, None, start : start + 2 * count : 2]  # density of each pair's first
-            vals = rng.random((I, B, 2 * count)).astype(x.dtype)
+            p = self.density[sl, None, start : start + 2 * count : 2]  # density of each pair's first
+            vals = gen.random((ni, rows, 2 * count))
             if self.signed:
-                vals = vals * (rng.integers(0, 2, size=vals.shape) * 2 - 1)
-            seeds = rng.random((I, B, count))
+                vals = vals * (gen.integers(0, 2, size=vals.shape) * 2 - 1)
+            seeds = gen.random((ni, rows, count))
             if not anti:
                 first = second = seeds < p
             else:
                 on = seeds < 2 * p
-                pick = rng.random((I, B, count)) < 0.5
+                pick = gen.random((ni, rows, count)) < 0.5
                 first, second = on & pick, on & ~pick
             vals[..., 0::2] *= first
             vals[..., 1::2] *= second
@@ -226,55 +248,103 @@ def _check_pairs(nc, na, n_features, dens):
 
 
 # --------------------------------------------------------------------------- model
-class _ToyKernel:
-    """Buffers and hand-derived gradients of the toy model on instance-major batches.
+#: Entries of x per cache block (instances x rows x features); the block's buffers stay in L2.
+_BLOCK = 2**16
 
-    With ``r = y - x`` (``y = ReLU(x W Wᵀ + b)`` or the linear output), loss
-    ``L_i = Σ_n c_n Σ_b r_bn² / B`` per instance, ``G = 2 c r ⊙ [out > 0] / B``:
-    ``∂L/∂b = Σ_b G`` and ``∂L/∂W = xᵀ (G W) + Gᵀ (x W)``.
+
+def _blocks(n_inst, batch, n, target=_BLOCK):
+    """Partition (instances, batch rows) into cache-sized blocks ``(i0, i1, r0, r1)``; fixed by shape."""
+    per = batch * n
+    if per <= target:
+        ni = max(1, min(n_inst, target // per))
+        return [(i, min(i + ni, n_inst), 0, batch) for i in range(0, n_inst, ni)]
+    rows = max(8, target // n)
+    return [(i, i + 1, r, min(r + rows, batch)) for i in range(n_inst) for r in range(0, batch, rows)]
+
+
+class _ToyKernel:
+    """Parameters, buffers and hand-derived gradients of the toy model.
+
+    Parameters are stored augmented, ``P = [W | b]`` of shape (I, n, d + 1), and
+    the hidden activations as ``[h | 1]``, so ``out = [h | 1] Pᵀ = x W Wᵀ + b``.
+    With ``r = y - x`` (``y = ReLU(out)`` or ``out``), loss ``L_i = Σ_n c_n Σ_b r_bn² / B``
+    and ``G = (2 c / B) r ⊙ [out > 0]``, the whole gradient is one GEMM with the
+    batch stacked twice::
+
+        [∂L/∂W | ∂L/∂b] = [x; G]ᵀ [G W | 0; h | 1] = [xᵀ G W + Gᵀ h | Gᵀ 1].
+
+    The batch is processed in cache-sized blocks (instances x rows), sampled in
+    place, so every elementwise pass runs in L2 and no (instances, batch, n)
+    array is ever materialized.
     """
 
-    def __init__(self, n_inst, n, d, batch, weight, relu, dtype):
-        self.relu, self.B = relu, batch
+    def __init__(self, n_inst, n, d, batch, weight, relu, dtype, sampler=None):
+        self.relu, self.B, self.n_inst, self.d, self.sampler = relu, batch, n_inst, d, sampler
         self.weight = weight  # (I, n) float64: c_n
-        self.cs = (2.0 * weight / batch).astype(dtype)[:, :, None]  # (I, n, 1)
         self.params = np.zeros(n_inst * n * (d + 1), dtype=dtype)
         self.grad = np.zeros_like(self.params)
-        k = n_inst * n * d
-        self.W = self.params[:k].reshape(n_inst, n, d)
-        self.b = self.params[k:].reshape(n_inst, n)
-        self.gW = self.grad[:k].reshape(n_inst, n, d)
-        self.gb = self.grad[k:].reshape(n_inst, n)
-        self.x = np.empty((n_inst, batch, n), dtype=dtype)
-        self.h = np.empty((n_inst, batch, d), dtype=dtype)
-        self.out = np.empty((n_inst, batch, n), dtype=dtype)
-        self.mask = np.empty((n_inst, batch, n), dtype=bool) if relu else None
-        self.gh = np.empty((n_inst, batch, d), dtype=dtype)
-        self.Ws = np.empty((n_inst, n, d), dtype=dtype)
-        self.tmpW = np.empty((n_inst, n, d), dtype=dtype)
+        self.P = self.params.reshape(n_inst, n, d + 1)
+        self.W, self.b = self.P[..., :d], self.P[..., d]
+        self.gP = self.grad.reshape(n_inst, n, d + 1)
+        self.gW, self.gb = self.gP[..., :d], self.gP[..., d]
+        self.blocks = _blocks(n_inst, batch, n)
+        ni = max(i1 - i0 for i0, i1, _, _ in self.blocks)
+        rb = max(r1 - r0 for _, _, r0, r1 in self.blocks)
+        self.single = all(r0 == 0 and r1 == batch for _, _, r0, r1 in self.blocks)
+        self.XG = np.empty((ni, 2 * rb, n), dtype=dtype)  # [x; G] per block
+        self.HG = np.zeros((ni, 2 * rb, d + 1), dtype=dtype)  # [G W | 0; h | 1] per block
+        self.mask = np.empty((ni, rb, n), dtype=bool)
+        self.sqb = np.empty((ni, rb, n), dtype=dtype)
+        self.ones = np.ones((1, rb), dtype=dtype)
+        self.sqrow = np.empty((ni, 1, n), dtype=dtype)
+        self.tmp = np.empty((ni, n, d + 1), dtype=dtype)
+        self.sq = np.zeros((n_inst, n), dtype=dtype)
+        # 2 c / B tiled over a block's rows: contiguous operands keep numpy's inner loops long.
+        self.cs = np.ascontiguousarray(np.broadcast_to((2.0 * weight / batch).astype(dtype)[:, None, :],
+                                                       (n_inst, rb, n)))  # fmt: skip
+        self.x = None  # a given batch (toy_model_loss); else sampled block by block
 
     def loss_and_grad(self) -> np.ndarray:
-        """Per-instance loss at the batch in ``self.x``; fills ``self.grad``."""
-        x, h, out, W = self.x, self.h, self.out, self.W
-        np.matmul(x, W, out=h)
-        np.matmul(h, W.transpose(0, 2, 1), out=out)
-        out += self.b[:, None, :]
-        if self.relu:
-            np.greater(out, 0, out=self.mask)
-            np.maximum(out, 0, out=out)
-        out -= x  # residual r
-        sq = np.einsum("ibn,ibn->in", out, out)
-        if self.relu:
-            out *= self.mask  # G / (2 c / B)
-        np.multiply(W, self.cs, out=self.Ws)
-        np.matmul(out, self.Ws, out=self.gh)
-        np.matmul(x.transpose(0, 2, 1), self.gh, out=self.gW)
-        np.matmul(out.transpose(0, 2, 1), h, out=self.tmpW)
-        self.tmpW *= self.cs
-        self.gW += self.tmpW
-        np.sum(out, axis=1, out=self.gb)
-        self.gb *= self.cs[:, :, 0]
-        return np.einsum("in,in->i", sq.astype(np.float64), self.weight) / self.B
+        """Per-instance loss on a fresh batch (or ``self.x``); fills ``self.grad``."""
+        self.sq[...] = 0
+        if not self.single:
+            self.grad[...] = 0
+        d, P, W = self.d, self.P, self.W
+        PT = P.transpose(0, 2, 1)
+        for i0, i1, r0, r1 in self.blocks:
+            ni, rb = i1 - i0, r1 - r0
+            XG = self.XG[:ni, : 2 * rb]
+            HG = self.HG[:ni, : 2 * rb]
+            x, g = XG[:, :rb], XG[:, rb:]
+            h1 = HG[:, rb:]
+            mask = self.mask[:ni, :rb]
+            if self.x is None:
+                self.sampler.fill(x, i0, mask)
+            else:
+                x[...] = self.x[i0:i1, r0:r1]
+            HG[:, rb:, d] = 1
+            HG[:, :rb, d] = 0
+            Wb = W[i0:i1]
+            np.matmul(x, Wb, out=h1[..., :d])
+            np.matmul(h1, PT[i0:i1], out=g)  # x W Wᵀ + b
+            if self.relu:
+                np.greater(g, 0, out=mask)
+                np.maximum(g, 0, out=g)
+            g -= x  # residual r
+            sqb = self.sqb[:ni, :rb]
+            np.multiply(g, g, out=sqb)
+            np.matmul(self.ones[:, :rb], sqb, out=self.sqrow[:ni])
+            self.sq[i0:i1] += self.sqrow[:ni, 0]
+            g *= self.cs[i0:i1, :rb]
+            if self.relu:
+                g *= mask  # now G
+            np.matmul(g, Wb, out=HG[:, :rb, :d])
+            if self.single:
+                np.matmul(XG.transpose(0, 2, 1), HG, out=self.gP[i0:i1])
+            else:
+                np.matmul(XG.transpose(0, 2, 1), HG, out=self.tmp[:ni])
+                self.gP[i0:i1] += self.tmp[:ni]
+        return np.einsum("in,in->i", self.sq.astype(np.float64), self.weight) / self.B
 
 
 def _feature_weight(importance, reduction, n_features):
@@ -341,7 +411,7 @@ def toy_model_loss(W, b, x, *, importance=1.0, model="relu", reduction="sum", re
     k = _ToyKernel(n_inst, n, d, x.shape[1], weight, model == "relu", dt)
     k.W[...] = W
     k.b[...] = b
-    k.x[...] = x
+    k.x = x
     loss = k.loss_and_grad()
     loss = float(loss[0]) if single else loss
     if not return_grad:
@@ -529,12 +599,11 @@ def train_toy_model(
     imp_i = np.broadcast_to(imp, (n_inst, n))
     total = n_inst * k  # copy s of instance i sits at row i * k + s
     weight = np.repeat(_feature_weight(imp_i, reduction, n), k, axis=0)
-    kern = _ToyKernel(total, n, d, batch_size, weight, model == "relu", dt)
-    kern.W[...] = gen.standard_normal((total, n, d)) * init_scale
     sampler = _Sampler(np.repeat(dens_i, k, axis=0), dt, gen, n_correlated=nc, n_anticorrelated=na)
+    kern = _ToyKernel(total, n, d, batch_size, weight, model == "relu", dt, sampler)
+    kern.W[...] = gen.standard_normal((total, n, d)) * init_scale
 
     def step(t):
-        sampler.fill(kern.x)
         return kern.loss_and_grad()
 
     opt = Optimizer(kern.params, kind=opts["optimizer"], lr=opts["lr"], schedule=opts["schedule"],
@@ -546,9 +615,8 @@ def train_toy_model(
     )  # fmt: skip
 
     # Best of n_seeds per instance, on a fresh evaluation batch.
-    ev = _ToyKernel(total, n, d, eval_b, weight, model == "relu", dt)
+    ev = _ToyKernel(total, n, d, eval_b, weight, model == "relu", dt, sampler)
     ev.params[...] = kern.params
-    sampler.fill(ev.x)
     seed_losses = ev.loss_and_grad().reshape(n_inst, k)
     chosen = np.argmin(seed_losses, axis=1)
     rows = np.arange(n_inst) * k + chosen
