@@ -500,8 +500,8 @@ def _etf_builder(n: int, d: int):
     table = _direct_etfs()
     if (n, d) in table:
         return table[(n, d)]
-    if (n, n - d) in table or n == n - d + 1:
-        inner = table.get((n, n - d)) or (lambda: regular_simplex(n))
+    if (n, n - d) in table:
+        inner = table[(n, n - d)]
         return lambda: _naimark_complement(inner())
     return None
 
