@@ -234,9 +234,12 @@ def _row(name, W, ps, atol, *, instance=None, partition=None, note="") -> Compar
 def ideal_tegum_product(W, report=None, **kwargs) -> np.ndarray:
     """Replace each detected factor of ``W`` by its matched ideal shape; keep the partition.
 
-    Factors whose shape was not identified keep their own (normalised) vectors.
-    Factors are placed in mutually orthogonal coordinate blocks of ``R^d``
-    (rows in the order of the detected factors, zero-padded to ``d`` columns).
+    Each identified factor becomes its ideal shape (unit vectors), with every
+    learned feature mapped to the template point it was matched to; factors
+    whose shape was not identified keep their own normalised vectors. Factors
+    are placed in mutually orthogonal coordinate blocks of ``R^d`` (zero-padded
+    to ``d`` columns). Row ``i`` corresponds to the ``i``-th represented row of
+    ``W`` (dropped rows are left out), so the two can be compared row by row.
 
     Parameters
     ----------
@@ -257,24 +260,27 @@ def ideal_tegum_product(W, report=None, **kwargs) -> np.ndarray:
     --------
     >>> rng = np.random.default_rng(0)
     >>> W = np.vstack([np.eye(3), -np.eye(3)]) + 0.01 * rng.normal(size=(6, 3))
-    >>> ideal_tegum_product(W).round(3)
-    array([[ 1.,  0.,  0.],
-           [-1.,  0.,  0.],
-           [ 0.,  1.,  0.],
-           [ 0., -1.,  0.],
-           [ 0.,  0.,  1.],
-           [ 0.,  0., -1.]])
+    >>> ideal = ideal_tegum_product(W)
+    >>> (ideal @ ideal.T).round(3)
+    array([[ 1.,  0.,  0., -1.,  0.,  0.],
+           [ 0.,  1.,  0.,  0., -1.,  0.],
+           [ 0.,  0.,  1.,  0.,  0., -1.],
+           [-1.,  0.,  0.,  1.,  0.,  0.],
+           [ 0., -1.,  0.,  0.,  1.,  0.],
+           [ 0.,  0., -1.,  0.,  0.,  1.]])
     """
     from .constructions import tegum_product
-    from .structure import _span, _template, _unit
+    from .structure import _span, _unit, shape_template
 
     W = check_packing(W).astype(np.float64)
     if report is None:
         report = analyze_structure(W, **kwargs)
+    tf = report.factors
     blocks = []
-    for f, shape, k in zip(report.factors.factors, report.shapes, report.factors.dims, strict=True):
+    for f, shape, k in zip(tf.factors, report.shapes, tf.dims, strict=True):
         if shape.matched:
-            blocks.append(np.array(_template(shape.family, shape.n_points)))
+            T = shape_template(shape.family, shape.n_points)
+            blocks.append(T[np.argsort(shape.order)])  # row i of the factor -> its template point
         else:
             U = _unit(W[f])
             blocks.append(U @ _span(U, max(k, 1)))
@@ -285,8 +291,12 @@ def ideal_tegum_product(W, report=None, **kwargs) -> np.ndarray:
             f"W's factors span {total} dimensions together, more than d = {d}: it is not a tegum "
             f"product at this tolerance (raise atol or inspect report.factors.subspace_overlap)."
         )
-    T = tegum_product(*blocks)
-    return np.hstack([T, np.zeros((T.shape[0], d - total))])
+    T = np.hstack([tegum_product(*blocks), np.zeros((sum(len(B) for B in blocks), d - total))])
+    kept = np.setdiff1d(np.arange(tf.n), tf.dropped)
+    position = np.searchsorted(kept, np.concatenate(tf.factors))
+    out = np.empty_like(T)
+    out[position] = T
+    return out
 
 
 def _canonical(blocks) -> tuple:

@@ -1040,8 +1040,11 @@ class StructureReport:
 
     @property
     def description(self) -> str:
-        """The detected tegum product, e.g. ``"pentagon"`` or ``"triangle ⊕ digon"``."""
-        return " ⊕ ".join(self.shape_labels) if self.shapes else "(nothing represented)"
+        """The detected tegum product, e.g. ``"pentagon"``, ``"triangle ⊕ digon"`` or ``"3×digon"``."""
+        counts: dict = {}
+        for label in self.shape_labels:
+            counts[label] = counts.get(label, 0) + 1
+        return " ⊕ ".join(f"{c}×{label}" if c > 1 else label for label, c in counts.items())
 
     def summary(self) -> str:
         """Return a short plain-text report."""
@@ -1106,7 +1109,7 @@ def analyze_structure(
     >>> W = np.vstack([np.eye(3), -np.eye(3)])
     >>> r = analyze_structure(W)
     >>> r.description, r.orthogonal.largest, r.orthogonal.disjoint
-    ('digon ⊕ digon ⊕ digon', 3, False)
+    ('3×digon', 3, False)
     >>> analyze_structure(W, shape_tol=-1)
     Traceback (most recent call last):
     ...

@@ -162,3 +162,19 @@ def test_bad_weights():
         compare_packings(np.zeros((3, 2)))
     with pytest.raises(ValueError, match=r"W\[1\] must be finite"):
         compare_packings(np.stack([np.eye(2), np.full((2, 2), np.nan)]))
+
+
+def test_ideal_rows_align_with_learned_rows():
+    rng = np.random.default_rng(9)
+    blocks = [regular_polygon(5), np.array([[1.0], [-1.0]]), regular_polygon(3)]
+    from packing.constructions import tegum_product
+
+    W = tegum_product(*blocks)
+    W = np.vstack([W, np.zeros(W.shape[1])])  # one unrepresented feature, left out of the ideal
+    perm = rng.permutation(len(W))
+    W = W[perm] @ random_rotation(W.shape[1], rng) + 0.01 * rng.normal(size=W.shape)
+    ideal = ideal_tegum_product(W)
+    kept = np.flatnonzero(np.linalg.norm(W, axis=1) > 0.5)
+    U = W[kept] / np.linalg.norm(W[kept], axis=1, keepdims=True)
+    assert ideal.shape == (10, 5)
+    assert np.max(np.abs(ideal @ ideal.T - U @ U.T)) < 0.05
