@@ -409,6 +409,31 @@ def _template(family: str, m: int) -> np.ndarray:
 _FAMILIES = ("dedicated", "digon", "polygon", "simplex", "cross_polytope", "square_antiprism")
 
 
+@cache
+def _antiprism_family() -> tuple:
+    """Square antiprisms of several heights: the construction's, the tight one, and a grid.
+
+    The height (cosine to the symmetry axis) is a free parameter of the shape:
+    the construction's may differ from the tight frame (height ``1/sqrt(3)``,
+    capacity 3/8 per feature) that toy models learn, so a factor is matched to
+    the nearest height.
+    """
+    T = _template("square_antiprism", 8)
+    evals, evecs = np.linalg.eigh(T.T @ T)
+    gaps = [abs(evals[i] - evals[j]) + abs(evals[i] - evals[3 - i - j]) for i, j in ((0, 1), (1, 2), (0, 2))]
+    axis = evecs[:, [2, 0, 1][int(np.argmin(gaps))]]  # the eigenvalue that differs from the other two
+    z = T @ axis
+    planar = T - np.outer(z, axis)
+    planar /= np.linalg.norm(planar, axis=1, keepdims=True)
+    heights = sorted({float(np.abs(z).mean()), 1 / np.sqrt(3), *np.linspace(0.3, 0.8, 11).tolist()})
+    out = []
+    for h in heights:
+        V = planar * np.sqrt(1 - h * h) + np.outer(np.sign(z) * h, axis)
+        V.setflags(write=False)
+        out.append(V)
+    return tuple(out)
+
+
 def shape_template(family: str, m: int | None = None) -> np.ndarray:
     """Return the ideal shape ``family`` with ``m`` points as unit rows in its own span.
 
@@ -569,9 +594,10 @@ def identify_shape(V, *, tol: float = SHAPE_TOL, rank_rtol: float = 0.1) -> Shap
     The rows are normalised; each candidate ideal shape with the same number of
     points (dedicated dimension, antipodal pair, regular polygon, regular simplex,
     cross-polytope, square antiprism) is aligned by Procrustes analysis after a
-    search over correspondences (seeded by the shape's symmetry, refined by
-    linear assignment). The residual includes the part of ``V`` outside the
-    template's dimension.
+    search over correspondences (exhaustive up to 6 points, else seeded by the
+    shape's symmetry and refined by linear assignment). The residual includes
+    the part of ``V`` outside the template's dimension. A square antiprism is
+    matched at the nearest of several heights (its one free parameter).
 
     Parameters
     ----------
@@ -626,7 +652,8 @@ def identify_shape(V, *, tol: float = SHAPE_TOL, rank_rtol: float = 0.1) -> Shap
         B = _span(U, k)
         X = U @ B
         out2 = float(np.sum(U * U) - np.sum(X * X))
-        residual, perm = _match(family, X, max(out2, 0.0), T)
+        templates = _antiprism_family() if family == "square_antiprism" else (T,)
+        residual, perm = min((_match(family, X, max(out2, 0.0), V) for V in templates), key=lambda r: r[0])
         order = np.empty(m, dtype=int)
         order[perm] = np.arange(m)
         results[_shape_name(family, size)] = (residual, family, order)
