@@ -429,7 +429,7 @@ def _lp_bound_cached(n: int, d: int, degree: int, solver: str | None) -> LPBound
         return LPBound(1.0, n, d, degree, "none", max_lines=1.0)
     K = degree // 2
     lp = _DelsarteLP(d, K, solver)
-    # numeric bisection for the largest μ with LP value < n
+    # bisection for the largest μ whose LP optimum N(μ) is below n (N is nondecreasing in μ)
     lo, hi = 0.0, 1.0
     used = solver or "CLARABEL"
     while hi - lo > 1e-10:
