@@ -148,7 +148,8 @@ def run_loop(
         snaps.append(snapshot())
         snap_steps.append(0)
     for t in range(steps):
-        loss = loss_and_grad(t)
+        with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below, not warned
+            loss = loss_and_grad(t)
         if not np.isfinite(loss).all():
             bad = int(np.flatnonzero(~np.isfinite(loss))[0])
             last = f"{history[t - 1, bad]:.6g}" if t else "none (the first loss was already bad)"
@@ -159,7 +160,8 @@ def run_loop(
         history[t] = loss
         if record is not None:
             record(t)
-        opt.step(params, grad, t)
+        with np.errstate(over="ignore", invalid="ignore"):
+            opt.step(params, grad, t)
         if snapshot_every and (t + 1) % snapshot_every == 0:
             snaps.append(snapshot())
             snap_steps.append(t + 1)

@@ -581,8 +581,10 @@ def train_toy_model(
     n_inst = _instances(n_instances, {dens_name: dens, "importance": imp})
     nc, na = _check_pairs(n_correlated_pairs, n_anticorrelated_pairs, n, dens)
     dt = check_dtype(dtype)
-    eval_b = check_int(eval_batch_size, "eval_batch_size") if eval_batch_size is not None else max(
-        4 * batch_size, 8192
+    eval_b = (
+        check_int(eval_batch_size, "eval_batch_size")
+        if eval_batch_size is not None
+        else max(4 * batch_size, 8192)
     )
     if init_scale is None:
         init_scale = float(np.sqrt(2.0 / (n + d)))

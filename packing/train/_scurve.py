@@ -1,0 +1,268 @@
+"""The multi-component learning toy ("S-curves"): a rank-r factorization learning a target matrix.
+
+The model ``Ã = P Qᵀ = Σ_r p_r q_rᵀ`` learns ``A = Σ_k s_k a_k b_kᵀ`` (orthonormal
+``a_k``, ``b_k``) from small initialization. Under the squared loss
+``½ ||Ã - A||_F²`` and gradient flow, a rank-1 model with aligned, balanced
+initialization ``p = q = s·a`` (``A = a bᵀ``) obeys ``ds/dt = s - s³``, whose
+solution is a logistic S-curve in ``s²`` (Saxe et al. 2014); with several
+components each is learned on its own S-curve, the stronger first.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._validation import _describe, check_float, check_int, check_rng
+from ._optim import Optimizer, check_choice, check_dtype, check_optimizer_options, run_loop
+
+__all__ = ["ScurveResult", "train_scurve", "scurve_closed_form"]
+
+LOSSES = ("squared", "cross_entropy")
+
+
+def scurve_closed_form(t, s0):
+    """Solution of ``ds/dt = s - s³`` with ``s(0) = s0``: ``s0 eᵗ / sqrt(1 + s0² (e²ᵗ - 1))``.
+
+    ``s²`` is the logistic function ``1 / (1 + (1/s0² - 1) e⁻²ᵗ)``: a plateau near
+    0, a sharp rise around ``t = ln(1/s0)``, saturation at 1.
+
+    Parameters
+    ----------
+    t : float or array_like
+        Time(s), >= 0 (gradient-descent time is ``lr * step``).
+    s0 : float
+        Initial scale in (0, 1].
+
+    Returns
+    -------
+    float or ndarray
+
+    Examples
+    --------
+    >>> round(float(scurve_closed_form(np.log(1e3), 1e-3) ** 2), 4)  # halfway at t = ln(1/s0)
+    0.5
+    >>> scurve_closed_form(1.0, 0.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: s0 must be > 0.0; got 0.0.
+    """
+    s0 = check_float(s0, "s0", minimum=0.0, strict_min=True, maximum=1.0)
+    t = np.asarray(t, dtype=np.float64)
+    if t.dtype.kind not in "f" or (t < 0).any() or not np.isfinite(t).all():
+        raise ValueError(f"t must be finite and >= 0; got {_describe(t)}.")
+    # s0 e^t / sqrt(1 + s0^2 (e^{2t} - 1)), written to stay finite for large t.
+    e = np.exp(-2.0 * t)
+    out = s0 / np.sqrt(e + s0 * s0 * (1.0 - e))
+    return float(out) if out.ndim == 0 else out
+
+
+@dataclass
+class ScurveResult:
+    """A trained factorized model and the time course of what it learned.
+
+    Attributes
+    ----------
+    P, Q : ndarray, shape (m, rank), (m2, rank)
+        Learned factors; column ``r`` of each is component ``r``.
+    target : ndarray, shape (m, m2)
+    target_left, target_right : ndarray, shape (m, K), (m2, K)
+        Orthonormal ``a_k`` and ``b_k`` of the target ``Σ_k s_k a_k b_kᵀ``.
+    target_strengths : ndarray, shape (K,)
+    steps : ndarray of int, shape (n_records,)
+    times : ndarray, shape (n_records,)
+        ``lr * step`` (gradient-flow time for plain SGD).
+    loss : ndarray, shape (n_records,)
+        Loss at each record (0 when ``Ã`` equals the target).
+    strengths : ndarray, shape (n_records, K)
+        ``a_kᵀ Ã b_k``: how much of target component ``k`` has been learned.
+    alignment : ndarray, shape (n_records, rank, K)
+        Cosine between learned component ``p_r q_rᵀ`` and target ``a_k b_kᵀ``
+        (``(a_k·p_r)(b_k·q_r) / (|p_r| |q_r|)``).
+    config : dict
+    seconds : float
+    """
+
+    P: np.ndarray
+    Q: np.ndarray
+    target: np.ndarray
+    target_left: np.ndarray
+    target_right: np.ndarray
+    target_strengths: np.ndarray
+    steps: np.ndarray
+    times: np.ndarray
+    loss: np.ndarray
+    strengths: np.ndarray
+    alignment: np.ndarray
+    config: dict = field(repr=False)
+    seconds: float = 0.0
+
+
+def _measure(P, Q, a, b):
+    """Learned strength ``a_kᵀ P Qᵀ b_k`` per target, and cosines (rank, K) of components to targets."""
+    Pf, Qf = P.astype(np.float64), Q.astype(np.float64)
+    pa, qb = a.T @ Pf, b.T @ Qf  # (K, rank)
+    strength = np.sum(pa * qb, axis=1)
+    norms = (np.linalg.norm(Pf, axis=0) * np.linalg.norm(Qf, axis=0))[:, None]
+    cos = (pa * qb).T
+    return strength, np.divide(cos, norms, out=np.zeros_like(cos), where=norms > 0)
+
+
+def _softmax(z):
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def train_scurve(
+    *,
+    rank,
+    target_strengths=(1.0,),
+    size=(16, 16),
+    loss="squared",
+    optimizer="sgd",
+    lr=0.05,
+    steps=2000,
+    init_scale=1e-3,
+    aligned_init=False,
+    schedule="constant",
+    weight_decay=0.0,
+    betas=(0.9, 0.999),
+    eps=1e-8,
+    momentum=0.0,
+    record_every=1,
+    dtype=np.float64,
+    rng=None,
+) -> ScurveResult:
+    """Train ``Ã = P Qᵀ`` of rank ``rank`` on ``A = Σ_k s_k a_k b_kᵀ`` from small initialization.
+
+    Losses: ``"squared"``, ``½ ||Ã - A||_F²``; ``"cross_entropy"``, target and
+    model each turned into a distribution by a softmax over all ``m * m2``
+    entries, loss ``-Σ p_A log p_Ã + Σ p_A log p_A`` (the cross-entropy offset by
+    the target entropy, so equality is zero loss). The data is the whole target,
+    so ``"sgd"`` is plain gradient descent, whose time ``lr * step`` follows
+    gradient flow.
+
+    Parameters
+    ----------
+    rank : int
+        Number of learned components (columns of ``P`` and ``Q``).
+    target_strengths : sequence of float
+        ``s_k > 0``, one per target component (``K = len``); directions are
+        random orthonormal.
+    size : (int, int)
+        ``(m, m2)``, with ``K <= min(m, m2)`` and ``rank <= min(m, m2)``.
+    loss : {"squared", "cross_entropy"}
+    optimizer : {"sgd", "adam", "adamw"}
+    lr, steps, schedule, weight_decay, betas, eps, momentum
+        As in :func:`train_toy_model`.
+    init_scale : float
+        Entries of ``P`` and ``Q`` start as ``init_scale * N(0, 1) / sqrt(m)``
+        (column norms about ``init_scale``).
+    aligned_init : bool
+        Start component ``r`` exactly on target ``r``: ``p_r = init_scale a_r``,
+        ``q_r = init_scale b_r`` (needs ``rank <= K``).
+    record_every : int
+    dtype : np.float64 (default) or np.float32
+    rng : None, int or numpy.random.Generator
+
+    Returns
+    -------
+    ScurveResult
+
+    Examples
+    --------
+    >>> r = train_scurve(rank=1, lr=0.05, steps=400, init_scale=1e-3, aligned_init=True, rng=0)
+    >>> t = r.times[-1]
+    >>> bool(abs(r.strengths[-1, 0] - scurve_closed_form(t, 1e-3) ** 2) < 0.02)
+    True
+    >>> train_scurve(rank=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: rank must be >= 1; got 0.
+    """
+    t0 = time.perf_counter()
+    rank = check_int(rank, "rank")
+    strengths = np.atleast_1d(np.asarray(target_strengths, dtype=np.float64))
+    if strengths.ndim != 1 or strengths.size == 0 or not (np.isfinite(strengths) & (strengths > 0)).all():
+        raise ValueError(
+            f"target_strengths must be a non-empty sequence of numbers > 0; got {target_strengths!r}."
+        )
+    if not isinstance(size, tuple | list) or len(size) != 2:
+        raise TypeError(f"size must be a pair (m, m2); got {size!r}.")
+    m, m2 = (check_int(v, f"size[{i}]") for i, v in enumerate(size))
+    K = strengths.size
+    if max(K, rank) > min(m, m2):
+        raise ValueError(f"rank={rank} and the {K} target components must fit in min(size)={min(m, m2)}.")
+    loss = check_choice(loss, "loss", LOSSES)
+    opts = check_optimizer_options(optimizer, schedule, lr, weight_decay, betas, eps, momentum, steps)
+    init_scale = check_float(init_scale, "init_scale", minimum=0.0, strict_min=True)
+    if aligned_init and rank > K:
+        raise ValueError(f"aligned_init needs rank <= number of target components ({K}); got rank={rank}.")
+    every = check_int(record_every, "record_every")
+    dt = check_dtype(dtype)
+    if isinstance(rng, np.random.Generator):
+        gen, seed = rng, None
+    else:
+        check_rng(rng)
+        ss = np.random.SeedSequence(rng)
+        gen, seed = np.random.default_rng(ss), ss.entropy
+
+    a, _ = np.linalg.qr(gen.standard_normal((m, K)))
+    b, _ = np.linalg.qr(gen.standard_normal((m2, K)))
+    A = (a * strengths) @ b.T
+    params = np.empty((m + m2) * rank, dtype=dt)
+    grad = np.empty_like(params)
+    P, Q = params[: m * rank].reshape(m, rank), params[m * rank :].reshape(m2, rank)
+    gP, gQ = grad[: m * rank].reshape(m, rank), grad[m * rank :].reshape(m2, rank)
+    if aligned_init:
+        P[...], Q[...] = init_scale * a[:, :rank], init_scale * b[:, :rank]
+    else:
+        P[...] = gen.standard_normal((m, rank)) * init_scale / np.sqrt(m)
+        Q[...] = gen.standard_normal((m2, rank)) * init_scale / np.sqrt(m2)
+    A_t = A.astype(dt)
+    p_target = _softmax(A.ravel()).reshape(m, m2) if loss == "cross_entropy" else None
+    ent = float(np.sum(p_target * np.log(p_target))) if p_target is not None else 0.0
+
+    def loss_and_grad(_t):
+        M = P @ Q.T
+        if loss == "squared":
+            E = M - A_t
+            value = 0.5 * float(np.sum(E.astype(np.float64) ** 2))
+        else:
+            z = M.astype(np.float64).ravel()
+            z = z - z.max()
+            logZ = np.log(np.sum(np.exp(z)))
+            value = ent - float(p_target.ravel() @ (z - logZ))
+            E = (np.exp(z - logZ) - p_target.ravel()).reshape(m, m2).astype(dt)
+        np.matmul(E, Q, out=gP)
+        np.matmul(E.T, P, out=gQ)
+        return np.array([value])
+
+    rec_steps, rec = [], []
+
+    def record(t):
+        if t % every == 0 or t == opts["steps"]:
+            rec_steps.append(t)
+            rec.append(_measure(P, Q, a, b))
+
+    opt = Optimizer(params, kind=opts["optimizer"], lr=opts["lr"], schedule=opts["schedule"],
+                    steps=opts["steps"], weight_decay=opts["weight_decay"], betas=opts["betas"],
+                    eps=opts["eps"], momentum=opts["momentum"])  # fmt: skip
+    history, _, _ = run_loop(params, grad, loss_and_grad, opt, opts["steps"], 1, record=record)
+    final_loss = loss_and_grad(opts["steps"])[0]
+    record(opts["steps"])
+    steps_arr = np.asarray(rec_steps)
+    losses = np.append(history[steps_arr[:-1], 0], final_loss)
+    config = dict(
+        rank=rank, target_strengths=strengths.tolist(), size=(m, m2), loss=loss, optimizer=opts["optimizer"],
+        lr=opts["lr"], steps=opts["steps"], init_scale=init_scale, aligned_init=bool(aligned_init),
+        schedule=opts["schedule"], weight_decay=opts["weight_decay"], betas=opts["betas"], eps=opts["eps"],
+        momentum=opts["momentum"], record_every=every, dtype=dt.type, rng=seed,
+    )  # fmt: skip
+    return ScurveResult(
+        P=P.copy(), Q=Q.copy(), target=A, target_left=a, target_right=b, target_strengths=strengths,
+        steps=steps_arr, times=steps_arr * opts["lr"], loss=losses, strengths=np.array([r[0] for r in rec]),
+        alignment=np.array([r[1] for r in rec]), config=config, seconds=time.perf_counter() - t0,
+    )  # fmt: skip

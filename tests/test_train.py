@@ -1,0 +1,437 @@
+"""Tests of the numpy toy-model trainers: gradients, data, optimizers, reproduction of known geometry."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import packing
+from packing import (
+    TrainingDivergedError,
+    feature_dimensionality,
+    sample_toy_batch,
+    scurve_closed_form,
+    toy_model_loss,
+    train_abs_model,
+    train_scurve,
+    train_toy_model,
+)
+from packing.train._abs import _abs_loss_and_grad
+from packing.train._optim import Optimizer, schedule_factor
+from packing.train._toy import _Sampler
+
+
+# ----------------------------------------------------------------------------- references
+def ref_toy_loss(W, b, x, importance, model, reduction):
+    """Loss of ONE instance written out feature by feature (float64, no shared code)."""
+    B, n = x.shape
+    total = 0.0
+    for row in x:
+        out = W @ (W.T @ row) + b
+        if model == "relu":
+            out = np.maximum(out, 0.0)
+        err = importance * (row - out) ** 2
+        total += err.sum() / (n if reduction == "mean" else 1)
+    return total / B
+
+
+def central_diff(f, p, h=1e-6):
+    g = np.zeros_like(p)
+    for idx in np.ndindex(p.shape):
+        e = np.zeros_like(p)
+        e[idx] = h
+        g[idx] = (f(p + e) - f(p - e)) / (2 * h)
+    return g
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(1, 6),
+    st.integers(1, 4),
+    st.integers(1, 7),
+    st.integers(0, 2**31),
+    st.sampled_from(["relu", "linear"]),
+    st.sampled_from(["sum", "mean"]),
+)
+def test_toy_gradient_matches_finite_differences(n, d, B, seed, model, reduction):
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(n, d))
+    b = rng.normal(size=n) * 0.3
+    x = rng.random((B, n)) * (rng.random((B, n)) < 0.6)
+    imp = rng.random(n) + 0.1
+    loss, (gW, gb) = toy_model_loss(
+        W, b, x, importance=imp, model=model, reduction=reduction, return_grad=True
+    )
+    assert loss == pytest.approx(ref_toy_loss(W, b, x, imp, model, reduction), rel=1e-10, abs=1e-12)
+    fW = central_diff(lambda P: ref_toy_loss(P, b, x, imp, model, reduction), W)
+    fb = central_diff(lambda q: ref_toy_loss(W, q, x, imp, model, reduction), b)
+    np.testing.assert_allclose(gW, fW, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(gb, fb, rtol=1e-5, atol=1e-6)
+
+
+def test_toy_loss_batched_instances_match_single():
+    rng = np.random.default_rng(3)
+    W = rng.normal(size=(3, 7, 2))
+    b = rng.normal(size=(3, 7))
+    x = rng.random((3, 50, 7))
+    imp = rng.random((3, 7))
+    losses = toy_model_loss(W, b, x, importance=imp)
+    for i in range(3):
+        assert losses[i] == pytest.approx(ref_toy_loss(W[i], b[i], x[i], imp[i], "relu", "sum"), rel=1e-12)
+
+
+def test_toy_loss_blocked_path_matches_reference():
+    # Large enough that the kernel splits rows into several cache blocks.
+    rng = np.random.default_rng(4)
+    n, d, B = 300, 4, 600
+    W = rng.normal(size=(n, d)) * 0.3
+    b = rng.normal(size=n) * 0.1
+    x = rng.random((B, n)) * (rng.random((B, n)) < 0.1)
+    loss, (gW, gb) = toy_model_loss(W, b, x, return_grad=True)
+    out = np.maximum(x @ W @ W.T + b, 0)
+    G = 2 * (out - x) * (out > 0) / B
+    np.testing.assert_allclose(gW, x.T @ G @ W + G.T @ x @ W, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gb, G.sum(0), rtol=1e-10, atol=1e-12)
+    assert loss == pytest.approx(np.sum((out - x) ** 2) / B, rel=1e-12)
+
+
+def ref_abs_loss(W1, W2, b, x, imp):
+    h = np.maximum(x @ W1, 0)
+    y = np.maximum(h @ W2.T + b, 0)
+    return float(np.sum(imp * (y - np.abs(x)) ** 2) / x.shape[0])
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 5), st.integers(1, 6), st.integers(0, 2**31))
+def test_abs_gradient_matches_finite_differences(n, d, seed):
+    rng = np.random.default_rng(seed)
+    W1, W2 = rng.normal(size=(n, d)), rng.normal(size=(n, d))
+    b = rng.normal(size=n) * 0.3
+    x = rng.uniform(-1, 1, size=(6, n))
+    imp = rng.random(n) + 0.1
+    grads = (np.zeros((1, n, d)), np.zeros((1, n, d)), np.zeros((1, n)))
+    loss = _abs_loss_and_grad(W1[None], W2[None], b[None], x[None], imp[None], grads)
+    assert loss[0] == pytest.approx(ref_abs_loss(W1, W2, b, x, imp), rel=1e-10)
+    np.testing.assert_allclose(
+        grads[0][0], central_diff(lambda P: ref_abs_loss(P, W2, b, x, imp), W1), rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        grads[1][0], central_diff(lambda P: ref_abs_loss(W1, P, b, x, imp), W2), rtol=1e-5, atol=1e-6
+    )
+    np.testing.assert_allclose(
+        grads[2][0], central_diff(lambda q: ref_abs_loss(W1, W2, q, x, imp), b), rtol=1e-5, atol=1e-6
+    )
+
+
+# ----------------------------------------------------------------------------- data
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batches_have_the_stated_sparsity_and_uniform_values(dtype):
+    S = np.array([0.0, 0.5, 0.9, 0.999])
+    x = sample_toy_batch(6, 40000, sparsity=S, dtype=dtype, rng=1)
+    assert x.shape == (4, 40000, 6) and x.dtype == dtype
+    N = x.shape[1] * x.shape[2]
+    for i, s in enumerate(S):
+        active = x[i][x[i] > 0]
+        p = 1 - s
+        assert abs(active.size / N - p) < 5 * np.sqrt(p * (1 - p) / N) + 1e-9
+        if active.size > 500:  # uniform on [0, 1): mean 1/2, variance 1/12, and no value >= 1
+            assert abs(active.mean() - 0.5) < 5 * np.sqrt(1 / 12 / active.size)
+            assert abs(active.var() - 1 / 12) < 0.01
+        assert x[i].max() < 1 and x[i].min() >= 0
+
+
+def test_density_keyword_is_one_minus_sparsity_and_per_feature_rows():
+    a = sample_toy_batch(3, 30000, density=[[1.0, 0.2, 0.0]], rng=0)
+    frac = (a[0] > 0).mean(axis=0)
+    np.testing.assert_allclose(frac, [1.0, 0.2, 0.0], atol=0.015)
+
+
+def test_correlated_and_anticorrelated_pairs():
+    x = sample_toy_batch(6, 50000, sparsity=0.8, n_correlated_pairs=1, n_anticorrelated_pairs=1, rng=2)[0]
+    on = x > 0
+    np.testing.assert_array_equal(on[:, 0], on[:, 1])  # correlated: together
+    assert not (on[:, 2] & on[:, 3]).any()  # anticorrelated: never together
+    np.testing.assert_allclose(on.mean(axis=0), 0.2, atol=0.01)  # marginal density kept
+
+
+def test_abs_inputs_are_signed_uniform():
+    s = _Sampler(np.full((1, 4), 0.5), np.dtype(np.float32), np.random.default_rng(0), signed=True)
+    x = np.empty((1, 50000, 4), np.float32)
+    s.fill(x)
+    active = x[x != 0]
+    assert abs((active < 0).mean() - 0.5) < 0.01 and active.min() >= -1 and active.max() < 1
+    assert abs(np.abs(active).mean() - 0.5) < 0.01
+
+
+# ----------------------------------------------------------------------------- optimizers
+def textbook_adam(p, grads, lr, b1=0.9, b2=0.999, eps=1e-8, wd=0.0, decoupled=False):
+    m = np.zeros_like(p)
+    v = np.zeros_like(p)
+    for t, g in enumerate(grads, start=1):
+        if wd and not decoupled:
+            g = g + wd * p
+        if wd and decoupled:
+            p = p * (1 - lr * wd)
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        mhat, vhat = m / (1 - b1**t), v / (1 - b2**t)
+        p = p - lr * mhat / (np.sqrt(vhat) + eps * 1.0)
+    return p
+
+
+@pytest.mark.parametrize("kind,wd", [("adam", 0.0), ("adam", 0.1), ("adamw", 0.1)])
+def test_adam_matches_textbook_update(kind, wd):
+    rng = np.random.default_rng(0)
+    p0 = rng.normal(size=20)
+    grads = [rng.normal(size=20) for _ in range(30)]
+    p = p0.copy()
+    opt = Optimizer(
+        p,
+        kind=kind,
+        lr=0.01,
+        schedule="constant",
+        steps=30,
+        weight_decay=wd,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        momentum=0.0,
+    )
+    for t, g in enumerate(grads):
+        opt.step(p, g.copy(), t)
+    want = textbook_adam(p0, grads, 0.01, wd=wd, decoupled=kind == "adamw")
+    # PyTorch's eps placement (sqrt(v)/sqrt(c2) + eps) equals sqrt(vhat) + eps exactly.
+    np.testing.assert_allclose(p, want, rtol=1e-12, atol=1e-12)
+
+
+def test_sgd_momentum_and_schedules():
+    p = np.array([1.0])
+    opt = Optimizer(
+        p,
+        kind="sgd",
+        lr=0.1,
+        schedule="constant",
+        steps=3,
+        weight_decay=0.0,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        momentum=0.5,
+    )
+    for t in range(3):
+        opt.step(p, np.array([1.0]), t)
+    assert p[0] == pytest.approx(1 - 0.1 * (1 + 1.5 + 1.75))
+    assert schedule_factor("linear", 25, 100) == pytest.approx(0.75)
+    assert schedule_factor("cosine", 50, 100) == pytest.approx(0.5)
+    assert schedule_factor("cosine", 0, 100) == 1.0
+
+
+# ----------------------------------------------------------------------------- trainer behaviour
+def test_same_seed_same_result_bit_for_bit_and_rerun():
+    kw = dict(n_features=6, d=3, sparsity=[0.5, 0.9], steps=50, batch_size=128, lr=1e-2, n_seeds=2)
+    a, b = train_toy_model(**kw, rng=7), train_toy_model(**kw, rng=7)
+    np.testing.assert_array_equal(a.W, b.W)
+    np.testing.assert_array_equal(a.loss_history, b.loss_history)
+    c = a.rerun()
+    np.testing.assert_array_equal(a.W, c.W)
+    np.testing.assert_array_equal(a.b, c.b)
+    assert not np.array_equal(a.W, train_toy_model(**kw, rng=8).W)
+    d = train_toy_model(**kw)  # a fresh seed is recorded and reproduces the run
+    np.testing.assert_array_equal(d.W, d.rerun().W)
+
+
+def test_best_of_seeds_keeps_the_lowest_evaluation_loss():
+    r = train_toy_model(
+        n_features=5, d=2, sparsity=[0.7, 0.95], steps=200, batch_size=256, lr=1e-2, n_seeds=3, rng=0
+    )
+    assert r.seed_eval_losses.shape == (2, 3)
+    np.testing.assert_array_equal(r.eval_loss, r.seed_eval_losses.min(axis=1))
+    np.testing.assert_array_equal(r.chosen_seed, r.seed_eval_losses.argmin(axis=1))
+    # The kept W evaluates to the reported loss on an independent large batch (within the sampling noise
+    # of the 8192-row evaluation batch and the small downward bias of taking a minimum).
+    x = sample_toy_batch(5, 200000, sparsity=[0.7, 0.95], dtype=np.float64, rng=123)
+    np.testing.assert_allclose(
+        toy_model_loss(r.W.astype(float), r.b.astype(float), x), r.eval_loss, rtol=0.15
+    )
+
+
+def test_snapshots_follow_training():
+    r = train_toy_model(
+        n_features=4, d=2, steps=30, batch_size=64, snapshot_every=10, rng=1, dtype=np.float64
+    )
+    assert r.snapshots.shape == (4, 1, 4, 2)
+    np.testing.assert_array_equal(r.snapshot_steps, [0, 10, 20, 30])
+    np.testing.assert_array_equal(r.snapshots[-1], r.W)
+    assert r.W.dtype == np.float64 and r.loss_history.shape == (30, 1)
+
+
+def test_more_dims_than_features_is_allowed_and_learns_identity():
+    r = train_toy_model(n_features=3, d=5, steps=1500, batch_size=256, lr=1e-2, rng=0, n_seeds=2)
+    assert r.eval_loss[0] < 1e-3
+    np.testing.assert_allclose(r.W[0] @ r.W[0].T, np.eye(3), atol=0.05)
+
+
+def test_nan_stops_with_step_and_last_good_loss():
+    with pytest.raises(TrainingDivergedError, match=r"diverged at step \d+.*last finite loss.*\d"):
+        train_toy_model(
+            n_features=4, d=2, model="linear", optimizer="sgd", lr=1e5, steps=50, batch_size=32, rng=0
+        )
+    assert issubclass(TrainingDivergedError, FloatingPointError)
+
+
+BAD = [
+    (dict(sparsity=1.5), ValueError, r"sparsity values must lie in \[0.0, 1.0\]; got 1.5"),
+    (dict(density=-0.1), ValueError, r"density values must lie in \[0.0, 1.0\]; got -0.1"),
+    (dict(sparsity=0.5, density=0.5), ValueError, "either sparsity .* or density"),
+    (dict(importance=-1.0), ValueError, r"importance values must lie in >= 0.0; got -1.0"),
+    (
+        dict(importance=[1.0, 2.0]),
+        ValueError,
+        "importance given as a 1-D array .* n_features=5; got length 2",
+    ),
+    (dict(steps=0), ValueError, "steps must be >= 1; got 0"),
+    (dict(steps=2.0), TypeError, "steps must be an integer; got float"),
+    (
+        dict(sparsity=[0.1, 0.2], importance=np.ones((3, 5))),
+        ValueError,
+        "disagree on the number of instances",
+    ),
+    (dict(sparsity=[0.1, 0.2], n_instances=3), ValueError, "n_instances=3 but sparsity has 2"),
+    (dict(optimizer="adagrad"), ValueError, "optimizer must be one of 'adam', 'adamw', 'sgd'; got 'adagrad'"),
+    (dict(schedule="step"), ValueError, "schedule must be one of"),
+    (dict(lr=0.0), ValueError, "lr must be > 0.0; got 0.0"),
+    (dict(weight_decay=-1.0), ValueError, "weight_decay must be >= 0.0"),
+    (dict(dtype=np.float16), ValueError, "dtype must be np.float32 or np.float64"),
+    (dict(model="gelu"), ValueError, "model must be one of 'relu', 'linear'"),
+    (dict(sparsity="high"), TypeError, "sparsity must be a number or an array of numbers"),
+    (dict(n_anticorrelated_pairs=1, sparsity=0.2), ValueError, "anticorrelated pairs need density <= 0.5"),
+    (dict(n_correlated_pairs=3), ValueError, r"2 \* \(n_correlated_pairs \+ n_anticorrelated_pairs\) = 6"),
+    (dict(sparsity=np.ones((2, 4))), ValueError, r"shape \(n_instances, n_features=5\); got shape \(2, 4\)"),
+    (dict(rng=-1), ValueError, "rng seed must be >= 0"),
+]
+
+
+@pytest.mark.parametrize("kwargs,exc,msg", BAD, ids=[str(b[0])[:40] for b in BAD])
+def test_bad_input_is_refused_with_a_clear_message(kwargs, exc, msg):
+    base = dict(n_features=5, d=2, steps=2, batch_size=8)
+    with pytest.raises(exc, match=msg):
+        train_toy_model(**{**base, **kwargs})
+
+
+def test_bad_input_other_trainers():
+    with pytest.raises(ValueError, match="steps must be >= 1"):
+        train_abs_model(n_features=3, d=2, steps=0)
+    with pytest.raises(ValueError, match="sparsity values must lie"):
+        train_abs_model(n_features=3, d=2, sparsity=-0.5)
+    with pytest.raises(ValueError, match="target_strengths must be a non-empty sequence of numbers > 0"):
+        train_scurve(rank=1, target_strengths=(1.0, -2.0))
+    with pytest.raises(ValueError, match="aligned_init needs rank <="):
+        train_scurve(rank=2, target_strengths=(1.0,), aligned_init=True)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        train_scurve(rank=1, loss="hinge")
+    with pytest.raises(ValueError, match=r"x must have shape \(1, batch, 3\)"):
+        toy_model_loss(np.ones((3, 2)), np.zeros(3), np.ones((4, 2)))
+
+
+# ----------------------------------------------------------------------------- reproduction
+def gaps_deg(W):
+    ang = np.sort(np.degrees(np.arctan2(W[:, 1], W[:, 0])))
+    return np.diff(np.r_[ang, ang[0] + 360])
+
+
+def test_five_in_two_sparse_is_a_regular_pentagon_and_dense_is_two_antipodal_pairs():
+    r = train_toy_model(
+        n_features=5,
+        d=2,
+        sparsity=[0.6, 0.7, 0.9, 0.95],
+        steps=3000,
+        batch_size=1024,
+        lr=1e-2,
+        schedule="cosine",
+        n_seeds=4,
+        rng=0,
+        dtype=np.float64,
+    )
+    for i in (2, 3):  # high sparsity: pentagon
+        W = r.W[i]
+        np.testing.assert_allclose(gaps_deg(W), 72.0, atol=3.0)
+        np.testing.assert_allclose(feature_dimensionality(W), 0.4, atol=0.02)
+        assert (r.b[i] < 0).all()
+        norms = np.linalg.norm(W, axis=1)
+        assert norms.min() > 0.9 * norms.max()
+    for i in (0, 1):  # lower sparsity: two antipodal pairs, one feature dropped
+        W = r.W[i]
+        norms = np.linalg.norm(W, axis=1)
+        kept = np.argsort(norms)[1:]
+        assert norms.min() < 0.1 and norms[kept].min() > 0.9
+        np.testing.assert_allclose(feature_dimensionality(W)[kept], 0.5, atol=0.03)
+        cos = packing.cosine_matrix(W[kept])
+        assert np.sum(cos < -0.99) == 4  # two antipodal pairs (each counted twice)
+        assert np.sum(np.abs(cos[np.triu_indices(4, 1)]) < 0.05) == 4  # the pairs are orthogonal
+
+
+def test_twenty_in_five_dense_keeps_exactly_the_five_most_important_orthonormal():
+    r = train_toy_model(
+        n_features=20,
+        d=5,
+        density=1.0,
+        importance=0.7 ** np.arange(20),
+        steps=2500,
+        batch_size=1024,
+        lr=1e-2,
+        schedule="cosine",
+        n_seeds=3,
+        rng=0,
+    )
+    W = r.W[0].astype(float)
+    norms = np.linalg.norm(W, axis=1)
+    np.testing.assert_allclose(W[:5] @ W[:5].T, np.eye(5), atol=0.03)
+    assert norms[5:].max() < 0.05
+
+
+def test_scurve_closed_form_solves_the_ode():
+    t = np.linspace(0, 12, 200)
+    s0 = 1e-3
+    s = scurve_closed_form(t, s0)
+    h = 1e-5
+    ds = (scurve_closed_form(t + h, s0) - scurve_closed_form(np.maximum(t - h, 0), s0)) / (
+        t + h - np.maximum(t - h, 0)
+    )
+    np.testing.assert_allclose(ds, s - s**3, atol=1e-6)
+    assert s[0] == pytest.approx(s0)
+
+
+def test_scurve_rank_one_aligned_follows_the_logistic_solution():
+    lr = 0.01
+    r = train_scurve(rank=1, lr=lr, steps=1600, init_scale=1e-3, aligned_init=True, rng=0)
+    # Aligned balanced factors p = q = s a: the learned strength is s(t)^2 with t = lr * step.
+    want = scurve_closed_form(r.times, 1e-3) ** 2
+    assert np.abs(r.strengths[:, 0] - want).max() < 0.03
+    assert r.loss[-1] < 1e-6
+    np.testing.assert_allclose(np.abs(r.alignment[-1, 0, 0]), 1.0, atol=1e-9)
+
+
+def test_scurve_learns_stronger_components_first_under_sgd():
+    r = train_scurve(rank=2, target_strengths=(1.0, 0.5), lr=0.05, steps=1500, rng=0)
+    half = [np.argmax(r.strengths[:, k] > 0.5 * s) for k, s in enumerate((1.0, 0.5))]
+    assert 0 < half[0] < half[1]
+    np.testing.assert_allclose(r.strengths[-1], [1.0, 0.5], atol=1e-3)
+
+
+def test_scurve_cross_entropy_is_zero_at_the_target():
+    r = train_scurve(
+        rank=2,
+        target_strengths=(4.0, 2.0),
+        size=(6, 6),
+        loss="cross_entropy",
+        optimizer="adam",
+        lr=0.05,
+        steps=1500,
+        rng=0,
+    )
+    assert r.loss[0] > 0.05 and r.loss[-1] < 1e-3
+    assert np.all(r.loss >= -1e-12)
+
+
+def test_abs_model_best_of_seeds_computes_abs():
+    r = train_abs_model(n_features=2, d=4, n_instances=4, steps=2000, lr=1e-2, batch_size=512, rng=0)
+    best = int(np.argmin(r.loss_history[-100:].mean(axis=0)))
+    assert r.loss_history[-100:, best].mean() < 0.01
