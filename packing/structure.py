@@ -695,7 +695,8 @@ class OrthogonalSets:
     sets : tuple of ndarray of int
         Maximal cliques, largest first (at most ``max_sets`` of them).
     largest : int
-        Size of the largest set found (at most ``d`` for nonzero vectors).
+        Size of the largest set found (at most ``d`` for nonzero vectors; a
+        lower bound on the largest if ``complete`` is False).
     disjoint : bool
         Whether every connected component of the orthogonality graph is a clique,
         i.e. the maximal orthogonal sets partition the features (as in
@@ -730,7 +731,7 @@ class OrthogonalSets:
         return self.orthogonal_pairs / self.turan_bound if self.turan_bound else 1.0
 
 
-def orthogonal_sets(W, *, atol: float = INTERFERENCE_ATOL, max_sets: int = 10_000) -> OrthogonalSets:
+def orthogonal_sets(W, *, atol: float = INTERFERENCE_ATOL, max_sets: int = 1000) -> OrthogonalSets:
     """Find the maximal sets of mutually orthogonal features and compare with Turán's bound.
 
     Parameters
@@ -739,9 +740,11 @@ def orthogonal_sets(W, *, atol: float = INTERFERENCE_ATOL, max_sets: int = 10_00
         Zero rows are ignored.
     atol : float, default 0.05
         ``|cos| <= atol`` counts as orthogonal.
-    max_sets : int, default 10000
+    max_sets : int, default 1000
         Stop enumerating maximal cliques after this many (enumeration is
-        exponential in the worst case; a tegum product of ``k`` digons has ``2**k``).
+        exponential in the worst case; a tegum product of ``k`` digons has
+        ``2**k``). ``largest`` is then a lower bound; ``disjoint``,
+        ``orthogonal_pairs`` and ``turan_bound`` do not depend on the enumeration.
 
     Returns
     -------
@@ -907,13 +910,20 @@ class PackingSignature:
         if self.n == 0:
             return 0.0
         spec = float(np.max(np.abs(self.spectrum - other.spectrum)))
-        diff = np.abs(self.profiles[:, None, :] - other.profiles[None, :, :]).max(axis=2)
+        diff = np.empty((self.n, self.n))
+        for i in range(0, self.n, 64):  # row blocks keep memory at O(64 n^2)
+            block = self.profiles[i : i + 64, None, :] - other.profiles[None, :, :]
+            diff[i : i + 64] = np.abs(block).max(axis=2)
         rows, cols = linear_sum_assignment(diff)
         return max(spec, float(diff[rows, cols].max()))
 
     def matches(self, other: PackingSignature, atol: float | None = None) -> bool:
         """Whether ``other`` is the same packing up to the gauge, within ``atol``."""
         atol = self.atol if atol is None else check_tolerance(atol, "atol")
+        if not isinstance(other, PackingSignature):
+            raise TypeError(f"other must be a PackingSignature; got {type(other).__name__}.")
+        if self.n == other.n and self.n and np.max(np.abs(self.spectrum - other.spectrum)) > atol:
+            return False  # cheap rejection before matching the features
         return self.distance(other) <= atol
 
     def __eq__(self, other) -> bool:
@@ -1092,7 +1102,8 @@ class StructureReport:
         o = self.orthogonal
         lines.append(
             f"orthogonal pairs {o.orthogonal_pairs} of Turán bound {o.turan_bound}; largest orthogonal "
-            f"set {o.largest}; sets {'disjoint' if o.disjoint else 'overlapping'}"
+            f"set {o.largest}; maximal sets {'disjoint' if o.disjoint else 'overlapping'}"
+            f"{'' if o.complete else f' (enumeration stopped after {len(o.sets)})'}"
         )
         return "\n".join(lines)
 
