@@ -359,6 +359,9 @@ def _shape_name(family: str, m: int) -> str:
         return "tetrahedron" if m == 4 else f"{m - 1}-simplex"
     if family == "cross_polytope":
         return "octahedron" if m == 6 else f"{m // 2}-cross-polytope"
+    if family == "rectified_simplex":
+        r = _rectified_rank(m)
+        return "rectified 5-cell" if r == 4 else f"rectified {r}-simplex"
     return family.replace("_", " ")
 
 
@@ -377,7 +380,16 @@ def _candidates(m: int, max_polygon: int = 24):
         out.append(("cross_polytope", m))
     if m == 8:
         out.append(("square_antiprism", m))
+    r = _rectified_rank(m)
+    if r is not None and r >= 4:  # r = 2, 3 are the triangle and the octahedron
+        out.append(("rectified_simplex", m))
     return out
+
+
+def _rectified_rank(m: int) -> int | None:
+    """Return ``r`` with ``m = (r + 1) r / 2`` (the rectified r-simplex has m vertices), else None."""
+    r = int(round((np.sqrt(8 * m + 1) - 1) / 2))
+    return r if r >= 2 and r * (r + 1) // 2 == m else None
 
 
 @cache
@@ -397,6 +409,9 @@ def _template(family: str, m: int) -> np.ndarray:
         T = c.cross_polytope(m // 2)
     elif family == "square_antiprism":
         T = c.square_antiprism()
+    elif family == "rectified_simplex":  # midpoints of the edges of the regular r-simplex
+        S = c.regular_simplex(_rectified_rank(m) + 1)
+        T = np.array([S[i] + S[j] for i in range(len(S)) for j in range(i + 1, len(S))])
     else:  # pragma: no cover - guarded by shape_template
         raise ValueError(family)
     T = _unit(np.asarray(T, dtype=np.float64))
@@ -406,7 +421,15 @@ def _template(family: str, m: int) -> np.ndarray:
     return T
 
 
-_FAMILIES = ("dedicated", "digon", "polygon", "simplex", "cross_polytope", "square_antiprism")
+_FAMILIES = (
+    "dedicated",
+    "digon",
+    "polygon",
+    "simplex",
+    "cross_polytope",
+    "square_antiprism",
+    "rectified_simplex",
+)
 
 
 @cache
@@ -439,10 +462,12 @@ def shape_template(family: str, m: int | None = None) -> np.ndarray:
 
     Parameters
     ----------
-    family : {"dedicated", "digon", "polygon", "simplex", "cross_polytope", "square_antiprism"}
+    family : {"dedicated", "digon", "polygon", "simplex", "cross_polytope", "square_antiprism", \
+"rectified_simplex"}
     m : int, optional
-        Number of points (polygon >= 3, simplex >= 2, cross_polytope even >= 2);
-        fixed for the other families.
+        Number of points (polygon >= 3, simplex >= 2, cross_polytope even >= 2,
+        rectified_simplex ``r (r + 1) / 2``: the midpoints of the edges of the
+        regular ``r``-simplex, in ``R^r``); fixed for the other families.
 
     Returns
     -------
@@ -468,9 +493,12 @@ def shape_template(family: str, m: int | None = None) -> np.ndarray:
     elif m is None:
         raise ValueError(f"m (the number of points) is required for a {family}; got None.")
     else:
-        m = check_int(m, "m", minimum={"polygon": 3, "simplex": 2, "cross_polytope": 2}[family])
+        minimum = {"polygon": 3, "simplex": 2, "cross_polytope": 2, "rectified_simplex": 3}[family]
+        m = check_int(m, "m", minimum=minimum)
         if family == "cross_polytope" and m % 2:
             raise ValueError(f"m must be even for a cross-polytope (2 points per axis); got {m}.")
+        if family == "rectified_simplex" and _rectified_rank(m) is None:
+            raise ValueError(f"m must be a triangular number r (r + 1) / 2 for a rectified simplex; got {m}.")
     return _template(family, m).copy()
 
 
@@ -496,7 +524,8 @@ def _starts(family: str, X: np.ndarray, T: np.ndarray):
         if len(xp) == len(tp):
             yield np.ravel(xp), np.ravel(tp)
         return
-    # vertex-transitive templates: X[a0] may go to T[0]; other anchors to any points
+    # vertex-transitive templates: X[a0] may go to T[0]; the other k - 1 anchors (a well
+    # conditioned basis) to points of T whose inner products agree with theirs within SLACK
     anchors = [0]
     R = X - np.outer(X @ X[0], X[0]) / max(X[0] @ X[0], 1e-300)
     for _ in range(1, k):
@@ -504,12 +533,31 @@ def _starts(family: str, X: np.ndarray, T: np.ndarray):
         anchors.append(a)
         v = R[a] / max(np.linalg.norm(R[a]), 1e-300)
         R = R - np.outer(R @ v, v)
-    for tup in permutations(range(1, m), k - 1):
-        yield np.array(anchors), np.array((0, *tup))
+    GX, GT = X[anchors] @ X[anchors].T, T @ T.T
+    count = 0
+
+    def extend(tup):
+        nonlocal count
+        j = len(tup)
+        if j == k:
+            count += 1
+            yield np.array(anchors), np.array(tup)
+            return
+        for t in range(m):
+            if count >= MAX_STARTS:
+                return
+            if t not in tup and all(abs(GX[j, i] - GT[t, tup[i]]) <= SLACK for i in range(j)):
+                yield from extend((*tup, t))
+
+    yield from extend((0,))
 
 
 #: Up to this many points every correspondence is tried (exact optimum); beyond, a seeded search.
 EXHAUSTIVE_POINTS = 6
+#: Seeded search: anchor inner products may differ from the template's by this much ...
+SLACK = 0.5
+#: ... and at most this many anchor correspondences are tried.
+MAX_STARTS = 2000
 
 
 def _match(family: str, X: np.ndarray, out2: float, T: np.ndarray):
@@ -593,7 +641,8 @@ def identify_shape(V, *, tol: float = SHAPE_TOL, rank_rtol: float = 0.1) -> Shap
 
     The rows are normalised; each candidate ideal shape with the same number of
     points (dedicated dimension, antipodal pair, regular polygon, regular simplex,
-    cross-polytope, square antiprism) is aligned by Procrustes analysis after a
+    cross-polytope, square antiprism, rectified simplex such as the rectified
+    5-cell: 10 points in ``R^4`` that toy models learn) is aligned by Procrustes analysis after a
     search over correspondences (exhaustive up to 6 points, else seeded by the
     shape's symmetry and refined by linear assignment). The residual includes
     the part of ``V`` outside the template's dimension. A square antiprism is

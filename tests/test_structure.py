@@ -43,6 +43,7 @@ FACTORS = {
     "tetrahedron": (lambda: regular_simplex(4), 3),
     "4-simplex": (lambda: regular_simplex(5), 4),
     "square antiprism": (square_antiprism, 3),
+    "rectified 5-cell": (lambda: shape_template("rectified_simplex", 10), 4),
 }
 
 
@@ -410,6 +411,7 @@ def test_graph_helpers_are_networkx():
         (lambda: shape_template("star", 5), ValueError, "family must be one of"),
         (lambda: shape_template("polygon"), ValueError, "m (the number of points) is required"),
         (lambda: shape_template("cross_polytope", 5), ValueError, "m must be even"),
+        (lambda: shape_template("rectified_simplex", 7), ValueError, "m must be a triangular number"),
         (lambda: shape_template("digon", 3), ValueError, "m must be 2 for a digon; got 3."),
         (lambda: shape_template("polygon", 2.0), TypeError, "m must be an integer; got float 2.0"),
         (lambda: orthogonal_sets([[1.0]], max_sets=0), ValueError, "max_sets must be >= 1; got 0."),
@@ -462,3 +464,21 @@ def test_tight_square_antiprism_is_recognised():
     m = identify_shape(A @ random_rotation(3, rng) + 0.01 * rng.normal(size=(8, 3)))
     assert m.label == "square antiprism" and m.residual < 0.02
     assert packing.feature_dimensionality(A) == pytest.approx(np.full(8, 3 / 8))
+
+
+def test_rectified_simplex_template_by_definition():
+    # the rectified 5-cell: midpoints of the 10 edges of the regular 4-simplex, 10 unit vectors in R^4
+    T = shape_template("rectified_simplex", 10)
+    assert T.shape == (10, 4)
+    G = T @ T.T
+    off = np.round(G[np.triu_indices(10, 1)], 9)
+    # edges sharing a vertex: cos 1/6 (30 pairs); disjoint edges: cos -2/3 (15 pairs)
+    assert sorted(set(off.tolist())) == [round(-2 / 3, 9), round(1 / 6, 9)]
+    assert np.sum(off > 0) == 30
+    assert packing.feature_dimensionality(T) == pytest.approx(np.full(10, 0.4))  # a tight frame of R^4
+    rng = np.random.default_rng(0)
+    V = np.c_[T, np.zeros((10, 2))][rng.permutation(10)] @ random_rotation(6, rng)
+    m = identify_shape(V + 0.01 * rng.normal(size=V.shape))
+    assert m.label == "rectified 5-cell" and m.dim == 4 and m.residual < 0.02
+    R5 = np.c_[shape_template("rectified_simplex", 15), np.zeros(15)]
+    assert identify_shape(R5).label == "rectified 5-simplex"
