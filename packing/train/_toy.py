@@ -262,14 +262,18 @@ def _blocks(n_inst, batch, n, target=_BLOCK):
     return [(i, i + 1, r, min(r + rows, batch)) for i in range(n_inst) for r in range(0, batch, rows)]
 
 
+def _no_tick(label):
+    pass
+
+
 class _ToyKernel:
     """Parameters, buffers and hand-derived gradients of the toy model.
 
     Parameters are stored augmented, ``P = [W | b]`` of shape (I, n, d + 1), and
     the hidden activations as ``[h | 1]``, so ``out = [h | 1] Pᵀ = x W Wᵀ + b``.
     With ``r = y - x`` (``y = ReLU(out)`` or ``out``), loss ``L_i = Σ_n c_n Σ_b r_bn² / B``
-    and ``G = (2 c / B) r ⊙ [out > 0]``, the whole gradient is one GEMM with the
-    batch stacked twice::
+    and ``G = (2 c / B) r ⊙ [out > 0]`` (``2 / B`` applied after the sum), the whole
+    gradient is one GEMM with the batch stacked twice::
 
         [∂L/∂W | ∂L/∂b] = [x; G]ᵀ [G W | 0; h | 1] = [xᵀ G W + Gᵀ h | Gᵀ 1].
 
@@ -299,13 +303,20 @@ class _ToyKernel:
         self.sqrow = np.empty((ni, 1, n), dtype=dtype)
         self.tmp = np.empty((ni, n, d + 1), dtype=dtype)
         self.sq = np.zeros((n_inst, n), dtype=dtype)
-        # 2 c / B tiled over a block's rows: contiguous operands keep numpy's inner loops long.
-        self.cs = np.ascontiguousarray(np.broadcast_to((2.0 * weight / batch).astype(dtype)[:, None, :],
-                                                       (n_inst, rb, n)))  # fmt: skip
+        # c tiled over a block's rows (contiguous operands keep numpy's inner loops long); the
+        # factor 2 / B is applied once to the summed gradient, which keeps small importances
+        # out of the subnormal range where GEMMs slow down tenfold.
+        self.cs = np.ascontiguousarray(np.broadcast_to(weight.astype(dtype)[:, None, :], (n_inst, rb, n)))
+        self.scale = dtype.type(2.0 / batch)
         self.x = None  # a given batch (toy_model_loss); else sampled block by block
 
-    def loss_and_grad(self) -> np.ndarray:
-        """Per-instance loss on a fresh batch (or ``self.x``); fills ``self.grad``."""
+    def loss_and_grad(self, tick=None) -> np.ndarray:
+        """Per-instance loss on a fresh batch (or ``self.x``); fills ``self.grad``.
+
+        ``tick(label)``, if given, is called after each phase ("sampling",
+        "matmul", "elementwise") so a profiler can attribute the time.
+        """
+        tick = tick or _no_tick
         self.sq[...] = 0
         if not self.single:
             self.grad[...] = 0
@@ -322,11 +333,13 @@ class _ToyKernel:
                 self.sampler.fill(x, i0, mask)
             else:
                 x[...] = self.x[i0:i1, r0:r1]
+            tick("sampling")
             HG[:, rb:, d] = 1
             HG[:, :rb, d] = 0
             Wb = W[i0:i1]
             np.matmul(x, Wb, out=h1[..., :d])
             np.matmul(h1, PT[i0:i1], out=g)  # x W Wᵀ + b
+            tick("matmul")
             if self.relu:
                 np.greater(g, 0, out=mask)
                 np.maximum(g, 0, out=g)
@@ -338,12 +351,15 @@ class _ToyKernel:
             g *= self.cs[i0:i1, :rb]
             if self.relu:
                 g *= mask  # now G
+            tick("elementwise")
             np.matmul(g, Wb, out=HG[:, :rb, :d])
             if self.single:
                 np.matmul(XG.transpose(0, 2, 1), HG, out=self.gP[i0:i1])
             else:
                 np.matmul(XG.transpose(0, 2, 1), HG, out=self.tmp[:ni])
                 self.gP[i0:i1] += self.tmp[:ni]
+            tick("matmul")
+        self.grad *= self.scale
         return np.einsum("in,in->i", self.sq.astype(np.float64), self.weight) / self.B
 
 
