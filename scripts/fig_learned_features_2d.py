@@ -59,7 +59,8 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
         dropped = len(report.factors.dropped)
         title = f"S = {s:g}\n{report.description}" + (f"\n(+{dropped} not represented)" if dropped else "\n")
         plot_features_2d(ax, Wk, importance=0.9 ** np.arange(5), title=title)
-    fig.suptitle("5 features in 2 dimensions (colour: importance 0.9^i, yellow = most important)", fontsize=9, y=1.06)
+    title = "5 features in 2 dimensions (colour: importance 0.9^i, yellow = most important)"
+    fig.suptitle(title, fontsize=9, y=1.06)
     fig.tight_layout()
     return [save_figure(fig, out_dir, "learned_features_2d")]
 
