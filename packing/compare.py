@@ -124,12 +124,18 @@ class Comparison:
         Moment orders of every row.
     predicted_p : dict
         ``{instance: [p, ...]}``: orders of ``p_grid`` at which the learned
-        partition is the analytic optimum (empty list: at none).
+        partition is the one :func:`packing.optimal_partition` returns (empty
+        list: at none).
     p_grid : tuple of float
     reports : list of StructureReport
         The structure detected in each instance.
     atol : float
         Orthogonality tolerance of ``orthogonal_pairs``.
+    tied_p : dict
+        ``{instance: [p, ...]}``: further orders at which the learned partition's
+        loss (same Welch block-cost table) equals the optimum, but
+        :func:`packing.optimal_partition` breaks the tie for another partition
+        (fewer blocks). At ``p = 2`` every partition into tight frames ties.
     """
 
     rows: list
@@ -138,6 +144,7 @@ class Comparison:
     p_grid: tuple
     reports: list = field(repr=False)
     atol: float = INTERFERENCE_ATOL
+    tied_p: dict = field(default_factory=dict)
 
     def records(self) -> list[dict]:
         """Return one flat dict per row."""
@@ -164,6 +171,7 @@ class Comparison:
             "ps": [_fmt_p(p) for p in self.ps],
             "p_grid": [_fmt_p(p) for p in self.p_grid],
             "predicted_p": {str(k): [_fmt_p(p) for p in v] for k, v in self.predicted_p.items()},
+            "tied_p": {str(k): [_fmt_p(p) for p in v] for k, v in self.tied_p.items()},
             "rows": [{k: clean(v) for k, v in r.items()} for r in self.records()],
         }
         return json.dumps(payload, **kwargs)
@@ -187,7 +195,10 @@ class Comparison:
         for inst, ps in self.predicted_p.items():
             where = ", ".join(_fmt_p(p) for p in ps) if ps else "none of the grid"
             prefix = "" if inst is None else f"[{inst}] "
-            lines.append(f"{prefix}learned partition is the predicted optimum at p = {where}")
+            ties = self.tied_p.get(inst)
+            tie = f"; ties it (another partition chosen) at p = {', '.join(map(_fmt_p, ties))}"
+            tie = tie if ties else ""
+            lines.append(f"{prefix}learned partition is the predicted optimum at p = {where}{tie}")
         notes = [(r.instance, r.name, r.note) for r in self.rows if r.note]
         for inst, name, note in notes:
             lines.append(f"{'' if inst is None else f'[{inst}] '}{name}: {note}")
@@ -315,6 +326,25 @@ def _predicted(n: int, d: int, p: float, *, build: bool, rng=None):
     return _canonical(res.blocks), (np.asarray(res.W) if build else None)
 
 
+def _ties(loss: float, best: float) -> bool:
+    """Whether a partition's table loss equals the optimum (relative 1e-9)."""
+    return loss <= best * (1 + 1e-9) + 1e-12
+
+
+def _optimum(n: int, d: int, p: float):
+    """Return ``(blocks, loss, loss_of)``: the optimal partition, its loss, and the loss of any partition."""
+    from .partition import block_cost_table, optimal_partition
+
+    res = optimal_partition(n, d, p, build=False)
+    table = block_cost_table(n, d, p)
+
+    def loss_of(blocks):
+        values = [table[m, D] for m, D in blocks]
+        return max(values) if np.isinf(p) else sum(values)
+
+    return _canonical(res.blocks), res.loss, loss_of
+
+
 def _references(n, d, ps, atol, include, partition_ps, rng, budget):
     rows = []
     if "partition" in include:
@@ -415,7 +445,7 @@ def compare_packings(
     atol = check_tolerance(atol, "atol")
     optimizer_budget = check_tolerance(optimizer_budget, "optimizer_budget")
     rng = check_rng(rng)
-    rows, reports, predicted, cache, grid = [], [], {}, {}, {}
+    rows, reports, predicted, tied, cache, grid = [], [], {}, {}, {}, {}
     refs = tuple(r for r in include if r != "ideal")
     for k, Wk in enumerate(Ws):
         inst = k if batch else None
@@ -440,11 +470,17 @@ def compare_packings(
         if n not in cache:
             cache[n] = _references(n, d, ps, atol, refs, partition_ps, rng, optimizer_budget)
             for p in p_grid:
-                grid[n, p] = _predicted(n, d, p, build=False)[0]
-        predicted[inst] = [p for p in p_grid if tf.block_orthogonal and grid[n, p] == blocks]
+                grid[n, p] = _optimum(n, d, p)
+        fits = tf.block_orthogonal and tf.total_dim <= d
+        predicted[inst] = [p for p in p_grid if fits and grid[n, p][0] == blocks]
+        tied[inst] = [
+            p
+            for p in p_grid
+            if fits and p not in predicted[inst] and _ties(grid[n, p][2](blocks), grid[n, p][1])
+        ]
     # shared references: once per distinct n (labelled with n when a batch mixes sizes)
     sizes = sorted(cache)
     for n in sizes:
         for r in cache[n]:
             rows.append(r if len(sizes) == 1 else ComparisonRow(**{**asdict(r), "name": f"{r.name} (n={n})"}))
-    return Comparison(rows, tuple(ps), predicted, tuple(p_grid), reports, atol)
+    return Comparison(rows, tuple(ps), predicted, tuple(p_grid), reports, atol, tied)

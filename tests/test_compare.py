@@ -178,3 +178,19 @@ def test_ideal_rows_align_with_learned_rows():
     U = W[kept] / np.linalg.norm(W[kept], axis=1, keepdims=True)
     assert ideal.shape == (10, 5)
     assert np.max(np.abs(ideal @ ideal.T - U @ U.T)) < 0.05
+
+
+def test_four_pentagons_tie_the_optimum_at_p_two():
+    from packing.constructions import tegum_product
+
+    W = noisy(tegum_product(*[regular_polygon(5)] * 4), 0.005, 10)
+    cmp = compare_packings(W, include=(), p_grid=(1.0, 2.0, 4.0))
+    assert cmp.rows[0].partition == "4×5/2"
+    # Welch block costs: 4 pentagons 4 * C(5,2) (3/8)^(p/2) against one 20/8 block C(20,2) (12/152)^(p/2)
+    # and, for p < 2, coincident lines; at p = 2 both tight frames give 15 = n^2/(2d) - n/2
+    four = lambda p: 4 * welch(5, 2, p)  # noqa: E731
+    one = lambda p: welch(20, 8, p)  # noqa: E731
+    assert four(2.0) == pytest.approx(one(2.0)) == pytest.approx(15.0)
+    assert four(4.0) > one(4.0)
+    assert cmp.predicted_p[None] == [] and cmp.tied_p[None] == [2.0]
+    assert "ties it (another partition chosen) at p = 2" in cmp.to_text()
