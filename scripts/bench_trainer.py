@@ -65,8 +65,17 @@ def numpy_trainer(n, d, n_inst, batch, seed=0):
     sampler = _Sampler(density, np.dtype(np.float32), rng)
     kern = _ToyKernel(n_inst, n, d, batch, importance / n, True, np.dtype(np.float32), sampler)
     kern.W[...] = rng.standard_normal((n_inst, n, d)) * np.sqrt(2.0 / (n + d))
-    opt = Optimizer(kern.params, kind="adam", lr=1e-3, schedule="constant", steps=10**9, weight_decay=0.0,
-                    betas=(0.9, 0.999), eps=1e-8, momentum=0.0)  # fmt: skip
+    opt = Optimizer(
+        kern.params,
+        kind="adam",
+        lr=1e-3,
+        schedule="constant",
+        steps=10**9,
+        weight_decay=0.0,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        momentum=0.0,
+    )
     t = [0]
 
     def step():
@@ -240,9 +249,11 @@ def main(argv=None) -> dict:
         row["gemm_peak_gflops"] = peak / 1e9
         row["fraction_of_peak"] = row["numpy_gflops"] * 1e9 / peak
         s = row["shape"]
-        line = (f"{name:3} {s['n_features']:>5} {s['d']:>4} {s['instances']:>3} {s['batch']:>5} | "
-                f"{row['numpy_ms']:9.3f} {row['numpy_steps_per_s']:8.1f} {row['numpy_gflops']:6.1f} "
-                f"{100 * row['fraction_of_peak']:5.1f}%")  # fmt: skip
+        line = (
+            f"{name:3} {s['n_features']:>5} {s['d']:>4} {s['instances']:>3} {s['batch']:>5} | "
+            f"{row['numpy_ms']:9.3f} {row['numpy_steps_per_s']:8.1f} {row['numpy_gflops']:6.1f} "
+            f"{100 * row['fraction_of_peak']:5.1f}%"
+        )
         if torch is not None:
             line += f" | {row['torch_einsum_ms']:9.3f} {row['torch_bmm_ms']:9.3f} "
             line += f"{row['torch_steps_per_s']:8.1f} | {row['ratio']:5.2f} "

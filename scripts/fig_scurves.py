@@ -52,11 +52,27 @@ def run(loss, optimizer, rank, seed, quick, force, aligned=False):
     )
 
     def compute():
-        r = train_scurve(rank=rank, target_strengths=strengths, size=(16, 16), loss=loss, optimizer=optimizer,
-                         lr=lr, steps=steps, init_scale=INIT, aligned_init=aligned,
-                         record_every=max(1, steps // 800), rng=seed)  # fmt: skip
-        return {"steps": r.steps, "times": r.times, "loss": r.loss, "strengths": r.strengths,
-                "alignment": r.alignment, "target": r.target_strengths}  # fmt: skip
+        r = train_scurve(
+            rank=rank,
+            target_strengths=strengths,
+            size=(16, 16),
+            loss=loss,
+            optimizer=optimizer,
+            lr=lr,
+            steps=steps,
+            init_scale=INIT,
+            aligned_init=aligned,
+            record_every=max(1, steps // 800),
+            rng=seed,
+        )
+        return {
+            "steps": r.steps,
+            "times": r.times,
+            "loss": r.loss,
+            "strengths": r.strengths,
+            "alignment": r.alignment,
+            "target": r.target_strengths,
+        }
 
     return cached("scurve", params, compute, cache_dir=".cache", force=force)
 
@@ -79,14 +95,31 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
                         )
                     if rank == 1 and optimizer == "sgd":
                         al = run(loss, optimizer, rank, seed, quick, force, aligned=True)
-                        ax.plot(al["times"], al["strengths"][:, 0], color="tab:orange", lw=2.5, alpha=0.6,
-                                label="aligned init")  # fmt: skip
-                        ax.plot(x, scurve_closed_form(x, INIT) ** 2, "k--", lw=0.9,
-                                label="closed form s(t)², ds/dt = s - s³")  # fmt: skip
+                        ax.plot(
+                            al["times"],
+                            al["strengths"][:, 0],
+                            color="tab:orange",
+                            lw=2.5,
+                            alpha=0.6,
+                            label="aligned init",
+                        )
+                        ax.plot(
+                            x,
+                            scurve_closed_form(x, INIT) ** 2,
+                            "k--",
+                            lw=0.9,
+                            label="closed form s(t)², ds/dt = s - s³",
+                        )
                     if rank == 2:
                         for k in range(2):
-                            ax.plot(x, np.abs(r["alignment"][:, 0, k]), ":", color=colors[k], lw=1.1,
-                                    label=f"|cos(comp 1, target {k + 1})|")  # fmt: skip
+                            ax.plot(
+                                x,
+                                np.abs(r["alignment"][:, 0, k]),
+                                ":",
+                                color=colors[k],
+                                lw=1.1,
+                                label=f"|cos(comp 1, target {k + 1})|",
+                            )
                     ax.set_ylim(-0.05, 1.1)
                     done = np.flatnonzero((np.abs(frac - 1) < 0.01).all(axis=1))
                     if done.size:
@@ -100,14 +133,21 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
                     if done.size:
                         ax.set_xlim(x[0], min(x[-1], 1.4 * x[done[0]]))
                     else:
-                        ax.text(0.97, 0.9, f"not converged: loss {r['loss'][-1]:.1e} at the end",
-                                transform=ax.transAxes, ha="right", fontsize=8)  # fmt: skip
+                        ax.text(
+                            0.97,
+                            0.9,
+                            f"not converged: loss {r['loss'][-1]:.1e} at the end",
+                            transform=ax.transAxes,
+                            ha="right",
+                            fontsize=8,
+                        )
                     ax.set_ylabel("KL(p_A || p_Ã)" if col == 0 else "")
                 ax.set_title(f"{optimizer.upper()}, rank {rank}", fontsize=10)
                 ax.set_xlabel("time  lr · step" if optimizer == "sgd" else "Adam step")
         title = {"squared": "squared loss", "cross_entropy": "cross-entropy (softmax over all entries)"}[loss]
-        fig.suptitle(f"S-curves, {title}: target strengths {SCALE[loss]:g}·0.8^k, init scale {INIT:g}",
-                     fontsize=11)  # fmt: skip
+        fig.suptitle(
+            f"S-curves, {title}: target strengths {SCALE[loss]:g}·0.8^k, init scale {INIT:g}", fontsize=11
+        )
         fig.tight_layout()
         paths.append(save_figure(fig, out_dir, f"scurves_{loss}"))
     return paths

@@ -45,17 +45,26 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
 
     def compute():
         r = train_toy_model(
-            n_features=n, d=d, sparsity=np.array(SPARSITIES), importance=0.7 ** np.arange(n),
-            steps=params["steps"], batch_size=params["batch_size"], lr=5e-3, schedule="cosine",
-            n_seeds=params["n_seeds"], rng=seed,
-        )  # fmt: skip
+            n_features=n,
+            d=d,
+            sparsity=np.array(SPARSITIES),
+            importance=0.7 ** np.arange(n),
+            steps=params["steps"],
+            batch_size=params["batch_size"],
+            lr=5e-3,
+            schedule="cosine",
+            n_seeds=params["n_seeds"],
+            rng=seed,
+        )
         return {"W": r.W, "b": r.b}
 
-    res = cached("toy_importance", {**params, "seed": seed, "S": SPARSITIES}, compute, cache_dir=".cache",
-                 force=force)  # fmt: skip
+    res = cached(
+        "toy_importance", {**params, "seed": seed, "S": SPARSITIES}, compute, cache_dir=".cache", force=force
+    )
     W_all = res["W"].astype(np.float64)
-    fig, axes = plt.subplots(2, len(SPARSITIES), figsize=(2.2 * len(SPARSITIES), 5.2),
-                             gridspec_kw={"height_ratios": [1, 1.1]})  # fmt: skip
+    fig, axes = plt.subplots(
+        2, len(SPARSITIES), figsize=(2.2 * len(SPARSITIES), 5.2), gridspec_kw={"height_ratios": [1, 1.1]}
+    )
     cmap = plt.get_cmap("viridis")
     for k, (S, W) in enumerate(zip(SPARSITIES, W_all, strict=True)):
         plot_gram(axes[0, k], W, colorbar=False)
@@ -72,8 +81,9 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
         ax.text(1.25, n - 1, f"{kept} kept", ha="right", fontsize=8)
     axes[1, 0].set_ylabel("feature i (importance 0.7^i)", fontsize=8)
     sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, 1))
-    fig.colorbar(sm, ax=axes[1, :].tolist(), fraction=0.02, pad=0.01,
-                 label=r"$\sum_{j\neq i}(\hat W_i\cdot W_j)^2$")  # fmt: skip
+    fig.colorbar(
+        sm, ax=axes[1, :].tolist(), fraction=0.02, pad=0.01, label=r"$\sum_{j\neq i}(\hat W_i\cdot W_j)^2$"
+    )
     fig.suptitle(
         f"{n} features in {d} dims, importance 0.7^i: Gram matrices (top), norms (bottom)", fontsize=10
     )

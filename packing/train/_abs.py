@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import check_float, check_int, check_rng
-from ._optim import Optimizer, check_dtype, check_optimizer_options, run_loop
+from .._validation import check_float, check_int
+from ._optim import Optimizer, check_dtype, check_optimizer_options, run_loop, seeded
 from ._toy import _as_table, _feature_density, _instances, _Sampler
 
 __all__ = ["AbsModelResult", "train_abs_model"]
@@ -126,12 +126,7 @@ def train_abs_model(
     init_scale = check_float(
         float(np.sqrt(2.0 / (n + d))) if init_scale is None else init_scale, "init_scale", minimum=0.0
     )
-    if isinstance(rng, np.random.Generator):
-        gen, seed = rng, None
-    else:
-        check_rng(rng)
-        ss = np.random.SeedSequence(rng)
-        gen, seed = np.random.default_rng(ss), ss.entropy
+    gen, seed = seeded(rng)
     dens_i = np.broadcast_to(dens, (n_inst, n))
     weight = np.broadcast_to(imp, (n_inst, n))
     k = n_inst * n * d
@@ -150,19 +145,39 @@ def train_abs_model(
         sampler.fill(x)
         return _abs_loss_and_grad(W1, W2, b, x, weight, grads)
 
-    opt = Optimizer(params, kind=opts["optimizer"], lr=opts["lr"], schedule=opts["schedule"],
-                    steps=opts["steps"], weight_decay=opts["weight_decay"], betas=opts["betas"],
-                    eps=opts["eps"], momentum=opts["momentum"])  # fmt: skip
+    opt = Optimizer.from_options(params, opts)
     history, _, _ = run_loop(params, grad, step, opt, opts["steps"], n_inst)
     config = dict(
-        n_features=n, d=d, sparsity=None if density is not None else np.asarray(sparsity).tolist()
-        if sparsity is not None else None, density=None if density is None else np.asarray(density).tolist(),
-        importance=np.asarray(importance).tolist(), n_instances=n_instances, steps=opts["steps"],
-        batch_size=batch_size, lr=opts["lr"], optimizer=opts["optimizer"], schedule=opts["schedule"],
-        weight_decay=opts["weight_decay"], betas=opts["betas"], eps=opts["eps"], momentum=opts["momentum"],
-        init_scale=init_scale, dtype=dt.type, rng=seed,
-    )  # fmt: skip
+        n_features=n,
+        d=d,
+        sparsity=None
+        if density is not None
+        else np.asarray(sparsity).tolist()
+        if sparsity is not None
+        else None,
+        density=None if density is None else np.asarray(density).tolist(),
+        importance=np.asarray(importance).tolist(),
+        n_instances=n_instances,
+        steps=opts["steps"],
+        batch_size=batch_size,
+        lr=opts["lr"],
+        optimizer=opts["optimizer"],
+        schedule=opts["schedule"],
+        weight_decay=opts["weight_decay"],
+        betas=opts["betas"],
+        eps=opts["eps"],
+        momentum=opts["momentum"],
+        init_scale=init_scale,
+        dtype=dt.type,
+        rng=seed,
+    )
     return AbsModelResult(
-        W1=W1.copy(), W2=W2.copy(), b=b.copy(), loss_history=history, sparsity=1.0 - dens_i.copy(),
-        importance=weight.copy(), config=config, seconds=time.perf_counter() - t0,
-    )  # fmt: skip
+        W1=W1.copy(),
+        W2=W2.copy(),
+        b=b.copy(),
+        loss_history=history,
+        sparsity=1.0 - dens_i.copy(),
+        importance=weight.copy(),
+        config=config,
+        seconds=time.perf_counter() - t0,
+    )

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from .._validation import check_float, check_int
+from .._validation import check_float, check_int, check_rng
 
 __all__: list[str] = []
 
@@ -58,6 +58,21 @@ class Optimizer:
         self.v = np.zeros_like(params) if kind != "sgd" else None
         self.tmp = np.empty_like(params)
         self._one = dt.type(1)
+
+    @classmethod
+    def from_options(cls, params: np.ndarray, opts: dict) -> Optimizer:
+        """Build from the dict returned by :func:`check_optimizer_options`."""
+        return cls(
+            params,
+            kind=opts["optimizer"],
+            lr=opts["lr"],
+            schedule=opts["schedule"],
+            steps=opts["steps"],
+            weight_decay=opts["weight_decay"],
+            betas=opts["betas"],
+            eps=opts["eps"],
+            momentum=opts["momentum"],
+        )
 
     def step(self, params: np.ndarray, grad: np.ndarray, t: int) -> None:
         """Apply update number ``t`` (0-based) to ``params`` given ``grad`` (which may be clobbered)."""
@@ -108,9 +123,15 @@ def check_optimizer_options(optimizer, schedule, lr, weight_decay, betas, eps, m
     momentum = check_float(momentum, "momentum", minimum=0.0, maximum=1.0, strict_max=True)
     steps = check_int(steps, "steps", minimum=1)
     return dict(
-        optimizer=optimizer, schedule=schedule, lr=lr, weight_decay=weight_decay,
-        betas=betas, eps=eps, momentum=momentum, steps=steps,
-    )  # fmt: skip
+        optimizer=optimizer,
+        schedule=schedule,
+        lr=lr,
+        weight_decay=weight_decay,
+        betas=betas,
+        eps=eps,
+        momentum=momentum,
+        steps=steps,
+    )
 
 
 def check_dtype(dtype):
@@ -122,6 +143,19 @@ def check_dtype(dtype):
     if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"dtype must be np.float32 or np.float64; got {dtype!r}.")
     return dt
+
+
+def seeded(rng):
+    """Return ``(generator, seed)`` for ``rng``.
+
+    ``seed`` (SeedSequence entropy) reruns the same stream; it is ``None`` when a
+    Generator was passed (its state cannot be recorded).
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng, None
+    check_rng(rng)
+    ss = np.random.SeedSequence(rng)
+    return np.random.default_rng(ss), ss.entropy
 
 
 def run_loop(

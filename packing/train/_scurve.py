@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import _describe, check_float, check_int, check_rng
-from ._optim import Optimizer, check_choice, check_dtype, check_optimizer_options, run_loop
+from .._validation import _describe, check_float, check_int
+from ._optim import Optimizer, check_choice, check_dtype, check_optimizer_options, run_loop, seeded
 
 __all__ = ["ScurveResult", "train_scurve", "scurve_closed_form"]
 
@@ -202,12 +202,7 @@ def train_scurve(
         raise ValueError(f"aligned_init needs rank <= number of target components ({K}); got rank={rank}.")
     every = check_int(record_every, "record_every")
     dt = check_dtype(dtype)
-    if isinstance(rng, np.random.Generator):
-        gen, seed = rng, None
-    else:
-        check_rng(rng)
-        ss = np.random.SeedSequence(rng)
-        gen, seed = np.random.default_rng(ss), ss.entropy
+    gen, seed = seeded(rng)
 
     a, _ = np.linalg.qr(gen.standard_normal((m, K)))
     b, _ = np.linalg.qr(gen.standard_normal((m2, K)))
@@ -247,22 +242,43 @@ def train_scurve(
             rec_steps.append(t)
             rec.append(_measure(P, Q, a, b))
 
-    opt = Optimizer(params, kind=opts["optimizer"], lr=opts["lr"], schedule=opts["schedule"],
-                    steps=opts["steps"], weight_decay=opts["weight_decay"], betas=opts["betas"],
-                    eps=opts["eps"], momentum=opts["momentum"])  # fmt: skip
+    opt = Optimizer.from_options(params, opts)
     history, _, _ = run_loop(params, grad, loss_and_grad, opt, opts["steps"], 1, record=record)
     final_loss = loss_and_grad(opts["steps"])[0]
     record(opts["steps"])
     steps_arr = np.asarray(rec_steps)
     losses = np.append(history[steps_arr[:-1], 0], final_loss)
     config = dict(
-        rank=rank, target_strengths=strengths.tolist(), size=(m, m2), loss=loss, optimizer=opts["optimizer"],
-        lr=opts["lr"], steps=opts["steps"], init_scale=init_scale, aligned_init=bool(aligned_init),
-        schedule=opts["schedule"], weight_decay=opts["weight_decay"], betas=opts["betas"], eps=opts["eps"],
-        momentum=opts["momentum"], record_every=every, dtype=dt.type, rng=seed,
-    )  # fmt: skip
+        rank=rank,
+        target_strengths=strengths.tolist(),
+        size=(m, m2),
+        loss=loss,
+        optimizer=opts["optimizer"],
+        lr=opts["lr"],
+        steps=opts["steps"],
+        init_scale=init_scale,
+        aligned_init=bool(aligned_init),
+        schedule=opts["schedule"],
+        weight_decay=opts["weight_decay"],
+        betas=opts["betas"],
+        eps=opts["eps"],
+        momentum=opts["momentum"],
+        record_every=every,
+        dtype=dt.type,
+        rng=seed,
+    )
     return ScurveResult(
-        P=P.copy(), Q=Q.copy(), target=A, target_left=a, target_right=b, target_strengths=strengths,
-        steps=steps_arr, times=steps_arr * opts["lr"], loss=losses, strengths=np.array([r[0] for r in rec]),
-        alignment=np.array([r[1] for r in rec]), config=config, seconds=time.perf_counter() - t0,
-    )  # fmt: skip
+        P=P.copy(),
+        Q=Q.copy(),
+        target=A,
+        target_left=a,
+        target_right=b,
+        target_strengths=strengths,
+        steps=steps_arr,
+        times=steps_arr * opts["lr"],
+        loss=losses,
+        strengths=np.array([r[0] for r in rec]),
+        alignment=np.array([r[1] for r in rec]),
+        config=config,
+        seconds=time.perf_counter() - t0,
+    )

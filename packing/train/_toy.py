@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import _describe, check_float, check_int, check_rng
-from ._optim import Optimizer, check_choice, check_dtype, check_optimizer_options, run_loop
+from ._optim import Optimizer, check_choice, check_dtype, check_optimizer_options, run_loop, seeded
 
 __all__ = ["ToyModelResult", "train_toy_model", "toy_model_loss", "sample_toy_batch"]
 
@@ -182,9 +182,17 @@ class _Sampler:
 
 
 def sample_toy_batch(
-    n_features, batch_size, *, sparsity=None, density=None, n_instances=None,
-    n_correlated_pairs=0, n_anticorrelated_pairs=0, dtype=np.float32, rng=None,
-):  # fmt: skip
+    n_features,
+    batch_size,
+    *,
+    sparsity=None,
+    density=None,
+    n_instances=None,
+    n_correlated_pairs=0,
+    n_anticorrelated_pairs=0,
+    dtype=np.float32,
+    rng=None,
+):
     """Draw one batch of the toy-model data, instance-major: shape ``(instances, batch, n_features)``.
 
     Feature ``i`` is 0 with probability ``S_i`` (its *sparsity*), otherwise
@@ -227,8 +235,9 @@ def sample_toy_batch(
     n_inst = _instances(n_instances, {"sparsity" if density is None else "density": dens})
     nc, na = _check_pairs(n_correlated_pairs, n_anticorrelated_pairs, n_features, dens)
     dt = check_dtype(dtype)
-    sampler = _Sampler(np.broadcast_to(dens, (n_inst, n_features)), dt, check_rng(rng),
-                       n_correlated=nc, n_anticorrelated=na)  # fmt: skip
+    sampler = _Sampler(
+        np.broadcast_to(dens, (n_inst, n_features)), dt, check_rng(rng), n_correlated=nc, n_anticorrelated=na
+    )
     x = np.empty((n_inst, batch_size, n_features), dtype=dt)
     sampler.fill(x)
     return x
@@ -606,12 +615,7 @@ def train_toy_model(
         init_scale = float(np.sqrt(2.0 / (n + d)))
     init_scale = check_float(init_scale, "init_scale", minimum=0.0)
     snap = None if snapshot_every is None else check_int(snapshot_every, "snapshot_every")
-    if isinstance(rng, np.random.Generator):
-        gen, seed = rng, None
-    else:
-        check_rng(rng)
-        ss = np.random.SeedSequence(rng)
-        gen, seed = np.random.default_rng(ss), ss.entropy
+    gen, seed = seeded(rng)
 
     dens_i = np.broadcast_to(dens, (n_inst, n))
     imp_i = np.broadcast_to(imp, (n_inst, n))
@@ -624,13 +628,17 @@ def train_toy_model(
     def step(t):
         return kern.loss_and_grad()
 
-    opt = Optimizer(kern.params, kind=opts["optimizer"], lr=opts["lr"], schedule=opts["schedule"],
-                    steps=opts["steps"], weight_decay=opts["weight_decay"], betas=opts["betas"],
-                    eps=opts["eps"], momentum=opts["momentum"])  # fmt: skip
+    opt = Optimizer.from_options(kern.params, opts)
     history, snap_steps, snaps = run_loop(
-        kern.params, kern.grad, step, opt, opts["steps"], total,
-        snapshot_every=snap, snapshot=lambda: kern.W.copy(),
-    )  # fmt: skip
+        kern.params,
+        kern.grad,
+        step,
+        opt,
+        opts["steps"],
+        total,
+        snapshot_every=snap,
+        snapshot=lambda: kern.W.copy(),
+    )
 
     # Best of n_seeds per instance, on a fresh evaluation batch.
     ev = _ToyKernel(total, n, d, eval_b, weight, model == "relu", dt, sampler)
@@ -639,14 +647,32 @@ def train_toy_model(
     chosen = np.argmin(seed_losses, axis=1)
     rows = np.arange(n_inst) * k + chosen
     config = dict(
-        n_features=n, d=d, sparsity=None if density is not None else _plain(sparsity),
-        density=_plain(density), importance=_plain(importance), n_instances=n_instances, model=model,
-        reduction=reduction, steps=opts["steps"], batch_size=batch_size, lr=opts["lr"],
-        optimizer=opts["optimizer"], schedule=opts["schedule"], weight_decay=opts["weight_decay"],
-        betas=opts["betas"], eps=opts["eps"], momentum=opts["momentum"], n_seeds=k,
-        eval_batch_size=eval_batch_size, n_correlated_pairs=nc, n_anticorrelated_pairs=na,
-        init_scale=init_scale, dtype=dt.type, snapshot_every=snap, rng=seed,
-    )  # fmt: skip
+        n_features=n,
+        d=d,
+        sparsity=None if density is not None else _plain(sparsity),
+        density=_plain(density),
+        importance=_plain(importance),
+        n_instances=n_instances,
+        model=model,
+        reduction=reduction,
+        steps=opts["steps"],
+        batch_size=batch_size,
+        lr=opts["lr"],
+        optimizer=opts["optimizer"],
+        schedule=opts["schedule"],
+        weight_decay=opts["weight_decay"],
+        betas=opts["betas"],
+        eps=opts["eps"],
+        momentum=opts["momentum"],
+        n_seeds=k,
+        eval_batch_size=eval_batch_size,
+        n_correlated_pairs=nc,
+        n_anticorrelated_pairs=na,
+        init_scale=init_scale,
+        dtype=dt.type,
+        snapshot_every=snap,
+        rng=seed,
+    )
     return ToyModelResult(
         W=kern.W[rows].copy(),
         b=kern.b[rows].copy(),
