@@ -435,3 +435,37 @@ def test_abs_model_best_of_seeds_computes_abs():
     r = train_abs_model(n_features=2, d=4, n_instances=4, steps=2000, lr=1e-2, batch_size=512, rng=0)
     best = int(np.argmin(r.loss_history[-100:].mean(axis=0)))
     assert r.loss_history[-100:, best].mean() < 0.01
+
+
+def ref_scurve_loss(P, Q, A, loss):
+    M = P @ Q.T
+    if loss == "squared":
+        return 0.5 * float(np.sum((M - A) ** 2))
+    pa = np.exp(A - A.max()) / np.exp(A - A.max()).sum()
+    pm = np.exp(M - M.max()) / np.exp(M - M.max()).sum()
+    return float(np.sum(pa * (np.log(pa) - np.log(pm))))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.integers(1, 5),
+    st.integers(1, 5),
+    st.integers(1, 3),
+    st.integers(0, 2**31),
+    st.sampled_from(["squared", "cross_entropy"]),
+)
+def test_scurve_gradient_matches_finite_differences(m, m2, rank, seed, loss):
+    from packing.train._scurve import _loss_and_grad, _softmax
+
+    rng = np.random.default_rng(seed)
+    P, Q, A = rng.normal(size=(m, rank)), rng.normal(size=(m2, rank)), rng.normal(size=(m, m2)) * 2
+    pt = _softmax(A.ravel()).reshape(m, m2) if loss == "cross_entropy" else None
+    gP, gQ = np.empty_like(P), np.empty_like(Q)
+    value = _loss_and_grad(P, Q, A, pt, gP, gQ)
+    assert value == pytest.approx(ref_scurve_loss(P, Q, A, loss), rel=1e-10, abs=1e-12)
+    np.testing.assert_allclose(
+        gP, central_diff(lambda X: ref_scurve_loss(X, Q, A, loss), P), rtol=1e-5, atol=1e-7
+    )
+    np.testing.assert_allclose(
+        gQ, central_diff(lambda X: ref_scurve_loss(P, X, A, loss), Q), rtol=1e-5, atol=1e-7
+    )

@@ -110,6 +110,28 @@ def _measure(P, Q, a, b):
     return strength, np.divide(cos, norms, out=np.zeros_like(cos), where=norms > 0)
 
 
+def _loss_and_grad(P, Q, A, p_target, gP, gQ) -> float:
+    """Loss of ``P Qᵀ`` against ``A`` (squared) or ``p_target`` (cross-entropy, if given); fills gP, gQ.
+
+    Squared: ``½ ||P Qᵀ - A||²``, ``E = P Qᵀ - A``. Cross-entropy: ``KL(p_target || softmax(P Qᵀ))``,
+    ``E = softmax(P Qᵀ) - p_target``. In both cases ``∂/∂P = E Q`` and ``∂/∂Q = Eᵀ P``.
+    """
+    M = P @ Q.T
+    if p_target is None:
+        E = M - A.astype(M.dtype)
+        value = 0.5 * float(np.sum(E.astype(np.float64) ** 2))
+    else:
+        z = M.astype(np.float64).ravel()
+        z = z - z.max()
+        logZ = np.log(np.sum(np.exp(z)))
+        pt = p_target.ravel()
+        value = float(pt @ (np.log(pt) - (z - logZ)))
+        E = (np.exp(z - logZ) - pt).reshape(M.shape).astype(M.dtype)
+    np.matmul(E, Q, out=gP)
+    np.matmul(E.T, P, out=gQ)
+    return value
+
+
 def _softmax(z):
     e = np.exp(z - z.max())
     return e / e.sum()
@@ -216,23 +238,10 @@ def train_scurve(
     else:
         P[...] = gen.standard_normal((m, rank)) * init_scale / np.sqrt(m)
         Q[...] = gen.standard_normal((m2, rank)) * init_scale / np.sqrt(m2)
-    A_t = A.astype(dt)
     p_target = _softmax(A.ravel()).reshape(m, m2) if loss == "cross_entropy" else None
-    ent = float(np.sum(p_target * np.log(p_target))) if p_target is not None else 0.0
 
     def loss_and_grad(_t):
-        M = P @ Q.T
-        if loss == "squared":
-            E = M - A_t
-            value = 0.5 * float(np.sum(E.astype(np.float64) ** 2))
-        else:
-            z = M.astype(np.float64).ravel()
-            z = z - z.max()
-            logZ = np.log(np.sum(np.exp(z)))
-            value = ent - float(p_target.ravel() @ (z - logZ))
-            E = (np.exp(z - logZ) - p_target.ravel()).reshape(m, m2).astype(dt)
-        np.matmul(E, Q, out=gP)
-        np.matmul(E.T, P, out=gQ)
+        value = _loss_and_grad(P, Q, A, p_target, gP, gQ)
         return np.array([value])
 
     rec_steps, rec = [], []
