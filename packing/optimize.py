@@ -12,7 +12,7 @@ Each restart runs three stages:
 1. a smooth descent on the product of spheres with scipy's L-BFGS: for
    ``p = inf`` the log of the ``q``-norm of the squared cosines (a smooth max
    whose temperature ``1/q`` shrinks, ``q = 32 … 2048``); for finite ``p < 2`` the
-   potential smoothed at 0 by ``(c² + ε²)**(p/2)`` with shrinking ``ε``;
+   potential smoothed at 0 by ``(c² + ε²)**(p/2)`` with ``ε`` shrinking to 1e-6;
 2. optionally (``method="ap"``, or every other restart with ``method="auto"``) the
    alternating projection of Tropp, Dhillon, Heath & Strohmer (2008) on the Gram
    matrix, started from the smooth result;
@@ -46,14 +46,32 @@ __all__ = ["PackingResult", "optimize_packing", "packing_objective", "polish_coh
 DEFAULT_BUDGET = 10.0
 DEFAULT_BUDGET_FINITE_P = 2.0
 _METHODS = ("auto", "smooth", "ap")
-#: Exponents q of the smooth max (1/q) log Σ (cos²)^q, one L-BFGS stage each. Starting at
-#: q = 32 keeps the random start's basin (small q funnels all starts to one local optimum).
-_Q_SCHEDULE = (32.0, 128.0, 512.0, 2048.0)
+#: Exponents q of the smooth max (1/q) log Σ (cos²)^q, one L-BFGS stage each: q0, q0·r, …
+#: up to at least 2048. From a random start the descent is nearly deterministic for a
+#: given schedule (it funnels into one basin), and which basin depends on the schedule, so
+#: every restart draws q0 log-uniform in [4, 64] and r from {4, 8}.
+_Q_RANGE = (4.0, 64.0)
+_Q_RATIOS = (4.0, 8.0)
+_Q_LAST = 2048.0
+
+
+def _q_schedule(rng: np.random.Generator) -> list[float]:
+    q = float(np.exp(rng.uniform(np.log(_Q_RANGE[0]), np.log(_Q_RANGE[1]))))
+    ratio = float(rng.choice(_Q_RATIOS))
+    out = [q]
+    while out[-1] < _Q_LAST:
+        out.append(out[-1] * ratio)
+    return out
 #: The LP polish stops when its trust region is smaller than this.
 _MIN_RADIUS = 1e-10
 #: Weight of the L1 norm of the step in the LP polish (keeps steps off flat directions).
 _STEP_PENALTY = 1e-7
-_HIGHS_OPTIONS = {"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10}
+#: HiGHS settings of the polish LPs; the time limit guards against rare degenerate stalls.
+_HIGHS_OPTIONS = {
+    "primal_feasibility_tolerance": 1e-10,
+    "dual_feasibility_tolerance": 1e-10,
+    "time_limit": 0.5,
+}
 
 
 @dataclass
@@ -213,14 +231,14 @@ def _lbfgs(X: np.ndarray, kind: str, q: float, eps: float, maxiter: int, gtol: f
     return _unit(res.x.reshape(n, d)), int(res.nit)
 
 
-def _smooth_descent(U: np.ndarray, p: float, maxiter: int) -> tuple[np.ndarray, int]:
+def _smooth_descent(U: np.ndarray, p: float, maxiter: int, schedule=None) -> tuple[np.ndarray, int]:
     its = 0
     if math.isinf(p):
-        for q in _Q_SCHEDULE:
+        for q in schedule or (32.0, 128.0, 512.0, 2048.0):
             U, k = _lbfgs(U, "max", q, 0.0, maxiter)
             its += k
     else:
-        schedule = (1e-1, 1e-2, 1e-3, 1e-4, 0.0) if p < 2 else (0.0,)
+        schedule = (1e-1, 1e-2, 1e-3, 1e-4, 1e-6) if p < 2 else (0.0,)
         for eps in schedule:
             U, k = _lbfgs(U, "pot", p, eps, maxiter)
             its += k
@@ -371,6 +389,41 @@ def _polish(U: np.ndarray, max_iter: int, radius: float, tol: float) -> tuple[np
     return U, it
 
 
+def _equalize(U: np.ndarray, rel: float = 1e-7, iters: int = 8) -> np.ndarray:
+    """Gauss–Newton on the near-maximal pairs: make their ``|cos|`` exactly equal.
+
+    At a local optimum of the coherence many pairs share the maximal ``|cos|``;
+    the LP polish gets within ~1e-11 of it, and this minimum-norm Newton step on
+    ``s_ij c_ij(U) = t`` (tangent moves, ``t`` free) removes the rest. Returned
+    only if it does not raise the coherence.
+    """
+    n, d = U.shape
+    iu, ju = np.triu_indices(n, 1)
+    c = (U @ U.T)[iu, ju]
+    mu = float(np.max(np.abs(c)))
+    act = np.flatnonzero(np.abs(c) >= mu * (1 - rel))
+    I, J = iu[act], ju[act]
+    s = np.sign(c[act])
+    m = act.size
+    V, t = U.copy(), float(np.mean(np.abs(c[act])))
+    rows = np.arange(m)
+    for _ in range(iters):
+        cv = np.einsum("ij,ij->i", V[I], V[J])
+        res = np.concatenate([s * cv - t, np.zeros(n)])
+        if np.max(np.abs(res)) < 1e-16:
+            break
+        A = np.zeros((m + n, n * d + 1))
+        for k in range(d):
+            A[rows, I * d + k] += s * V[J, k]
+            A[rows, J * d + k] += s * V[I, k]
+            A[m + np.arange(n), np.arange(n) * d + k] = V[:, k]
+        A[rows, -1] = -1.0
+        step = np.linalg.lstsq(A, -res, rcond=None)[0]
+        V = _unit(V + step[:-1].reshape(n, d))
+        t += step[-1]
+    return V if _objective_of(V, np.inf) <= mu else U
+
+
 # ----------------------------------------------------------------------------- exact cases
 
 
@@ -426,6 +479,7 @@ def optimize_packing(
     method: str = "smooth",
     max_iter: int = 300,
     polish: bool = True,
+    hop: float = 0.5,
     tol: float = 1e-12,
     verbose: bool = False,
 ) -> PackingResult:
@@ -457,6 +511,10 @@ def optimize_packing(
         alternate the two.
     max_iter : int, default 300
         L-BFGS iterations per continuation stage (and alternating-projection steps).
+    hop : float in [0, 1], default 0.5
+        Probability that a restart starts from a random kick of the best packing
+        so far (basin hopping; kick size log-uniform in ``[0.01, 0.3]``) instead
+        of a fresh random packing.
     polish : bool, default True
         Finish each ``p = inf`` start with the LP polish (:func:`polish_coherence`).
     tol : float, default 1e-12
@@ -503,6 +561,7 @@ def optimize_packing(
     if restarts is not None:
         restarts = check_int(restarts, "restarts", minimum=1)
     max_iter = check_int(max_iter, "max_iter", minimum=1)
+    hop = check_float(hop, "hop", minimum=0.0, maximum=1.0)
     tol = check_float(tol, "tol", minimum=0.0)
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}; got {method!r}.")
@@ -568,10 +627,16 @@ def optimize_packing(
                 if k > 0 and time.perf_counter() - t0 >= budget:
                     reason = "budget"
                     break
-                U = starts.pop(0) if starts else _unit(rng.normal(size=(n, d)))
+                if starts:
+                    U = starts.pop(0)
+                elif best is not None and rng.random() < hop:
+                    # basin hopping: a random kick of the incumbent, of log-uniform size
+                    U = _unit(best + 10 ** rng.uniform(-2.0, -0.5) * rng.normal(size=(n, d)))
+                else:
+                    U = _unit(rng.normal(size=(n, d)))
                 if best is None:
                     best, best_obj = U, _objective_of(U, p)
-                U, its = _smooth_descent(U, p, max_iter)
+                U, its = _smooth_descent(U, p, max_iter, _q_schedule(rng))
                 iters += its
                 if math.isinf(p):
                     if method == "ap" or (method == "auto" and (done % 2 == 1)):
@@ -579,6 +644,7 @@ def optimize_packing(
                         iters += its
                     if polish:
                         U, its = _polish(U, 60, 1e-3, 1e-13)
+                        U = _equalize(U)
                         iters += its
                 obj = _objective_of(U, p)
                 k += 1

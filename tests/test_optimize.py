@@ -1,0 +1,195 @@
+"""optimize_packing: exact cases, constructions vs defining properties, gradients vs finite differences."""
+
+import math
+
+import numpy as np
+import pytest
+from helpers import brute_force_cosines, random_rotation
+from hypothesis import given
+from hypothesis import strategies as st
+
+import packing.optimize as opt
+from packing import PackingResult, frame_potential, optimize_packing, packing_objective, polish_coherence
+
+
+def coherence_bf(W):
+    return float(np.abs(brute_force_cosines(W)).max())
+
+
+@pytest.mark.parametrize("n, d", [(1, 1), (1, 4), (3, 3), (4, 6), (12, 12)])
+def test_n_at_most_d_is_orthonormal(n, d):
+    res = optimize_packing(n, d, p=np.inf)
+    assert res.stopping_reason == "exact" and res.coherence == 0.0 and res.gap == 0.0
+    assert np.allclose(res.W @ res.W.T, np.eye(n), atol=0)
+    assert optimize_packing(n, d, p=1.5).objective == 0.0
+
+
+@pytest.mark.parametrize("n", [2, 3, 5, 8, 12])
+def test_d2_lines_at_angle_pi_over_n(n):
+    res = optimize_packing(n, 2)
+    angles = np.sort(np.mod(np.arctan2(res.W[:, 1], res.W[:, 0]), np.pi))
+    assert np.allclose(np.diff(angles), np.pi / n, atol=1e-13)
+    assert coherence_bf(res.W) == pytest.approx(math.cos(math.pi / n), abs=1e-13)
+    assert res.gap <= 1e-13
+
+
+def test_d1_all_lines_coincide():
+    res = optimize_packing(5, 1, p=3.0)
+    assert res.coherence == 1.0 and res.objective == 10.0 and res.gap == 0.0
+
+
+@pytest.mark.parametrize("d", [3, 4, 5, 6])
+def test_simplex_comes_out_exactly(d):
+    res = optimize_packing(d + 1, d, rng=0, budget=5)
+    assert coherence_bf(res.W) == pytest.approx(1 / d, abs=1e-12)
+    # defining property: all pairs equiangular
+    assert np.ptp(np.abs(brute_force_cosines(res.W))) < 1e-11
+    assert res.stopping_reason == "lower_bound"
+
+
+@pytest.mark.parametrize("n, d, mu", [(6, 3, 1 / math.sqrt(5)), (10, 5, 1 / 3), (16, 6, 1 / 3)])
+def test_equiangular_tight_frames(n, d, mu):
+    # best of several seeds: a learned object
+    best = min(coherence_bf(optimize_packing(n, d, rng=s, budget=4).W) for s in range(3))
+    assert best == pytest.approx(mu, abs=1e-12)
+
+
+def test_small_records_best_of_seeds():
+    # Sloane's table: 8, 9, 10 lines in R^3
+    for n, record in [(8, 0.6475889787), (9, 0.6693623193), (10, 0.6861406616)]:
+        best = min(coherence_bf(optimize_packing(n, 3, rng=s, restarts=6).W) for s in range(3))
+        assert abs(best - record) < 1e-9
+
+
+def test_result_is_consistent_with_its_packing():
+    res = optimize_packing(9, 4, rng=1, restarts=3)
+    assert isinstance(res, PackingResult) and res.W.shape == (9, 4)
+    assert np.allclose(np.linalg.norm(res.W, axis=1), 1.0)
+    assert res.objective == pytest.approx(coherence_bf(res.W), abs=1e-15)
+    assert res.lower_bound <= res.objective and res.gap == pytest.approx(res.objective - res.lower_bound)
+    assert res.restarts == 3 and len(res.history) == 3 and res.stopping_reason == "restarts"
+    assert all(a >= b for a, b in zip(res.history, res.history[1:], strict=False))
+    assert "PackingResult(n=9, d=4" in repr(res)
+
+
+def test_deterministic_and_continuable():
+    a = optimize_packing(11, 3, rng=5, restarts=2)
+    b = optimize_packing(11, 3, rng=5, restarts=2)
+    assert np.array_equal(a.W, b.W)
+    c = optimize_packing(11, 3, rng=6, restarts=2, init=a)
+    assert c.restarts == 4 and c.objective <= a.objective and c.history[:2] == a.history
+    assert c.time >= a.time and c.iterations > a.iterations
+
+
+def test_finite_p2_reaches_tight_frame_bound():
+    # Benedetto-Fickus: sum_{i<j} cos^2 >= (n^2/d - n)/2, equality for tight frames
+    for n, d in [(7, 3), (10, 4)]:
+        res = optimize_packing(n, d, p=2, rng=0, restarts=2)
+        assert res.objective == pytest.approx((n * n / d - n) / 2, abs=1e-9)
+        assert frame_potential(res.W) == pytest.approx(n + 2 * res.objective, abs=1e-8)
+        assert res.gap < 1e-9
+
+
+@pytest.mark.parametrize("p", [0.5, 1.0, 3.0, 8.0])
+def test_finite_p_objective_and_bound(p):
+    n, d = 8, 3
+    res = optimize_packing(n, d, p=p, rng=0, restarts=3)
+    assert res.objective == pytest.approx(np.sum(np.abs(brute_force_cosines(res.W)) ** p), rel=1e-12)
+    assert res.objective >= res.lower_bound - 1e-12
+    # never worse than the structured starts and a random packing
+    rng = np.random.default_rng(0)
+    assert res.objective <= packing_objective(np.eye(d)[np.arange(n) % d], p) + 1e-12
+    assert res.objective <= packing_objective(rng.normal(size=(n, d)), p)
+
+
+def test_small_p_prefers_repeated_bases():
+    # p -> 0 counts nonzero pairs; 6 lines in R^3 as two copies of an orthonormal basis leave 3 nonzero pairs
+    res = optimize_packing(6, 3, p=0.1, rng=0, restarts=2)
+    assert res.objective <= 3.0 + 1e-9
+
+
+@given(
+    st.integers(2, 7), st.integers(2, 4), st.sampled_from([("max", 32.0), ("pot", 3.0), ("pot", 1.5)]),
+    st.integers(0, 2**32 - 1),
+)
+def test_smooth_gradient_matches_finite_differences(n, d, kind_q, seed):
+    kind, q = kind_q
+    eps = 1e-2 if kind == "pot" else 0.0
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n * d)
+    f0, g = opt._smooth_value_grad(x, n, d, kind, q, eps)
+    v = rng.normal(size=n * d)
+    h = 1e-6
+    fd = (opt._smooth_value_grad(x + h * v, n, d, kind, q, eps)[0]
+          - opt._smooth_value_grad(x - h * v, n, d, kind, q, eps)[0]) / (2 * h)
+    assert fd == pytest.approx(g @ v, rel=1e-4, abs=1e-6)
+
+
+def test_smooth_values_match_definitions():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(6, 3))
+    c = brute_force_cosines(X)
+    val, _ = opt._smooth_value_grad(X.ravel(), 6, 3, "max", 16.0, 0.0)
+    assert val == pytest.approx(math.log(np.sum((c**2) ** 16)) / 16, rel=1e-12)
+    val, _ = opt._smooth_value_grad(X.ravel(), 6, 3, "pot", 3.0, 0.1)
+    assert val == pytest.approx(np.sum((c**2 + 0.01) ** 1.5), rel=1e-12)
+
+
+def test_polish_never_worse_and_invariant_under_rotation():
+    rng = np.random.default_rng(4)
+    for n, d in [(7, 3), (9, 4)]:
+        W0 = rng.normal(size=(n, d))
+        W, _ = polish_coherence(W0)
+        assert coherence_bf(W) <= coherence_bf(W0) + 1e-15
+        Q = random_rotation(d, rng)
+        W2, _ = polish_coherence(W @ Q)
+        assert coherence_bf(W2) <= coherence_bf(W) + 1e-12
+
+
+def test_keyboard_interrupt_returns_best_so_far(monkeypatch):
+    calls = {"k": 0}
+    real = opt._smooth_descent
+
+    def flaky(U, p, maxiter, schedule=None):
+        calls["k"] += 1
+        if calls["k"] == 3:
+            raise KeyboardInterrupt
+        return real(U, p, maxiter, schedule)
+
+    monkeypatch.setattr(opt, "_smooth_descent", flaky)
+    res = optimize_packing(8, 3, rng=0, restarts=10)
+    assert res.stopping_reason == "interrupted" and res.restarts == 2
+    assert res.coherence == pytest.approx(coherence_bf(res.W)) and res.coherence < 0.7
+    calls["k"] = 2
+    res = optimize_packing(8, 3, rng=0, restarts=10)  # interrupted before any restart finished
+    assert res.stopping_reason == "interrupted" and res.W.shape == (8, 3)
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, msg",
+    [
+        (dict(n=0, d=3), ValueError, "n must be >= 1"),
+        (dict(n=4, d=0), ValueError, "d must be >= 1"),
+        (dict(n=4.0, d=3), TypeError, "n must be an integer"),
+        (dict(n=4, d="3"), TypeError, "d must be an integer"),
+        (dict(n=4, d=3, p=0), ValueError, "p must be > 0"),
+        (dict(n=4, d=3, p=-2), ValueError, "p must be > 0"),
+        (dict(n=4, d=3, budget=0), ValueError, "budget must be > 0"),
+        (dict(n=4, d=3, restarts=0), ValueError, "restarts must be >= 1"),
+        (dict(n=4, d=3, method="newton"), ValueError, "method must be one of"),
+        (dict(n=4, d=3, init=np.ones((3, 3))), ValueError, r"init must have shape \(n, d\) = \(4, 3\)"),
+        (dict(n=4, d=3, init=np.zeros((4, 3))), ValueError, "init must have nonzero rows"),
+        (dict(n=4, d=3, rng="seed"), TypeError, "rng must be None"),
+    ],
+)
+def test_bad_input(kwargs, exc, msg):
+    with pytest.raises(exc, match=msg):
+        optimize_packing(**kwargs)
+
+
+def test_cannot_continue_a_different_problem():
+    prev = optimize_packing(5, 3, rng=0, restarts=1)
+    with pytest.raises(ValueError, match="cannot continue it"):
+        optimize_packing(6, 3, init=prev)
+    with pytest.raises(ValueError, match="W must have nonzero rows"):
+        packing_objective(np.zeros((2, 2)))
