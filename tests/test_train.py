@@ -469,3 +469,24 @@ def test_scurve_gradient_matches_finite_differences(m, m2, rank, seed, loss):
     np.testing.assert_allclose(
         gQ, central_diff(lambda X: ref_scurve_loss(P, X, A, loss), Q), rtol=1e-5, atol=1e-7
     )
+
+
+def test_linear_model_never_superposes_even_when_sparse():
+    # Elhage et al. (2022): the linear model keeps the d most important features, orthogonal, at any sparsity.
+    r = train_toy_model(
+        n_features=20,
+        d=5,
+        sparsity=[0.0, 0.9],
+        importance=0.7 ** np.arange(20),
+        model="linear",
+        steps=2500,
+        batch_size=1024,
+        lr=1e-2,
+        schedule="cosine",
+        n_seeds=2,
+        rng=0,
+    )
+    for W in r.W.astype(float):
+        norms = np.linalg.norm(W, axis=1)
+        np.testing.assert_allclose(W[:5] @ W[:5].T, np.eye(5), atol=0.05)
+        assert norms[5:].max() < 0.1
