@@ -388,3 +388,62 @@ def plot_feature_dimensionality(ax, x, dimensionality, labels, *, jitter=0.0, rn
 
 
 __all__ += ["plot_features_2d", "plot_gram", "plot_feature_dimensionality", "SHAPE_FRACTIONS"]
+
+
+def plot_coherence_curves(ax, n, curves: dict, *, styles: dict | None = None, d: int | None = None):
+    """Draw coherence against the number of lines ``n``: one line per named curve.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    n : array_like, shape (m,)
+        Numbers of lines.
+    curves : dict of str → array_like, shape (m,)
+        E.g. ``{"record": ..., "optimizer": ..., "random": ..., "Welch": ...}``;
+        NaN marks a value that does not exist (a bound outside its range).
+        Names containing "bound" or a known bound name are drawn dashed.
+    styles : dict of str → dict, optional
+        Extra keyword arguments per curve name for ``ax.plot``.
+    d : int, optional
+        Dimension, for the title.
+
+    Returns
+    -------
+    ax
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> import matplotlib.pyplot as plt
+    >>> fig, ax = plt.subplots()
+    >>> _ = plot_coherence_curves(ax, [4, 5, 6], {"Welch": [0.33, 0.41, 0.45]}, d=3)
+    >>> ax.get_title()
+    'n lines in R^3'
+    >>> plot_coherence_curves(ax, [4, 5], {"Welch": [0.3]})
+    Traceback (most recent call last):
+    ...
+    ValueError: curves['Welch'] must have the shape of n, (2,); got (1,).
+    >>> plt.close(fig)
+    """
+    n = np.asarray(n, dtype=float)
+    if n.ndim != 1:
+        raise ValueError(f"n must be 1-D; got shape {n.shape}.")
+    bound_names = ("bound", "welch", "orthoplex", "levenstein", "bukh", "lp")
+    for name, values in curves.items():
+        values = np.asarray(values, dtype=float)
+        if values.shape != n.shape:
+            raise ValueError(f"curves[{name!r}] must have the shape of n, {n.shape}; got {values.shape}.")
+        kw = {"lw": 1.2}
+        if any(b in name.lower() for b in bound_names):
+            kw.update(ls="--", lw=1.0)
+        kw.update((styles or {}).get(name, {}))
+        ax.plot(n, values, label=name, **kw)
+    ax.set_xlabel("number of lines n")
+    ax.set_ylabel("coherence max |cos|")
+    if d is not None:
+        ax.set_title(f"n lines in R^{d}")
+    return ax
+
+
+__all__ += ["plot_coherence_curves"]
