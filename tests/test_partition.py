@@ -196,3 +196,182 @@ def test_bad_input(kwargs, exc, msg):
 def test_bad_equal_partition_k():
     with pytest.raises(ValueError, match=r"k must divide both n=12 and d=6 .*\[1, 2, 3, 6\]"):
         equal_partition_loss(12, 6, 4, 1.0)
+
+
+# --- the fast DP against the straightforward one -------------------------------------------
+
+
+def reference_dp(f, n, d, use_max):
+    """The previous straightforward DP in plain Python: every cell scans every block shape.
+
+    ``f`` is an (n+1, d+1) table (row/column 0 unused). Same tie rule: among totals within
+    1e-12 (relative) of the best, fewest blocks, then the smallest first block (m, D).
+    """
+    env = [[math.inf] * (d + 1) for _ in range(n + 1)]
+    for m in range(1, n + 1):
+        for D in range(1, d + 1):
+            env[m][D] = min(env[m][D - 1], float(f[m][D]))
+    F = {(0, 0): (0.0, 0, None)}
+    for a in range(1, n + 1):
+        for b in range(1, d + 1):
+            cands = []
+            for m in range(1, a + 1):
+                for D in range(1, b + 1):
+                    rest = F.get((a - m, b - D))
+                    if rest is None or math.isinf(rest[0]) or math.isinf(env[m][D]):
+                        continue
+                    total = max(env[m][D], rest[0]) if use_max else env[m][D] + rest[0]
+                    cands.append((total, rest[1] + 1, m, D))
+            if not cands:
+                continue
+            best = min(c[0] for c in cands)
+            near = [c for c in cands if c[0] <= best + 1e-12 * max(1.0, abs(best))]
+            total, k, m, D = min(near, key=lambda c: (c[1], c[2], c[3]))
+            F[a, b] = (total, k, (m, D))
+    if (n, d) not in F:
+        return math.inf, []
+    blocks, a, b = [], n, d
+    while a:
+        m, D = F[a, b][2]
+        blocks.append((m, D))
+        a, b = a - m, b - D
+    return F[n, d][0], sorted(blocks, reverse=True)
+
+
+def solve_table(table, use_max):
+    """optimal_partition on a full (n+1, d+1) table given as a callable."""
+    n, d = table.shape[0] - 1, table.shape[1] - 1
+    return optimal_partition(n, d, np.inf if use_max else 1.0, cost=lambda m, D: table[m, D], build=False)
+
+
+def padded(values):
+    table = np.full((values.shape[0] + 1, values.shape[1] + 1), np.inf)
+    table[1:, 1:] = values
+    return table
+
+
+@given(st.integers(1, 12), st.integers(1, 6), st.booleans(), st.integers(0, 2**32 - 1))
+def test_fast_dp_equals_reference_dp_on_tie_free_tables(n, d, use_max, seed):
+    # continuous random costs, strictly decreasing in D: no two partitions tie
+    rng = np.random.default_rng(seed)
+    values = np.cumsum(rng.random((n, d))[:, ::-1], axis=1)[:, ::-1] * 5
+    if seed % 2:  # convex in m: the merge / Monge / crossing paths of the fast DP
+        values = values + np.cumsum(np.cumsum(rng.random((n, d)), axis=0), axis=0)
+    table = padded(values)
+    res = solve_table(table, use_max)
+    want_loss, want_blocks = reference_dp(table, n, d, use_max)
+    assert res.loss == pytest.approx(want_loss, rel=1e-12, abs=1e-12)
+    if seed % 2 == 0:  # (the convex variant may create spare-dimension ties through the envelope)
+        assert res.blocks == want_blocks
+
+
+TIED_KINDS = ["integers", "integers_with_inf", "convex_integers", "monotone_integers"]
+
+
+SEEDS = st.integers(0, 2**32 - 1)
+
+
+@given(st.integers(1, 12), st.integers(1, 6), st.booleans(), st.sampled_from(TIED_KINDS), SEEDS)
+def test_fast_dp_matches_reference_loss_on_tables_with_ties(n, d, use_max, kind, seed):
+    rng = np.random.default_rng(seed)
+    if kind == "integers":
+        values = rng.integers(0, 4, (n, d)).astype(float)
+    elif kind == "integers_with_inf":
+        values = np.where(rng.random((n, d)) < 0.3, np.inf, rng.integers(0, 6, (n, d)))
+        values[:, 0] = rng.integers(0, 6, n)
+    elif kind == "convex_integers":
+        steps = np.cumsum(rng.integers(0, 3, (n, d)), axis=0) - rng.integers(0, 4, d)
+        values = np.cumsum(steps, axis=0).astype(float)
+        values -= values.min(axis=0)
+    else:
+        values = np.cumsum(rng.integers(0, 2, (n, d)), axis=0).astype(float)
+    table = padded(values)
+    res = solve_table(table, use_max)
+    want_loss, want_blocks = reference_dp(table, n, d, use_max)
+    assert res.loss == pytest.approx(want_loss, rel=1e-12, abs=1e-12)
+    # a valid partition realizing the loss (ties may pick another one)
+    assert sum(m for m, _ in res.blocks) == n and sum(D for _, D in res.blocks) == d
+    env = np.minimum.accumulate(table, axis=1)
+    losses = [env[m, D] for m, D in res.blocks]
+    assert (max(losses) if use_max else sum(losses)) == pytest.approx(res.loss, abs=1e-12)
+    if use_max:  # p = inf returns the fewest blocks at the optimal level
+        assert len(res.blocks) <= len(want_blocks)
+
+
+@pytest.mark.parametrize("p", [0.5, 1.0, 2.0, 4.0, np.inf])
+@pytest.mark.parametrize("n, d", [(30, 10), (41, 7)])
+def test_fast_dp_equals_reference_dp_on_welch_tables(n, d, p):
+    table = partition.block_cost_table(n, d, p)
+    res = optimal_partition(n, d, p, build=False)
+    want_loss, want_blocks = reference_dp(table, n, d, math.isinf(p))
+    assert res.loss == pytest.approx(want_loss, rel=1e-12, abs=1e-12)
+    assert res.blocks == want_blocks
+
+
+@given(st.integers(2, 7), st.integers(2, 4), st.integers(0, 2**32 - 1))
+def test_p_inf_returns_the_fewest_blocks_of_any_optimal_partition(n, d, seed):
+    table = padded(np.random.default_rng(seed).integers(0, 4, (n, d)).astype(float))
+    env = np.minimum.accumulate(table, axis=1)
+
+    @cache
+    def partitions(a, b, largest):  # every multiset of blocks, as (max loss, count)
+        if a == 0:
+            return {(0.0, 0)} if b == 0 else set()
+        out = set()
+        for m in range(1, a + 1):
+            for D in range(1, b + 1):
+                if (m, D) <= largest:
+                    out |= {(max(env[m, D], v), k + 1) for v, k in partitions(a - m, b - D, (m, D))}
+        return out
+
+    everything = partitions(n, d, (n, d))
+    best = min(v for v, _ in everything)
+    res = solve_table(table, True)
+    assert res.loss == best
+    assert len(res.blocks) == min(k for v, k in everything if v == best)
+
+
+def brute_row_minima(G, H, use_max):
+    size = len(G)
+    out = np.full(size, np.inf)
+    for a in range(2, size):
+        out[a] = min((max(G[j], H[a - j]) if use_max else G[j] + H[a - j]) for j in range(1, a))
+    return out
+
+
+def convex_sequence(rng, size):
+    """inf, then size - 1 values with nondecreasing increments (some equal: ties)."""
+    steps = np.cumsum(rng.random(size - 1) * (rng.random(size - 1) < 0.7)) + rng.normal(0, 3)
+    return np.concatenate([[np.inf], np.cumsum(steps)])
+
+
+@given(st.integers(1, 30), st.integers(0, 2**32 - 1))
+def test_row_minima_helpers_match_brute_force(size, seed):
+    rng = np.random.default_rng(seed)
+    size += 1
+    G, H = convex_sequence(rng, size), convex_sequence(rng, size)
+    with np.errstate(invalid="ignore"):
+        val, j = partition._merge_rows(G, H, np.diff(G[1:]), np.diff(H[1:]))
+    np.testing.assert_allclose(val, brute_row_minima(G, H, False), rtol=1e-12, atol=1e-12)
+    assert np.all(val[2:] == G[j[2:]] + H[np.arange(2, size) - j[2:]])
+    # Monge: any G (with inf entries), convex H
+    G2 = np.where(rng.random(size) < 0.2, np.inf, rng.normal(size=size) * 5)
+    G2 = np.vstack([G2, G])
+    val, j = partition._monge_rows(G2, np.vstack([H, H]))
+    for row in range(2):
+        np.testing.assert_allclose(val[row], brute_row_minima(G2[row], H, False), rtol=1e-12, atol=1e-12)
+    # crossing (max): nondecreasing G and H, with plateaus
+    G3 = np.concatenate([[np.inf], np.cumsum(rng.integers(0, 2, size - 1))]).astype(float)
+    H3 = np.concatenate([[np.inf], np.cumsum(rng.integers(0, 3, size - 1))]).astype(float)
+    val, j = partition._crossing_rows(G3, H3)
+    np.testing.assert_array_equal(val, brute_row_minima(G3, H3, True))
+    assert np.all(val[2:] == np.maximum(G3[j[2:]], H3[np.arange(2, size) - j[2:]]))
+
+
+def test_issue_example_values_at_n1000_d100():
+    # the issue: n = 1000, d = 100, p = 1 gives L(100) = 9000 over ordered pairs (100 blocks of
+    # 10 coincident features); p = 2: L(k) = n²/d − n for every k. Unordered: half of each.
+    res = optimal_partition(1000, 100, 1.0, build=False)
+    assert res.loss == pytest.approx(9000 / 2) and res.blocks == [(10, 1)] * 100
+    res = optimal_partition(1000, 100, 2.0, build=False)
+    assert res.loss == pytest.approx((1000**2 / 100 - 1000) / 2) and res.blocks == [(1000, 100)]
