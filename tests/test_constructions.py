@@ -313,3 +313,21 @@ def test_tegum_packing_bad_block_sizes(k, exc, msg):
 def test_overlapping_mub_names_n_when_too_many_bases():
     with pytest.raises(ValueError, match=r"kind='mub': n=24 features in d=8 dims need 3 .*only for d = 4"):
         overlapping_orthogonal_sets(24, 8, kind="mub")
+
+
+def test_public_names_survive_the_module_split():
+    # constructions.py re-exports the polytopes (packing._polytopes) and the ETF / Hadamard / MUB
+    # machinery (packing._etf): the public names and the private helpers other modules use stay put
+    import packing
+    import packing.constructions as c
+
+    public = """regular_polygon regular_simplex cross_polytope antipodal_pair square_antiprism tegum_product
+        tegum_packing orthonormal_basis overlapping_orthogonal_sets random_packing equiangular_tight_frame
+        etf_exists etf_sizes hadamard_matrix mutually_unbiased_bases best_known_block haar_rotation
+        partition_sizes icosahedron_lines equiangular_lines_28 regular_polygon_lines digon""".split()
+    assert set(public) <= set(c.__all__)
+    assert all(getattr(packing, name) is getattr(c, name) for name in public)
+    assert c.digon is c.antipodal_pair
+    for helper in ("_etf_builder", "_hadamard", "_unit", "_helmert"):
+        assert callable(getattr(c, helper))
+    assert c._etf_builder(6, 3) is not None and c._etf_builder(8, 3) is None
