@@ -35,6 +35,8 @@ from itertools import permutations
 import networkx as nx
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 from ._validation import check_float, check_int, check_packing, check_tolerance
 from .geometry import capacity, cosine_matrix, feature_dimensionality
@@ -175,23 +177,32 @@ def _rank(V: np.ndarray, rtol: float) -> int:
     return int(np.count_nonzero(s > rtol * s[0])) if s[0] > 0 else 0
 
 
+def _gram_spectrum(X: np.ndarray) -> np.ndarray:
+    """Eigenvalues of ``X Xᵀ``, descending, from the singular values of X (O(n d²), not O(n³))."""
+    s = np.linalg.svd(X, compute_uv=False) if X.size else np.zeros(0)
+    out = np.zeros(X.shape[0])
+    out[: len(s)] = s**2
+    return out
+
+
 def _span(V: np.ndarray, k: int) -> np.ndarray:
     """Orthonormal basis (d, k) of the top-k right singular subspace of V."""
     return np.linalg.svd(V, full_matrices=False)[2][:k].T
 
 
 def _subspace_overlap(bases: list) -> float:
-    """Largest principal cosine between one factor's span and the span of all the others."""
-    worst = 0.0
-    for a, Ba in enumerate(bases):
-        others = [B for b, B in enumerate(bases) if b != a and B.shape[1]]
-        if not Ba.shape[1] or not others:
-            continue
-        O = np.hstack(others)
-        u, s, _ = np.linalg.svd(O, full_matrices=False)
-        basis = u[:, s > 1e-10 * s[0]]
-        worst = max(worst, float(np.linalg.svd(Ba.T @ basis, compute_uv=False)[0]))
-    return worst
+    """Return ``‖Bᵀ B − I‖₂`` for the orthonormal bases of all factors side by side (clipped to 1).
+
+    0 exactly when the spans are mutually orthogonal; at least the largest
+    principal cosine between any two factors (Cauchy interlacing: two factors
+    alone give eigenvalues ``1 ± cos θ``); 1 when a span lies in the sum of the others.
+    """
+    bases = [B for B in bases if B.shape[1]]
+    if len(bases) < 2:
+        return 0.0
+    B = np.hstack(bases)
+    evals = np.linalg.eigvalsh(B.T @ B)
+    return float(min(1.0, max(abs(evals[0] - 1.0), abs(evals[-1] - 1.0))))
 
 
 @dataclass(frozen=True)
@@ -211,10 +222,11 @@ class TegumFactors:
     cross_overlap : float
         Largest ``|cos|`` between features of different factors (at most ``atol``).
     subspace_overlap : float
-        Largest cosine of a principal angle between the span of one factor and
-        the span of all the other factors together; 0 for exactly
-        block-orthogonal factors. Many small feature overlaps can add up here
-        even when ``cross_overlap`` is small.
+        How far the factors' spans are from mutually orthogonal:
+        ``‖Bᵀ B − I‖₂`` for orthonormal bases of all factors side by side. 0 for
+        exactly block-orthogonal factors, at least the largest principal cosine
+        between two factors, 1 when one factor's span lies in the others'. Many
+        small feature overlaps can add up here even when ``cross_overlap`` is small.
     block_orthogonal : bool
         ``subspace_overlap <= orth_tol`` and the factor dimensions fit in ``d``.
     near_threshold : int
@@ -312,11 +324,11 @@ def tegum_factors(
     U = _unit(W)
     C = np.abs(U[kept] @ U[kept].T)
     np.fill_diagonal(C, 0.0)
-    G = nx.Graph()
-    G.add_nodes_from(range(len(kept)))
-    i, j = np.nonzero(np.triu(C > atol, k=1))
-    G.add_edges_from(zip(i.tolist(), j.tolist(), strict=True))
-    comps = sorted((sorted(c) for c in nx.connected_components(G)), key=lambda c: (-len(c), c[0]))
+    # connected components of the interference graph (the same graph as interference_graph,
+    # in sparse-matrix form: networkx is slow for the ~n^2/2 edges of an unstructured packing)
+    _, comp = connected_components(csr_matrix(C > atol), directed=False)
+    groups = [np.flatnonzero(comp == c).tolist() for c in range(comp.max() + 1 if comp.size else 0)]
+    comps = sorted(groups, key=lambda c: (-len(c), c[0]))
     factors = tuple(kept[np.array(c, dtype=int)] for c in comps)
     dims = tuple(_rank(U[f], rank_rtol) for f in factors)
     label = np.empty(len(kept), dtype=int)
@@ -390,6 +402,14 @@ def _rectified_rank(m: int) -> int | None:
     """Return ``r`` with ``m = (r + 1) r / 2`` (the rectified r-simplex has m vertices), else None."""
     r = int(round((np.sqrt(8 * m + 1) - 1) / 2))
     return r if r >= 2 and r * (r + 1) // 2 == m else None
+
+
+def _template_dim(family: str, m: int) -> int:
+    """Dimension spanned by the ideal shape (without building it)."""
+    fixed = {"dedicated": 1, "digon": 1, "polygon": 2, "square_antiprism": 3}
+    if family in fixed:
+        return fixed[family]
+    return {"simplex": m - 1, "cross_polytope": m // 2}.get(family) or _rectified_rank(m)
 
 
 @cache
@@ -690,14 +710,14 @@ def identify_shape(V, *, tol: float = SHAPE_TOL, rank_rtol: float = 0.1) -> Shap
         )
     U = V / norms[:, None]
     m = U.shape[0]
-    spectrum = np.clip(np.linalg.eigvalsh(U @ U.T)[::-1], 0.0, None)
+    spectrum = _gram_spectrum(U)
     dim = _rank(U, rank_rtol)
     results = {}
     for family, size in _candidates(m):
+        if _template_dim(family, size) > U.shape[1]:
+            continue  # the shape does not fit in the space of V
         T = _template(family, size)
         k = T.shape[1]
-        if k > U.shape[1]:
-            continue
         B = _span(U, k)
         X = U @ B
         out2 = float(np.sum(U * U) - np.sum(X * X))
@@ -1025,9 +1045,9 @@ def packing_signature(
     X = _unit(W) if normalize else W
     G = X @ X.T
     n = G.shape[0]
-    spectrum = np.linalg.eigvalsh(G)[::-1]
-    G2 = G @ G
-    walks = np.c_[np.diag(G2), np.einsum("ij,ji->i", G2, G)]
+    spectrum = _gram_spectrum(X)
+    S = X.T @ X  # (G^k)_ii = X_i S^(k-1) X_iᵀ: no n x n x n products
+    walks = np.c_[np.einsum("ij,ij->i", X @ S, X), np.einsum("ij,ij->i", X @ (S @ S), X)]
     rows = np.sort(G if signed else np.abs(G), axis=1)
     scale = max(float(np.max(np.abs(spectrum))), 1e-300)
     rank = int(np.count_nonzero(spectrum > 1e-8 * scale)) if n else 0
