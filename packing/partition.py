@@ -34,6 +34,7 @@ Cost tables ``f``:
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -225,6 +226,7 @@ def block_cost_table(n: int, d: int, p: float, *, cost="welch", budget=None, see
 
 
 _TIE = 1e-12  # relative width of a tie between two candidate losses
+_CHUNK = 1 << 22  # entries per (block shapes x feature counts) matrix of the fast DP
 
 
 def _tie(best: np.ndarray) -> np.ndarray:
@@ -432,14 +434,23 @@ def _solve(f: np.ndarray, n: int, d: int, use_max: bool) -> tuple[float, list[tu
             groups.append((val, 1 + Kp[(b - D)[:, None], n + j], a - j, D[:, None]))
         slow = np.zeros(d + 1, dtype=bool)
         slow[Ds[~quick]] = True
-        if (use := slow[kept_D]).any():
-            m, D = kept_m[use], kept_D[use]
+        use = np.flatnonzero(slow[kept_D])
+        step = max(1, _CHUNK // (n + 1))  # bound the memory of the (shapes x a) matrices
+        chunks = [use[i : i + step] for i in range(0, use.size, step)]
+
+        def shapes(chunk, b=b, kept_m=kept_m, kept_D=kept_D):
+            m, D = kept_m[chunk], kept_D[chunk]
             val = combine(f[m, D][:, None], F_windows[b - D, n - m])
-            groups.append((val, 1 + K_windows[b - D, n - m], m[:, None], D[:, None]))
-        best = np.min([g[0].min(axis=0) for g in groups], axis=0)
+            return val, 1 + K_windows[b - D, n - m], m[:, None], D[:, None]
+
+        if len(chunks) == 1:
+            groups.append(shapes(chunks[0]))
+            chunks = []
+        lows = [g[0].min(axis=0) for g in groups] + [shapes(c)[0].min(axis=0) for c in chunks]
+        best = np.min(lows, axis=0)
         threshold = best + _tie(best)
         fewest = np.full(n + 1, np.iinfo(np.int64).max)
-        for val, blocks, m, D in groups:
+        for val, blocks, m, D in itertools.chain(groups, map(shapes, chunks)):  # chunks: built again
             masked = np.where(val <= threshold, blocks, np.iinfo(np.int64).max)
             i = np.argmin(masked, axis=0)
             better = (masked[i, a] < fewest) & np.isfinite(best) & (a >= 1)
@@ -452,7 +463,7 @@ def _solve(f: np.ndarray, n: int, d: int, use_max: bool) -> tuple[float, list[tu
         convex[b] = _convex(F[1:, b])
         if convex[b]:
             steps[b] = np.diff(F[1:, b])
-        split = np.min([g[0].min(axis=0) for g in groups[1:]], axis=0) if len(groups) > 1 else best + np.inf
+        split = np.min(lows[1:], axis=0) if len(lows) > 1 else best + np.inf
         single = f[:, b]
         keep = np.isfinite(single) & (single <= split + _tie(split)) & (single < f[:, b - 1])
         keep[0] = False

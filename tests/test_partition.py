@@ -375,3 +375,14 @@ def test_issue_example_values_at_n1000_d100():
     assert res.loss == pytest.approx(9000 / 2) and res.blocks == [(10, 1)] * 100
     res = optimal_partition(1000, 100, 2.0, build=False)
     assert res.loss == pytest.approx((1000**2 / 100 - 1000) / 2) and res.blocks == [(1000, 100)]
+
+
+@pytest.mark.parametrize("use_max", [False, True])
+def test_fast_dp_in_memory_bounded_chunks_matches_reference(monkeypatch, use_max):
+    # random tables keep most block shapes; tiny chunks force the two-pass path
+    rng = np.random.default_rng(7)
+    table = padded(np.cumsum(rng.random((25, 6))[:, ::-1], axis=1)[:, ::-1] * 5)
+    monkeypatch.setattr(partition, "_CHUNK", 3 * 26)
+    res = solve_table(table, use_max)
+    want_loss, want_blocks = reference_dp(table, 25, 6, use_max)
+    assert res.loss == pytest.approx(want_loss, rel=1e-12) and res.blocks == want_blocks
