@@ -97,3 +97,13 @@ def test_lower_bound_is_max_of_valid(n, d):
 def test_bad_input(fn, args, exc, msg):
     with pytest.raises(exc, match=msg):
         fn(*args)
+
+
+@pytest.mark.parametrize("n, d", [(7, 3), (9, 3), (12, 4), (20, 5), (3, 2), (5, 1), (2, 4)])
+def test_lower_bound_with_lp_is_the_best_of_everything(n, d):
+    with_lp, name = lower_bound(n, d, lp=True, return_name=True)
+    assert with_lp >= lower_bound(n, d)
+    table = bound_table(n, d, lp=True)
+    assert "lp" in table
+    if name != "exact":
+        assert with_lp == max(v for v in table.values() if v is not None)

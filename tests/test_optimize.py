@@ -201,3 +201,24 @@ def test_cannot_continue_a_different_problem():
         optimize_packing(6, 3, init=prev)
     with pytest.raises(ValueError, match="W must have nonzero rows"):
         packing_objective(np.zeros((2, 2)))
+
+
+def test_benchmark_runs_on_unseen_cells(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "bench_packings.py"
+    spec = importlib.util.spec_from_file_location("bench_packings", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    cells = tmp_path / "cells.csv"
+    cells.write_text("d,n,max_abs_cos\n7,9,\n2,5,0.8090169944\n4,5,0.25\n")
+    out = bench.main(["--cells", str(cells), "--budget", "0.2", "--out", str(tmp_path / "r.csv")])
+    assert out["cells"] == 3 and len(out["rows"]) == 3
+    assert out["within_1e-6"] == 1.0  # the pentagon lines (exact) and the simplex
+    assert "summary: 3 cells" in capsys.readouterr().out
+    assert (tmp_path / "r.csv").read_text().startswith("d,n,record,ours")
+    with pytest.raises(SystemExit):
+        bench.main(["--cells", str(cells), "--budget", "0"])
+    W = np.random.default_rng(0).normal(size=(6, 3))
+    assert float(bench.high_precision_coherence(W)) == pytest.approx(coherence_bf(W), abs=1e-15)
