@@ -38,6 +38,7 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 
 import numpy as np
 
@@ -124,6 +125,14 @@ def _welch_cost(m: int, D: int, p: float) -> float:
     return _pair_loss(m, math.sqrt((m - D) / (D * (m - 1))), p)
 
 
+@cache
+def _polygon_lines_spectrum(m: int):
+    """|cos| spectrum of m lines in R^2 at angles πt/m (cached: shared by every p)."""
+    from .analytic import construction_spectrum
+
+    return construction_spectrum("polygon_lines", m)
+
+
 def _known_value(m: int, D: int, p: float) -> float:
     """Exact loss of the best known block, or inf when none is built here."""
     if m <= D or m < 2:
@@ -131,9 +140,7 @@ def _known_value(m: int, D: int, p: float) -> float:
     if D == 1:
         return _pair_loss(m, 1.0, p)
     if D == 2:
-        from .analytic import construction_spectrum
-
-        return construction_spectrum("polygon_lines", m).moment(p)
+        return _polygon_lines_spectrum(m).moment(p)
     from .constructions import _etf_builder
 
     return _welch_cost(m, D, p) if _etf_builder(m, D) is not None else math.inf
