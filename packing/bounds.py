@@ -133,9 +133,13 @@ def bukh_cox_bound(n: int, d: int) -> float:
 
     ``μ >= N / (n (1 + (N − 1) a) − N)``.
 
-    It comes from the null space of the Gram matrix: a rank-``k`` projection
-    whose columns live in ``R^k``, where isotropic point sets cannot have large
-    mean ``|cos|``. It is tight for the simplex (``k = 1``: ``1/d``) and
+    It comes from the null space of the Gram matrix ``G``: let ``P`` be the
+    orthogonal projection (rank ``k``) onto it. ``G P = 0`` gives
+    ``P_jj = −Σ_{i≠j} G_ij P_ij <= μ Σ_{i≠j} |P_ij|``; summing, ``k <= μ (Σ_ij |P_ij| − k)``.
+    Bukh & Cox's key inequality (isotropic measures on ``R^k``) bounds
+    ``(1/n) Σ_ij |P_ij| <= C_k = (2 + (k − 1) sqrt(k + 2)) / (k + 1)``, with equality
+    for ``N`` equiangular lines in ``R^k``, hence ``μ >= k / (n C_k − k)``, which is
+    the formula above. It is tight for the simplex (``k = 1``: ``1/d``) and
     strongest when ``k`` is small compared to ``d``, where it beats Welch.
 
     Examples

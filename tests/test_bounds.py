@@ -107,3 +107,33 @@ def test_lower_bound_with_lp_is_the_best_of_everything(n, d):
     assert "lp" in table
     if name != "exact":
         assert with_lp == max(v for v in table.values() if v is not None)
+
+
+def test_bukh_cox_formula_matches_its_derivation():
+    # mu >= k / (n C_k - k) with C_k = (2 + (k-1) sqrt(k+2)) / (k+1), k = n - d
+    for d in range(2, 12):
+        for n in range(d + 1, d + 15):
+            k = n - d
+            C = (2 + (k - 1) * math.sqrt(k + 2)) / (k + 1)
+            assert bukh_cox_bound(n, d) == pytest.approx(min(1.0, k / (n * C - k)), rel=1e-12)
+
+
+def test_bukh_cox_projection_inequality_and_null_space_identity():
+    # the ingredient: (1/n) sum |P_ij| <= C_k for rank-k projections P (random ones here), and the
+    # identity P_jj = -sum_{i != j} G_ij P_ij for the projection onto the null space of a Gram matrix
+    rng = np.random.default_rng(0)
+    for n, d in [(5, 3), (8, 5), (12, 9)]:
+        k = n - d
+        C = (2 + (k - 1) * math.sqrt(k + 2)) / (k + 1)
+        W = rng.normal(size=(n, d))
+        W /= np.linalg.norm(W, axis=1, keepdims=True)
+        G = W @ W.T
+        vals, vecs = np.linalg.eigh(G)
+        V = vecs[:, :k]  # null space (eigenvalue 0)
+        P = V @ V.T
+        assert np.abs(P).sum() / n <= C + 1e-12
+        off = G * P
+        np.fill_diagonal(off, 0)
+        assert np.allclose(np.diag(P), -off.sum(axis=0), atol=1e-10)
+        mu = np.abs(G - np.eye(n)).max()
+        assert mu >= bukh_cox_bound(n, d)
