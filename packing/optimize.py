@@ -10,17 +10,24 @@ of ``W``, signs irrelevant: lines) minimizing
 Each restart runs three stages:
 
 1. a smooth descent on the product of spheres with scipy's L-BFGS: for
-   ``p = inf`` the log of the ``q``-norm of the squared cosines (a smooth max
-   whose temperature ``1/q`` shrinks, ``q = 32 … 2048``); for finite ``p < 2`` the
-   potential smoothed at 0 by ``(c² + ε²)**(p/2)`` with ``ε`` shrinking to 1e-6;
+   ``p = inf`` the log of the ``q``-norm of the squared cosines, a smooth max
+   whose temperature ``1/q`` shrinks from a random ``q0`` in ``[4, 64]`` by
+   factors 4 or 8 to ``q >= 2048`` (from a random start the descent is nearly
+   deterministic for a given schedule, and the schedule decides the basin, so
+   it varies between restarts); for finite ``p < 2`` the potential smoothed at
+   0 by ``(c² + ε²)**(p/2)`` with ``ε`` shrinking to 1e-6;
 2. optionally (``method="ap"``, or every other restart with ``method="auto"``) the
    alternating projection of Tropp, Dhillon, Heath & Strohmer (2008) on the Gram
-   matrix, started from the smooth result;
+   matrix, started from the smooth result (it did not help on the benchmark, so
+   the default ``method="smooth"`` skips it);
 3. for ``p = inf``, a polish of the min–max problem by sequential linear
    programming (HiGHS through :func:`scipy.optimize.linprog`) with a trust
-   region, so that the many pairs sharing the maximal ``|cos|`` at a local
-   optimum agree to the last digits.
+   region and a tiny L1 step penalty, then a Gauss–Newton step that makes the
+   near-maximal ``|cos|`` exactly equal, so that the last digits are right
+   (equiangular tight frames come out to rounding).
 
+Half of the restarts (``hop``) start from a random kick of the best packing so
+far (basin hopping), the others from a fresh Gaussian packing.
 Restarts draw from the caller's ``rng`` and stop at the time ``budget``, after
 ``restarts`` starts, when the certified lower bound is reached, or on Ctrl-C
 (the best packing so far is returned with ``stopping_reason="interrupted"``).
@@ -103,7 +110,7 @@ class PackingResult:
         Wall time in seconds, including that of a continued result.
     stopping_reason : str
         ``"exact"`` (closed-form optimum), ``"lower_bound"`` (certified optimal),
-        ``"budget"``, ``"restarts"``, ``"max_iter"`` or ``"interrupted"``.
+        ``"budget"``, ``"restarts"`` or ``"interrupted"``.
     history : list of float
         Best objective after each completed restart.
     """
