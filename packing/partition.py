@@ -515,8 +515,12 @@ def optimal_partition(
 
     Minimizes ``Σ_b f(n_b, d_b)`` (``max_b`` for ``p = inf``) over all
     ``n_1 + .. + n_k = n``, ``d_1 + .. + d_k = d``, every ``n_b, d_b >= 1``, by
-    exact dynamic programming (see :mod:`packing.partition`). Among equal
-    losses the partition with the fewest blocks is returned.
+    exact dynamic programming (see :mod:`packing.partition`); ``n = 1000,
+    d = 100`` takes under a second with the Welch table. Ties (losses within
+    ``1e-12`` relative) are broken towards fewer blocks: for ``p = inf`` the
+    result has the fewest blocks of all optimal partitions; for finite ``p``
+    the DP prefers fewer blocks cell by cell, which with exactly tied cost
+    tables can miss a partition of equal loss with fewer blocks.
 
     Parameters
     ----------
