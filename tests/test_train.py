@@ -306,6 +306,7 @@ BAD = [
     (dict(n_correlated_pairs=3), ValueError, r"2 \* \(n_correlated_pairs \+ n_anticorrelated_pairs\) = 6"),
     (dict(sparsity=np.ones((2, 4))), ValueError, r"shape \(n_instances, n_features=5\); got shape \(2, 4\)"),
     (dict(rng=-1), ValueError, "rng seed must be >= 0"),
+    (dict(blas_threads=0), ValueError, "blas_threads must be >= 1; got 0"),
 ]
 
 

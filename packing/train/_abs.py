@@ -14,7 +14,14 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import check_float, check_int
-from ._optim import Optimizer, check_dtype, check_optimizer_options, run_loop, seeded
+from ._optim import (
+    Optimizer,
+    check_blas_threads,
+    check_dtype,
+    check_optimizer_options,
+    run_loop,
+    seeded,
+)
 from ._toy import _as_table, _feature_density, _instances, _Sampler
 
 __all__ = ["AbsModelResult", "train_abs_model"]
@@ -82,6 +89,7 @@ def train_abs_model(
     init_scale=None,
     dtype=np.float32,
     rng=None,
+    blas_threads=1,
 ) -> AbsModelResult:
     """Train the computation-in-superposition model ``y' = ReLU(W2 ReLU(W1 x) + b)`` on ``|x|``.
 
@@ -98,6 +106,11 @@ def train_abs_model(
         As in :func:`train_toy_model`.
     init_scale : float, optional
         Standard deviation of ``W1`` and ``W2`` at start (default ``sqrt(2 / (n + d))``).
+
+    blas_threads : int or None
+        Threads BLAS may use while training (default 1, via threadpoolctl when
+        installed): the blocked kernel's GEMMs are small, and a multi-threaded BLAS
+        spends more on synchronization than it gains. ``None`` leaves BLAS alone.
 
     Returns
     -------
@@ -126,6 +139,7 @@ def train_abs_model(
     init_scale = check_float(
         float(np.sqrt(2.0 / (n + d))) if init_scale is None else init_scale, "init_scale", minimum=0.0
     )
+    threads = check_blas_threads(blas_threads)
     gen, seed = seeded(rng)
     dens_i = np.broadcast_to(dens, (n_inst, n))
     weight = np.broadcast_to(imp, (n_inst, n))
@@ -146,7 +160,7 @@ def train_abs_model(
         return _abs_loss_and_grad(W1, W2, b, x, weight, grads)
 
     opt = Optimizer.from_options(params, opts)
-    history, _, _ = run_loop(params, grad, step, opt, opts["steps"], n_inst)
+    history, _, _ = run_loop(params, grad, step, opt, opts["steps"], n_inst, threads=threads)
     config = dict(
         n_features=n,
         d=d,
@@ -170,6 +184,7 @@ def train_abs_model(
         init_scale=init_scale,
         dtype=dt.type,
         rng=seed,
+        blas_threads=threads,
     )
     return AbsModelResult(
         W1=W1.copy(),

@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import _describe, check_float, check_int
-from ._optim import Optimizer, check_choice, check_dtype, check_optimizer_options, run_loop, seeded
+from ._optim import (
+    Optimizer,
+    check_blas_threads,
+    check_choice,
+    check_dtype,
+    check_optimizer_options,
+    run_loop,
+    seeded,
+)
 
 __all__ = ["ScurveResult", "train_scurve", "scurve_closed_form"]
 
@@ -156,6 +164,7 @@ def train_scurve(
     record_every=1,
     dtype=np.float64,
     rng=None,
+    blas_threads=1,
 ) -> ScurveResult:
     """Train ``Ã = P Qᵀ`` of rank ``rank`` on ``A = Σ_k s_k a_k b_kᵀ`` from small initialization.
 
@@ -188,6 +197,11 @@ def train_scurve(
     record_every : int
     dtype : np.float64 (default) or np.float32
     rng : None, int or numpy.random.Generator
+
+    blas_threads : int or None
+        Threads BLAS may use while training (default 1, via threadpoolctl when
+        installed): the blocked kernel's GEMMs are small, and a multi-threaded BLAS
+        spends more on synchronization than it gains. ``None`` leaves BLAS alone.
 
     Returns
     -------
@@ -224,6 +238,7 @@ def train_scurve(
         raise ValueError(f"aligned_init needs rank <= number of target components ({K}); got rank={rank}.")
     every = check_int(record_every, "record_every")
     dt = check_dtype(dtype)
+    threads = check_blas_threads(blas_threads)
     gen, seed = seeded(rng)
 
     a, _ = np.linalg.qr(gen.standard_normal((m, K)))
@@ -252,7 +267,9 @@ def train_scurve(
             rec.append(_measure(P, Q, a, b))
 
     opt = Optimizer.from_options(params, opts)
-    history, _, _ = run_loop(params, grad, loss_and_grad, opt, opts["steps"], 1, record=record)
+    history, _, _ = run_loop(
+        params, grad, loss_and_grad, opt, opts["steps"], 1, record=record, threads=threads
+    )
     final_loss = loss_and_grad(opts["steps"])[0]
     record(opts["steps"])
     steps_arr = np.asarray(rec_steps)
@@ -275,6 +292,7 @@ def train_scurve(
         record_every=every,
         dtype=dt.type,
         rng=seed,
+        blas_threads=threads,
     )
     return ScurveResult(
         P=P.copy(),

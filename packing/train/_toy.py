@@ -14,7 +14,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._validation import _describe, check_float, check_int, check_rng
-from ._optim import Optimizer, check_choice, check_dtype, check_optimizer_options, run_loop, seeded
+from ._optim import (
+    Optimizer,
+    check_blas_threads,
+    check_choice,
+    check_dtype,
+    check_optimizer_options,
+    run_loop,
+    seeded,
+)
+from ._optim import blas_threads as limit_blas
 
 __all__ = ["ToyModelResult", "train_toy_model", "toy_model_loss", "sample_toy_batch"]
 
@@ -514,6 +523,7 @@ def train_toy_model(
     dtype=np.float32,
     snapshot_every=None,
     rng=None,
+    blas_threads=1,
 ) -> ToyModelResult:
     """Train many toy models of superposition at once, vectorized over instances.
 
@@ -570,6 +580,11 @@ def train_toy_model(
     rng : None, int or numpy.random.Generator
         With ``None`` or an int the seed is recorded in ``config`` for reruns.
 
+    blas_threads : int or None
+        Threads BLAS may use while training (default 1, via threadpoolctl when
+        installed): the blocked kernel's GEMMs are small, and a multi-threaded BLAS
+        spends more on synchronization than it gains. ``None`` leaves BLAS alone.
+
     Returns
     -------
     ToyModelResult
@@ -615,6 +630,7 @@ def train_toy_model(
         init_scale = float(np.sqrt(2.0 / (n + d)))
     init_scale = check_float(init_scale, "init_scale", minimum=0.0)
     snap = None if snapshot_every is None else check_int(snapshot_every, "snapshot_every")
+    threads = check_blas_threads(blas_threads)
     gen, seed = seeded(rng)
 
     dens_i = np.broadcast_to(dens, (n_inst, n))
@@ -638,12 +654,14 @@ def train_toy_model(
         total,
         snapshot_every=snap,
         snapshot=lambda: kern.W.copy(),
+        threads=threads,
     )
 
     # Best of n_seeds per instance, on a fresh evaluation batch.
     ev = _ToyKernel(total, n, d, eval_b, weight, model == "relu", dt, sampler)
     ev.params[...] = kern.params
-    seed_losses = ev.loss_and_grad().reshape(n_inst, k)
+    with limit_blas(threads):
+        seed_losses = ev.loss_and_grad().reshape(n_inst, k)
     chosen = np.argmin(seed_losses, axis=1)
     rows = np.arange(n_inst) * k + chosen
     config = dict(
@@ -672,6 +690,7 @@ def train_toy_model(
         dtype=dt.type,
         snapshot_every=snap,
         rng=seed,
+        blas_threads=threads,
     )
     return ToyModelResult(
         W=kern.W[rows].copy(),
