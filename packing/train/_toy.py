@@ -120,8 +120,9 @@ class _Sampler:
 
     One random 32-bit word per entry: its top 24 bits ``u`` give ``U = u / 2**24``,
     the entry is active iff ``U < p`` and then its value ``U / p`` is uniform on
-    [0, 1) (values resolve to ``2**-24 / p``; below density 2**-8 float64 uniforms
-    are drawn instead). With ``signed=True`` the lowest bit gives an independent sign.
+    [0, 1) (values resolve to ``2**-24 / p``; float64 uniforms are drawn instead
+    for float64 runs and, in float32 runs, for instances with a density below
+    2**-8). With ``signed=True`` the lowest bit gives an independent sign.
     The words come from a PCG64DXSM stream seeded from ``rng``.
     """
 
@@ -137,7 +138,8 @@ class _Sampler:
         self._scale = (inv * 2.0**-24).astype(dtype)
         self.scale = self._scale  # tiled over rows on first use: long contiguous inner loops
         low = (density > 0) & (density < _F32_MIN_DENSITY)
-        self.wide = low.any(axis=1) if dtype == np.float32 else np.zeros(len(density), bool)
+        # float64 runs always draw float64 uniforms (53-bit values); float32 runs only where needed.
+        self.wide = low.any(axis=1) if dtype == np.float32 else np.ones(len(density), bool)
         self.mask = None
 
     def fill(self, x, i0=0, mask=None):
