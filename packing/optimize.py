@@ -27,7 +27,8 @@ Each restart runs three stages:
    (equiangular tight frames come out to rounding).
 
 Half of the restarts (``hop``) start from a random kick of the best packing so
-far (basin hopping), the others from a fresh Gaussian packing.
+far (basin hopping), the others from a fresh Gaussian packing; starts that
+cannot beat the incumbent after the smooth stage are not polished.
 Restarts draw from the caller's ``rng`` and stop at the time ``budget``, after
 ``restarts`` starts, when the certified lower bound is reached, or on Ctrl-C
 (the best packing so far is returned with ``stopping_reason="interrupted"``).
@@ -58,6 +59,10 @@ _METHODS = ("auto", "smooth", "ap")
 #: given schedule (it funnels into one basin), and which basin depends on the schedule, so
 #: every restart draws q0 log-uniform in [4, 64] and r from {4, 8}.
 _Q_RANGE = (4.0, 64.0)
+#: log10 range of the basin-hopping kick size.
+_KICK_RANGE = (-2.5, -0.5)
+#: Fraction of basin-hopping starts that also redraw 1-3 random lines.
+_REDRAW = 0.25
 _Q_RATIOS = (4.0, 8.0)
 _Q_LAST = 2048.0
 
@@ -528,10 +533,13 @@ def optimize_packing(
         L-BFGS iterations per continuation stage (and alternating-projection steps).
     hop : float in [0, 1], default 0.5
         Probability that a restart starts from a random kick of the best packing
-        so far (basin hopping; kick size log-uniform in ``[0.01, 0.3]``) instead
+        so far (basin hopping; Gaussian kick of size log-uniform in
+        ``[0.003, 0.3]``, a quarter of the time with 1–3 lines redrawn) instead
         of a fresh random packing.
     polish : bool, default True
-        Finish each ``p = inf`` start with the LP polish (:func:`polish_coherence`).
+        Finish ``p = inf`` starts with the LP polish (:func:`polish_coherence`).
+        After the first three restarts only starts whose smooth result is within
+        twice the largest polish gain seen of the incumbent are polished.
     tol : float, default 1e-12
         Stop as soon as the objective is within ``tol`` of the certified lower bound.
     verbose : bool
@@ -631,6 +639,7 @@ def optimize_packing(
 
     reason = "restarts"
     k = 0
+    max_gain = 0.0
     try:
         with threadpool_limits(1):
             while True:
@@ -646,8 +655,13 @@ def optimize_packing(
                 if starts:
                     U = starts.pop(0)
                 elif best is not None and rng.random() < hop:
-                    # basin hopping: a random kick of the incumbent, of log-uniform size
-                    U = _unit(best + 10 ** rng.uniform(-2.0, -0.5) * rng.normal(size=(n, d)))
+                    # basin hopping: a random kick of the incumbent, of log-uniform size, or
+                    # (a quarter of the time) also a few of its lines thrown away and redrawn at random
+                    U = best + 10 ** rng.uniform(*_KICK_RANGE) * rng.normal(size=(n, d))
+                    if rng.random() < _REDRAW:
+                        rows = rng.choice(n, size=min(n, int(rng.integers(1, 4))), replace=False)
+                        U[rows] = rng.normal(size=(rows.size, d))
+                    U = _unit(U)
                 else:
                     U = _unit(rng.normal(size=(n, d)))
                 if best is None:
@@ -659,10 +673,14 @@ def optimize_packing(
                     if method == "ap" or (method == "auto" and (done % 2 == 1)):
                         U, its = _alternating_projection(U, max_iter)
                         iters += its
-                    if polish:
+                    smooth_obj = _objective_of(U, p)
+                    # polish only starts that may beat the incumbent: the polish gains at most
+                    # about the largest gain seen so far (LP steps are the expensive part)
+                    if polish and (k < 3 or smooth_obj - 2.0 * max_gain < best_obj):
                         U, its = _polish(U, 60, 1e-3, 1e-13, deadline)
                         U = _equalize(U)
                         iters += its
+                        max_gain = max(max_gain, smooth_obj - _objective_of(U, p))
                 obj = _objective_of(U, p)
                 k += 1
                 done += 1
