@@ -157,7 +157,7 @@ def test_correlated_and_anticorrelated_pairs():
 def test_abs_inputs_are_signed_uniform():
     s = _Sampler(np.full((1, 4), 0.5), np.dtype(np.float32), np.random.default_rng(0), signed=True)
     x = np.empty((1, 50000, 4), np.float32)
-    s.fill(x)
+    s.fill(x, 0, np.empty(x.shape, bool), s.streams(1)[0])
     active = x[x != 0]
     assert abs((active < 0).mean() - 0.5) < 0.01 and active.min() >= -1 and active.max() < 1
     assert abs(np.abs(active).mean() - 0.5) < 0.01
@@ -491,3 +491,11 @@ def test_linear_model_never_superposes_even_when_sparse():
         norms = np.linalg.norm(W, axis=1)
         np.testing.assert_allclose(W[:5] @ W[:5].T, np.eye(5), atol=0.05)
         assert norms[5:].max() < 0.1
+
+
+def test_result_does_not_depend_on_worker_threads():
+    kw = dict(n_features=300, d=4, sparsity=[0.5, 0.9, 0.99], steps=5, batch_size=512, rng=3)
+    a = train_toy_model(**kw, n_threads=1)
+    b = train_toy_model(**kw, n_threads=3)
+    np.testing.assert_array_equal(a.W, b.W)
+    np.testing.assert_array_equal(a.loss_history, b.loss_history)

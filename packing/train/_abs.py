@@ -154,9 +154,10 @@ def train_abs_model(
     W2[...] = gen.standard_normal(W2.shape) * init_scale
     sampler = _Sampler(np.ascontiguousarray(dens_i), dt, gen, signed=True)
     x = np.empty((n_inst, batch_size, n), dtype=dt)
+    mask, data = np.empty(x.shape, dtype=bool), sampler.streams(1)[0]
 
     def step(_t):
-        sampler.fill(x)
+        sampler.fill(x, 0, mask, data)
         return _abs_loss_and_grad(W1, W2, b, x, weight, grads)
 
     opt = Optimizer.from_options(params, opts)

@@ -128,8 +128,7 @@ class _Sampler:
 
     def __init__(self, density, dtype, rng, *, n_correlated=0, n_anticorrelated=0, signed=False):
         self.dtype, self.signed = dtype, signed
-        self.bits = np.random.PCG64DXSM(rng.integers(0, 2**63, size=4).tolist())
-        self.gen = np.random.Generator(self.bits)
+        self.seq = np.random.SeedSequence(rng.integers(0, 2**63, size=4).tolist())
         self.density = density  # (I, n) float64
         self.nc, self.na = n_correlated, n_anticorrelated
         p = density[:, None, :]
@@ -140,20 +139,19 @@ class _Sampler:
         low = (density > 0) & (density < _F32_MIN_DENSITY)
         # float64 runs always draw float64 uniforms (53-bit values); float32 runs only where needed.
         self.wide = low.any(axis=1) if dtype == np.float32 else np.ones(len(density), bool)
-        self.mask = None
 
-    def fill(self, x, i0=0, mask=None):
-        """Overwrite ``x`` (ni, rows, n), rows of instances ``i0 .. i0 + ni``, with fresh data."""
+    def streams(self, k):
+        """``k`` fresh independent generators (each call spawns new ones, deterministically)."""
+        return [np.random.Generator(np.random.PCG64DXSM(s)) for s in self.seq.spawn(k)]
+
+    def fill(self, x, i0, mask, gen):
+        """Overwrite ``x`` (ni, rows, n), rows of instances ``i0 .. i0 + ni``, with data from ``gen``."""
         ni = x.shape[0]
         sl = slice(i0, i0 + ni)
-        if mask is None:
-            if self.mask is None or self.mask.shape != x.shape:
-                self.mask = np.empty(x.shape, dtype=bool)
-            mask = self.mask
         if self.wide[sl].any():
-            x[...] = self.gen.random(x.shape) * self.inv_p[sl].astype(np.float64)
+            x[...] = gen.random(x.shape) * self.inv_p[sl].astype(np.float64)
         else:
-            u = self.bits.random_raw((x.size + 1) // 2).view(np.uint32)[: x.size].reshape(x.shape)
+            u = gen.bit_generator.random_raw((x.size + 1) // 2).view(np.uint32)[: x.size].reshape(x.shape)
             if self.signed:
                 sign = (u & 1).view(np.int32)
             np.right_shift(u, 8, out=u)
@@ -165,12 +163,11 @@ class _Sampler:
         np.less(x, 1, out=mask)
         x *= mask
         if self.signed:
-            x *= (sign * 2 - 1) if not self.wide[sl].any() else self.gen.integers(0, 2, x.shape) * 2 - 1
+            x *= (sign * 2 - 1) if not self.wide[sl].any() else gen.integers(0, 2, x.shape) * 2 - 1
         if self.nc or self.na:
-            self._pairs(x, sl)
+            self._pairs(x, sl, gen)
 
-    def _pairs(self, x, sl):
-        gen = self.gen
+    def _pairs(self, x, sl, gen):
         ni, rows, _ = x.shape
         for start, count, anti in ((0, self.nc, False), (2 * self.nc, self.na, True)):
             if not count:
@@ -250,7 +247,7 @@ def sample_toy_batch(
         np.broadcast_to(dens, (n_inst, n_features)), dt, check_rng(rng), n_correlated=nc, n_anticorrelated=na
     )
     x = np.empty((n_inst, batch_size, n_features), dtype=dt)
-    sampler.fill(x)
+    sampler.fill(x, 0, np.empty(x.shape, dtype=bool), sampler.streams(1)[0])
     return x
 
 
@@ -286,6 +283,19 @@ def _no_tick(label):
     pass
 
 
+class _Buffers:
+    """One worker's cache-block buffers."""
+
+    def __init__(self, ni, rb, n, d, dtype):
+        self.XG = np.empty((ni, 2 * rb, n), dtype=dtype)  # [x; G] per block
+        self.HG = np.zeros((ni, 2 * rb, d + 1), dtype=dtype)  # [G W | 0; h | 1] per block
+        self.mask = np.empty((ni, rb, n), dtype=bool)
+        self.sqb = np.empty((ni, rb, n), dtype=dtype)
+        self.ones = np.ones((1, rb), dtype=dtype)
+        self.sqrow = np.empty((ni, 1, n), dtype=dtype)
+        self.tmp = np.empty((ni, n, d + 1), dtype=dtype)
+
+
 class _ToyKernel:
     """Parameters, buffers and hand-derived gradients of the toy model.
 
@@ -299,10 +309,12 @@ class _ToyKernel:
 
     The batch is processed in cache-sized blocks (instances x rows), sampled in
     place, so every elementwise pass runs in L2 and no (instances, batch, n)
-    array is ever materialized.
+    array is ever materialized. Blocks of the same instances form a group with
+    its own random stream; ``n_threads`` workers take the groups round-robin
+    (numpy releases the GIL), so results do not depend on the thread count.
     """
 
-    def __init__(self, n_inst, n, d, batch, weight, relu, dtype, sampler=None):
+    def __init__(self, n_inst, n, d, batch, weight, relu, dtype, sampler=None, n_threads=1):
         self.relu, self.B, self.n_inst, self.d, self.sampler = relu, batch, n_inst, d, sampler
         self.weight = weight  # (I, n) float64: c_n
         self.params = np.zeros(n_inst * n * (d + 1), dtype=dtype)
@@ -311,17 +323,14 @@ class _ToyKernel:
         self.W, self.b = self.P[..., :d], self.P[..., d]
         self.gP = self.grad.reshape(n_inst, n, d + 1)
         self.gW, self.gb = self.gP[..., :d], self.gP[..., d]
-        self.blocks = _blocks(n_inst, batch, n)
-        ni = max(i1 - i0 for i0, i1, _, _ in self.blocks)
-        rb = max(r1 - r0 for _, _, r0, r1 in self.blocks)
-        self.single = all(r0 == 0 and r1 == batch for _, _, r0, r1 in self.blocks)
-        self.XG = np.empty((ni, 2 * rb, n), dtype=dtype)  # [x; G] per block
-        self.HG = np.zeros((ni, 2 * rb, d + 1), dtype=dtype)  # [G W | 0; h | 1] per block
-        self.mask = np.empty((ni, rb, n), dtype=bool)
-        self.sqb = np.empty((ni, rb, n), dtype=dtype)
-        self.ones = np.ones((1, rb), dtype=dtype)
-        self.sqrow = np.empty((ni, 1, n), dtype=dtype)
-        self.tmp = np.empty((ni, n, d + 1), dtype=dtype)
+        blocks = _blocks(n_inst, batch, n)
+        self.groups = [[blk for blk in blocks if blk[0] == i0] for i0 in sorted({blk[0] for blk in blocks})]
+        ni = max(i1 - i0 for i0, i1, _, _ in blocks)
+        rb = max(r1 - r0 for _, _, r0, r1 in blocks)
+        self.single = all(r0 == 0 and r1 == batch for _, _, r0, r1 in blocks)
+        self.n_threads = max(1, min(n_threads, len(self.groups)))
+        self.work = [_Buffers(ni, rb, n, d, dtype) for _ in range(self.n_threads)]
+        self.gens = sampler.streams(len(self.groups)) if sampler is not None else None
         self.sq = np.zeros((n_inst, n), dtype=dtype)
         # c tiled over a block's rows (contiguous operands keep numpy's inner loops long); the
         # factor 2 / B is applied once to the summed gradient, which keeps small importances
@@ -329,58 +338,81 @@ class _ToyKernel:
         self.cs = np.ascontiguousarray(np.broadcast_to(weight.astype(dtype)[:, None, :], (n_inst, rb, n)))
         self.scale = dtype.type(2.0 / batch)
         self.x = None  # a given batch (toy_model_loss); else sampled block by block
+        self._pool = None
+
+    def close(self):
+        """Stop the worker threads (if any)."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
 
     def loss_and_grad(self, tick=None) -> np.ndarray:
         """Per-instance loss on a fresh batch (or ``self.x``); fills ``self.grad``.
 
         ``tick(label)``, if given, is called after each phase ("sampling",
-        "matmul", "elementwise") so a profiler can attribute the time.
+        "matmul", "elementwise") so a profiler can attribute the time (use it
+        with one thread).
         """
-        tick = tick or _no_tick
         self.sq[...] = 0
         if not self.single:
             self.grad[...] = 0
-        d, P, W = self.d, self.P, self.W
-        PT = P.transpose(0, 2, 1)
-        for i0, i1, r0, r1 in self.blocks:
-            ni, rb = i1 - i0, r1 - r0
-            XG = self.XG[:ni, : 2 * rb]
-            HG = self.HG[:ni, : 2 * rb]
-            x, g = XG[:, :rb], XG[:, rb:]
-            h1 = HG[:, rb:]
-            mask = self.mask[:ni, :rb]
-            if self.x is None:
-                self.sampler.fill(x, i0, mask)
-            else:
-                x[...] = self.x[i0:i1, r0:r1]
-            tick("sampling")
-            HG[:, rb:, d] = 1
-            HG[:, :rb, d] = 0
-            Wb = W[i0:i1]
-            np.matmul(x, Wb, out=h1[..., :d])
-            np.matmul(h1, PT[i0:i1], out=g)  # x W Wᵀ + b
-            tick("matmul")
-            if self.relu:
-                np.greater(g, 0, out=mask)
-                np.maximum(g, 0, out=g)
-            g -= x  # residual r
-            sqb = self.sqb[:ni, :rb]
-            np.multiply(g, g, out=sqb)
-            np.matmul(self.ones[:, :rb], sqb, out=self.sqrow[:ni])
-            self.sq[i0:i1] += self.sqrow[:ni, 0]
-            g *= self.cs[i0:i1, :rb]
-            if self.relu:
-                g *= mask  # now G
-            tick("elementwise")
-            np.matmul(g, Wb, out=HG[:, :rb, :d])
-            if self.single:
-                np.matmul(XG.transpose(0, 2, 1), HG, out=self.gP[i0:i1])
-            else:
-                np.matmul(XG.transpose(0, 2, 1), HG, out=self.tmp[:ni])
-                self.gP[i0:i1] += self.tmp[:ni]
-            tick("matmul")
+        if self.n_threads == 1:
+            self._run(0, tick or _no_tick)
+        else:
+            if self._pool is None:
+                from concurrent.futures import ThreadPoolExecutor
+
+                self._pool = ThreadPoolExecutor(self.n_threads, thread_name_prefix="packing-train")
+            list(self._pool.map(self._run, range(self.n_threads), [_no_tick] * self.n_threads))
         self.grad *= self.scale
         return np.einsum("in,in->i", self.sq.astype(np.float64), self.weight) / self.B
+
+    def _run(self, worker, tick):
+        buf = self.work[worker]
+        for g in range(worker, len(self.groups), self.n_threads):
+            gen = self.gens[g] if self.gens is not None else None
+            for block in self.groups[g]:
+                self._block(block, buf, gen, tick)
+
+    def _block(self, block, buf, gen, tick):
+        i0, i1, r0, r1 = block
+        ni, rb, d = i1 - i0, r1 - r0, self.d
+        W = self.W
+        XG = buf.XG[:ni, : 2 * rb]
+        HG = buf.HG[:ni, : 2 * rb]
+        x, g = XG[:, :rb], XG[:, rb:]
+        h1 = HG[:, rb:]
+        mask = buf.mask[:ni, :rb]
+        if self.x is None:
+            self.sampler.fill(x, i0, mask, gen)
+        else:
+            x[...] = self.x[i0:i1, r0:r1]
+        tick("sampling")
+        HG[:, rb:, d] = 1
+        HG[:, :rb, d] = 0
+        Wb = W[i0:i1]
+        np.matmul(x, Wb, out=h1[..., :d])
+        np.matmul(h1, self.P[i0:i1].transpose(0, 2, 1), out=g)  # x W Wᵀ + b
+        tick("matmul")
+        if self.relu:
+            np.greater(g, 0, out=mask)
+            np.maximum(g, 0, out=g)
+        g -= x  # residual r
+        sqb = buf.sqb[:ni, :rb]
+        np.multiply(g, g, out=sqb)
+        np.matmul(buf.ones[:, :rb], sqb, out=buf.sqrow[:ni])
+        self.sq[i0:i1] += buf.sqrow[:ni, 0]
+        g *= self.cs[i0:i1, :rb]
+        if self.relu:
+            g *= mask  # now G
+        tick("elementwise")
+        np.matmul(g, Wb, out=HG[:, :rb, :d])
+        if self.single:
+            np.matmul(XG.transpose(0, 2, 1), HG, out=self.gP[i0:i1])
+        else:
+            np.matmul(XG.transpose(0, 2, 1), HG, out=buf.tmp[:ni])
+            self.gP[i0:i1] += buf.tmp[:ni]
+        tick("matmul")
 
 
 def _feature_weight(importance, reduction, n_features):
@@ -526,6 +558,7 @@ def train_toy_model(
     snapshot_every=None,
     rng=None,
     blas_threads=1,
+    n_threads=1,
 ) -> ToyModelResult:
     """Train many toy models of superposition at once, vectorized over instances.
 
@@ -587,6 +620,11 @@ def train_toy_model(
         installed): the blocked kernel's GEMMs are small, and a multi-threaded BLAS
         spends more on synchronization than it gains. ``None`` leaves BLAS alone.
 
+    n_threads : int
+        Worker threads over the cache blocks (numpy releases the GIL); default 1.
+        The result does not depend on it: each group of blocks has its own
+        random stream and its own slice of the gradient.
+
     Returns
     -------
     ToyModelResult
@@ -633,6 +671,7 @@ def train_toy_model(
     init_scale = check_float(init_scale, "init_scale", minimum=0.0)
     snap = None if snapshot_every is None else check_int(snapshot_every, "snapshot_every")
     threads = check_blas_threads(blas_threads)
+    workers = check_int(n_threads, "n_threads")
     gen, seed = seeded(rng)
 
     dens_i = np.broadcast_to(dens, (n_inst, n))
@@ -640,24 +679,27 @@ def train_toy_model(
     total = n_inst * k  # copy s of instance i sits at row i * k + s
     weight = np.repeat(_feature_weight(imp_i, reduction, n), k, axis=0)
     sampler = _Sampler(np.repeat(dens_i, k, axis=0), dt, gen, n_correlated=nc, n_anticorrelated=na)
-    kern = _ToyKernel(total, n, d, batch_size, weight, model == "relu", dt, sampler)
+    kern = _ToyKernel(total, n, d, batch_size, weight, model == "relu", dt, sampler, workers)
     kern.W[...] = gen.standard_normal((total, n, d)) * init_scale
 
     def step(t):
         return kern.loss_and_grad()
 
     opt = Optimizer.from_options(kern.params, opts)
-    history, snap_steps, snaps = run_loop(
-        kern.params,
-        kern.grad,
-        step,
-        opt,
-        opts["steps"],
-        total,
-        snapshot_every=snap,
-        snapshot=lambda: kern.W.copy(),
-        threads=threads,
-    )
+    try:
+        history, snap_steps, snaps = run_loop(
+            kern.params,
+            kern.grad,
+            step,
+            opt,
+            opts["steps"],
+            total,
+            snapshot_every=snap,
+            snapshot=lambda: kern.W.copy(),
+            threads=threads,
+        )
+    finally:
+        kern.close()
 
     # Best of n_seeds per instance, on a fresh evaluation batch.
     ev = _ToyKernel(total, n, d, eval_b, weight, model == "relu", dt, sampler)
@@ -693,6 +735,7 @@ def train_toy_model(
         snapshot_every=snap,
         rng=seed,
         blas_threads=threads,
+        n_threads=workers,
     )
     return ToyModelResult(
         W=kern.W[rows].copy(),
