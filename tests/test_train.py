@@ -499,3 +499,10 @@ def test_result_does_not_depend_on_worker_threads():
     b = train_toy_model(**kw, n_threads=3)
     np.testing.assert_array_equal(a.W, b.W)
     np.testing.assert_array_equal(a.loss_history, b.loss_history)
+
+
+def test_abs_and_scurve_configs_rerun_bit_for_bit():
+    a = train_abs_model(n_features=3, d=4, sparsity=0.5, steps=20, batch_size=64, rng=5)
+    np.testing.assert_array_equal(train_abs_model(**a.config).W1, a.W1)
+    s = train_scurve(rank=2, target_strengths=(1.0, 0.5), optimizer="adam", lr=0.01, steps=20, rng=5)
+    np.testing.assert_array_equal(train_scurve(**s.config).P, s.P)

@@ -22,7 +22,7 @@ from ._optim import (
     run_loop,
     seeded,
 )
-from ._toy import _as_table, _feature_density, _instances, _Sampler
+from ._toy import _as_table, _feature_density, _instances, _plain, _Sampler
 
 __all__ = ["AbsModelResult", "train_abs_model"]
 
@@ -163,25 +163,14 @@ def train_abs_model(
     opt = Optimizer.from_options(params, opts)
     history, _, _ = run_loop(params, grad, step, opt, opts["steps"], n_inst, threads=threads)
     config = dict(
+        **opts,
         n_features=n,
         d=d,
-        sparsity=None
-        if density is not None
-        else np.asarray(sparsity).tolist()
-        if sparsity is not None
-        else None,
-        density=None if density is None else np.asarray(density).tolist(),
-        importance=np.asarray(importance).tolist(),
+        sparsity=None if density is not None else _plain(sparsity),
+        density=_plain(density),
+        importance=_plain(importance),
         n_instances=n_instances,
-        steps=opts["steps"],
         batch_size=batch_size,
-        lr=opts["lr"],
-        optimizer=opts["optimizer"],
-        schedule=opts["schedule"],
-        weight_decay=opts["weight_decay"],
-        betas=opts["betas"],
-        eps=opts["eps"],
-        momentum=opts["momentum"],
         init_scale=init_scale,
         dtype=dt.type,
         rng=seed,

@@ -275,20 +275,13 @@ def train_scurve(
     steps_arr = np.asarray(rec_steps)
     losses = np.append(history[steps_arr[:-1], 0], final_loss)
     config = dict(
+        **opts,
         rank=rank,
         target_strengths=strengths.tolist(),
         size=(m, m2),
         loss=loss,
-        optimizer=opts["optimizer"],
-        lr=opts["lr"],
-        steps=opts["steps"],
         init_scale=init_scale,
         aligned_init=bool(aligned_init),
-        schedule=opts["schedule"],
-        weight_decay=opts["weight_decay"],
-        betas=opts["betas"],
-        eps=opts["eps"],
-        momentum=opts["momentum"],
         record_every=every,
         dtype=dt.type,
         rng=seed,

@@ -709,6 +709,7 @@ def train_toy_model(
     chosen = np.argmin(seed_losses, axis=1)
     rows = np.arange(n_inst) * k + chosen
     config = dict(
+        **opts,
         n_features=n,
         d=d,
         sparsity=None if density is not None else _plain(sparsity),
@@ -717,15 +718,7 @@ def train_toy_model(
         n_instances=n_instances,
         model=model,
         reduction=reduction,
-        steps=opts["steps"],
         batch_size=batch_size,
-        lr=opts["lr"],
-        optimizer=opts["optimizer"],
-        schedule=opts["schedule"],
-        weight_decay=opts["weight_decay"],
-        betas=opts["betas"],
-        eps=opts["eps"],
-        momentum=opts["momentum"],
         n_seeds=k,
         eval_batch_size=eval_batch_size,
         n_correlated_pairs=nc,
