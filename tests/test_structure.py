@@ -95,7 +95,12 @@ def test_exact_recovery_of_partition_and_shapes(case):
         assert shape.residual < 0.05
     assert tf.block_orthogonal
     assert tf.total_dim == sum(FACTORS[name][1] for name in names)
-    assert tf.cross_overlap < 0.02
+    # the reported overlap is the largest |cos| between rows of different true factors, and it
+    # stays below the interference tolerance (noise of up to 2e-3 per coordinate can push it past 0.02)
+    C = np.abs(packing.cosine_matrix(W))
+    cross = labels[:, None] != labels[None, :]
+    assert tf.cross_overlap == pytest.approx(C[cross].max() if cross.any() else 0.0, abs=1e-9)
+    assert tf.cross_overlap < tf.atol
     # polygons and simplices are tight frames of their span: capacities add up to the dimension
     # (constructions.square_antiprism is not tight: its capacities add up to 2.93 < 3)
     for cap, shape in zip(report.capacities, report.shapes, strict=True):
