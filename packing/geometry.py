@@ -151,7 +151,7 @@ def cosine_matrix(W) -> np.ndarray:
 def _power_sum(A: np.ndarray, p: float, tmp: np.ndarray) -> float:
     """Σ A**p for A >= 0, using cheap paths for small integer p."""
     if p == 1.0:
-        return float(A.sum(dtype=np.float64) if A.dtype == np.float64 else A.sum())
+        return float(A.sum())
     if p == 2.0:
         flat = A.reshape(-1)
         return float(np.dot(flat, flat))
