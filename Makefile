@@ -19,7 +19,7 @@ figures: $(STAMP)
 
 test: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m pytest $(PYTEST_ARGS)
-	$(PY) -m ruff check packing scripts tests
+	$(PY) -m ruff check packing scripts tests conftest.py
 
 bench: $(STAMP)
 	$(PY) scripts/bench_geometry.py

@@ -29,6 +29,7 @@ from fractions import Fraction
 import numpy as np
 
 from ._validation import check_int
+from .constructions.known import known_optimum
 
 __all__ = [
     "welch_bound",
@@ -172,15 +173,8 @@ def exact_coherence(n: int, d: int) -> float | None:
     True
     """
     n, d = _nd(n, d)
-    if n <= d or n == 1:
-        return 0.0
-    if d == 1:
-        return 1.0
-    if d == 2:
-        return math.cos(math.pi / n)
-    if n == d + 1:
-        return 1.0 / d
-    return None
+    entry = known_optimum(n, d)
+    return entry.coherence if entry is not None and entry.proof == "closed form" else None
 
 
 def bound_table(n: int, d: int, *, lp: bool = False) -> dict[str, float | None]:

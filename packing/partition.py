@@ -38,12 +38,11 @@ import itertools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 
 import numpy as np
 
 from ._validation import _describe, check_float, check_int, check_p, check_rng
-from .constructions import best_known_block, random_packing, tegum_product
+from .constructions import best_known_block, known_optimum, random_packing, tegum_product
 
 __all__ = ["PartitionResult", "optimal_partition", "block_cost_table", "equal_partition_loss"]
 
@@ -125,25 +124,12 @@ def _welch_cost(m: int, D: int, p: float) -> float:
     return _pair_loss(m, math.sqrt((m - D) / (D * (m - 1))), p)
 
 
-@cache
-def _polygon_lines_spectrum(m: int):
-    """|cos| spectrum of m lines in R^2 at angles πt/m (cached: shared by every p)."""
-    from .analytic import construction_spectrum
-
-    return construction_spectrum("polygon_lines", m)
-
-
 def _known_value(m: int, D: int, p: float) -> float:
-    """Exact loss of the best known block, or inf when none is built here."""
-    if m <= D or m < 2:
+    """Exact loss of the known optimal block (:func:`packing.known_optimum`), or inf when none is known."""
+    if m < 2:
         return 0.0
-    if D == 1:
-        return _pair_loss(m, 1.0, p)
-    if D == 2:
-        return _polygon_lines_spectrum(m).moment(p)
-    from .constructions import _etf_builder
-
-    return _welch_cost(m, D, p) if _etf_builder(m, D) is not None else math.inf
+    entry = known_optimum(m, D)
+    return math.inf if entry is None else entry.moment(p)
 
 
 def _optimizer_value(m: int, D: int, p: float, budget, seed) -> float:

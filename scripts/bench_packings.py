@@ -1,8 +1,8 @@
 """Benchmark optimize_packing against the best known Grassmannian line packings.
 
-For every cell ``(d, n)`` of a CSV with columns ``d, n, max_abs_cos`` (default:
-``../shared/reference/grassmannian_lines.csv``, Sloane's and Cohn's tables for
-``d = 3..5``, ``n <= 40``) the script runs ``optimize_packing(n, d, rng=seed,
+For every cell ``(d, n)`` of a CSV with columns ``d, n, max_abs_cos`` (default: the
+table shipped with the package, :func:`packing.best_known_table`: Sloane's and
+Cohn's tables for ``d = 3..5``, ``n <= 40``) the script runs ``optimize_packing(n, d, rng=seed,
 budget=BUDGET)`` and prints: record, ours, certified lower bound (the best of
 Welch, orthoplex, Levenstein, Bukh–Cox and the Delsarte LP bound), the gap to the
 record and the seconds taken. A summary line gives the fraction of cells within
@@ -25,18 +25,18 @@ import csv
 import math
 import statistics
 import time
-from pathlib import Path
 
 import numpy as np
 
-from packing import lower_bound, optimize_packing
+from packing import TABLE_ROUNDING, best_known_table, lower_bound, optimize_packing
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "grassmannian_lines.csv"
 DEFAULT_BUDGET = 15.0
 
 
-def read_cells(path) -> list[dict]:
-    """Rows of a cells CSV as dicts with int ``d``, ``n`` and float-or-None ``record``."""
+def read_cells(path=None) -> list[dict]:
+    """Return cells (default: the shipped table) as dicts with int ``d``, ``n``, float-or-None ``record``."""
+    if path is None:
+        return [{"d": e.d, "n": e.n, "record": e.coherence} for e in best_known_table()]
     with open(path, newline="") as fh:
         rows = list(csv.DictReader(fh))
     if not rows or not {"d", "n"} <= set(rows[0]):
@@ -50,13 +50,8 @@ def read_cells(path) -> list[dict]:
 
 
 def _rounding(record: float) -> float:
-    """How far below a tabulated μ the true record can lie through rounding alone.
-
-    μ is rounded to 10 decimals (5e-11), and Cohn's squared chordal distances
-    ``D = 1 − μ²`` are rounded down at 10 decimals, which raises μ by up to
-    ``1e-10 / (2 μ)``.
-    """
-    return 5e-11 + 1e-10 / (2.0 * max(record, 1e-3))
+    """How far below a tabulated μ the true record can lie through rounding alone (see BestKnown.rounding)."""
+    return TABLE_ROUNDING / 2 + TABLE_ROUNDING / (2.0 * max(record, 1e-3))
 
 
 def high_precision_coherence(W, digits: int = 50) -> float:
@@ -85,7 +80,9 @@ def _select(cells, only, limit):
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cells", default=str(REFERENCE), help="CSV with columns d, n, max_abs_cos")
+    parser.add_argument(
+        "--cells", default=None, help="CSV with columns d, n, max_abs_cos (default: the shipped table)"
+    )
     parser.add_argument("--budget", type=float, default=DEFAULT_BUDGET, help="seconds per cell (default 15)")
     parser.add_argument("--only", action="append", help="filter, e.g. --only d=3 (repeatable)")
     parser.add_argument("--limit", type=int, default=None, help="first N selected cells only")

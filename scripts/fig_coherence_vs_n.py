@@ -1,7 +1,7 @@
 """Coherence of n lines in R^d against n: records, this optimizer, random packings and every lower bound.
 
 For d = 3, 4, 5 and n = d+1 … 40 the top row draws the best known coherence
-(Sloane's and Cohn's tables, ``../shared/reference/grassmannian_lines.csv``),
+(Sloane's and Cohn's tables, shipped as :func:`packing.best_known_table`),
 ``optimize_packing`` with a short budget per cell (stated in the title; the
 benchmark ``scripts/bench_packings.py`` uses 15 s), the median coherence of
 random Gaussian packings, and the Welch, orthoplex, Levenstein, Bukh–Cox and
@@ -13,19 +13,22 @@ optimal). Optimizer results are cached in ``.cache/``.
 
 from __future__ import annotations
 
-import csv
-from pathlib import Path
-
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from packing import bound_table, coherence, lp_bound, optimize_packing, plot_coherence_curves
+from packing import (
+    best_known_table,
+    bound_table,
+    coherence,
+    lp_bound,
+    optimize_packing,
+    plot_coherence_curves,
+)
 from packing._figures import cached, run_figure_cli, save_figure
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "grassmannian_lines.csv"
 BOUNDS = {"welch": "Welch", "orthoplex": "orthoplex", "levenstein": "Levenstein", "bukh_cox": "Bukh–Cox"}
 BOUND_COLORS = {
     "Welch": "C0", "orthoplex": "C1", "Levenstein": "C2", "Bukh–Cox": "C4", "LP bound (certified)": "C9",
@@ -35,8 +38,7 @@ FLOOR = 1e-10
 
 
 def _records() -> dict:
-    with open(REFERENCE, newline="") as fh:
-        return {(int(r["d"]), int(r["n"])): float(r["max_abs_cos"]) for r in csv.DictReader(fh)}
+    return {(e.d, e.n): e.coherence for e in best_known_table()}
 
 
 def _compute(d: int, ns, budget: float, seed: int, random_draws: int) -> dict:

@@ -6,7 +6,6 @@ from pathlib import Path
 from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE_CSV = ROOT.parent / "shared" / "reference" / "grassmannian_lines.csv"
 
 settings.register_profile(
     "default",

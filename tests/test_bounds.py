@@ -1,12 +1,11 @@
-import csv
 import math
 
 import numpy as np
 import pytest
-from conftest import REFERENCE_CSV
 from hypothesis import given
 from hypothesis import strategies as st
 
+import packing
 from packing import (
     bound_table,
     bukh_cox_bound,
@@ -46,9 +45,7 @@ def test_simplex_attains_bound_numerically():
 
 
 def _records():
-    with open(REFERENCE_CSV) as fh:
-        rows = list(csv.DictReader(fh))
-    return [(int(r["d"]), int(r["n"]), float(r["max_abs_cos"]), int(r["known_optimal"])) for r in rows]
+    return [(e.d, e.n, e.coherence, int(e.proven_optimal)) for e in packing.best_known_table()]
 
 
 def test_no_record_below_lower_bound():

@@ -18,6 +18,7 @@ from packing import (
     exact_coherence,
     hadamard_matrix,
     icosahedron_lines,
+    known_optimum,
     mutually_unbiased_bases,
     orthonormal_basis,
     overlapping_orthogonal_sets,
@@ -316,18 +317,45 @@ def test_overlapping_mub_names_n_when_too_many_bases():
 
 
 def test_public_names_survive_the_module_split():
-    # constructions.py re-exports the polytopes (packing._polytopes) and the ETF / Hadamard / MUB
-    # machinery (packing._etf): the public names and the private helpers other modules use stay put
+    # the constructions package re-exports every public name of its modules, and packing re-exports them
     import packing
     import packing.constructions as c
 
     public = """regular_polygon regular_simplex cross_polytope antipodal_pair square_antiprism tegum_product
         tegum_packing orthonormal_basis overlapping_orthogonal_sets random_packing equiangular_tight_frame
         etf_exists etf_sizes hadamard_matrix mutually_unbiased_bases best_known_block haar_rotation
-        partition_sizes icosahedron_lines equiangular_lines_28 regular_polygon_lines digon""".split()
+        partition_sizes icosahedron_lines equiangular_lines_28 regular_polygon_lines digon
+        known_optimum""".split()
     assert set(public) <= set(c.__all__)
     assert all(getattr(packing, name) is getattr(c, name) for name in public)
     assert c.digon is c.antipodal_pair
-    for helper in ("_etf_builder", "_hadamard", "_unit", "_helmert"):
-        assert callable(getattr(c, helper))
-    assert c._etf_builder(6, 3) is not None and c._etf_builder(8, 3) is None
+    assert c.known_optimum(6, 3) is not None and c.known_optimum(8, 3) is None
+
+
+@pytest.mark.parametrize(
+    "n, d", [(3, 5), (4, 1), (7, 2), (8, 2), (5, 4), (6, 3), (10, 5), (16, 6), (28, 7), (36, 15), (16, 10)]
+)
+def test_known_optimum_entries_meet_their_definitions(n, d):
+    # every registry entry: its packing has the stated coherence, its closed-form spectrum matches a
+    # brute-force pair count, and its optimality proof holds (the Welch bound is met, or a closed form)
+    entry = known_optimum(n, d)
+    W = entry.build()
+    assert W.shape == (n, d)
+    np.testing.assert_allclose(np.linalg.norm(W, axis=1), 1.0, atol=1e-12)
+    cos = np.abs(brute_force_cosines(W))
+    cos[cos < 1e-12] = 0.0  # exactly perpendicular pairs, up to rounding
+    assert entry.coherence == pytest.approx(cos.max() if cos.size else 0.0, abs=1e-12)
+    spectrum = entry.pair_spectrum()
+    assert sum(spectrum.values()) == (n * (n - 1) // 2 if entry.name != "orthonormal" else 0)
+    for p in (0.5, 1.0, 2.0, 3.5):
+        assert entry.moment(p) == pytest.approx(float(np.sum(cos**p)), rel=1e-9, abs=1e-12)
+    if entry.proof == "welch":
+        assert entry.coherence == pytest.approx(math.sqrt((n - d) / (d * (n - 1))), abs=1e-12)
+
+
+def test_known_optimum_is_none_where_nothing_is_known_and_validates():
+    assert known_optimum(7, 3) is None and known_optimum(9, 4) is None
+    with pytest.raises(ValueError, match="n must be >= 1; got 0"):
+        known_optimum(0, 3)
+    with pytest.raises(TypeError, match="d must be an integer"):
+        known_optimum(3, "3")

@@ -1,22 +1,20 @@
 """The Delsarte LP bound: certificates re-checked independently, compared with closed forms and records."""
 
-import csv
 import math
 from fractions import Fraction
 
 import numpy as np
 import pytest
-from conftest import REFERENCE_CSV
 from helpers import brute_force_cosines
 from scipy.special import eval_chebyt, eval_gegenbauer
 
+import packing
 from packing import LPBound, levenstein_bound, lower_bound, lp_bound, orthoplex_bound, welch_bound
 from packing.bounds import _certified_max, _poly_eval_exact, _zonal_polynomials
 
 
 def _records():
-    with open(REFERENCE_CSV) as fh:
-        return [(int(r["d"]), int(r["n"]), float(r["max_abs_cos"])) for r in csv.DictReader(fh)]
+    return [(e.d, e.n, e.coherence) for e in packing.best_known_table()]
 
 
 def _zonal_scipy(k, d, x):

@@ -19,6 +19,6 @@ def test_35_lines_in_r5_beat_the_reference_value():
         for i in range(35)
         for j in range(i + 1, 35)
     )
-    # the table in shared/reference lists 0.6180339887 (rounded) for 35 lines in R^5
+    # the shipped best-known table (packing.best_known) lists 0.6180339887 (rounded) for 35 lines in R^5
     assert worst < mpmath.mpf("0.61802")
     assert worst > mpmath.mpf("0.6")  # and it is a genuine packing, not a degenerate one

@@ -1,4 +1,4 @@
-"""Small polytopes and exact optimal line packings (re-exported by :mod:`packing.constructions`).
+"""Small polytopes and exact optimal line packings.
 
 Every function returns a float64 array with one unit-norm row per feature.
 """
@@ -10,12 +10,25 @@ import math
 
 import numpy as np
 
-from ._validation import check_int
+from .._rows import unit_rows
+from .._validation import check_int
+
+__all__ = [
+    "regular_polygon_lines",
+    "regular_polygon",
+    "antipodal_pair",
+    "digon",
+    "regular_simplex",
+    "cross_polytope",
+    "orthonormal_basis",
+    "square_antiprism",
+    "icosahedron_lines",
+    "equiangular_lines_28",
+]
 
 
-def _unit(W: np.ndarray) -> np.ndarray:
-    W = np.asarray(W, dtype=np.float64)
-    return W / np.linalg.norm(W, axis=1, keepdims=True)
+def _unit(W) -> np.ndarray:
+    return unit_rows(np.asarray(W, dtype=np.float64))
 
 
 # --------------------------------------------------------------------------- polytopes

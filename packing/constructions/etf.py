@@ -1,7 +1,7 @@
 """Real equiangular tight frames, Hadamard matrices and mutually unbiased bases.
 
 The machinery behind :func:`packing.equiangular_tight_frame` and friends
-(re-exported by :mod:`packing.constructions`): Sylvester and Paley Hadamard
+: Sylvester and Paley Hadamard
 matrices, Paley conference matrices, Seidel matrices of strongly regular
 graphs (Petersen, Latin-square graphs), Steiner ETFs (Fickus, Mixon & Tremain
 2012), Naimark complements, the existence test, and Kerdock-set phases for
@@ -17,8 +17,16 @@ from functools import cache, lru_cache
 
 import numpy as np
 
-from ._polytopes import _unit, equiangular_lines_28, icosahedron_lines, regular_simplex
-from ._validation import check_int
+from .._validation import check_int
+from .polytopes import _unit, equiangular_lines_28, icosahedron_lines, regular_simplex
+
+__all__ = [
+    "hadamard_matrix",
+    "equiangular_tight_frame",
+    "etf_sizes",
+    "etf_exists",
+    "mutually_unbiased_bases",
+]
 
 # --------------------------------------------------------------------------- Hadamard
 

@@ -1,26 +1,4 @@
-"""Exact and random constructions of packings ``W`` of shape ``(n, d)``.
-
-Every function returns a float64 array with one unit-norm row per feature.
-
-* Small polytopes and optimal line packings: :func:`regular_polygon_lines`,
-  :func:`regular_polygon`, :func:`antipodal_pair` (:func:`digon`),
-  :func:`regular_simplex`, :func:`cross_polytope`, :func:`orthonormal_basis`,
-  :func:`square_antiprism`, :func:`icosahedron_lines`,
-  :func:`equiangular_lines_28`.
-* Real equiangular tight frames, built exactly from conference matrices
-  (Paley), strongly regular graphs (Petersen, Latin-square graphs), Steiner
-  systems with Hadamard matrices (Fickus, Mixon & Tremain 2012) and Naimark
-  complements: :func:`equiangular_tight_frame`, :func:`etf_sizes`,
-  :func:`hadamard_matrix`.
-* Direct sums: :func:`tegum_product`, :func:`partition_sizes`,
-  :func:`tegum_packing`.
-* Overlapping orthonormal bases: :func:`overlapping_orthogonal_sets`,
-  :func:`mutually_unbiased_bases`; and :func:`random_packing`.
-
-The polytopes are implemented in ``packing._polytopes`` and the ETF /
-Hadamard / conference-matrix / Steiner / MUB machinery in ``packing._etf``;
-this module re-exports them, so every name above is importable from here.
-"""
+"""Direct sums (tegum products) of small packings, and overlapping orthonormal sets."""
 
 from __future__ import annotations
 
@@ -29,80 +7,13 @@ import numbers
 
 import numpy as np
 
-# The polytopes and the ETF / Hadamard / MUB machinery live in private modules; their public
-# names (and the private helpers other modules use) are re-exported here unchanged.
-from ._etf import (  # noqa: F401
-    _etf_builder,
-    _hadamard,
-    _mub_phases,
-    equiangular_tight_frame,
-    etf_exists,
-    etf_sizes,
-    hadamard_matrix,
-    mutually_unbiased_bases,
-)
-from ._polytopes import (  # noqa: F401
-    _helmert,
-    _unit,
-    antipodal_pair,
-    cross_polytope,
-    digon,
-    equiangular_lines_28,
-    icosahedron_lines,
-    orthonormal_basis,
-    regular_polygon,
-    regular_polygon_lines,
-    regular_simplex,
-    square_antiprism,
-)
-from ._validation import _describe, check_int, check_packing, check_rng
+from .._validation import _describe, check_int, check_packing, check_rng
+from .etf import mutually_unbiased_bases
+from .known import best_known_block
+from .polytopes import regular_polygon_lines, regular_simplex
+from .random import haar_rotation, random_packing
 
-__all__ = [
-    "regular_polygon_lines",
-    "regular_polygon",
-    "antipodal_pair",
-    "digon",
-    "regular_simplex",
-    "cross_polytope",
-    "orthonormal_basis",
-    "square_antiprism",
-    "icosahedron_lines",
-    "equiangular_lines_28",
-    "hadamard_matrix",
-    "equiangular_tight_frame",
-    "etf_sizes",
-    "etf_exists",
-    "tegum_product",
-    "partition_sizes",
-    "tegum_packing",
-    "overlapping_orthogonal_sets",
-    "mutually_unbiased_bases",
-    "random_packing",
-    "haar_rotation",
-    "best_known_block",
-]
-
-
-# --------------------------------------------------------------------------- tegum products
-
-
-def haar_rotation(d: int, *, rng=None) -> np.ndarray:
-    """Return a Haar-random ``d x d`` orthogonal matrix (QR with sign correction).
-
-    Examples
-    --------
-    >>> Q = haar_rotation(3, rng=0)
-    >>> bool(np.allclose(Q @ Q.T, np.eye(3)))
-    True
-    >>> haar_rotation(3, rng="x")
-    Traceback (most recent call last):
-    ...
-    TypeError: rng must be None, a non-negative int seed or a numpy.random.Generator ...
-    """
-    d = check_int(d, "d", minimum=1)
-    rng = check_rng(rng)
-    Q, R = np.linalg.qr(rng.normal(size=(d, d)))
-    return Q * np.where(np.diag(R) < 0, -1.0, 1.0)
+__all__ = ["tegum_product", "partition_sizes", "tegum_packing", "overlapping_orthogonal_sets"]
 
 
 def tegum_product(*blocks, rotate: bool = False, rng=None, return_labels: bool = False):
@@ -193,27 +104,6 @@ def partition_sizes(n: int, d: int, k: int) -> list[tuple[int, int]]:
     ns = [n // k + (b < n % k) for b in range(k)]
     ds = [d // k + (b < d % k) for b in range(k)]
     return list(zip(ns, ds, strict=True))
-
-
-def best_known_block(m: int, D: int) -> np.ndarray | None:
-    """Return an exact optimal-coherence packing of ``m`` lines in ``R^D`` if known here, else None.
-
-    Orthonormal rows (``m <= D``), coincident lines (``D = 1``), polygon lines
-    (``D = 2``) or a constructible equiangular tight frame.
-
-    Examples
-    --------
-    >>> best_known_block(3, 2).shape, best_known_block(7, 3)
-    ((3, 2), None)
-    """
-    if m <= D:
-        return np.eye(D)[:m]
-    if D == 1:
-        return np.ones((m, 1))
-    if D == 2:
-        return regular_polygon_lines(m)
-    build = _etf_builder(m, D)
-    return None if build is None else build()
 
 
 def _block_factory(block):
@@ -367,9 +257,6 @@ def tegum_packing(
     return tegum_product(*arrays, rotate=rotate, rng=rng, return_labels=return_labels)
 
 
-# --------------------------------------------------------------------------- overlapping sets
-
-
 def overlapping_orthogonal_sets(
     n: int,
     d: int,
@@ -434,24 +321,3 @@ def overlapping_orthogonal_sets(
         raise ValueError(f"kind must be 'random' or 'mub'; got {_describe(kind)}.")
     labels = np.arange(n) // d
     return (W, labels) if return_labels else W
-
-
-def random_packing(n: int, d: int, *, rng=None) -> np.ndarray:
-    """Return ``n`` independent uniformly random unit vectors in ``R^d`` (Johnson–Lindenstrauss style).
-
-    Pairwise cosines concentrate around 0 with variance ``1/d``.
-
-    Examples
-    --------
-    >>> W = random_packing(1000, 400, rng=0)
-    >>> W.shape, bool(np.allclose(np.linalg.norm(W, axis=1), 1))
-    ((1000, 400), True)
-    >>> random_packing(3, 0)
-    Traceback (most recent call last):
-    ...
-    ValueError: d must be >= 1; got 0.
-    """
-    n = check_int(n, "n", minimum=1)
-    d = check_int(d, "d", minimum=1)
-    rng = check_rng(rng)
-    return _unit(rng.normal(size=(n, d)))

@@ -1,0 +1,154 @@
+"""Rows as directions: the one owner of unit rows, norms, cosines, rank and span.
+
+Every module that needs the direction of a row of ``W`` gets it here, so there is
+one zero-row policy and one way of surviving extreme scales.
+
+Zero-row policy
+---------------
+A row whose entries are all exactly zero has no direction. :func:`unit_rows`
+leaves it at zero, so it is orthogonal to every other row (cosine 0) and has
+capacity 0. Every finite row with a nonzero entry is a direction, however small
+or large its norm: rows are first divided by their largest absolute entry, so
+norms from the smallest subnormal to the largest finite float neither underflow
+nor overflow. Functions that need every row to be a direction (the packing
+optimizer) call :func:`require_nonzero_rows`.
+
+Precision
+---------
+float32 input gives float32 unit rows (the scaling and normalisation are done
+in float64, in row chunks so that no full float64 copy of a large ``W`` is made);
+everything else gives float64.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__: list[str] = []  # private module
+
+#: Rows per chunk when float32 rows are normalised through float64.
+_CHUNK_ROWS = 8192
+
+
+def _unit_chunk(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return unit rows and norms (float64) of one chunk of rows, rescaled by each row's max |entry|."""
+    X = np.asarray(W, dtype=np.float64)
+    scale = np.max(np.abs(X), axis=1) if X.shape[1] else np.zeros(X.shape[0])
+    nonzero = scale > 0
+    inv = np.zeros_like(scale)
+    np.divide(1.0, scale, out=inv, where=nonzero)
+    # 1/scale can overflow for subnormal scales; divide instead where it would
+    finite_inv = np.isfinite(inv)
+    Y = X * inv[:, None]
+    if not finite_inv.all():
+        bad = ~finite_inv
+        Y[bad] = X[bad] / scale[bad, None]
+        inv[bad] = 0.0
+    r = np.sqrt(np.einsum("ij,ij->i", Y, Y))  # in [1, sqrt(d)] for nonzero rows
+    np.divide(Y, r[:, None], out=Y, where=nonzero[:, None])
+    with np.errstate(over="ignore"):
+        norms = scale * r  # may be inf for rows whose true norm exceeds the float range
+    return Y, norms
+
+
+def unit_rows(W: np.ndarray, *, dtype=None) -> np.ndarray:
+    """Return the rows of ``W`` scaled to unit norm; all-zero rows stay zero.
+
+    ``dtype`` defaults to ``W``'s (float32 stays float32, everything else float64).
+    Rows are rescaled by their largest absolute entry first, so any finite
+    nonzero row gives a unit vector.
+
+    Examples
+    --------
+    >>> unit_rows(np.array([[3.0, 4.0], [0.0, 0.0], [1e-300, 1e-300]])).round(4)
+    array([[0.6   , 0.8   ],
+           [0.    , 0.    ],
+           [0.7071, 0.7071]])
+    """
+    W = np.asarray(W)
+    if dtype is None:
+        dtype = np.float32 if W.dtype == np.float32 else np.float64
+    dtype = np.dtype(dtype)
+    if W.dtype == np.float64 or W.shape[0] <= _CHUNK_ROWS:
+        return _unit_chunk(W)[0].astype(dtype, copy=False)
+    out = np.empty(W.shape, dtype=dtype)
+    for r0 in range(0, W.shape[0], _CHUNK_ROWS):
+        out[r0 : r0 + _CHUNK_ROWS] = _unit_chunk(W[r0 : r0 + _CHUNK_ROWS])[0]
+    return out
+
+
+def row_norms(W: np.ndarray) -> np.ndarray:
+    """Euclidean norms of the rows (float64) without overflow or underflow in the squares.
+
+    A row whose norm exceeds the float64 range gets ``inf``; use :func:`unit_rows`
+    for its direction.
+
+    Examples
+    --------
+    >>> row_norms(np.array([[3e200, 4e200], [0.0, 0.0], [3e-200, 4e-200]]))
+    array([5.e+200, 0.e+000, 5.e-200])
+    """
+    W = np.asarray(W)
+    if W.shape[0] <= _CHUNK_ROWS:
+        return _unit_chunk(W)[1]
+    return np.concatenate(
+        [_unit_chunk(W[r0 : r0 + _CHUNK_ROWS])[1] for r0 in range(0, W.shape[0], _CHUNK_ROWS)]
+    )
+
+
+def nonzero_rows(W: np.ndarray) -> np.ndarray:
+    """Boolean mask of the rows with at least one nonzero entry (the rows with a direction)."""
+    W = np.asarray(W)
+    if W.shape[1] == 0:
+        return np.zeros(W.shape[0], dtype=bool)
+    return np.any(W != 0, axis=1)
+
+
+def require_nonzero_rows(W: np.ndarray, name: str = "W") -> np.ndarray:
+    """Return the unit rows of ``W`` (float64); raise naming ``name`` if a row is all zero."""
+    mask = nonzero_rows(W)
+    if not mask.all():
+        k = int(np.flatnonzero(~mask)[0])
+        raise ValueError(
+            f"{name} must have nonzero rows (every row is a line's direction); row {k} is all zero."
+        )
+    return unit_rows(W, dtype=np.float64)
+
+
+def cosines(W: np.ndarray) -> np.ndarray:
+    """Dense ``(n, n)`` cosine matrix of the rows (zero rows: 0 off and on the diagonal), float64.
+
+    For small and medium ``n`` only; :func:`packing.pairwise_statistics` tiles.
+    """
+    U = unit_rows(W, dtype=np.float64)
+    C = U @ U.T
+    np.clip(C, -1.0, 1.0, out=C)
+    np.fill_diagonal(C, nonzero_rows(U).astype(np.float64))
+    return C
+
+
+def pair_cosines(U: np.ndarray) -> np.ndarray:
+    """Cosines ``U_i · U_j`` over the unordered pairs ``i < j`` of unit rows, in ``triu`` order."""
+    iu = np.triu_indices(U.shape[0], 1)
+    return (U @ U.T)[iu]
+
+
+def rank(V: np.ndarray, rtol: float) -> int:
+    """Numerical rank: singular values above ``rtol`` times the largest."""
+    if V.size == 0:
+        return 0
+    s = np.linalg.svd(V, compute_uv=False)
+    return int(np.count_nonzero(s > rtol * s[0])) if s[0] > 0 else 0
+
+
+def gram_spectrum(X: np.ndarray) -> np.ndarray:
+    """Eigenvalues of ``X Xᵀ``, descending, from the singular values of X (O(n d²), not O(n³))."""
+    s = np.linalg.svd(X, compute_uv=False) if X.size else np.zeros(0)
+    out = np.zeros(X.shape[0])
+    out[: len(s)] = s**2
+    return out
+
+
+def span(V: np.ndarray, k: int) -> np.ndarray:
+    """Orthonormal basis ``(d, k)`` of the top-``k`` right singular subspace of ``V``."""
+    return np.linalg.svd(V, full_matrices=False)[2][:k].T
