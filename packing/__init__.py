@@ -73,6 +73,7 @@ from .constructions import (
 )
 from .geometry import (
     PairStatistics,
+    SignedInterference,
     capacity,
     coherence,
     cosine_matrix,
@@ -85,6 +86,7 @@ from .geometry import (
     is_tight_frame,
     orthogonal_pairs,
     pairwise_statistics,
+    signed_interference,
 )
 from .io import (
     from_torch_layout,
@@ -156,7 +158,9 @@ from .train import (
 __all__ = [
     "__version__",
     "PairStatistics",
+    "SignedInterference",
     "pairwise_statistics",
+    "signed_interference",
     "cosine_matrix",
     "interference_moment",
     "interference_moments",
