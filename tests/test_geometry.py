@@ -235,20 +235,21 @@ def brute_signed(W, orders, weighted=False):
         c = brute_force_cosines(W)
     out = {}
     for name, part in (("positive", np.maximum(c, 0.0)), ("negative", np.maximum(-c, 0.0))):
-        out[name] = [
-            (float(part.max()) if part.size else 0.0) if np.isinf(p) else float(np.sum(part**p)) for p in orders
-        ]
+        top = float(part.max()) if part.size else 0.0
+        out[name] = [top if np.isinf(p) else float(np.sum(part**p)) for p in orders]
     return out
 
 
 @given(packings(), st.sampled_from(["dense", "blocked"]), st.integers(1, 7), st.booleans())
 def test_signed_interference_matches_brute_force(W, method, block, weighted):
-    s = packing.signed_interference(W, ORDERS, weighted=weighted, method=method, block_size=block, n_threads=2)
+    s = packing.signed_interference(
+        W, ORDERS, weighted=weighted, method=method, block_size=block, n_threads=2
+    )
     want = brute_signed(W, ORDERS, weighted)
-    scale = max(1.0, float(np.max(np.abs(W))) ** 2) if weighted else 1.0
-    np.testing.assert_allclose([s.positive[p] for p in ORDERS], want["positive"], rtol=1e-9, atol=1e-9 * scale)
-    np.testing.assert_allclose([s.negative[p] for p in ORDERS], want["negative"], rtol=1e-9, atol=1e-9 * scale)
-    assert s.max_positive == pytest.approx(want["positive"][-1], abs=1e-12 * scale)
+    tol = 1e-9 * (max(1.0, float(np.max(np.abs(W))) ** 2) if weighted else 1.0)
+    np.testing.assert_allclose([s.positive[p] for p in ORDERS], want["positive"], rtol=1e-9, atol=tol)
+    np.testing.assert_allclose([s.negative[p] for p in ORDERS], want["negative"], rtol=1e-9, atol=tol)
+    assert s.max_positive == pytest.approx(want["positive"][-1], abs=1e-12 * tol)
     if s.positive_pair is not None and s.max_positive > 0:
         i, j = s.positive_pair
         value = W[i] @ W[j] if weighted else brute_force_cosines(W[[i, j]])[0]
