@@ -448,6 +448,18 @@ def test_graph_helpers_are_networkx():
         (lambda: packing_signature([[1.0]]).distance(3), TypeError, "other must be a PackingSignature"),
         (lambda: deduplicate_packings(np.ones((2, 2))), ValueError, "Ws must be a sequence of (n, d)"),
         (lambda: analyze_structure([[np.inf, 0]]), ValueError, "W must be finite"),
+        # every message names the argument as the caller spelled it
+        (lambda: tegum_factors([[1, 0]], norm_threshold=-1), ValueError, "norm_threshold must be >= 0.0"),
+        (lambda: analyze_structure([[1, 0]], norm_threshold=-1), ValueError, "norm_threshold must be >= 0.0"),
+        (lambda: analyze_structure([[1, 0]], atol=1.5), ValueError, "atol must be <= 1.0; got 1.5."),
+        (lambda: identify_shape([[1.0, 0.0]], rank_rtol=2), ValueError, "rank_rtol must be <= 1.0; got 2.0."),
+        (lambda: orthogonal_sets([[1.0]], atol=-1), ValueError, "atol must be >= 0.0; got -1.0."),
+        (lambda: factor_capacities(np.eye(3), tegum_factors(np.eye(2))), ValueError, "must decompose W"),
+        (lambda: factor_capacities(np.eye(2), tolerance=1), TypeError, "got 'tolerance'"),
+        (lambda: deduplicate_packings([np.eye(2), "ab"]), TypeError, "Ws[1] must be a real numeric array"),
+        (lambda: packing_signature([[1.0]]).matches(None), TypeError, "other must be a PackingSignature"),
+        (lambda: IdealShape("star"), ValueError, "family must be one of"),
+        (lambda: IdealShape("polygon", 2), ValueError, "m must be >= 3; got 2."),
     ],
 )
 def test_bad_input(call, exc, message):
@@ -521,3 +533,56 @@ def test_rectified_simplex_template_by_definition():
     assert m.residual <= np.sqrt(np.sum((U - V) ** 2) / 10) < 0.03  # noise 0.01 in each of 6 coordinates
     R5 = np.c_[shape_template("rectified_simplex", 15), np.zeros(15)]
     assert identify_shape(R5).label == "rectified 5-simplex"
+
+
+VOCABULARY = [("dedicated", 1), ("digon", 2), *(("polygon", m) for m in range(3, 10)),
+              *(("simplex", m) for m in range(2, 8)), *(("cross_polytope", m) for m in (2, 4, 6, 8)),
+              ("square_antiprism", 8), *(("rectified_simplex", m) for m in (3, 6, 10))]
+
+
+@pytest.mark.parametrize("family, m", VOCABULARY)
+def test_vocabulary_names_are_what_identify_shape_reports(family, m):
+    # one vocabulary: a shape's name, dimension and template agree with what the matcher reports,
+    # also for shapes two families share (the 1-simplex is the digon, the rectified 3-simplex the octahedron)
+    shape = IdealShape(family, m)
+    T = shape_template(family, m)
+    assert T.shape == (m, shape.dim)
+    assert np.linalg.matrix_rank(T) == shape.dim
+    rng = np.random.default_rng(m)
+    V = np.c_[T, np.zeros((m, 1))][rng.permutation(m)] @ random_rotation(shape.dim + 1, rng)
+    match = identify_shape(V)
+    assert match.label == shape.name and match.residual < 1e-6
+
+
+def test_common_shapes_have_the_published_dimensionalities():
+    # Elhage et al. 2022 ("Toy Models of Superposition", feature dimensionality): the fractions toy models
+    # learn, each the feature dimensionality of every point of its (tight) shape
+    published = {"1": 1.0, "3/4": 0.75, "2/3": 2 / 3, "1/2": 0.5, "2/5": 0.4, "3/8": 0.375}
+    assert packing.SHAPE_FRACTIONS == published
+    assert [s.name for s in packing.COMMON_SHAPES] == [
+        "dedicated", "tetrahedron", "triangle", "digon", "pentagon", "square antiprism"
+    ]
+    for shape in packing.COMMON_SHAPES:
+        if shape.family == "square_antiprism":
+            tight = antiprism(1 / np.sqrt(3))
+        else:
+            tight = shape_template(shape.family, shape.m)
+        dims = packing.feature_dimensionality(tight)
+        assert dims == pytest.approx(np.full(shape.m, published[shape.fraction]))
+
+
+def test_every_figure_colours_shapes_from_the_vocabulary():
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_hex
+
+    colors = packing.SHAPE_COLORS
+    labels = [s.name for s in packing.COMMON_SHAPES] + ["ambiguous", "other", "dropped", "hexagon"]
+    assert set(labels[:-1]) <= set(colors) and len(set(colors.values())) == len(colors)
+    fig, ax = plt.subplots()
+    try:
+        packing.plot_feature_dimensionality(ax, np.ones(len(labels)), np.linspace(0, 1, len(labels)), labels)
+        drawn = {c.get_label().split(" (")[0]: to_hex(c.get_facecolor()[0]) for c in ax.collections}
+    finally:
+        plt.close(fig)
+    assert {k: v for k, v in drawn.items() if k in colors} == {k: colors[k] for k in labels[:-1]}
+    assert drawn["hexagon"] not in colors.values()  # a shape outside the table gets a colour of its own

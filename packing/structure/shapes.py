@@ -84,9 +84,20 @@ def _rectified(m: int) -> np.ndarray:
     return np.array([S[i] + S[j] for i in range(len(S)) for j in range(i + 1, len(S))])
 
 
+# Shapes that two families share go by one name, the one identify_shape reports: the 1-simplex
+# and the 1-cross-polytope are the digon, the rectified 2-simplex is a triangle, the rectified
+# 3-simplex the octahedron, and so on.
+def _simplex_name(m: int) -> str:
+    return {2: "digon", 3: "triangle", 4: "tetrahedron"}.get(m, f"{m - 1}-simplex")
+
+
+def _cross_polytope_name(m: int) -> str:
+    return {2: "digon", 4: "square", 6: "octahedron"}.get(m, f"{m // 2}-cross-polytope")
+
+
 def _rectified_name(m: int) -> str:
     r = _rectified_rank(m)
-    return "rectified 5-cell" if r == 4 else f"rectified {r}-simplex"
+    return {2: "triangle", 3: "octahedron", 4: "rectified 5-cell"}.get(r, f"rectified {r}-simplex")
 
 
 @dataclass(frozen=True)
@@ -104,15 +115,9 @@ _FAMILY = {
     "polygon": _Family(
         None, 3, lambda m: 2, lambda m: _POLYGON_NAMES.get(m, f"{m}-gon"), regular_polygon
     ),
-    "simplex": _Family(
-        None, 2, lambda m: m - 1, lambda m: "tetrahedron" if m == 4 else f"{m - 1}-simplex", regular_simplex
-    ),
+    "simplex": _Family(None, 2, lambda m: m - 1, _simplex_name, regular_simplex),
     "cross_polytope": _Family(
-        None,
-        2,
-        lambda m: m // 2,
-        lambda m: "octahedron" if m == 6 else f"{m // 2}-cross-polytope",
-        lambda m: cross_polytope(m // 2),
+        None, 2, lambda m: m // 2, _cross_polytope_name, lambda m: cross_polytope(m // 2)
     ),
     "square_antiprism": _Family(
         8, 8, lambda m: 3, lambda m: "square antiprism", lambda m: square_antiprism()
@@ -232,23 +237,17 @@ SHAPE_COLORS = {shape.name: color for shape, color in _COMMON} | {
 
 
 def _candidates(m: int, max_polygon: int = 24) -> list:
-    """(family, m) of every template with m points (each shape once)."""
-    if m == 1:
-        return [("dedicated", 1)]
-    if m == 2:
-        return [("digon", 2)]
-    out = []
-    if m <= max_polygon:
-        out.append(("polygon", m))
-    if m >= 4:  # the 2-simplex is the triangle
-        out.append(("simplex", m))
-    if m % 2 == 0 and m >= 6:  # the 2-cross-polytope is the square
-        out.append(("cross_polytope", m))
-    if m == 8:
-        out.append(("square_antiprism", m))
-    r = _rectified_rank(m)
-    if r is not None and r >= 4:  # r = 2, 3 are the triangle and the octahedron
-        out.append(("rectified_simplex", m))
+    """(family, m) of every template with m points, each shape once (by name), polygons up to max_polygon."""
+    out, names = [], set()
+    for family in SHAPE_FAMILIES:
+        try:
+            _check_shape(family, m)
+        except ValueError:
+            continue  # no shape of this family has m points
+        name = _FAMILY[family].name(m)
+        if name not in names and not (family == "polygon" and m > max_polygon):
+            out.append((family, m))
+            names.add(name)
     return out
 
 
