@@ -107,7 +107,6 @@ from .partition import (
     optimal_partition,
 )
 from .plotting import (
-    SHAPE_FRACTIONS,
     plot_coherence_curves,
     plot_cosine_histogram,
     plot_feature_dimensionality,
@@ -124,7 +123,12 @@ from .reference import (
     best_known_table,
 )
 from .structure import (
+    COMMON_SHAPES,
+    SHAPE_COLORS,
+    SHAPE_FAMILIES,
+    SHAPE_FRACTIONS,
     FactorCapacity,
+    IdealShape,
     OrthogonalSets,
     PackingSignature,
     ShapeMatch,
@@ -246,6 +250,10 @@ __all__ = [
     "ShapeMatch",
     "identify_shape",
     "shape_template",
+    "IdealShape",
+    "SHAPE_FAMILIES",
+    "COMMON_SHAPES",
+    "SHAPE_COLORS",
     "OrthogonalSets",
     "orthogonal_sets",
     "FactorCapacity",

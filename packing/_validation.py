@@ -173,3 +173,14 @@ def clip_cosines(c: np.ndarray, name: str = "cosine", *, slack: float = COS_SLAC
             )
         np.clip(c, -1.0, 1.0, out=c)
     return c
+
+
+def check_instance(value, cls: type, name: str, *, what: str | None = None):
+    """Return ``value`` if it is an instance of ``cls``; else raise naming ``name``.
+
+    ``what`` describes the expected object (default: the class name), e.g.
+    ``"a TegumFactors from tegum_factors(W)"``.
+    """
+    if not isinstance(value, cls):
+        raise TypeError(f"{name} must be {what or 'a ' + cls.__name__}; got {type(value).__name__}.")
+    return value
