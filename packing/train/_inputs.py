@@ -114,8 +114,12 @@ def check_inputs(
             f"n_features={n_features}."
         )
     # An anticorrelated pair is active (one of its two features) with probability 2 p.
-    if na and (dens[:, 2 * nc : 2 * (nc + na) : 2] > 0.5).any():
-        raise ValueError("anticorrelated pairs need density <= 0.5 (sparsity >= 0.5) on their features.")
+    firsts = dens[:, 2 * nc : 2 * (nc + na) : 2]
+    if (firsts > 0.5).any():
+        raise ValueError(
+            f"n_anticorrelated_pairs={na}: anticorrelated pairs need density <= 0.5 (sparsity >= 0.5) on "
+            f"their features; got density {firsts.max():.6g}."
+        )
     config = {"sparsity": plain(sparsity), "density": plain(density), "n_instances": m, **pairs}
     if importance is not None:
         config["importance"] = plain(importance)
