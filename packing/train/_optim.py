@@ -7,12 +7,12 @@ ufunc calls. Instances never mix: every update is elementwise.
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+
+from ._parallel import blas_limits
 
 __all__: list[str] = []
 
@@ -103,21 +103,6 @@ class Optimizer:
         params -= tmp
 
 
-@contextlib.contextmanager
-def blas_threads(n):
-    """Limit BLAS to ``n`` threads while training (a no-op for ``None``).
-
-    The blocked kernels issue many small GEMMs; a multi-threaded BLAS spends more
-    on waking and synchronizing its threads than it gains (measured: 20x the CPU
-    time per step on a loaded 2-core machine).
-    """
-    if n is None:
-        yield
-        return
-    with threadpool_limits(limits=n, user_api="blas"):
-        yield
-
-
 def run_loop(
     params: np.ndarray,
     grad: np.ndarray,
@@ -138,7 +123,7 @@ def run_loop(
     non-finite loss stops training with :class:`TrainingDivergedError` naming the
     step and the last finite loss.
     """
-    with blas_threads(threads):
+    with blas_limits(threads):
         return _loop(params, grad, loss_and_grad, opt, steps, n_instances, snapshot_every, snapshot, record)
 
 

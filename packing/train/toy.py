@@ -13,7 +13,6 @@ then the public functions: :func:`toy_model_forward`, :func:`toy_model_loss`,
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -29,7 +28,9 @@ from .._validation import (
 )
 from ._data import Sampler
 from ._inputs import Inputs, check_init_scale, check_inputs, check_model_arrays
-from ._optim import CHOICES, Optimizer, blas_threads, run_loop
+from ._kernel import BLOCK_ENTRIES, BlockedKernel, rowdot
+from ._optim import CHOICES, Optimizer, run_loop
+from ._parallel import blas_limits
 
 __all__ = ["ToyModelResult", "train_toy_model", "toy_model_loss", "toy_model_forward"]
 
@@ -37,157 +38,127 @@ MODELS = ("relu", "linear")
 REDUCTIONS = ("sum", "mean")
 
 
-#: Entries of x per cache block (instances x rows x features); the block's buffers stay in L2.
-_BLOCK = 2**16
+#: Estimated cost of one row of one instance, ns: sampling and elementwise work per entry,
+#: plus the matrix products' 10 d flops per entry at about 55 GFLOP/s (only steers the grouping).
+def _row_ns(n, d):
+    return n * (3.0 + 10.0 * d / 55.0)
 
 
-def _blocks(n_inst, batch, n, target=_BLOCK):
-    """Partition (instances, batch rows) into cache-sized blocks ``(i0, i1, r0, r1)``; fixed by shape."""
-    per = batch * n
-    if per <= target:
-        ni = max(1, min(n_inst, target // per))
-        return [(i, min(i + ni, n_inst), 0, batch) for i in range(0, n_inst, ni)]
-    rows = max(8, target // n)
-    return [(i, i + 1, r, min(r + rows, batch)) for i in range(n_inst) for r in range(0, batch, rows)]
+class _ToyKernel(BlockedKernel):
+    """Loss and hand-derived gradients of the toy model, block by block (see :mod:`._kernel`).
 
+    Parameters are stored augmented, ``P = [W | b]`` of shape (I, n, d + 1). A
+    block is laid out features first: ``X`` (instances, n, rows) is ``xᵀ``, so
+    per-feature constants broadcast along long contiguous rows. With ``h = x W``
+    and ``H = [h | 1]ᵀ`` (d + 1, rows), the output is ``Oᵀ = P H``. With the
+    residual ``r = y - x`` (``y = ReLU(out)`` or ``out``), the loss is
+    ``L_i = Σ_n c_n Σ_b r_bn² / B`` and, with ``R = r ⊙ [out > 0]`` (or ``r``)
+    and ``G = c R`` (``2 / B`` applied once, after the sums)::
 
-def _no_tick(label):
-    pass
+        [∂L/∂W | ∂L/∂b] = Gᵀ [h | 1] + [xᵀ (G W) | 0]
+                        = c ⊙ (Rᵀ [h | 1]) + [xᵀ (R (c ⊙ W)) | 0],
 
-
-class _Buffers:
-    """One worker's cache-block buffers."""
-
-    def __init__(self, ni, rb, n, d, dtype):
-        self.XG = np.empty((ni, 2 * rb, n), dtype=dtype)  # [x; G] per block
-        self.HG = np.zeros((ni, 2 * rb, d + 1), dtype=dtype)  # [G W | 0; h | 1] per block
-        self.mask = np.empty((ni, rb, n), dtype=bool)
-        self.sqb = np.empty((ni, rb, n), dtype=dtype)
-        self.ones = np.ones((1, rb), dtype=dtype)
-        self.sqrow = np.empty((ni, 1, n), dtype=dtype)
-        self.tmp = np.empty((ni, n, d + 1), dtype=dtype)
-
-
-class _ToyKernel:
-    """Parameters, buffers and hand-derived gradients of the toy model.
-
-    Parameters are stored augmented, ``P = [W | b]`` of shape (I, n, d + 1), and
-    the hidden activations as ``[h | 1]``, so ``out = [h | 1] Pᵀ = x W Wᵀ + b``.
-    With ``r = y - x`` (``y = ReLU(out)`` or ``out``), loss ``L_i = Σ_n c_n Σ_b r_bn² / B``
-    and ``G = (2 c / B) r ⊙ [out > 0]`` (``2 / B`` applied after the sum), the whole
-    gradient is one GEMM with the batch stacked twice::
-
-        [∂L/∂W | ∂L/∂b] = [x; G]ᵀ [G W | 0; h | 1] = [xᵀ G W + Gᵀ h | Gᵀ 1].
-
-    The batch is processed in cache-sized blocks (instances x rows), sampled in
-    place, so every elementwise pass runs in L2 and no (instances, batch, n)
-    array is ever materialized. Blocks of the same instances form a group with
-    its own random stream; ``n_threads`` workers take the groups round-robin
-    (numpy releases the GIL), so results do not depend on the thread count.
+    so the importances ``c`` scale two small matrices instead of the block.
+    Blocks are sampled in place; no (instances, batch, n) array is materialized.
     """
 
-    def __init__(self, n_inst, n, d, batch, weight, relu, dtype, sampler=None, n_threads=1):
-        self.relu, self.B, self.n_inst, self.d, self.sampler = relu, batch, n_inst, d, sampler
+    def __init__(
+        self, n_inst, n, d, batch, weight, relu, dtype, sampler=None, threads=1, blas_threads=None, **plan
+    ):
+        super().__init__(
+            n_inst,
+            batch,
+            n * (d + 1),
+            dtype,
+            row_entries=n,
+            row_ns=_row_ns(n, d),
+            gemm_size=min(n * d, BLOCK_ENTRIES * d),
+            streams=None if sampler is None else sampler.streams,
+            threads=threads,
+            blas_threads=blas_threads,
+            **plan,
+        )
+        self.relu, self.n, self.d, self.sampler = relu, n, d, sampler
         self.weight = weight  # (I, n) float64: c_n
-        self.params = np.zeros(n_inst * n * (d + 1), dtype=dtype)
-        self.grad = np.zeros_like(self.params)
         self.P = self.params.reshape(n_inst, n, d + 1)
         self.W, self.b = self.P[..., :d], self.P[..., d]
         self.gP = self.grad.reshape(n_inst, n, d + 1)
         self.gW, self.gb = self.gP[..., :d], self.gP[..., d]
-        blocks = _blocks(n_inst, batch, n)
-        self.groups = [[blk for blk in blocks if blk[0] == i0] for i0 in sorted({blk[0] for blk in blocks})]
-        ni = max(i1 - i0 for i0, i1, _, _ in blocks)
-        rb = max(r1 - r0 for _, _, r0, r1 in blocks)
-        self.single = all(r0 == 0 and r1 == batch for _, _, r0, r1 in blocks)
-        self.n_threads = max(1, min(n_threads, len(self.groups)))
-        self.work = [_Buffers(ni, rb, n, d, dtype) for _ in range(self.n_threads)]
-        self.gens = sampler.streams(len(self.groups)) if sampler is not None else None
-        self.sq = np.zeros((n_inst, n), dtype=dtype)
-        # c tiled over a block's rows (contiguous operands keep numpy's inner loops long); the
-        # factor 2 / B is applied once to the summed gradient, which keeps small importances
+        # The factor 2 / B is applied once to the summed gradient, which keeps small importances
         # out of the subnormal range where GEMMs slow down tenfold.
-        self.cs = np.ascontiguousarray(np.broadcast_to(weight.astype(dtype)[:, None, :], (n_inst, rb, n)))
-        self.scale = dtype.type(2.0 / batch)
+        self.c = weight.astype(dtype)[:, :, None]
+        self.Wc = np.empty((n_inst, n, d), dtype)  # c ⊙ W, refreshed every step
+        self.scale = np.dtype(dtype).type(2.0 / batch)
         self.x = None  # a given batch (toy_model_loss); else sampled block by block
-        self._pool = None
+        self.few = d <= 6 and hasattr(np, "vecdot")  # see _grad
 
-    def close(self):
-        """Stop the worker threads (if any)."""
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
+    def prepare(self):
+        if self.need_grad:
+            np.multiply(self.W, self.c, out=self.Wc)
 
-    def loss_and_grad(self, tick=None) -> np.ndarray:
-        """Per-instance loss on a fresh batch (or ``self.x``); fills ``self.grad``.
+    def finish(self, loss):
+        if self.need_grad:
+            self.grad *= self.scale
+        return loss / self.B
 
-        ``tick(label)``, if given, is called after each phase ("sampling",
-        "matmul", "elementwise") so a profiler can attribute the time (use it
-        with one thread).
-        """
-        self.sq[...] = 0
-        if not self.single:
-            self.grad[...] = 0
-        if self.n_threads == 1:
-            self._run(0, tick or _no_tick)
+    def block(self, ws, blk, gen, slot, loss, first, tick):
+        i0, i1, r0, r1 = blk
+        ni, R, n, d, dt = i1 - i0, r1 - r0, self.n, self.d, self.dtype
+        X, G = ws.flat("x", (ni, n, R), dt), ws.flat("g", (ni, n, R), dt)
+        Xr, Gr = X.reshape(ni * n, R), G.reshape(ni * n, R)  # row j: feature j % n of instance i0 + j // n
+        chunks = self.chunks(ni * n, R)
+        H = ws.array("h", (self.max_ni, d + 1, self.max_rows), dt, fill=1)[:ni, :, :R]  # row d: 1s
+        P = self.P[i0:i1]
+        if self.x is not None:
+            X[...] = self.x[i0:i1, r0:r1].transpose(0, 2, 1)
+        elif self.sampler.has_pairs:
+            self.sampler.fill(X, i0, ws.flat("xmask", X.shape, bool), gen, feature_axis=1)
         else:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.n_threads, thread_name_prefix="packing-train")
-            err = np.geterr()  # numpy's error state is per thread: the workers take the caller's
-            list(self._pool.map(self._run_in, [err] * self.n_threads, range(self.n_threads)))
-        self.grad *= self.scale
-        return np.einsum("in,in->i", self.sq.astype(np.float64), self.weight) / self.B
-
-    def _run_in(self, err, worker):
-        with np.errstate(**err):
-            self._run(worker, _no_tick)
-
-    def _run(self, worker, tick):
-        buf = self.work[worker]
-        for g in range(worker, len(self.groups), self.n_threads):
-            gen = self.gens[g] if self.gens is not None else None
-            for block in self.groups[g]:
-                self._block(block, buf, gen, tick)
-
-    def _block(self, block, buf, gen, tick):
-        i0, i1, r0, r1 = block
-        ni, rb, d = i1 - i0, r1 - r0, self.d
-        W = self.W
-        XG = buf.XG[:ni, : 2 * rb]
-        HG = buf.HG[:ni, : 2 * rb]
-        x, g = XG[:, :rb], XG[:, rb:]
-        h1 = HG[:, rb:]
-        mask = buf.mask[:ni, :rb]
-        if self.x is None:
-            self.sampler.fill(x, i0, mask, gen)
-        else:
-            x[...] = self.x[i0:i1, r0:r1]
+            for k0, k1 in chunks:
+                self.sampler.fill_rows(Xr[k0:k1], i0 * n + k0, ws.flat("mask", (k1 - k0, R), bool), gen)
         tick("sampling")
-        HG[:, rb:, d] = 1
-        HG[:, :rb, d] = 0
-        Wb = W[i0:i1]
-        np.matmul(x, Wb, out=h1[..., :d])
-        np.matmul(h1, self.P[i0:i1].transpose(0, 2, 1), out=g)  # x W Wᵀ + b
+        np.matmul(P[:, :, :d].transpose(0, 2, 1), X, out=H[:, :d])  # hᵀ
+        np.matmul(P, H, out=G)  # outᵀ = W hᵀ + b
         tick("matmul")
-        if self.relu:
-            np.greater(g, 0, out=mask)
-            np.maximum(g, 0, out=g)
-        g -= x  # residual r
-        sqb = buf.sqb[:ni, :rb]
-        np.multiply(g, g, out=sqb)
-        np.matmul(buf.ones[:, :rb], sqb, out=buf.sqrow[:ni])
-        self.sq[i0:i1] += buf.sqrow[:ni, 0]
-        g *= self.cs[i0:i1, :rb]
-        if self.relu:
-            g *= mask  # now G
+        sq = ws.flat("sq", (ni * n,), dt)
+        for k0, k1 in chunks:  # chunk by chunk, in cache: G becomes r ⊙ [out > 0] (or r)
+            g, x = Gr[k0:k1], Xr[k0:k1]
+            if self.relu:
+                r, m = ws.flat("r", g.shape, dt), ws.flat("mask", g.shape, bool)
+                np.maximum(g, ws.flat("zeros", g.shape, dt, fill=0), out=g)  # y
+                np.greater(g, 0, out=m)
+                np.subtract(g, x, out=r)
+                sq[k0:k1] = rowdot(r, r)
+                np.multiply(r, m, out=g)
+            else:
+                g -= x
+                sq[k0:k1] = rowdot(g, g)
+        loss += rowdot(sq.reshape(ni, n), self.weight[i0:i1])
         tick("elementwise")
-        np.matmul(g, Wb, out=HG[:, :rb, :d])
-        if self.single:
-            np.matmul(XG.transpose(0, 2, 1), HG, out=self.gP[i0:i1])
+        if self.need_grad:
+            self._grad(ws, G, X, H, self.Wc[i0:i1], self.c[i0:i1], slot.reshape(ni, n, d + 1), first)
+            tick("matmul")
+
+    def _grad(self, ws, Rm, X, H, Wc, c, gP, first):
+        """Add ``c ⊙ (Rm Hᵀ) + [X (Rm (c ⊙ W))ᵀ... | 0]`` (the block's gradient) to ``gP``."""
+        ni, n, R = Rm.shape
+        d, dt = self.d, self.dtype
+        GW = ws.array("gw", (self.max_ni, d, self.max_rows), dt)[:ni, :, :R]
+        np.matmul(Wc.transpose(0, 2, 1), Rm, out=GW)  # (G W)ᵀ
+        T1 = ws.flat("t1", (ni, n, d + 1), dt)
+        T2 = ws.flat("t2", (ni, n, d), dt)
+        if self.few:  # a few columns: one call of many dot products beats a thin GEMM per instance
+            np.vecdot(Rm[:, :, None, :], H[:, None, :, :], out=T1)
+            np.vecdot(X[:, :, None, :], GW[:, None, :, :], out=T2)
         else:
-            np.matmul(XG.transpose(0, 2, 1), HG, out=buf.tmp[:ni])
-            self.gP[i0:i1] += buf.tmp[:ni]
-        tick("matmul")
+            np.matmul(Rm, H.transpose(0, 2, 1), out=T1)
+            np.matmul(X, GW.transpose(0, 2, 1), out=T2)
+        if first:
+            np.multiply(T1, c, out=gP)
+        else:
+            T1 *= c
+            gP += T1
+        gP[..., :d] += T2
 
 
 def _feature_weight(importance, reduction, n_features):
@@ -357,8 +328,8 @@ def train_toy_model(
     dtype=np.float32,
     snapshot_every=None,
     rng=None,
-    blas_threads=1,
-    n_threads=1,
+    n_threads=None,
+    blas_threads=None,
 ) -> ToyModelResult:
     """Train many toy models of superposition at once, vectorized over instances.
 
@@ -414,14 +385,18 @@ def train_toy_model(
         Keep a copy of ``W`` at step 0 and every ``snapshot_every`` steps.
     rng : None, int or numpy.random.Generator
         With ``None`` or an int the seed is recorded in ``config`` for reruns.
-    blas_threads : int or None
-        Threads BLAS may use while training (default 1, via threadpoolctl): the
-        kernel's GEMMs are small, and a multi-threaded BLAS spends more on
-        synchronization than it gains. ``None`` leaves BLAS alone.
-    n_threads : int
-        Worker threads over the cache blocks (numpy releases the GIL); default 1.
-        The result does not depend on it: each group of blocks has its own
-        random stream and its own slice of the gradient.
+    n_threads : int, optional
+        Threads to train with. Default: every core the process may use (its
+        affinity mask, capped by a cgroup CPU quota). They are laid out as the
+        problem's shape runs fastest: worker threads over groups of instances
+        (numpy releases the GIL), BLAS threads inside the matrix products only
+        when there are fewer groups than threads. ``n_threads=1`` trains on one
+        core (for sweeps that run many trainings in parallel processes). The
+        result does not depend on it: the groups, their random streams and every
+        summation order are fixed by the shape.
+    blas_threads : int, optional
+        BLAS threads per worker (via threadpoolctl); default: chosen with the
+        layout. Giving it makes ``n_threads`` the number of workers.
 
     Returns
     -------
@@ -482,8 +457,8 @@ def train_toy_model(
         dtype=check_dtype(dtype).type,
         snapshot_every=None if snapshot_every is None else check_int(snapshot_every, "snapshot_every"),
         rng=seed,
+        n_threads=None if n_threads is None else check_int(n_threads, "n_threads"),
         blas_threads=check_blas_threads(blas_threads),
-        n_threads=check_int(n_threads, "n_threads"),
     )
     return _train(config, inputs, gen, t0)
 
@@ -491,7 +466,8 @@ def train_toy_model(
 def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float) -> ToyModelResult:
     """Train from validated options ``cfg`` and tables ``inputs``, drawing from ``gen``."""
     n, d, k, n_inst = cfg["n_features"], cfg["d"], cfg["n_seeds"], inputs.n_instances
-    dt, relu, threads = np.dtype(cfg["dtype"]), cfg["model"] == "relu", cfg["blas_threads"]
+    dt, relu = np.dtype(cfg["dtype"]), cfg["model"] == "relu"
+    threads = dict(threads=cfg["n_threads"], blas_threads=cfg["blas_threads"])
     total = n_inst * k  # copy s of instance i sits at row i * k + s
     weight = np.repeat(_feature_weight(inputs.importance, cfg["reduction"], n), k, axis=0)
     sampler = Sampler(
@@ -501,7 +477,7 @@ def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float) -> To
         n_correlated=inputs.n_correlated,
         n_anticorrelated=inputs.n_anticorrelated,
     )
-    kern = _ToyKernel(total, n, d, cfg["batch_size"], weight, relu, dt, sampler, cfg["n_threads"])
+    kern = _ToyKernel(total, n, d, cfg["batch_size"], weight, relu, dt, sampler, **threads)
     kern.W[...] = gen.standard_normal((total, n, d)) * cfg["init_scale"]
 
     def step(t):
@@ -517,16 +493,20 @@ def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float) -> To
             total,
             snapshot_every=cfg["snapshot_every"],
             snapshot=lambda: kern.W.copy(),
-            threads=threads,
+            threads=kern.layout.blas_threads,
         )
     finally:
         kern.close()
 
-    # Best of n_seeds per instance, on a fresh evaluation batch.
-    ev = _ToyKernel(total, n, d, cfg["eval_batch_size"], weight, relu, dt, sampler)
+    # Best of n_seeds per instance, on a fresh evaluation batch (no gradient needed).
+    ev = _ToyKernel(total, n, d, cfg["eval_batch_size"], weight, relu, dt, sampler, **threads)
     ev.params[...] = kern.params
-    with blas_threads(threads):
-        seed_losses = ev.loss_and_grad().reshape(n_inst, k)
+    ev.need_grad = False
+    try:
+        with blas_limits(ev.layout.blas_threads):
+            seed_losses = ev.loss_and_grad().reshape(n_inst, k)
+    finally:
+        ev.close()
     chosen = np.argmin(seed_losses, axis=1)
     rows = np.arange(n_inst) * k + chosen
     return ToyModelResult(
