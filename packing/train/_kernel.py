@@ -65,7 +65,17 @@ def _split(total: int, parts: int) -> list[tuple[int, int]]:
     return [(total * k // parts, total * (k + 1) // parts) for k in range(parts)]
 
 
-def plan_groups(n_inst, batch, row_entries, row_ns, *, block_entries=BLOCK_ENTRIES, min_rows=MIN_ROWS):
+def plan_groups(
+    n_inst,
+    batch,
+    row_entries,
+    row_ns,
+    *,
+    block_entries=BLOCK_ENTRIES,
+    min_rows=MIN_ROWS,
+    pack_ns=PACK_NS,
+    split_ns=SPLIT_NS,
+):
     """Plan the groups and blocks of a step from the shape alone (never from the thread count).
 
     ``row_entries`` is the size of one instance's row of the block's largest array,
@@ -74,11 +84,11 @@ def plan_groups(n_inst, batch, row_entries, row_ns, *, block_entries=BLOCK_ENTRI
     """
     inst_ns = batch * row_ns
     groups = []
-    if inst_ns <= PACK_NS:  # small instances: several per group, blocks of all of them
-        per = max(1, min(n_inst, int(PACK_NS // max(inst_ns, 1.0))))
+    if inst_ns <= pack_ns:  # small instances: several per group, blocks of all of them
+        per = max(1, min(n_inst, int(pack_ns // max(inst_ns, 1.0))))
         ranges = [(i, min(i + per, n_inst), 0, batch) for i in range(0, n_inst, per)]
     else:
-        n_split = max(1, min(math.ceil(inst_ns / SPLIT_NS), batch // min_rows))
+        n_split = max(1, min(math.ceil(inst_ns / split_ns), batch // min_rows))
         ranges = [(i, i + 1, r0, r1) for i in range(n_inst) for r0, r1 in _split(batch, n_split)]
     n_partial = 0
     for i0, i1, r0, r1 in ranges:
@@ -166,6 +176,9 @@ class BlockedKernel:
     threads, blas_threads : int or None
         Thread budget (``None``: every available core) and BLAS threads per worker
         (``None``: chosen with the layout).
+    chunk_entries, **plan
+        Entries per elementwise chunk; keywords of :func:`plan_groups` (tests force
+        small blocks and split instances with them).
     """
 
     def __init__(
@@ -181,14 +194,14 @@ class BlockedKernel:
         streams=None,
         threads=1,
         blas_threads=None,
-        block_entries=BLOCK_ENTRIES,
         chunk_entries=CHUNK_ENTRIES,
+        **plan,
     ):
         self.n_inst, self.B, self.dtype = n_inst, batch, np.dtype(dtype)
         self.chunks = functools.cache(functools.partial(row_chunks, target=chunk_entries))
         self.params = np.zeros(n_inst * per_instance, dtype=dtype)
         self.grad = np.zeros_like(self.params)
-        self.groups = plan_groups(n_inst, batch, row_entries, row_ns, block_entries=block_entries)
+        self.groups = plan_groups(n_inst, batch, row_entries, row_ns, **plan)
         blocks = [blk for g in self.groups for blk in g.blocks]
         self.max_ni = max(i1 - i0 for i0, i1, _, _ in blocks)  # the largest block, for buffers
         self.max_rows = max(r1 - r0 for _, _, r0, r1 in blocks)

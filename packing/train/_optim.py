@@ -7,6 +7,7 @@ ufunc calls. Instances never mix: every update is elementwise.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 
@@ -103,6 +104,82 @@ class Optimizer:
         params -= tmp
 
 
+class TrainingLoop:
+    """The state of a run between steps: :meth:`step` is the one place the step counter advances.
+
+    ``loss_and_grad(t)`` fills ``grad`` and returns the per-instance loss at the
+    current parameters (float64). Each :meth:`step` checks that loss (a
+    non-finite one stops training with :class:`TrainingDivergedError` naming the
+    step and the last finite loss), records it, calls ``record(t)``, updates the
+    parameters, advances ``t`` and takes a snapshot every ``snapshot_every`` steps.
+    Call it inside :meth:`running` (floating-point warnings off: divergence is
+    reported, not warned; BLAS limited to ``threads``).
+    """
+
+    def __init__(
+        self,
+        params: np.ndarray,
+        grad: np.ndarray,
+        loss_and_grad: Callable[[int], np.ndarray],
+        opt: Optimizer,
+        steps: int,
+        n_instances: int,
+        *,
+        snapshot_every: int | None = None,
+        snapshot: Callable[[], np.ndarray] | None = None,
+        record: Callable[[int], None] | None = None,
+    ):
+        self.params, self.grad, self.loss_and_grad, self.opt = params, grad, loss_and_grad, opt
+        self.steps, self.record = steps, record
+        self.snapshot_every, self.snapshot = snapshot_every, snapshot
+        self.t = 0
+        self.history = np.empty((steps, n_instances))
+        self.snaps, self.snap_steps = [], []
+        if snapshot_every:
+            self.snaps.append(snapshot())
+            self.snap_steps.append(0)
+        self._caller_err = np.geterr()
+
+    @contextlib.contextmanager
+    def running(self, threads: int | None = 1):
+        """Floating-point warnings off and BLAS limited to ``threads`` threads while steps run."""
+        self._caller_err = np.geterr()
+        with blas_limits(threads), np.errstate(over="ignore", invalid="ignore"):
+            yield self
+
+    def step(self) -> None:
+        """Take update number ``t`` (0-based) and advance ``t``."""
+        t = self.t
+        loss = self.loss_and_grad(t)
+        if not np.isfinite(loss).all():
+            bad = int(np.flatnonzero(~np.isfinite(loss))[0])
+            last = f"{self.history[t - 1, bad]:.6g}" if t else "none (the first loss was already bad)"
+            raise TrainingDivergedError(
+                f"training diverged at step {t}: the loss of instance {bad} is {loss[bad]}; last finite "
+                f"loss of that instance: {last}. Lower lr (now {self.opt.lr}) or use float64."
+            )
+        self.history[t] = loss
+        if self.record is not None:
+            with np.errstate(**self._caller_err):
+                self.record(t)
+        self.opt.step(self.params, self.grad, t)
+        self.t = t = t + 1
+        if self.snapshot_every and t % self.snapshot_every == 0:
+            self.snaps.append(self.snapshot())
+            self.snap_steps.append(t)
+
+    def result(self):
+        """Return ``(loss_history (steps, n_instances), snapshot_steps, snapshots)`` after the last step."""
+        if not np.isfinite(self.params).all():
+            raise TrainingDivergedError(
+                f"training diverged at step {self.t - 1}: the final update produced non-finite parameters; "
+                f"last finite losses: {np.round(self.history[self.t - 1], 6).tolist()}. "
+                f"Lower lr (now {self.opt.lr})."
+            )
+        snapshots = np.stack(self.snaps) if self.snaps else None
+        return self.history[: self.t], np.asarray(self.snap_steps, dtype=int), snapshots
+
+
 def run_loop(
     params: np.ndarray,
     grad: np.ndarray,
@@ -116,45 +193,19 @@ def run_loop(
     record: Callable[[int], None] | None = None,
     threads: int | None = 1,
 ):
-    """Run ``steps`` updates; return ``(loss_history (steps, n_instances), snapshot_steps, snapshots)``.
-
-    ``loss_and_grad(t)`` fills ``grad`` and returns the per-instance loss at the
-    current parameters. BLAS is limited to ``threads`` threads meanwhile. A
-    non-finite loss stops training with :class:`TrainingDivergedError` naming the
-    step and the last finite loss.
-    """
-    with blas_limits(threads):
-        return _loop(params, grad, loss_and_grad, opt, steps, n_instances, snapshot_every, snapshot, record)
-
-
-def _loop(params, grad, loss_and_grad, opt, steps, n_instances, snapshot_every, snapshot, record):
-    history = np.empty((steps, n_instances))
-    snaps, snap_steps = [], []
-    if snapshot_every:
-        snaps.append(snapshot())
-        snap_steps.append(0)
-    for t in range(steps):
-        with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below, not warned
-            loss = loss_and_grad(t)
-        if not np.isfinite(loss).all():
-            bad = int(np.flatnonzero(~np.isfinite(loss))[0])
-            last = f"{history[t - 1, bad]:.6g}" if t else "none (the first loss was already bad)"
-            raise TrainingDivergedError(
-                f"training diverged at step {t}: the loss of instance {bad} is {loss[bad]}; last finite "
-                f"loss of that instance: {last}. Lower lr (now {opt.lr}) or use float64."
-            )
-        history[t] = loss
-        if record is not None:
-            record(t)
-        with np.errstate(over="ignore", invalid="ignore"):
-            opt.step(params, grad, t)
-        if snapshot_every and (t + 1) % snapshot_every == 0:
-            snaps.append(snapshot())
-            snap_steps.append(t + 1)
-    if not np.isfinite(params).all():
-        raise TrainingDivergedError(
-            f"training diverged at step {steps - 1}: the final update produced non-finite parameters; "
-            f"last finite losses: {np.round(history[-1], 6).tolist()}. Lower lr (now {opt.lr})."
-        )
-    snapshots = np.stack(snaps) if snaps else None
-    return history, np.asarray(snap_steps, dtype=int), snapshots
+    """Run ``steps`` updates of a :class:`TrainingLoop`; return its :meth:`~TrainingLoop.result`."""
+    loop = TrainingLoop(
+        params,
+        grad,
+        loss_and_grad,
+        opt,
+        steps,
+        n_instances,
+        snapshot_every=snapshot_every,
+        snapshot=snapshot,
+        record=record,
+    )
+    with loop.running(threads):
+        for _ in range(steps):
+            loop.step()
+    return loop.result()
