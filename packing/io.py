@@ -60,7 +60,7 @@ def atomic_write(path, *, text: bool = False) -> Iterator[IO]:
     path : str or Path
         The file to write (its folder must exist).
     text : bool
-        Open in text mode (UTF-8) instead of binary.
+        Open in text mode (UTF-8, newlines written as given) instead of binary.
 
     Examples
     --------
@@ -73,7 +73,7 @@ def atomic_write(path, *, text: bool = False) -> Iterator[IO]:
     """
     path = Path(path)
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    handle = open(tmp, "x", encoding="utf-8") if text else open(tmp, "xb")  # noqa: SIM115
+    handle = open(tmp, "x", encoding="utf-8", newline="") if text else open(tmp, "xb")  # noqa: SIM115
     try:
         with handle:
             yield handle

@@ -21,14 +21,29 @@ def test_there_are_figure_drivers():
     assert FIGURES, "scripts/ must hold at least one fig_*.py driver"
 
 
+MAGIC = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF-"}
+
+
+def check_written(written, out):
+    """Every figure comes as a PNG and a PDF in ``out``, complete, with no temporary file left."""
+    written = [Path(p) for p in written]
+    assert written
+    figures = [p for p in written if p.suffix in MAGIC]
+    assert {p.with_suffix("") for p in figures if p.suffix == ".png"} == {
+        p.with_suffix("") for p in figures if p.suffix == ".pdf"
+    }
+    for p in written:
+        assert p.parent == out and p.exists() and p.stat().st_size > 1000, p
+        if p.suffix in MAGIC:
+            assert p.read_bytes().startswith(MAGIC[p.suffix]), f"{p} is not a {p.suffix} file"
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
 @pytest.mark.parametrize("path", FIGURES, ids=[p.stem for p in FIGURES])
 def test_figure_driver_runs_quick(path, tmp_path):
-    written = load(path).main(tmp_path / "figs", quick=True, force=True, seed=0)
-    assert written, f"{path.name} wrote nothing"
-    for p in written:
-        p = Path(p)
-        assert p.exists() and p.stat().st_size > 1000, p
-        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{p} is not a PNG"
+    out = tmp_path / "figs"
+    written = load(path).main(out, quick=True, force=True, seed=0)
+    check_written(written, out)
 
 
 @pytest.mark.parametrize("path", BENCHES, ids=[p.stem for p in BENCHES])
