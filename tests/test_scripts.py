@@ -55,6 +55,26 @@ def test_benchmark_runs_quick(path):
 def test_make_figures_lists_and_runs_one(tmp_path):
     mf = load(SCRIPTS / "make_figures.py")
     assert set(mf.drivers()) == {p.stem for p in FIGURES}
-    assert mf.main(["--out", str(tmp_path), "--quick", "--only", FIGURES[0].stem]) == 0
+    assert mf.main(["--out", str(tmp_path), "--quick", "--only", "fig_interference_distribution"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "interference_distribution.pdf",
+        "interference_distribution.png",
+    ]
     with pytest.raises(SystemExit):
         mf.main(["--only", "fig_does_not_exist"])
+
+
+def test_a_second_run_reuses_the_cache_and_a_new_setting_does_not(tmp_path):
+    driver = load(SCRIPTS / "fig_learned_features_2d.py")
+    out = tmp_path / "figs"
+    first = driver.main(out, quick=True, seed=0)
+    entries = {p: p.stat().st_mtime_ns for p in (out / ".cache").iterdir()}
+    assert len(entries) == 1
+    png = first[0].read_bytes()
+    again = driver.main(out, quick=True, seed=0)  # served from the cache: the entry is not rewritten
+    assert {p: p.stat().st_mtime_ns for p in (out / ".cache").iterdir()} == entries
+    assert again == first and again[0].read_bytes() == png
+    driver.main(out, quick=True, seed=1)  # another setting: another entry
+    assert len(list((out / ".cache").iterdir())) == 2
+    driver.main(out, quick=True, force=True, seed=0)  # force recomputes (and rewrites) the entry
+    assert [p.stat().st_mtime_ns for p in entries] != list(entries.values())
