@@ -20,16 +20,15 @@ import matplotlib
 import numpy as np
 
 from packing import plot_gram, train_toy_model
+from packing._rows import unit_rows
 from packing.figures import FigureRun, run_figure_cli
 
 SPARSITIES = (0.0, 0.7, 0.9, 0.97, 0.99, 0.997)
 
 
 def superposition(W):
-    """``Σ_{j≠i} (Ŵ_i · W_j)²`` for each row (0 for zero rows)."""
-    norms = np.linalg.norm(W, axis=1, keepdims=True)
-    U = np.divide(W, norms, out=np.zeros_like(W), where=norms > 1e-9)
-    C = (U @ W.T) ** 2
+    """``Σ_{j≠i} (Ŵ_i · W_j)²`` for each row (0 for zero rows: the library's zero-row policy)."""
+    C = (unit_rows(W) @ W.T) ** 2
     np.fill_diagonal(C, 0.0)
     return C.sum(axis=1)
 
