@@ -73,6 +73,7 @@ from .constructions import (
 )
 from .geometry import (
     PairStatistics,
+    SignedInterference,
     capacity,
     coherence,
     cosine_matrix,
@@ -85,6 +86,7 @@ from .geometry import (
     is_tight_frame,
     orthogonal_pairs,
     pairwise_statistics,
+    signed_interference,
 )
 from .io import (
     from_torch_layout,
@@ -105,7 +107,6 @@ from .partition import (
     optimal_partition,
 )
 from .plotting import (
-    SHAPE_FRACTIONS,
     plot_coherence_curves,
     plot_cosine_histogram,
     plot_feature_dimensionality,
@@ -122,7 +123,12 @@ from .reference import (
     best_known_table,
 )
 from .structure import (
+    COMMON_SHAPES,
+    SHAPE_COLORS,
+    SHAPE_FAMILIES,
+    SHAPE_FRACTIONS,
     FactorCapacity,
+    IdealShape,
     OrthogonalSets,
     PackingSignature,
     ShapeMatch,
@@ -145,8 +151,12 @@ from .train import (
     ScurveResult,
     ToyModelResult,
     TrainingDivergedError,
+    abs_model_forward,
+    abs_model_loss,
     sample_toy_batch,
     scurve_closed_form,
+    scurve_loss,
+    toy_model_forward,
     toy_model_loss,
     train_abs_model,
     train_scurve,
@@ -156,7 +166,9 @@ from .train import (
 __all__ = [
     "__version__",
     "PairStatistics",
+    "SignedInterference",
     "pairwise_statistics",
+    "signed_interference",
     "cosine_matrix",
     "interference_moment",
     "interference_moments",
@@ -228,8 +240,12 @@ __all__ = [
     "ScurveResult",
     "ToyModelResult",
     "TrainingDivergedError",
+    "abs_model_forward",
+    "abs_model_loss",
     "sample_toy_batch",
     "scurve_closed_form",
+    "scurve_loss",
+    "toy_model_forward",
     "toy_model_loss",
     "train_abs_model",
     "train_scurve",
@@ -242,6 +258,10 @@ __all__ = [
     "ShapeMatch",
     "identify_shape",
     "shape_template",
+    "IdealShape",
+    "SHAPE_FAMILIES",
+    "COMMON_SHAPES",
+    "SHAPE_COLORS",
     "OrthogonalSets",
     "orthogonal_sets",
     "FactorCapacity",

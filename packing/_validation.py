@@ -176,36 +176,278 @@ def clip_cosines(c: np.ndarray, name: str = "cosine", *, slack: float = COS_SLAC
     return c
 
 
-# --------------------------------------------------------------------------- choices, dtypes, tables
+def check_instance(value, cls: type, name: str, *, what: str | None = None):
+    """Return ``value`` if it is an instance of ``cls``; else raise naming ``name``.
+
+    ``what`` describes the expected object (default: the class name), e.g.
+    ``"a TegumFactors from tegum_factors(W)"``.
+    """
+    if not isinstance(value, cls):
+        raise TypeError(f"{name} must be {what or 'a ' + cls.__name__}; got {type(value).__name__}.")
+    return value
 
 
-def _alternatives(choices) -> str:
-    """Spell out choices as ``'a', 'b' or 'c'``."""
-    quoted = [repr(c) for c in choices]
-    return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
-
-
+# --------------------------------------------------------------------------- choices and options
 def check_choice(value, name: str, choices, *, expected: str | None = None) -> str:
-    """Return ``value`` if it is one of the strings ``choices``.
+    """Return ``value`` if it is one of the strings ``choices``; raise naming ``name`` otherwise.
 
-    The message says ``{name} must be {expected}``, ``expected`` defaulting to
-    the choices spelled out (``'a', 'b' or 'c'``).
+    The message says ``{name} must be {expected}``; ``expected`` defaults to
+    ``one of 'a', 'b'`` and may spell the choices out with their meaning.
 
     Examples
     --------
-    >>> check_choice("mub", "kind", ("random", "mub"))
-    'mub'
-    >>> check_choice("hadamard", "kind", ("random", "mub"))
+    >>> check_choice("adam", "optimizer", ("adam", "sgd"))
+    'adam'
+    >>> check_choice("Adam", "optimizer", ("adam", "sgd"))
+    Traceback (most recent call last):
+    ...
+    ValueError: optimizer must be one of 'adam', 'sgd'; got 'Adam'.
+    >>> check_choice("hadamard", "kind", ("random", "mub"), expected="'random' or 'mub'")
     Traceback (most recent call last):
     ...
     ValueError: kind must be 'random' or 'mub'; got 'hadamard'.
     """
-    expected = _alternatives(choices) if expected is None else expected
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be {expected}; got {_describe(value)}.")
-    if value not in choices:
+    if not isinstance(value, str) or value not in choices:
+        expected = f"one of {', '.join(map(repr, choices))}" if expected is None else expected
         raise ValueError(f"{name} must be {expected}; got {value!r}.")
     return value
+
+
+def check_dtype(dtype, name: str = "dtype") -> np.dtype:
+    """Return float32 or float64 as a numpy dtype; anything else is an error.
+
+    Examples
+    --------
+    >>> check_dtype("float32")
+    dtype('float32')
+    >>> check_dtype(np.float16)
+    Traceback (most recent call last):
+    ...
+    ValueError: dtype must be np.float32 or np.float64; got <class 'numpy.float16'>.
+    """
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        dt = None
+    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+        raise ValueError(f"{name} must be np.float32 or np.float64; got {dtype!r}.")
+    return dt
+
+
+def check_bool(value, name: str) -> bool:
+    """Return ``value`` as a Python bool if it is ``True`` or ``False`` (numpy bools included)."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False; got {_describe(value)}.")
+    return bool(value)
+
+
+def check_blas_threads(value, name: str = "blas_threads") -> int | None:
+    """Return ``None`` (leave BLAS alone) or an int >= 1."""
+    return None if value is None else check_int(value, name, minimum=1)
+
+
+def check_pair(value, name: str, what: str) -> tuple:
+    """Return ``value`` as a tuple if it is a list or tuple of length 2; ``what`` names its entries."""
+    if not isinstance(value, tuple | list) or len(value) != 2:
+        raise TypeError(f"{name} must be a pair {what}; got {_describe(value)}.")
+    return tuple(value)
+
+
+def check_optimizer_options(
+    optimizer, schedule, lr, weight_decay, betas, eps, momentum, steps, *, optimizers, schedules
+) -> dict:
+    """Validate the optimizer keywords shared by every trainer; return them as a normalized dict.
+
+    ``optimizers`` and ``schedules`` are the accepted names (their owner is the trainer's optimizer module).
+
+    Examples
+    --------
+    >>> opts = check_optimizer_options("sgd", "constant", 0.1, 0, (0.9, 0.999), 1e-8, 0, 10,
+    ...                                optimizers=("adam", "sgd"), schedules=("constant",))
+    >>> opts["lr"], opts["betas"], opts["steps"]
+    (0.1, (0.9, 0.999), 10)
+    >>> check_optimizer_options("sgd", "constant", 0.1, 0, (0.9, 1.0), 1e-8, 0, 10,
+    ...                         optimizers=("sgd",), schedules=("constant",))
+    Traceback (most recent call last):
+    ...
+    ValueError: betas[1] must be < 1.0; got 1.0.
+    """
+    betas = check_pair(betas, "betas", "(beta1, beta2)")
+    return dict(
+        optimizer=check_choice(optimizer, "optimizer", optimizers),
+        schedule=check_choice(schedule, "schedule", schedules),
+        lr=check_float(lr, "lr", minimum=0.0, strict_min=True),
+        weight_decay=check_float(weight_decay, "weight_decay", minimum=0.0),
+        betas=tuple(
+            check_float(beta, f"betas[{i}]", minimum=0.0, maximum=1.0, strict_max=True)
+            for i, beta in enumerate(betas)
+        ),
+        eps=check_float(eps, "eps", minimum=0.0, strict_min=True),
+        momentum=check_float(momentum, "momentum", minimum=0.0, maximum=1.0, strict_max=True),
+        steps=check_int(steps, "steps", minimum=1),
+    )
+
+
+def seeded_rng(rng, name: str = "rng") -> tuple[np.random.Generator, int | None]:
+    """Return ``(generator, seed)`` for ``rng``: the seed (SeedSequence entropy) reruns the same stream.
+
+    ``seed`` is ``None`` when a Generator was passed (its state cannot be recorded).
+
+    Examples
+    --------
+    >>> gen, seed = seeded_rng(3)
+    >>> seed, bool(gen.random() == np.random.default_rng(3).random())
+    (3, True)
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng, None
+    check_rng(rng, name)
+    ss = np.random.SeedSequence(rng)
+    return np.random.default_rng(ss), ss.entropy
+
+
+# --------------------------------------------------------------------------- tables and batches
+def check_table(value, name: str, n_features: int, *, one_d: str, minimum: float, maximum=None) -> np.ndarray:
+    """Return a per-feature / per-instance table as float64 of shape ``(m, n_features)``, m = 1 or instances.
+
+    A scalar applies everywhere; a 1-D array is one value per instance (``one_d="instance"``)
+    or per feature (``one_d="feature"``); a 2-D array is ``(instances, n_features)``, where a
+    leading dimension of 1 broadcasts over instances. Values must be finite and lie in
+    ``[minimum, maximum]``.
+
+    Examples
+    --------
+    >>> check_table([0.5, 0.9], "sparsity", 3, one_d="instance", minimum=0.0, maximum=1.0).shape
+    (2, 3)
+    >>> check_table([1.0, 2.0], "importance", 3, one_d="feature", minimum=0.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: importance given as a 1-D array is one value per feature and must have length n_features=3; got length 2. For per-instance values pass shape (n_instances, n_features).
+    """  # noqa: E501
+    if isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be a number or an array of numbers; got {_describe(value)}.")
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a number or an array of numbers; got {_describe(value)}.") from None
+    if arr.ndim == 0:
+        arr = arr.reshape(1, 1) * np.ones((1, n_features))
+    elif arr.ndim == 1 and one_d == "instance":
+        arr = arr[:, None] * np.ones((1, n_features))
+    elif arr.ndim == 1:
+        if arr.shape[0] != n_features:
+            raise ValueError(
+                f"{name} given as a 1-D array is one value per feature and must have length "
+                f"n_features={n_features}; got length {arr.shape[0]}. For per-instance values pass "
+                f"shape (n_instances, n_features)."
+            )
+        arr = arr[None, :]
+    elif arr.ndim == 2:
+        if arr.shape[1] != n_features:
+            raise ValueError(
+                f"{name} given as a 2-D array must have shape (n_instances, n_features={n_features}); "
+                f"got shape {arr.shape}."
+            )
+    else:
+        raise ValueError(f"{name} must be a scalar, 1-D or 2-D; got shape {arr.shape}.")
+    if arr.shape[0] == 0:
+        raise ValueError(f"{name} must not be empty.")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} must be finite; got {arr[~np.isfinite(arr)][0]}.")
+    bad = (arr < minimum) | ((arr > maximum) if maximum is not None else False)
+    if bad.any():
+        where = f"[{minimum}, {maximum}]" if maximum is not None else f">= {minimum}"
+        raise ValueError(f"{name} values must lie in {where}; got {arr[bad][0]}.")
+    return arr
+
+
+def check_instances(n_instances, tables: dict, name: str = "n_instances") -> int:
+    """Return the number of instances given by ``tables`` (name -> table of 1 or m rows) and ``n_instances``.
+
+    Tables with one row broadcast; all others must agree with each other and with
+    ``n_instances`` when it is given (default 1 when nothing says otherwise).
+
+    Examples
+    --------
+    >>> check_instances(None, {"sparsity": np.zeros((3, 4)), "importance": np.ones((1, 4))})
+    3
+    >>> check_instances(2, {"sparsity": np.zeros((3, 4))})
+    Traceback (most recent call last):
+    ...
+    ValueError: n_instances=2 but sparsity has 3 per-instance rows.
+    """
+    rows = {k: v.shape[0] for k, v in tables.items() if v.shape[0] != 1}
+    if n_instances is not None:
+        n_instances = check_int(n_instances, name, minimum=1)
+    sizes = set(rows.values())
+    if len(sizes) > 1:
+        raise ValueError(
+            "per-instance arrays disagree on the number of instances: "
+            + ", ".join(f"{k} has {m}" for k, m in rows.items())
+            + "."
+        )
+    if not sizes:
+        return 1 if n_instances is None else n_instances
+    m = sizes.pop()
+    if n_instances is not None and n_instances != m:
+        raise ValueError(f"{name}={n_instances} but {next(iter(rows))} has {m} per-instance rows.")
+    return m
+
+
+def check_real(value, name: str, *, dtype=None) -> np.ndarray:
+    """Return ``value`` as a real float array of any shape (values unchecked).
+
+    float32 and float64 keep their precision unless ``dtype`` is given; integer
+    and boolean input become float64. Anything else is a ``TypeError``.
+    """
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be a real array; cannot convert {_describe(value)} ({exc}).") from None
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be a real numeric array; got {_describe(value)}.")
+    if dtype is None:
+        dtype = arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64
+    return arr.astype(dtype, copy=False)
+
+
+def check_batch(W, name: str = "W", *, dtype=None) -> tuple[np.ndarray, bool]:
+    """Return a batch of packings as a finite float array ``(instances, n, d)`` and whether it came 2-D.
+
+    A 2-D ``(n, d)`` array is one instance. float32 and float64 keep their
+    precision unless ``dtype`` is given; integer and boolean input become float64.
+
+    Examples
+    --------
+    >>> B, single = check_batch(np.ones((5, 2)))
+    >>> B.shape, B.dtype, single
+    ((1, 5, 2), dtype('float64'), True)
+    >>> check_batch(np.ones(5))
+    Traceback (most recent call last):
+    ...
+    ValueError: W must be 2-D (n_features, d) or 3-D (instances, n_features, d); got 1-D shape (5,).
+    """
+    arr = check_real(W, name, dtype=dtype)
+    if arr.ndim not in (2, 3) or 0 in arr.shape:
+        raise ValueError(
+            f"{name} must be 2-D (n_features, d) or 3-D (instances, n_features, d); "
+            f"got {arr.ndim}-D shape {arr.shape}."
+        )
+    check_finite(arr, name)
+    return (arr[None], True) if arr.ndim == 2 else (arr, False)
+
+
+def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
+    """Return ``arr`` if every entry is finite; otherwise name the first bad entry and its index."""
+    if not np.isfinite(arr).all():
+        bad = np.argwhere(~np.isfinite(arr))[0]
+        raise ValueError(
+            f"{name} must be finite; found {arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}."
+        )
+    return arr
+
+
+# ---------------------------------------------------------------- choice lists, array dtypes, int tables
 
 
 def check_choices(values, name: str, choices, *, what: str = "values") -> tuple[str, ...]:
@@ -232,14 +474,14 @@ def check_choices(values, name: str, choices, *, what: str = "values") -> tuple[
     return out
 
 
-def check_dtype(
+def check_array_dtype(
     arr: np.ndarray, name: str, *, kinds: str = "biuf", expected: str = "real numeric"
 ) -> np.ndarray:
     """Return ``arr`` if its dtype kind is one of ``kinds`` (numpy kind codes), else raise TypeError.
 
     Examples
     --------
-    >>> check_dtype(np.array(["a"]), "the stored array")
+    >>> check_array_dtype(np.array(["a"]), "the stored array")
     Traceback (most recent call last):
     ...
     TypeError: the stored array must be real numeric; got array of shape (1,) and dtype <U1.

@@ -18,17 +18,21 @@ treated as orthogonal to every other row (cosine 0) and get capacity 0.
 
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._validation import check_int, check_packing, check_ps, check_tolerance, clip_cosines
+from ._rows import row_norms, unit_rows
+from ._validation import _describe, check_int, check_packing, check_ps, check_tolerance, clip_cosines
 
 __all__ = [
     "PairStatistics",
+    "SignedInterference",
     "pairwise_statistics",
+    "signed_interference",
     "cosine_matrix",
     "interference_moment",
     "interference_moments",
@@ -46,6 +50,7 @@ __all__ = [
 DENSE_LIMIT_BYTES = 64 * 2**20
 #: Elements of a tile reduced at a time (about 1 MiB of float32: stays in cache).
 _CHUNK_ELEMENTS = 2**18
+_LOG_MAX = math.log(np.finfo(np.float64).max)
 
 
 def default_atol(dtype) -> float:
@@ -84,6 +89,8 @@ class PairStatistics:
         ``(counts, edges)`` of ``|cos θ_ij|`` over the pairs, when bins were asked for.
     method : str
         ``"dense"`` or ``"blocked"``.
+    signed : SignedInterference or None
+        The positive and negative parts of the cosines, when ``signed=True`` was asked for.
     """
 
     n: int
@@ -95,6 +102,7 @@ class PairStatistics:
     atol: float = 0.0
     histogram: tuple | None = None
     method: str = "dense"
+    signed: SignedInterference | None = None
 
     def moment(self, p: float) -> float:
         """Return the moment of order ``p`` (it must have been requested)."""
@@ -104,11 +112,43 @@ class PairStatistics:
         return self.moments[key]
 
 
-def _unit_rows(W: np.ndarray) -> np.ndarray:
-    norms = np.sqrt(np.einsum("ij,ij->i", W, W, dtype=np.float64))
-    inv = np.zeros_like(norms)
-    np.divide(1.0, norms, out=inv, where=norms > 0)
-    return W * inv.astype(W.dtype)[:, None]
+@dataclass(frozen=True)
+class SignedInterference:
+    """Positive and negative interference of the unordered pairs ``i < j``.
+
+    A ReLU passes positive interference ``max(W_i·W_j, 0)`` and, with a negative
+    bias, filters the negative part: an antipodal pair has only negative
+    interference. With ``weighted=False`` the parts are those of the cosines
+    (unit directions); with ``weighted=True`` those of the dot products
+    ``W_i·W_j`` of the weights with their norms.
+
+    Attributes
+    ----------
+    n : int
+        Number of rows.
+    positive, negative : dict of float to float
+        ``{p: Σ_{i<j} max(±c_ij, 0)**p}`` for each requested finite ``p``; an
+        infinite ``p`` maps to the largest value of that part.
+    max_positive : float
+        ``max_{i<j} max(c_ij, 0)``: the largest positive overlap (0 if none).
+    positive_pair : tuple of int or None
+        A pair attaining it.
+    max_negative : float
+        ``max_{i<j} max(-c_ij, 0)``.
+    negative_pair : tuple of int or None
+        A pair attaining it.
+    weighted : bool
+        Whether ``c_ij`` is the dot product of the weights (True) or the cosine (False).
+    """
+
+    n: int
+    positive: dict
+    negative: dict
+    max_positive: float
+    positive_pair: tuple | None
+    max_negative: float
+    negative_pair: tuple | None
+    weighted: bool = False
 
 
 def cosine_matrix(W) -> np.ndarray:
@@ -140,7 +180,7 @@ def cosine_matrix(W) -> np.ndarray:
            [0.7071, 1.    ]])
     """
     W = check_packing(W)
-    U = _unit_rows(W)
+    U = unit_rows(W)
     C = U @ U.T
     clip_cosines(C)
     nonzero = np.einsum("ij,ij->i", U, U) > 0
@@ -166,10 +206,42 @@ def _power_sum(A: np.ndarray, p: float, tmp: np.ndarray) -> float:
     return float(tmp.sum())
 
 
-class _Accumulator:
-    """Running reduction of |cos| tiles: moments, max, orthogonal count, histogram."""
+def _zero_bin(edges: np.ndarray) -> int | None:
+    """Index of the histogram bin that holds 0 (``np.histogram``'s half-open bins), or None."""
+    if not (edges[0] <= 0.0 <= edges[-1]):
+        return None
+    return int(min(np.searchsorted(edges, 0.0, side="right") - 1, len(edges) - 2))
 
-    def __init__(self, orders, atol, bins):
+
+class _SideAccumulator:
+    """Running moments and maximum of one sign's part of the cosines (``max(±cos, 0)``)."""
+
+    def __init__(self, finite):
+        self.sums = {p: 0.0 for p in finite}
+        self.max = 0.0
+        self.argmax = None
+
+    def add(self, A, tmp, offset):
+        if A.size:
+            flat_idx = int(np.argmax(A))
+            m = float(A.reshape(-1)[flat_idx])
+            if m > self.max or self.argmax is None:
+                r, c = divmod(flat_idx, A.shape[1])
+                self.max, self.argmax = min(m, 1.0), (offset[0] + r, offset[1] + c)
+        for p in self.sums:
+            self.sums[p] += _power_sum(A, p, tmp)
+
+    def merge(self, other):
+        for p in self.sums:
+            self.sums[p] += other.sums[p]
+        if other.argmax is not None and (other.max > self.max or self.argmax is None):
+            self.max, self.argmax = other.max, other.argmax
+
+
+class _Accumulator:
+    """Running reduction of cosine tiles: moments, max, orthogonal count, histogram, signed parts."""
+
+    def __init__(self, orders, atol, bins, signed=False):
         self.finite = [p for p in orders if np.isfinite(p)]
         self.sums = {p: 0.0 for p in self.finite}
         self.max = 0.0
@@ -178,6 +250,7 @@ class _Accumulator:
         self.atol = atol
         self.edges = None
         self.counts = None
+        self.zero_bin = None
         if bins is not None:
             self.edges = (
                 np.linspace(0.0, 1.0, int(bins) + 1)
@@ -185,13 +258,24 @@ class _Accumulator:
                 else np.asarray(bins, dtype=float)
             )
             self.counts = np.zeros(len(self.edges) - 1, dtype=np.int64)
+            self.zero_bin = _zero_bin(self.edges)
+        self.pos = _SideAccumulator(self.finite) if signed else None
+        self.neg = _SideAccumulator(self.finite) if signed else None
 
-    def add(self, A, tmp, offset, excluded):
-        """Fold |cos| tile ``A`` (entries outside the pair set set to 0) into the totals.
+    def add(self, C, tmp, tmp2, offset, excluded):
+        """Fold cosine tile ``C`` (entries outside the pair set set to 0) into the totals.
 
-        ``excluded`` is the number of zeroed entries that are not pairs; they are
-        removed from the orthogonal count and the histogram's first bin.
+        ``C`` is overwritten by ``|C|``. ``excluded`` is the number of zeroed entries
+        that are not pairs; they are removed from the orthogonal count and from the
+        histogram bin that holds 0.
         """
+        if self.pos is not None:
+            np.maximum(C, 0.0, out=tmp2)
+            self.pos.add(tmp2, tmp, offset)
+            np.minimum(C, 0.0, out=tmp2)
+            np.negative(tmp2, out=tmp2)
+            self.neg.add(tmp2, tmp, offset)
+        A = np.abs(C, out=C)
         if A.size:
             flat_idx = int(np.argmax(A))
             m = float(A.reshape(-1)[flat_idx])
@@ -206,7 +290,8 @@ class _Accumulator:
         self.ortho += int(np.count_nonzero(A <= self.atol)) - excluded
         if self.counts is not None:
             counts, _ = np.histogram(A, bins=self.edges)
-            counts[0] -= excluded
+            if self.zero_bin is not None:
+                counts[self.zero_bin] -= excluded
             self.counts += counts
 
     def merge(self, other):
@@ -217,6 +302,37 @@ class _Accumulator:
         self.ortho += other.ortho
         if self.counts is not None:
             self.counts += other.counts
+        if self.pos is not None:
+            self.pos.merge(other.pos)
+            self.neg.merge(other.neg)
+
+
+def _pair(argmax, value, n):
+    """Return an unordered pair ``(i, j)``, ``i < j``, attaining ``value`` (any pair when it is 0)."""
+    if n < 2:
+        return None
+    i, j = argmax if (argmax is not None and value > 0) else (0, 1)
+    return (int(min(i, j)), int(max(i, j)))
+
+
+def _side(side, orders, n, log_scale=0.0) -> tuple[dict, float, tuple | None]:
+    """Moments, maximum and maximising pair of one signed part, times ``exp(log_scale)`` per power."""
+
+    def scaled(raw, power):
+        if raw == 0.0 or n < 2:
+            return 0.0
+        if log_scale == 0.0:
+            return float(raw)
+        log_value = power * log_scale + math.log(raw)
+        if log_value > _LOG_MAX:
+            raise OverflowError(
+                f"W's weighted interference of order p={power} exceeds the float64 range "
+                f"(about 10^{log_value / math.log(10):.0f}); rescale W or use weighted=False."
+            )
+        return math.exp(log_value)
+
+    moments = {float(p): scaled(side.sums[p], p) if np.isfinite(p) else scaled(side.max, 1.0) for p in orders}
+    return moments, scaled(side.max, 1.0), _pair(side.argmax, side.max, n)
 
 
 def _finish(acc, orders, n, method) -> PairStatistics:
@@ -224,57 +340,67 @@ def _finish(acc, orders, n, method) -> PairStatistics:
     for p in orders:
         moments[float(p)] = acc.sums[p] if np.isfinite(p) else (acc.max if n > 1 else 0.0)
     coh = min(acc.max, 1.0) if n > 1 else 0.0
-    pair = None
-    if n > 1:
-        # an all-zero tile reports a masked (non-pair) position; any pair attains 0
-        i, j = acc.argmax if (acc.argmax is not None and acc.max > 0) else (0, 1)
-        pair = (int(min(i, j)), int(max(i, j)))
     hist = (acc.counts, acc.edges) if acc.counts is not None else None
+    signed = None
+    if acc.pos is not None:
+        pos, max_pos, pos_pair = _side(acc.pos, orders, n)
+        neg, max_neg, neg_pair = _side(acc.neg, orders, n)
+        signed = SignedInterference(
+            n=n,
+            positive=pos,
+            negative=neg,
+            max_positive=max_pos,
+            positive_pair=pos_pair,
+            max_negative=max_neg,
+            negative_pair=neg_pair,
+            weighted=False,
+        )
     return PairStatistics(
         n=n,
         n_pairs=n * (n - 1) // 2,
         moments=moments,
         coherence=coh,
-        coherent_pair=pair,
+        coherent_pair=_pair(acc.argmax, acc.max, n),
         orthogonal_pairs=acc.ortho,
         atol=acc.atol,
         histogram=hist,
         method=method,
+        signed=signed,
     )
 
 
-def _dense(U, orders, atol, bins):
+def _dense(U, orders, atol, bins, signed=False):
     n = U.shape[0]
     C = U @ U.T
     clip_cosines(C)
     iu = np.triu_indices(n, k=1)
-    vals = np.abs(C[iu])
-    acc = _Accumulator(orders, atol, bins)
-    for p in acc.finite:
-        acc.sums[p] = float(np.sum(vals.astype(np.float64) ** p))
-    if vals.size:
-        k = int(np.argmax(vals))
-        acc.max, acc.argmax = float(vals[k]), (int(iu[0][k]), int(iu[1][k]))
-    acc.ortho = int(np.count_nonzero(vals <= atol))
-    if acc.counts is not None:
-        acc.counts = np.histogram(vals, bins=acc.edges)[0].astype(np.int64)
+    vals = C[iu].astype(np.float64)[None, :]  # moments of a dense matrix are summed in float64
+    acc = _Accumulator(orders, atol, bins, signed)
+    k = vals.shape[1]
+    acc.add(vals, np.empty_like(vals), np.empty_like(vals) if signed else None, (0, 0), 0)
+    # positions in the flattened pair list back to (i, j)
+    for side in (acc, acc.pos, acc.neg):
+        if side is not None and side.argmax is not None and k:
+            idx = side.argmax[1]
+            side.argmax = (int(iu[0][idx]), int(iu[1][idx]))
     return acc
 
 
-def _blocked(U, orders, atol, bins, block_size, n_threads):
+def _blocked(U, orders, atol, bins, block_size, n_threads, signed=False):
     """Tile the upper triangle of U Uᵀ; reduce each tile in ``n_threads`` row strips."""
     n = U.shape[0]
     dtype = U.dtype
     B = block_size
     buf = np.empty((B, B), dtype=dtype)
     tmp = np.empty((B, B), dtype=dtype)
+    tmp2 = np.empty((B, B), dtype=dtype) if signed else None
     # Strictly-upper mask for the diagonal tiles (1 above the diagonal, 0 elsewhere).
     upper = np.triu(np.ones((B, B), dtype=dtype), k=1)
     n_threads = max(1, min(n_threads, B // 64 or 1))
-    accs = [_Accumulator(orders, atol, bins) for _ in range(n_threads)]
+    accs = [_Accumulator(orders, atol, bins, signed) for _ in range(n_threads)]
     pool = ThreadPoolExecutor(n_threads) if n_threads > 1 else None
 
-    def reduce_strip(t, C, T, offset, diag):
+    def reduce_strip(t, C, T, T2, offset, diag):
         rows, width = C.shape
         lo, hi = (rows * t) // n_threads, (rows * (t + 1)) // n_threads
         # Work through the strip in chunks of about 1 MiB so that every pass
@@ -283,14 +409,14 @@ def _blocked(U, orders, atol, bins, block_size, n_threads):
         for r0 in range(lo, hi, step):
             r1 = min(r0 + step, hi)
             A, Tm = C[r0:r1], T[r0:r1]
-            np.abs(A, out=A)
+            Tm2 = None if T2 is None else T2[r0:r1]
             if diag:
                 np.multiply(A, upper[r0:r1, :width], out=A)
                 # a diagonal tile is square: row i holds i + 1 entries with j <= i
                 excluded = (r1 * (r1 + 1) - r0 * (r0 + 1)) // 2
             else:
                 excluded = 0
-            accs[t].add(A, Tm, (offset[0] + r0, offset[1]), excluded)
+            accs[t].add(A, Tm, Tm2, (offset[0] + r0, offset[1]), excluded)
 
     try:
         for i0 in range(0, n, B):
@@ -300,15 +426,16 @@ def _blocked(U, orders, atol, bins, block_size, n_threads):
                 j1 = min(j0 + B, n)
                 C = buf[: i1 - i0, : j1 - j0]
                 T = tmp[: i1 - i0, : j1 - j0]
+                T2 = None if tmp2 is None else tmp2[: i1 - i0, : j1 - j0]
                 np.matmul(Ui, U[j0:j1].T, out=C)
                 diag = j0 == i0
                 if pool is None:
-                    reduce_strip(0, C, T, (i0, j0), diag)
+                    reduce_strip(0, C, T, T2, (i0, j0), diag)
                 else:
                     list(
                         pool.map(
-                            lambda t, C=C, T=T, i0=i0, j0=j0, diag=diag: reduce_strip(
-                                t, C, T, (i0, j0), diag
+                            lambda t, C=C, T=T, T2=T2, i0=i0, j0=j0, diag=diag: reduce_strip(
+                                t, C, T, T2, (i0, j0), diag
                             ),
                             range(n_threads),
                         )
@@ -322,12 +449,54 @@ def _blocked(U, orders, atol, bins, block_size, n_threads):
     return acc
 
 
+def _check_bins(bins):
+    if bins is None:
+        return None
+    if isinstance(bins, str | bytes):
+        raise TypeError(f"bins must be an int or a sequence of bin edges; got {_describe(bins)}.")
+    if np.ndim(bins) == 0:
+        return check_int(bins, "bins", minimum=1)
+    try:
+        edges = np.asarray(bins, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"bins must be an int or a sequence of bin edges; got {_describe(bins)}.") from None
+    if edges.ndim != 1 or edges.size < 2:
+        raise ValueError(f"bins must hold at least 2 edges; got shape {edges.shape}.")
+    if not np.all(np.isfinite(edges)) or np.any(np.diff(edges) <= 0):
+        raise ValueError(f"bins edges must be finite and strictly increasing; got {edges.tolist()}.")
+    return edges
+
+
+def _tiled(U, orders, atol, bins, method, block_size, n_threads, signed):
+    """Run the dense or blocked reduction over the pairs of the rows of ``U``."""
+    n = U.shape[0]
+    if method == "auto":
+        method = "dense" if n * n * U.itemsize <= DENSE_LIMIT_BYTES else "blocked"
+    if method == "dense":
+        return _dense(U, orders, atol, bins, signed), method
+    B = 2048 if block_size is None else block_size
+    if n_threads is None:
+        n_threads = min(4, os.cpu_count() or 1)
+    return _blocked(U, orders, atol, bins, min(B, max(n, 1)), n_threads, signed), method
+
+
+def _check_method(method, block_size, n_threads):
+    if method not in ("auto", "dense", "blocked"):
+        raise ValueError(f"method must be 'auto', 'dense' or 'blocked'; got {_describe(method)}.")
+    if block_size is not None:
+        block_size = check_int(block_size, "block_size", minimum=1)
+    if n_threads is not None:
+        n_threads = check_int(n_threads, "n_threads", minimum=1)
+    return method, block_size, n_threads
+
+
 def pairwise_statistics(
     W,
     p=(1.0, 2.0, np.inf),
     *,
     atol: float | None = None,
     bins=None,
+    signed: bool = False,
     method: str = "auto",
     block_size: int | None = None,
     n_threads: int | None = None,
@@ -338,14 +507,20 @@ def pairwise_statistics(
     ----------
     W : array_like, shape (n, d)
         One feature vector per row. float32 input is computed in float32
-        (relative error about 1e-6), everything else in float64.
+        (relative error about 1e-6), everything else in float64. Rows are
+        rescaled by their largest entry before they are normalised, so every
+        finite nonzero row is a direction; all-zero rows are orthogonal to everything.
     p : float or sequence of float, default (1, 2, inf)
         Moment orders, each ``> 0``; ``np.inf`` stands for the coherence.
     atol : float, optional
         Pairs with ``|cos| <= atol`` count as orthogonal. Default
         :func:`default_atol` of the working precision.
     bins : int or sequence of float, optional
-        If given, also histogram ``|cos|`` over the pairs (``int``: equal bins on [0, 1]).
+        If given, also histogram ``|cos|`` over the pairs (``int``: equal bins on
+        [0, 1]; a sequence: strictly increasing edges, as ``numpy.histogram``).
+    signed : bool, default False
+        Also compute the positive and negative parts of the cosines in the same
+        pass (:class:`SignedInterference`, in the ``signed`` attribute).
     method : {"auto", "dense", "blocked"}
         ``"dense"`` forms the whole cosine matrix; ``"blocked"`` works in
         ``block_size × block_size`` tiles of the upper triangle and never holds
@@ -370,6 +545,9 @@ def pairwise_statistics(
     >>> s = pairwise_statistics(np.eye(3)[[0, 1, 2, 0]] + [[0, 0, 0]] * 4, p=[1, 2])
     >>> s.n_pairs, s.orthogonal_pairs, s.coherence, s.moment(2)
     (6, 5, 1.0, 1.0)
+    >>> s = pairwise_statistics([[1, 0], [-1, 0], [0, 1]], p=[1], signed=True)
+    >>> s.coherence, s.signed.max_positive, s.signed.negative[1.0]
+    (1.0, 0.0, 1.0)
     >>> pairwise_statistics([[1.0, 0.0]], p=0)
     Traceback (most recent call last):
     ...
@@ -378,24 +556,82 @@ def pairwise_statistics(
     W = check_packing(W)
     orders, _ = check_ps(p)
     atol = default_atol(W.dtype) if atol is None else check_tolerance(atol, "atol")
-    if method not in ("auto", "dense", "blocked"):
-        raise ValueError(f"method must be 'auto', 'dense' or 'blocked'; got {method!r}.")
-    if bins is not None and np.ndim(bins) == 0:
-        check_int(bins, "bins", minimum=1)
+    bins = _check_bins(bins)
+    method, block_size, n_threads = _check_method(method, block_size, n_threads)
     n = W.shape[0]
-    U = _unit_rows(W)
-    if method == "auto":
-        method = "dense" if n * n * U.itemsize <= DENSE_LIMIT_BYTES else "blocked"
-    if method == "dense":
-        acc = _dense(U, orders, atol, bins)
-    else:
-        B = 2048 if block_size is None else check_int(block_size, "block_size", minimum=1)
-        if n_threads is None:
-            n_threads = min(4, os.cpu_count() or 1)
-        else:
-            n_threads = check_int(n_threads, "n_threads", minimum=1)
-        acc = _blocked(U, orders, atol, bins, min(B, max(n, 1)), n_threads)
+    acc, method = _tiled(unit_rows(W), orders, atol, bins, method, block_size, n_threads, bool(signed))
     return _finish(acc, orders, n, method)
+
+
+def signed_interference(
+    W,
+    p=(1.0, 2.0, np.inf),
+    *,
+    weighted: bool = False,
+    method: str = "auto",
+    block_size: int | None = None,
+    n_threads: int | None = None,
+) -> SignedInterference:
+    """Positive and negative interference of a packing, in one tiled pass.
+
+    A ReLU output passes positive interference and a negative bias filters the
+    negative part, so for the ReLU toy models the positive part is the one that
+    costs: an antipodal pair has zero positive interference.
+
+    Parameters
+    ----------
+    W : array_like, shape (n, d)
+        One feature vector per row.
+    p : float or sequence of float, default (1, 2, inf)
+        Orders ``> 0``; ``np.inf`` gives the largest value of each part.
+    weighted : bool, default False
+        ``False``: parts of the cosines of the unit directions. ``True``: parts of
+        the dot products ``W_i·W_j`` of the weights with their norms (the
+        interference a toy model's hidden layer actually adds). A weighted moment
+        too large for a float raises ``OverflowError``.
+    method, block_size, n_threads
+        As for :func:`pairwise_statistics`.
+
+    Returns
+    -------
+    SignedInterference
+
+    Examples
+    --------
+    >>> s = signed_interference([[1, 0], [-1, 0], [0, 1], [0, -1]], p=[1, np.inf])
+    >>> s.positive[1.0], s.negative[1.0], s.max_negative
+    (0.0, 2.0, 1.0)
+    >>> s = signed_interference([[2, 0], [1, 1]], p=[1], weighted=True)
+    >>> s.positive[1.0], s.positive_pair
+    (2.0, (0, 1))
+    """
+    W = check_packing(W)
+    orders, _ = check_ps(p)
+    method, block_size, n_threads = _check_method(method, block_size, n_threads)
+    n = W.shape[0]
+    if not weighted:
+        acc, _ = _tiled(unit_rows(W), orders, 0.0, None, method, block_size, n_threads, True)
+        return _finish(acc, orders, n, method).signed
+    # rescale so every |dot| <= 1, then undo the scale in the moments
+    norms = row_norms(W)
+    top = float(norms.max()) if n else 0.0
+    if top == 0.0:
+        zeros = {float(q): 0.0 for q in orders}
+        return SignedInterference(n, zeros, dict(zeros), 0.0, _pair(None, 0, n), 0.0, _pair(None, 0, n), True)
+    if np.isfinite(top):
+        V = (W / np.asarray(top, dtype=W.dtype)) if W.dtype == np.float64 else (W.astype(np.float64) / top)
+        log_scale = 2.0 * math.log(top)
+    else:  # the largest norm overflows: scale by the largest entry first
+        big = float(np.max(np.abs(W)))
+        V = W.astype(np.float64) / big
+        inner = float(row_norms(V).max())
+        V /= inner
+        log_scale = 2.0 * (math.log(big) + math.log(inner))
+    V = V.astype(W.dtype, copy=False)
+    acc, _ = _tiled(V, orders, 0.0, None, method, block_size, n_threads, True)
+    pos, max_pos, pos_pair = _side(acc.pos, orders, n, log_scale)
+    neg, max_neg, neg_pair = _side(acc.neg, orders, n, log_scale)
+    return SignedInterference(n, pos, neg, max_pos, pos_pair, max_neg, neg_pair, True)
 
 
 def interference_moments(W, p=(1.0, 2.0, 4.0, np.inf), **kwargs) -> np.ndarray:
@@ -513,7 +749,7 @@ def frame_potential(W, *, normalize: bool = False) -> float:
     """
     W = check_packing(W).astype(np.float64)
     if normalize:
-        W = _unit_rows(W)
+        W = unit_rows(W)
     S = W.T @ W
     return float(np.sum(S * S))
 
@@ -602,7 +838,7 @@ def feature_dimensionality(W) -> np.ndarray:
     """
     W = check_packing(W).astype(np.float64)
     sq = np.einsum("ij,ij->i", W, W)
-    U = _unit_rows(W)
+    U = unit_rows(W)
     denom = _quadratic_forms(U, W)
     out = np.zeros_like(sq)
     np.divide(sq, denom, out=out, where=sq > 0)

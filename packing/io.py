@@ -34,7 +34,7 @@ from typing import IO
 
 import numpy as np
 
-from ._validation import check_choice, check_dtype, check_packings
+from ._validation import check_array_dtype, check_choice, check_packings
 
 __all__ = ["load_packing", "save_packing", "load_packing_metadata", "from_torch_layout"]
 
@@ -176,7 +176,7 @@ def save_packing(path, W, /, *, metadata: dict | None = None, **arrays) -> Path:
     if "W" in arrays or "metadata" in arrays:
         raise ValueError("extra arrays may not be called 'W' or 'metadata'.")
     extra = {
-        k: check_dtype(np.asarray(v), k, kinds="biufcUS", expected="an array of numbers or strings")
+        k: check_array_dtype(np.asarray(v), k, kinds="biufcUS", expected="an array of numbers or strings")
         for k, v in arrays.items()
     }
     if metadata is not None:
@@ -242,7 +242,7 @@ def load_packing(path, *, key: str | None = None, layout: str = "features_by_hid
             if key not in data.files:
                 raise ValueError(f"key {key!r} not in {str(path)!r}; it holds {sorted(data.files)}.")
             arr = data[key]
-    check_dtype(arr, "the stored array")
+    check_array_dtype(arr, "the stored array")
     if layout == "hidden_by_features":
         return from_torch_layout(arr)
     return check_packings(arr, "W", min_instances=0)

@@ -10,6 +10,7 @@ import numpy as np
 
 from ._validation import check_packing
 from .geometry import pairwise_statistics
+from .structure.shapes import SHAPE_COLORS, SHAPE_FRACTIONS
 
 __all__ = ["plot_cosine_histogram", "plot_moment_profile"]
 
@@ -176,26 +177,15 @@ __all__ += ["plot_tegum_losses", "plot_partition"]
 
 
 def _shape_colors(labels) -> dict:
-    """One fixed colour per shape label (same label, same colour in every figure)."""
+    """Colour of each label: the fixed SHAPE_COLORS, then unused tab20 colours for other shapes."""
     import matplotlib
 
-    fixed = {
-        "dedicated": "#1f77b4",
-        "digon": "#ff7f0e",
-        "triangle": "#2ca02c",
-        "tetrahedron": "#d62728",
-        "pentagon": "#9467bd",
-        "square antiprism": "#8c564b",
-        "ambiguous": "#bbbbbb",
-        "other": "#555555",
-        "dropped": "#dddddd",
-    }
     palette = matplotlib.colormaps["tab20"].colors
-    extra = [c for c in palette if matplotlib.colors.to_hex(c) not in fixed.values()]
+    extra = [c for c in palette if matplotlib.colors.to_hex(c) not in SHAPE_COLORS.values()]
     out, k = {}, 0
     for label in sorted(set(labels), key=str):
-        if label in fixed:
-            out[label] = fixed[label]
+        if label in SHAPE_COLORS:
+            out[label] = SHAPE_COLORS[label]
         else:
             out[label] = extra[k % len(extra)]
             k += 1
@@ -322,11 +312,6 @@ def plot_gram(ax, W, *, order=None, groups=None, normalize=False, cmap: str = "R
     if colorbar:
         ax.figure.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
     return im
-
-
-#: Dimensionalities of the shapes seen in toy models: dedicated, tetrahedron, triangle, digon,
-#: pentagon, square antiprism (Elhage et al. 2022, "feature dimensionality").
-SHAPE_FRACTIONS = {"1": 1.0, "3/4": 0.75, "2/3": 2 / 3, "1/2": 0.5, "2/5": 0.4, "3/8": 0.375}
 
 
 def plot_feature_dimensionality(ax, x, dimensionality, labels, *, jitter=0.0, rng=None, s: float = 12):

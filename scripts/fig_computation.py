@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from packing import sample_toy_batch, train_abs_model
+from packing import abs_model_forward, sample_toy_batch, train_abs_model
 from packing.figures import FigureRun, run_figure_cli
 
 SPARSITIES = (0.0, 0.9, 0.99)
@@ -28,7 +28,7 @@ SPARSITIES = (0.0, 0.9, 0.99)
 
 def explained(W1, W2, b, x):
     """Fraction of ``E[|x_i|²]`` (over active inputs) that the model gets right, per feature."""
-    y = np.maximum(np.maximum(x @ W1, 0) @ W2.T + b, 0)
+    y = abs_model_forward(W1, W2, b, x)
     t = np.abs(x)
     active = x != 0
     err = np.where(active, (y - t) ** 2, 0).sum(0)
@@ -67,8 +67,9 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
 def _draw(axes, W1, W2, b, imp, n, k, quick, seed):
     """Per sparsity, the best seed: its input weights (top) and how well each |x_i| is computed (bottom)."""
     for col, s in enumerate(SPARSITIES):
-        x = sample_toy_batch(n, 20000 if not quick else 2000, sparsity=s, dtype=np.float64, rng=seed + 1)[0]
-        x = x * np.where(np.random.default_rng(seed + 2).random(x.shape) < 0.5, -1.0, 1.0)
+        x = sample_toy_batch(
+            n, 20000 if not quick else 2000, sparsity=s, signed=True, dtype=np.float64, rng=seed + 1
+        )[0]
         scores = [np.sum(imp * (1 - explained(W1[i], W2[i], b[i], x))) for i in range(col * k, col * k + k)]
         i = col * k + int(np.argmin(scores))  # best seed: least importance-weighted error
         M = W1[i].T  # neurons x features

@@ -22,17 +22,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from packing import SHAPE_FRACTIONS, feature_dimensionality, plot_feature_dimensionality, train_toy_model
+from packing import (
+    COMMON_SHAPES,
+    SHAPE_FRACTIONS,
+    feature_dimensionality,
+    plot_feature_dimensionality,
+    train_toy_model,
+)
 from packing.figures import FigureRun, run_figure_cli
 
-NAMES = {
-    "1": "dedicated",
-    "3/4": "tetrahedron",
-    "2/3": "triangle",
-    "1/2": "digon",
-    "2/5": "pentagon",
-    "3/8": "square antiprism",
-}
+NAMES = {shape.fraction: shape.name for shape in COMMON_SHAPES}
 
 
 def nearest_shape(D, tol=0.02):

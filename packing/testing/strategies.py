@@ -202,5 +202,5 @@ def overlapping_sets(
     ...
     ValueError: kind must be 'random' or 'mub'; got 'hadamard'.
     """
-    check_choice(kind, "kind", ("random", "mub"))
+    check_choice(kind, "kind", ("random", "mub"), expected="'random' or 'mub'")
     return _overlapping_sets(_sizes(n, "n", 1), _sizes(d, "d", 1), kind, bool(with_labels))

@@ -12,24 +12,18 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-
-from .._validation import check_float, check_int, check_rng
+from threadpoolctl import threadpool_limits
 
 __all__: list[str] = []
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "linear", "cosine")
+#: The accepted names, as :func:`packing._validation.check_optimizer_options` takes them.
+CHOICES = {"optimizers": OPTIMIZERS, "schedules": SCHEDULES}
 
 
 class TrainingDivergedError(FloatingPointError):
     """A loss or parameter became NaN or infinite during training."""
-
-
-def check_choice(value, name: str, choices) -> str:
-    """Return ``value`` if it is one of the strings ``choices``; raise naming ``name`` otherwise."""
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
-    return value
 
 
 def schedule_factor(schedule: str, t: int, steps: int) -> float:
@@ -62,7 +56,7 @@ class Optimizer:
 
     @classmethod
     def from_options(cls, params: np.ndarray, opts: dict) -> Optimizer:
-        """Build from the dict returned by :func:`check_optimizer_options`."""
+        """Build from the dict returned by :func:`packing._validation.check_optimizer_options`."""
         return cls(
             params,
             kind=opts["optimizer"],
@@ -109,51 +103,9 @@ class Optimizer:
         params -= tmp
 
 
-def check_optimizer_options(optimizer, schedule, lr, weight_decay, betas, eps, momentum, steps):
-    """Validate the optimizer keywords shared by every trainer; return them normalized."""
-    optimizer = check_choice(optimizer, "optimizer", OPTIMIZERS)
-    schedule = check_choice(schedule, "schedule", SCHEDULES)
-    lr = check_float(lr, "lr", minimum=0.0, strict_min=True)
-    weight_decay = check_float(weight_decay, "weight_decay", minimum=0.0)
-    if not isinstance(betas, tuple | list) or len(betas) != 2:
-        raise TypeError(f"betas must be a pair (beta1, beta2); got {betas!r}.")
-    betas = tuple(
-        check_float(b, f"betas[{i}]", minimum=0.0, maximum=1.0, strict_max=True) for i, b in enumerate(betas)
-    )
-    eps = check_float(eps, "eps", minimum=0.0, strict_min=True)
-    momentum = check_float(momentum, "momentum", minimum=0.0, maximum=1.0, strict_max=True)
-    steps = check_int(steps, "steps", minimum=1)
-    return dict(
-        optimizer=optimizer,
-        schedule=schedule,
-        lr=lr,
-        weight_decay=weight_decay,
-        betas=betas,
-        eps=eps,
-        momentum=momentum,
-        steps=steps,
-    )
-
-
-def check_dtype(dtype):
-    """Return float32 or float64 as a numpy dtype; anything else is an error."""
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(f"dtype must be np.float32 or np.float64; got {dtype!r}.")
-    return dt
-
-
-def check_blas_threads(value):
-    """``None`` (leave BLAS alone) or an int >= 1."""
-    return None if value is None else check_int(value, "blas_threads", minimum=1)
-
-
 @contextlib.contextmanager
 def blas_threads(n):
-    """Limit BLAS to ``n`` threads while training (a no-op for ``None`` or without threadpoolctl).
+    """Limit BLAS to ``n`` threads while training (a no-op for ``None``).
 
     The blocked kernels issue many small GEMMs; a multi-threaded BLAS spends more
     on waking and synchronizing its threads than it gains (measured: 20x the CPU
@@ -162,26 +114,8 @@ def blas_threads(n):
     if n is None:
         yield
         return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: without it BLAS keeps its own default
-        yield
-        return
     with threadpool_limits(limits=n, user_api="blas"):
         yield
-
-
-def seeded(rng):
-    """Return ``(generator, seed)`` for ``rng``.
-
-    ``seed`` (SeedSequence entropy) reruns the same stream; it is ``None`` when a
-    Generator was passed (its state cannot be recorded).
-    """
-    if isinstance(rng, np.random.Generator):
-        return rng, None
-    check_rng(rng)
-    ss = np.random.SeedSequence(rng)
-    return np.random.default_rng(ss), ss.entropy
 
 
 def run_loop(
