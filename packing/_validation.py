@@ -173,3 +173,19 @@ def clip_cosines(c: np.ndarray, name: str = "cosine", *, slack: float = COS_SLAC
             )
         np.clip(c, -1.0, 1.0, out=c)
     return c
+
+
+def check_choice(value, name: str, choices: tuple[str, ...]) -> str:
+    """Return ``value`` if it is one of the strings ``choices``; the message lists them."""
+    if not isinstance(value, str) or value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        got = repr(value) if isinstance(value, str) else _describe(value)
+        raise ValueError(f"{name} must be one of {listed}; got {got}.")
+    return value
+
+
+def check_bool(value, name: str) -> bool:
+    """Return ``value`` as a Python bool; only ``True``/``False`` (numpy's too) are accepted."""
+    if not isinstance(value, bool | np.bool_):
+        raise TypeError(f"{name} must be True or False; got {_describe(value)}.")
+    return bool(value)

@@ -8,8 +8,15 @@ from helpers import brute_force_cosines, random_rotation
 from hypothesis import given
 from hypothesis import strategies as st
 
-import packing.optimize as opt
-from packing import PackingResult, frame_potential, optimize_packing, packing_objective, polish_coherence
+from packing import (
+    PackingResult,
+    frame_potential,
+    interference_moment,
+    optimize_packing,
+    packing_objective,
+    polish_coherence,
+)
+from packing.optimize import _objectives, _stages
 
 
 def coherence_bf(W):
@@ -125,11 +132,11 @@ def test_smooth_gradient_matches_finite_differences(n, d, kind_q, seed):
     eps = 1e-2 if kind == "pot" else 0.0
     rng = np.random.default_rng(seed)
     x = rng.normal(size=n * d)
-    f0, g = opt._smooth_value_grad(x, n, d, kind, q, eps)
+    f0, g = _objectives._smooth_value_grad(x, n, d, kind, q, eps)
     v = rng.normal(size=n * d)
     h = 1e-6
-    fd = (opt._smooth_value_grad(x + h * v, n, d, kind, q, eps)[0]
-          - opt._smooth_value_grad(x - h * v, n, d, kind, q, eps)[0]) / (2 * h)
+    fd = (_objectives._smooth_value_grad(x + h * v, n, d, kind, q, eps)[0]
+          - _objectives._smooth_value_grad(x - h * v, n, d, kind, q, eps)[0]) / (2 * h)
     assert fd == pytest.approx(g @ v, rel=1e-4, abs=1e-6)
 
 
@@ -137,9 +144,9 @@ def test_smooth_values_match_definitions():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(6, 3))
     c = brute_force_cosines(X)
-    val, _ = opt._smooth_value_grad(X.ravel(), 6, 3, "max", 16.0, 0.0)
+    val, _ = _objectives._smooth_value_grad(X.ravel(), 6, 3, "max", 16.0, 0.0)
     assert val == pytest.approx(math.log(np.sum((c**2) ** 16)) / 16, rel=1e-12)
-    val, _ = opt._smooth_value_grad(X.ravel(), 6, 3, "pot", 3.0, 0.1)
+    val, _ = _objectives._smooth_value_grad(X.ravel(), 6, 3, "pot", 3.0, 0.1)
     assert val == pytest.approx(np.sum((c**2 + 0.01) ** 1.5), rel=1e-12)
 
 
@@ -156,7 +163,7 @@ def test_polish_never_worse_and_invariant_under_rotation():
 
 def test_keyboard_interrupt_returns_best_so_far(monkeypatch):
     calls = {"k": 0}
-    real = opt._smooth_descent
+    real = _stages.smooth_descent
 
     def flaky(U, p, maxiter, schedule=None, deadline=math.inf):
         calls["k"] += 1
@@ -164,7 +171,7 @@ def test_keyboard_interrupt_returns_best_so_far(monkeypatch):
             raise KeyboardInterrupt
         return real(U, p, maxiter, schedule, deadline)
 
-    monkeypatch.setattr(opt, "_smooth_descent", flaky)
+    monkeypatch.setattr(_stages, "smooth_descent", flaky)
     res = optimize_packing(8, 3, rng=0, restarts=10)
     assert res.stopping_reason == "interrupted" and res.restarts == 2
     assert res.coherence == pytest.approx(coherence_bf(res.W)) and res.coherence < 0.7
@@ -188,6 +195,11 @@ def test_keyboard_interrupt_returns_best_so_far(monkeypatch):
         (dict(n=4, d=3, init=np.ones((3, 3))), ValueError, r"init must have shape \(n, d\) = \(4, 3\)"),
         (dict(n=4, d=3, init=np.zeros((4, 3))), ValueError, "init must have nonzero rows"),
         (dict(n=4, d=3, rng="seed"), TypeError, "rng must be None"),
+        (dict(n=4, d=3, method=3), ValueError, "method must be one of 'auto', 'smooth', 'ap'; got int 3"),
+        (dict(n=4, d=3, polish="yes"), TypeError, "polish must be True or False; got str 'yes'"),
+        (dict(n=4, d=3, hop=1.5), ValueError, "hop must be <= 1.0; got 1.5"),
+        (dict(n=4, d=3, tol=-1), ValueError, "tol must be >= 0.0; got -1.0"),
+        (dict(n=4, d=3, max_iter=0), ValueError, "max_iter must be >= 1; got 0"),
     ],
 )
 def test_bad_input(kwargs, exc, msg):
@@ -200,7 +212,25 @@ def test_cannot_continue_a_different_problem():
     with pytest.raises(ValueError, match="cannot continue it"):
         optimize_packing(6, 3, init=prev)
     with pytest.raises(ValueError, match="W must have nonzero rows"):
-        packing_objective(np.zeros((2, 2)))
+        polish_coherence(np.zeros((2, 2)))  # a zero row has no direction to polish
+
+
+@given(
+    st.integers(1, 7), st.integers(1, 4), st.sampled_from([0.5, 1.0, 2.0, 3.0, np.inf]),
+    st.sampled_from([np.float64, np.float32]), st.integers(0, 2**32 - 1),
+)
+def test_objective_counts_zero_rows_as_orthogonal(n, d, p, dtype, seed):
+    # one zero-row policy: packing_objective is interference_moment on every input, and both equal the
+    # brute-force sum over the pairs of nonzero rows (a zero row is orthogonal to everything)
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(n, d))
+    W[rng.random(n) < 0.4] = 0.0
+    W = W.astype(dtype)
+    c = np.abs(brute_force_cosines(W))  # 0 for every pair with a zero row
+    expected = (c.max() if c.size else 0.0) if math.isinf(p) else float(np.sum(c**p))
+    value = packing_objective(W, p)
+    assert value == interference_moment(W, p)
+    assert value == pytest.approx(expected, rel=1e-5 if dtype == np.float32 else 1e-12, abs=1e-6)
 
 
 def test_benchmark_runs_on_unseen_cells(tmp_path, capsys):
@@ -222,3 +252,22 @@ def test_benchmark_runs_on_unseen_cells(tmp_path, capsys):
         bench.main(["--cells", str(cells), "--budget", "0"])
     W = np.random.default_rng(0).normal(size=(6, 3))
     assert float(bench.high_precision_coherence(W)) == pytest.approx(coherence_bf(W), abs=1e-15)
+
+
+@pytest.mark.parametrize("p, method", [(np.inf, "auto"), (1.5, "smooth")])
+def test_draws_only_from_the_given_generator(p, method):
+    # a Generator is drawn from as is (the same stream as its seed), and nothing else is drawn from:
+    # the legacy global state is neither read (results do not depend on it) nor advanced
+    saved = np.random.get_state()  # noqa: NPY002
+    try:
+        gen = np.random.default_rng(5)
+        np.random.seed(1)  # noqa: NPY002
+        a = optimize_packing(9, 3, p=p, method=method, rng=gen, restarts=4)
+        np.random.seed(2)  # noqa: NPY002
+        before = np.random.get_state()[1].copy()  # noqa: NPY002
+        b = optimize_packing(9, 3, p=p, method=method, rng=5, restarts=4)
+        assert np.array_equal(np.random.get_state()[1], before)  # noqa: NPY002
+    finally:
+        np.random.set_state(saved)  # noqa: NPY002
+    assert np.array_equal(a.W, b.W) and a.history == b.history
+    assert gen.bit_generator.state != np.random.default_rng(5).bit_generator.state
