@@ -26,18 +26,23 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._rows import unit_rows
+
 __all__: list[str] = []  # private module
 
 
 def unit(X: np.ndarray) -> np.ndarray:
-    """Return the rows of ``X`` (nonzero, float64) scaled to unit norm."""
-    return X / np.linalg.norm(X, axis=1, keepdims=True)
+    """Return the rows of ``X`` scaled to unit norm, float64 (:func:`packing._rows.unit_rows`)."""
+    return unit_rows(X, dtype=np.float64)
 
 
 def lift(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return the unit rows of ``X`` and the row norms, shape ``(n, 1)``, for the chain rule."""
-    norms = np.linalg.norm(X, axis=1, keepdims=True)
-    return X / norms, norms
+    """Return the unit rows of ``X`` (nonzero rows) and the row norms, shape ``(n, 1)``, for the chain rule.
+
+    The norm of row ``i`` is ``<u_i, x_i>``, which needs no second pass over ``X``.
+    """
+    U = unit(X)
+    return U, np.einsum("ij,ij->i", U, X)[:, None]
 
 
 def random_point(rng: np.random.Generator, n: int, d: int) -> np.ndarray:

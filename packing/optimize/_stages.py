@@ -21,7 +21,7 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import linprog, minimize
 
-from .._rows import require_nonzero_rows
+from .._rows import nonzero_rows, require_nonzero_rows
 from .._validation import check_float, check_int, check_packing
 from ._objectives import _smooth_value_grad, objective_value
 from ._sphere import pair_cosine_jacobian, retract, tangent_constraints, unit
@@ -120,7 +120,7 @@ def alternating_projection(
         np.fill_diagonal(G, 1.0)
         vals, vecs = np.linalg.eigh(G)
         X = vecs[:, -d:] * np.sqrt(np.maximum(vals[-d:], 0.0))
-        if np.any(np.linalg.norm(X, axis=1) == 0):
+        if not nonzero_rows(X).all():
             break
         U = unit(X)
         mu = objective_value(U, np.inf)
@@ -184,8 +184,7 @@ def polish_coherence(W, *, max_iter: int = 200, radius: float = 1e-3, tol: float
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     radius = check_float(radius, "radius", minimum=0.0, strict_min=True)
     tol = check_float(tol, "tol", minimum=0.0)
-    require_nonzero_rows(W, "W")
-    return polish(unit(W.astype(np.float64)), max_iter, radius, tol)
+    return polish(require_nonzero_rows(W, "W"), max_iter, radius, tol)
 
 
 def polish(

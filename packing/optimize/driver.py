@@ -154,8 +154,7 @@ def _validate_init(init, cfg: _Settings) -> tuple[PackingResult | None, np.ndarr
     init = check_packing(init, "init")
     if init.shape != (cfg.n, cfg.d):
         raise ValueError(f"init must have shape (n, d) = ({cfg.n}, {cfg.d}); got {init.shape}.")
-    require_nonzero_rows(init, "init")
-    return prev, unit(init.astype(np.float64))
+    return prev, require_nonzero_rows(init, "init")
 
 
 # ----------------------------------------------------------------------------- search state
