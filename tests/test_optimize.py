@@ -12,11 +12,12 @@ from packing import (
     PackingResult,
     frame_potential,
     interference_moment,
+    known_optimum,
     optimize_packing,
     packing_objective,
     polish_coherence,
 )
-from packing.optimize import _objectives, _stages
+from packing.optimize import _objectives, _sphere, _stages, driver
 
 
 def coherence_bf(W):
@@ -150,6 +151,47 @@ def test_smooth_values_match_definitions():
     assert val == pytest.approx(np.sum((c**2 + 0.01) ** 1.5), rel=1e-12)
 
 
+@given(st.integers(2, 7), st.integers(1, 4), st.integers(0, 2**32 - 1))
+def test_sphere_maps_match_their_definitions(n, d, seed):
+    # the one copy of the sphere geometry the three solvers share, checked against direct computation
+    rng = np.random.default_rng(seed)
+    U = _sphere.unit(rng.normal(size=(n, d)))
+    V = rng.normal(size=(n, d))
+    I, J = np.triu_indices(n, 1)
+    s = rng.choice([-1.0, 1.0], size=I.size)
+    # pair cosine Jacobian: the directional derivative of s_k <u_i, u_j>, by central differences
+    # (the map is bilinear, so they are exact up to rounding)
+    rows, cols, vals = _sphere.pair_cosine_jacobian(U, I, J, s)
+    A = np.zeros((I.size, n * d))
+    np.add.at(A, (rows, cols), vals)
+    h = 1e-3
+    f = lambda X: s * np.einsum("ij,ij->i", X[I], X[J])  # noqa: E731
+    assert np.allclose(A @ V.ravel(), (f(U + h * V) - f(U - h * V)) / (2 * h), atol=1e-9)
+    # tangent constraints: <u_i, v_i> row by row; they vanish exactly on projected steps
+    rows, cols, vals = _sphere.tangent_constraints(U)
+    T = np.zeros((n, n * d))
+    np.add.at(T, (rows, cols), vals)
+    assert np.allclose(T @ V.ravel(), np.sum(U * V, axis=1), atol=1e-12)
+    P = _sphere.project(U, V)
+    assert np.allclose(T @ P.ravel(), 0.0, atol=1e-12) and np.allclose(_sphere.project(U, P), P, atol=1e-12)
+    # retraction: back on the sphere, and a first-order move along tangent steps
+    R = _sphere.retract(U, 1e-4 * P)
+    assert np.allclose(np.linalg.norm(R, axis=1), 1.0, atol=1e-14)
+    assert np.allclose(R, U + 1e-4 * P, atol=1e-7)
+
+
+def test_exact_cells_come_from_the_registry_as_private_copies():
+    res = optimize_packing(5, 2)
+    entry = known_optimum(5, 2)
+    assert np.array_equal(res.W, entry.build()) and res.coherence == pytest.approx(entry.coherence, abs=1e-15)
+    res.W[:] = 0.0  # the caller owns its copy; the registry's packing is untouched
+    assert np.array_equal(entry.build(), known_optimum(5, 2).build()) and entry.build()[0, 0] == 1.0
+    # simplex and ETF cells are in the registry too, but the optimizer searches them
+    assert known_optimum(4, 3).name == "simplex" and known_optimum(6, 3).name == "equiangular tight frame"
+    assert optimize_packing(4, 3, rng=0, restarts=1).stopping_reason != "exact"
+    assert optimize_packing(6, 3, rng=0, restarts=1).stopping_reason != "exact"
+
+
 def test_polish_never_worse_and_invariant_under_rotation():
     rng = np.random.default_rng(4)
     for n, d in [(7, 3), (9, 4)]:
@@ -171,7 +213,7 @@ def test_keyboard_interrupt_returns_best_so_far(monkeypatch):
             raise KeyboardInterrupt
         return real(U, p, maxiter, schedule, deadline)
 
-    monkeypatch.setattr(_stages, "smooth_descent", flaky)
+    monkeypatch.setattr(driver, "smooth_descent", flaky)
     res = optimize_packing(8, 3, rng=0, restarts=10)
     assert res.stopping_reason == "interrupted" and res.restarts == 2
     assert res.coherence == pytest.approx(coherence_bf(res.W)) and res.coherence < 0.7

@@ -4,7 +4,7 @@
   in continuation stages (a shrinking temperature ``1/q`` of the smooth max, or a
   shrinking smoothing ``ε`` of the potential);
 * :func:`alternating_projection`: Tropp, Dhillon, Heath & Strohmer (2008) on the Gram matrix;
-* :func:`polish`: sequential linear programming (HiGHS) on the min–max problem,
+* :func:`lp_polish`: sequential linear programming (HiGHS) on the min–max problem,
   public as :func:`polish_coherence`;
 * :func:`equalize`: a Gauss–Newton step that makes the near-maximal ``|cos|`` exactly equal.
 
@@ -184,10 +184,10 @@ def polish_coherence(W, *, max_iter: int = 200, radius: float = 1e-3, tol: float
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     radius = check_float(radius, "radius", minimum=0.0, strict_min=True)
     tol = check_float(tol, "tol", minimum=0.0)
-    return polish(require_nonzero_rows(W, "W"), max_iter, radius, tol)
+    return lp_polish(require_nonzero_rows(W, "W"), max_iter, radius, tol)
 
 
-def polish(
+def lp_polish(
     U: np.ndarray, max_iter: int, radius: float, tol: float, deadline: float = math.inf
 ) -> tuple[np.ndarray, int]:
     """Run the LP polish of :func:`polish_coherence` on trusted unit rows, stopping at ``deadline``."""

@@ -21,9 +21,9 @@ from threadpoolctl import threadpool_limits
 from .._rows import require_nonzero_rows
 from .._validation import check_bool, check_choice, check_float, check_int, check_p, check_packing, check_rng
 from ..bounds import lower_bound
-from . import _stages
 from ._objectives import objective_lower_bound, objective_value, shortcut_optimum
 from ._sphere import random_point, unit
+from ._stages import alternating_projection, equalize, lp_polish, q_schedule, smooth_descent
 
 __all__ = ["PackingResult", "optimize_packing"]
 
@@ -229,19 +229,19 @@ def _next_start(queue: list[np.ndarray], state: _Search, cfg: _Settings, rng) ->
 
 def _local_search(U, state: _Search, cfg: _Settings, rng, deadline: float, floor: float | None) -> np.ndarray:
     """Smooth descent, then for ``p = inf`` the optional alternating projection and the LP polish."""
-    U, its = _stages.smooth_descent(U, cfg.p, cfg.max_iter, _stages.q_schedule(rng), deadline)
+    U, its = smooth_descent(U, cfg.p, cfg.max_iter, q_schedule(rng), deadline)
     state.iterations += its
     if not math.isinf(cfg.p):
         return U
     if cfg.method == "ap" or (cfg.method == "auto" and state.restarts % 2 == 1):
-        U, its = _stages.alternating_projection(U, cfg.max_iter, floor)
+        U, its = alternating_projection(U, cfg.max_iter, floor)
         state.iterations += its
     smooth_obj = objective_value(U, cfg.p)
     # polish only starts that may beat the incumbent: the polish gains at most about the
     # largest gain seen so far (LP steps are the expensive part)
     if cfg.polish and (state.k < _ALWAYS_POLISH or smooth_obj - 2.0 * state.max_gain < state.best_obj):
-        U, its = _stages.polish(U, _POLISH_STEPS, _POLISH_RADIUS, _POLISH_TOL, deadline)
-        U = _stages.equalize(U)
+        U, its = lp_polish(U, _POLISH_STEPS, _POLISH_RADIUS, _POLISH_TOL, deadline)
+        U = equalize(U)
         state.iterations += its
         state.max_gain = max(state.max_gain, smooth_obj - objective_value(U, cfg.p))
     return U
