@@ -21,6 +21,7 @@ from threadpoolctl import threadpool_limits
 from .._rows import require_nonzero_rows
 from .._validation import check_bool, check_choice, check_float, check_int, check_p, check_packing, check_rng
 from ..bounds import lower_bound
+from ..constructions.polytopes import regular_polygon_lines
 from ._objectives import objective_lower_bound, objective_value, shortcut_optimum
 from ._sphere import random_point, unit
 from ._stages import alternating_projection, equalize, lp_polish, q_schedule, smooth_descent
@@ -205,8 +206,7 @@ def _structured_starts(n: int, d: int) -> list[np.ndarray]:
     """Deterministic starts for finite ``p``: repeated orthonormal bases, and polygon lines in R^2."""
     starts = [np.eye(d)[np.arange(n) % d]]
     if d == 2:
-        t = np.pi * np.arange(n) / n
-        starts.append(np.c_[np.cos(t), np.sin(t)])
+        starts.append(regular_polygon_lines(n))
     return starts
 
 
