@@ -200,7 +200,8 @@ def check_choice(value, name: str, choices) -> str:
     ValueError: optimizer must be one of 'adam', 'sgd'; got 'Adam'.
     """
     if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
+        got = repr(value) if isinstance(value, str) else _describe(value)
+        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {got}.")
     return value
 
 
