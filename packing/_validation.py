@@ -209,7 +209,8 @@ def check_choice(value, name: str, choices, *, expected: str | None = None) -> s
     """
     if not isinstance(value, str) or value not in choices:
         expected = f"one of {', '.join(map(repr, choices))}" if expected is None else expected
-        raise ValueError(f"{name} must be {expected}; got {value!r}.")
+        got = repr(value) if isinstance(value, str) else _describe(value)
+        raise ValueError(f"{name} must be {expected}; got {got}.")
     return value
 
 

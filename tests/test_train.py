@@ -570,7 +570,7 @@ NAN_W = np.where(np.eye(3, 2) > 0, np.nan, 1.0)
 
 # (function, positional args, keywords, exception type, argument name as passed, rest of the message)
 BOUNDARY = [
-    (train_toy_model, (), dict(TOY, model=3), ValueError, "model", r"one of 'relu', 'linear'; got 3"),
+    (train_toy_model, (), dict(TOY, model=3), ValueError, "model", r"one of 'relu', 'linear'; got int 3"),
     (train_toy_model, (), dict(TOY, reduction="max"), ValueError, "reduction", "one of 'sum', 'mean'"),
     (
         train_toy_model,
