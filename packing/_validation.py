@@ -7,6 +7,7 @@ expected and what arrived, and, where it is short, how to fix it.
 
 from __future__ import annotations
 
+import math
 import numbers
 import operator
 from collections.abc import Iterable
@@ -187,8 +188,11 @@ def check_instance(value, cls: type, name: str, *, what: str | None = None):
 
 
 # --------------------------------------------------------------------------- choices and options
-def check_choice(value, name: str, choices) -> str:
+def check_choice(value, name: str, choices, *, expected: str | None = None) -> str:
     """Return ``value`` if it is one of the strings ``choices``; raise naming ``name`` otherwise.
+
+    The message says ``{name} must be {expected}``; ``expected`` defaults to
+    ``one of 'a', 'b'`` and may spell the choices out with their meaning.
 
     Examples
     --------
@@ -198,10 +202,15 @@ def check_choice(value, name: str, choices) -> str:
     Traceback (most recent call last):
     ...
     ValueError: optimizer must be one of 'adam', 'sgd'; got 'Adam'.
+    >>> check_choice("hadamard", "kind", ("random", "mub"), expected="'random' or 'mub'")
+    Traceback (most recent call last):
+    ...
+    ValueError: kind must be 'random' or 'mub'; got 'hadamard'.
     """
     if not isinstance(value, str) or value not in choices:
+        expected = f"one of {', '.join(map(repr, choices))}" if expected is None else expected
         got = repr(value) if isinstance(value, str) else _describe(value)
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {got}.")
+        raise ValueError(f"{name} must be {expected}; got {got}.")
     return value
 
 
@@ -437,3 +446,176 @@ def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
             f"{name} must be finite; found {arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}."
         )
     return arr
+
+
+# ---------------------------------------------------------------- choice lists, array dtypes, int tables
+
+
+def check_choices(values, name: str, choices, *, what: str = "values") -> tuple[str, ...]:
+    """Return a tuple of choices from a sequence of them (a single string counts as one choice).
+
+    Examples
+    --------
+    >>> check_choices("ideal", "include", ("ideal", "random"), what="references")
+    ('ideal',)
+    >>> check_choices(["ideal", "best"], "include", ("ideal", "random"), what="references")
+    Traceback (most recent call last):
+    ...
+    ValueError: include must name references among ('ideal', 'random'); got 'best'.
+    """
+    choices = tuple(choices)
+    if isinstance(values, str):
+        values = (values,)
+    elif not isinstance(values, Iterable):
+        raise TypeError(f"{name} must be a sequence of {what} among {choices}; got {_describe(values)}.")
+    out = tuple(values)
+    for item in out:
+        if not isinstance(item, str) or item not in choices:
+            raise ValueError(f"{name} must name {what} among {choices}; got {item!r}.")
+    return out
+
+
+def check_array_dtype(
+    arr: np.ndarray, name: str, *, kinds: str = "biuf", expected: str = "real numeric"
+) -> np.ndarray:
+    """Return ``arr`` if its dtype kind is one of ``kinds`` (numpy kind codes), else raise TypeError.
+
+    Examples
+    --------
+    >>> check_array_dtype(np.array(["a"]), "the stored array")
+    Traceback (most recent call last):
+    ...
+    TypeError: the stored array must be real numeric; got array of shape (1,) and dtype <U1.
+    """
+    if arr.dtype.kind not in kinds:
+        raise TypeError(f"{name} must be {expected}; got {_describe(arr)}.")
+    return arr
+
+
+def check_packings(W, name: str = "W", *, min_instances: int = 1) -> np.ndarray:
+    """Return a packing ``(n, d)`` or a batch ``(instances, n, d)`` as a validated float array.
+
+    Each instance of a batch is checked by :func:`check_packing` under the name
+    ``{name}[k]``; float32 stays float32, other real input becomes float64.
+
+    Examples
+    --------
+    >>> check_packings(np.zeros((2, 3, 1))).shape
+    (2, 3, 1)
+    >>> check_packings(np.zeros(3))
+    Traceback (most recent call last):
+    ...
+    ValueError: W must have shape (n_features, d) or (instances, n_features, d); got shape (3,).
+    """
+    arr = W if isinstance(W, np.ndarray) else np.asarray(W)
+    if arr.ndim == 3:
+        if len(arr) < min_instances:
+            raise ValueError(f"{name} must hold at least {min_instances} instance(s); got shape {arr.shape}.")
+        return np.stack([check_packing(w, f"{name}[{k}]") for k, w in enumerate(arr)]) if len(arr) else arr
+    if arr.ndim != 2:
+        raise ValueError(
+            f"{name} must have shape (n_features, d) or (instances, n_features, d); got shape {arr.shape}."
+        )
+    return check_packing(arr, name)
+
+
+def check_int_table(
+    values,
+    name: str,
+    *,
+    minimum: int | None = 0,
+    length: int | None = None,
+    item: str = "value",
+    per: str = "item",
+) -> list[int]:
+    """Return a non-empty sequence of ints (each ``>= minimum``), one per ``per`` if ``length`` is given.
+
+    Examples
+    --------
+    >>> check_int_table([3, 2], "block_sizes", minimum=1, item="block size")
+    [3, 2]
+    >>> check_int_table([1], "within", length=2, item="count", per="block")
+    Traceback (most recent call last):
+    ...
+    ValueError: within must have one count per block (2); got 1.
+    """
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        lowest = "" if minimum is None else f" >= {minimum}"
+        raise TypeError(f"{name} must be a sequence of ints{lowest}; got {_describe(values)}.")
+    out = [check_int(v, f"{name}[{i}]", minimum=minimum) for i, v in enumerate(values)]
+    if length is not None and len(out) != length:
+        raise ValueError(f"{name} must have one {item} per {per} ({length}); got {len(out)}.")
+    if not out:
+        raise ValueError(f"{name} must hold at least one {item}; got an empty sequence.")
+    return out
+
+
+def check_divisor(
+    value: int, name: str, targets: dict[str, int], *, purpose: str, listing: str, hint: str = ""
+) -> int:
+    """Return the int ``value`` if it divides every target; the message lists the admissible values.
+
+    Examples
+    --------
+    >>> check_divisor(2, "k", {"n": 9}, purpose="k equal blocks", listing="Divisors of 9")
+    Traceback (most recent call last):
+    ...
+    ValueError: k must divide n=9 for k equal blocks; got k=2. Divisors of 9: [1, 3, 9].
+    """
+    if any(t % value for t in targets.values()):
+        common = math.gcd(*targets.values())
+        divisors = [x for x in range(1, common + 1) if common % x == 0]
+        both = "both " if len(targets) == 2 else "all of " if len(targets) > 2 else ""
+        where = " and ".join(f"{k}={v}" for k, v in targets.items())
+        got = f"got {name}={value}. {listing}: {divisors}{hint}."
+        raise ValueError(f"{name} must divide {both}{where} for {purpose}; {got}")
+    return value
+
+
+def check_equal_blocks(n: int, d: int, k) -> int:
+    """Return the count ``k`` of equal blocks of ``n`` features in ``d`` dims (``k`` divides both)."""
+    k = check_int(k, "k", minimum=1)
+    return check_divisor(
+        k,
+        "k",
+        {"n": n, "d": d},
+        purpose="k equal blocks",
+        listing="Admissible k",
+        hint=" (use packing.optimal_partition for uneven blocks)",
+    )
+
+
+# --------------------------------------------------------------------------- independent random streams
+
+
+def check_seed_sequence(rng, name: str = "rng") -> np.random.SeedSequence:
+    """Return the root ``SeedSequence`` of a run from ``None``, an int seed, a SeedSequence or a Generator.
+
+    A Generator gives a child spawned from its seed sequence (the generator's
+    state is not advanced, and each call gets a new child); a generator without
+    a seed sequence gives one drawn from it. Derive independent streams with
+    :func:`child_rng`.
+    """
+    if isinstance(rng, np.random.SeedSequence):
+        return rng
+    if isinstance(rng, np.random.Generator):
+        seq = rng.bit_generator.seed_seq
+        if isinstance(seq, np.random.SeedSequence):
+            return seq.spawn(1)[0]
+        return np.random.SeedSequence(rng.integers(0, 2**63, size=4).tolist())
+    check_rng(rng, name)  # None or a non-negative int; raises naming `name` otherwise
+    return np.random.SeedSequence(rng)
+
+
+def child_seed(seed: np.random.SeedSequence, *key: int) -> np.random.SeedSequence:
+    """Return the independent child ``key`` of ``seed`` (keyed, not counted: independent of call order).
+
+    ``child_seed(s, 1, 7)`` is what ``s.spawn`` would give as grandchild
+    ``(1, 7)``; consumers that use distinct keys draw from independent streams.
+    """
+    return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, *key), pool_size=seed.pool_size)
+
+
+def child_rng(seed: np.random.SeedSequence, *key: int) -> np.random.Generator:
+    """Return a Generator on the independent stream :func:`child_seed` ``(seed, *key)``."""
+    return np.random.default_rng(child_seed(seed, *key))

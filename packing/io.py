@@ -12,42 +12,84 @@ feature. Other code often stores the transpose:
   a batch of packings.
 
 Files are plain NumPy: ``.npy`` holds one array; ``.npz`` holds ``W`` plus
-optional arrays (``b``, ``sparsity``, ...) and a JSON string of metadata.
+optional arrays (``b``, ``sparsity``, ...) and a JSON string of metadata. Nothing
+is pickled: object arrays are refused when saving, and files are read with
+``allow_pickle=False``.
+
+Every file is written atomically (:func:`atomic_write`): into a temporary file
+in the same folder, flushed and synced to disk, then renamed over the target,
+so a crash or Ctrl-C leaves either the old file or the new one, never half of
+one. The figure kit (:mod:`packing.figures`) writes through the same function.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
-from ._validation import _describe, check_packing
+from ._validation import check_array_dtype, check_choice, check_packings
 
 __all__ = ["load_packing", "save_packing", "load_packing_metadata", "from_torch_layout"]
 
 _LAYOUTS = ("features_by_hidden", "hidden_by_features")
+_LAYOUT_TEXT = (
+    "'features_by_hidden' (rows are features, this toolkit's W) or "
+    "'hidden_by_features' (columns are features, e.g. a torch nn.Linear weight)"
+)
 
 
-def _check_layout(layout: str) -> str:
-    if layout not in _LAYOUTS:
-        raise ValueError(
-            f"layout must be 'features_by_hidden' (rows are features, this toolkit's W) or "
-            f"'hidden_by_features' (columns are features, e.g. a torch nn.Linear weight); got {layout!r}."
-        )
-    return layout
+@contextlib.contextmanager
+def atomic_write(path, *, text: bool = False) -> Iterator[IO]:
+    """Open a file that replaces ``path`` atomically when the ``with`` block ends without error.
 
+    The data go to a new temporary file in the same folder (so the final rename
+    stays on one file system), which is flushed and ``fsync``-ed and then renamed
+    onto ``path`` with :func:`os.replace`; the folder is synced too where the
+    platform allows. On an exception the temporary file is removed and ``path``
+    is left as it was.
 
-def _check_weights(W, name: str) -> np.ndarray:
-    """Validate a packing (n, d) or a batch (instances, n, d); return it as an array."""
-    arr = np.asarray(W) if not isinstance(W, np.ndarray) else W
-    if arr.ndim == 3:
-        return np.stack([check_packing(w, f"{name}[{k}]") for k, w in enumerate(arr)]) if len(arr) else arr
-    if arr.ndim != 2:
-        raise ValueError(
-            f"{name} must have shape (n_features, d) or (instances, n_features, d); got shape {arr.shape}."
-        )
-    return check_packing(arr, name)
+    Parameters
+    ----------
+    path : str or Path
+        The file to write (its folder must exist).
+    text : bool
+        Open in text mode (UTF-8, newlines written as given) instead of binary.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "note.txt")
+    >>> with atomic_write(path, text=True) as fh:
+    ...     _ = fh.write("done")
+    >>> open(path).read(), sorted(os.listdir(os.path.dirname(path)))
+    ('done', ['note.txt'])
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    handle = open(tmp, "x", encoding="utf-8", newline="") if text else open(tmp, "xb")  # noqa: SIM115
+    try:
+        with handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # not every platform can open and sync a folder
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def from_torch_layout(weight) -> np.ndarray:
@@ -88,7 +130,7 @@ def from_torch_layout(weight) -> np.ndarray:
         raise ValueError(
             f"weight must have shape (d, n_features) or (instances, d, n_features); got shape {arr.shape}."
         )
-    return _check_weights(np.swapaxes(arr, -1, -2), "weight")
+    return check_packings(np.swapaxes(arr, -1, -2), "weight", min_instances=0)
 
 
 def save_packing(path, W, /, *, metadata: dict | None = None, **arrays) -> Path:
@@ -122,20 +164,28 @@ def save_packing(path, W, /, *, metadata: dict | None = None, **arrays) -> Path:
     ValueError: path must end in .npy or .npz; got '.txt'.
     """
     path = Path(path)
-    W = _check_weights(W, "W")
+    W = check_packings(W, "W", min_instances=0)
     if path.suffix not in (".npy", ".npz"):
         raise ValueError(f"path must end in .npy or .npz; got {path.suffix!r}.")
     if path.suffix == ".npy":
         if metadata or arrays:
             raise ValueError("metadata and extra arrays need a .npz path; got a .npy path.")
-        np.save(path, W)
+        with atomic_write(path) as fh:
+            np.save(fh, W, allow_pickle=False)
         return path
     if "W" in arrays or "metadata" in arrays:
         raise ValueError("extra arrays may not be called 'W' or 'metadata'.")
-    extra = {k: np.asarray(v) for k, v in arrays.items()}
+    extra = {
+        k: check_array_dtype(np.asarray(v), k, kinds="biufcUS", expected="an array of numbers or strings")
+        for k, v in arrays.items()
+    }
     if metadata is not None:
-        extra["metadata"] = np.array(json.dumps(metadata))
-    np.savez(path, W=W, **extra)
+        try:
+            extra["metadata"] = np.array(json.dumps(metadata))
+        except TypeError as exc:
+            raise TypeError(f"metadata must be JSON-serialisable; {exc}.") from None
+    with atomic_write(path) as fh:
+        np.savez(fh, W=W, **extra)
     return path
 
 
@@ -173,7 +223,7 @@ def load_packing(path, *, key: str | None = None, layout: str = "features_by_hid
     ValueError: layout must be 'features_by_hidden' (rows are features, this toolkit's W) or \
 'hidden_by_features' (columns are features, e.g. a torch nn.Linear weight); got 'torch'.
     """
-    layout = _check_layout(layout)
+    layout = check_choice(layout, "layout", _LAYOUTS, expected=_LAYOUT_TEXT)
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"path {str(path)!r} does not exist.")
@@ -192,11 +242,10 @@ def load_packing(path, *, key: str | None = None, layout: str = "features_by_hid
             if key not in data.files:
                 raise ValueError(f"key {key!r} not in {str(path)!r}; it holds {sorted(data.files)}.")
             arr = data[key]
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"the stored array must be real numeric; got {_describe(arr)}.")
+    check_array_dtype(arr, "the stored array")
     if layout == "hidden_by_features":
         return from_torch_layout(arr)
-    return _check_weights(arr, "W")
+    return check_packings(arr, "W", min_instances=0)
 
 
 def load_packing_metadata(path) -> dict:

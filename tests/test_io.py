@@ -1,4 +1,6 @@
 import json
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,9 +12,6 @@ from packing import from_torch_layout, load_packing, load_packing_metadata, save
 
 @given(st.integers(1, 6), st.integers(1, 5), st.integers(0, 3), st.integers(0, 2**32 - 1))
 def test_roundtrip_npy_and_npz(n, d, instances, seed):
-    import tempfile
-    from pathlib import Path
-
     rng = np.random.default_rng(seed)
     W = rng.normal(size=(instances, n, d) if instances else (n, d))
     with tempfile.TemporaryDirectory() as tmp:
@@ -95,3 +94,30 @@ def test_load_refuses_non_numeric(tmp_path):
     np.save(tmp_path / "s.npy", np.array(["a", "b"]))
     with pytest.raises(TypeError, match="the stored array must be real numeric"):
         load_packing(tmp_path / "s.npy")
+
+
+def test_saving_is_atomic(tmp_path, monkeypatch):
+    path = save_packing(tmp_path / "w.npz", np.eye(2), metadata={"run": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.npz"]  # no temporary file left behind
+
+    def crash(*args, **kwargs):
+        raise KeyboardInterrupt  # as if the run was interrupted while writing
+
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save_packing(path, 3 * np.eye(2), metadata={"run": 2})
+    monkeypatch.undo()
+    # the old file is intact and nothing half-written remains
+    assert np.array_equal(load_packing(path), np.eye(2)) and load_packing_metadata(path) == {"run": 1}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.npz"]
+
+
+def test_nothing_is_pickled(tmp_path):
+    with pytest.raises(TypeError, match="labels must be an array of numbers or strings; got array"):
+        save_packing(tmp_path / "w.npz", np.eye(2), labels=np.array([{"a": 1}, None], dtype=object))
+    with pytest.raises(TypeError, match="metadata must be JSON-serialisable"):
+        save_packing(tmp_path / "w.npz", np.eye(2), metadata={"when": object()})
+    assert not any(tmp_path.iterdir())
+    save_packing(tmp_path / "w.npz", np.eye(2), names=np.array(["x", "y"]))
+    with np.load(tmp_path / "w.npz", allow_pickle=False) as data:
+        assert data["names"].tolist() == ["x", "y"]
