@@ -38,7 +38,7 @@ def test_single_array_npz_without_W_key(tmp_path):
     np.savez(tmp_path / "other.npz", weights=np.eye(3))
     assert np.array_equal(load_packing(tmp_path / "other.npz"), np.eye(3))
     np.savez(tmp_path / "two.npz", a=np.eye(2), b=np.eye(2))
-    with pytest.raises(ValueError, match=r"key must name the array to load; .* holds \['a', 'b'\]"):
+    with pytest.raises(ValueError, match=r"key must name the array to load; .* holds several 2-D or 3-D arrays: 'a' \(2, 2\), 'b' \(2, 2\)"):
         load_packing(tmp_path / "two.npz")
     assert np.array_equal(load_packing(tmp_path / "two.npz", key="b"), np.eye(2))
 

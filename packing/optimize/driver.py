@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .._results import Savable
 from .._rows import require_nonzero_rows
 from .._validation import check_bool, check_choice, check_float, check_int, check_p, check_packing, check_rng
 from ..bounds import lower_bound
@@ -43,7 +44,7 @@ _POLISH_STEPS, _POLISH_RADIUS, _POLISH_TOL = 60, 1e-3, 1e-13
 
 
 @dataclass
-class PackingResult:
+class PackingResult(Savable):
     """Result of :func:`optimize_packing`.
 
     Attributes

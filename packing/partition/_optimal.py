@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._results import Savable
 from .._validation import check_equal_blocks, check_int, check_p
 from ..constructions import tegum_product
 from ..geometry import interference_moment
@@ -17,7 +18,7 @@ __all__ = ["PartitionResult", "optimal_partition", "equal_partition_loss"]
 
 
 @dataclass
-class PartitionResult:
+class PartitionResult(Savable):
     """Result of :func:`optimal_partition`.
 
     Attributes
