@@ -115,7 +115,8 @@ def optimal_partition(
         ``n=1000, d=100`` (at ``budget`` seconds each the table, not the
         DP, is the cost: keep ``n, d`` small or pass a small ``budget``).
         ``build=True`` may add one more call per block without an exact
-        construction.
+        construction. Ctrl-C stops the whole call (``KeyboardInterrupt``);
+        a block cut short by it never enters the table or the session cache.
     budget : float or None
         Seconds per optimizer call.
     build : bool
