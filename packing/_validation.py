@@ -90,8 +90,8 @@ def caller_stacklevel() -> int:
 def warn_layout(shape: tuple, source: str, fix: str) -> None:
     """Warn (:class:`LayoutWarning`) that a weight of ``shape`` looks hidden x features; ``fix`` says why."""
     rows, cols = shape[-2], shape[-1]
-    what = f"a PyTorch nn.Linear({cols}, {rows}).weight"
-    what = f"a batch of {what}s" if len(shape) == 3 else what
+    what = f"PyTorch nn.Linear({cols}, {rows}).weight"
+    what = f"a batch of {what}s" if len(shape) == 3 else f"a {what}"
     warnings.warn(
         f"{source} has shape {tuple(shape)}: fewer rows than columns, the layout of "
         f"{what} (hidden x features). It is read as stored, {rows} features in "

@@ -52,6 +52,7 @@ checksum), :class:`ArrayKeyError`, :class:`MissingDependencyError` (also an
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -161,7 +162,9 @@ def _read_text(path: Path) -> dict[str, np.ndarray]:
             first = next((ln for ln in fh if ln.strip() and not ln.lstrip().startswith("#")), "")
         delimiter = "," if "," in first else None
     try:
-        arr = np.loadtxt(path, delimiter=delimiter, comments="#", ndmin=2, dtype=np.float64)
+        with warnings.catch_warnings():  # an empty table is reported below, as an error
+            warnings.filterwarnings("ignore", "loadtxt: input contained no data", UserWarning)
+            arr = np.loadtxt(path, delimiter=delimiter, comments="#", ndmin=2, dtype=np.float64)
     except (ValueError, UnicodeDecodeError) as exc:
         raise CorruptFileError(
             f"{str(path)!r} is not a table of numbers ({one_line(exc)}); one row per line, "
