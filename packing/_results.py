@@ -56,6 +56,7 @@ import importlib
 import json
 import math
 import numbers
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -181,7 +182,8 @@ class Encoder:
         self.prefix = prefix
 
     def _name(self, where: str) -> str:
-        name = self.prefix + (where or "value")
+        """Return a unique member name from the array's path (ASCII letters, digits, ``_.-~``)."""
+        name = re.sub(r"[^A-Za-z0-9_.~-]", "_", self.prefix + (where or "value"))[:120]
         base, k = name, 1
         while name in self.arrays or name == RECORD:
             name, k = f"{base}~{k}", k + 1
@@ -199,14 +201,14 @@ class Encoder:
 
     def encode(self, value, where: str = "", what: str = "value"):
         """Return the JSON tree of ``value``; ``what`` names it in errors (e.g. ``"metadata['x']"``)."""
+        if isinstance(value, np.generic):  # first: np.str_ and np.float64 are also str and float
+            if value.dtype.kind not in PLAIN_KINDS:
+                raise TypeError(f"{what} must be plain data; got a numpy {value.dtype} scalar.")
+            return {"$scalar": value.dtype.str, "value": self.encode(value.item(), where, what)}
         if value is None or isinstance(value, bool | str):
             return value
         if isinstance(value, np.ndarray):
             return self.array(value, where, what)
-        if isinstance(value, np.generic):
-            if value.dtype.kind not in PLAIN_KINDS:
-                raise TypeError(f"{what} must be plain data; got a numpy {value.dtype} scalar.")
-            return {"$scalar": value.dtype.str, "value": self.encode(value.item(), where, what)}
         if isinstance(value, numbers.Integral):
             return int(value)
         if isinstance(value, float):
@@ -418,8 +420,10 @@ def check_arrays(table, arrays: Mapping[str, np.ndarray], path: Path) -> None:
 def _check_result(obj, name: str = "obj") -> type:
     cls = type(obj)
     if not (dataclasses.is_dataclass(obj) and isinstance(obj, Savable)) or isinstance(obj, type):
-        known = ", ".join(sorted(_REGISTRY))
-        raise TypeError(f"{name} must be a result object of packing ({known}); got {cls.__name__}.")
+        raise TypeError(
+            f"{name} must be a result object of packing (ToyModelResult, PackingResult, StructureReport, "
+            f"...); got {cls.__name__}."
+        )
     return cls
 
 
@@ -468,7 +472,7 @@ def save_result(obj, path) -> Path:
     Examples
     --------
     >>> import tempfile, os
-    >>> r = lp_bound(8, 3)
+    >>> r = lp_bound(8, 3, return_info=True)
     >>> path = save_result(r, os.path.join(tempfile.mkdtemp(), "bound.npz"))
     >>> load_result(path) == r
     True
