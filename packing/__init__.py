@@ -160,8 +160,10 @@ from .structure import (
 )
 from .train import (
     AbsModelResult,
+    CheckpointMismatchError,
     ScurveResult,
     ToyModelResult,
+    TrainingCheckpoint,
     TrainingDivergedError,
     abs_model_forward,
     abs_model_loss,
@@ -252,6 +254,8 @@ __all__ = [
     "ScurveResult",
     "ToyModelResult",
     "TrainingDivergedError",
+    "TrainingCheckpoint",
+    "CheckpointMismatchError",
     "abs_model_forward",
     "abs_model_loss",
     "sample_toy_batch",
