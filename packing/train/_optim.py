@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ._checkpoint import Checkpointer, deferred_interrupt
 from ._parallel import blas_limits
 
 __all__: list[str] = []
@@ -105,15 +106,18 @@ class Optimizer:
 
 
 class TrainingLoop:
-    """The state of a run between steps: :meth:`step` is the one place the step counter advances.
+    """The state of a run between steps: :meth:`step` is the one place the step counter ``t`` advances.
 
     ``loss_and_grad(t)`` fills ``grad`` and returns the per-instance loss at the
     current parameters (float64). Each :meth:`step` checks that loss (a
     non-finite one stops training with :class:`TrainingDivergedError` naming the
     step and the last finite loss), records it, calls ``record(t)``, updates the
-    parameters, advances ``t`` and takes a snapshot every ``snapshot_every`` steps.
-    Call it inside :meth:`running` (floating-point warnings off: divergence is
-    reported, not warned; BLAS limited to ``threads``).
+    parameters, advances ``t``, takes a snapshot every ``snapshot_every`` steps
+    and lets ``checkpoint`` save. Run steps inside :meth:`running` (floating-point
+    warnings off: divergence is reported, not warned; BLAS limited to ``threads``).
+
+    ``checkpoint`` (see :mod:`._checkpoint`) restores a saved state when the loop
+    is built (``t`` then starts at the saved step) and saves as the run goes.
     """
 
     def __init__(
@@ -128,14 +132,17 @@ class TrainingLoop:
         snapshot_every: int | None = None,
         snapshot: Callable[[], np.ndarray] | None = None,
         record: Callable[[int], None] | None = None,
+        checkpoint: Checkpointer | None = None,
     ):
         self.params, self.grad, self.loss_and_grad, self.opt = params, grad, loss_and_grad, opt
-        self.steps, self.record = steps, record
+        self.steps, self.record, self.checkpoint = steps, record, checkpoint
         self.snapshot_every, self.snapshot = snapshot_every, snapshot
-        self.t = 0
         self.history = np.empty((steps, n_instances))
         self.snaps, self.snap_steps = [], []
-        if snapshot_every:
+        # --- checkpoint hook (packing.train._checkpoint): restore a saved state before the first step
+        restore = checkpoint.restore if checkpoint is not None else lambda *state: 0
+        self.t = restore(params, opt, self.history, self.snap_steps, self.snaps)
+        if snapshot_every and self.t == 0:
             self.snaps.append(snapshot())
             self.snap_steps.append(0)
         self._caller_err = np.geterr()
@@ -147,10 +154,17 @@ class TrainingLoop:
         with blas_limits(threads), np.errstate(over="ignore", invalid="ignore"):
             yield self
 
-    def step(self) -> None:
-        """Take update number ``t`` (0-based) and advance ``t``."""
+    def step(self) -> bool:
+        """Take update number ``t`` (0-based) and advance ``t``.
+
+        Return False, with nothing changed, when ``loss_and_grad`` raised
+        ``KeyboardInterrupt`` (Ctrl-C before the step took effect).
+        """
         t = self.t
-        loss = self.loss_and_grad(t)
+        try:
+            loss = self.loss_and_grad(t)
+        except KeyboardInterrupt:
+            return False
         if not np.isfinite(loss).all():
             bad = int(np.flatnonzero(~np.isfinite(loss))[0])
             last = f"{self.history[t - 1, bad]:.6g}" if t else "none (the first loss was already bad)"
@@ -167,45 +181,34 @@ class TrainingLoop:
         if self.snapshot_every and t % self.snapshot_every == 0:
             self.snaps.append(self.snapshot())
             self.snap_steps.append(t)
+        if self.checkpoint is not None:  # --- checkpoint hook: save every K steps
+            self.checkpoint.step_done(t)
+        return True
 
     def result(self):
-        """Return ``(loss_history (steps, n_instances), snapshot_steps, snapshots)`` after the last step."""
-        if not np.isfinite(self.params).all():
+        """Return ``(loss_history (steps_done, n_instances), snapshot_steps, snapshots)``; checkpoint it."""
+        done = self.t
+        if self.checkpoint is not None:  # --- checkpoint hook: save the final (or interrupted) state
+            self.checkpoint.finish(done)
+        history = self.history[:done]
+        if done and not np.isfinite(self.params).all():
             raise TrainingDivergedError(
-                f"training diverged at step {self.t - 1}: the final update produced non-finite parameters; "
-                f"last finite losses: {np.round(self.history[self.t - 1], 6).tolist()}. "
-                f"Lower lr (now {self.opt.lr})."
+                f"training diverged at step {done - 1}: the final update produced non-finite parameters; "
+                f"last finite losses: {np.round(history[-1], 6).tolist()}. Lower lr (now {self.opt.lr})."
             )
         snapshots = np.stack(self.snaps) if self.snaps else None
-        return self.history[: self.t], np.asarray(self.snap_steps, dtype=int), snapshots
+        return history, np.asarray(self.snap_steps, dtype=int), snapshots
 
 
-def run_loop(
-    params: np.ndarray,
-    grad: np.ndarray,
-    loss_and_grad: Callable[[int], np.ndarray],
-    opt: Optimizer,
-    steps: int,
-    n_instances: int,
-    *,
-    snapshot_every: int | None = None,
-    snapshot: Callable[[], np.ndarray] | None = None,
-    record: Callable[[int], None] | None = None,
-    threads: int | None = 1,
-):
-    """Run ``steps`` updates of a :class:`TrainingLoop`; return its :meth:`~TrainingLoop.result`."""
-    loop = TrainingLoop(
-        params,
-        grad,
-        loss_and_grad,
-        opt,
-        steps,
-        n_instances,
-        snapshot_every=snapshot_every,
-        snapshot=snapshot,
-        record=record,
-    )
-    with loop.running(threads):
-        for _ in range(steps):
-            loop.step()
+def run_loop(*args, threads: int | None = 1, **kwargs):
+    """Run the steps of a :class:`TrainingLoop` (same arguments); return its :meth:`~TrainingLoop.result`.
+
+    BLAS is limited to ``threads`` threads meanwhile. Ctrl-C stops after the
+    current step (a ``KeyboardInterrupt`` from ``loss_and_grad`` before it): the
+    history then has fewer than ``steps`` rows.
+    """
+    loop = TrainingLoop(*args, **kwargs)
+    with loop.running(threads), deferred_interrupt() as interrupted:  # Ctrl-C ends the run after a whole step
+        while loop.t < loop.steps and loop.step() and not interrupted.is_set():
+            pass
     return loop.result()
