@@ -81,12 +81,12 @@ def problem(n, d, n_inst):
 class NumpyTrainer:
     """The numpy trainer on one configuration with ``threads`` threads (``None``: its default)."""
 
-    def __init__(self, n, d, n_inst, batch, threads=None, seed=0):
+    def __init__(self, n, d, n_inst, batch, threads=None, seed=0, **plan):
         rng = np.random.default_rng(seed)
         density, importance = problem(n, d, n_inst)
         sampler = Sampler(density, np.dtype(np.float32), rng)
         self.kern = _ToyKernel(
-            n_inst, n, d, batch, importance / n, True, np.dtype(np.float32), sampler, threads
+            n_inst, n, d, batch, importance / n, True, np.dtype(np.float32), sampler, threads, **plan
         )
         self.kern.W[...] = rng.standard_normal((n_inst, n, d)) * np.sqrt(2.0 / (n + d))
         opt = Optimizer(
