@@ -1083,11 +1083,12 @@ def toy_kernel(x, W, b, imp, relu, plan, threads):
     return k
 
 
+@pytest.mark.parametrize("d", [5, 9])  # a few columns (dot products) and more (GEMMs)
 @pytest.mark.parametrize("relu", [True, False])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_kernel_plans_match_the_formulas_and_threads_never_change_a_bit(relu, dtype):
+def test_kernel_plans_match_the_formulas_and_threads_never_change_a_bit(relu, dtype, d):
     rng = np.random.default_rng(11)
-    n_inst, n, d, B = 3, 37, 5, 301
+    n_inst, n, d, B = 3, 37, d, 301
     W = (rng.normal(size=(n_inst, n, d)) * 0.3).astype(dtype)
     b = (rng.normal(size=(n_inst, n)) * 0.1).astype(dtype)
     x = (rng.random((n_inst, B, n)) * (rng.random((n_inst, B, n)) < 0.3)).astype(dtype)
