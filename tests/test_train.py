@@ -1017,13 +1017,13 @@ def test_available_cpus_is_the_affinity_mask_capped_by_the_quota(monkeypatch):
     assert _parallel.available_cpus() == 6
 
 
-def test_layout_gives_threads_to_workers_first_and_leftovers_to_large_gemms():
-    big, small = 10 * _parallel.BLAS_SPLIT_MIN, _parallel.BLAS_SPLIT_MIN / 10
-    assert _parallel.choose_layout(20, big, 2) == _parallel.Layout(2, 1)
-    assert _parallel.choose_layout(20, big, 1) == _parallel.Layout(1, 1)
-    assert _parallel.choose_layout(1, big, 4) == _parallel.Layout(1, 4)
-    assert _parallel.choose_layout(1, small, 4) == _parallel.Layout(1, 1)
-    assert _parallel.choose_layout(3, big, 8) == _parallel.Layout(3, 2)
+def test_layout_makes_every_thread_a_worker_unless_blas_threads_are_asked_for():
+    assert _parallel.choose_layout(20, 2) == _parallel.Layout(2, 1)
+    assert _parallel.choose_layout(20, 1) == _parallel.Layout(1, 1)
+    assert _parallel.choose_layout(1, 4) == _parallel.Layout(1, 1)  # one group: one worker
+    assert _parallel.choose_layout(3, 8) == _parallel.Layout(3, 1)
+    assert _parallel.choose_layout(20, 4, blas_threads=2) == _parallel.Layout(2, 2)
+    assert _parallel.choose_layout(1, 4, blas_threads=4) == _parallel.Layout(1, 4)
 
 
 def test_worker_pool_runs_every_task_once_with_the_callers_error_state():
@@ -1054,7 +1054,7 @@ def test_plan_groups_cover_every_row_of_every_instance_once():
     for args, kw in [
         ((10, 1024, 5, 20.0), {}),  # tiny: all instances packed into one group
         ((20, 1024, 200, 1300.0), {}),  # one instance per group, one block each
-        ((3, 1000, 50, 500.0), dict(pack_ns=1e3, split_ns=1e5, block_entries=5000, min_rows=8)),  # split
+        ((3, 1000, 50, 500.0), dict(group_ns=1e4, block_entries=5000, min_rows=8)),  # rows split
     ]:
         groups = plan_groups(*args, **kw)
         n_inst, batch = args[:2]
@@ -1066,13 +1066,14 @@ def test_plan_groups_cover_every_row_of_every_instance_once():
             assert (g.partial is None) == (g.r0 == 0)
         np.testing.assert_array_equal(covered, 1)
     assert len(plan_groups(10, 1024, 5, 20.0)) == 1
-    assert len(plan_groups(3, 1000, 50, 500.0, pack_ns=1e3, split_ns=1e5, min_rows=8)) == 15
+    assert len(plan_groups(3, 1000, 50, 500.0, group_ns=1e4, min_rows=8)) == 18  # 16 groups at least
+    assert len(plan_groups(20, 1024, 200, 1300.0)) == 20  # many instances: never split
 
 
 PLANS = [  # (label, plan keywords): the default; many small blocks and chunks; instances split by rows
     ("default", {}),
-    ("small blocks", dict(pack_ns=1e3, block_entries=3000, chunk_entries=700, min_rows=8)),
-    ("split", dict(pack_ns=1e3, split_ns=2e4, block_entries=3000, chunk_entries=1000, min_rows=8)),
+    ("small blocks", dict(group_ns=1e3, target_groups=1, block_entries=3000, chunk_entries=700, min_rows=8)),
+    ("split", dict(group_ns=1e3, target_groups=9, block_entries=3000, chunk_entries=1000, min_rows=8)),
 ]
 
 
@@ -1138,8 +1139,8 @@ def test_sampled_kernel_runs_are_independent_of_threads_and_blas_threads():
             sampler,
             threads,
             blas,
-            pack_ns=1e3,
-            split_ns=3e4,
+            group_ns=1e3,
+            target_groups=12,
             block_entries=4000,
             chunk_entries=900,
             min_rows=8,
@@ -1179,3 +1180,13 @@ def test_default_threads_train_bit_for_bit_like_one_thread():
     assert default.config["n_threads"] is None and default.config["blas_threads"] is None
     for field in ("W", "b", "loss_history", "seed_eval_losses"):
         np.testing.assert_array_equal(getattr(default, field), getattr(one, field))
+
+
+def test_one_large_instance_is_split_into_row_groups_for_the_workers():
+    kw = dict(n_features=64, d=200, sparsity=0.5, steps=3, batch_size=1024, rng=2)
+    k = _ToyKernel(1, 64, 200, 1024, np.ones((1, 64)), True, np.dtype(np.float32), None, 2)
+    k.close()
+    assert len(k.groups) == 2 and k.layout == _parallel.Layout(2, 1)
+    one, two = train_toy_model(**kw, n_threads=1), train_toy_model(**kw, n_threads=2)
+    np.testing.assert_array_equal(one.W, two.W)
+    np.testing.assert_array_equal(one.loss_history, two.loss_history)

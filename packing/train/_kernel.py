@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._parallel import Layout, WorkerPool, choose_layout
+from ._parallel import WorkerPool, choose_layout
 
 __all__: list[str] = []
 
@@ -42,10 +42,11 @@ BLOCK_ENTRIES = 2**19
 CHUNK_ENTRIES = 2**16
 #: Fewest batch rows per block (matrix products and inner loops stay long).
 MIN_ROWS = 64
-#: Pack whole instances into one group while the group's estimated work stays below this (ns).
-PACK_NS = 1e6
-#: Split an instance's rows into groups of at most about this much estimated work (ns).
-SPLIT_NS = 4e7
+#: Least estimated work of a group (ns): smaller instances are packed together, and an
+#: instance is split into row ranges no smaller (a group costs a dispatch and a reduction).
+GROUP_NS = 1e6
+#: Groups a step should offer threads when its instances are few (their rows are split).
+TARGET_GROUPS = 16
 
 
 @dataclass(frozen=True)
@@ -73,22 +74,24 @@ def plan_groups(
     *,
     block_entries=BLOCK_ENTRIES,
     min_rows=MIN_ROWS,
-    pack_ns=PACK_NS,
-    split_ns=SPLIT_NS,
+    group_ns=GROUP_NS,
+    target_groups=TARGET_GROUPS,
 ):
     """Plan the groups and blocks of a step from the shape alone (never from the thread count).
 
     ``row_entries`` is the size of one instance's row of the block's largest array,
     ``row_ns`` the estimated time of one instance's row (it only steers packing
-    and splitting).
+    and splitting). Instances below ``group_ns`` of work are packed together;
+    when there are fewer than ``target_groups`` instances, each is split into row
+    ranges of at least ``group_ns`` and ``min_rows``, up to ``target_groups`` groups.
     """
     inst_ns = batch * row_ns
     groups = []
-    if inst_ns <= pack_ns:  # small instances: several per group, blocks of all of them
-        per = max(1, min(n_inst, int(pack_ns // max(inst_ns, 1.0))))
+    if inst_ns <= group_ns:  # small instances: several per group, blocks of all of them
+        per = max(1, min(n_inst, int(group_ns // max(inst_ns, 1.0))))
         ranges = [(i, min(i + per, n_inst), 0, batch) for i in range(0, n_inst, per)]
     else:
-        n_split = max(1, min(math.ceil(inst_ns / split_ns), batch // min_rows))
+        n_split = max(1, min(math.ceil(target_groups / n_inst), int(inst_ns // group_ns), batch // min_rows))
         ranges = [(i, i + 1, r0, r1) for i in range(n_inst) for r0, r1 in _split(batch, n_split)]
     n_partial = 0
     for i0, i1, r0, r1 in ranges:
@@ -169,13 +172,11 @@ class BlockedKernel:
         Parameters per instance.
     dtype : numpy dtype
     row_entries, row_ns : see :func:`plan_groups`.
-    gemm_size : float
-        Multiply-adds of a block's largest matrix product (steers BLAS threads).
     streams : callable or None
         ``streams(k)`` returns ``k`` independent generators (one per group).
     threads, blas_threads : int or None
         Thread budget (``None``: every available core) and BLAS threads per worker
-        (``None``: chosen with the layout).
+        (``None``: one), see :func:`~packing.train._parallel.choose_layout`.
     chunk_entries, **plan
         Entries per elementwise chunk; keywords of :func:`plan_groups` (tests force
         small blocks and split instances with them).
@@ -190,7 +191,6 @@ class BlockedKernel:
         *,
         row_entries,
         row_ns,
-        gemm_size,
         streams=None,
         threads=1,
         blas_threads=None,
@@ -208,11 +208,7 @@ class BlockedKernel:
         n_partial = sum(g.partial is not None for g in self.groups)
         self.partials = np.zeros((n_partial, per_instance), dtype=dtype)
         self.losses = [np.zeros(g.i1 - g.i0) for g in self.groups]
-        if blas_threads is None:
-            self.layout = choose_layout(len(self.groups), gemm_size, threads)
-        else:
-            workers = max(1, min(len(self.groups), threads or 1))
-            self.layout = Layout(workers, blas_threads)
+        self.layout = choose_layout(len(self.groups), threads, blas_threads)
         self.pool = WorkerPool(self.layout.workers)
         self.workspaces = [Workspace() for _ in range(self.layout.workers)]
         self.gens = streams(len(self.groups)) if streams is not None else [None] * len(self.groups)

@@ -4,14 +4,15 @@
   capped by a cgroup CPU quota (``cpu.max`` in cgroup v2, ``cpu.cfs_quota_us``
   in v1), as a container or a batch scheduler sets them.
 * :func:`choose_layout`: worker threads over independent groups of work
-  against BLAS threads inside each matrix product, for a given problem.
+  (rather than BLAS threads inside each matrix product), for a given problem.
 * :class:`WorkerPool`: persistent threads that run numbered tasks; numpy
   releases the GIL inside its loops and BLAS calls, so the tasks run in parallel.
 * :func:`blas_limits`: BLAS threads during a run (threadpoolctl).
 
 Nothing here changes a result: the trainers split their work into groups fixed
 by the problem's shape, each with its own random stream and its own output
-slots, and only the assignment of groups to threads depends on the layout.
+slots, and only the assignment of groups to threads depends on the layout
+(unless BLAS threads are asked for explicitly, see :func:`choose_layout`).
 """
 
 from __future__ import annotations
@@ -115,23 +116,23 @@ class Layout:
     blas_threads: int
 
 
-#: A matrix product (multiply-adds) below which extra BLAS threads cost more than they gain.
-BLAS_SPLIT_MIN = 2_000_000
+def choose_layout(n_groups: int, threads: int | None = None, blas_threads: int | None = None) -> Layout:
+    """Lay out ``threads`` threads (``None``: :func:`available_cpus`) over ``n_groups`` groups of work.
 
-
-def choose_layout(n_groups: int, gemm_size: float, threads: int | None) -> Layout:
-    """Choose the fastest way to spend ``threads`` threads (``None``: :func:`available_cpus`) on a problem.
-
-    The problem has ``n_groups`` independent groups of work whose largest matrix
-    products have ``gemm_size`` multiply-adds. Workers over groups scale almost
-    perfectly (no synchronization inside a group), so every thread that has a
-    group goes to a worker; threads left over (fewer groups than threads) go to
-    BLAS when its products are large enough to split.
+    Every thread is a worker taking whole groups, with a single-threaded BLAS:
+    workers need no synchronization inside a group, so they scale where BLAS
+    threads, splitting each small product, mostly wait for each other; and
+    OpenBLAS's threaded products do not sum in the same order as its
+    single-threaded ones (measured: a quarter of the entries of a 64 x 200 model
+    differed in the last bit after four steps), which would make results depend
+    on the thread count. The kernels therefore split large problems into enough
+    groups (:func:`packing.train._kernel.plan_groups`). ``blas_threads`` asks
+    for that many BLAS threads per worker anyway (then ``threads // blas_threads``
+    workers; results may differ in the last bits).
     """
     threads = available_cpus() if threads is None else threads
-    workers = max(1, min(threads, n_groups))
-    spare = threads // workers
-    return Layout(workers, spare if spare > 1 and gemm_size >= BLAS_SPLIT_MIN else 1)
+    blas = 1 if blas_threads is None else blas_threads
+    return Layout(max(1, min(n_groups, threads // blas)), blas)
 
 
 @contextlib.contextmanager

@@ -30,7 +30,7 @@ from .._validation import (
 from ._checkpoint import Checkpointer
 from ._data import Sampler
 from ._inputs import Inputs, check_init_scale, check_inputs, check_model_arrays
-from ._kernel import BLOCK_ENTRIES, BlockedKernel, rowdot
+from ._kernel import BlockedKernel, rowdot
 from ._optim import CHOICES, Optimizer, run_loop
 from ._parallel import blas_limits
 
@@ -74,7 +74,6 @@ class _ToyKernel(BlockedKernel):
             dtype,
             row_entries=n,
             row_ns=_row_ns(n, d),
-            gemm_size=min(n * d, BLOCK_ENTRIES * d),
             streams=None if sampler is None else sampler.streams,
             threads=threads,
             blas_threads=blas_threads,
@@ -395,16 +394,16 @@ def train_toy_model(
         With ``None`` or an int the seed is recorded in ``config`` for reruns.
     n_threads : int, optional
         Threads to train with. Default: every core the process may use (its
-        affinity mask, capped by a cgroup CPU quota). They are laid out as the
-        problem's shape runs fastest: worker threads over groups of instances
-        (numpy releases the GIL), BLAS threads inside the matrix products only
-        when there are fewer groups than threads. ``n_threads=1`` trains on one
-        core (for sweeps that run many trainings in parallel processes). The
-        result does not depend on it: the groups, their random streams and every
-        summation order are fixed by the shape.
+        affinity mask, capped by a cgroup CPU quota). Each thread is a worker
+        taking groups of instances (or, when instances are few, ranges of batch
+        rows) with a single-threaded BLAS; numpy releases the GIL.
+        ``n_threads=1`` trains on one core (for sweeps that run many trainings in
+        parallel processes). The result does not depend on it: the groups, their
+        random streams and every summation order are fixed by the shape.
     blas_threads : int, optional
-        BLAS threads per worker (via threadpoolctl); default: chosen with the
-        layout. Giving it makes ``n_threads`` the number of workers.
+        BLAS threads per worker (via threadpoolctl), then ``n_threads //
+        blas_threads`` workers. Default 1: OpenBLAS's threaded products sum in
+        another order, so with more the last bits of the result may differ.
     checkpoint : str or Path, optional
         A ``.npz`` file to save the run's state to (atomically): every
         ``checkpoint_every`` steps, at the end and on Ctrl-C. If it exists, the
