@@ -27,9 +27,11 @@ hits every column alike:
 * ``1 thread`` and ``2 threads``: matched, numpy ``n_threads=T`` and
   ``torch.set_num_threads(T)``.
 
-For each setting the numpy trainer's FLOP rate (``10 I B n d`` flops per step:
-five GEMM-sized products) is given as a fraction of the machine's float32 GEMM
-rate (1024³ ``matmul`` with as many BLAS threads) measured in the same rounds.
+At two threads the numpy trainer is also timed with the other layout (one
+worker, two BLAS threads) for comparison. For each setting the numpy trainer's
+FLOP rate (``10 I B n d`` flops per step: five GEMM-sized products) is given as
+a fraction of the machine's float32 GEMM rate (1024³ ``matmul`` with as many
+BLAS threads) measured in the same rounds.
 With one thread the thread CPU time of both sides is also reported: it does not
 count time the process waited for a core, so its ratio is the one to trust on
 a loaded machine. Last, where the numpy trainer's time goes (one thread, CPU
@@ -81,13 +83,12 @@ def problem(n, d, n_inst):
 class NumpyTrainer:
     """The numpy trainer on one configuration with ``threads`` threads (``None``: its default)."""
 
-    def __init__(self, n, d, n_inst, batch, threads=None, seed=0, **plan):
+    def __init__(self, n, d, n_inst, batch, threads=None, seed=0, blas_threads=None, **plan):
         rng = np.random.default_rng(seed)
         density, importance = problem(n, d, n_inst)
         sampler = Sampler(density, np.dtype(np.float32), rng)
-        self.kern = _ToyKernel(
-            n_inst, n, d, batch, importance / n, True, np.dtype(np.float32), sampler, threads, **plan
-        )
+        dt, weight = np.dtype(np.float32), importance / n
+        self.kern = _ToyKernel(n_inst, n, d, batch, weight, True, dt, sampler, threads, blas_threads, **plan)
         self.kern.W[...] = rng.standard_normal((n_inst, n, d)) * np.sqrt(2.0 / (n + d))
         opt = Optimizer(
             self.kern.params,
@@ -218,6 +219,8 @@ def bench_config(shape, torch, settings, rounds, seconds):
         trainer = NumpyTrainer(n, d, n_inst, batch, np_threads)
         layouts[label] = trainer.kern.layout
         contenders[(label, "numpy")] = {"run": trainer.run}
+        if label == "2 threads":  # the other layout, for comparison: one worker, two BLAS threads
+            contenders[(label, "numpy_blas")] = {"run": NumpyTrainer(n, d, n_inst, batch, 2, 0, 2).run}
         if torch is not None:
             for variant in ("einsum", "bmm"):
                 step = torch_trainer(torch, n, d, n_inst, batch, variant)
@@ -241,6 +244,8 @@ def bench_config(shape, torch, settings, rounds, seconds):
             "gemm_gflops": gemm_rate / 1e9,
             "fraction_of_gemm": flops / t_np / gemm_rate,
         }
+        if (label, "numpy_blas") in wall:
+            row["numpy_1w2b_ms"] = 1e3 * wall[(label, "numpy_blas")]
         if torch is not None:
             peer = min(("einsum", "bmm"), key=lambda v: wall[(label, v)])
             row.update(
@@ -316,6 +321,8 @@ def main(argv=None) -> dict:
                 if "cpu_ratio" in row:
                     line += f" {row['cpu_ratio']:9.3f}"
             print(line)
+            if "numpy_1w2b_ms" in row:
+                print(f"{'':14}(numpy with 1 worker x 2 BLAS threads instead: {row['numpy_1w2b_ms']:.3f} ms)")
     for name, (_, breakdown) in results.items():
         total = sum(breakdown.values())
         parts = ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in sorted(breakdown.items()))
