@@ -58,7 +58,7 @@ from threadpoolctl import threadpool_limits
 from packing.train._data import Sampler
 from packing.train._optim import Optimizer, TrainingLoop
 from packing.train._parallel import available_cpus
-from packing.train.toy import _ToyKernel
+from packing.train._toy_kernel import _ToyKernel
 
 CONFIGS = {  # name: (n_features, d, instances, batch)
     "a": (5, 2, 10, 1024),

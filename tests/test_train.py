@@ -35,7 +35,7 @@ from packing.train._checkpoint import CheckpointMismatchError, TrainingCheckpoin
 from packing.train._data import Sampler
 from packing.train._kernel import plan_groups
 from packing.train._optim import Optimizer, schedule_factor  # the shared optimizer, tested as a unit
-from packing.train.toy import _ToyKernel
+from packing.train._toy_kernel import _ToyKernel
 
 
 # ----------------------------------------------------------------------------- references
