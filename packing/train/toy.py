@@ -118,11 +118,16 @@ def toy_model_loss(W, b, x, *, importance=1.0, model="relu", reduction="sum", re
     (W,), b, x, imp, single = check_model_arrays({"W": W}, b, x, importance=importance)
     n_inst, n, d = W.shape
     weight = np.broadcast_to(_feature_weight(imp, reduction, n), (n_inst, n))
-    k = _ToyKernel(n_inst, n, d, x.shape[1], weight, model == "relu", W.dtype)
+    k = _ToyKernel(n_inst, n, d, x.shape[1], weight, model == "relu", W.dtype, threads=None)
     k.W[...] = W
     k.b[...] = b
     k.x = x
-    loss = k.loss_and_grad()
+    k.need_grad = return_grad
+    try:
+        with blas_limits(k.layout.blas_threads if k.layout.workers > 1 else None):  # no cost when small
+            loss = k.loss_and_grad()
+    finally:
+        k.close()
     loss = float(loss[0]) if single else loss
     if not return_grad:
         return loss
