@@ -14,6 +14,8 @@ from collections.abc import Callable
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .._progress import progress_bar
+
 __all__: list[str] = []
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -130,19 +132,25 @@ def run_loop(
     snapshot: Callable[[], np.ndarray] | None = None,
     record: Callable[[int], None] | None = None,
     threads: int | None = 1,
+    progress=False,
+    desc: str = "training",
 ):
     """Run ``steps`` updates; return ``(loss_history (steps, n_instances), snapshot_steps, snapshots)``.
 
     ``loss_and_grad(t)`` fills ``grad`` and returns the per-instance loss at the
     current parameters. BLAS is limited to ``threads`` threads meanwhile. A
     non-finite loss stops training with :class:`TrainingDivergedError` naming the
-    step and the last finite loss.
+    step and the last finite loss. ``progress`` (checked by the public trainer)
+    shows a bar over the steps (:func:`packing._progress.progress_bar`).
     """
-    with blas_threads(threads):
-        return _loop(params, grad, loss_and_grad, opt, steps, n_instances, snapshot_every, snapshot, record)
+    # progress hook (cli branch): one bar around the loop, one bar.update() per step
+    bar = progress_bar(steps, desc=desc, progress=progress, unit="step", every=64)
+    with blas_threads(threads), bar as tick:
+        args = (snapshot_every, snapshot, record, tick)
+        return _loop(params, grad, loss_and_grad, opt, steps, n_instances, *args)
 
 
-def _loop(params, grad, loss_and_grad, opt, steps, n_instances, snapshot_every, snapshot, record):
+def _loop(params, grad, loss_and_grad, opt, steps, n_instances, snapshot_every, snapshot, record, bar):
     history = np.empty((steps, n_instances))
     snaps, snap_steps = [], []
     if snapshot_every:
@@ -166,6 +174,7 @@ def _loop(params, grad, loss_and_grad, opt, steps, n_instances, snapshot_every, 
         if snapshot_every and (t + 1) % snapshot_every == 0:
             snaps.append(snapshot())
             snap_steps.append(t + 1)
+        bar.update()  # progress hook (cli branch): a no-op unless a bar is shown
     if not np.isfinite(params).all():
         raise TrainingDivergedError(
             f"training diverged at step {steps - 1}: the final update produced non-finite parameters; "

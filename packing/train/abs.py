@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._progress import check_progress
 from .._validation import (
     check_blas_threads,
     check_bool,
@@ -175,6 +176,7 @@ def train_abs_model(
     dtype=np.float32,
     rng=None,
     blas_threads=1,
+    progress="auto",
 ) -> AbsModelResult:
     """Train the computation-in-superposition model ``y' = ReLU(W2 ReLU(W1 x) + b)`` on ``|x|``.
 
@@ -193,6 +195,8 @@ def train_abs_model(
         Standard deviation of ``W1`` and ``W2`` at start (default ``sqrt(2 / (n + d))``).
     blas_threads : int or None
         As in :func:`train_toy_model` (default 1).
+    progress : True, False or "auto"
+        As in :func:`train_toy_model`.
 
     Returns
     -------
@@ -231,10 +235,10 @@ def train_abs_model(
         rng=seed,
         blas_threads=check_blas_threads(blas_threads),
     )
-    return _train(config, inputs, gen, t0)
+    return _train(config, inputs, gen, t0, check_progress(progress))
 
 
-def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float) -> AbsModelResult:
+def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, progress=False) -> AbsModelResult:
     """Train from validated options ``cfg`` and tables ``inputs``, drawing from ``gen``."""
     n, d, n_inst, dt = cfg["n_features"], cfg["d"], inputs.n_instances, np.dtype(cfg["dtype"])
     weight = inputs.importance
@@ -256,7 +260,10 @@ def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float) -> Ab
         return _loss_and_grad(W1, W2, b, x, weight, grads)
 
     opt = Optimizer.from_options(params, cfg)
-    history, _, _ = run_loop(params, grad, step, opt, cfg["steps"], n_inst, threads=cfg["blas_threads"])
+    history, _, _ = run_loop(
+        params, grad, step, opt, cfg["steps"], n_inst, threads=cfg["blas_threads"],
+        progress=progress, desc="train_abs_model",  # progress hook (cli branch)
+    )
     return AbsModelResult(
         W1=W1.copy(),
         W2=W2.copy(),

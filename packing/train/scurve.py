@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._progress import check_progress
 from .._validation import (
     _describe,
     check_blas_threads,
@@ -222,6 +223,7 @@ def train_scurve(
     dtype=np.float64,
     rng=None,
     blas_threads=1,
+    progress="auto",
 ) -> ScurveResult:
     """Train ``Ã = P Qᵀ`` of rank ``rank`` on ``A = Σ_k s_k a_k b_kᵀ`` from small initialization.
 
@@ -256,6 +258,8 @@ def train_scurve(
     rng : None, int or numpy.random.Generator
     blas_threads : int or None
         As in :func:`train_toy_model` (default 1).
+    progress : True, False or "auto"
+        As in :func:`train_toy_model`.
 
     Returns
     -------
@@ -303,10 +307,10 @@ def train_scurve(
         rng=seed,
         blas_threads=check_blas_threads(blas_threads),
     )
-    return _train(config, gen, t0)
+    return _train(config, gen, t0, check_progress(progress))
 
 
-def _train(cfg: dict, gen: np.random.Generator, t0: float) -> ScurveResult:
+def _train(cfg: dict, gen: np.random.Generator, t0: float, progress=False) -> ScurveResult:
     """Train from validated options ``cfg``, drawing from ``gen``."""
     (m, m2), rank, every, steps = cfg["size"], cfg["rank"], cfg["record_every"], cfg["steps"]
     strengths, init_scale, dt = np.array(cfg["target_strengths"]), cfg["init_scale"], np.dtype(cfg["dtype"])
@@ -338,7 +342,8 @@ def _train(cfg: dict, gen: np.random.Generator, t0: float) -> ScurveResult:
 
     opt = Optimizer.from_options(params, cfg)
     history, _, _ = run_loop(
-        params, grad, loss_and_grad, opt, steps, 1, record=record, threads=cfg["blas_threads"]
+        params, grad, loss_and_grad, opt, steps, 1, record=record, threads=cfg["blas_threads"],
+        progress=progress, desc="train_scurve",  # progress hook (cli branch)
     )
     final_loss = loss_and_grad(steps)[0]
     record(steps)

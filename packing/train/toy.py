@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._progress import check_progress
 from .._validation import (
     check_blas_threads,
     check_bool,
@@ -359,6 +360,7 @@ def train_toy_model(
     rng=None,
     blas_threads=1,
     n_threads=1,
+    progress="auto",
 ) -> ToyModelResult:
     """Train many toy models of superposition at once, vectorized over instances.
 
@@ -422,6 +424,10 @@ def train_toy_model(
         Worker threads over the cache blocks (numpy releases the GIL); default 1.
         The result does not depend on it: each group of blocks has its own
         random stream and its own slice of the gradient.
+    progress : True, False or "auto"
+        A progress bar with an ETA over the steps, on standard error; ``"auto"``
+        (default) shows it only when standard error is a terminal. Not part of
+        ``config``: it does not change the result.
 
     Returns
     -------
@@ -485,10 +491,10 @@ def train_toy_model(
         blas_threads=check_blas_threads(blas_threads),
         n_threads=check_int(n_threads, "n_threads"),
     )
-    return _train(config, inputs, gen, t0)
+    return _train(config, inputs, gen, t0, check_progress(progress))
 
 
-def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float) -> ToyModelResult:
+def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, progress=False) -> ToyModelResult:
     """Train from validated options ``cfg`` and tables ``inputs``, drawing from ``gen``."""
     n, d, k, n_inst = cfg["n_features"], cfg["d"], cfg["n_seeds"], inputs.n_instances
     dt, relu, threads = np.dtype(cfg["dtype"]), cfg["model"] == "relu", cfg["blas_threads"]
@@ -518,6 +524,8 @@ def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float) -> To
             snapshot_every=cfg["snapshot_every"],
             snapshot=lambda: kern.W.copy(),
             threads=threads,
+            progress=progress,  # progress hook (cli branch)
+            desc="train_toy_model",
         )
     finally:
         kern.close()
