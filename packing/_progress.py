@@ -174,3 +174,10 @@ def progress_bar(
         yield bar
     finally:
         bar.close()
+
+
+def echo(text: str) -> None:
+    """Print a line on standard output without tearing a progress bar that is on screen."""
+    from tqdm import tqdm
+
+    tqdm.write(text, file=sys.stdout)
