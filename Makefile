@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# `make figures FIGURE_ARGS=--quick` draws everything at toy size in about a minute;
+# FIGURE_ARGS="--only NAME" draws one (`$(PY) -m packing figures --list` lists them).
 figures: $(STAMP)
-	MPLBACKEND=Agg $(PY) scripts/make_figures.py --out figures $(FIGURE_ARGS)
+	MPLBACKEND=Agg $(PY) -m packing figures --out figures $(FIGURE_ARGS)
 
 test: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m pytest $(PYTEST_ARGS)

@@ -309,14 +309,19 @@ def build_parser() -> argparse.ArgumentParser:
 # ============================================================================ errors
 
 
+#: Library argument names that a subcommand's option passes on under another name.
+_ALIASES = {"ps": "p", "optimizer_budget": "budget", "path": "file"}
+
+
 def _displays(parser: argparse.ArgumentParser) -> dict[str, str]:
-    """``{library argument name: option as typed}`` for one subcommand's options."""
+    """Return ``{library argument name: option as typed}`` for one subcommand's options."""
     out = {}
     for action in parser._actions:  # noqa: SLF001 (argparse has no public list of actions)
         if action.dest in ("help", argparse.SUPPRESS):
             continue
         long = [s for s in action.option_strings if s.startswith("--")]
         out[action.dest] = long[0] if long else (action.metavar or action.dest.upper())
+    out.update({name: out[dest] for name, dest in _ALIASES.items() if dest in out})
     return out
 
 
@@ -624,7 +629,7 @@ def _cmd_pack(args) -> dict:
         restarts=args.restarts,
         method=args.method,
         progress=_progress(args),
-    )
+    )  # Ctrl-C returns the best packing so far (stopping_reason "interrupted"): it is written, then 130
     summary = {
         "objective": res.objective,
         "coherence": res.coherence,
@@ -641,7 +646,14 @@ def _cmd_pack(args) -> dict:
     _write_result(path, res, res.W, metadata=meta, history=np.asarray(res.history, dtype=float))
     out = {"n": args.n, "d": args.d, **summary, "out": str(path)}
     _emit(out, args)
+    _stop_if_interrupted(res, path)
     return out
+
+
+def _stop_if_interrupted(result, path: Path) -> None:
+    """After writing a result cut short by Ctrl-C, exit with the interrupted status all the same."""
+    if getattr(result, "stopping_reason", None) == "interrupted":
+        raise CLIError(f"interrupted; the best result so far was written to {str(path)!r}.", "interrupted")
 
 
 def _cmd_partition(args) -> dict:
@@ -734,6 +746,7 @@ def _cmd_train(args) -> dict:
     _write_result(path, res, W, metadata=meta, **arrays)
     out = {**summary, "out": str(path)}
     _emit(out, args)
+    _stop_if_interrupted(res, path)
     return out
 
 
@@ -965,7 +978,7 @@ def main(argv=None) -> int:
         if debug:
             traceback.print_exc()
         if kind == "interrupted":
-            message = "interrupted"
+            message = str(exc) if isinstance(exc, CLIError) else "interrupted"
         elif kind == "internal":
             message = (
                 f"internal error: {type(exc).__name__}: {_one_line(exc)} (a bug: run again with --debug "
