@@ -127,7 +127,7 @@ class _Bar:
 
 @contextlib.contextmanager
 def progress_bar(
-    total, *, desc: str, progress="auto", unit: str = "it", every: int = 1, leave: bool = False, delay=DELAY
+    total, *, desc: str, progress="auto", unit: str = "it", every: int = 1, leave: bool = False, delay=None
 ) -> Iterator[_Bar | _NullBar]:
     """Yield a bar with ``update(n=1)``, ``set(value)`` and ``note(**info)``; a no-op when not wanted.
 
@@ -146,8 +146,9 @@ def progress_bar(
     leave : bool
         Keep the finished bar on screen (library bars vanish; the command line's
         outer bars stay).
-    delay : float
-        Seconds before the bar first appears: calls shorter than that stay silent.
+    delay : float, optional
+        Seconds before the bar first appears (default :data:`DELAY`): calls
+        shorter than that stay silent.
     """
     if not wants_bar(progress):
         yield _NullBar()
@@ -164,7 +165,7 @@ def progress_bar(
             unit=unit,
             leave=leave,
             mininterval=MIN_INTERVAL,
-            delay=delay,
+            delay=DELAY if delay is None else delay,
             dynamic_ncols=True,
             file=sys.stderr,
         ),
