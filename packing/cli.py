@@ -702,11 +702,7 @@ def _cmd_train(args) -> dict:
         d=args.d,
         sparsity=_per_instance(args.sparsity),
         density=_per_instance(args.density),
-        importance=(
-            args.importance
-            if args.importance_decay is None
-            else _decay(args.importance_decay, args.n_features, args.importance)
-        ),
+        importance=_importance(args),
         steps=args.steps,
         batch_size=args.batch_size,
         lr=args.lr,
@@ -757,12 +753,15 @@ def _per_instance(values):
     return values[0] if len(values) == 1 else np.asarray(values)
 
 
-def _decay(rate: float, n: object, scale: float):
-    if not isinstance(n, int) or n < 1 or n > 10**7:
-        return scale  # the trainer names --n-features itself
-    if not math.isfinite(rate) or rate <= 0:
-        raise CLIError(f"--importance-decay must be a finite number > 0; got {rate}.", "value")
-    return scale * rate ** np.arange(n, dtype=float)
+def _importance(args):
+    """Return ``--importance``, times ``R**i`` for feature ``i`` with ``--importance-decay R``."""
+    if args.importance_decay is None:
+        return args.importance
+    from ._validation import check_float, check_int
+
+    rate = check_float(args.importance_decay, "--importance-decay", minimum=0.0, strict_min=True)
+    n = check_int(args.n_features, "--n-features")
+    return args.importance * rate ** np.arange(n, dtype=float)
 
 
 def _checkpoint_options(trainer: Callable, args) -> dict:
