@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# `make figures FIGURE_ARGS=--quick` draws everything at toy size in about a minute;
+# `make figures FIGURE_ARGS=--quick` draws everything at toy size in a few minutes;
 # FIGURE_ARGS="--only NAME" draws one (`$(PY) -m packing figures --list` lists them).
 figures: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m packing figures --out figures $(FIGURE_ARGS)

@@ -107,8 +107,10 @@ class _Bar:
     def set(self, value) -> None:
         """Move to ``value`` (for bars whose total is a time budget or a known position)."""
         self._pending = 0
-        self._bar.n = self.n = min(value, self._bar.total) if self._bar.total is not None else value
-        self._bar.refresh()
+        value = min(value, self._bar.total) if self._bar.total is not None else value
+        if value > self._bar.n:  # through update(), so that tqdm knows the bar is on screen
+            self._bar.update(value - self._bar.n)
+        self.n = value
 
     def note(self, **info) -> None:
         """Show ``key=value`` pairs after the bar (e.g. the best objective so far)."""

@@ -56,6 +56,7 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
+from .io import _LAYOUTS  # the layouts load_packing accepts: --layout offers exactly these
 
 __all__: list[str] = []  # the entry point is packing.cli:main, not a library function
 
@@ -73,7 +74,6 @@ EXIT_CODES = {
     "interrupted": 130,
 }
 
-_LAYOUTS = ("features_by_hidden", "hidden_by_features")
 _JSON_RULE = 'non-finite numbers are written as the strings "inf", "-inf" and "nan"'
 
 
@@ -851,10 +851,7 @@ def _cmd_figures(args) -> dict:
     from .figures import FIGURES, make_figures, resolve_figures
 
     if args.list:
-        out = {
-            name: {"outputs": list(f.outputs), "reproduces": f.source, "minutes": f.minutes}
-            for name, f in FIGURES.items()
-        }
+        out = {name: {"outputs": list(f.outputs), "reproduces": f.source} for name, f in FIGURES.items()}
         text = "\n".join(
             f"{name:<26} {', '.join(f.outputs)}\n{'':<26} {f.source}" for name, f in FIGURES.items()
         )

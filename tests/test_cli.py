@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import warnings
 import zipfile
@@ -430,6 +431,7 @@ def test_exit_codes_are_distinct_and_never_1():
 def cases():
     """``(id, argv with {placeholders}, exit kind, text the one error line must contain)``."""
     o = "--out={tmp}/r.npz"
+    t = ["train", "--n-features", "5", "--d", "2"]
     return [
         # usage errors (argparse): status 2
         ("no-command", [], "usage", "COMMAND"),
@@ -449,13 +451,13 @@ def cases():
         ("train-missing-n", ["train", "--d", "2", o], "usage", "--n-features"),
         (
             "train-optimizer",
-            ["train", "--n-features", "5", "--d", "2", "--optimizer", "lbfgs", o],
+            [*t, "--optimizer", "lbfgs", o],
             "usage",
             "--optimizer",
         ),
         (
             "train-dtype",
-            ["train", "--n-features", "5", "--d", "2", "--dtype", "float16", o],
+            [*t, "--dtype", "float16", o],
             "usage",
             "--dtype",
         ),
@@ -490,39 +492,39 @@ def cases():
         ("train-d-zero", ["train", "--n-features", "5", "--d", "0", o], "value", "--d"),
         (
             "train-sparsity",
-            ["train", "--n-features", "5", "--d", "2", "--sparsity", "1.5", o],
+            [*t, "--sparsity", "1.5", o],
             "value",
             "--sparsity",
         ),
-        ("train-lr-zero", ["train", "--n-features", "5", "--d", "2", "--lr", "0", o], "value", "--lr"),
-        ("train-lr-nan", ["train", "--n-features", "5", "--d", "2", "--lr", "nan", o], "value", "--lr"),
+        ("train-lr-zero", [*t, "--lr", "0", o], "value", "--lr"),
+        ("train-lr-nan", [*t, "--lr", "nan", o], "value", "--lr"),
         (
             "train-steps-zero",
-            ["train", "--n-features", "5", "--d", "2", "--steps", "0", o],
+            [*t, "--steps", "0", o],
             "value",
             "--steps",
         ),
         (
             "train-batch-zero",
-            ["train", "--n-features", "5", "--d", "2", "--batch-size", "0", o],
+            [*t, "--batch-size", "0", o],
             "value",
             "--batch-size",
         ),
         (
             "train-importance",
-            ["train", "--n-features", "5", "--d", "2", "--importance", "-1", o],
+            [*t, "--importance", "-1", o],
             "value",
             "--importance",
         ),
         (
             "train-decay",
-            ["train", "--n-features", "5", "--d", "2", "--importance-decay", "0", o],
+            [*t, "--importance-decay", "0", o],
             "value",
             "--importance-decay",
         ),
         (
             "train-seeds-zero",
-            ["train", "--n-features", "5", "--d", "2", "--n-seeds", "0", o],
+            [*t, "--n-seeds", "0", o],
             "value",
             "--n-seeds",
         ),
@@ -619,29 +621,26 @@ def test_an_unreadable_file_is_a_file_error(files, capsys, monkeypatch):
 # --------------------------------------------------------------------------- Ctrl-C in a real process
 
 
+def screen_lines(err):
+    """The lines a terminal would show: progress bars redraw with \\r, only the last state of a line stays."""
+    return [line.split("\r")[-1] for line in err.split("\n") if line.split("\r")[-1].strip()]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "argv",
+    "argv, working",
     [
-        [
-            "train",
-            "--n-features",
-            "5",
-            "--d",
-            "2",
-            "--steps",
-            "100000000",
-            "--batch-size",
-            "8",
-            "--out",
-            "t.npz",
-        ],
-        ["pack", "40", "4", "--budget", "600", "--out", "p.npz"],
+        (
+            ["train", "--n-features", "5", "--d", "2", "--steps", "100000000", "--out", "t.npz"],
+            "train_toy_model",
+        ),
+        (["pack", "40", "4", "--budget", "600", "--out", "p.npz"], "optimize_packing(40, 4)"),
     ],
     ids=["train", "pack"],
 )
-def test_ctrl_c_exits_130_with_one_line(argv, tmp_path):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def test_ctrl_c_exits_130_with_one_line(argv, working, tmp_path):
+    # PACKING_PROGRESS=1: the progress bar on stderr says when the work is under way
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PACKING_PROGRESS": "1"}
     proc = subprocess.Popen(
         [sys.executable, "-m", "packing", *argv],
         cwd=tmp_path,
@@ -650,12 +649,25 @@ def test_ctrl_c_exits_130_with_one_line(argv, tmp_path):
         stderr=subprocess.PIPE,
         text=True,
     )
-    time.sleep(8)  # imports done, the work under way
-    assert proc.poll() is None, "the job ended before it could be interrupted"
+    received = []
+    reader = threading.Thread(
+        target=lambda: received.extend(iter(lambda: proc.stderr.read(1), "")), daemon=True
+    )
+    reader.start()
+    deadline = time.monotonic() + 300
+    while working not in "".join(received):
+        assert proc.poll() is None, f"the job ended before it could be interrupted: {''.join(received)}"
+        assert time.monotonic() < deadline, "the job never showed its progress bar"
+        time.sleep(0.2)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
+    proc.wait(timeout=120)
+    reader.join(timeout=10)
+    err = "".join(received)
     assert proc.returncode == EXIT_CODES["interrupted"], err
-    line = one_error_line(err, argv[0])
-    assert "interrupted" in line
+    lines = screen_lines(err)
+    # one error line, the last; anything above it is what is left of the progress bar
+    assert lines[-1].startswith(f"packing {argv[0]}: error: interrupted"), err
+    assert all(line.startswith(working) for line in lines[:-1]), err
+    assert "Traceback" not in err
     if argv[0] == "pack":  # the optimizer returns its best packing so far: it is written, then 130
         assert load_packing(tmp_path / "p.npz").shape == (40, 4)

@@ -35,14 +35,11 @@ class FigureDriver:
         The figures it writes (each as ``.png`` and ``.pdf``).
     source : str
         The published figure (or table) it corresponds to.
-    minutes : float
-        Rough wall time of the full (not ``--quick``) run on one core, uncached.
     """
 
     name: str
     outputs: tuple[str, ...]
     source: str
-    minutes: float
 
     @property
     def module(self) -> str:
@@ -64,61 +61,52 @@ FIGURES: dict[str, FigureDriver] = {
             "Sloane's table of Grassmannian line packings (Conway, Hardin & Sloane 1996) and Cohn's "
             "continuation, against the Welch, orthoplex, Levenstein, Bukh-Cox and Delsarte LP bounds "
             "(no single published figure)",
-            6.0,
         ),
         FigureDriver(
             "computation",
             ("computation",),
-            f"{_TMS}, section 'Computation in Superposition' (the |x| model: weights, per-feature scores)",
-            2.0,
+            f"{_TMS}, section 'Computation in Superposition' (a ReLU layer computing absolute values)",
         ),
         FigureDriver(
             "interference_distribution",
             ("interference_distribution",),
             "this project's illustration: random (Johnson-Lindenstrauss) packing vs tegum product "
             "(no published counterpart)",
-            0.2,
         ),
         FigureDriver(
             "learned_features_2d",
             ("learned_features_2d",),
             f"{_TMS}, the introduction's figure: 5 features in 2 dimensions across sparsity",
-            0.5,
         ),
         FigureDriver(
             "learned_sweep",
             ("learned_gram", "learned_dimensionality", "learned_moments"),
             f"{_TMS}, section 'The Geometry of Superposition' (tegum products of small polytopes), "
             "compared with optimal_partition's prediction (no single published figure)",
-            3.0,
         ),
         FigureDriver(
             "scurves",
             ("scurves_squared", "scurves_cross_entropy"),
             "Saxe, McClelland & Ganguli (2014): the logistic learning curve of each component of a "
             "linear factorization under gradient descent, and Adam for contrast",
-            1.0,
         ),
         FigureDriver(
             "tegum_vs_overlapping",
             ("tegum_vs_overlapping",),
             f"{_TMS}, 'The Geometry of Superposition' (tegum products), with Turán's bound and the "
             "exact optimal partitions of this toolkit (no single published figure)",
-            1.0,
         ),
         FigureDriver(
             "toy_dimensionality",
             ("toy_dimensionality",),
             f"{_TMS}, section 'Feature Dimensionality': dimensions per feature against 1/(1-S) and "
             "the per-feature dimensionalities",
-            4.0,
         ),
         FigureDriver(
             "toy_importance",
             ("toy_importance",),
             f"{_TMS}, section 'Demonstrating Superposition': 20 features in 5 dimensions, importance "
             "0.7^i, Gram matrices and feature norms across sparsity",
-            2.0,
         ),
     )
 }
@@ -136,7 +124,7 @@ def resolve_figures(only: Iterable[str] | None) -> list[str]:
     >>> resolve_figures(["bounds"])
     Traceback (most recent call last):
     ...
-    ValueError: only must name figures among computation, ...; got 'bounds'.
+    ValueError: only must name figures among coherence_vs_n, ...; got 'bounds'.
     """
     if only is None:
         return list(FIGURES)
