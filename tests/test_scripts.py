@@ -1,4 +1,4 @@
-"""Every figure driver (packing.figures) and every script is imported and run at tiny size, so none can rot."""
+"""Every figure driver (packing.figures) and every script is run at tiny size, so none can rot."""
 
 import importlib
 import importlib.util
