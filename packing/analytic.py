@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._results import Savable
 from ._validation import (
     _describe,
     check_choice,
@@ -362,7 +363,7 @@ def optimal_k(n: int, d: int, p: float, *, rtol: float = 1e-12) -> int:
 
 
 @dataclass(frozen=True)
-class PairSpectrum:
+class PairSpectrum(Savable):
     """Exact distribution of ``|cos θ_ij|`` over the unordered pairs of ``n`` vectors.
 
     Attributes

@@ -9,9 +9,10 @@ array inside a multi-array file and ``--instance I`` one packing of a batch.
 Output
     Plain text by default; ``--json`` prints strict JSON (no ``NaN`` or
     ``Infinity`` literals: a non-finite number is written as the string
-    ``"inf"``, ``"-inf"`` or ``"nan"``). Results written with ``--out`` load
-    back in Python with :func:`packing.load_packing` (the packing) and
-    :func:`packing.load_packing_metadata` (configuration and summary).
+    ``"inf"``, ``"-inf"`` or ``"nan"``). Results written with ``--out`` are in
+    the toolkit's result format: :func:`packing.load_result` reads the whole
+    result back (with its configuration and seed), :func:`packing.load_packing`
+    its packing.
 Progress
     Long work (training, the optimizer, optimizer-cost partitions, figures)
     shows a progress bar with an ETA on standard error when it is a terminal;
@@ -41,7 +42,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime
 import inspect
 import json
 import math
@@ -56,7 +56,12 @@ from pathlib import Path
 import numpy as np
 
 from . import __version__
-from .io import _LAYOUTS  # the layouts load_packing accepts: --layout offers exactly these
+from .io import (
+    _LAYOUTS,  # the layouts load_packing accepts: --layout offers exactly these
+    ArrayKeyError,
+    MissingDependencyError,
+    PackingFileNotFoundError,
+)
 
 __all__: list[str] = []  # the entry point is packing.cli:main, not a library function
 
@@ -399,14 +404,16 @@ def _load(args) -> np.ndarray:
         return load_packing(path, **options)
     except MemoryError:
         raise CLIError(f"FILE {args.file!r} is too large to load into memory.", "resource") from None
-    except OSError as exc:
+    except (PackingFileNotFoundError, OSError) as exc:  # gone since the check, or unreadable after all
         raise CLIError(f"FILE {args.file!r} could not be read: {_one_line(exc)}", "file") from None
-    except KeyError as exc:
-        raise CLIError(f"--key {args.key!r}: {_one_line(exc)}", "value") from None
+    except MissingDependencyError as exc:  # e.g. a .pt file without torch installed
+        raise CLIError(f"FILE {args.file!r}: {_one_line(exc)}", "unavailable") from None
+    except (ArrayKeyError, KeyError) as exc:
+        message = _one_line(exc)
+        message = "--" + message if message.startswith("key") else f"--key {args.key!r}: {message}"
+        raise CLIError(message, "value") from None
     except Exception as exc:  # anything else is in the file's content
         message = _one_line(exc)
-        if isinstance(exc, ValueError) and message.startswith("key"):
-            raise CLIError(f"--{message}", "value") from None
         raise CLIError(f"FILE {args.file!r} holds no readable packing: {message}", "content") from None
 
 
@@ -442,7 +449,7 @@ def _out_path(text: str, option: str = "--out") -> Path:
     """Check an output path before the work starts: a ``.npz`` file in an existing, writable folder."""
     path = Path(text)
     if path.suffix != ".npz":
-        raise CLIError(f"{option} must end in .npz (arrays plus a JSON record); got {text!r}.", "value")
+        raise CLIError(f"{option} must end in .npz (a result file); got {text!r}.", "value")
     if path.is_dir():
         raise CLIError(f"{option} {text!r} is a directory, not a file.", "file")
     folder = path.parent
@@ -453,31 +460,16 @@ def _out_path(text: str, option: str = "--out") -> Path:
     return path
 
 
-def _metadata(kind: str, command: str, config: dict, summary: dict) -> dict:
-    """Return the JSON record written next to a result's arrays (strict JSON, see :func:`_plain`)."""
-    return _plain(
-        {
-            "kind": kind,
-            "command": command,
-            "package_version": __version__,
-            "created": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-            "config": config,
-            "summary": summary,
-        }
-    )
+def _write_result(path: Path, result) -> Path:
+    """Write a result object to ``path`` in the toolkit's result format (``result.save``), atomically.
 
-
-def _write_result(path: Path, result, W, *, metadata: dict, **arrays) -> Path:
-    """Write a result to ``path``: its packing ``W``, further arrays and the metadata record, atomically.
-
-    SWITCH TO save_result: when the io-results branch lands (``result.save(path)``
-    / ``packing.save_result``), this body becomes ``return result.save(path)``;
-    the callers already pass the result object.
+    The file holds every field of the result, its full configuration, seed,
+    package version and creation time (:func:`packing.save_result`); it loads
+    back with :func:`packing.load_result` (the whole result) or
+    :func:`packing.load_packing` (its packing).
     """
-    from .io import save_packing
-
     try:
-        return save_packing(path, W, metadata=metadata, **arrays)
+        return result.save(path)
     except OSError as exc:
         raise CLIError(f"--out {str(path)!r} could not be written: {_one_line(exc)}", "file") from None
 
@@ -641,9 +633,7 @@ def _cmd_pack(args) -> dict:
         "time": res.time,
         "stopping_reason": res.stopping_reason,
     }
-    config = {k: getattr(args, k) for k in ("n", "d", "p", "budget", "restarts", "rng", "method")}
-    meta = _metadata("PackingResult", "pack", config, summary)
-    _write_result(path, res, res.W, metadata=meta, history=np.asarray(res.history, dtype=float))
+    _write_result(path, res)
     out = {"n": args.n, "d": args.d, **summary, "out": str(path)}
     _emit(out, args)
     _stop_if_interrupted(res, path)
@@ -684,9 +674,7 @@ def _cmd_partition(args) -> dict:
     if path is not None:
         out["realized_loss"] = res.realized_loss
         out["exact_blocks"] = res.exact_blocks
-        config = {k: getattr(args, k) for k in ("n", "d", "p", "cost", "budget", "rng")}
-        meta = _metadata("PartitionResult", "partition", config, out)
-        _write_result(path, res, res.W, metadata=meta, labels=res.labels)
+        _write_result(path, res)
         out["out"] = str(path)
     _emit(out, args)
     return out
@@ -722,24 +710,21 @@ def _cmd_train(args) -> dict:
     if args.checkpoint is not None or args.checkpoint_every is not None:
         options.update(_checkpoint_options(trainer, args))
     res = trainer(**options)
-    final = res.loss_history[-1]
+    history = res.loss_history
     summary = {
         "model": args.model,
-        "instances": int(res.loss_history.shape[1]),
-        "final_loss": final,
+        "instances": int(history.shape[1]),
+        "steps_done": int(history.shape[0]),
+        "final_loss": history[-1] if len(history) else None,
+        "stopping_reason": getattr(res, "stopping_reason", "completed"),
         "seconds": res.seconds,
     }
     if args.model == "abs":
-        arrays = {"W2": res.W2, "b": res.b}
-        W, summary["W1_shape"] = res.W1, list(res.W1.shape)
+        summary["W1_shape"] = list(res.W1.shape)
     else:
-        arrays = {"b": res.b, "eval_loss": res.eval_loss, "chosen_seed": res.chosen_seed}
-        W, summary["W_shape"] = res.W, list(res.W.shape)
+        summary["W_shape"] = list(res.W.shape)
         summary["eval_loss"] = res.eval_loss
-    arrays.update(loss_history=res.loss_history, sparsity=res.sparsity, importance=res.importance)
-    kind = type(res).__name__
-    meta = _metadata(kind, "train", res.config, summary)
-    _write_result(path, res, W, metadata=meta, **arrays)
+    _write_result(path, res)
     out = {**summary, "out": str(path)}
     _emit(out, args)
     _stop_if_interrupted(res, path)

@@ -13,7 +13,6 @@ import subprocess
 import sys
 import threading
 import time
-import warnings
 import zipfile
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import pytest
 from helpers import brute_force_cosines
 
 import packing
-from packing import coherence, load_packing, load_packing_metadata, lower_bound
+from packing import coherence, load_packing, load_result, lower_bound
 from packing.cli import EXIT_CODES, build_parser, main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -229,14 +228,13 @@ def test_pack_writes_a_result_that_loads_back(files, capsys):
     W = load_packing(path)
     assert W.shape == (6, 3)
     assert np.abs(brute_force_cosines(W)).max() == pytest.approx(out["coherence"], abs=1e-12)
-    meta = load_packing_metadata(path)
-    assert meta["kind"] == "PackingResult" and meta["config"]["budget"] == 3.0 and meta["config"]["rng"] == 0
-    assert meta["summary"]["stopping_reason"] == "lower_bound" and meta["config"]["p"] == "inf"
-    assert meta["package_version"] == packing.__version__
+    result = load_result(path)  # the toolkit's own result format: the whole PackingResult comes back
+    assert isinstance(result, packing.PackingResult) and np.array_equal(result.W, W)
+    assert result.stopping_reason == "lower_bound" and result.coherence == out["coherence"]
     code, out, _ = run(["pack", "7", "3", "--p", "2", "--restarts", "2", "--out", path], capsys)
     assert code == 0 and "stopping_reason" in out
     # p = 2: the minimum of sum cos^2 over 7 lines in R^3 is (n^2/d - n)/2 (tight frames)
-    assert load_packing_metadata(path)["summary"]["lower_bound"] == pytest.approx((49 / 3 - 7) / 2)
+    assert load_result(path).lower_bound == pytest.approx((49 / 3 - 7) / 2) and load_result(path).p == 2
 
 
 def test_partition(files, capsys):
@@ -249,9 +247,8 @@ def test_partition(files, capsys):
     )
     out = strict_json(out)
     assert code == 0 and out["blocks"] == [[6, 3], [6, 3]]
-    W = load_packing(path)
-    with np.load(path) as data:
-        labels = data["labels"]
+    W, labels = load_packing(path), load_result(path).labels
+    assert load_result(path).blocks == [(6, 3), (6, 3)]
     G = np.abs(W @ W.T)
     assert W.shape == (12, 6) and np.all(G[labels[:, None] != labels[None]] < 1e-12)  # blocks orthogonal
     cos = np.abs(brute_force_cosines(W))
@@ -285,11 +282,10 @@ def test_train_saves_what_python_trains(files, capsys):
     )
     W = load_packing(path)
     assert W.shape == (2, 5, 2) and np.array_equal(W, expected.W)
-    with np.load(path) as data:
-        assert np.array_equal(data["b"], expected.b)
-        assert np.array_equal(data["loss_history"], expected.loss_history)
-    meta = load_packing_metadata(path)
-    assert meta["kind"] == "ToyModelResult" and meta["config"]["steps"] == 150 and meta["config"]["rng"] == 3
+    result = load_result(path)
+    assert isinstance(result, packing.ToyModelResult) and np.array_equal(result.b, expected.b)
+    assert np.array_equal(result.loss_history, expected.loss_history)
+    assert result.config["steps"] == 150 and result.config["rng"] == 3
 
 
 def test_train_abs_model(files, capsys):
@@ -297,19 +293,22 @@ def test_train_abs_model(files, capsys):
     argv = ["train", "--model", "abs", "--n-features", "3", "--d", "6", "--steps", "60", "--out", path]
     code, out, _ = run([*argv, "--json"], capsys)
     assert code == 0 and strict_json(out)["W1_shape"] == [1, 3, 6]
-    with np.load(path) as data:
-        assert data["W2"].shape == (1, 3, 6) and data["b"].shape == (1, 3)
-    assert load_packing_metadata(path)["kind"] == "AbsModelResult"
+    result = load_result(path)
+    assert isinstance(result, packing.AbsModelResult)
+    assert result.W2.shape == (1, 3, 6) and result.b.shape == (1, 3)
 
 
 def test_train_checkpoint_is_used_or_refused_clearly(files, capsys):
     from packing import train_toy_model
 
-    path, ckpt = files["tmp"] / "toy.npz", files["tmp"] / "ckpt"
+    path, ckpt = files["tmp"] / "toy.npz", files["tmp"] / "ckpt.npz"
     argv = ["train", "--n-features", "4", "--d", "2", "--steps", "40", "--out", path, "--checkpoint", ckpt]
     code, _, err = run(argv, capsys)
     if "checkpoint" in inspect.signature(train_toy_model).parameters:
-        assert code == 0
+        assert code == 0 and ckpt.exists()
+        # the finished checkpoint serves the same call again: the same weights, bit for bit
+        first = load_packing(path)
+        assert run(argv, capsys)[0] == 0 and np.array_equal(load_packing(path), first)
     else:
         assert code == EXIT_CODES["unavailable"] and not path.exists()
         assert "--checkpoint is not available" in one_error_line(err, "train")
@@ -348,6 +347,33 @@ def test_analyze(files, capsys):
     assert code == 0 and strict_json(out)["instance"] == 2
 
 
+def test_analyze_safetensors_and_pytorch_files_from_the_shell(files, capsys):
+    from safetensors.numpy import save_file
+
+    weight = np.load(
+        files["torch_weight.npy"]
+    )  # three antipodal pairs in the (d, n) layout of nn.Linear(6, 3)
+    path = files["tmp"] / "tms.safetensors"
+    save_file({"encoder.weight": weight, "encoder.bias": np.zeros(3)}, str(path))
+    argv = ["analyze", path, "--key", "encoder.weight", "--layout", "hidden_by_features", "--json"]
+    code, out, err = run(argv, capsys)
+    assert code == 0 and strict_json(out)["description"] == "3×digon" and err == ""
+    code, _, err = run(["analyze", path, "--key", "decoder.weight"], capsys)
+    line = one_error_line(err, "analyze")
+    assert code == EXIT_CODES["value"] and line.startswith("packing analyze: error: --key")
+    assert "encoder.weight" in line  # the names that are there
+
+
+def test_analyze_a_pytorch_state_dict_from_the_shell(files, capsys):
+    torch = pytest.importorskip("torch", reason="reading .pt files needs torch")
+    path = files["tmp"] / "tms.pt"
+    torch.save({"weight": torch.tensor(np.load(files["torch_weight.npy"]))}, path)
+    code, out, _ = run(
+        ["analyze", path, "--key", "weight", "--layout", "hidden_by_features", "--json"], capsys
+    )
+    assert code == 0 and strict_json(out)["description"] == "3×digon"
+
+
 def test_compare(files, capsys):
     code, out, _ = run(["compare", files["pentagon.npy"], "--budget", "0.1", "--json"], capsys)
     out = strict_json(out)
@@ -380,19 +406,15 @@ def test_debug_shows_the_traceback_with_the_same_status(files, capsys):
     assert err.strip().splitlines()[-1].startswith("packing stats: error: --instance")
 
 
-def test_warnings_are_one_line(files, capsys, monkeypatch):
-    import packing.io
-
-    real = packing.io.load_packing
-
-    def warns(*args, **kwargs):
-        warnings.warn("the layout looks transposed", UserWarning, stacklevel=2)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(packing.io, "load_packing", warns)
-    code, _, err = run(["stats", files["W.npy"]], capsys)
-    assert code == 0
-    assert err.strip() == "packing stats: warning: the layout looks transposed [UserWarning]"
+def test_warnings_are_one_line(files, capsys):
+    # a (d, n) weight read without --layout: read as stored, with the toolkit's LayoutWarning as one line
+    code, out, err = run(["stats", files["torch_weight.npy"], "--json"], capsys)
+    assert code == 0 and (strict_json(out)["n"], strict_json(out)["d"]) == (3, 6)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("packing stats: warning: ")
+    assert "hidden_by_features" in lines[0] and lines[0].endswith("[LayoutWarning]")
+    code, _, err = run(["stats", files["torch_weight.npy"], "--layout", "features_by_hidden"], capsys)
+    assert code == 0 and err == ""  # an explicit layout silences it
 
 
 @pytest.mark.parametrize(
@@ -527,6 +549,13 @@ def cases():
             [*t, "--n-seeds", "0", o],
             "value",
             "--n-seeds",
+        ),
+        ("train-checkpoint-suffix", [*t, "--checkpoint", "{tmp}/ck", o], "value", "--checkpoint"),
+        (
+            "train-checkpoint-every",
+            [*t, "--checkpoint", "{tmp}/ck.npz", "--checkpoint-every", "0", o],
+            "value",
+            "--checkpoint-every",
         ),
         (
             "train-abs-seeds",
@@ -669,5 +698,6 @@ def test_ctrl_c_exits_130_with_one_line(argv, working, tmp_path):
     assert lines[-1].startswith(f"packing {argv[0]}: error: interrupted"), err
     assert all(line.startswith(working) for line in lines[:-1]), err
     assert "Traceback" not in err
-    if argv[0] == "pack":  # the optimizer returns its best packing so far: it is written, then 130
-        assert load_packing(tmp_path / "p.npz").shape == (40, 4)
+    # the optimizer and the trainers return what they have so far: it is written, then 130
+    result = load_result(tmp_path / argv[argv.index("--out") + 1])
+    assert result.stopping_reason == "interrupted"

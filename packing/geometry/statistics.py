@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._results import Savable
 from .._rows import row_norms, unit_rows
 from .._validation import _describe, check_int, check_packing, check_ps, check_tolerance, clip_cosines
 from ._tiles import _pair, _side, _tiled
@@ -41,7 +42,7 @@ def default_atol(dtype) -> float:
 
 
 @dataclass(frozen=True)
-class PairStatistics:
+class PairStatistics(Savable):
     """Statistics of the unordered pairs ``i < j`` of a packing.
 
     Attributes
@@ -89,7 +90,7 @@ class PairStatistics:
 
 
 @dataclass(frozen=True)
-class SignedInterference:
+class SignedInterference(Savable):
     """Positive and negative interference of the unordered pairs ``i < j``.
 
     A ReLU passes positive interference ``max(W_i·W_j, 0)`` and, with a negative

@@ -19,6 +19,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from .._progress import check_progress, progress_bar
+from .._results import Savable
 from .._rows import require_nonzero_rows
 from .._validation import check_bool, check_choice, check_float, check_int, check_p, check_packing, check_rng
 from ..bounds import lower_bound
@@ -44,7 +45,7 @@ _POLISH_STEPS, _POLISH_RADIUS, _POLISH_TOL = 60, 1e-3, 1e-13
 
 
 @dataclass
-class PackingResult:
+class PackingResult(Savable):
     """Result of :func:`optimize_packing`.
 
     Attributes
@@ -379,7 +380,9 @@ def optimize_packing(
         inequality and to ``p < 2`` by ``|c|**p >= c²`` (tight only for ``p = 2``).
         The search stops at the ``budget``, after ``restarts`` starts, when the
         lower bound is reached, or on Ctrl-C (the best packing so far is returned
-        with ``stopping_reason="interrupted"``).
+        with ``stopping_reason="interrupted"``; during the first phase, the LP
+        bound, that is ``init``, the continued result's packing or a random
+        start, with the closed-form ``lower_bound`` of :func:`packing.lower_bound`).
 
     Raises
     ------
@@ -405,13 +408,21 @@ def optimize_packing(
     rng = check_rng(rng)
     progress = check_progress(progress)
     prev, start = _validate_init(init, cfg)
-    lb = objective_lower_bound(cfg.n, cfg.d, cfg.p)
     state = _Search.resume(prev)
-    exact = shortcut_optimum(cfg.n, cfg.d, cfg.p)
-    if exact is not None:
-        W, reason = np.array(exact.build()), "exact"
+    try:
+        lb = objective_lower_bound(cfg.n, cfg.d, cfg.p)
+    except KeyboardInterrupt:  # Ctrl-C while the LP bound is solved: the search has not started
+        # still proven: the closed-form bounds without the LP (the finite-p bound needs no LP)
+        finite = not math.isinf(cfg.p)
+        lb = objective_lower_bound(cfg.n, cfg.d, cfg.p) if finite else lower_bound(cfg.n, cfg.d, lp=False)
+        W = start if start is not None else (prev.W if prev is not None else random_point(rng, cfg.n, cfg.d))
+        reason = "interrupted"
     else:
-        W, reason = _search(cfg, rng, start, prev is None, lb, state, progress)
+        exact = shortcut_optimum(cfg.n, cfg.d, cfg.p)
+        if exact is not None:
+            W, reason = np.array(exact.build()), "exact"
+        else:
+            W, reason = _search(cfg, rng, start, prev is None, lb, state, progress)
     obj = objective_value(W, cfg.p)
     return PackingResult(
         W=W,

@@ -78,6 +78,8 @@ def _optimizer_run(purpose: int, m: int, D: int, p: float, budget, seed, **optio
     if key not in OPTIMIZER_CACHE:
         stream = child_rng(seed, purpose, m, D)
         res = optimize_packing(m, D, p=p, rng=stream, budget=budget, progress=False, **options)
+        if getattr(res, "stopping_reason", "") == "interrupted":  # Ctrl-C: never cache a cut-short value
+            raise KeyboardInterrupt
         OPTIMIZER_CACHE[key] = (float(res.objective), np.asarray(res.W, dtype=np.float64))
     return OPTIMIZER_CACHE[key]
 

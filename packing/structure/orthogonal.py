@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
+from .._results import Savable
 from .._rows import unit_rows
 from .._validation import check_int, check_packing, check_tolerance
 from ..analytic import turan_orthogonal_pairs
@@ -25,7 +26,7 @@ MAX_SETS = 1000
 
 
 @dataclass(frozen=True)
-class OrthogonalSets:
+class OrthogonalSets(Savable):
     """Maximal sets of mutually orthogonal features (cliques of the orthogonality graph).
 
     Attributes

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._progress import check_progress
+from .._results import Savable
 from .._validation import (
     check_blas_threads,
     check_bool,
@@ -22,6 +23,7 @@ from .._validation import (
     check_optimizer_options,
     seeded_rng,
 )
+from ._checkpoint import Checkpointer
 from ._data import Sampler
 from ._inputs import Inputs, check_init_scale, check_inputs, check_model_arrays
 from ._optim import CHOICES, Optimizer, run_loop
@@ -30,7 +32,7 @@ __all__ = ["AbsModelResult", "abs_model_forward", "abs_model_loss", "train_abs_m
 
 
 @dataclass
-class AbsModelResult:
+class AbsModelResult(Savable):
     """Trained absolute-value models, one per instance.
 
     Attributes
@@ -43,6 +45,8 @@ class AbsModelResult:
     config : dict
         Every argument needed to rerun bit for bit: ``train_abs_model(**config)``.
     seconds : float
+    stopping_reason : str
+        ``"completed"`` or ``"interrupted"`` (Ctrl-C; the result covers the steps done).
     """
 
     W1: np.ndarray
@@ -53,6 +57,7 @@ class AbsModelResult:
     importance: np.ndarray
     config: dict = field(repr=False)
     seconds: float = 0.0
+    stopping_reason: str = "completed"
 
     def rerun(self) -> AbsModelResult:
         """Train again from ``config`` (bit-for-bit identical on the same machine)."""
@@ -176,6 +181,8 @@ def train_abs_model(
     dtype=np.float32,
     rng=None,
     blas_threads=1,
+    checkpoint=None,
+    checkpoint_every=None,
     progress="auto",
 ) -> AbsModelResult:
     """Train the computation-in-superposition model ``y' = ReLU(W2 ReLU(W1 x) + b)`` on ``|x|``.
@@ -195,6 +202,10 @@ def train_abs_model(
         Standard deviation of ``W1`` and ``W2`` at start (default ``sqrt(2 / (n + d))``).
     blas_threads : int or None
         As in :func:`train_toy_model` (default 1).
+    checkpoint, checkpoint_every
+        As in :func:`train_toy_model`: save the run's state to a ``.npz`` file every
+        ``checkpoint_every`` steps (default 1000), at the end and on Ctrl-C, and
+        resume from it bit for bit.
     progress : True, False or "auto"
         As in :func:`train_toy_model`.
 
@@ -220,7 +231,8 @@ def train_abs_model(
     inputs = check_inputs(
         n, sparsity=sparsity, density=density, importance=importance, n_instances=n_instances
     )
-    gen, seed = seeded_rng(rng)
+    ckpt = Checkpointer.open(checkpoint, checkpoint_every, "train_abs_model")
+    gen, seed = seeded_rng(ckpt.rng(rng))
     # The validated options, in the form train_abs_model(**config) accepts: the run reads only these.
     config = dict(
         n_features=n,
@@ -235,10 +247,12 @@ def train_abs_model(
         rng=seed,
         blas_threads=check_blas_threads(blas_threads),
     )
-    return _train(config, inputs, gen, t0, check_progress(progress))
+    return _train(config, inputs, gen, t0, ckpt, check_progress(progress))
 
 
-def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, progress=False) -> AbsModelResult:
+def _train(
+    cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, ckpt=None, progress=False
+) -> AbsModelResult:
     """Train from validated options ``cfg`` and tables ``inputs``, drawing from ``gen``."""
     n, d, n_inst, dt = cfg["n_features"], cfg["d"], inputs.n_instances, np.dtype(cfg["dtype"])
     weight = inputs.importance
@@ -261,8 +275,16 @@ def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, progr
 
     opt = Optimizer.from_options(params, cfg)
     history, _, _ = run_loop(
-        params, grad, step, opt, cfg["steps"], n_inst, threads=cfg["blas_threads"],
-        progress=progress, desc="train_abs_model",  # progress hook (cli branch)
+        params,
+        grad,
+        step,
+        opt,
+        cfg["steps"],
+        n_inst,
+        threads=cfg["blas_threads"],
+        checkpoint=None if ckpt is None else ckpt.bind(cfg, generators=[gen, data]),
+        progress=progress,  # progress hook (cli branch)
+        desc="train_abs_model",
     )
     return AbsModelResult(
         W1=W1.copy(),
@@ -273,4 +295,5 @@ def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, progr
         importance=weight.copy(),
         config=cfg,
         seconds=time.perf_counter() - t0,
+        stopping_reason="completed" if len(history) == cfg["steps"] else "interrupted",
     )

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._progress import check_progress
+from .._results import Savable
 from .._validation import (
     check_blas_threads,
     check_bool,
@@ -28,6 +29,7 @@ from .._validation import (
     check_optimizer_options,
     seeded_rng,
 )
+from ._checkpoint import Checkpointer
 from ._data import Sampler
 from ._inputs import Inputs, check_init_scale, check_inputs, check_model_arrays
 from ._optim import CHOICES, Optimizer, blas_threads, run_loop
@@ -283,7 +285,7 @@ def toy_model_loss(W, b, x, *, importance=1.0, model="relu", reduction="sum", re
 
 # --------------------------------------------------------------------------- trainer
 @dataclass
-class ToyModelResult:
+class ToyModelResult(Savable):
     """Trained toy models, one per instance (the best of ``n_seeds`` copies of each).
 
     Attributes
@@ -303,6 +305,9 @@ class ToyModelResult:
     config : dict
         Every argument needed to rerun bit for bit: ``train_toy_model(**config)``.
     seconds : float
+    stopping_reason : str
+        ``"completed"`` (every step ran) or ``"interrupted"`` (Ctrl-C: ``loss_history``
+        has the steps done, ``W`` and ``b`` the parameters after them).
     """
 
     W: np.ndarray
@@ -317,6 +322,7 @@ class ToyModelResult:
     snapshot_steps: np.ndarray
     config: dict = field(repr=False)
     seconds: float = 0.0
+    stopping_reason: str = "completed"
 
     def rerun(self) -> ToyModelResult:
         """Train again from ``config`` (bit-for-bit identical on the same machine and threads)."""
@@ -360,6 +366,8 @@ def train_toy_model(
     rng=None,
     blas_threads=1,
     n_threads=1,
+    checkpoint=None,
+    checkpoint_every=None,
     progress="auto",
 ) -> ToyModelResult:
     """Train many toy models of superposition at once, vectorized over instances.
@@ -424,6 +432,14 @@ def train_toy_model(
         Worker threads over the cache blocks (numpy releases the GIL); default 1.
         The result does not depend on it: each group of blocks has its own
         random stream and its own slice of the gradient.
+    checkpoint : str or Path, optional
+        A ``.npz`` file to save the run's state to (atomically): every
+        ``checkpoint_every`` steps, at the end and on Ctrl-C. If it exists, the
+        run resumes from it and ends bit for bit as an uninterrupted run would
+        (a checkpoint of another configuration is refused; with ``rng=None`` the
+        checkpoint's seed is used). See :mod:`packing.train._checkpoint`.
+    checkpoint_every : int, optional
+        Steps between checkpoints (default 1000).
     progress : True, False or "auto"
         A progress bar with an ETA over the steps, on standard error; ``"auto"``
         (default) shows it only when standard error is a terminal. Not part of
@@ -437,6 +453,13 @@ def train_toy_model(
     ------
     TrainingDivergedError
         If a loss becomes NaN or infinite (names the step and last finite loss).
+    CheckpointMismatchError
+        If ``checkpoint`` holds a run of another configuration.
+
+    Notes
+    -----
+    Ctrl-C stops training after the current step and returns the partial result
+    with ``stopping_reason="interrupted"`` (evaluated and best-of-seeds as usual).
 
     Examples
     --------
@@ -466,7 +489,8 @@ def train_toy_model(
         n_anticorrelated_pairs=n_anticorrelated_pairs,
     )
     batch_size = check_int(batch_size, "batch_size")
-    gen, seed = seeded_rng(rng)
+    ckpt = Checkpointer.open(checkpoint, checkpoint_every, "train_toy_model")
+    gen, seed = seeded_rng(ckpt.rng(rng))
     # The validated options, in the form train_toy_model(**config) accepts: the run reads only these.
     config = dict(
         n_features=n,
@@ -491,10 +515,12 @@ def train_toy_model(
         blas_threads=check_blas_threads(blas_threads),
         n_threads=check_int(n_threads, "n_threads"),
     )
-    return _train(config, inputs, gen, t0, check_progress(progress))
+    return _train(config, inputs, gen, t0, ckpt, check_progress(progress))
 
 
-def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, progress=False) -> ToyModelResult:
+def _train(
+    cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, ckpt=None, progress=False
+) -> ToyModelResult:
     """Train from validated options ``cfg`` and tables ``inputs``, drawing from ``gen``."""
     n, d, k, n_inst = cfg["n_features"], cfg["d"], cfg["n_seeds"], inputs.n_instances
     dt, relu, threads = np.dtype(cfg["dtype"]), cfg["model"] == "relu", cfg["blas_threads"]
@@ -524,6 +550,7 @@ def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, progr
             snapshot_every=cfg["snapshot_every"],
             snapshot=lambda: kern.W.copy(),
             threads=threads,
+            checkpoint=None if ckpt is None else ckpt.bind(cfg, generators=[gen, *kern.gens]),
             progress=progress,  # progress hook (cli branch)
             desc="train_toy_model",
         )
@@ -550,4 +577,5 @@ def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, progr
         snapshot_steps=snap_steps,
         config=cfg,
         seconds=time.perf_counter() - t0,
+        stopping_reason="completed" if len(history) == cfg["steps"] else "interrupted",
     )
