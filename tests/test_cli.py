@@ -677,6 +677,9 @@ def test_ctrl_c_exits_130_with_one_line(argv, working, tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # as from a terminal: a test runner started in the background (e.g. `cmd &` in a script)
+        # passes SIGINT on as ignored, and Python then never raises KeyboardInterrupt
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     received = []
     reader = threading.Thread(
