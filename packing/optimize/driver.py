@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .._progress import check_progress, progress_bar
 from .._results import Savable
 from .._rows import require_nonzero_rows
 from .._validation import check_bool, check_choice, check_float, check_int, check_p, check_packing, check_rng
@@ -248,7 +249,9 @@ def _local_search(U, state: _Search, cfg: _Settings, rng, deadline: float, floor
     return U
 
 
-def _search(cfg: _Settings, rng, start, fresh: bool, lb: float, state: _Search) -> tuple[np.ndarray, str]:
+def _search(
+    cfg: _Settings, rng, start, fresh: bool, lb: float, state: _Search, progress=False
+) -> tuple[np.ndarray, str]:
     """Run restarts until a stopping rule fires; return the best packing and the reason."""
     t_search = time.perf_counter()  # the budget is for the search; the (cached) bound is extra
     deadline = t_search + cfg.budget
@@ -259,8 +262,12 @@ def _search(cfg: _Settings, rng, start, fresh: bool, lb: float, state: _Search) 
         state.offer(start, objective_value(start, cfg.p))
     uses_ap = math.isinf(cfg.p) and cfg.method != "smooth"
     floor = lower_bound(cfg.n, cfg.d, lp=False) if uses_ap else None
+    # progress hook (cli branch): restarts done out of `restarts`, else seconds out of the budget
+    by_restarts = cfg.restarts is not None
+    total, unit = (cfg.restarts, "restart") if by_restarts else (round(cfg.budget, 2), "s")
+    desc = f"optimize_packing({cfg.n}, {cfg.d})"
     try:
-        with threadpool_limits(1):
+        with threadpool_limits(1), progress_bar(total, desc=desc, progress=progress, unit=unit) as bar:
             while (reason := _stop_reason(state, cfg, lb, t_search)) is None:
                 U = _next_start(queue, state, cfg, rng)
                 if state.best is None:
@@ -272,6 +279,8 @@ def _search(cfg: _Settings, rng, start, fresh: bool, lb: float, state: _Search) 
                 if state.offer(U, obj) and cfg.verbose:
                     print(f"restart {state.restarts}: {obj:.15g}")
                 state.history.append(state.best_obj)
+                bar.set(state.k if by_restarts else round(time.perf_counter() - t_search, 2))
+                bar.note(best=f"{state.best_obj:.6g}")
     except KeyboardInterrupt:
         reason = "interrupted"
         if state.best is None:
@@ -297,6 +306,7 @@ def optimize_packing(
     hop: float = 0.5,
     tol: float = 1e-12,
     verbose: bool = False,
+    progress="auto",
 ) -> PackingResult:
     """Find ``n`` unit vectors in ``R^d`` with small coherence (``p = inf``) or p-frame potential.
 
@@ -355,6 +365,11 @@ def optimize_packing(
         Stop as soon as the objective is within ``tol`` of the certified lower bound.
     verbose : bool
         Print the best objective after each improving restart.
+    progress : True, False or "auto"
+        A progress bar on standard error (restarts out of ``restarts``, else
+        seconds out of ``budget``, with the best objective so far); ``"auto"``
+        (default) shows it only when standard error is a terminal and the search
+        takes longer than half a second.
 
     Returns
     -------
@@ -391,6 +406,7 @@ def optimize_packing(
     t0 = time.perf_counter()
     cfg = _validate(n, d, p, budget, restarts, method, max_iter, polish, hop, tol, verbose)
     rng = check_rng(rng)
+    progress = check_progress(progress)
     prev, start = _validate_init(init, cfg)
     state = _Search.resume(prev)
     try:
@@ -406,7 +422,7 @@ def optimize_packing(
         if exact is not None:
             W, reason = np.array(exact.build()), "exact"
         else:
-            W, reason = _search(cfg, rng, start, prev is None, lb, state)
+            W, reason = _search(cfg, rng, start, prev is None, lb, state, progress)
     obj = objective_value(W, cfg.p)
     return PackingResult(
         W=W,

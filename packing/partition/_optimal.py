@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._progress import check_progress
 from .._results import Savable
 from .._validation import check_equal_blocks, check_int, check_p
 from ..constructions import tegum_product
@@ -87,6 +88,7 @@ def optimal_partition(
     build: bool = True,
     rng=0,
     seed: int | None = None,
+    progress="auto",
 ) -> PartitionResult:
     """Return the partition of ``n`` features and ``d`` dims into orthogonal blocks of least interference.
 
@@ -132,6 +134,9 @@ def optimal_partition(
     seed : int, optional
         Deprecated alias of ``rng`` (an int seed); warns with
         ``DeprecationWarning``.
+    progress : True, False or "auto"
+        With ``cost="optimizer"``, a progress bar over the cost table on
+        standard error; ``"auto"`` (default) only when standard error is a terminal.
 
     Returns
     -------
@@ -158,7 +163,8 @@ def optimal_partition(
     budget = check_budget(budget)
     seq = check_rng_or_seed(rng, seed)
     name, fn = cost_function(cost, p, budget, seq)
-    f = cost_table(n, d, fn)
+    progress = check_progress(progress)
+    f = cost_table(n, d, fn, progress if name == "optimizer" else False)
     envelope = np.minimum.accumulate(f, axis=1)
     loss, blocks = _dp.solve(envelope, n, d, math.isinf(p))
     if math.isinf(p) and len(blocks) > 1:  # max ignores all but one block: fewest blocks at that level

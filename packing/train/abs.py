@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._progress import check_progress
 from .._results import Savable
 from .._validation import (
     check_blas_threads,
@@ -182,6 +183,7 @@ def train_abs_model(
     blas_threads=1,
     checkpoint=None,
     checkpoint_every=None,
+    progress="auto",
 ) -> AbsModelResult:
     """Train the computation-in-superposition model ``y' = ReLU(W2 ReLU(W1 x) + b)`` on ``|x|``.
 
@@ -204,6 +206,8 @@ def train_abs_model(
         As in :func:`train_toy_model`: save the run's state to a ``.npz`` file every
         ``checkpoint_every`` steps (default 1000), at the end and on Ctrl-C, and
         resume from it bit for bit.
+    progress : True, False or "auto"
+        As in :func:`train_toy_model`.
 
     Returns
     -------
@@ -243,10 +247,12 @@ def train_abs_model(
         rng=seed,
         blas_threads=check_blas_threads(blas_threads),
     )
-    return _train(config, inputs, gen, t0, ckpt)
+    return _train(config, inputs, gen, t0, ckpt, check_progress(progress))
 
 
-def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, ckpt=None) -> AbsModelResult:
+def _train(
+    cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, ckpt=None, progress=False
+) -> AbsModelResult:
     """Train from validated options ``cfg`` and tables ``inputs``, drawing from ``gen``."""
     n, d, n_inst, dt = cfg["n_features"], cfg["d"], inputs.n_instances, np.dtype(cfg["dtype"])
     weight = inputs.importance
@@ -277,6 +283,8 @@ def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, ckpt=
         n_inst,
         threads=cfg["blas_threads"],
         checkpoint=None if ckpt is None else ckpt.bind(cfg, generators=[gen, data]),
+        progress=progress,  # progress hook (cli branch)
+        desc="train_abs_model",
     )
     return AbsModelResult(
         W1=W1.copy(),

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._progress import check_progress
 from .._results import Savable
 from .._validation import (
     _describe,
@@ -229,6 +230,7 @@ def train_scurve(
     blas_threads=1,
     checkpoint=None,
     checkpoint_every=None,
+    progress="auto",
 ) -> ScurveResult:
     """Train ``Ã = P Qᵀ`` of rank ``rank`` on ``A = Σ_k s_k a_k b_kᵀ`` from small initialization.
 
@@ -267,6 +269,8 @@ def train_scurve(
         As in :func:`train_toy_model`: save the run's state to a ``.npz`` file every
         ``checkpoint_every`` steps (default 1000), at the end and on Ctrl-C, and
         resume from it bit for bit.
+    progress : True, False or "auto"
+        As in :func:`train_toy_model`.
 
     Returns
     -------
@@ -315,10 +319,10 @@ def train_scurve(
         rng=seed,
         blas_threads=check_blas_threads(blas_threads),
     )
-    return _train(config, gen, t0, ckpt)
+    return _train(config, gen, t0, ckpt, check_progress(progress))
 
 
-def _train(cfg: dict, gen: np.random.Generator, t0: float, ckpt=None) -> ScurveResult:
+def _train(cfg: dict, gen: np.random.Generator, t0: float, ckpt=None, progress=False) -> ScurveResult:
     """Train from validated options ``cfg``, drawing from ``gen``."""
     (m, m2), rank, every, steps = cfg["size"], cfg["rank"], cfg["record_every"], cfg["steps"]
     strengths, init_scale, dt = np.array(cfg["target_strengths"]), cfg["init_scale"], np.dtype(cfg["dtype"])
@@ -360,6 +364,8 @@ def _train(cfg: dict, gen: np.random.Generator, t0: float, ckpt=None) -> ScurveR
         record=record,
         threads=cfg["blas_threads"],
         checkpoint=None if ckpt is None else ckpt.bind(cfg, generators=[gen], records=records),
+        progress=progress,  # progress hook (cli branch)
+        desc="train_scurve",
     )
     done = len(history)  # steps, or fewer after Ctrl-C
     final_loss = loss_and_grad(done)[0]

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._progress import check_progress
 from .._results import Savable
 from .._validation import (
     check_blas_threads,
@@ -220,6 +221,7 @@ def train_toy_model(
     blas_threads=None,
     checkpoint=None,
     checkpoint_every=None,
+    progress="auto",
 ) -> ToyModelResult:
     """Train many toy models of superposition at once, vectorized over instances.
 
@@ -295,6 +297,10 @@ def train_toy_model(
         checkpoint's seed is used). See :mod:`packing.train._checkpoint`.
     checkpoint_every : int, optional
         Steps between checkpoints (default 1000).
+    progress : True, False or "auto"
+        A progress bar with an ETA over the steps, on standard error; ``"auto"``
+        (default) shows it only when standard error is a terminal. Not part of
+        ``config``: it does not change the result.
 
     Returns
     -------
@@ -366,10 +372,12 @@ def train_toy_model(
         n_threads=None if n_threads is None else check_int(n_threads, "n_threads"),
         blas_threads=check_blas_threads(blas_threads),
     )
-    return _train(config, inputs, gen, t0, ckpt)
+    return _train(config, inputs, gen, t0, ckpt, check_progress(progress))
 
 
-def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, ckpt=None) -> ToyModelResult:
+def _train(
+    cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, ckpt=None, progress=False
+) -> ToyModelResult:
     """Train from validated options ``cfg`` and tables ``inputs``, drawing from ``gen``."""
     n, d, k, n_inst = cfg["n_features"], cfg["d"], cfg["n_seeds"], inputs.n_instances
     dt, relu = np.dtype(cfg["dtype"]), cfg["model"] == "relu"
@@ -401,6 +409,8 @@ def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, ckpt=
             snapshot=lambda: kern.W.copy(),
             threads=kern.layout.blas_threads,
             checkpoint=None if ckpt is None else ckpt.bind(cfg, generators=[gen, *kern.gens]),
+            progress=progress,  # progress hook (cli branch)
+            desc="train_toy_model",
         )
     finally:
         kern.close()
