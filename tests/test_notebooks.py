@@ -142,7 +142,7 @@ def check_04(cells):
     ns, out = cells[3]  # one instance per sparsity, rows are features, best of several seeds
     r, S = ns["r"], ns["S"]
     assert r.W.shape == (len(S), 5, 2) and r.b.shape == (len(S), 5)
-    assert r.loss_history.shape == (ns["steps"], len(S))
+    assert r.loss_history.shape == (max(ns["steps"], 1500), len(S))
     np.testing.assert_allclose(r.eval_loss, r.seed_eval_losses.min(axis=1))
     # the text's claims, per sparsity, checked on the learned W by plain numpy
     W = {float(s): w.astype(np.float64) for s, w in zip(S, r.W, strict=True)}
@@ -157,8 +157,9 @@ def check_04(cells):
         G = w @ w.T
         return np.diag(G) ** 2 / np.maximum(np.sum(G**2, axis=1), 1e-300)
 
-    # S = 0: no antipodal pairs and no clean shape
-    assert antipodal_pairs(W[0.0]) == 0 and "S= 0.0: other" in out
+    # S = 0: no clean shape, unequal dimensionalities
+    dims0 = dimensionality(W[0.0])
+    assert "S= 0.0: other" in out and dims0.max() - dims0.min() > 0.3
     # S = 0.6: two antipodal pairs (four features of dimensionality 1/2), the fifth dropped
     norms = np.linalg.norm(W[0.6], axis=1)
     assert antipodal_pairs(W[0.6]) == 2 and np.sum(norms < 0.1) == 1
