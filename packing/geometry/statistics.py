@@ -7,14 +7,23 @@ its ``n × n`` matrix in memory.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._rows import row_norms, unit_rows
-from .._validation import _describe, check_int, check_packing, check_ps, check_tolerance, clip_cosines
-from ._tiles import _pair, _side, _tiled
+from .._rows import scaled_norms, unit_rows
+from .._validation import (
+    _describe,
+    check_bool,
+    check_choice,
+    check_int,
+    check_memory,
+    check_packing,
+    check_ps,
+    check_tolerance,
+    clip_cosines,
+)
+from ._tiles import _pair, _side, _tiled, memory_estimate, resolve, weighted_signed
 
 __all__ = [
     "PairStatistics",
@@ -156,6 +165,9 @@ def cosine_matrix(W) -> np.ndarray:
            [0.7071, 1.    ]])
     """
     W = check_packing(W)
+    n, d = W.shape
+    need = n * n * W.itemsize + n * d * (W.itemsize + 8)
+    check_memory(need, "cosine_matrix", "the n x n cosines", n=n, d=d)
     U = unit_rows(W)
     C = U @ U.T
     clip_cosines(C)
@@ -217,13 +229,22 @@ def _check_bins(bins):
 
 
 def _check_method(method, block_size, n_threads):
-    if method not in ("auto", "dense", "blocked"):
-        raise ValueError(f"method must be 'auto', 'dense' or 'blocked'; got {_describe(method)}.")
+    expected = "'auto', 'dense' or 'blocked'"
+    method = check_choice(method, "method", ("auto", "dense", "blocked"), expected=expected)
     if block_size is not None:
         block_size = check_int(block_size, "block_size", minimum=1)
     if n_threads is not None:
         n_threads = check_int(n_threads, "n_threads", minimum=1)
     return method, block_size, n_threads
+
+
+def _check_pass_memory(func: str, W: np.ndarray, method, block_size, n_threads, bins) -> None:
+    """Refuse a tiled pass whose cosine matrix (dense) or tiles would not fit in the memory limit."""
+    n, d = W.shape
+    method, B, threads = resolve(n, W.itemsize, method, block_size, n_threads)
+    need = memory_estimate(n, d, W.itemsize, method, B, threads, bins)
+    sizes = {"n": n, "d": d, "method": method} | ({"block_size": B} if method == "blocked" else {})
+    check_memory(need, func, "the unit rows and the cosines of the pass", **sizes)
 
 
 def pairwise_statistics(
@@ -293,9 +314,11 @@ def pairwise_statistics(
     orders, _ = check_ps(p)
     atol = default_atol(W.dtype) if atol is None else check_tolerance(atol, "atol")
     bins = _check_bins(bins)
+    signed = check_bool(signed, "signed")
     method, block_size, n_threads = _check_method(method, block_size, n_threads)
+    _check_pass_memory("pairwise_statistics", W, method, block_size, n_threads, bins)
     n = W.shape[0]
-    acc, method = _tiled(unit_rows(W), orders, atol, bins, method, block_size, n_threads, bool(signed))
+    acc, method = _tiled(unit_rows(W), orders, atol, bins, method, block_size, n_threads, signed)
     return _finish(acc, orders, n, method)
 
 
@@ -343,31 +366,19 @@ def signed_interference(
     """
     W = check_packing(W)
     orders, _ = check_ps(p)
+    weighted = check_bool(weighted, "weighted")
     method, block_size, n_threads = _check_method(method, block_size, n_threads)
+    _check_pass_memory("signed_interference", W, method, block_size, n_threads, None)
     n = W.shape[0]
     if not weighted:
         acc, _ = _tiled(unit_rows(W), orders, 0.0, None, method, block_size, n_threads, True)
         return _finish(acc, orders, n, method).signed
-    # rescale so every |dot| <= 1, then undo the scale in the moments
-    norms = row_norms(W)
-    top = float(norms.max()) if n else 0.0
-    if top == 0.0:
-        zeros = {float(q): 0.0 for q in orders}
-        return SignedInterference(n, zeros, dict(zeros), 0.0, _pair(None, 0, n), 0.0, _pair(None, 0, n), True)
-    if np.isfinite(top):
-        V = (W / np.asarray(top, dtype=W.dtype)) if W.dtype == np.float64 else (W.astype(np.float64) / top)
-        log_scale = 2.0 * math.log(top)
-    else:  # the largest norm overflows: scale by the largest entry first
-        big = float(np.max(np.abs(W)))
-        V = W.astype(np.float64) / big
-        inner = float(row_norms(V).max())
-        V /= inner
-        log_scale = 2.0 * (math.log(big) + math.log(inner))
-    V = V.astype(W.dtype, copy=False)
-    acc, _ = _tiled(V, orders, 0.0, None, method, block_size, n_threads, True)
-    pos, max_pos, pos_pair = _side(acc.pos, orders, n, log_scale)
-    neg, max_neg, neg_pair = _side(acc.neg, orders, n, log_scale)
-    return SignedInterference(n, pos, neg, max_pos, pos_pair, max_neg, neg_pair, True)
+    # dot products of rows of any norms: per-row binary exponents, moments summed in log space
+    U, w, e = scaled_norms(W)
+    pos, neg = weighted_signed(U * w[:, None], e, orders, block_size or 1024)
+    return SignedInterference(
+        n, pos["moments"], neg["moments"], pos["max"], pos["pair"], neg["max"], neg["pair"], True
+    )
 
 
 def interference_moments(W, p=(1.0, 2.0, 4.0, np.inf), **kwargs) -> np.ndarray:
