@@ -114,11 +114,13 @@ def set_memory_limit(limit) -> int | None:
     Examples
     --------
     >>> previous = set_memory_limit(2**20)
-    >>> random_packing(1000, 1000)
+    >>> try:
+    ...     random_packing(1000, 1000)
+    ... finally:
+    ...     _ = set_memory_limit(previous)
     Traceback (most recent call last):
     ...
     packing._limits.ResourceLimitError: random_packing(n=1000, d=1000) would need about 7.6 MiB ...
-    >>> _ = set_memory_limit(previous)
     >>> set_memory_limit("1GB")
     Traceback (most recent call last):
     ...

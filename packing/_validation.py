@@ -125,9 +125,7 @@ def check_packing(
             + (" Use W[None, :] for a single vector." if arr.ndim == 1 else "")
         )
     if arr.shape[0] < min_rows or arr.shape[1] < 1:
-        raise ValueError(
-            f"{name} must have at least {min_rows} row(s) and 1 column; got shape {arr.shape}."
-        )
+        raise ValueError(f"{name} must have at least {min_rows} row(s) and 1 column; got shape {arr.shape}.")
     return check_finite(_float_array(arr, dtype, copy), name)
 
 
@@ -213,9 +211,7 @@ def check_int(value, name: str, *, minimum: int | None = 1, maximum: int | None 
     """Return ``value`` as a Python int in ``[minimum, maximum]``."""
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
         if isinstance(value, float | np.floating) and float(value).is_integer():
-            raise TypeError(
-                f"{name} must be an integer; got float {value!r}. Pass int({value!r})."
-            )
+            raise TypeError(f"{name} must be an integer; got float {value!r}. Pass int({value!r}).")
         raise TypeError(f"{name} must be an integer; got {_describe(value)}.")
     value = int(operator.index(value))
     if minimum is not None and value < minimum:

@@ -22,6 +22,7 @@ DENSE_LIMIT_BYTES = 64 * 2**20
 _CHUNK_ELEMENTS = 2**18
 _LOG_MAX = math.log(np.finfo(np.float64).max)
 
+
 def _power_sum(A: np.ndarray, p: float, tmp: np.ndarray) -> float:
     """Σ A**p for A >= 0, using cheap paths for small integer p."""
     if p == 1.0:
@@ -87,9 +88,7 @@ class _Accumulator:
         self.zero_bin = None
         if bins is not None:
             self.edges = (
-                np.linspace(0.0, 1.0, int(bins) + 1)
-                if np.ndim(bins) == 0
-                else np.asarray(bins, dtype=float)
+                np.linspace(0.0, 1.0, int(bins) + 1) if np.ndim(bins) == 0 else np.asarray(bins, dtype=float)
             )
             self.counts = np.zeros(len(self.edges) - 1, dtype=np.int64)
             self.zero_bin = _zero_bin(self.edges)
@@ -203,7 +202,7 @@ def weighted_signed(X: np.ndarray, e: np.ndarray, orders, block: int) -> tuple[d
             j1 = min(j0 + block, n)
             A = X[i0:i1] @ X[j0:j1].T
             E = e[i0:i1, None] + e[None, j0:j1]
-            upper = (np.arange(j0, j1)[None, :] > np.arange(i0, i1)[:, None])
+            upper = np.arange(j0, j1)[None, :] > np.arange(i0, i1)[:, None]
             for sign, part in parts.items():
                 mask = upper & (sign * A > 0)
                 if not mask.any():
@@ -333,5 +332,3 @@ def _tiled(U, orders, atol, bins, method, block_size, n_threads, signed):
     if method == "dense":
         return _dense(U, orders, atol, bins, signed), method
     return _blocked(U, orders, atol, bins, B, n_threads, signed), method
-
-

@@ -45,6 +45,7 @@ __all__ = [
     "dimensions_per_feature",
 ]
 
+
 def frame_potential(W, *, normalize: bool = False) -> float:
     """Return the frame potential ``Σ_{i,j} <W_i, W_j>**2`` over all ordered pairs.
 
@@ -238,4 +239,3 @@ def dimensions_per_feature(W) -> float:
     if total == 0:
         raise ValueError("W must have at least one nonzero entry; got an all-zero W.")
     return _unscale(W.shape[1] / total, -2 * e, "dimensions_per_feature(W)", "d / ||W||_F²", "small")
-

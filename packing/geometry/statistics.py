@@ -38,6 +38,7 @@ __all__ = [
     "default_atol",
 ]
 
+
 def default_atol(dtype) -> float:
     """Default tolerance for "orthogonal": 1e-6 in float64, 1e-4 in float32.
 
@@ -472,5 +473,3 @@ def coherence(W, **kwargs) -> float:
     0.5
     """
     return pairwise_statistics(W, p=(np.inf,), **kwargs).coherence
-
-
