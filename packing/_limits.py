@@ -138,7 +138,7 @@ def format_bytes(nbytes) -> str:
     Examples
     --------
     >>> format_bytes(512), format_bytes(3 * 2**30), format_bytes(10**40)
-    ('512 bytes', '3.0 GiB', 'about 1e+40 bytes')
+    ('512 bytes', '3.0 GiB', '1e+40 bytes')
     """
     nbytes = int(nbytes)
     if nbytes < 1024:
@@ -149,4 +149,4 @@ def format_bytes(nbytes) -> str:
             if value < 1024:
                 return f"{value:.1f} {unit}"
     digits = len(str(nbytes)) if nbytes.bit_length() < 14_000 else int(nbytes.bit_length() * 0.30103) + 1
-    return f"about 1e+{digits - 1} bytes"
+    return f"1e+{digits - 1} bytes"

@@ -31,6 +31,7 @@ from .._validation import (
     check_choice,
     check_float,
     check_int,
+    check_memory,
     check_p,
     check_seed_sequence,
     child_rng,
@@ -77,6 +78,8 @@ def _optimizer_run(purpose: int, m: int, D: int, p: float, budget, seed, **optio
     if key not in OPTIMIZER_CACHE:
         stream = child_rng(seed, purpose, m, D)
         res = optimize_packing(m, D, p=p, rng=stream, budget=budget, **options)
+        if getattr(res, "stopping_reason", "") == "interrupted":  # the run ended on Ctrl-C: so does the table
+            raise KeyboardInterrupt
         OPTIMIZER_CACHE[key] = (float(res.objective), np.asarray(res.W, dtype=np.float64))
     return OPTIMIZER_CACHE[key]
 
@@ -101,20 +104,40 @@ def cost_function(cost, p: float, budget, seed) -> tuple[str, Callable[[int, int
     return cost, lambda m, D: optimizer_cost(m, D, p, budget, seed)
 
 
+#: Bytes per cell of an ``(n + 1) x (d + 1)`` table that the partition DP holds at once: the cost
+#: table and its envelope, the padded rows of F and of the block counts, the choices and the kept shapes.
+BYTES_PER_CELL = 96
+#: Scratch of the fast DP's (block shapes x feature counts) matrices: ``_dp.CHUNK`` entries, several arrays.
+DP_SCRATCH = 160 * 2**20
+
+
+def check_table_memory(func: str, n: int, d: int, *, dp: bool) -> None:
+    """Refuse a table (and, with ``dp``, the dynamic programme over it) beyond the memory limit."""
+    cells = (n + 1) * (d + 1)
+    need = cells * BYTES_PER_CELL + DP_SCRATCH if dp else cells * 16
+    what = "the (n + 1) x (d + 1) tables of the partition programme" if dp else "the (n + 1) x (d + 1) table"
+    check_memory(need, func, what, n=n, d=d)
+
+
 def cost_table(n: int, d: int, fn: Callable[[int, int], float]) -> np.ndarray:
     """Evaluate ``fn`` on every block shape; refuse values that are not numbers ``>= 0`` (inf allowed)."""
     f = np.full((n + 1, d + 1), np.inf)
     for m in range(1, n + 1):
         for D in range(1, d + 1):
-            value = fn(m, D)
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                raise TypeError(f"cost({m}, {D}) must return a number; got {_describe(value)}.") from None
-            if math.isnan(value) or value < 0:
-                raise ValueError(f"cost({m}, {D}) must be >= 0 (or inf); got {value}.")
-            f[m, D] = value
+            f[m, D] = checked_cost(fn, m, D)
     return f
+
+
+def checked_cost(fn: Callable[[int, int], float], m: int, D: int) -> float:
+    """``fn(m, D)`` as a float; refuse values that are not numbers ``>= 0`` (inf allowed)."""
+    value = fn(m, D)
+    try:
+        value = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise TypeError(f"cost({m}, {D}) must return a number; got {_describe(value)}.") from None
+    if math.isnan(value) or value < 0:
+        raise ValueError(f"cost({m}, {D}) must be >= 0 (or inf); got {value}.")
+    return value
 
 
 def build_block(m: int, D: int, p: float, cost: str, budget, seed) -> np.ndarray:
@@ -198,4 +221,5 @@ def block_cost_table(n: int, d: int, p: float, *, cost="welch", budget=None, rng
     p = check_p(p)
     seq = check_rng_or_seed(rng, seed)
     _, fn = cost_function(cost, p, check_budget(budget), seq)
+    check_table_memory("block_cost_table", n, d, dp=False)
     return cost_table(n, d, fn)
