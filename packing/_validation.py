@@ -312,6 +312,40 @@ def check_instance(value, cls: type, name: str, *, what: str | None = None):
     return value
 
 
+def check_axes(ax, name: str = "ax"):
+    """Return ``ax`` if it is a matplotlib ``Axes``; raise naming ``name`` otherwise."""
+    from matplotlib.axes import Axes  # deferred: only the plotting functions load matplotlib
+
+    if not isinstance(ax, Axes):
+        raise TypeError(
+            f"{name} must be a matplotlib Axes (fig, ax = plt.subplots()); got {_describe(ax)}."
+        )
+    return ax
+
+
+def check_vector(value, name: str, *, length: int | None = None, allow_nan: bool = False) -> np.ndarray:
+    """Return ``value`` as a 1-D float64 array (of ``length`` entries if given), finite unless NaN is allowed.
+
+    Examples
+    --------
+    >>> check_vector([1, 2], "x")
+    array([1., 2.])
+    >>> check_vector([1.0, np.inf], "x")
+    Traceback (most recent call last):
+    ...
+    ValueError: x must be finite; found inf at index (1,).
+    """
+    arr = _float_array(_as_array(value, name, "a 1-D array of real numbers"), np.float64)
+    if arr.ndim != 1 or (length is not None and arr.shape[0] != length):
+        want = f"have shape ({length},)" if length is not None else "be 1-D"
+        raise ValueError(f"{name} must {want}; got shape {arr.shape}.")
+    if allow_nan:
+        check_finite(np.where(np.isnan(arr), 0.0, arr), name)
+    else:
+        check_finite(arr, name)
+    return arr
+
+
 # --------------------------------------------------------------------------- choices and options
 def check_choice(value, name: str, choices, *, expected: str | None = None) -> str:
     """Return ``value`` if it is one of the strings ``choices``; raise naming ``name`` otherwise.
