@@ -188,7 +188,8 @@ def polish_coherence(W, *, max_iter: int = 200, radius: float = 1e-3, tol: float
     """
     W = check_packing(W, min_rows=2)
     n, d = W.shape
-    check_memory(32 * n * n + 80 * n * d, "polish_coherence", "the n x n cosines and the LP of the pairs", n=n, d=d)
+    need = 32 * n * n + 80 * n * d
+    check_memory(need, "polish_coherence", "the n x n cosines and the LP of the pairs", n=n, d=d)
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     radius = check_float(radius, "radius", minimum=0.0, strict_min=True)
     tol = check_float(tol, "tol", minimum=0.0)
