@@ -153,7 +153,7 @@ def check_batch(W, name: str = "W", *, dtype=None, min_instances: int = 1) -> tu
     ...
     ValueError: W[1] must be finite; found nan at index (0, 0).
     """
-    arr = _as_array(W, name, "a real numeric array of shape (n_features, d) or (instances, n_features, d)")
+    arr = _as_array(W, name, "a real numeric array")
     if arr.ndim not in (2, 3) or 0 in arr.shape[-2:]:
         raise ValueError(
             f"{name} must be 2-D (n_features, d) or 3-D (instances, n_features, d); "
@@ -486,10 +486,14 @@ def check_table(value, name: str, n_features: int, *, one_d: str, minimum: float
     """  # noqa: E501
     if isinstance(value, bool | np.bool_):
         raise TypeError(f"{name} must be a number or an array of numbers; got {_describe(value)}.")
+    if isinstance(value, str | bytes):
+        raise TypeError(f"{name} must be a number or an array of numbers; got {_describe(value)}.")
     try:
         arr = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a number or an array of numbers; got {_describe(value)}.") from None
+    rows = arr.shape[0] if arr.ndim in (1, 2) and not (arr.ndim == 1 and one_d == "feature") else 1
+    check_memory(16 * rows * n_features, name, "one float64 value per instance and feature", n_features=n_features)
     if arr.ndim == 0:
         arr = arr.reshape(1, 1) * np.ones((1, n_features))
     elif arr.ndim == 1 and one_d == "instance":

@@ -23,6 +23,7 @@ from .._validation import (
     check_dtype,
     check_float,
     check_int,
+    check_memory,
     check_optimizer_options,
     check_pair,
     check_real,
@@ -302,6 +303,14 @@ def train_scurve(
         dtype=check_dtype(dtype).type,
         rng=seed,
         blas_threads=check_blas_threads(blas_threads),
+    )
+    m, m2 = config["size"]
+    check_memory(
+        8 * (6 * m * m2 + 8 * (m + m2) * (rank + strengths.size)) + 8 * 4 * (config["steps"] + 1),
+        "train_scurve",
+        "the target, its factors, the parameters and the records",
+        size=(m, m2),
+        rank=rank,
     )
     return _train(config, gen, t0)
 

@@ -28,7 +28,7 @@ from .._validation import (
     seeded_rng,
 )
 from ._data import Sampler
-from ._inputs import Inputs, check_init_scale, check_inputs, check_model_arrays
+from ._inputs import Inputs, check_init_scale, check_inputs, check_model_arrays, check_run_memory
 from ._optim import CHOICES, Optimizer, blas_threads, run_loop
 
 __all__ = ["ToyModelResult", "train_toy_model", "toy_model_loss", "toy_model_forward"]
@@ -220,7 +220,7 @@ def toy_model_forward(W, b, x, *, model="relu"):
     ValueError: model must be one of 'relu', 'linear'; got 'gelu'.
     """
     model = check_choice(model, "model", MODELS)
-    (W,), b, x, _, single = check_model_arrays({"W": W}, b, x)
+    (W,), b, x, _, single = check_model_arrays({"W": W}, b, x, func="toy_model_forward")
     out = (x @ W) @ W.transpose(0, 2, 1) + b[:, None, :]
     if model == "relu":
         np.maximum(out, 0, out=out)
@@ -265,7 +265,7 @@ def toy_model_loss(W, b, x, *, importance=1.0, model="relu", reduction="sum", re
     model = check_choice(model, "model", MODELS)
     reduction = check_choice(reduction, "reduction", REDUCTIONS)
     return_grad = check_bool(return_grad, "return_grad")
-    (W,), b, x, imp, single = check_model_arrays({"W": W}, b, x, importance=importance)
+    (W,), b, x, imp, single = check_model_arrays({"W": W}, b, x, importance=importance, func="toy_model_loss")
     n_inst, n, d = W.shape
     weight = np.broadcast_to(_feature_weight(imp, reduction, n), (n_inst, n))
     k = _ToyKernel(n_inst, n, d, x.shape[1], weight, model == "relu", W.dtype)
@@ -484,6 +484,19 @@ def train_toy_model(
         rng=seed,
         blas_threads=check_blas_threads(blas_threads),
         n_threads=check_int(n_threads, "n_threads"),
+    )
+    total = inputs.n_instances * config["n_seeds"]
+    snaps = 0 if config["snapshot_every"] is None else config["steps"] // config["snapshot_every"] + 1
+    check_run_memory(
+        "train_toy_model",
+        params=total * n * (d + 1) * (1 + snaps),
+        itemsize=np.dtype(config["dtype"]).itemsize,
+        steps=config["steps"],
+        rows=total,
+        batch=total * max(_BLOCK, 8 * n) + 4 * total * n,
+        n_features=n,
+        d=d,
+        instances=total,
     )
     return _train(config, inputs, gen, t0)
 
