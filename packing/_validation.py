@@ -751,7 +751,7 @@ def check_memory(nbytes, func: str, purpose: str, **sizes) -> int:
     >>> check_memory(8 * 10**12, "random_packing", "the (n, d) float64 array", n=10**11, d=10)
     Traceback (most recent call last):
     ...
-    packing._limits.ResourceLimitError: random_packing(n=100000000000, d=10) would need about 7.3 TiB \
+    packing.ResourceLimitError: random_packing(n=100000000000, d=10) would need about 7.3 TiB \
 for the (n, d) float64 array, more than the memory limit of ...
     """
     limit, source = memory_limit_and_source()
