@@ -37,6 +37,9 @@ class ResourceLimitError(ValueError, MemoryError):
     """
 
 
+ResourceLimitError.__module__ = "packing"  # public as packing.ResourceLimitError
+
+
 def physical_memory() -> int:
     """Bytes of physical memory of this machine (8 GiB if the system cannot tell)."""
     try:
