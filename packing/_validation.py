@@ -317,9 +317,7 @@ def check_axes(ax, name: str = "ax"):
     from matplotlib.axes import Axes  # deferred: only the plotting functions load matplotlib
 
     if not isinstance(ax, Axes):
-        raise TypeError(
-            f"{name} must be a matplotlib Axes (fig, ax = plt.subplots()); got {_describe(ax)}."
-        )
+        raise TypeError(f"{name} must be a matplotlib Axes (fig, ax = plt.subplots()); got {_describe(ax)}.")
     return ax
 
 
@@ -493,7 +491,9 @@ def check_table(value, name: str, n_features: int, *, one_d: str, minimum: float
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a number or an array of numbers; got {_describe(value)}.") from None
     rows = arr.shape[0] if arr.ndim in (1, 2) and not (arr.ndim == 1 and one_d == "feature") else 1
-    check_memory(16 * rows * n_features, name, "one float64 value per instance and feature", n_features=n_features)
+    check_memory(
+        16 * rows * n_features, name, "one float64 value per instance and feature", n_features=n_features
+    )
     if arr.ndim == 0:
         arr = arr.reshape(1, 1) * np.ones((1, n_features))
     elif arr.ndim == 1 and one_d == "instance":

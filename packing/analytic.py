@@ -556,7 +556,10 @@ def construction_spectrum(name: str, *args: int) -> PairSpectrum:
     check_choice(name, "name", table, expected=f"one of {sorted(table)}")
     arity, make = table[name]
     if len(args) != arity:
-        raise TypeError(f"construction_spectrum({name!r}, ...) takes {arity} size(s); got {len(args)}.")
+        raise TypeError(
+            f"construction_spectrum({name!r}, ...) takes {arity} size(s): args must hold {arity} for "
+            f"{name!r}; got {len(args)}."
+        )
     minimum = {"simplex": 2}.get(name, 1)
     sizes = [check_int(a, f"args[{i}]", minimum=minimum) for i, a in enumerate(args)]
     if name in ("polygon_lines", "polygon"):  # one |cos| per offset t = 1..m-1, through float64 arrays
@@ -567,7 +570,7 @@ def construction_spectrum(name: str, *args: int) -> PairSpectrum:
         exists, reason = etf_exists(*sizes)
         if exists is False:
             what = f"n={show_int(sizes[0])} vectors in d={show_int(sizes[1])} dimensions"
-            raise ValueError(f"no real ETF of {what}: {reason}.")
+            raise ValueError(f"no real ETF of {what} exists: {reason}.")
     n, pairs = make(*sizes)
     if isinstance(pairs, tuple):  # the circles' arrays
         return PairSpectrum._from_arrays(n, *pairs)

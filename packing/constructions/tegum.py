@@ -180,6 +180,8 @@ def _block_sizes(n, d, k) -> list[tuple[int, int]]:
         return partition_sizes(n, d, k)
     n = check_int(n, "n", minimum=1)
     d = check_int(d, "d", minimum=1)
+    if isinstance(k, str | bytes):
+        raise TypeError(f"k must be an int or a sequence of (n_b, d_b) pairs; got {_describe(k)}.")
     try:
         sizes = [tuple(pair) for pair in k]
     except TypeError:

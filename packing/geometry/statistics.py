@@ -47,7 +47,13 @@ def default_atol(dtype) -> float:
     >>> default_atol(np.float32), default_atol(np.float64)
     (0.0001, 1e-06)
     """
-    return 1e-4 if np.dtype(dtype) == np.float32 else 1e-6
+    try:
+        dt = np.dtype(dtype) if dtype is not None else None
+    except TypeError:
+        dt = None
+    if dt is None:
+        raise TypeError(f"dtype must be a numpy dtype such as np.float32; got {_describe(dtype)}.")
+    return 1e-4 if dt == np.float32 else 1e-6
 
 
 @dataclass(frozen=True)

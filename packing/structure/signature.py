@@ -180,8 +180,9 @@ def _packing_signature(W: np.ndarray, signed: bool, normalize: bool, atol: float
         walks = np.c_[np.einsum("ij,ij->i", X @ S, X), np.einsum("ij,ij->i", X @ (S @ S), X)]
     if not (np.isfinite(walks).all() and np.isfinite(spectrum).all()):  # only without normalize
         raise OverflowError(
-            f"W's entries reach {float(np.max(np.abs(W))):.3g}: the Gram powers (G³ grows as |W|**6) of "
-            f"the signature with normalize=False leave the float range. Use normalize=True or rescale W."
+            f"W's entries must stay below about 1e50 for the Gram powers (G³ grows as |W|**6) of the "
+            f"signature with normalize=False; got {float(np.max(np.abs(W))):.3g}, beyond the float range. "
+            f"Use normalize=True or rescale W."
         )
     rows = np.sort(G if signed else np.abs(G), axis=1)
     scale = max(float(np.max(np.abs(spectrum))), 1e-300)

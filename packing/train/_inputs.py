@@ -46,17 +46,17 @@ _BLOCK_ENTRIES = 2**16
 
 
 def check_run_memory(
-    func: str, *, params: int, itemsize: int, steps: int, rows: int, batch: int, **sizes
+    func: str, *, params: int, itemsize: int, n_steps: int, rows: int, batch: int, **sizes
 ) -> None:
     """Refuse a training run beyond the memory limit, before anything is allocated.
 
     ``params`` parameters of ``itemsize`` bytes are held about seven times (the
     values, gradient, two optimizer moments, a scratch copy and an evaluation
-    kernel's values and gradient); the loss history holds ``steps x rows``
+    kernel's values and gradient); the loss history holds ``n_steps x rows``
     float64; ``batch`` entries of the batch (or of its cache blocks) are held in
     about four buffers.
     """
-    need = 7 * params * itemsize + 8 * (steps + 1) * rows + 4 * batch * itemsize
+    need = 7 * params * itemsize + 8 * (n_steps + 1) * rows + 4 * batch * itemsize
     check_memory(need, func, "its parameters, optimizer state, loss history and batch", **sizes)
 
 
@@ -118,7 +118,7 @@ def check_inputs(
     if sparsity is not None and density is not None:
         raise ValueError(
             "give either sparsity (probability a feature is zero, S) or density (probability it is "
-            "active, 1 - S), not both."
+            "active, 1 - S), not both; got both."
         )
     if density is not None:
         dens_name = "density"
@@ -137,7 +137,7 @@ def check_inputs(
     if 2 * (nc + na) > n_features:
         raise ValueError(
             f"2 * (n_correlated_pairs + n_anticorrelated_pairs) = {2 * (nc + na)} exceeds "
-            f"n_features={n_features}."
+            f"n_features={n_features}: it must be <= n_features; got {2 * (nc + na)}."
         )
     # An anticorrelated pair is active (one of its two features) with probability 2 p.
     firsts = dens[:, 2 * nc : 2 * (nc + na) : 2]

@@ -238,13 +238,14 @@ def train_abs_model(
         "train_abs_model",
         params=m * n * (2 * d + 1),
         itemsize=np.dtype(config["dtype"]).itemsize,
-        steps=config["steps"],
+        n_steps=config["steps"],
         rows=m,
         batch=m * config["batch_size"] * (2 * n + 2 * d),
         n_features=n,
         d=d,
+        n_instances=m,
         batch_size=config["batch_size"],
-        instances=m,
+        steps=config["steps"],
     )
     return _train(config, inputs, gen, t0)
 

@@ -63,8 +63,8 @@ def scurve_closed_form(t, s0):
     ValueError: s0 must be > 0.0; got 0.0.
     """
     s0 = check_float(s0, "s0", minimum=0.0, strict_min=True, maximum=1.0)
-    t = np.asarray(t, dtype=np.float64)
-    if t.dtype.kind not in "f" or (t < 0).any() or not np.isfinite(t).all():
+    t = check_real(t, "t", dtype=np.float64)
+    if (t < 0).any() or not np.isfinite(t).all():
         raise ValueError(f"t must be finite and >= 0; got {_describe(t)}.")
     # s0 e^t / sqrt(1 + s0^2 (e^{2t} - 1)), written to stay finite for large t.
     e = np.exp(-2.0 * t)

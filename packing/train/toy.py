@@ -491,12 +491,14 @@ def train_toy_model(
         "train_toy_model",
         params=total * n * (d + 1) * (1 + snaps),
         itemsize=np.dtype(config["dtype"]).itemsize,
-        steps=config["steps"],
+        n_steps=config["steps"],
         rows=total,
         batch=total * max(_BLOCK, 8 * n) + 4 * total * n,
         n_features=n,
         d=d,
-        instances=total,
+        n_instances=inputs.n_instances,
+        n_seeds=config["n_seeds"],
+        steps=config["steps"],
     )
     return _train(config, inputs, gen, t0)
 
