@@ -147,7 +147,7 @@ def check_batch(W, name: str = "W", *, dtype=None, min_instances: int = 1) -> tu
     >>> check_batch(np.ones(5))
     Traceback (most recent call last):
     ...
-    ValueError: W must be 2-D (n_features, d) or 3-D (instances, n_features, d); got 1-D shape (5,).
+    ValueError: W must have shape 2-D (n_features, d) or 3-D (instances, n_features, d); got 1-D shape (5,).
     >>> check_batch(np.array([[[1.0]], [[np.nan]]]))
     Traceback (most recent call last):
     ...
@@ -156,7 +156,7 @@ def check_batch(W, name: str = "W", *, dtype=None, min_instances: int = 1) -> tu
     arr = _as_array(W, name, "a real numeric array")
     if arr.ndim not in (2, 3) or 0 in arr.shape[-2:]:
         raise ValueError(
-            f"{name} must be 2-D (n_features, d) or 3-D (instances, n_features, d); "
+            f"{name} must have shape 2-D (n_features, d) or 3-D (instances, n_features, d); "
             f"got {arr.ndim}-D shape {arr.shape}."
         )
     if arr.ndim == 3 and arr.shape[0] < min_instances:
@@ -182,7 +182,7 @@ def check_packings(W, name: str = "W", *, min_instances: int = 1) -> np.ndarray:
     >>> check_packings(np.zeros(3))
     Traceback (most recent call last):
     ...
-    ValueError: W must be 2-D (n_features, d) or 3-D (instances, n_features, d); got 1-D shape (3,).
+    ValueError: W must have shape 2-D (n_features, d) or 3-D (instances, n_features, d); got 1-D shape (3,).
     """
     arr, single = check_batch(W, name, min_instances=min_instances)
     return arr[0] if single else arr

@@ -211,7 +211,7 @@ def test_signed_interference_weighted_against_exact_dot_products(W):
     X = np.asarray(W, dtype=np.float64)
     want = exact_parts(X)
     if any(to_float_or_overflow(v) is None for part in want.values() for v in part):
-        with pytest.raises(OverflowError, match="beyond the float64 range"):  # the documented refusal
+        with pytest.raises(OverflowError, match="exceeds the float64 range"):  # the documented refusal
             signed_interference(W, orders, weighted=True)
         return
     s = signed_interference(W, orders, weighted=True)

@@ -176,8 +176,8 @@ def _from_log2(value: float, power: float) -> float:
     """``2**value`` as a float; an ``OverflowError`` beyond the float64 range."""
     if value >= 1024.0:
         raise OverflowError(
-            f"W's weighted interference of order p={power} is about 10^{value * math.log10(2):.0f}, "
-            f"beyond the float64 range; rescale W or use weighted=False."
+            f"W's weighted interference of order p={power} exceeds the float64 range (about "
+            f"10^{value * math.log10(2):.0f}, beyond 1.8e308); rescale W or use weighted=False."
         )
     return 2.0**value if value > -1100 else 0.0
 
