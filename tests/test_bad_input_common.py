@@ -186,3 +186,30 @@ def test_every_public_function_has_bad_input_cases():
 def test_tables_hold_at_least_300_cases_outside_the_cli():
     counts = {stem: len(module.CASES) for stem, module in _tables()}
     assert sum(counts.values()) >= 300, counts
+
+
+def test_memory_limit_default_setting_and_environment(monkeypatch):
+    from packing import _limits
+
+    previous = packing.set_memory_limit(None)  # the default (this module's fixture set 256 MiB)
+    try:
+        monkeypatch.delenv(_limits.ENV_VAR, raising=False)
+        assert packing.get_memory_limit() == int(0.5 * _limits.physical_memory()) > 0
+        monkeypatch.setenv(_limits.ENV_VAR, str(2**20))
+        assert packing.get_memory_limit() == 2**20
+        with pytest.raises(packing.ResourceLimitError, match=r"random_packing\(n=1000, d=1000\).*\$PACKING"):
+            packing.random_packing(1000, 1000)
+        monkeypatch.setenv(_limits.ENV_VAR, "lots")
+        with pytest.raises(
+            ValueError, match="PACKING_MEMORY_LIMIT must be a whole number of bytes; got 'lots'"
+        ):
+            packing.get_memory_limit()
+        monkeypatch.delenv(_limits.ENV_VAR)
+        assert packing.set_memory_limit(12345) is None and packing.get_memory_limit() == 12345
+        assert packing.set_memory_limit(None) == 12345
+    finally:
+        packing.set_memory_limit(previous)
+    # a refusal is both a ValueError (arguments too large) and a MemoryError, raised before allocating
+    assert issubclass(packing.ResourceLimitError, ValueError) and issubclass(
+        packing.ResourceLimitError, MemoryError
+    )

@@ -404,3 +404,28 @@ def test_the_issues_extreme_examples():
     tiled = pairwise_statistics(W, bins=[0.1, 0.2, 1.0], method="blocked", block_size=128).histogram[0]
     assert dense.tolist() == tiled.tolist()
     assert packing.lower_bound(10**160, 5) > 0.6
+
+
+def test_capacity_of_rows_of_wildly_different_norms():
+    # by hand: C_i = 1 / Σ_j (r_j / r_i)² cos²θ_ij. Row 0 (1e200 e1) sees row 2 at cos 1/√2 but
+    # (r_2 / r_0)² = 2e-800: C_0 = 1. Row 1 (1e-200 e2) sees row 2 at cos 1/√2 with (r_2 / r_1)² = 2:
+    # C_1 = 1 / (1 + 2 · 1/2) = 1/2. Row 2 sees row 0 at (1e400 / √2)² · 1/2: C_2 = 0 (about 1e-800).
+    W = np.array([[1e200, 0.0], [0.0, 1e-200], [1e-200, 1e-200]])
+    np.testing.assert_allclose(capacity(W), [1.0, 0.5, 0.0], atol=1e-15)
+    # a row orthogonal to every larger row keeps its capacity however small it is
+    W = np.array([[1e300, 0.0, 0.0], [0.0, 5e-324, 0.0], [0.0, 0.0, 1.0]])
+    np.testing.assert_allclose(capacity(W), [1.0, 1.0, 1.0])
+
+
+@pytest.mark.parametrize("p", [64.0, 1000.0])
+def test_large_p_optimizer_stops_at_the_bound_only_relatively(p):
+    # 7 lines in R^3: the potential of large p is tiny (0.58**64 ~ 1e-15), but no packing meets the
+    # bound, so the search must not claim "lower_bound" (it did after 2 restarts, 2.5e6 times the bound)
+    res = packing.optimize_packing(7, 3, p=p, rng=0, budget=0.5)
+    assert res.stopping_reason == "budget" and res.restarts > 2
+    assert res.objective > res.lower_bound * (1 + 1e-12)
+    assert res.coherence < 0.6  # the optimum is 1/sqrt(3); 0.97 was returned at p = 1000
+    # the relative test does stop where the bound is met: the icosahedron's 6 lines at p = 64
+    res = packing.optimize_packing(6, 3, p=p, rng=0, budget=5)
+    assert res.stopping_reason == "lower_bound"
+    assert res.objective <= res.lower_bound * (1 + 1e-12)
