@@ -7,6 +7,7 @@ expected and what arrived, and, where it is short, how to fix it.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import operator
@@ -59,8 +60,13 @@ def _as_array(value, name: str, expected: str) -> np.ndarray:
     ``expected`` says what the argument should be (``"a real 2-D array of shape (n, d)"``).
     Complex, object, string and ragged input is a ``TypeError`` naming ``name``.
     """
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name} must be {expected}, not a masked array (its masked entries would be read as they "
+            f"are stored); got {_describe(value)}. Pass {name}.filled(value) or drop the masked rows."
+        )
     if isinstance(value, np.ndarray):
-        arr = value
+        arr = value if type(value) is np.ndarray else np.asarray(value)  # np.matrix indexes as 2-D rows
     else:
         if isinstance(value, str | bytes) or value is None:
             raise TypeError(f"{name} must be {expected}; got {_describe(value)}.")
@@ -80,7 +86,7 @@ def _as_array(value, name: str, expected: str) -> np.ndarray:
     return arr
 
 
-def _float_array(arr: np.ndarray, dtype, copy: bool = False) -> np.ndarray:
+def _float_array(arr: np.ndarray, dtype, name: str, copy: bool = False) -> np.ndarray:
     """``arr`` as float32/float64 (its own precision unless ``dtype`` is given; ints and bools: float64)."""
     if dtype is not None:
         target = np.dtype(dtype)
@@ -88,7 +94,17 @@ def _float_array(arr: np.ndarray, dtype, copy: bool = False) -> np.ndarray:
         target = arr.dtype
     else:
         target = np.dtype(np.float64)
-    return np.array(arr, dtype=target, copy=copy or None)
+    with np.errstate(over="ignore"):
+        out = np.array(arr, dtype=target, copy=copy or None)
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > out.dtype.itemsize:  # e.g. longdouble entries
+        overflow = np.isfinite(arr) & ~np.isfinite(out)
+        if overflow.any():
+            bad = tuple(int(i) for i in np.argwhere(overflow)[0])
+            raise ValueError(
+                f"{name} must fit in {out.dtype}; got {np.format_float_scientific(arr[bad], precision=3)} "
+                f"at index {bad} (dtype {arr.dtype})."
+            )
+    return out
 
 
 def check_packing(
@@ -126,7 +142,7 @@ def check_packing(
         )
     if arr.shape[0] < min_rows or arr.shape[1] < 1:
         raise ValueError(f"{name} must have at least {min_rows} row(s) and 1 column; got shape {arr.shape}.")
-    return check_finite(_float_array(arr, dtype, copy), name)
+    return check_finite(_float_array(arr, dtype, name, copy), name)
 
 
 def check_batch(W, name: str = "W", *, dtype=None, min_instances: int = 1) -> tuple[np.ndarray, bool]:
@@ -161,7 +177,7 @@ def check_batch(W, name: str = "W", *, dtype=None, min_instances: int = 1) -> tu
         )
     if arr.ndim == 3 and arr.shape[0] < min_instances:
         raise ValueError(f"{name} must hold at least {min_instances} instance(s); got shape {arr.shape}.")
-    arr = _float_array(arr, dtype)
+    arr = _float_array(arr, dtype, name)
     if arr.ndim == 2:
         return check_finite(arr, name)[None], True
     if not np.isfinite(arr).all():
@@ -194,7 +210,7 @@ def check_real(value, name: str, *, dtype=None) -> np.ndarray:
     float32 and float64 keep their precision unless ``dtype`` is given; integer
     and boolean input become float64. Anything else is a ``TypeError``.
     """
-    return _float_array(_as_array(value, name, "a real numeric array"), dtype)
+    return _float_array(_as_array(value, name, "a real numeric array"), dtype, name)
 
 
 def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
@@ -321,6 +337,33 @@ def check_axes(ax, name: str = "ax"):
     return ax
 
 
+def check_callable(fn, name: str, arities: tuple[int, ...], what: str):
+    """Return ``fn`` if it can be called with one of ``arities`` positional arguments; else a TypeError.
+
+    Builtins without a signature are trusted. Returns ``(fn, arity)`` with the largest arity that binds.
+
+    Examples
+    --------
+    >>> check_callable(lambda m, D: 0.0, "cost", (2,), "a callable f(m, D) -> float")[1]
+    2
+    >>> check_callable(lambda: 0.0, "cost", (2,), "a callable f(m, D) -> float")
+    Traceback (most recent call last):
+    ...
+    TypeError: cost must be a callable f(m, D) -> float; got a callable with signature ().
+    """
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return fn, max(arities)
+    for arity in sorted(arities, reverse=True):
+        try:
+            signature.bind(*range(arity))
+        except TypeError:
+            continue
+        return fn, arity
+    raise TypeError(f"{name} must be {what}; got a callable with signature {signature}.")
+
+
 def check_vector(value, name: str, *, length: int | None = None, allow_nan: bool = False) -> np.ndarray:
     """Return ``value`` as a 1-D float64 array (of ``length`` entries if given), finite unless NaN is allowed.
 
@@ -333,7 +376,7 @@ def check_vector(value, name: str, *, length: int | None = None, allow_nan: bool
     ...
     ValueError: x must be finite; found inf at index (1,).
     """
-    arr = _float_array(_as_array(value, name, "a 1-D array of real numbers"), np.float64)
+    arr = _float_array(_as_array(value, name, "a 1-D array of real numbers"), np.float64, name)
     if arr.ndim != 1 or (length is not None and arr.shape[0] != length):
         want = f"have shape ({length},)" if length is not None else "be 1-D"
         raise ValueError(f"{name} must {want}; got shape {arr.shape}.")

@@ -126,6 +126,12 @@ CASES = [
 ]
 
 
+CASES += [
+    case(optimal_partition, 4, 2, 1.0, cost=lambda: 1.0, exc=TypeError, name="cost", case_id="arity"),
+    case(block_cost_table, 4, 2, 1.0, cost=lambda m: 1.0, exc=TypeError, name="cost", case_id="arity"),
+]
+
+
 @pytest.mark.parametrize("fn, args, kwargs, exc, name", CASES)
 def test_bad_input(fn, args, kwargs, exc, name):
     check_bad_input(fn, args, kwargs, exc, name)

@@ -121,6 +121,12 @@ CASES = [
 ]
 
 
+CASES += [
+    case(tegum_packing, 4, 2, 2, block=lambda: np.eye(2), exc=TypeError, name="block", case_id="arity"),
+    case(random_packing, np.array(5), 3, exc=TypeError, name="n", case_id="0-d array"),
+]
+
+
 @pytest.mark.parametrize("fn, args, kwargs, exc, name", CASES)
 def test_bad_input(fn, args, kwargs, exc, name):
     check_bad_input(fn, args, kwargs, exc, name)

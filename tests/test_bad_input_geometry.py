@@ -93,6 +93,14 @@ CASES = [
 ]
 
 
+CASES += [
+    case(coherence, np.ma.array(W, mask=np.eye(3, 2, dtype=bool)), exc=TypeError, name="W", case_id="masked"),
+    case(
+        capacity, np.array([[np.longdouble("1e4000"), 0.0]]), exc=ValueError, name="W", case_id="longdouble"
+    ),
+]
+
+
 @pytest.mark.parametrize("fn, args, kwargs, exc, name", CASES)
 def test_bad_input(fn, args, kwargs, exc, name):
     check_bad_input(fn, args, kwargs, exc, name)

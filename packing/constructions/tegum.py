@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import inspect
 import numbers
 
 import numpy as np
 
-from .._validation import _describe, check_bool, check_int, check_memory, check_packing, check_rng, show_int
+from .._validation import (
+    _describe,
+    check_bool,
+    check_callable,
+    check_int,
+    check_memory,
+    check_packing,
+    check_rng,
+    show_int,
+)
 from .etf import mutually_unbiased_bases
 from .known import best_known_block
 from .polytopes import regular_polygon_lines, regular_simplex
@@ -123,11 +131,10 @@ _BYTES_PER_BLOCK = 128
 
 def _block_factory(block):
     if callable(block):
-        try:
-            takes_rng = len(inspect.signature(block).parameters) >= 3
-        except (TypeError, ValueError):  # builtins without a signature
-            takes_rng = True
-        return block if takes_rng else (lambda m, D, rng: block(m, D))
+        _, arity = check_callable(
+            block, "block", (2, 3), "a callable block(n_b, d_b) or block(n_b, d_b, rng)"
+        )
+        return block if arity == 3 else (lambda m, D, rng: block(m, D))
     if block == "simplex":
 
         def make(m, D, rng):

@@ -28,6 +28,7 @@ import numpy as np
 
 from .._validation import (
     _describe,
+    check_callable,
     check_choice,
     check_float,
     check_int,
@@ -95,7 +96,7 @@ def optimizer_cost(m: int, D: int, p: float, budget, seed: np.random.SeedSequenc
 def cost_function(cost, p: float, budget, seed) -> tuple[str, Callable[[int, int], float]]:
     """Return ``(name, f)`` for a validated ``cost``: ``"callable"`` for a user's function."""
     if callable(cost):
-        return "callable", cost
+        return "callable", check_callable(cost, "cost", (2,), "a callable f(m, D) -> float")[0]
     check_choice(cost, "cost", COSTS, expected=_COST_TEXT)
     if cost == "welch":
         return cost, lambda m, D: welch_cost(m, D, p)
