@@ -7,7 +7,8 @@ would need more than the limit (see :func:`packing._validation.check_memory`).
 
 The default limit is half of the machine's physical memory (``os.sysconf``;
 ``MemTotal`` of ``/proc/meminfo`` where ``sysconf`` cannot tell; 8 GiB if
-neither can), or the number of bytes in the environment variable
+neither can; a container's cgroup memory limit if that is lower), or the
+number of bytes in the environment variable
 ``PACKING_MEMORY_LIMIT`` when it is set. :func:`set_memory_limit` overrides it
 for the session.
 """
@@ -40,7 +41,31 @@ class ResourceLimitError(ValueError, MemoryError):
 ResourceLimitError.__module__ = "packing"  # public as packing.ResourceLimitError
 
 
+#: Where a container's memory limit is read (cgroup v2, then v1).
+_CGROUP_FILES = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes")
+
+
+def _cgroup_limit() -> int | None:
+    """The memory limit of this process's control group, if one is set below 2**60 bytes."""
+    for path in _CGROUP_FILES:
+        try:
+            with open(path) as fh:
+                text = fh.read().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < 2**60:
+            return int(text)
+    return None
+
+
 def physical_memory() -> int:
+    """Bytes of memory this process can have: the machine's, or its container's limit if lower."""
+    machine = _machine_memory()
+    limit = _cgroup_limit()
+    return min(machine, limit) if limit else machine
+
+
+def _machine_memory() -> int:
     """Bytes of physical memory of this machine (8 GiB if the system cannot tell)."""
     try:
         pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
