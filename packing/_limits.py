@@ -46,7 +46,7 @@ _CGROUP_FILES = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limi
 
 
 def _cgroup_limit() -> int | None:
-    """The memory limit of this process's control group, if one is set below 2**60 bytes."""
+    """Return the memory limit of this process's control group, if one is set below 2**60 bytes."""
     for path in _CGROUP_FILES:
         try:
             with open(path) as fh:
