@@ -11,6 +11,8 @@ import inspect
 import math
 import numbers
 import operator
+import sys
+import warnings
 from collections.abc import Iterable
 
 import numpy as np
@@ -22,6 +24,96 @@ __all__: list[str] = []  # private module
 
 #: |cos| may exceed 1 by this much through rounding before it is an error.
 COS_SLACK = 1e-6
+
+
+# --------------------------------------------------------------------------- array-likes and layouts
+
+
+class LayoutWarning(UserWarning):
+    """A weight looks stored hidden x features (a PyTorch ``nn.Linear`` weight) and is read as stored.
+
+    Raised for a 2-D weight with fewer rows than columns (``(d, n)``, the
+    signature of ``nn.Linear(n, d).weight``) that arrives from a file without an
+    explicit ``layout=`` or as a torch tensor. The message names the fix:
+    ``layout="hidden_by_features"`` or :func:`packing.from_torch_layout` to
+    transpose, ``layout="features_by_hidden"`` (or a NumPy array) to confirm.
+    """
+
+
+def is_tensor_like(value) -> bool:
+    """Whether ``value`` looks like a framework tensor (it has a callable ``detach``, as torch tensors do)."""
+    return not isinstance(value, np.ndarray) and callable(getattr(value, "detach", None))
+
+
+def as_array(value, name: str = "value") -> np.ndarray:
+    """Return ``value`` as a NumPy array: the one conversion of array-likes for every public function.
+
+    The policy of :mod:`packing`: every array argument accepts NumPy arrays,
+    nested sequences, anything with ``__array__`` and framework tensors. A
+    tensor (anything with a ``detach`` method, e.g. ``torch.Tensor``) is
+    detached, moved to the CPU (``.cpu()``) and converted, bfloat16 through
+    float32; torch is never imported. Values are not checked here.
+
+    Examples
+    --------
+    >>> class Tensor:  # a stand-in for torch.Tensor with requires_grad=True
+    ...     def detach(self):
+    ...         return np.eye(2)
+    >>> as_array(Tensor())
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    if isinstance(value, np.ndarray):
+        return value
+    try:
+        if is_tensor_like(value):
+            value = value.detach()
+            if callable(getattr(value, "cpu", None)):
+                value = value.cpu()
+            bf16 = str(getattr(value, "dtype", "")).endswith("bfloat16")
+            if bf16 and callable(getattr(value, "float", None)):
+                value = value.float()  # numpy has no bfloat16; float32 holds every bfloat16 exactly
+            if callable(getattr(value, "numpy", None)):
+                return np.asarray(value.numpy())
+        return np.asarray(value)
+    except Exception as exc:  # ragged lists, exotic tensors and the like
+        raise TypeError(
+            f"{name} must be an array (NumPy, nested lists, or a tensor); could not convert "
+            f"{_describe(value)} ({type(exc).__name__}: {' '.join(str(exc).split())})."
+        ) from None
+
+
+def caller_stacklevel() -> int:
+    """``stacklevel`` for :func:`warnings.warn` that points at the first frame outside :mod:`packing`."""
+    level, frame = 1, sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] == "packing":
+        level, frame = level + 1, frame.f_back
+    return level
+
+
+def warn_layout(shape: tuple, source: str, fix: str) -> None:
+    """Warn (:class:`LayoutWarning`) that a weight of ``shape`` looks hidden x features; ``fix`` says why."""
+    rows, cols = shape[-2], shape[-1]
+    what = f"PyTorch nn.Linear({cols}, {rows}).weight"
+    what = f"a batch of {what}s" if len(shape) == 3 else f"a {what}"
+    warnings.warn(
+        f"{source} has shape {tuple(shape)}: fewer rows than columns, the layout of "
+        f"{what} (hidden x features). It is read as stored, {rows} features in "
+        f"d={cols}; {fix}",
+        LayoutWarning,
+        stacklevel=caller_stacklevel(),
+    )
+
+
+def _tensor_layout_check(W, arr: np.ndarray, name: str) -> None:
+    """Warn when a tensor passed as a packing has fewer rows than columns (``nn.Linear`` weight layout)."""
+    if is_tensor_like(W) and arr.ndim in (2, 3) and arr.shape[-2] < arr.shape[-1]:
+        warn_layout(
+            arr.shape,
+            f"the tensor {name}",
+            f"if it is an nn.Linear weight pass packing.from_torch_layout({name}); to use it as stored "
+            f"(rows are features) pass {name}.detach().cpu().numpy().",
+        )
 
 
 def _describe(value) -> str:
@@ -70,12 +162,7 @@ def _as_array(value, name: str, expected: str) -> np.ndarray:
     else:
         if isinstance(value, str | bytes) or value is None:
             raise TypeError(f"{name} must be {expected}; got {_describe(value)}.")
-        try:
-            arr = np.asarray(value)
-        except Exception as exc:  # ragged lists and the like
-            raise TypeError(
-                f"{name} must be {expected}; could not convert {_describe(value)} to an array ({exc})."
-            ) from None
+        arr = as_array(value, name)  # nested sequences, __array__, framework tensors
     if arr.dtype.kind == "c":
         raise TypeError(
             f"{name} must be real; got a complex array (dtype {arr.dtype}). "
@@ -134,6 +221,7 @@ def check_packing(
     TypeError: W must be a real numeric array of shape (n, d); got str '[[1, 0]]'.
     """
     arr = _as_array(W, name, "a real numeric array of shape (n, d)")
+    _tensor_layout_check(W, arr, name)
     if arr.ndim != 2:
         raise ValueError(
             f"{name} must be 2-D with shape (n_features, d), one row per feature; "
@@ -170,6 +258,7 @@ def check_batch(W, name: str = "W", *, dtype=None, min_instances: int = 1) -> tu
     ValueError: W[1] must be finite; found nan at index (0, 0).
     """
     arr = _as_array(W, name, "a real numeric array")
+    _tensor_layout_check(W, arr, name)
     if arr.ndim not in (2, 3) or 0 in arr.shape[-2:]:
         raise ValueError(
             f"{name} must have shape 2-D (n_features, d) or 3-D (instances, n_features, d); "
@@ -530,7 +619,7 @@ def check_table(value, name: str, n_features: int, *, one_d: str, minimum: float
     if isinstance(value, str | bytes):
         raise TypeError(f"{name} must be a number or an array of numbers; got {_describe(value)}.")
     try:
-        arr = np.asarray(value, dtype=np.float64)
+        arr = np.asarray(as_array(value, name), dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a number or an array of numbers; got {_describe(value)}.") from None
     rows = arr.shape[0] if arr.ndim in (1, 2) and not (arr.ndim == 1 and one_d == "feature") else 1

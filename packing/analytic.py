@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._integers import FactorizationLimit, divisor_count, divisors
+from ._results import Savable
 from ._validation import (
     _describe,
     check_bool,
@@ -403,7 +404,7 @@ def optimal_k(n: int, d: int, p: float, *, rtol: float = 1e-12) -> int:
 
 
 @dataclass(frozen=True)
-class PairSpectrum:
+class PairSpectrum(Savable):
     """Exact distribution of ``|cos θ_ij|`` over the unordered pairs of ``n`` vectors.
 
     Attributes

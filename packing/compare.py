@@ -32,6 +32,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ._results import Savable
 from ._rows import span, unit_rows
 from ._validation import (
     check_choices,
@@ -84,7 +85,7 @@ def _partition_text(blocks) -> str:
 
 
 @dataclass(frozen=True)
-class ComparisonRow:
+class ComparisonRow(Savable):
     """One packing of a comparison.
 
     Attributes
@@ -140,7 +141,7 @@ class ComparisonRow:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(Savable):
     """Side-by-side comparison of learned packings with predicted ones.
 
     Attributes

@@ -106,7 +106,7 @@ def test_closures_and_opaque_arguments_are_refused(tmp_path):
     assert not CALLS and not any(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "other key"])
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "edited", "other key"])
 def test_a_corrupt_entry_is_recomputed(tmp_path, damage):
     want = cached(simulate, {"n": 5}, cache_dir=tmp_path)
     (path,) = tmp_path.glob("simulate-*.npz")
@@ -114,6 +114,13 @@ def test_a_corrupt_entry_is_recomputed(tmp_path, damage):
         path.write_bytes(b"not a zip file")
     elif damage == "truncated":
         path.write_bytes(path.read_bytes()[:100])
+    elif damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "edited":  # a whole, readable zip whose numbers are not the computed ones
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+        arrays["x"] = arrays["x"] + 1
+        np.savez(path, **arrays)
     else:  # a readable file that belongs to another computation
         with np.load(path) as data:
             arrays = {k: data[k] for k in data.files}

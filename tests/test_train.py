@@ -1,6 +1,12 @@
 """Tests of the numpy toy-model trainers: gradients, data, optimizers, reproduction of known geometry."""
 
+import dataclasses
+import json
 import re
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,10 +15,12 @@ from hypothesis import strategies as st
 
 import packing
 from packing import (
+    CorruptFileError,
     TrainingDivergedError,
     abs_model_forward,
     abs_model_loss,
     feature_dimensionality,
+    load_result,
     sample_toy_batch,
     scurve_closed_form,
     scurve_loss,
@@ -22,6 +30,8 @@ from packing import (
     train_scurve,
     train_toy_model,
 )
+from packing.train import _optim
+from packing.train._checkpoint import CheckpointMismatchError, TrainingCheckpoint
 from packing.train._optim import Optimizer, schedule_factor  # the shared optimizer, tested as a unit
 
 
@@ -823,3 +833,139 @@ def test_divergence_in_worker_threads_is_reported_as_divergence():
             n_threads=2,
             rng=0,
         )
+
+
+# ----------------------------------------------------------------------------- checkpoints (#10)
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = {
+    "train_toy_model": dict(
+        n_features=6, d=2, sparsity=[0.0, 0.8], steps=300, batch_size=32, n_seeds=2, snapshot_every=70, rng=3
+    ),
+    "train_abs_model": dict(n_features=3, d=4, sparsity=0.5, steps=300, batch_size=32, rng=4),
+    "train_scurve": dict(rank=2, target_strengths=[1.0, 0.5], steps=300, record_every=7, lr=0.1, rng=5),
+}
+EVERY = 40
+
+# A run that sleeps in every update (no number changes), so that it can be killed halfway.
+CHILD = """
+import json, sys, time
+import packing
+from packing.train import _optim
+step = _optim.Optimizer.step
+def slow(self, params, grad, t):
+    time.sleep(0.004)
+    step(self, params, grad, t)
+_optim.Optimizer.step = slow
+name, path, every = sys.argv[1], sys.argv[2], int(sys.argv[3])
+getattr(packing, name)(**json.loads(sys.argv[4]), checkpoint=path, checkpoint_every=every)
+print("finished", flush=True)
+"""
+
+
+def same_result(a, b):
+    """Every field equal, arrays bit for bit with their dtype (the wall time excepted)."""
+    assert type(a) is type(b)
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if f.name == "seconds":
+            continue
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y), f.name
+        else:
+            assert x == y, f.name
+
+
+class CountSteps:
+    def __init__(self, monkeypatch):
+        self.n, real = 0, _optim.Optimizer.step
+
+        def counted(opt, params, grad, t):
+            self.n += 1
+            real(opt, params, grad, t)
+
+        monkeypatch.setattr(_optim.Optimizer, "step", counted)
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_a_killed_run_resumes_bit_for_bit(tmp_path, monkeypatch, name):
+    kwargs, path = RUNS[name], tmp_path / "run.npz"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, name, str(path), str(EVERY), json.dumps(kwargs)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if path.exists() and load_result(path).step >= 2 * EVERY:
+                break
+            time.sleep(0.02)
+        proc.kill()  # SIGKILL: no chance to save anything more
+    finally:
+        proc.kill()
+        out, _ = proc.communicate()
+    assert "finished" not in out, "the run ended before it could be killed"
+    killed_at = load_result(path).step
+    assert 2 * EVERY <= killed_at < kwargs["steps"] and killed_at % EVERY == 0
+    counter = CountSteps(monkeypatch)
+    resumed = getattr(packing, name)(**kwargs, checkpoint=path, checkpoint_every=EVERY)
+    assert counter.n == kwargs["steps"] - killed_at  # it went on from the checkpoint, not from the start
+    monkeypatch.undo()
+    same_result(resumed, getattr(packing, name)(**kwargs))  # an uninterrupted run, no checkpoint
+    assert load_result(path).step == kwargs["steps"]
+
+
+def test_a_finished_checkpoint_gives_the_result_again_without_training(tmp_path, monkeypatch):
+    kwargs = dict(RUNS["train_toy_model"], steps=50)
+    first = train_toy_model(**kwargs, checkpoint=tmp_path / "c.npz", checkpoint_every=20)
+    ckpt = TrainingCheckpoint.load(tmp_path / "c.npz")
+    assert ckpt.step == 50 and ckpt.trainer == "train_toy_model" and ckpt.config == first.config
+    counter = CountSteps(monkeypatch)
+    again = train_toy_model(**kwargs, checkpoint=tmp_path / "c.npz", blas_threads=None)  # threads may differ
+    assert counter.n == 0 and again.config == {**first.config, "blas_threads": None}
+    same_result(dataclasses.replace(again, config=first.config), first)
+
+
+def test_rng_none_resumes_with_the_checkpoint_seed(tmp_path):
+    kwargs = dict(RUNS["train_abs_model"], steps=60)
+    first = train_abs_model(**{**kwargs, "steps": 60}, checkpoint=tmp_path / "c.npz")
+    again = train_abs_model(**{**kwargs, "rng": None}, checkpoint=tmp_path / "c.npz")
+    assert again.config["rng"] == kwargs["rng"]
+    same_result(again, first)
+
+
+def test_a_checkpoint_of_another_run_is_refused_naming_what_differs(tmp_path):
+    kwargs = dict(RUNS["train_toy_model"], steps=20)
+    train_toy_model(**kwargs, checkpoint=tmp_path / "c.npz")
+    differ = r"another configuration of train_toy_model \(lr: 0.001 there, 0.002 here\); delete it or pass"
+    with pytest.raises(CheckpointMismatchError, match=differ):
+        train_toy_model(**kwargs, lr=0.002, checkpoint=tmp_path / "c.npz")
+    with pytest.raises(CheckpointMismatchError, match="of train_toy_model, not of train_abs_model"):
+        train_abs_model(n_features=6, d=2, steps=20, checkpoint=tmp_path / "c.npz")
+    (tmp_path / "bad.npz").write_bytes((tmp_path / "c.npz").read_bytes()[:300])
+    with pytest.raises(CorruptFileError, match="corrupt or truncated"):
+        train_toy_model(**kwargs, checkpoint=tmp_path / "bad.npz")
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, msg",
+    [
+        (dict(checkpoint_every=10), ValueError, "checkpoint_every needs checkpoint=PATH"),
+        (dict(checkpoint="run.ckpt"), ValueError, "checkpoint must be a path ending in .npz; got 'run.ckpt'"),
+        (dict(checkpoint=3), TypeError, "checkpoint must be a path (str or pathlib.Path)"),
+        (dict(checkpoint="c.npz", checkpoint_every=0), ValueError, "checkpoint_every must be >= 1; got 0"),
+        (dict(checkpoint="c.npz", checkpoint_every=2.0), TypeError, "checkpoint_every must be an integer"),
+    ],
+)
+def test_checkpoint_arguments_are_validated(tmp_path, monkeypatch, kwargs, exc, msg):
+    monkeypatch.chdir(tmp_path)
+    for trainer in (
+        lambda **kw: train_toy_model(n_features=3, d=2, steps=2, **kw),
+        lambda **kw: train_abs_model(n_features=3, d=2, steps=2, **kw),
+        lambda **kw: train_scurve(rank=1, steps=2, **kw),
+    ):
+        with pytest.raises(exc) as info:
+            trainer(**kwargs)
+        assert msg in str(info.value)
+    assert not any(tmp_path.iterdir())

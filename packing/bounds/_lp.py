@@ -18,6 +18,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from .._results import Savable
 from .._validation import check_bool, check_int, show_int
 
 __all__ = ["lp_bound", "LPBound"]
@@ -36,7 +37,7 @@ class SolverFailure(RuntimeError):
 
 
 @dataclass(frozen=True)
-class LPBound:
+class LPBound(Savable):
     """A certified Delsarte linear-programming bound (see :func:`lp_bound`).
 
     Attributes

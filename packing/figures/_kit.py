@@ -29,8 +29,11 @@ Cache
     version is a new entry; nothing is keyed by a hand-picked subset.
     Functions that read inputs from an enclosing scope (closures) are refused,
     since the key would miss those inputs. Entries are ``.npz`` files written
-    atomically and read with ``allow_pickle=False``; an entry that cannot be
-    read, or whose stored key differs, is recomputed with a :class:`CacheWarning`.
+    atomically and read with ``allow_pickle=False``; the member ``__cache_key__``
+    holds the key and the dtype, shape and SHA-256 of every array. An entry that
+    cannot be read (empty, truncated, garbage), whose stored key differs, or
+    whose arrays fail their checksums is recomputed with a :class:`CacheWarning`,
+    never plotted.
 """
 
 from __future__ import annotations
@@ -43,7 +46,6 @@ import json
 import math
 import numbers
 import warnings
-import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -52,6 +54,8 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .. import __version__
+from .._files import check_input_file, read_npz
+from .._results import array_table, check_arrays
 from ..io import atomic_write
 
 __all__ = ["STYLE", "FORMATS", "CacheWarning", "FigureRun", "cached", "figure_parser", "run_figure_cli"]
@@ -251,16 +255,19 @@ def _as_arrays(result, name: str) -> dict[str, np.ndarray]:
     return out
 
 
-def _load(path: Path, key_text: str) -> dict[str, np.ndarray] | None:
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            stored = {k: data[k] for k in data.files}
-    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
-        message = f"cache entry {path} is unreadable ({exc}); recomputing it."
-        warnings.warn(message, CacheWarning, stacklevel=4)
-        return None
-    if str(stored.pop(_KEY, "")) != key_text:
-        message = f"cache entry {path} holds another computation; recomputing it."
+def _load(path: Path, key: dict) -> dict[str, np.ndarray] | None:
+    """Return the arrays of a cache entry, or None (with a :class:`CacheWarning`) if it is unusable."""
+    try:  # every failure of a damaged file is a ValueError here (packing.io.CorruptFileError and kin)
+        check_input_file(path, "cache entry", suffixes=(".npz",))
+        stored = read_npz(path)
+        record = json.loads(str(stored.pop(_KEY, "{}")))
+        if not isinstance(record, dict) or record.get("key") != key:
+            message = f"cache entry {path} holds another computation; recomputing it."
+            warnings.warn(message, CacheWarning, stacklevel=4)
+            return None
+        check_arrays(record.get("arrays"), stored, path)
+    except ValueError as exc:
+        message = f"cache entry {path} is unusable ({exc}); recomputing it."
         warnings.warn(message, CacheWarning, stacklevel=4)
         return None
     return stored
@@ -305,13 +312,14 @@ def cached(compute: Callable, params: dict, *, cache_dir, force: bool = False) -
     digest = hashlib.sha256(key_text.encode()).hexdigest()[:20]
     path = Path(cache_dir) / f"{compute.__name__}-{digest}.npz"
     if path.exists() and not force:
-        stored = _load(path, key_text)
+        stored = _load(path, json.loads(key_text))
         if stored is not None:
             return stored
     arrays = _as_arrays(compute(**params), key["function"])
     path.parent.mkdir(parents=True, exist_ok=True)
+    record = json.dumps({"key": json.loads(key_text), "arrays": array_table(arrays)}, allow_nan=False)
     with atomic_write(path) as fh:
-        np.savez(fh, **{_KEY: np.array(key_text)}, **arrays)
+        np.savez(fh, **{_KEY: np.array(record)}, **arrays)
     return arrays
 
 

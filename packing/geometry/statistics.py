@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._results import Savable
 from .._rows import scaled_norms, unit_rows
 from .._validation import (
     _describe,
@@ -57,7 +58,7 @@ def default_atol(dtype) -> float:
 
 
 @dataclass(frozen=True)
-class PairStatistics:
+class PairStatistics(Savable):
     """Statistics of the unordered pairs ``i < j`` of a packing.
 
     Attributes
@@ -105,7 +106,7 @@ class PairStatistics:
 
 
 @dataclass(frozen=True)
-class SignedInterference:
+class SignedInterference(Savable):
     """Positive and negative interference of the unordered pairs ``i < j``.
 
     A ReLU passes positive interference ``max(W_i·W_j, 0)`` and, with a negative

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .._results import Savable
 from .._rows import require_nonzero_rows
 from .._validation import (
     check_bool,
@@ -31,7 +32,13 @@ from .._validation import (
 )
 from ..bounds import lower_bound
 from ..constructions.polytopes import regular_polygon_lines
-from ._objectives import evaluate, objective_lower_bound_log, objective_value, shortcut_optimum
+from ._objectives import (
+    evaluate,
+    objective_lower_bound,
+    objective_lower_bound_log,
+    objective_value,
+    shortcut_optimum,
+)
 from ._sphere import random_point, unit
 from ._stages import alternating_projection, equalize, lp_polish, q_schedule, smooth_descent
 
@@ -52,7 +59,7 @@ _POLISH_STEPS, _POLISH_RADIUS, _POLISH_TOL = 60, 1e-3, 1e-13
 
 
 @dataclass
-class PackingResult:
+class PackingResult(Savable):
     """Result of :func:`optimize_packing`.
 
     Attributes
@@ -384,7 +391,9 @@ def optimize_packing(
         for ``p = 2``), and ``lower_bound(n, d)**p``.
         The search stops at the ``budget``, after ``restarts`` starts, when the
         lower bound is reached, or on Ctrl-C (the best packing so far is returned
-        with ``stopping_reason="interrupted"``).
+        with ``stopping_reason="interrupted"``; during the first phase, the LP
+        bound, that is ``init``, the continued result's packing or a random
+        start, with the closed-form ``lower_bound`` of :func:`packing.lower_bound`).
 
     Raises
     ------
@@ -409,14 +418,22 @@ def optimize_packing(
     cfg = _validate(n, d, p, budget, restarts, method, max_iter, polish, hop, tol, verbose)
     rng = check_rng(rng)
     prev, start = _validate_init(init, cfg)
-    lb_log = objective_lower_bound_log(cfg.n, cfg.d, cfg.p)
-    lb = math.exp(lb_log)
     state = _Search.resume(prev)
-    exact = shortcut_optimum(cfg.n, cfg.d, cfg.p)
-    if exact is not None:
-        W, reason = np.array(exact.build()), "exact"
+    try:
+        lb_log = objective_lower_bound_log(cfg.n, cfg.d, cfg.p)
+    except KeyboardInterrupt:  # Ctrl-C while the LP bound is solved: the search has not started
+        # still proven: the closed-form bounds without the LP (the finite-p bound needs no LP)
+        finite = not math.isinf(cfg.p)
+        lb = objective_lower_bound(cfg.n, cfg.d, cfg.p) if finite else lower_bound(cfg.n, cfg.d, lp=False)
+        W = start if start is not None else (prev.W if prev is not None else random_point(rng, cfg.n, cfg.d))
+        reason = "interrupted"
     else:
-        W, reason = _search(cfg, rng, start, prev is None, lb_log, state)
+        lb = math.exp(lb_log)
+        exact = shortcut_optimum(cfg.n, cfg.d, cfg.p)
+        if exact is not None:
+            W, reason = np.array(exact.build()), "exact"
+        else:
+            W, reason = _search(cfg, rng, start, prev is None, lb_log, state)
     obj = objective_value(W, cfg.p)
     return PackingResult(
         W=W,

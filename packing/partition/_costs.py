@@ -79,7 +79,7 @@ def _optimizer_run(purpose: int, m: int, D: int, p: float, budget, seed, **optio
     if key not in OPTIMIZER_CACHE:
         stream = child_rng(seed, purpose, m, D)
         res = optimize_packing(m, D, p=p, rng=stream, budget=budget, **options)
-        if getattr(res, "stopping_reason", "") == "interrupted":  # the run ended on Ctrl-C: so does the table
+        if getattr(res, "stopping_reason", "") == "interrupted":  # Ctrl-C: never cache a cut-short value
             raise KeyboardInterrupt
         OPTIMIZER_CACHE[key] = (float(res.objective), np.asarray(res.W, dtype=np.float64))
     return OPTIMIZER_CACHE[key]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._results import Savable
 from .._validation import check_bool, check_equal_blocks, check_int, check_memory, check_p
 from ..constructions import tegum_product
 from ..geometry import interference_moment
@@ -25,7 +26,7 @@ __all__ = ["PartitionResult", "optimal_partition", "equal_partition_loss"]
 
 
 @dataclass
-class PartitionResult:
+class PartitionResult(Savable):
     """Result of :func:`optimal_partition`.
 
     Attributes
@@ -122,7 +123,8 @@ def optimal_partition(
         ``n=1000, d=100`` (at ``budget`` seconds each the table, not the
         DP, is the cost: keep ``n, d`` small or pass a small ``budget``).
         ``build=True`` may add one more call per block without an exact
-        construction.
+        construction. Ctrl-C stops the whole call (``KeyboardInterrupt``);
+        a block cut short by it never enters the table or the session cache.
     budget : float or None
         Seconds per optimizer call.
     build : bool

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._results import Savable
 from .._validation import check_instance, check_packing, check_tolerance
 from ..geometry.frames import _capacities
 from .factors import (
@@ -30,7 +31,7 @@ CAPACITY_TOL = 0.05
 
 
 @dataclass(frozen=True)
-class FactorCapacity:
+class FactorCapacity(Savable):
     """Capacity bookkeeping of one tegum factor.
 
     Attributes

@@ -18,6 +18,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
+from .._results import Savable
 from .._rows import cosines, nonzero_rows, rank, scaled_norms, span, unit_rows
 from .._validation import check_bool, check_float, check_memory, check_packing, check_tolerance
 from .shapes import RANK_RTOL
@@ -207,7 +208,7 @@ def _subspace_overlap(bases: list) -> float:
 
 
 @dataclass(frozen=True)
-class TegumFactors:
+class TegumFactors(Savable):
     """Tegum factors of a packing: connected components of its interference graph.
 
     Attributes

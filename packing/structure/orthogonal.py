@@ -14,6 +14,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
+from .._results import Savable
 from .._rows import unit_rows
 from .._validation import check_int, check_packing, check_tolerance
 from ..analytic import turan_orthogonal_pairs
@@ -26,7 +27,7 @@ MAX_SETS = 1000
 
 
 @dataclass(frozen=True)
-class OrthogonalSets:
+class OrthogonalSets(Savable):
     """Maximal sets of mutually orthogonal features (cliques of the orthogonality graph).
 
     Attributes

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from .._results import Savable
 from .._validation import check_bool, check_packing, check_tolerance
 from .capacity import CAPACITY_TOL, FactorCapacity, _factor_capacities
 from .factors import (
@@ -31,7 +32,7 @@ __all__ = ["StructureReport", "analyze_structure"]
 
 
 @dataclass(frozen=True)
-class StructureReport:
+class StructureReport(Savable):
     """Everything :func:`analyze_structure` found in one packing.
 
     Attributes

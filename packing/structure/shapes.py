@@ -31,6 +31,7 @@ from functools import cache, lru_cache
 
 import numpy as np
 
+from .._results import Savable
 from .._rows import gram_spectrum, nonzero_rows, rank, span, unit_rows
 from .._validation import _describe, check_float, check_int, check_memory, check_packing, check_tolerance
 from ..constructions import (
@@ -148,7 +149,7 @@ def _check_shape(family, m) -> int:
 
 
 @dataclass(frozen=True)
-class IdealShape:
+class IdealShape(Savable):
     """One ideal shape of the vocabulary: a family and its number of points.
 
     Parameters
@@ -326,7 +327,7 @@ def shape_template(family: str, m: int | None = None) -> np.ndarray:
 
 
 @dataclass(frozen=True)
-class ShapeMatch:
+class ShapeMatch(Savable):
     """The shape of a set of vectors, matched to ideal constructions.
 
     Attributes

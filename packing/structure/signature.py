@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from .._results import Savable
 from .._rows import gram_spectrum, unit_rows
 from .._validation import (
     _describe,
@@ -40,7 +41,7 @@ SIGNATURE_BYTES_PER_PAIR = 48
 
 
 @dataclass(frozen=True, eq=False)
-class PackingSignature:
+class PackingSignature(Savable):
     """A fingerprint of a packing invariant under its gauge symmetries.
 
     Invariant under orthogonal maps of ``R^d`` (rotations and reflections),

@@ -13,11 +13,14 @@
 Shared pieces: ``_inputs`` (the validated sparsity / density / importance tables and
 how instances are formed), ``_data`` (the sampler and :func:`sample_toy_batch`),
 ``_optim`` (in-place Adam / AdamW / SGD, constant, linear or cosine schedules, the
-training loop that stops with :class:`TrainingDivergedError` on NaN). Every trainer
+training loop that stops with :class:`TrainingDivergedError` on NaN), ``_checkpoint``
+(``checkpoint=PATH`` saves and resumes a run bit for bit; Ctrl-C returns the partial
+result with ``stopping_reason="interrupted"``). Every trainer
 has hand-derived gradients, float32 by default (float64 available), a loss history,
 and a result whose ``config`` reruns it bit for bit.
 """
 
+from ._checkpoint import CheckpointMismatchError, TrainingCheckpoint
 from ._data import sample_toy_batch
 from ._optim import TrainingDivergedError
 from .abs import AbsModelResult, abs_model_forward, abs_model_loss, train_abs_model
@@ -26,8 +29,10 @@ from .toy import ToyModelResult, toy_model_forward, toy_model_loss, train_toy_mo
 
 __all__ = [
     "AbsModelResult",
+    "CheckpointMismatchError",
     "ScurveResult",
     "ToyModelResult",
+    "TrainingCheckpoint",
     "TrainingDivergedError",
     "abs_model_forward",
     "abs_model_loss",

@@ -14,6 +14,8 @@ from collections.abc import Callable
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from ._checkpoint import Checkpointer, deferred_interrupt
+
 __all__: list[str] = []
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
@@ -130,45 +132,67 @@ def run_loop(
     snapshot: Callable[[], np.ndarray] | None = None,
     record: Callable[[int], None] | None = None,
     threads: int | None = 1,
+    checkpoint: Checkpointer | None = None,
 ):
-    """Run ``steps`` updates; return ``(loss_history (steps, n_instances), snapshot_steps, snapshots)``.
+    """Run ``steps`` updates; return ``(loss_history (steps_done, n_instances), snapshot_steps, snapshots)``.
 
     ``loss_and_grad(t)`` fills ``grad`` and returns the per-instance loss at the
     current parameters. BLAS is limited to ``threads`` threads meanwhile. A
     non-finite loss stops training with :class:`TrainingDivergedError` naming the
-    step and the last finite loss.
+    step and the last finite loss. Ctrl-C stops after the current step (a
+    ``KeyboardInterrupt`` from ``loss_and_grad`` before it): the history then has
+    fewer than ``steps`` rows. ``checkpoint`` (see :mod:`._checkpoint`) restores
+    a saved state before the first step and saves as the run goes.
     """
     with blas_threads(threads):
-        return _loop(params, grad, loss_and_grad, opt, steps, n_instances, snapshot_every, snapshot, record)
+        return _loop(
+            params, grad, loss_and_grad, opt, steps, n_instances, snapshot_every, snapshot, record, checkpoint
+        )
 
 
-def _loop(params, grad, loss_and_grad, opt, steps, n_instances, snapshot_every, snapshot, record):
+def _loop(params, grad, loss_and_grad, opt, steps, n_instances, snapshot_every, snapshot, record, checkpoint):
     history = np.empty((steps, n_instances))
     snaps, snap_steps = [], []
-    if snapshot_every:
+    # --- checkpoint hook (packing.train._checkpoint): restore a saved state before the first step
+    start = checkpoint.restore(params, opt, history, snap_steps, snaps) if checkpoint is not None else 0
+    if snapshot_every and start == 0:
         snaps.append(snapshot())
         snap_steps.append(0)
-    for t in range(steps):
-        with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below, not warned
-            loss = loss_and_grad(t)
-        if not np.isfinite(loss).all():
-            bad = int(np.flatnonzero(~np.isfinite(loss))[0])
-            last = f"{history[t - 1, bad]:.6g}" if t else "none (the first loss was already bad)"
-            raise TrainingDivergedError(
-                f"training diverged at step {t}: the loss of instance {bad} is {loss[bad]}; last finite "
-                f"loss of that instance: {last}. Lower lr (now {opt.lr}) or use float64."
-            )
-        history[t] = loss
-        if record is not None:
-            record(t)
-        with np.errstate(over="ignore", invalid="ignore"):
-            opt.step(params, grad, t)
-        if snapshot_every and (t + 1) % snapshot_every == 0:
-            snaps.append(snapshot())
-            snap_steps.append(t + 1)
-    if not np.isfinite(params).all():
+    done = steps
+    with deferred_interrupt() as interrupted:  # Ctrl-C ends the run after a whole step
+        for t in range(start, steps):
+            try:
+                with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below, not warned
+                    loss = loss_and_grad(t)
+            except KeyboardInterrupt:  # raised before this step changed any state
+                done = t
+                break
+            if not np.isfinite(loss).all():
+                bad = int(np.flatnonzero(~np.isfinite(loss))[0])
+                last = f"{history[t - 1, bad]:.6g}" if t else "none (the first loss was already bad)"
+                raise TrainingDivergedError(
+                    f"training diverged at step {t}: the loss of instance {bad} is {loss[bad]}; last finite "
+                    f"loss of that instance: {last}. Lower lr (now {opt.lr}) or use float64."
+                )
+            history[t] = loss
+            if record is not None:
+                record(t)
+            with np.errstate(over="ignore", invalid="ignore"):
+                opt.step(params, grad, t)
+            if snapshot_every and (t + 1) % snapshot_every == 0:
+                snaps.append(snapshot())
+                snap_steps.append(t + 1)
+            if checkpoint is not None:  # --- checkpoint hook: save every K steps
+                checkpoint.step_done(t + 1)
+            if interrupted.is_set():
+                done = t + 1
+                break
+    if checkpoint is not None:  # --- checkpoint hook: save the final (or interrupted) state
+        checkpoint.finish(done)
+    history = history[:done]
+    if done and not np.isfinite(params).all():
         raise TrainingDivergedError(
-            f"training diverged at step {steps - 1}: the final update produced non-finite parameters; "
+            f"training diverged at step {done - 1}: the final update produced non-finite parameters; "
             f"last finite losses: {np.round(history[-1], 6).tolist()}. Lower lr (now {opt.lr})."
         )
     snapshots = np.stack(snaps) if snaps else None

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._results import Savable
 from .._validation import (
     check_blas_threads,
     check_bool,
@@ -21,6 +22,7 @@ from .._validation import (
     check_optimizer_options,
     seeded_rng,
 )
+from ._checkpoint import Checkpointer
 from ._data import Sampler
 from ._inputs import Inputs, check_init_scale, check_inputs, check_model_arrays, check_run_memory
 from ._optim import CHOICES, Optimizer, run_loop
@@ -29,7 +31,7 @@ __all__ = ["AbsModelResult", "abs_model_forward", "abs_model_loss", "train_abs_m
 
 
 @dataclass
-class AbsModelResult:
+class AbsModelResult(Savable):
     """Trained absolute-value models, one per instance.
 
     Attributes
@@ -42,6 +44,8 @@ class AbsModelResult:
     config : dict
         Every argument needed to rerun bit for bit: ``train_abs_model(**config)``.
     seconds : float
+    stopping_reason : str
+        ``"completed"`` or ``"interrupted"`` (Ctrl-C; the result covers the steps done).
     """
 
     W1: np.ndarray
@@ -52,6 +56,7 @@ class AbsModelResult:
     importance: np.ndarray
     config: dict = field(repr=False)
     seconds: float = 0.0
+    stopping_reason: str = "completed"
 
     def rerun(self) -> AbsModelResult:
         """Train again from ``config`` (bit-for-bit identical on the same machine)."""
@@ -177,6 +182,8 @@ def train_abs_model(
     dtype=np.float32,
     rng=None,
     blas_threads=1,
+    checkpoint=None,
+    checkpoint_every=None,
 ) -> AbsModelResult:
     """Train the computation-in-superposition model ``y' = ReLU(W2 ReLU(W1 x) + b)`` on ``|x|``.
 
@@ -195,6 +202,10 @@ def train_abs_model(
         Standard deviation of ``W1`` and ``W2`` at start (default ``sqrt(2 / (n + d))``).
     blas_threads : int or None
         As in :func:`train_toy_model` (default 1).
+    checkpoint, checkpoint_every
+        As in :func:`train_toy_model`: save the run's state to a ``.npz`` file every
+        ``checkpoint_every`` steps (default 1000), at the end and on Ctrl-C, and
+        resume from it bit for bit.
 
     Returns
     -------
@@ -218,7 +229,8 @@ def train_abs_model(
     inputs = check_inputs(
         n, sparsity=sparsity, density=density, importance=importance, n_instances=n_instances
     )
-    gen, seed = seeded_rng(rng)
+    ckpt = Checkpointer.open(checkpoint, checkpoint_every, "train_abs_model")
+    gen, seed = seeded_rng(ckpt.rng(rng))
     # The validated options, in the form train_abs_model(**config) accepts: the run reads only these.
     config = dict(
         n_features=n,
@@ -247,10 +259,10 @@ def train_abs_model(
         batch_size=config["batch_size"],
         steps=config["steps"],
     )
-    return _train(config, inputs, gen, t0)
+    return _train(config, inputs, gen, t0, ckpt)
 
 
-def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float) -> AbsModelResult:
+def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, ckpt=None) -> AbsModelResult:
     """Train from validated options ``cfg`` and tables ``inputs``, drawing from ``gen``."""
     n, d, n_inst, dt = cfg["n_features"], cfg["d"], inputs.n_instances, np.dtype(cfg["dtype"])
     weight = inputs.importance
@@ -272,7 +284,16 @@ def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float) -> Ab
         return _loss_and_grad(W1, W2, b, x, weight, grads)
 
     opt = Optimizer.from_options(params, cfg)
-    history, _, _ = run_loop(params, grad, step, opt, cfg["steps"], n_inst, threads=cfg["blas_threads"])
+    history, _, _ = run_loop(
+        params,
+        grad,
+        step,
+        opt,
+        cfg["steps"],
+        n_inst,
+        threads=cfg["blas_threads"],
+        checkpoint=None if ckpt is None else ckpt.bind(cfg, generators=[gen, data]),
+    )
     return AbsModelResult(
         W1=W1.copy(),
         W2=W2.copy(),
@@ -282,4 +303,5 @@ def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float) -> Ab
         importance=weight.copy(),
         config=cfg,
         seconds=time.perf_counter() - t0,
+        stopping_reason="completed" if len(history) == cfg["steps"] else "interrupted",
     )

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._results import Savable
 from .._validation import (
     _describe,
     check_blas_threads,
@@ -29,6 +30,7 @@ from .._validation import (
     check_real,
     seeded_rng,
 )
+from ._checkpoint import Checkpointer
 from ._optim import CHOICES, Optimizer, run_loop
 
 __all__ = ["ScurveResult", "scurve_closed_form", "scurve_loss", "train_scurve"]
@@ -73,7 +75,7 @@ def scurve_closed_form(t, s0):
 
 
 @dataclass
-class ScurveResult:
+class ScurveResult(Savable):
     """A trained factorized model and the time course of what it learned.
 
     Attributes
@@ -97,6 +99,8 @@ class ScurveResult:
     config : dict
         Every argument needed to rerun bit for bit: ``train_scurve(**config)``.
     seconds : float
+    stopping_reason : str
+        ``"completed"`` or ``"interrupted"`` (Ctrl-C; the result covers the steps done).
     """
 
     P: np.ndarray
@@ -112,6 +116,7 @@ class ScurveResult:
     alignment: np.ndarray
     config: dict = field(repr=False)
     seconds: float = 0.0
+    stopping_reason: str = "completed"
 
     def rerun(self) -> ScurveResult:
         """Train again from ``config`` (bit-for-bit identical on the same machine)."""
@@ -223,6 +228,8 @@ def train_scurve(
     dtype=np.float64,
     rng=None,
     blas_threads=1,
+    checkpoint=None,
+    checkpoint_every=None,
 ) -> ScurveResult:
     """Train ``Ã = P Qᵀ`` of rank ``rank`` on ``A = Σ_k s_k a_k b_kᵀ`` from small initialization.
 
@@ -257,6 +264,10 @@ def train_scurve(
     rng : None, int or numpy.random.Generator
     blas_threads : int or None
         As in :func:`train_toy_model` (default 1).
+    checkpoint, checkpoint_every
+        As in :func:`train_toy_model`: save the run's state to a ``.npz`` file every
+        ``checkpoint_every`` steps (default 1000), at the end and on Ctrl-C, and
+        resume from it bit for bit.
 
     Returns
     -------
@@ -287,7 +298,8 @@ def train_scurve(
     aligned_init = check_bool(aligned_init, "aligned_init")
     if aligned_init and rank > K:
         raise ValueError(f"aligned_init needs rank <= number of target components ({K}); got rank={rank}.")
-    gen, seed = seeded_rng(rng)
+    ckpt = Checkpointer.open(checkpoint, checkpoint_every, "train_scurve")
+    gen, seed = seeded_rng(ckpt.rng(rng))
     # The validated options, in the form train_scurve(**config) accepts: the run reads only these.
     config = dict(
         **check_optimizer_options(
@@ -312,10 +324,10 @@ def train_scurve(
         size=(m, m2),
         rank=rank,
     )
-    return _train(config, gen, t0)
+    return _train(config, gen, t0, ckpt)
 
 
-def _train(cfg: dict, gen: np.random.Generator, t0: float) -> ScurveResult:
+def _train(cfg: dict, gen: np.random.Generator, t0: float, ckpt=None) -> ScurveResult:
     """Train from validated options ``cfg``, drawing from ``gen``."""
     (m, m2), rank, every, steps = cfg["size"], cfg["rank"], cfg["record_every"], cfg["steps"]
     strengths, init_scale, dt = np.array(cfg["target_strengths"]), cfg["init_scale"], np.dtype(cfg["dtype"])
@@ -346,11 +358,22 @@ def _train(cfg: dict, gen: np.random.Generator, t0: float) -> ScurveResult:
             rec.append(_measure(P, Q, a, b))
 
     opt = Optimizer.from_options(params, cfg)
+    records = {"steps": rec_steps, "measures": rec}  # restored from a checkpoint with the loop's state
     history, _, _ = run_loop(
-        params, grad, loss_and_grad, opt, steps, 1, record=record, threads=cfg["blas_threads"]
+        params,
+        grad,
+        loss_and_grad,
+        opt,
+        steps,
+        1,
+        record=record,
+        threads=cfg["blas_threads"],
+        checkpoint=None if ckpt is None else ckpt.bind(cfg, generators=[gen], records=records),
     )
-    final_loss = loss_and_grad(steps)[0]
-    record(steps)
+    done = len(history)  # steps, or fewer after Ctrl-C
+    final_loss = loss_and_grad(done)[0]
+    rec_steps.append(done)  # the state after the last update is always recorded
+    rec.append(_measure(P, Q, a, b))
     steps_arr = np.asarray(rec_steps)
     losses = np.append(history[steps_arr[:-1], 0], final_loss)
     return ScurveResult(
@@ -367,4 +390,5 @@ def _train(cfg: dict, gen: np.random.Generator, t0: float) -> ScurveResult:
         alignment=np.array([r[1] for r in rec]),
         config=cfg,
         seconds=time.perf_counter() - t0,
+        stopping_reason="completed" if done == steps else "interrupted",
     )

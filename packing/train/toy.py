@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._results import Savable
 from .._validation import (
     check_blas_threads,
     check_bool,
@@ -27,6 +28,7 @@ from .._validation import (
     check_optimizer_options,
     seeded_rng,
 )
+from ._checkpoint import Checkpointer
 from ._data import Sampler
 from ._inputs import Inputs, check_init_scale, check_inputs, check_model_arrays, check_run_memory
 from ._optim import CHOICES, Optimizer, blas_threads, run_loop
@@ -282,7 +284,7 @@ def toy_model_loss(W, b, x, *, importance=1.0, model="relu", reduction="sum", re
 
 # --------------------------------------------------------------------------- trainer
 @dataclass
-class ToyModelResult:
+class ToyModelResult(Savable):
     """Trained toy models, one per instance (the best of ``n_seeds`` copies of each).
 
     Attributes
@@ -302,6 +304,9 @@ class ToyModelResult:
     config : dict
         Every argument needed to rerun bit for bit: ``train_toy_model(**config)``.
     seconds : float
+    stopping_reason : str
+        ``"completed"`` (every step ran) or ``"interrupted"`` (Ctrl-C: ``loss_history``
+        has the steps done, ``W`` and ``b`` the parameters after them).
     """
 
     W: np.ndarray
@@ -316,6 +321,7 @@ class ToyModelResult:
     snapshot_steps: np.ndarray
     config: dict = field(repr=False)
     seconds: float = 0.0
+    stopping_reason: str = "completed"
 
     def rerun(self) -> ToyModelResult:
         """Train again from ``config`` (bit-for-bit identical on the same machine and threads)."""
@@ -359,6 +365,8 @@ def train_toy_model(
     rng=None,
     blas_threads=1,
     n_threads=1,
+    checkpoint=None,
+    checkpoint_every=None,
 ) -> ToyModelResult:
     """Train many toy models of superposition at once, vectorized over instances.
 
@@ -422,6 +430,14 @@ def train_toy_model(
         Worker threads over the cache blocks (numpy releases the GIL); default 1.
         The result does not depend on it: each group of blocks has its own
         random stream and its own slice of the gradient.
+    checkpoint : str or Path, optional
+        A ``.npz`` file to save the run's state to (atomically): every
+        ``checkpoint_every`` steps, at the end and on Ctrl-C. If it exists, the
+        run resumes from it and ends bit for bit as an uninterrupted run would
+        (a checkpoint of another configuration is refused; with ``rng=None`` the
+        checkpoint's seed is used). See :mod:`packing.train._checkpoint`.
+    checkpoint_every : int, optional
+        Steps between checkpoints (default 1000).
 
     Returns
     -------
@@ -431,6 +447,13 @@ def train_toy_model(
     ------
     TrainingDivergedError
         If a loss becomes NaN or infinite (names the step and last finite loss).
+    CheckpointMismatchError
+        If ``checkpoint`` holds a run of another configuration.
+
+    Notes
+    -----
+    Ctrl-C stops training after the current step and returns the partial result
+    with ``stopping_reason="interrupted"`` (evaluated and best-of-seeds as usual).
 
     Examples
     --------
@@ -460,7 +483,8 @@ def train_toy_model(
         n_anticorrelated_pairs=n_anticorrelated_pairs,
     )
     batch_size = check_int(batch_size, "batch_size")
-    gen, seed = seeded_rng(rng)
+    ckpt = Checkpointer.open(checkpoint, checkpoint_every, "train_toy_model")
+    gen, seed = seeded_rng(ckpt.rng(rng))
     # The validated options, in the form train_toy_model(**config) accepts: the run reads only these.
     config = dict(
         n_features=n,
@@ -500,10 +524,10 @@ def train_toy_model(
         n_seeds=config["n_seeds"],
         steps=config["steps"],
     )
-    return _train(config, inputs, gen, t0)
+    return _train(config, inputs, gen, t0, ckpt)
 
 
-def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float) -> ToyModelResult:
+def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, ckpt=None) -> ToyModelResult:
     """Train from validated options ``cfg`` and tables ``inputs``, drawing from ``gen``."""
     n, d, k, n_inst = cfg["n_features"], cfg["d"], cfg["n_seeds"], inputs.n_instances
     dt, relu, threads = np.dtype(cfg["dtype"]), cfg["model"] == "relu", cfg["blas_threads"]
@@ -533,6 +557,7 @@ def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float) -> To
             snapshot_every=cfg["snapshot_every"],
             snapshot=lambda: kern.W.copy(),
             threads=threads,
+            checkpoint=None if ckpt is None else ckpt.bind(cfg, generators=[gen, *kern.gens]),
         )
     finally:
         kern.close()
@@ -557,4 +582,5 @@ def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float) -> To
         snapshot_steps=snap_steps,
         config=cfg,
         seconds=time.perf_counter() - t0,
+        stopping_reason="completed" if len(history) == cfg["steps"] else "interrupted",
     )
