@@ -18,7 +18,16 @@ from test_bad_input_common import (
     substitute,
 )
 
-from packing import from_torch_layout, load_packing, load_packing_metadata, save_packing
+from packing import (
+    atomic_write,
+    from_torch_layout,
+    list_arrays,
+    load_packing,
+    load_packing_metadata,
+    load_result,
+    save_packing,
+    save_result,
+)
 
 HERE = Path(tempfile.mkdtemp(prefix="packing-bad-input-"))
 GOOD = save_packing(HERE / "good.npz", np.eye(2), metadata={"run": 1})
@@ -48,7 +57,17 @@ CASES = [
     case(load_packing_metadata, HERE / "missing.npz", exc=FileNotFoundError, name="path"),
     case(from_torch_layout, np.zeros(3), exc=ValueError, name="weight"),
     case(from_torch_layout, np.full((2, 2), np.nan), exc=ValueError, name="weight"),
+    case(list_arrays, HERE / "missing.npz", exc=FileNotFoundError, name="path"),
+    case(save_result, object(), HERE / "r.npz", exc=TypeError, name="obj"),
+    case(load_result, HERE / "missing.npz", exc=FileNotFoundError, name="path"),
+    case(
+        lambda path: atomic_write(path).__enter__(),
+        HERE / "no-such-folder" / "x",
+        exc=FileNotFoundError,
+        name="path",
+    ),
 ]
+CASES[-1].values[0].__name__ = "atomic_write"  # a context manager: entered by the lambda above
 
 
 @pytest.fixture(scope="module", autouse=True)

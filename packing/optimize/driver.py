@@ -420,7 +420,8 @@ def optimize_packing(
     prev, start = _validate_init(init, cfg)
     state = _Search.resume(prev)
     try:
-        lb_log = objective_lower_bound_log(cfg.n, cfg.d, cfg.p)
+        objective_lower_bound(cfg.n, cfg.d, cfg.p)  # solves (and caches) the LP bound: interruptible
+        lb_log = objective_lower_bound_log(cfg.n, cfg.d, cfg.p)  # the same bound in logs, cached LP
     except KeyboardInterrupt:  # Ctrl-C while the LP bound is solved: the search has not started
         # still proven: the closed-form bounds without the LP (the finite-p bound needs no LP)
         finite = not math.isinf(cfg.p)
