@@ -194,35 +194,38 @@ def exact_parts(X):
     return out
 
 
-def cancellation_scale(X) -> float:
-    """Largest ``Σ_k |x_ik x_jk|`` over pairs: the rounding of a dot product is relative to it."""
-    n = X.shape[0]
-    sums = [
-        sum(abs(exact_dot(X[i, k : k + 1], X[j, k : k + 1])) for k in range(X.shape[1]))
-        for i in range(n)
-        for j in range(i + 1, n)
-    ]
-    return to_float_or_overflow(max(sums, default=Fraction(0))) or math.inf
+def log_norm(x) -> float:
+    """Natural log of the exact Euclidean norm of a float row (-inf for a zero row)."""
+    sq = sum((Fraction(float(v)) ** 2 for v in x), Fraction(0))
+    return 0.5 * (math.log(sq.numerator) - math.log(sq.denominator)) if sq else -math.inf
 
 
 @given(PACKINGS)
 def test_signed_interference_weighted_against_exact_dot_products(W):
+    # W_i·W_j is computed as |W_i| |W_j| cos θ_ij from the rows' directions: accurate to about
+    # 1e-16 |W_i| |W_j| (documented), which is what the comparison allows; subnormal results keep
+    # their coarser spacing. A true value beyond the float range may raise the documented
+    # OverflowError, but nothing may come back infinite or NaN.
     orders = (1.0, 2.0, np.inf)
     X = np.asarray(W, dtype=np.float64)
-    want = exact_parts(X)
-    if any(to_float_or_overflow(v) is None for part in want.values() for v in part):
-        with pytest.raises(OverflowError, match="exceeds the float64 range"):  # the documented refusal
-            signed_interference(W, orders, weighted=True)
-        return
-    s = signed_interference(W, orders, weighted=True)
     n = X.shape[0]
-    scale, rel = cancellation_scale(X), 1e-9 * math.sqrt(X.shape[1])
+    try:
+        s = signed_interference(W, orders, weighted=True)
+    except OverflowError as exc:
+        assert "exceeds the float64 range" in str(exc)
+        return
+    for part in (s.positive, s.negative):
+        assert_finite(list(part.values()))
+    want = exact_parts(X)
+    logs = [log_norm(x) for x in X]
+    slack = [math.exp(min(logs[i] + logs[j], 700.0)) for i in range(n) for j in range(i + 1, n)]
+    allowed = 1e-12 * max(slack, default=0.0) + 1e-320
     for name, part in (("positive", s.positive), ("negative", s.negative)):
-        top, first, _ = (float(v) for v in want[name])
-        got = [part[np.inf], part[1.0], part[2.0]]
-        assert_finite(got)
-        assert got[0] == pytest.approx(top, rel=rel, abs=1e-12 * scale)
-        assert got[1] == pytest.approx(first, rel=rel, abs=1e-12 * scale * n * n)
+        top, first = (to_float_or_overflow(v) for v in want[name][:2])
+        if top is not None:
+            assert part[np.inf] == pytest.approx(top, rel=1e-9, abs=allowed)
+        if first is not None:
+            assert part[1.0] == pytest.approx(first, rel=1e-9, abs=allowed * max(1, n * n))
 
 
 @given(PACKINGS)
