@@ -343,7 +343,9 @@ class ShapeMatch(Savable):
         Family of the nearest template (``"polygon"``, ``"simplex"``, ...).
     residual : float
         RMS distance per unit vector between the vectors (optimally rotated,
-        reflected and relabelled) and the nearest template; 0 for an exact match.
+        reflected and relabelled) and the nearest template; 0 for an exact match;
+        ``inf`` (with ``nearest=None``) when no template with this many points fits
+        in the vectors' dimension or within the matching work budget.
     confidence : float
         ``max(0, 1 - residual / (AMBIGUOUS_FACTOR * tol))``: 1 for an exact match,
         0 at or beyond the "other" threshold.
