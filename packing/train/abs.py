@@ -25,7 +25,7 @@ from .._validation import (
 )
 from ._checkpoint import Checkpointer
 from ._data import Sampler
-from ._inputs import Inputs, check_init_scale, check_inputs, check_model_arrays
+from ._inputs import Inputs, check_init_scale, check_inputs, check_model_arrays, check_run_memory
 from ._optim import CHOICES, Optimizer, run_loop
 
 __all__ = ["AbsModelResult", "abs_model_forward", "abs_model_loss", "train_abs_model"]
@@ -120,7 +120,7 @@ def abs_model_forward(W1, W2, b, x):
     ...
     ValueError: W2 must have the shape of W1, (1, 1, 2); got (1, 2, 2).
     """
-    (W1, W2), b, x, _, single = check_model_arrays({"W1": W1, "W2": W2}, b, x)
+    (W1, W2), b, x, _, single = check_model_arrays({"W1": W1, "W2": W2}, b, x, func="abs_model_forward")
     out = np.maximum(_forward(W1, W2, b, x)[2], 0)
     return out[0] if single else out
 
@@ -151,7 +151,9 @@ def abs_model_loss(W1, W2, b, x, *, importance=1.0, return_grad=False):
     0.01
     """
     return_grad = check_bool(return_grad, "return_grad")
-    (W1, W2), b, x, imp, single = check_model_arrays({"W1": W1, "W2": W2}, b, x, importance=importance)
+    (W1, W2), b, x, imp, single = check_model_arrays(
+        {"W1": W1, "W2": W2}, b, x, importance=importance, func="abs_model_loss"
+    )
     grads = (np.empty_like(W1), np.empty_like(W2), np.empty_like(b))
     loss = _loss_and_grad(W1, W2, b, x, np.broadcast_to(imp, b.shape), grads)
     loss = float(loss[0]) if single else loss
@@ -246,6 +248,20 @@ def train_abs_model(
         dtype=check_dtype(dtype).type,
         rng=seed,
         blas_threads=check_blas_threads(blas_threads),
+    )
+    m = inputs.n_instances
+    check_run_memory(
+        "train_abs_model",
+        params=m * n * (2 * d + 1),
+        itemsize=np.dtype(config["dtype"]).itemsize,
+        n_steps=config["steps"],
+        rows=m,
+        batch=m * config["batch_size"] * (2 * n + 2 * d),
+        n_features=n,
+        d=d,
+        n_instances=m,
+        batch_size=config["batch_size"],
+        steps=config["steps"],
     )
     return _train(config, inputs, gen, t0, ckpt, check_progress(progress))
 

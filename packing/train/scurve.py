@@ -25,6 +25,7 @@ from .._validation import (
     check_dtype,
     check_float,
     check_int,
+    check_memory,
     check_optimizer_options,
     check_pair,
     check_real,
@@ -65,8 +66,8 @@ def scurve_closed_form(t, s0):
     ValueError: s0 must be > 0.0; got 0.0.
     """
     s0 = check_float(s0, "s0", minimum=0.0, strict_min=True, maximum=1.0)
-    t = np.asarray(t, dtype=np.float64)
-    if t.dtype.kind not in "f" or (t < 0).any() or not np.isfinite(t).all():
+    t = check_real(t, "t", dtype=np.float64)
+    if (t < 0).any() or not np.isfinite(t).all():
         raise ValueError(f"t must be finite and >= 0; got {_describe(t)}.")
     # s0 e^t / sqrt(1 + s0^2 (e^{2t} - 1)), written to stay finite for large t.
     e = np.exp(-2.0 * t)
@@ -318,6 +319,14 @@ def train_scurve(
         dtype=check_dtype(dtype).type,
         rng=seed,
         blas_threads=check_blas_threads(blas_threads),
+    )
+    m, m2 = config["size"]
+    check_memory(
+        8 * (6 * m * m2 + 8 * (m + m2) * (rank + strengths.size)) + 8 * 4 * (config["steps"] + 1),
+        "train_scurve",
+        "the target, its factors, the parameters and the records",
+        size=(m, m2),
+        rank=rank,
     )
     return _train(config, gen, t0, ckpt, check_progress(progress))
 
