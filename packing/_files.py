@@ -274,9 +274,17 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
     """
     try:
         with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+            arrays = {k: data[k] for k in data.files}
     except READ_ERRORS as exc:
         raise corrupt(path, ".npz file", exc) from None
+    # NumPy hands back a member that is not an .npy array (no magic string) as raw bytes
+    raw = [k for k, v in arrays.items() if not isinstance(v, np.ndarray)]
+    if raw:
+        raise CorruptFileError(
+            f"{str(path)!r} is not a readable .npz file: its member {raw[0]!r} is not a NumPy array "
+            f"(garbage or another format inside the archive)."
+        )
+    return arrays
 
 
 # The error classes are documented and caught as packing.io.X (their public home).
