@@ -27,20 +27,17 @@ paper's measurement: which neurons respond to a single feature).
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import math
-import os
-import sys
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.special import ndtr
 
+from .._progress import check_progress
 from .._results import Savable
 from .._validation import (
-    _describe,
     check_batch,
     check_blas_threads,
     check_bool,
@@ -55,17 +52,12 @@ from .._validation import (
     check_real,
     seeded_rng,
 )
-from ._checkpoint import Checkpointer, deferred_interrupt
+from ._checkpoint import Checkpointer
 from ._data import Sampler
-from ._inputs import check_inputs, plain
+from ._inputs import check_inputs, check_run_memory, plain
 from ._mono_kernel import _MonoKernel
-from ._optim import LAYERWISE_CHOICES, Optimizer, TrainingLoop
+from ._optim import LAYERWISE_CHOICES, Optimizer, run_loop
 from ._parallel import blas_limits
-
-try:  # the toolkit's one progress bar (packing._progress), where it exists
-    from .._progress import check_progress, progress_bar
-except ImportError:  # until then: the same keyword and behaviour with a bare tqdm bar
-    check_progress = progress_bar = None
 
 __all__ = [
     "MonosemanticityModelResult",
@@ -85,48 +77,6 @@ DEFAULT_DENSITY = 1.0 / 64.0
 POWER_LAW_EXPONENT = 1.1
 #: The paper's threshold (``r_threshold`` in its ``model_helper.py``).
 THRESHOLD = 0.999
-
-
-# --------------------------------------------------------------------------- progress (fallback)
-def _check_progress(progress, name="progress"):
-    if check_progress is not None:
-        return check_progress(progress, name)
-    if progress is True or progress is False or (isinstance(progress, str) and progress == "auto"):
-        return progress
-    if isinstance(progress, np.bool_):
-        return bool(progress)
-    raise TypeError(f"{name} must be True, False or 'auto'; got {_describe(progress)}.")
-
-
-class _NoBar:
-    def update(self, n=1):
-        pass
-
-    def set(self, value):
-        pass
-
-
-@contextlib.contextmanager
-def _bar(total, desc, progress):
-    """Yield a progress bar over the steps (``progress`` already checked); a no-op when not wanted."""
-    if progress_bar is not None:
-        with progress_bar(total, desc=desc, progress=progress, unit="step", every=64) as bar:
-            yield bar
-        return
-    env = os.environ.get("PACKING_PROGRESS", "").strip().lower()
-    tty = sys.stderr is not None and hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
-    wanted = progress if progress != "auto" else (env in ("1", "true", "yes", "on") or (tty and env == ""))
-    if not wanted:
-        yield _NoBar()
-        return
-    from tqdm import tqdm
-
-    bar = tqdm(total=total, desc=desc, unit="step", leave=False, mininterval=0.1, delay=0.5, file=sys.stderr)
-    bar.set = lambda value: bar.update(value - bar.n)
-    try:
-        yield bar
-    finally:
-        bar.close()
 
 
 # --------------------------------------------------------------------------- pieces of the model
@@ -163,12 +113,7 @@ def _per_instance(value, name: str, *, minimum: float | None = None) -> np.ndarr
         raise TypeError(
             f"{name} must be a number or a 1-D array of numbers (one per instance); got {value!r}."
         )
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{name} must be a number or a 1-D array of numbers (one per instance); got {_describe(value)}."
-        ) from None
+    arr = check_real(value, name, dtype=np.float64)
     if arr.ndim > 1 or arr.size == 0:
         raise ValueError(
             f"{name} must be a number or a non-empty 1-D array (one per instance); got shape {arr.shape}."
@@ -561,7 +506,7 @@ def train_monosemanticity_model(
     tables.update({key: value[:, None] for key, value in knobs.items()})
     n_inst = check_instances(n_instances, tables)
     batch_size = check_int(batch_size, "batch_size")
-    progress = _check_progress(progress)
+    progress = check_progress(progress)
     ckpt = Checkpointer.open(checkpoint, checkpoint_every, "train_monosemanticity_model")
     gen, seed = seeded_rng(ckpt.rng(rng))
     config = dict(
@@ -590,6 +535,20 @@ def train_monosemanticity_model(
         rng=seed,
         n_threads=None if n_threads is None else check_int(n_threads, "n_threads"),
         blas_threads=check_blas_threads(blas_threads),
+    )
+    rows = max(batch_size, config["eval_batch_size"])
+    check_run_memory(
+        "train_monosemanticity_model",
+        params=n_inst * ((m + 1) * k + n * k + n * m),
+        itemsize=np.dtype(config["dtype"]).itemsize,
+        n_steps=config["steps"] if snapshot_every is None else config["steps"] * (1 + (m + 1) * k),
+        rows=n_inst,
+        batch=n_inst * rows * (3 * n + m + 2 * k),
+        n_features=n,
+        d=m,
+        n_neurons=k,
+        n_instances=n_inst,
+        batch_size=batch_size,
     )
     table = np.broadcast_to(table, (n_inst, n))
     knobs = {key: np.broadcast_to(value, (n_inst,)) for key, value in knobs.items()}
@@ -685,7 +644,7 @@ def _train(cfg, table, knobs, gen, t0, ckpt, progress) -> MonosemanticityModelRe
         return kern.loss_and_grad()
 
     try:
-        loop = TrainingLoop(
+        history, snap_steps, snaps = run_loop(
             kern.params,
             kern.grad,
             step,
@@ -694,18 +653,11 @@ def _train(cfg, table, knobs, gen, t0, ckpt, progress) -> MonosemanticityModelRe
             n_inst,
             snapshot_every=cfg["snapshot_every"],
             snapshot=lambda: kern.P1.copy(),
+            threads=kern.layout.blas_threads,
             checkpoint=ckpt.bind(cfg, generators=[gen, *kern.gens]),
+            progress=progress,
+            desc="train_monosemanticity_model",
         )
-        desc = "train_monosemanticity_model"
-        with (
-            loop.running(kern.layout.blas_threads),
-            deferred_interrupt() as interrupted,  # Ctrl-C ends the run after a whole step
-            _bar(cfg["steps"], desc, progress) as bar,
-        ):
-            bar.set(loop.t)  # a resumed run starts its bar where it stopped
-            while loop.t < loop.steps and loop.step() and not interrupted.is_set():
-                bar.update()
-        history, snap_steps, snaps = loop.result()
     finally:
         kern.close()
 
