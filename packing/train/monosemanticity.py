@@ -746,15 +746,25 @@ class MonosemanticityReport(Savable, schema=1):
         Neurons by decreasing score (the monosemantic first), dead ones last;
         features by the first monosemantic neuron they own (features without one last).
         """
-        score = np.where(self.dead[instance], -1.0, self.score[instance])
-        neurons = np.argsort(-score, kind="stable")
+        i = instance
         n = self.activations.shape[2]
-        first = np.full(n, len(neurons))
-        for rank, j in enumerate(neurons):
-            f = self.owner[instance, j]
-            if self.monosemantic[instance, j] and first[f] == len(neurons):
-                first[f] = rank
-        return neurons, np.argsort(first, kind="stable")
+        return heatmap_order(self.score[i], self.monosemantic[i], self.dead[i], self.owner[i], n)
+
+
+def heatmap_order(score, monosemantic, dead, owner, n_features) -> tuple[np.ndarray, np.ndarray]:
+    """``(neurons, features)`` of one model sorted for a heat map (see :meth:`MonosemanticityReport.order`).
+
+    Takes one instance's ``score``, ``monosemantic``, ``dead`` and ``owner`` (each ``(n_neurons,)``,
+    as in the report) and the number of features. Inputs are trusted (private to the toolkit).
+    """
+    score = np.where(dead, -1.0, score)
+    neurons = np.argsort(-score, kind="stable")
+    first = np.full(n_features, len(neurons))
+    for rank, j in enumerate(neurons):
+        f = owner[j]
+        if monosemantic[j] and first[f] == len(neurons):
+            first[f] = rank
+    return neurons, np.argsort(first, kind="stable")
 
 
 def monosemanticity(
