@@ -1,12 +1,12 @@
 """The engineered-monosemanticity model (Jermyn, Schiefer & Hubinger 2022), its optimizer and its metric."""
 
-import dataclasses
 import math
 import os
 import signal
 
 import numpy as np
 import pytest
+from helpers import same_result
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -25,19 +25,6 @@ from packing.train._optim import Optimizer
 from packing.train.monosemanticity import _DecayingBias, power_law_frequencies, random_embedding
 
 SMALL = dict(n_features=6, d=3, n_neurons=8, density=0.2, steps=30, batch_size=64, lr=0.01)
-
-
-def same_result(a, b):
-    """Every field equal, arrays bit for bit with their dtype (the wall time excepted)."""
-    assert type(a) is type(b)
-    for f in dataclasses.fields(a):
-        x, y = getattr(a, f.name), getattr(b, f.name)
-        if f.name == "seconds":
-            continue
-        if isinstance(x, np.ndarray):
-            assert x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y), f.name
-        else:
-            assert x == y, f.name
 
 
 # ----------------------------------------------------------------------------- LAMB

@@ -126,14 +126,7 @@ class Optimizer:
             return
         if self.kind == "adamw" and self.wd:
             params *= 1.0 - lr * self.wd
-        m, v = self.m, self.v
-        m *= self.b1
-        np.multiply(grad, 1.0 - self.b1, out=tmp)
-        m += tmp
-        v *= self.b2
-        np.multiply(grad, grad, out=tmp)
-        tmp *= 1.0 - self.b2
-        v += tmp
+        m, v = self._moments(grad)
         c1 = 1.0 - self.b1 ** (t + 1)
         c2 = 1.0 - self.b2 ** (t + 1)
         np.sqrt(v, out=tmp)
@@ -143,8 +136,8 @@ class Optimizer:
         tmp *= lr / c1
         params -= tmp
 
-    def _lamb(self, params: np.ndarray, grad: np.ndarray, lr: float) -> None:
-        """One LAMB update (see the class docstring): one trust ratio per instance and tensor."""
+    def _moments(self, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Update Adam's moments in place (``tmp`` is scratch); return ``(m, v)``."""
         m, v, tmp = self.m, self.v, self.tmp
         m *= self.b1
         np.multiply(grad, 1.0 - self.b1, out=tmp)
@@ -153,6 +146,12 @@ class Optimizer:
         np.multiply(grad, grad, out=tmp)
         tmp *= 1.0 - self.b2
         v += tmp
+        return m, v
+
+    def _lamb(self, params: np.ndarray, grad: np.ndarray, lr: float) -> None:
+        """One LAMB update (see the class docstring): one trust ratio per instance and tensor."""
+        tmp = self.tmp
+        m, v = self._moments(grad)
         np.sqrt(v, out=tmp)
         tmp += self.eps
         np.divide(m, tmp, out=tmp)  # the Adam direction u
