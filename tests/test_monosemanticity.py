@@ -452,3 +452,22 @@ def test_the_metric_over_training_snapshots():
         monosemanticity(r, snapshot=3)
     with pytest.raises(ValueError, match="snapshot needs a result trained with snapshot_every"):
         monosemanticity(train_monosemanticity_model(**SMALL, rng=9), snapshot=0)
+
+
+def test_the_findings_script_runs_quick_and_reports_every_finding(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "monosemanticity_findings.py"
+    spec = importlib.util.spec_from_file_location("monosemanticity_findings", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = module.main(["--quick", "--out", str(tmp_path)])
+    assert set(out) == {"bias", "neurons", "noise"}
+    low, high, count = out["bias"]["equal_loss_range"]
+    assert 0.0 <= low <= high <= 1.0 and count >= 1
+    assert len(out["neurons"]) == 4 and all(len(row) == 2 for row in out["neurons"].values())
+    for rows in out["noise"].values():
+        assert [r["sigma"] for r in rows] == [0.0, 0.05, 0.1, 0.2, 0.4]
+        assert all(r["noisy"] >= 0 and r["loss"] >= 0 for r in rows)
+    assert "finding 1" in capsys.readouterr().out

@@ -270,8 +270,8 @@ class MonosemanticityModelResult(Savable, schema=1):
     eval_loss : ndarray, shape (instances,)
         Reconstruction loss on a fresh evaluation batch drawn as in training (with the input noise).
     clean_eval_loss : ndarray, shape (instances,)
-        The same on a batch without input noise (equal to ``eval_loss``'s
-        distribution when there is no noise).
+        The same on the same evaluation batch without the input noise (equal to
+        ``eval_loss`` when there is no noise).
     W1_snapshots : ndarray, shape (n_snapshots, instances, d, n_neurons), or None
     b_snapshots : ndarray, shape (n_snapshots, instances, n_neurons), or None
     snapshot_steps : ndarray of int
