@@ -213,10 +213,10 @@ def draw_neurons(fig, axes, models: list[tuple[str, np.ndarray, np.ndarray, np.n
         orders.append((neurons, features))
         ax = axes[row, 0]
         ranks = np.arange(len(neurons))
-        colors = np.where(mono[neurons], "tab:blue", "tab:gray")
+        colors = np.where(mono[neurons], "tab:blue", np.where(dead[neurons], "0.85", "tab:gray"))
         ax.scatter(ranks, bias[neurons], c=colors, s=8)
         ax.axhline(0, color="0.5", lw=0.6)
-        ax.set_xlabel("neuron, by decreasing monosemanticity score (blue: monosemantic)")
+        ax.set_xlabel("neuron by decreasing monosemanticity score (blue: monosemantic, pale: dead)")
         ax.set_ylabel("bias")
         ax.set_title(f"{title}: {int(mono.sum())} of {len(mono)} neurons monosemantic")
         ax = axes[row, 1]
