@@ -32,11 +32,19 @@ def _stats(values, best):
     return f"{values[best]:.3f} ({values.mean():.3f} ± {values.std():.3f})"
 
 
+def _loose(d, c, threshold=0.9):
+    """Per seed of condition ``c``: the fraction of neurons scoring above ``threshold`` (looser)."""
+    return (d["score"][c] > threshold).mean(axis=-1)
+
+
 def report_bias(part) -> dict:
     """Print findings 1 and 2; return their numbers."""
     d, labels = part["data"], part["x"]
     print(f"\n== bias initialization (k = {drv.K_RATIO}N); per condition: best seed (mean ± sd over seeds)")
-    print(f"{'init_bias':>14} {'mono fraction':>24} {'features owned':>24} {'dead':>6} {'clean loss':>24}")
+    print(
+        f"{'init_bias':>14} {'mono fraction':>24} {'features owned':>24} {'dead':>6} {'clean loss':>24} "
+        f"{'score > 0.9':>11}"
+    )
     out = {}
     for c, label in enumerate(labels):
         b = drv.best_seed(d, c)
@@ -44,7 +52,7 @@ def report_bias(part) -> dict:
         print(
             f"{label:>14} {_stats(d['monosemantic_fraction'][c], b):>24} "
             f"{_stats(d['features_with_monosemantic_neuron'][c], b):>24} {d['dead_fraction'][c, b]:6.2f} "
-            f"{_stats(d['clean_loss'][c], lo):>24}"
+            f"{_stats(d['clean_loss'][c], lo):>24} {_loose(d, c).max():11.3f}"
         )
         out[label] = dict(
             mono_best=float(d["monosemantic_fraction"][c].max()),
@@ -52,29 +60,38 @@ def report_bias(part) -> dict:
             owned_best=float(d["features_with_monosemantic_neuron"][c].max()),
             loss_best=float(d["clean_loss"][c].min()),
             loss_mean=float(d["clean_loss"][c].mean()),
+            loose_best=float(_loose(d, c).max()),
         )
     loss = d["clean_loss"].ravel()
     frac = d["monosemantic_fraction"].ravel()
-    near = loss <= 1.05 * loss.min()
-    print(
-        f"finding 1: {int(near.sum())} of {loss.size} models within 5% of the lowest loss "
-        f"({loss.min():.4f}) have monosemantic fractions {frac[near].min():.3f} to {frac[near].max():.3f}"
-    )
-    out["equal_loss_range"] = (float(frac[near].min()), float(frac[near].max()), int(near.sum()))
+    for tol in (0.05, 0.15):
+        near = loss <= (1 + tol) * loss.min()
+        print(
+            f"finding 1: {int(near.sum())} of {loss.size} models within {tol:.0%} of the lowest loss "
+            f"({loss.min():.4f}) have monosemantic fractions {frac[near].min():.3f} to {frac[near].max():.3f}"
+        )
+        out["equal_loss_range" if tol == 0.05 else "within_15_percent"] = (
+            float(frac[near].min()),
+            float(frac[near].max()),
+            int(near.sum()),
+        )
     return out
 
 
 def report_neurons(part) -> dict:
     """Print finding 3, the monosemantic fraction against k/N; return it."""
     print("\n== neurons per feature; best seed (mean ± sd)")
-    print(f"{'k/N':>6} {'init 0: mono':>24} {'init -1: mono':>24} {'init 0: loss':>10} {'init -1: loss':>10}")
+    print(
+        f"{'k/N':>6} {'init 0: mono':>24} {'init -1: mono':>24} {'init 0: loss':>10} {'init -1: loss':>10} "
+        f"{'>0.9 (0, -1)':>12}"
+    )
     out = {}
     for ratio, d in zip(part["x"], part["data"], strict=True):
         b0, b1 = drv.best_seed(d, 0), drv.best_seed(d, 1)
         print(
             f"{ratio:6.2f} {_stats(d['monosemantic_fraction'][0], b0):>24} "
             f"{_stats(d['monosemantic_fraction'][1], b1):>24} {d['clean_loss'][0].min():10.4f} "
-            f"{d['clean_loss'][1].min():10.4f}"
+            f"{d['clean_loss'][1].min():10.4f} {_loose(d, 0).max():6.3f} {_loose(d, 1).max():5.3f}"
         )
         out[float(ratio)] = [float(d["monosemantic_fraction"][c].max()) for c in (0, 1)]
     return out

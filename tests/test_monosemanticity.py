@@ -466,7 +466,7 @@ def test_the_findings_script_runs_quick_and_reports_every_finding(tmp_path, caps
     assert set(out) == {"bias", "neurons", "noise"}
     low, high, count = out["bias"]["equal_loss_range"]
     assert 0.0 <= low <= high <= 1.0 and count >= 1
-    assert len(out["neurons"]) == 4 and all(len(row) == 2 for row in out["neurons"].values())
+    assert len(out["neurons"]) == 5 and all(len(row) == 2 for row in out["neurons"].values())
     for rows in out["noise"].values():
         assert [r["sigma"] for r in rows] == [0.0, 0.05, 0.1, 0.2, 0.4]
         assert all(r["noisy"] >= 0 and r["loss"] >= 0 for r in rows)

@@ -9,7 +9,7 @@ model with the most monosemantic neurons):
 
 * the bias initialization (``init_bias`` 0 without decay, then 0 to -1 with
   bias decay), at ``k = 4N``;
-* the number of neurons ``k / N`` (1/2 to 4), zero initialization against
+* the number of neurons ``k / N`` (1/2 to 8), zero initialization against
   ``init_bias = -1`` with decay;
 * the standard deviation of Gaussian noise added to the model's input ``x =
   v E`` (not in the paper), at ``k = 4N``, zero initialization (the biases
@@ -48,7 +48,7 @@ DECAY = 0.3
 #: Neurons per feature where k is not swept.
 K_RATIO = 4
 BIAS_INITS = (0.0, -0.25, -0.5, -1.0)
-K_RATIOS = (0.5, 1.0, 2.0, 4.0)
+K_RATIOS = (0.5, 1.0, 2.0, 4.0, 8.0)
 NOISES = (0.0, 0.05, 0.1, 0.2, 0.4)
 
 
@@ -127,7 +127,7 @@ def sweeps(run: FigureRun, *, quick: bool = False, seed: int = 0, parts=PARTS) -
                 n_neurons=max(1, int(round(ratio * n))),
                 init_bias=np.array((0.0, -1.0)),
                 bias_decay=np.array((0.0, DECAY)),
-                rng=seed + 1 + j,
+                rng=seed + 1 + j + (j >= 4),  # seed + 5 is the noise sweep's
             )
             neurons.append(grouped(data, 2))
         out["neurons"] = {"x": np.array(K_RATIOS), "data": neurons}
@@ -139,7 +139,7 @@ def sweeps(run: FigureRun, *, quick: bool = False, seed: int = 0, parts=PARTS) -
             init_bias=np.repeat([0.0, -1.0], len(NOISES)),
             bias_decay=np.repeat([0.0, DECAY], len(NOISES)),
             input_noise=np.tile(np.array(NOISES), 2),
-            rng=seed + 1 + len(K_RATIOS),
+            rng=seed + 5,
         )
         out["noise"] = {"x": np.array(NOISES), "data": grouped(noise, 2 * len(NOISES))}
     return out
