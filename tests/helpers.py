@@ -1,5 +1,7 @@
 """Small independent reference computations used by several test modules."""
 
+import dataclasses
+
 import numpy as np
 
 
@@ -22,3 +24,16 @@ def random_rotation(d, rng):
     """A Haar-random orthogonal matrix (QR with sign correction)."""
     Q, R = np.linalg.qr(rng.normal(size=(d, d)))
     return Q * np.sign(np.diag(R))
+
+
+def same_result(a, b):
+    """Every field equal, arrays bit for bit with their dtype (the wall time excepted)."""
+    assert type(a) is type(b)
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if f.name == "seconds":
+            continue
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y), f.name
+        else:
+            assert x == y, f.name
