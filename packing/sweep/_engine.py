@@ -273,17 +273,17 @@ def sweep(
     --------
     >>> import tempfile
     >>> folder = tempfile.mkdtemp()
-    >>> table = sweep("optimal_partition", {"n": [6, 8], "d": [3], "p": [1.0, np.inf]},
+    >>> table = sweep("optimal_partition", {"n": [6, 8], "d": [3], "p": [1.0, 2.0]},
     ...               cache_dir=folder, n_jobs=1, progress=False)
     >>> table[["n", "p", "k", "status"]]
        n    p  k    status
     0  6  1.0  3  computed
-    1  6  inf  1  computed
+    1  6  2.0  1  computed
     2  8  1.0  3  computed
-    3  8  inf  1  computed
-    >>> table["k"].tolist() == [optimal_partition(n, 3, p).k for n in (6, 8) for p in (1.0, np.inf)]
+    3  8  2.0  1  computed
+    >>> table["k"].tolist() == [optimal_partition(n, 3, p).k for n in (6, 8) for p in (1.0, 2.0)]
     True
-    >>> again = sweep("optimal_partition", {"n": [6, 8], "d": [3], "p": [1.0, np.inf]},
+    >>> again = sweep("optimal_partition", {"n": [6, 8], "d": [3], "p": [1.0, 2.0]},
     ...               cache_dir=folder, n_jobs=1, progress=False)
     >>> list(again["status"].unique()), again["k"].equals(table["k"])
     (['cached'], True)
