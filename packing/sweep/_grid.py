@@ -82,7 +82,7 @@ def read_grid(path):
     --------
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "grid.toml")
-    >>> _ = open(path, "w").write('n_features = [5]\\nd = [2]\\nsparsity = [0.0, 0.9]\\n')
+    >>> _ = open(path, "w").write('n_features = [5]\nd = [2]\nsparsity = [0.0, 0.9]\n')
     >>> read_grid(path)
     {'n_features': [5], 'd': [2], 'sparsity': [0.0, 0.9]}
     """
