@@ -392,7 +392,7 @@ def _run_dask(task: SweepTask, todo: list, client):
         for cfg, s, key, _ in todo
     ]
     try:
-        for future in as_completed(futures):
+        for future in as_completed(futures, loop=client.loop):
             yield future.result()
     finally:
         for future in futures:

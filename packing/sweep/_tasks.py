@@ -138,7 +138,11 @@ def register_task(
             f"fn must be a function taking the cell's configuration as keywords; got {_describe(fn)}."
         )
     if summarize is not None:
-        check_callable(summarize, "summarize", (1,), "summarize(result) -> dict")
+        if not callable(summarize):
+            raise TypeError(
+                f"summarize must be a function summarize(result) -> dict; got {_describe(summarize)}."
+            )
+        check_callable(summarize, "summarize", (1,), "a function summarize(result) -> dict")
     if not isinstance(version, str):
         raise TypeError(f"version must be a str; got {_describe(version)}.")
     if name in _TASKS and not replace:
