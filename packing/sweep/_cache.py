@@ -23,18 +23,20 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
 import json
 import math
 import numbers
 import os
 import tempfile
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 
 from .._files import PackingFileError, atomic_write
-from .._results import Savable, _type_name, load_result
+from .._results import FORMAT, RECORD, Decoder, Savable, _type_name, load_result
 from .._validation import _describe
 
 __all__ = ["SweepCell", "cell_key", "load_cell"]
@@ -199,21 +201,42 @@ def write_cell(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
-def read_cell(path: Path, key: str) -> SweepCell | None:
-    """Return the valid cell stored at ``path`` for ``key``; ``None`` when missing, corrupt or stale."""
-    if not path.is_file():
-        return None
+def read_cell(path: Path, key: str) -> dict | None:
+    """Return ``{"summary", "seconds"}`` of the cell ``key`` at ``path``; ``None`` if missing, corrupt, stale.
+
+    The quick check of a cache hit, without decoding the result's arrays: the
+    file is one zip archive whose members are exactly those its record lists,
+    each passing its CRC-32, the record is a :class:`SweepCell` of this schema
+    and its key is ``key`` (a cell of another key, or of another package
+    version, is stale). :func:`load_cell` decodes the whole result and verifies
+    the SHA-256 of every array as well.
+    """
+    record = f"{RECORD}.npy"
     try:
-        cell = load_result(path, cls=SweepCell)
-    except (PackingFileError, OSError, ValueError, TypeError, KeyError):
+        with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as zf:
+            text = np.load(io.BytesIO(zf.read(record)), allow_pickle=False)
+            header = json.loads(str(text))
+            if header.get("format") != FORMAT or header.get("class") != SweepCell.__name__:
+                return None
+            if header.get("schema") != SweepCell._schema_version:
+                return None
+            members = set(zf.namelist())
+            if members != {f"{name}.npy" for name in header["arrays"]} | {record}:
+                return None
+            for name in members - {record}:
+                zf.read(name)  # zipfile checks the member's CRC-32
+        fields = header["fields"]
+        if fields.get("key") != key:
+            return None
+        summary = Decoder({}, path).decode(fields["summary"])
+        seconds = Decoder({}, path).decode(fields.get("seconds", 0.0))
+    except FileNotFoundError:
         return None
-    if cell.key != key:
+    except Exception:  # noqa: BLE001 - any failure to read a cell (truncated, garbage, edited) means: recompute
         return None
-    try:
-        recomputed = cell_key(cell.task, cell.config, cell.seed, task_version=cell.task_version)
-    except TypeError:
+    if not isinstance(summary, dict) or not isinstance(seconds, int | float):
         return None
-    return cell if recomputed == key else None
+    return {"summary": summary, "seconds": float(seconds)}
 
 
 def load_cell(path) -> SweepCell:

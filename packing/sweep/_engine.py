@@ -309,7 +309,7 @@ def sweep(
         for s in seed_list:
             key = cell_key(task.name, cfg, s, task_version=task.version)
             cells.append((i, s, key, cell_path(cache, task.name, key)))
-    found: dict[str, SweepCell] = {}
+    found: dict[str, dict] = {}
     status: dict[str, str] = {}
     todo = []
     seen = set()
@@ -344,15 +344,11 @@ def sweep(
                 client.close()
 
     rows = []
-    summary_names: list[str] = []
     for i, s, key, path in cells:
         cell = found[key]
-        for k in cell.summary:
-            if k not in summary_names:
-                summary_names.append(k)
         row = {k: column_value(configs[i][k]) if k in configs[i] else None for k in names}
-        row.update({f"{k}" if k not in names else f"summary_{k}": v for k, v in cell.summary.items()})
-        row.update(seed=s, status=status[key], cell_seconds=cell.seconds, key=key, path=str(path))
+        row.update({k if k not in names else f"summary_{k}": v for k, v in cell["summary"].items()})
+        row.update(seed=s, status=status[key], cell_seconds=cell["seconds"], key=key, path=str(path))
         rows.append(row)
     table = pd.DataFrame(rows)
     table.attrs.update(
