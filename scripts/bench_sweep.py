@@ -68,7 +68,9 @@ def main(argv=None) -> dict:
     cells = len(sparsities) * seeds
     packing.register_task("bench-nothing", nothing, replace=True)
     out: dict = {"cores": cores, "cells": cells, "steps": args.steps}
-    print(f"{cells} toy-model cells ({args.steps} steps each), {cores} cores")
+    load = os.getloadavg()[0]
+    out["load_average"] = load
+    print(f"{cells} toy-model cells ({args.steps} steps each), {cores} cores, load average {load:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
 
@@ -141,6 +143,8 @@ def main(argv=None) -> dict:
         print(f"  local, one after another  {1e3 * t_local / n:7.2f} ms per cell (hash, run, write, check)")
         print(f"  Dask LocalCluster, 2 {kind}  {1e3 * t_dask / n:7.2f} ms per cell (target < 50)")
         print(f"  cache hit                 {1e3 * t_thit / n:7.2f} ms per cell (target < 5)")
+    out["load_average_end"] = os.getloadavg()[0]
+    print(f"load average at the end {out['load_average_end']:.1f} (parallel ratios need idle cores)")
     return out
 
 

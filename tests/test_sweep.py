@@ -616,7 +616,7 @@ def test_cli_scheduler_that_does_not_answer(tmp_path, capsys, monkeypatch):
     assert time.monotonic() - start < 30
 
 
-# --------------------------------------------------------------------------- the figure driver ported to sweeps
+# --------------------------------------------------------------------------- the figure driver, ported
 
 
 def test_learned_sweep_predictions_come_from_sweep_cells_equal_to_direct_calls(tmp_path):

@@ -43,6 +43,18 @@ class SweepError(RuntimeError):
 # --------------------------------------------------------------------------- one cell (in a worker)
 
 
+_CONTROLLER = []
+
+
+def _blas_controller():
+    """Return the process's threadpoolctl controller, made once (finding the BLAS libraries takes ms)."""
+    if not _CONTROLLER:
+        from threadpoolctl import ThreadpoolController
+
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0]
+
+
 def compute_cell(task: SweepTask, config: dict, seed, key: str) -> tuple[str, bytes]:
     """Run one cell and return ``(key, bytes of its result file)``; runs in the worker process.
 
@@ -51,12 +63,10 @@ def compute_cell(task: SweepTask, config: dict, seed, key: str) -> tuple[str, by
     format, so what crosses the process (or machine) boundary is checked and
     decoded like a file by the caller; no result object is unpickled.
     """
-    from threadpoolctl import threadpool_limits
-
     kwargs = {**config, **task.fixed}
     if task.seed_arg is not None:
         kwargs[task.seed_arg] = seed
-    with threadpool_limits(limits=1):
+    with _blas_controller().limit(limits=1):
         start = time.perf_counter()
         try:
             result = task.fn(**kwargs)
