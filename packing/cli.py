@@ -1000,7 +1000,7 @@ def _read_grid(text: str, read_grid: Callable):
     except CorruptFileError as exc:
         raise CLIError(_one_line(exc), "content") from None
     except ValueError as exc:  # a suffix other than .toml / .json
-        raise CLIError(_one_line(exc).replace("grid", "GRID", 1), "value") from None
+        raise CLIError(_one_line(exc).replace("path", "GRID", 1), "value") from None
 
 
 def _table_path(text: str) -> Path:

@@ -202,7 +202,7 @@ def test_sweep_dataset_has_one_dimension_per_parameter(tmp_path):
         progress=False,
     )
     assert len(explicit) == 1
-    with pytest.raises(ValueError, match="table is not a regular grid"):
+    with pytest.raises(ValueError, match="table must be a regular grid"):
         sweep_dataset(pd.concat([table, table]).pipe(lambda t: t.__setattr__("attrs", table.attrs) or t))
     with pytest.raises(TypeError, match="table must be a DataFrame returned by packing.sweep"):
         sweep_dataset({"a": 1})
@@ -396,22 +396,22 @@ def _free_port():
             r"task must be the name of a sweep task \(.*optimal_partition.*\) or a function .*; got 'nope'",
         ),
         ({"task": 3}, TypeError, "task must be the name of a sweep task"),
-        ({"task": len}, ValueError, "task 'len' is not registered"),
+        ({"task": len}, ValueError, "task must be registered first .*; got the unregistered function 'len'"),
         (
             {"grid": {"n": [6], "q": [1]}},
             ValueError,
-            "grid parameter 'q' is not an argument of task 'optimal_partition'; "
-            "it takes n, d, p, cost, budget, build",
+            "grid must set arguments of task 'optimal_partition' \\(n, d, p, cost, budget, build\\); "
+            "got 'q', which it does not take",
         ),
         (
             {"grid": {"n": [6], "d": [3], "p": [1.0], "rng": [1]}},
             ValueError,
-            "grid parameter 'rng' cannot be set for task 'optimal_partition' \\(the sweep sets it\\)",
+            "grid must not set 'rng' for task 'optimal_partition' \\(the sweep sets it\\)",
         ),
         (
             {"grid": {"n": [6], "d": [3], "p": [1.0], "progress": [True]}},
             ValueError,
-            "grid parameter 'progress' cannot be set",
+            "grid must not set 'progress'",
         ),
         ({"grid": {}}, ValueError, "grid must name at least one parameter; got an empty mapping"),
         ({"grid": []}, ValueError, "grid must list at least one configuration; got an empty list"),
@@ -452,12 +452,15 @@ def test_bad_input(tmp_path, kwargs, exc, match):
 def test_cache_folder_that_cannot_be_written(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    with pytest.raises(packing.PackingFileError, match="cache_dir .* is not a writable folder"):
+    with pytest.raises(
+        packing.PackingFileError,
+        match="cache_dir must be a folder the sweep can write its cells to; got .*, which is not writable",
+    ):
         sweep("optimal_partition", {"n": [6], "d": [3], "p": [1.0]}, cache_dir=blocker / "cache")
     if os.geteuid() != 0:  # root writes anywhere: the permission case is only checkable as a user
         locked = tmp_path / "locked"
         locked.mkdir(mode=0o500)
-        with pytest.raises(packing.PackingFileError, match="is not a writable folder"):
+        with pytest.raises(packing.PackingFileError, match="which is not writable"):
             sweep("optimal_partition", {"n": [6], "d": [3], "p": [1.0]}, cache_dir=locked)
 
 
@@ -467,7 +470,10 @@ def test_a_scheduler_that_does_not_answer_fails_within_the_timeout(tmp_path, mon
     monkeypatch.setattr(_engine, "CONNECT_TIMEOUT", 2.0)
     address = f"tcp://127.0.0.1:{_free_port()}"
     start = time.monotonic()
-    with pytest.raises(ValueError, match=f"client '{address}' does not answer: no Dask scheduler reached"):
+    with pytest.raises(
+        ValueError,
+        match=f"client must be a Dask scheduler that answers within 2 s; got '{address}', which does not",
+    ):
         sweep("optimal_partition", {"n": [6], "d": [3], "p": [1.0]}, cache_dir=tmp_path, client=address)
     assert time.monotonic() - start < 30
 
@@ -489,7 +495,7 @@ def test_a_closed_client_is_refused(tmp_path):
         (("ok", det_task), {"summarize": 3}, TypeError, "summarize must be a function summarize"),
         (("ok", det_task), {"seed_arg": "rng"}, ValueError, "seed_arg must be an argument of fn"),
         (("ok", det_task), {"version": 2}, TypeError, "version must be a str"),
-        (("test-det", det_task), {}, ValueError, "name 'test-det' is already a sweep task"),
+        (("test-det", det_task), {}, ValueError, "name must be new, or replace=True given; got 'test-det'"),
     ],
 )
 def test_register_task_bad_input(args, kwargs, exc, match):
@@ -569,13 +575,13 @@ def test_cli_sweep_runs_caches_and_writes_the_table(tmp_path, capsys):
         (
             ["optimal_partition", "GRID", "--cache-dir", "BLOCKED"],
             4,
-            "--cache-dir '.*' is not a writable folder",
+            "--cache-dir must be a folder .* not writable",
         ),
         (["optimal_partition", "GRID", "--seeds", "0"], 3, "--seeds must be >= 1"),
         (["optimal_partition", "GRID", "--jobs", "0"], 3, "--jobs must be None"),
         (["optimal_partition", "GRID", "--seeds", "x"], 2, "argument --seeds: invalid int value"),
         (["optimal_partition"], 2, "TASK and GRID are required"),
-        (["optimal_partition", "UNKNOWN"], 3, "GRID parameter 'q' is not an argument of task"),
+        (["optimal_partition", "UNKNOWN"], 3, "GRID must set arguments of task 'optimal_partition'"),
         (["optimal_partition", "GRID", "--out", "table.txt"], 3, "--out must end in .csv"),
     ],
 )
@@ -612,7 +618,7 @@ def test_cli_scheduler_that_does_not_answer(tmp_path, capsys, monkeypatch):
         capsys, "sweep", "optimal_partition", grid, "--cache-dir", tmp_path / "c", "--scheduler", address
     )
     assert code == 3, err
-    assert f"packing sweep: error: --scheduler '{address}' does not answer" in err
+    assert f"error: --scheduler must be a Dask scheduler that answers within 2 s; got '{address}'" in err
     assert time.monotonic() - start < 30
 
 

@@ -165,6 +165,15 @@ def cell_key(
     >>> k == cell_key("train_toy_model", {"n_features": 5, "d": 2}, 1)
     False
     """
+    if not isinstance(task, str):
+        raise TypeError(f"task must be a task name (str); got {_describe(task)}.")
+    if not isinstance(config, Mapping):
+        raise TypeError(f"config must be a dict of the task's arguments; got {_describe(config)}.")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise TypeError(f"seed must be an int or None; got {_describe(seed)}.")
+    if not isinstance(task_version, str):
+        raise TypeError(f"task_version must be a str; got {_describe(task_version)}.")
+    seed = None if seed is None else int(seed)
     text = canonical_text(task, config, seed, task_version=task_version, version=version)
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
@@ -183,8 +192,8 @@ def prepare_cache(cache_dir, name: str = "cache_dir") -> Path:
             pass
     except OSError as exc:
         raise PackingFileError(
-            f"{name} {str(cache_dir)!r} is not a writable folder ({exc.strerror or type(exc).__name__}); "
-            "give a folder the sweep can write its cells to."
+            f"{name} must be a folder the sweep can write its cells to; got {str(cache_dir)!r}, which is "
+            f"not writable ({exc.strerror or type(exc).__name__})."
         ) from None
     return path
 

@@ -135,11 +135,13 @@ def _full_config(task: SweepTask, cell: dict, i: int, params: dict, open_ended: 
             continue
         if k in task.fixed or k in FORBIDDEN or k in ("rng", "seed"):
             why = "the sweep sets it" if k not in FORBIDDEN else "a sweep writes its own files"
-            raise ValueError(f"grid parameter {k!r} cannot be set for task {task.name!r} ({why}).")
+            raise ValueError(
+                f"grid must not set {k!r} for task {task.name!r} ({why}); got {k!r} in the grid."
+            )
         if not open_ended:
             raise ValueError(
-                f"grid parameter {k!r} is not an argument of task {task.name!r}; it takes "
-                f"{', '.join(params)}."
+                f"grid must set arguments of task {task.name!r} ({', '.join(params)}); got {k!r}, "
+                "which it does not take."
             )
     full = {k: p.default for k, p in params.items() if p.default is not p.empty}
     full.update(cell)
@@ -147,7 +149,7 @@ def _full_config(task: SweepTask, cell: dict, i: int, params: dict, open_ended: 
     if missing:
         raise ValueError(
             f"grid must give task {task.name!r} its required argument(s) {', '.join(map(repr, missing))}; "
-            f"configuration {i} has {', '.join(map(repr, cell)) or 'none'}."
+            f"got configuration {i} with {', '.join(map(repr, cell)) or 'none'}."
         )
     canonical(full, f"grid configuration {i}")  # plain data only: a TypeError names the parameter
     return full
@@ -182,8 +184,8 @@ def _connect(client, timeout: float):
             return Client(client, timeout=timeout, set_as_default=False), True
         except (OSError, TimeoutError, ValueError) as exc:
             raise ValueError(
-                f"client {client!r} does not answer: no Dask scheduler reached within {timeout:g} s "
-                f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})."
+                f"client must be a Dask scheduler that answers within {timeout:g} s; got {client!r}, which "
+                f"does not answer ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})."
             ) from None
     if not all(hasattr(client, a) for a in ("submit", "map", "scheduler_info")):
         raise TypeError(
@@ -300,7 +302,7 @@ def sweep(
     >>> sweep("optimal_partition", {"n": [6], "q": [1]}, cache_dir=folder)
     Traceback (most recent call last):
     ...
-    ValueError: grid parameter 'q' is not an argument of task 'optimal_partition'; it takes n, d, p, ...
+    ValueError: grid must set arguments of task 'optimal_partition' (n, d, p, ...); got 'q', which ...
     """
     import pandas as pd
 
@@ -439,7 +441,8 @@ def sweep_dataset(table):
     sizes = [table[k].nunique(dropna=False) for k in dims]
     if len(table) != math.prod(sizes) or table.duplicated(subset=dims).any():
         raise ValueError(
-            f"table is not a regular grid: {len(table)} rows, but its parameters take "
+            f"table must be a regular grid (the product of its parameters' values); got {len(table)} rows, "
+            "but its parameters take "
             f"{' x '.join(map(str, sizes))} = {math.prod(sizes)} combinations of distinct "
             "values; use the DataFrame."
         )

@@ -88,25 +88,25 @@ def read_grid(path):
     """
     path = Path(path)
     if not path.exists():
-        raise PackingFileNotFoundError(f"grid {str(path)!r} does not exist.")
+        raise PackingFileNotFoundError(f"path {str(path)!r} does not exist.")
     if path.is_dir():
-        raise FileFormatError(f"grid {str(path)!r} is a folder; give the .toml or .json file inside it.")
+        raise FileFormatError(f"path {str(path)!r} is a folder; give the .toml or .json file inside it.")
     if path.suffix.lower() not in (".toml", ".json"):
-        raise FileFormatError(f"grid must end in .toml or .json; got {path.suffix!r} ({str(path)!r}).")
+        raise FileFormatError(f"path must end in .toml or .json; got {path.suffix!r} ({str(path)!r}).")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise FileFormatError(f"grid {str(path)!r} cannot be read as UTF-8 text ({exc}).") from None
+        raise FileFormatError(f"path {str(path)!r} cannot be read as UTF-8 text ({exc}).") from None
     try:
         data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
     except (tomllib.TOMLDecodeError, ValueError) as exc:
         kind = "TOML" if path.suffix.lower() == ".toml" else "JSON"
-        raise CorruptFileError(f"grid {str(path)!r} is not valid {kind} ({exc}).") from None
+        raise CorruptFileError(f"path {str(path)!r} is not valid {kind} ({exc}).") from None
     if isinstance(data, Mapping) and set(data) == {"cells"}:
         data = data["cells"]
     if not isinstance(data, Mapping | list) or not data:
         raise CorruptFileError(
-            f"grid {str(path)!r} must hold a table of parameters to value lists or a list of configurations; "
+            f"path {str(path)!r} must hold a table of parameters to value lists or a list of configurations; "
             f"got {_describe(data)}."
         )
     return data

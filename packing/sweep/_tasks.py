@@ -126,7 +126,7 @@ def register_task(
     >>> register_task("doc-square", square)
     Traceback (most recent call last):
     ...
-    ValueError: name 'doc-square' is already a sweep task (...); pass replace=True to replace it.
+    ValueError: name must be new, or replace=True given; got 'doc-square', already the sweep task of square.
     """
     if not isinstance(name, str) or not name or not set(name) <= _NAME_CHARS or name[0] in "-.":
         raise ValueError(
@@ -145,10 +145,11 @@ def register_task(
         check_callable(summarize, "summarize", (1,), "a function summarize(result) -> dict")
     if not isinstance(version, str):
         raise TypeError(f"version must be a str; got {_describe(version)}.")
+    _register_builtins()  # a built-in task's name is taken even before the first sweep
     if name in _TASKS and not replace:
         raise ValueError(
-            f"name {name!r} is already a sweep task ({_TASKS[name].fn.__qualname__}); pass replace=True to "
-            "replace it."
+            f"name must be new, or replace=True given; got {name!r}, already the sweep task of "
+            f"{_TASKS[name].fn.__qualname__}."
         )
     try:
         sig = inspect.signature(fn)
@@ -197,8 +198,8 @@ def get_task(task) -> SweepTask:
             if t.fn is task:
                 return t
         raise ValueError(
-            f"task {getattr(task, '__qualname__', task)!r} is not registered: register it first with "
-            "packing.register_task(name, fn) and pass the name."
+            "task must be registered first with packing.register_task(name, fn) and given by its name; got "
+            f"the unregistered function {getattr(task, '__qualname__', task)!r}."
         )
     raise TypeError(f"task must be the name of a sweep task (a str); got {_describe(task)}.")
 
