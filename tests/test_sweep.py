@@ -526,7 +526,7 @@ def test_read_grid_formats(tmp_path):
         ("bad.toml", "n = [", packing.CorruptFileError, "is not valid TOML"),
         ("bad.json", "{", packing.CorruptFileError, "is not valid JSON"),
         ("empty.json", "{}", packing.CorruptFileError, "must hold a table of parameters"),
-        ("g.yaml", "n: 1", packing.FileFormatError, "grid must end in .toml or .json"),
+        ("g.yaml", "n: 1", packing.FileFormatError, "path must end in .toml or .json"),
     ]:
         path = tmp_path / name
         path.write_text(text)
