@@ -395,10 +395,9 @@ def _run_dask(task: SweepTask, todo: list, client):
     """Yield ``(key, bytes)`` of each cell as the cluster finishes it (lost workers' cells are rerun)."""
     from distributed import as_completed
 
-    futures = [
-        client.submit(compute_cell, task, cfg, s, key, key=f"packing-sweep-{task.name}-{key}", pure=False)
-        for cfg, s, key, _ in todo
-    ]
+    cfgs, seeds, keys, _ = zip(*todo, strict=True)
+    names = [f"packing-sweep-{task.name}-{key}" for key in keys]
+    futures = client.map(compute_cell, [task] * len(todo), cfgs, seeds, keys, key=names, pure=False)
     try:
         for future in as_completed(futures, loop=client.loop):
             yield future.result()
