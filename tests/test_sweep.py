@@ -635,3 +635,18 @@ def test_learned_sweep_predictions_come_from_sweep_cells_equal_to_direct_calls(t
     for (n, p), W in packings.items():
         assert np.array_equal(W, packing.optimal_partition(n, 3, p, rng=0).W)
     assert len(list((tmp_path / ".cache" / "sweep" / "optimal_partition").glob("*.npz"))) == 2 * len(PS)
+
+
+def test_optional_tasks_register_when_their_module_exists(monkeypatch):
+    from packing.sweep import _tasks
+
+    monkeypatch.setattr(
+        _tasks,
+        "OPTIONAL_TASKS",
+        {"train_scurve": ("packing.train", "train_scurve", None), "gone": ("packing.not_there", "f", None)},
+    )
+    monkeypatch.setattr(_tasks, "_BUILTINS_DONE", False)
+    monkeypatch.setattr(_tasks, "_TASKS", {k: v for k, v in _tasks._TASKS.items() if k != "train_toy_model"})
+    tasks = sweep_tasks()
+    assert tasks["train_scurve"].fn is packing.train_scurve and "gone" not in tasks
+    assert tasks["train_toy_model"].fn is packing.train_toy_model
