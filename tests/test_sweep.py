@@ -650,3 +650,12 @@ def test_optional_tasks_register_when_their_module_exists(monkeypatch):
     tasks = sweep_tasks()
     assert tasks["train_scurve"].fn is packing.train_scurve and "gone" not in tasks
     assert tasks["train_toy_model"].fn is packing.train_toy_model
+
+
+def test_summary_columns_named_like_parameters_or_engine_columns_are_kept(tmp_path):
+    register_task("test-clash", lambda x, rng=None: {"x": 2 * x, "seed": 7, "ok": 1}, replace=True)
+    table = sweep("test-clash", {"x": [1]}, seeds=[3], cache_dir=tmp_path, n_jobs=1, progress=False)
+    row = table.iloc[0]
+    assert (row["x"], row["summary_x"], row["seed"], row["summary_seed"], row["ok"]) == (1, 2, 3, 7, 1)
+    with pytest.raises(TypeError, match="client must be a dask.distributed.Client"):  # even when all cached
+        sweep("test-clash", {"x": [1]}, seeds=[3], cache_dir=tmp_path, client=3)

@@ -169,10 +169,22 @@ def _check_n_jobs(n_jobs) -> int:
     return int(n_jobs) if n_jobs > 0 else max(1, cores + 1 + int(n_jobs))
 
 
+def _check_client(client) -> None:
+    """Refuse anything but ``None``, a scheduler address or a Dask client (before any work)."""
+    if client is None or isinstance(client, str):
+        return
+    if not all(hasattr(client, a) for a in ("submit", "map", "scheduler_info")):
+        raise TypeError(
+            f"client must be a dask.distributed.Client or a scheduler address 'tcp://HOST:PORT'; got "
+            f"{_describe(client)}."
+        )
+
+
 def _connect(client, timeout: float):
     """Return ``(client, owned)`` for a Client or a scheduler address (one that does not answer raises)."""
     if client is None:
         return None, False
+    _check_client(client)
     if isinstance(client, str):
         try:
             from distributed import Client
@@ -187,11 +199,6 @@ def _connect(client, timeout: float):
                 f"client must be a Dask scheduler that answers within {timeout:g} s; got {client!r}, which "
                 f"does not answer ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})."
             ) from None
-    if not all(hasattr(client, a) for a in ("submit", "map", "scheduler_info")):
-        raise TypeError(
-            f"client must be a dask.distributed.Client or a scheduler address 'tcp://HOST:PORT'; got "
-            f"{_describe(client)}."
-        )
     if getattr(client, "status", "running") != "running":
         raise ValueError(
             f"client must be a running dask.distributed.Client; this one is {client.status!r}."
@@ -313,6 +320,7 @@ def sweep(
     params, open_ended = task.parameters()
     full = [_full_config(task, c, i, params, open_ended) for i, c in enumerate(configs)]
     cache = prepare_cache(cache_dir)
+    _check_client(client)
     workers = _check_n_jobs(n_jobs) if client is None else None
     started = time.perf_counter()
 
@@ -359,7 +367,8 @@ def sweep(
     for i, s, key, path in cells:
         cell = found[key]
         row = {k: column_value(configs[i][k]) if k in configs[i] else None for k in names}
-        row.update({k if k not in names else f"summary_{k}": v for k, v in cell["summary"].items()})
+        taken = (*names, *ENGINE_COLUMNS)  # a summary column of the same name is renamed, never lost
+        row.update({k if k not in taken else f"summary_{k}": v for k, v in cell["summary"].items()})
         row.update(seed=s, status=status[key], cell_seconds=cell["seconds"], key=key, path=str(path))
         rows.append(row)
     table = pd.DataFrame(rows)
