@@ -659,3 +659,11 @@ def test_summary_columns_named_like_parameters_or_engine_columns_are_kept(tmp_pa
     assert (row["x"], row["summary_x"], row["seed"], row["summary_seed"], row["ok"]) == (1, 2, 3, 7, 1)
     with pytest.raises(TypeError, match="client must be a dask.distributed.Client"):  # even when all cached
         sweep("test-clash", {"x": [1]}, seeds=[3], cache_dir=tmp_path, client=3)
+
+
+def test_a_worker_with_another_package_version_is_refused():
+    from packing.sweep._engine import compute_cell
+    from packing.sweep._tasks import get_task
+
+    with pytest.raises(RuntimeError, match="a worker runs packing .*, the sweep packing 0.0.0-other"):
+        compute_cell(get_task("test-det"), {"x": 1}, None, "k", "0.0.0-other")

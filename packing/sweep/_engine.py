@@ -55,7 +55,7 @@ def _blas_controller():
     return _CONTROLLER[0]
 
 
-def compute_cell(task: SweepTask, config: dict, seed, key: str) -> tuple[str, bytes]:
+def compute_cell(task: SweepTask, config: dict, seed, key: str, version: str | None = None):
     """Run one cell and return ``(key, bytes of its result file)``; runs in the worker process.
 
     BLAS is limited to one thread here and the task gets ``n_threads=1``: the
@@ -63,6 +63,13 @@ def compute_cell(task: SweepTask, config: dict, seed, key: str) -> tuple[str, by
     format, so what crosses the process (or machine) boundary is checked and
     decoded like a file by the caller; no result object is unpickled.
     """
+    from .. import __version__
+
+    if version is not None and version != __version__:  # a cluster worker with another installation
+        raise RuntimeError(
+            f"a worker runs packing {__version__}, the sweep packing {version}: its cells would not be the "
+            "cells of their keys; install the same version of packing on every worker."
+        )
     kwargs = {**config, **task.fixed}
     if task.seed_arg is not None:
         kwargs[task.seed_arg] = seed
@@ -406,7 +413,11 @@ def _run_dask(task: SweepTask, todo: list, client):
 
     cfgs, seeds, keys, _ = zip(*todo, strict=True)
     names = [f"packing-sweep-{task.name}-{key}" for key in keys]
-    futures = client.map(compute_cell, [task] * len(todo), cfgs, seeds, keys, key=names, pure=False)
+    from .. import __version__
+
+    n = len(todo)
+    versions = [__version__] * n
+    futures = client.map(compute_cell, [task] * n, cfgs, seeds, keys, versions, key=names, pure=False)
     try:
         for future in as_completed(futures, loop=client.loop):
             yield future.result()
