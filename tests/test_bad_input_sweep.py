@@ -113,6 +113,8 @@ CASES = [
     case(read_grid, HERE / "missing.toml", exc=FileNotFoundError, name="path"),
     case(read_grid, HERE / "file", exc=ValueError, name="path"),
     case(read_grid, HERE, exc=ValueError, name="path"),
+    case(read_grid, 5, exc=TypeError, name="path"),
+    case(load_cell, 5, exc=TypeError, name="path"),
 ]
 FILES = (load_cell, read_grid)  # file errors: the wording is io's (test_bad_input_io)
 

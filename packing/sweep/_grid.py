@@ -6,11 +6,10 @@ import itertools
 import json
 import tomllib
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 
-from .._files import CorruptFileError, FileFormatError, PackingFileNotFoundError
+from .._files import CorruptFileError, FileFormatError, PackingFileNotFoundError, as_path
 from .._validation import _describe
 
 __all__ = ["read_grid"]
@@ -86,7 +85,7 @@ def read_grid(path):
     >>> read_grid(path)
     {'n_features': [5], 'd': [2], 'sparsity': [0.0, 0.9]}
     """
-    path = Path(path)
+    path = as_path(path, "path")
     if not path.exists():
         raise PackingFileNotFoundError(f"path {str(path)!r} does not exist.")
     if path.is_dir():
