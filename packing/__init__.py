@@ -159,6 +159,18 @@ from .structure import (
     shape_template,
     tegum_factors,
 )
+from .sweep import (
+    SweepCell,
+    SweepError,
+    SweepTask,
+    cell_key,
+    load_cell,
+    read_grid,
+    register_task,
+    sweep,
+    sweep_dataset,
+    sweep_tasks,
+)
 from .train import (
     AbsModelResult,
     CheckpointMismatchError,
@@ -335,4 +347,14 @@ __all__ = [
     "best_known",
     "best_known_table",
     "TABLE_ROUNDING",
+    "SweepCell",
+    "SweepError",
+    "SweepTask",
+    "cell_key",
+    "load_cell",
+    "read_grid",
+    "register_task",
+    "sweep",
+    "sweep_dataset",
+    "sweep_tasks",
 ]

@@ -53,6 +53,7 @@ import dataclasses
 import datetime
 import hashlib
 import importlib
+import io
 import json
 import math
 import numbers
@@ -485,10 +486,32 @@ def save_result(obj, path) -> Path:
     ...
     TypeError: obj must be a result object of packing (...); got dict.
     """
+    _check_result(obj)
+    path = _npz_path(path)
+    text, arrays = _payload(obj)
+    with atomic_write(path) as fh:
+        np.savez(fh, **{RECORD: np.array(text)}, **arrays)
+    return path
+
+
+def result_bytes(obj) -> bytes:
+    """Return the bytes of the ``.npz`` file :func:`save_result` would write for ``obj``.
+
+    Results that cross a process or machine boundary travel in this form (the
+    sweep engine's workers return it), so that what arrives is checked and
+    decoded like a file and nothing is unpickled.
+    """
+    text, arrays = _payload(obj)
+    buffer = io.BytesIO()
+    np.savez(buffer, **{RECORD: np.array(text)}, **arrays)
+    return buffer.getvalue()
+
+
+def _payload(obj) -> tuple[str, dict[str, np.ndarray]]:
+    """Return the strict-JSON record and the arrays of a result file for ``obj``."""
     from . import __version__
 
     cls = _check_result(obj)
-    path = _npz_path(path)
     enc = Encoder()
     fields = enc.fields(obj)
     config = obj.result_config()
@@ -505,10 +528,7 @@ def save_result(obj, path) -> Path:
         "fields": fields,
         "arrays": array_table(enc.arrays),
     }
-    text = dumps(record)
-    with atomic_write(path) as fh:
-        np.savez(fh, **{RECORD: np.array(text)}, **enc.arrays)
-    return path
+    return dumps(record), enc.arrays
 
 
 def read_record(path, name: str = "path") -> tuple[Path, dict, dict[str, np.ndarray]]:

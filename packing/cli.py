@@ -308,14 +308,56 @@ def build_parser() -> argparse.ArgumentParser:
     fg.add_argument("--out", default="figures", metavar="DIR", help="output folder (default: figures)")
     fg.add_argument("--seed", type=_seed, default=0, help="base random seed (default 0)")
     fg.add_argument("--list", action="store_true", help="list the figures and what they reproduce")
+
+    sw = add(
+        "sweep",
+        "run a task over a grid of configurations and seeds, in parallel, cached and resumable",
+        [common],
+        description="Run a task (see --list) on every cell of a grid given as a TOML or JSON file: a table "
+        "of parameter names to value lists (full product) or a list of configurations. Cells run on every "
+        "local core (joblib) or on a Dask cluster (--scheduler); each is stored in --cache-dir as it "
+        "finishes, so an interrupted sweep resumes and a finished one reloads at once.",
+    )
+    sw.add_argument("task", nargs="?", metavar="TASK", help="the task's name (see --list)")
+    sw.add_argument("grid", nargs="?", metavar="GRID", help="the grid: a .toml or .json file")
+    sw.add_argument("--seeds", type=int, default=1, help="seeds 0..K-1 per configuration (default 1)")
+    sw.add_argument("--seed-list", type=_seeds, default=None, metavar="S,S,...", help="these seeds instead")
+    sw.add_argument(
+        "--cache-dir", default="packing-sweeps", metavar="DIR", help="cache folder (default packing-sweeps)"
+    )
+    sw.add_argument(
+        "--jobs", type=int, default=None, metavar="N", help="local processes (default every core)"
+    )
+    sw.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="run on the Dask cluster of this scheduler",
+    )
+    sw.add_argument("--out", default=None, metavar="FILE", help="also write the table to FILE (.csv)")
+    sw.add_argument("--list", action="store_true", help="list the tasks and the parameters they take")
     return parser
+
+
+def _seeds(text: str) -> list[int]:
+    """Comma-separated seeds, e.g. ``0,3,7``."""
+    values = [_seed(v.strip()) for v in text.split(",") if v.strip()]
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected comma-separated seeds; got {text!r}")
+    return values
 
 
 # ============================================================================ errors
 
 
 #: Library argument names that a subcommand's option passes on under another name.
-_ALIASES = {"ps": "p", "optimizer_budget": "budget", "path": "file"}
+_ALIASES = {
+    "ps": "p",
+    "optimizer_budget": "budget",
+    "path": "file",
+    "client": "scheduler",
+    "n_jobs": "jobs",
+}
 
 
 def _displays(parser: argparse.ArgumentParser) -> dict[str, str]:
@@ -889,6 +931,88 @@ def _cmd_figures(args) -> dict:
     return out
 
 
+def _cmd_sweep(args) -> dict:
+    from .sweep import read_grid, sweep, sweep_tasks
+
+    if args.list:
+        tasks = sweep_tasks()
+        out = {}
+        for name, task in tasks.items():
+            params, open_ended = task.parameters()
+            out[name] = {"parameters": list(params) + (["..."] if open_ended else []), "seed": task.seed_arg}
+        text = "\n".join(f"{name:<28} {', '.join(info['parameters'])}" for name, info in out.items())
+        _emit(out, args, text)
+        return out
+    if args.task is None or args.grid is None:
+        raise CLIError("TASK and GRID are required (or --list to see the tasks)", "usage")
+    grid = _read_grid(args.grid, read_grid)
+    out_path = None if args.out is None else _table_path(args.out)
+    try:
+        table = sweep(
+            args.task,
+            grid,
+            seeds=args.seed_list if args.seed_list is not None else args.seeds,
+            cache_dir=args.cache_dir,
+            n_jobs=args.jobs,
+            client=args.scheduler,
+            progress=_progress(args),
+        )
+    except FileNotFoundError as exc:
+        raise CLIError(_one_line(exc).replace("cache_dir", "--cache-dir", 1), "file") from None
+    except ValueError as exc:
+        if type(exc).__name__ == "PackingFileError":  # a cache folder that cannot be written
+            raise CLIError(_one_line(exc).replace("cache_dir", "--cache-dir", 1), "file") from None
+        raise
+    except Exception as exc:
+        if type(exc).__name__ == "SweepError":  # the message names the task, cell and the task's error
+            kind = "value" if exc.error in ("ValueError", "TypeError") else "failed"
+            raise CLIError(_one_line(exc), kind) from None
+        raise
+    attrs = table.attrs
+    shown = table.drop(columns=["key", "path"])
+    if out_path is not None:
+        from .io import atomic_write
+
+        with atomic_write(out_path, text=True) as fh:
+            table.to_csv(fh, index=False)
+    keys = ("task", "cells", "computed", "cached", "recomputed", "seconds", "cache_dir")
+    summary = {k: attrs[k] for k in keys}
+    out = {**summary, "rows": table.to_dict(orient="records")}
+    if out_path is not None:
+        out["out"] = str(out_path)
+    text = (
+        f"{shown.to_string(index=False)}\n{attrs['cells']} cells of {attrs['task']}: "
+        f"{attrs['computed']} computed, {attrs['cached']} cached, {attrs['recomputed']} recomputed "
+        f"in {attrs['seconds']:.1f} s; "
+        f"cache {attrs['cache_dir']}" + (f"; table written to {out_path}" if out_path is not None else "")
+    )
+    _emit(out, args, text)
+    return out
+
+
+def _read_grid(text: str, read_grid: Callable):
+    """Read GRID; a missing file is a file error, unreadable content a content error."""
+    from .io import CorruptFileError
+
+    path = _check_readable(text, "GRID")
+    try:
+        return read_grid(path)
+    except CorruptFileError as exc:
+        raise CLIError(_one_line(exc), "content") from None
+    except ValueError as exc:  # a suffix other than .toml / .json
+        raise CLIError(_one_line(exc).replace("path", "GRID", 1), "value") from None
+
+
+def _table_path(text: str) -> Path:
+    """Check ``--out`` of a sweep: a ``.csv`` file in an existing folder."""
+    path = Path(text)
+    if path.suffix.lower() != ".csv":
+        raise CLIError(f"--out must end in .csv (the table); got {text!r}.", "value")
+    if path.is_dir() or not path.parent.is_dir():
+        raise CLIError(f"--out {text!r}: not a file in an existing folder.", "file")
+    return path
+
+
 _COMMANDS: dict[str, Callable] = {
     "stats": _cmd_stats,
     "bounds": _cmd_bounds,
@@ -899,6 +1023,7 @@ _COMMANDS: dict[str, Callable] = {
     "analyze": _cmd_analyze,
     "compare": _cmd_compare,
     "figures": _cmd_figures,
+    "sweep": _cmd_sweep,
 }
 
 

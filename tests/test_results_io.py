@@ -227,6 +227,21 @@ def spectra(draw):
     return packing.tegum_spectrum(spec, spec) if draw(st.booleans()) else spec
 
 
+@st.composite
+def sweep_cells(draw):
+    """A cell as packing.sweep stores it: a result object or a dict of numbers and arrays inside."""
+    if draw(st.booleans()):
+        result = draw(partition_results())
+    else:
+        result = {"y": draw(st.floats(allow_nan=False)), "v": np.arange(draw(st.integers(0, 4)), dtype=float)}
+    config = {"n": draw(st.integers(1, 9)), "p": draw(st.sampled_from([1.0, np.inf])), "dtype": np.float32}
+    seed = draw(st.one_of(st.none(), seeds))
+    summary = {"loss": draw(st.floats()), "k": draw(st.integers(0, 5)), "name": draw(st.text(max_size=5)),
+               "ok": draw(st.booleans()), "none": None}
+    key = packing.cell_key("t", config, seed)
+    return packing.SweepCell("t", key, config, seed, summary, result, draw(st.floats(0, 10)), "")
+
+
 STRATEGIES = {
     "ToyModelResult": toy_results(),
     "AbsModelResult": abs_results(),
@@ -248,6 +263,7 @@ STRATEGIES = {
     "PairStatistics": pair_statistics(),
     "SignedInterference": pair_statistics().filter(lambda s: s.signed is not None).map(lambda s: s.signed),
     "PairSpectrum": spectra(),
+    "SweepCell": sweep_cells(),
 }
 
 
@@ -271,6 +287,7 @@ def test_every_exported_dataclass_is_a_savable_result():
     not_results = {
         "KnownOptimum": "holds its construction function",
         "BestKnown": "a row of the shipped table",
+        "SweepTask": "holds the task's function (registered in memory, never stored)",
     }
     for name in packing.__all__:
         obj = getattr(packing, name)

@@ -22,6 +22,8 @@ the figures as ``learned_sweep_comparison.csv``.
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 
 from .. import (
@@ -30,9 +32,10 @@ from .. import (
     feature_dimensionality,
     ideal_tegum_product,
     interference_moments,
-    optimal_partition,
+    load_cell,
     plot_feature_dimensionality,
     plot_gram,
+    sweep,
     train_toy_model,
 )
 from ._kit import FigureRun, run_figure_cli
@@ -84,9 +87,23 @@ def _dimensionality_figure(run, W, reports, S):
     return fig
 
 
-def _moments(W, reports):
+def _predicted_packings(run, sizes, d: int, *, quick: bool) -> dict:
+    """Return the packings of :func:`packing.optimal_partition` (``rng=0``) for ``sizes`` x PS by ``(n, p)``.
+
+    Computed through the sweep engine, one cell per ``(n, p)``, cached in the
+    figure's cache folder (``--force`` clears it) and in parallel on every core
+    for the full figure; the quick one runs them here, sparing the worker start-up.
+    """
+    folder = run.cache_dir / "sweep"
+    if run.force:
+        shutil.rmtree(folder, ignore_errors=True)
+    grid = [{"n": int(n), "d": d, "p": p} for n in sorted(set(sizes)) for p in PS]
+    table = sweep("optimal_partition", grid, cache_dir=folder, n_jobs=1 if quick else None, progress=False)
+    return {(row.n, row.p): load_cell(row.path).result.W for row in table.itertuples()}
+
+
+def _moments(W, reports, packings):
     """Learned, ideal-tegum and predicted-optimal moments for every instance and order."""
-    d = W.shape[2]
     out = {"learned": [], "ideal tegum": [], "predicted optimum": []}
     for Wk, r in zip(W, reports, strict=True):
         kept = np.setdiff1d(np.arange(len(Wk)), r.factors.dropped)
@@ -96,9 +113,7 @@ def _moments(W, reports):
         except ValueError:  # not block-orthogonal: no tegum product to compare with
             out["ideal tegum"].append(np.full(len(PS), np.nan))
         n = len(kept)
-        out["predicted optimum"].append(
-            [interference_moments(optimal_partition(n, d, p, rng=0).W, [p])[0] for p in PS]
-        )
+        out["predicted optimum"].append([interference_moments(packings[n, p], [p])[0] for p in PS])
     return {k: np.array(v) for k, v in out.items()}
 
 
@@ -133,7 +148,9 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
         reports = [analyze_structure(Wk) for Wk in W]
         run.save(_gram_figure(run, W, reports, S), "learned_gram")
         run.save(_dimensionality_figure(run, W, reports, S), "learned_dimensionality")
-        run.save(_moments_figure(run, _moments(W, reports), S), "learned_moments")
+        sizes = [len(np.setdiff1d(np.arange(W.shape[1]), r.factors.dropped)) for r in reports]
+        packings = _predicted_packings(run, sizes, W.shape[2], quick=quick)
+        run.save(_moments_figure(run, _moments(W, reports, packings), S), "learned_moments")
         table = compare_packings(W, include=("ideal", "partition", "random"), rng=seed)
         run.save_text("learned_sweep_comparison.csv", table.to_csv())
     return run.paths

@@ -1,0 +1,130 @@
+"""Bad input to packing.sweep (see test_bad_input_common); the sweep's own tests are in test_sweep.py."""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_bad_input_common import (
+    case,
+    check_bad_input,
+    small_memory_limit,  # noqa: F401  (autouse: every case runs under a small memory limit)
+    substitute,
+)
+
+from packing import cell_key, load_cell, read_grid, register_task, sweep, sweep_dataset
+
+HERE = Path(tempfile.mkdtemp(prefix="packing-bad-input-sweep-"))
+(HERE / "file").write_text("x")
+GOOD = ("optimal_partition", {"n": [6], "d": [3], "p": [1.0]})
+OPTIONS = {"cache_dir": HERE / "cache", "n_jobs": 1, "progress": False}
+
+
+def _square(x, rng=None):
+    return {"y": x * x}
+
+
+CASES = [
+    *substitute(
+        sweep,
+        GOOD,
+        OPTIONS,
+        0,
+        [("nope", ValueError), (3, TypeError), (None, TypeError), (len, ValueError)],
+        name="task",
+    ),
+    *substitute(
+        sweep,
+        GOOD,
+        OPTIONS,
+        1,
+        [
+            ({}, ValueError),
+            ([], ValueError),
+            ({"n": []}, ValueError),
+            ({"n": [6], "q": [1]}, ValueError),
+            ({"n": [6], "d": [3], "p": [1.0], "rng": [0]}, ValueError),
+            ({"n": [6], "d": [3], "p": [1.0], "checkpoint": ["x.npz"]}, ValueError),
+            ({"n": [6]}, ValueError),
+            ({"n": [6], "d": [3], "p": [object()]}, TypeError),
+            ("n = [6]", TypeError),
+            (5, TypeError),
+            ([{"n": 6}, 7], TypeError),
+            ({1: [6]}, TypeError),
+        ],
+        name="grid",
+    ),
+    *substitute(
+        sweep,
+        GOOD,
+        OPTIONS,
+        "seeds",
+        [
+            (0, ValueError),
+            (-2, ValueError),
+            ("2", TypeError),
+            (True, TypeError),
+            ([], ValueError),
+            ([1, 1], ValueError),
+            ([0.5], ValueError),
+            ([-1], ValueError),
+        ],
+    ),
+    *substitute(sweep, GOOD, OPTIONS, "n_jobs", [(0, ValueError), (1.5, ValueError), ("2", ValueError)]),
+    *substitute(sweep, GOOD, OPTIONS, "client", [(3, TypeError), (object(), TypeError)]),
+    *substitute(sweep, GOOD, OPTIONS, "progress", [("yes", TypeError), (2, TypeError)]),
+    *substitute(
+        sweep,
+        GOOD,
+        OPTIONS,
+        "cache_dir",
+        [
+            (5, TypeError),
+            (None, TypeError),
+            (HERE / "file" / "cache", ValueError),
+            (HERE / "file", ValueError),
+        ],
+    ),
+    *substitute(
+        register_task,
+        ("ok-name", _square),
+        {},
+        0,
+        [("Bad Name", ValueError), ("", ValueError), ("-x", ValueError), (3, ValueError)],
+        name="name",
+    ),
+    *substitute(register_task, ("ok-name", _square), {}, 1, [(3, TypeError), (int, TypeError)], name="fn"),
+    case(register_task, "ok-name", _square, summarize=3, exc=TypeError, name="summarize"),
+    case(register_task, "ok-name", _square, summarize=lambda: {}, exc=TypeError, name="summarize"),
+    case(register_task, "ok-name", _square, seed_arg="seed", exc=ValueError, name="seed_arg"),
+    case(register_task, "ok-name", _square, version=1, exc=TypeError, name="version"),
+    case(register_task, "train_toy_model", _square, exc=ValueError, name="name"),
+    case(cell_key, 3, {}, 0, exc=TypeError, name="task"),
+    case(cell_key, "t", [1], 0, exc=TypeError, name="config"),
+    case(cell_key, "t", {"a": object()}, 0, exc=TypeError, name="config"),
+    case(cell_key, "t", {1: 2}, 0, exc=TypeError, name="config"),
+    case(cell_key, "t", {}, 0.5, exc=TypeError, name="seed"),
+    case(cell_key, "t", {}, 0, task_version=2, exc=TypeError, name="task_version"),
+    case(sweep_dataset, {"a": 1}, exc=TypeError, name="table"),
+    case(sweep_dataset, np.zeros(3), exc=TypeError, name="table"),
+    case(load_cell, HERE / "missing.npz", exc=FileNotFoundError, name="path"),
+    case(load_cell, HERE / "file", exc=ValueError, name="path"),
+    case(read_grid, HERE / "missing.toml", exc=FileNotFoundError, name="path"),
+    case(read_grid, HERE / "file", exc=ValueError, name="path"),
+    case(read_grid, HERE, exc=ValueError, name="path"),
+    case(read_grid, 5, exc=TypeError, name="path"),
+    case(load_cell, 5, exc=TypeError, name="path"),
+]
+FILES = (load_cell, read_grid)  # file errors: the wording is io's (test_bad_input_io)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_files():
+    yield
+    shutil.rmtree(HERE, ignore_errors=True)
+
+
+@pytest.mark.parametrize("fn, args, kwargs, exc, name", CASES)
+def test_bad_input(fn, args, kwargs, exc, name):
+    check_bad_input(fn, args, kwargs, exc, name, wording=fn not in FILES)
