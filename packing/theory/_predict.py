@@ -1,0 +1,411 @@
+"""Predict the geometry a ReLU toy model learns: fitted block losses and an exact DP over tegum products.
+
+Candidates are tegum products of the blocks in :mod:`packing.theory._shapes`
+plus left-out features. Cross-block pairs are exactly orthogonal, so the
+expected loss is the sum of the block losses. Features are sorted by
+importance (most important first) and every block takes a contiguous run of
+them; a block's cost is its :func:`fit_factor` loss (norms and biases fitted
+to those features' importances and densities), a left-out feature costs
+``I_i Var(x_i)`` (its bias outputs the mean). The dynamic programme
+
+    ``F(k, e) = min( F(k−1, e) + I_k Var(x_k),  min_s F(k − m_s, e − D_s) + cost(k − m_s, s) )``
+
+over features ``k`` and dimensions ``e`` keeps the two best distinct block
+compositions per state (exact: a composition pruned at a state is beaten
+there by two distinct others, each of which extends to a distinct final
+composition at least as good), which gives the optimum and the runner-up.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import feature_dimensionality, tegum_product
+from .._validation import _describe, check_int
+from ._fit import dropped_bias, fit_factor
+from ._inputs import feature_density, feature_table
+from ._loss import expected_loss
+from ._shapes import BlockShape, default_shapes
+
+__all__ = ["GeometryPrediction", "predict_geometry", "BlockCostTable", "relu_block_costs"]
+
+DROPPED = "dropped"
+#: A fitted block with a norm below this fraction of its largest is degenerate (as analyze_structure
+#: would drop that feature) and not a candidate.
+DEGENERATE = 0.1
+_KEEP = 2  # distinct compositions kept per DP state (2 = optimum + runner-up, exact)
+
+
+@dataclass
+class GeometryPrediction:
+    """Result of :func:`predict_geometry`.
+
+    Attributes
+    ----------
+    n, d : int
+    W : ndarray, shape (n, d)
+        Predicted weights (rows are features, in the order given), a tegum product.
+    b : ndarray, shape (n,)
+    loss : float
+        :func:`expected_loss` of ``(W, b)``.
+    error_bound : float
+        Its grid error bound.
+    blocks : list of (str, ndarray)
+        Shape name and feature indices of each block (left-out features are not blocks).
+    feature_shapes : ndarray of str, shape (n,)
+        The shape each feature sits in, ``"dropped"`` if left out.
+    dimensionality : ndarray, shape (n,)
+        :func:`packing.feature_dimensionality` of ``W``.
+    dimensions_per_feature : float
+        ``d / ||W||_F²`` (:func:`packing.dimensions_per_feature`).
+    description : str
+        The tegum product as :attr:`packing.StructureReport.description` writes it.
+    n_represented : int
+    runner_up : GeometryPrediction or None
+        The best prediction with a different block composition.
+    margin : float
+        ``runner_up.loss − loss`` (``inf`` without a runner-up).
+    seconds : float
+    """
+
+    n: int
+    d: int
+    W: np.ndarray = field(repr=False)
+    b: np.ndarray = field(repr=False)
+    loss: float
+    error_bound: float
+    blocks: list = field(repr=False)
+    feature_shapes: np.ndarray = field(repr=False)
+    dimensionality: np.ndarray = field(repr=False)
+    dimensions_per_feature: float
+    description: str
+    n_represented: int
+    runner_up: GeometryPrediction | None = field(default=None, repr=False)
+    margin: float = np.inf
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        """Return a one-paragraph text summary."""
+        text = (
+            f"{self.n} features in d={self.d}: {self.description or 'nothing represented'} "
+            f"({self.n_represented} represented), expected loss {self.loss:.6g}, "
+            f"dims/feature {self.dimensions_per_feature:.4g}"
+        )
+        if self.runner_up is not None:
+            text += f"; runner-up {self.runner_up.description} (+{self.margin:.3g})"
+        return text
+
+
+class _Costs:
+    """Fitted block losses, cached by shape and (relative) importances and densities."""
+
+    def __init__(self, imp, dens, shapes):
+        self.imp, self.dens, self.shapes = imp, dens, shapes
+        self.cache: dict = {}
+        self.fits = 0
+
+    def block(self, start, shape: BlockShape):
+        """``(loss, r, b)`` of ``shape`` on features ``start .. start + m − 1`` (sorted order)."""
+        sl = slice(start, start + shape.m)
+        imp, dens = self.imp[sl], self.dens[sl]
+        scale = float(imp.max())
+        if scale == 0:
+            return 0.0, np.zeros(shape.m), np.zeros(shape.m)
+        key = (shape.key, tuple(np.round(imp / scale, 12)), tuple(np.round(dens, 12)))
+        if key not in self.cache:
+            r, b, loss, _ = fit_factor(shape.cosines, dens, imp / scale)
+            if shape.m > 1 and not np.all(r > DEGENERATE * r.max()):
+                loss = np.inf  # a member left out: really a smaller composition, which the DP also has
+            self.cache[key] = (loss, r, b)
+            self.fits += 1
+        loss, r, b = self.cache[key]
+        return scale * loss, r, b
+
+    def dropped(self, k):
+        p = self.dens[k]
+        return float(self.imp[k] * (p / 3 - p * p / 4))
+
+
+def _check_shapes(shapes):
+    if shapes is None:
+        return default_shapes()
+    if isinstance(shapes, BlockShape):
+        shapes = [shapes]
+    out = []
+    for i, s in enumerate(shapes):
+        if not isinstance(s, BlockShape):
+            raise TypeError(f"shapes[{i}] must be a BlockShape; got {_describe(s)}.")
+        out.append(s)
+    if not out:
+        raise ValueError("shapes must hold at least one BlockShape; got none.")
+    return tuple(out)
+
+
+def _inputs(n, d, sparsity, density, importance):
+    n = check_int(n, "n", minimum=1)
+    d = check_int(d, "d", minimum=1)
+    dens = feature_density(sparsity, density, n)
+    imp = feature_table(importance, "importance", n, one_d="feature", lo=0.0)
+    for name, arr in (("sparsity" if density is None else "density", dens), ("importance", imp)):
+        if arr.shape[0] != 1:
+            raise ValueError(f"{name} must describe one model (a scalar or shape (1, {n})); got {arr.shape}.")
+    return n, d, dens[0], imp[0]
+
+
+def _solve(n, d, costs: _Costs, shapes):
+    """Two best distinct compositions: list of (loss, key, blocks) with blocks [(shape or None, start)]."""
+    names = sorted({s.name for s in shapes} | {DROPPED})
+    slot = {name: i for i, name in enumerate(names)}
+    moves = [(None, 1, 0, slot[DROPPED])] + [(s, s.m, s.D, slot[s.name]) for s in shapes]
+    cost = np.full((n, len(moves)), np.inf)  # cost of move j starting at sorted feature k
+    for k in range(n):
+        cost[k, 0] = costs.dropped(k)
+        for j, (s, m, _, _) in enumerate(moves[1:], start=1):
+            if k + m <= n:
+                cost[k, j] = costs.block(k, s)[0]
+    # state[k][e]: up to _KEEP entries (loss, key, parent), key = counts per name, parent = (k, e, i, move)
+    state = [[[] for _ in range(d + 1)] for _ in range(n + 1)]
+    state[0][0] = [(0.0, (0,) * len(names), None)]
+    for k in range(n):
+        for e in range(d + 1):
+            entries = state[k][e]
+            if not entries:
+                continue
+            for j, (_, m, D, name) in enumerate(moves):
+                c = cost[k, j]
+                if e + D > d or not np.isfinite(c):
+                    continue
+                cell = state[k + m][e + D]
+                for i, (loss, key, _) in enumerate(entries):
+                    _push(cell, loss + c, key[:name] + (key[name] + 1,) + key[name + 1 :], (k, e, i, j))
+    finals = sorted(
+        ((loss, key, e, i) for e in range(d + 1) for i, (loss, key, _) in enumerate(state[n][e])),
+        key=lambda t: t[0],
+    )
+    out, seen = [], set()
+    for loss, key, e, i in finals:
+        if key in seen:
+            continue
+        seen.add(key)
+        blocks, k, ee, ii = [], n, e, i
+        while k > 0:
+            k0, e0, i0, j = state[k][ee][ii][2]
+            blocks.append((moves[j][0], k0))
+            k, ee, ii = k0, e0, i0
+        out.append((loss, key, blocks[::-1]))
+        if len(out) == _KEEP:
+            break
+    return out
+
+
+def _push(cell, loss, key, parent):
+    """Insert into a DP cell keeping the ``_KEEP`` best entries with distinct keys."""
+    for i, (l0, k0, _) in enumerate(cell):
+        if k0 == key:
+            if loss < l0:
+                cell[i] = (loss, key, parent)
+                cell.sort(key=lambda t: t[0])
+            return
+    if len(cell) == _KEEP and loss >= cell[-1][0]:
+        return
+    cell.append((loss, key, parent))
+    cell.sort(key=lambda t: t[0])
+    del cell[_KEEP:]
+
+
+def _assemble(n, d, order, blocks, costs, dens_orig, imp_orig, t0):
+    """Build W, b in the original feature order from DP blocks (sorted positions)."""
+    arrays, feats, r_all, b_all, names = [], [], [], [], []
+    W = np.zeros((n, d))
+    b = dropped_bias(dens_orig)
+    shapes = np.full(n, DROPPED, dtype=object)
+    block_list = []
+    for s, start in blocks:
+        if s is None:
+            continue
+        _, r, bb = costs.block(start, s)
+        idx = order[start : start + s.m]
+        arrays.append(r[:, None] * s.directions)
+        feats.append(idx)
+        r_all.append(r)
+        b_all.append(bb)
+        names.append(s.name)
+    if arrays:
+        T = tegum_product(*arrays)
+        rows = np.concatenate(feats)
+        W[rows, : T.shape[1]] = T
+        b[rows] = np.concatenate(b_all)
+        for name, idx, r in zip(names, feats, r_all, strict=True):
+            shapes[idx] = np.where(r > 0, name, DROPPED)
+            block_list.append((name, idx))
+    ev = expected_loss(W, b, density=dens_orig[None], importance=imp_orig[None], return_details=True)
+    counts: dict = {}
+    for name in names:
+        counts[name] = counts.get(name, 0) + 1
+    description = " ⊕ ".join(f"{c}×{name}" if c > 1 else name for name, c in counts.items())
+    total = float(np.sum(W * W))
+    return GeometryPrediction(
+        n=n,
+        d=d,
+        W=W,
+        b=b,
+        loss=float(ev.loss[0]),
+        error_bound=float(ev.error_bound[0]),
+        blocks=block_list,
+        feature_shapes=shapes,
+        dimensionality=feature_dimensionality(W) if total > 0 else np.zeros(n),
+        dimensions_per_feature=d / total if total > 0 else np.inf,
+        description=description,
+        n_represented=int(np.sum(np.linalg.norm(W, axis=1) > 0)),
+        seconds=time.perf_counter() - t0,
+    )
+
+
+def predict_geometry(n, d, *, sparsity=None, density=None, importance=1.0, shapes=None) -> GeometryPrediction:
+    """Predict the geometry a ReLU toy model learns, before training it.
+
+    Every candidate is a tegum product of known blocks (dedicated dimension,
+    antipodal pair, polygons, simplices, square antiprisms; see
+    :func:`default_block_shapes`) and left-out features, with the blocks
+    assigned to runs of features in order of importance and their norms and
+    biases fitted to the expected loss (:func:`fit_geometry`). An exact dynamic
+    programme over blocks finds the candidate of least expected loss and the
+    runner-up (the best with a different block composition).
+
+    Parameters
+    ----------
+    n, d : int
+        Features and hidden dimensions.
+    sparsity, density : float or array_like, optional
+        Probability a feature is zero (or active): a scalar or one value per
+        feature given as shape ``(1, n)``. Default dense.
+    importance : float or array_like
+        Scalar or one value per feature.
+    shapes : sequence of BlockShape, optional
+        Candidate blocks (default :func:`default_block_shapes`).
+
+    Returns
+    -------
+    GeometryPrediction
+
+    Examples
+    --------
+    Dense data: the more important feature gets the dimension; sparse: an antipodal pair.
+
+    >>> predict_geometry(2, 1, importance=[1.0, 0.5]).feature_shapes.tolist()
+    ['dedicated', 'dropped']
+    >>> predict_geometry(2, 1, sparsity=0.99, importance=[1.0, 0.5]).description
+    'digon'
+    >>> predict_geometry(5, 2, sparsity=0.95).description
+    'pentagon'
+    >>> predict_geometry(5, 0)
+    Traceback (most recent call last):
+    ...
+    ValueError: d must be >= 1; got 0.
+    """
+    t0 = time.perf_counter()
+    n, d, dens, imp = _inputs(n, d, sparsity, density, importance)
+    shapes = _check_shapes(shapes)
+    order = np.argsort(-imp, kind="stable")
+    costs = _Costs(imp[order], dens[order], shapes)
+    solutions = _solve(n, d, costs, shapes)
+    best = _assemble(n, d, order, solutions[0][2], costs, dens, imp, t0)
+    if len(solutions) > 1:
+        best.runner_up = _assemble(n, d, order, solutions[1][2], costs, dens, imp, t0)
+        best.margin = best.runner_up.loss - best.loss
+    best.seconds = time.perf_counter() - t0
+    return best
+
+
+def default_block_shapes() -> list:
+    """Return the default candidate blocks of :func:`predict_geometry` (a list of BlockShape).
+
+    Examples
+    --------
+    >>> [s.name for s in default_block_shapes()][:6]
+    ['dedicated', 'digon', 'triangle', 'pentagon', 'hexagon', 'heptagon']
+    """
+    return list(default_shapes())
+
+
+@dataclass
+class BlockCostTable:
+    """Fitted expected loss of the best single block of ``m`` features in ``D`` dims (equal features).
+
+    ``table[m, D]`` (``0 <= m <= n``, ``0 <= D <= d``) is the least fitted loss
+    of a candidate block with exactly ``m`` features in at most ``D`` dims
+    (``inf`` if none); ``shape[m, D]`` names it; ``dropped`` is the loss of one
+    left-out feature. Calling the table, ``cost(m, D)``, returns the best
+    block of at most ``m`` features in at most ``D`` dims with the remaining
+    features left out: a block cost for a partition dynamic programme in which
+    every block has ``D >= 1``.
+    """
+
+    table: np.ndarray
+    shape: np.ndarray
+    dropped: float
+
+    def __call__(self, m: int, D: int) -> float:
+        """Best block of ``m' <= m`` features in ``<= D`` dims plus ``m − m'`` left out."""
+        m = check_int(m, "m", minimum=0)
+        D = check_int(D, "D", minimum=0)
+        m_max = self.table.shape[0] - 1
+        if m > m_max or D >= self.table.shape[1]:
+            raise ValueError(f"(m, D) must lie within the table, m <= {m_max}, D <= {self.table.shape[1] - 1}; "
+                             f"got ({m}, {D}).")
+        k = np.arange(m + 1)
+        return float(np.min(self.table[k, D] + (m - k) * self.dropped))
+
+
+def relu_block_costs(n, d, *, sparsity=None, density=None, shapes=None) -> BlockCostTable:
+    """Fitted ReLU-model block costs for features of equal importance 1 and equal density.
+
+    The table a partition dynamic programme needs to produce decodable blocks
+    (see :class:`BlockCostTable`).
+
+    Parameters
+    ----------
+    n, d : int
+        Largest block size and dimension.
+    sparsity, density : float, optional
+        One value for every feature.
+    shapes : sequence of BlockShape, optional
+
+    Returns
+    -------
+    BlockCostTable
+
+    Examples
+    --------
+    >>> t = relu_block_costs(5, 2, sparsity=0.95)
+    >>> t.shape[5, 2], t.shape[2, 1], round(t(1, 1), 6)
+    ('pentagon', 'digon', 0.0)
+    >>> relu_block_costs(5, 2, sparsity=[0.9, 0.95])
+    Traceback (most recent call last):
+    ...
+    ValueError: sparsity must be one number for relu_block_costs; got shape (2,).
+    """
+    n = check_int(n, "n", minimum=1)
+    d = check_int(d, "d", minimum=1)
+    name = "sparsity" if density is None else "density"
+    value = sparsity if density is None else density
+    if value is not None and np.ndim(value) != 0:
+        raise ValueError(f"{name} must be one number for relu_block_costs; got shape {np.shape(value)}.")
+    dens = feature_density(sparsity, density, n)[0]
+    shapes = _check_shapes(shapes)
+    costs = _Costs(np.ones(n), dens, shapes)
+    table = np.full((n + 1, d + 1), np.inf)
+    names = np.full((n + 1, d + 1), "", dtype=object)
+    table[0, :] = 0.0
+    for s in shapes:
+        if s.m > n or s.D > d:
+            continue
+        loss = costs.block(0, s)[0]
+        better = table[s.m, s.D:] > loss
+        table[s.m, s.D:][better] = loss
+        names[s.m, s.D:][better] = s.name
+    return BlockCostTable(table, names, costs.dropped(0))

@@ -1,0 +1,88 @@
+"""The candidate blocks of a predicted geometry: the small polytopes toy models learn.
+
+Elhage et al. (2022, "Toy Models of Superposition", section "The geometry of
+superposition") find ReLU toy models storing features in tegum products of a
+dedicated dimension (1 feature / 1 dim), antipodal pairs (digons, 2/1),
+triangles (3/2), tetrahedra (4/3), pentagons (5/2) and square antiprisms (8/3),
+and leaving features out. The library here has those, larger regular polygons
+and simplices, and the square antiprism at several heights (its free
+parameter; 1/sqrt(3) is the tight frame). The square (= two orthogonal
+digons) and cross-polytopes (= orthogonal digons) are already tegum products of
+digons and are left out. Every block is named by :func:`packing.identify_shape`,
+so predicted and detected shapes use one vocabulary.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cache
+
+import numpy as np
+
+from .. import antipodal_pair, identify_shape, regular_polygon, regular_simplex, square_antiprism
+
+__all__: list[str] = []
+
+#: Largest regular polygon and simplex (number of vertices) in the default library.
+MAX_POLYGON = 9
+MAX_SIMPLEX = 8
+#: Heights (cosine to the axis) of the square antiprisms tried; 1/sqrt(3) is the tight frame.
+ANTIPRISM_HEIGHTS = (0.45, 0.5, 1 / math.sqrt(3), 0.62, 0.66)
+
+
+@dataclass(frozen=True)
+class BlockShape:
+    """One candidate block: ``m`` unit vectors spanning ``D`` dimensions.
+
+    Attributes
+    ----------
+    name : str
+        As :func:`packing.identify_shape` labels it (``"dedicated"``, ``"digon"``, ...).
+    key : str
+        Unique key (the name plus a variant, e.g. the antiprism's height).
+    directions : ndarray, shape (m, D)
+    """
+
+    name: str
+    key: str
+    directions: np.ndarray = field(repr=False, compare=False)
+
+    @property
+    def m(self) -> int:
+        """Number of features."""
+        return self.directions.shape[0]
+
+    @property
+    def D(self) -> int:
+        """Number of dimensions."""
+        return self.directions.shape[1]
+
+    @property
+    def cosines(self) -> np.ndarray:
+        """``U Uᵀ``, shape (m, m)."""
+        return self.directions @ self.directions.T
+
+
+def _antiprism(height: float) -> np.ndarray:
+    A = square_antiprism()
+    z = np.sign(A[:, 2])
+    planar = A[:, :2] / np.linalg.norm(A[:, :2], axis=1, keepdims=True)
+    return np.c_[planar * math.sqrt(1 - height * height), z * height]
+
+
+def _named(U, key=None) -> BlockShape:
+    U = np.asarray(U, dtype=np.float64)
+    U.setflags(write=False)
+    name = identify_shape(U).label if len(U) > 1 else "dedicated"
+    return BlockShape(name, key or name, U)
+
+
+@cache
+def default_shapes(max_polygon: int = MAX_POLYGON, max_simplex: int = MAX_SIMPLEX) -> tuple:
+    """The default library of candidate blocks (cached)."""
+    shapes = [_named(np.ones((1, 1))), _named(antipodal_pair())]
+    shapes += [_named(regular_polygon(m)) for m in range(3, max_polygon + 1) if m != 4]
+    shapes += [_named(regular_simplex(m)) for m in range(4, max_simplex + 1)]
+    shapes += [_named(_antiprism(h), f"square antiprism (height {h:.4f})") for h in ANTIPRISM_HEIGHTS]
+    return tuple(shapes)
