@@ -12,6 +12,7 @@
 
 from ._fit import FittedGeometry, fit_geometry
 from ._loss import ExpectedLoss, expected_loss
+from ._phase import PHASES, PhaseDiagram, classify_phase, phase_diagram
 from ._predict import (
     BlockCostTable,
     GeometryPrediction,
@@ -32,4 +33,8 @@ __all__ = [
     "default_block_shapes",
     "BlockCostTable",
     "relu_block_costs",
+    "PHASES",
+    "PhaseDiagram",
+    "classify_phase",
+    "phase_diagram",
 ]

@@ -19,15 +19,23 @@ from scipy.optimize import minimize
 from scipy.sparse.csgraph import connected_components
 
 from .._validation import _describe, check_packing
-from ._inputs import feature_density, feature_table
-from ._loss import _higher_order, _order_probabilities, _rows_expectation, expected_loss, psi, psi_box
+from ._inputs import feature_density, feature_table, single_blas
+from ._loss import (
+    _higher_order,
+    _order_probabilities,
+    _rows_expectation,
+    expected_loss,
+    grid_size,
+    psi,
+    psi_box,
+)
 
 __all__ = ["FittedGeometry", "fit_geometry"]
 
 #: |cos| above which two directions interact (cross-factor pairs are exactly 0 in a tegum product).
 COS_ATOL = 1e-9
 #: Grid points for two or more active interferers while fitting (the final loss uses the automatic grid).
-FIT_GRID = 1024
+FIT_GRID = 512
 #: Bounds of the fitted parameters.
 R_MAX, B_MIN, B_MAX = 3.0, -3.0, 1.0
 _R_GRID = np.linspace(0.2, 1.6, 11)
@@ -86,35 +94,43 @@ class _Factor:
         self.S = 1.0 - dens
         off = ~np.eye(self.m, dtype=bool)
         self.cos = C[off].reshape(self.m, self.m - 1) if self.m > 1 else np.zeros((self.m, 0))
-        self.pj = np.broadcast_to(dens, (self.m, self.m))[off].reshape(self.m, self.m - 1) if self.m > 1 else self.cos
-        self.grid = grid
+        full = np.broadcast_to(dens, (self.m, self.m))
+        self.pj = full[off].reshape(self.m, self.m - 1) if self.m > 1 else self.cos
+        # grid for >= 2 active interferers, sized for norms up to 1.3 and fixed for the whole fit
+        a = np.full(self.m, 1.69)
+        self.grid = grid_size(1.69 * self.cos, self.pj, a, self.S, cap=grid) if self.m > 2 else 0
         self.evaluations = 0
         self._shared: dict = {}
 
-    def losses(self, r, b):
-        """Weighted loss for a batch of per-feature parameters ``r, b`` of shape (B, m)."""
+    def losses(self, r, b, derivative=False):
+        """Weighted loss for a batch of per-feature parameters ``r, b`` of shape (B, m).
+
+        With ``derivative`` also the gradient in ``b`` (B, m), exact.
+        """
         self.evaluations += 1
         B, m = r.shape
-        g = (r[:, :, None] * np.broadcast_to(self._partners(r), (B, m, m - 1)) * self.cos[None]).reshape(B * m, -1)
+        g = (r[:, :, None] * self._partners(r) * self.cos[None]).reshape(B * m, -1)
         a = (r * r).reshape(-1)
         S = np.tile(self.S, B)
         pj = np.broadcast_to(self.pj, (B, m, m - 1)).reshape(B * m, -1)
-        value, _ = _rows_expectation(a, S, b.reshape(-1), g, pj, self.grid if m > 2 else 0)
-        return (value.reshape(B, m) * self.imp).sum(axis=1)
+        out = _rows_expectation(a, S, b.reshape(-1), g, pj, self.grid, derivative=derivative)
+        value = (out[0].reshape(B, m) * self.imp).sum(axis=1)
+        return (value, out[2].reshape(B, m) * self.imp) if derivative else value
 
     def _partners(self, r):
         off = ~np.eye(self.m, dtype=bool)
-        return np.broadcast_to(r[:, None, :], (r.shape[0], self.m, self.m))[:, off].reshape(r.shape[0], self.m, -1)
+        full = np.broadcast_to(r[:, None, :], (r.shape[0], self.m, self.m))
+        return full[:, off].reshape(r.shape[0], self.m, -1)
 
     # -- one shared (r, b): Y = r² Z, Z's distribution computed once
     def shared_losses(self, r, b, grid=None):
         """Weighted loss when every feature has norm ``r`` and bias ``b`` (arrays of shape (B,))."""
         self.evaluations += 1
-        grid = grid or self.grid
+        grid = self.grid if grid is None else grid
         if grid not in self._shared:
             p = np.where(self.cos != 0, self.pj, 0.0)
             p0, p1, _ = _order_probabilities(p)
-            hi = _higher_order(self.cos, p, grid) if self.m > 2 else None
+            hi = _higher_order(self.cos, p, grid) if grid else None
             self._shared[grid] = (p0, p1, hi)
         p0, p1, hi = self._shared[grid]
         a = (r * r)[:, None]  # (B, 1)
@@ -141,45 +157,54 @@ class _Factor:
         return self.losses(r, b)
 
     def fit(self, init=None):
-        """Return ``(theta, loss)``: the best group parameters found (never worse than ``init``)."""
-        starts = []
-        if self.k == 1 or init is None:
-            rr, bb = np.meshgrid(_R_GRID, _B_GRID, indexing="ij")
-            if self.k == 1:
-                vals = self.shared_losses(rr.ravel(), bb.ravel(), SCAN_GRID)
-            else:
-                r = np.repeat(rr.ravel()[:, None], self.m, axis=1)
-                b = np.repeat(bb.ravel()[:, None], self.m, axis=1)
-                vals = np.concatenate([self.losses(r[i : i + 64], b[i : i + 64]) for i in range(0, len(r), 64)])
-            best = int(np.argmin(vals))
-            starts.append(np.r_[np.full(self.k, rr.ravel()[best]), np.full(self.k, bb.ravel()[best])])
+        """Return ``(theta, loss)``: the best group parameters found (never worse than ``init``).
+
+        A scan over one shared ``(r, b)`` and its polish come first (cheap: one
+        interference distribution for every ``r``); with several groups the
+        per-group fit starts from there (and from ``init``).
+        """
+        rr, bb = np.meshgrid(_R_GRID, _B_GRID, indexing="ij")
+        vals = self.shared_losses(rr.ravel(), bb.ravel(), min(SCAN_GRID, self.grid))
+        best = int(np.argmin(vals))
+        shared = self._polish(np.array([rr.ravel()[best], bb.ravel()[best]]), self._shared_value_and_grad,
+                              [(0.0, R_MAX), (B_MIN, B_MAX)])
+        starts = [np.repeat(shared[0], self.k)]
         if init is not None:
             starts.append(np.asarray(init, dtype=np.float64))
+        if self.k == 1:
+            return min((self._polish(x0, self._shared_value_and_grad, [(0.0, R_MAX), (B_MIN, B_MAX)])
+                        for x0 in starts), key=lambda t: t[1]) if init is not None else shared
         bounds = [(0.0, R_MAX)] * self.k + [(B_MIN, B_MAX)] * self.k
-        best_theta, best_loss = None, np.inf
-        for x0 in starts:
-            x0 = np.clip(x0, [lo for lo, _ in bounds], [hi for _, hi in bounds])
-            f0 = float(self.objective(x0[None])[0])
-            res = minimize(self._value_and_grad, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-                           options={"maxiter": 200, "ftol": 1e-13, "gtol": 1e-10})
-            theta, val = (res.x, float(res.fun)) if res.fun <= f0 else (x0, f0)
-            if val < best_loss:
-                best_theta, best_loss = theta, val
-        return best_theta, best_loss
+        return min((self._polish(x0, self._value_and_grad, bounds) for x0 in starts), key=lambda t: t[1])
+
+    def _polish(self, x0, fun, bounds):
+        x0 = np.clip(x0, [lo for lo, _ in bounds], [hi for _, hi in bounds])
+        f0 = fun(x0)[0]
+        res = minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=bounds,
+                       options={"maxiter": 200, "ftol": 1e-12, "gtol": 1e-9})
+        return (res.x, float(res.fun)) if res.fun <= f0 else (x0, f0)
+
+    def _shared_value_and_grad(self, theta, step=1e-6):
+        batch = theta[None] + np.array([[0, 0], [step, 0], [-step, 0], [0, step], [0, -step]])
+        v = self.shared_losses(batch[:, 0], batch[:, 1])
+        return float(v[0]), np.array([v[1] - v[2], v[3] - v[4]]) / (2 * step)
 
     def _value_and_grad(self, theta, step=1e-6):
-        P = theta.size
-        batch = np.repeat(theta[None], 2 * P + 1, axis=0)
-        idx = np.arange(P)
+        """Value and gradient: central differences in the norms (one batch), exact in the biases."""
+        k = self.k
+        batch = np.repeat(theta[None], 2 * k + 1, axis=0)
+        idx = np.arange(k)
         batch[1 + idx, idx] += step
-        batch[1 + P + idx, idx] -= step
-        vals = self.objective(batch)
-        return float(vals[0]), (vals[1 : 1 + P] - vals[1 + P :]) / (2 * step)
+        batch[1 + k + idx, idx] -= step
+        r, b = self.expand(batch)
+        vals, slope = self.losses(r, b, derivative=True)
+        grad_b = np.bincount(self.groups, weights=slope[0], minlength=k)
+        return float(vals[0]), np.r_[(vals[1 : 1 + k] - vals[1 + k :]) / (2 * step), grad_b]
 
 
 # --------------------------------------------------------------------------- public
 def tegum_components(U, atol=COS_ATOL):
-    """Connected components of ``|cos| > atol`` among the nonzero rows of unit ``U``; zero rows apart."""
+    """Return the components of ``|cos| > atol`` among the nonzero rows of unit ``U``, and the zero rows."""
     nonzero = np.linalg.norm(U, axis=1) > 0
     A = (np.abs(U @ U.T) > atol) & nonzero[:, None] & nonzero[None, :]
     _, labels = connected_components(A, directed=False)
@@ -209,7 +234,8 @@ def fit_factor(C, dens, imp, *, share=True, init=None, grid=FIT_GRID):
     if init is not None:
         r0, b0 = init
         k = fac.k
-        init_theta = np.r_[[r0[groups == g].mean() for g in range(k)], [b0[groups == g].mean() for g in range(k)]]
+        init_theta = np.r_[[r0[groups == g].mean() for g in range(k)],
+                           [b0[groups == g].mean() for g in range(k)]]
     theta, loss = fac.fit(init_theta)
     r, b = fac.expand(theta[None])
     return r[0], b[0], loss, fac.evaluations
@@ -220,6 +246,7 @@ def dropped_bias(dens):
     return np.asarray(dens, dtype=np.float64) / 2
 
 
+@single_blas
 def fit_geometry(
     directions,
     *,
@@ -274,7 +301,9 @@ def fit_geometry(
     imp = feature_table(importance, "importance", n, one_d="feature", lo=0.0)
     for name, arr in (("sparsity" if density is None else "density", dens), ("importance", imp)):
         if arr.shape[0] != 1:
-            raise ValueError(f"{name} must describe one instance (a scalar or shape (1, {n})); got {arr.shape}.")
+            raise ValueError(
+                f"{name} must describe one instance (a scalar or shape (1, {n})); got {arr.shape}."
+            )
     dens, imp = dens[0], imp[0]
     if not isinstance(share, bool | np.bool_):
         raise TypeError(f"share must be a bool; got {_describe(share)}.")

@@ -19,7 +19,6 @@ composition at least as good), which gives the optimum and the runner-up.
 from __future__ import annotations
 
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -27,7 +26,7 @@ import numpy as np
 from .. import feature_dimensionality, tegum_product
 from .._validation import _describe, check_int
 from ._fit import dropped_bias, fit_factor
-from ._inputs import feature_density, feature_table
+from ._inputs import feature_density, feature_table, single_blas
 from ._loss import expected_loss
 from ._shapes import BlockShape, default_shapes
 
@@ -265,6 +264,7 @@ def _assemble(n, d, order, blocks, costs, dens_orig, imp_orig, t0):
     )
 
 
+@single_blas
 def predict_geometry(n, d, *, sparsity=None, density=None, importance=1.0, shapes=None) -> GeometryPrediction:
     """Predict the geometry a ReLU toy model learns, before training it.
 
@@ -355,12 +355,14 @@ class BlockCostTable:
         D = check_int(D, "D", minimum=0)
         m_max = self.table.shape[0] - 1
         if m > m_max or D >= self.table.shape[1]:
-            raise ValueError(f"(m, D) must lie within the table, m <= {m_max}, D <= {self.table.shape[1] - 1}; "
-                             f"got ({m}, {D}).")
+            raise ValueError(
+                f"(m, D) must lie within the table, m <= {m_max}, D <= {self.table.shape[1] - 1}; got ({m}, {D})."
+            )
         k = np.arange(m + 1)
         return float(np.min(self.table[k, D] + (m - k) * self.dropped))
 
 
+@single_blas
 def relu_block_costs(n, d, *, sparsity=None, density=None, shapes=None) -> BlockCostTable:
     """Fitted ReLU-model block costs for features of equal importance 1 and equal density.
 

@@ -28,7 +28,7 @@ __all__: list[str] = []
 MAX_POLYGON = 9
 MAX_SIMPLEX = 8
 #: Heights (cosine to the axis) of the square antiprisms tried; 1/sqrt(3) is the tight frame.
-ANTIPRISM_HEIGHTS = (0.45, 0.5, 1 / math.sqrt(3), 0.62, 0.66)
+ANTIPRISM_HEIGHTS = (0.5, 1 / math.sqrt(3), 0.65)
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ def _named(U, key=None) -> BlockShape:
 
 @cache
 def default_shapes(max_polygon: int = MAX_POLYGON, max_simplex: int = MAX_SIMPLEX) -> tuple:
-    """The default library of candidate blocks (cached)."""
+    """Return the default library of candidate blocks (cached)."""
     shapes = [_named(np.ones((1, 1))), _named(antipodal_pair())]
     shapes += [_named(regular_polygon(m)) for m in range(3, max_polygon + 1) if m != 4]
     shapes += [_named(regular_simplex(m)) for m in range(4, max_simplex + 1)]
