@@ -44,7 +44,7 @@ from packing import theory
 EXPERIMENTS = ("loss", "phase2", "phase3", "pentagon", "importance", "dims")
 
 FULL = {
-    "phase": dict(cells=20, n_seeds=4, steps=20_000, lr=1e-2, batch_size=1024),
+    "phase": dict(cells=20, n_seeds=4, steps=10_000, lr=1e-2, batch_size=1024),
     "pentagon": dict(sparsity=np.round(np.arange(0.50, 0.951, 0.015), 3).tolist(), n_seeds=8, steps=20_000,
                      lr=1e-2, batch_size=1024),
     "importance": dict(density=[1.0, 0.3, 0.1, 0.03, 0.01], n_seeds=4, steps=30_000, lr=1e-2, batch_size=1024),

@@ -20,7 +20,7 @@ from ._predict import (
     predict_geometry,
     relu_block_costs,
 )
-from ._shapes import BlockShape
+from ._shapes import BlockShape, block_shape
 
 __all__ = [
     "ExpectedLoss",
@@ -28,6 +28,7 @@ __all__ = [
     "FittedGeometry",
     "fit_geometry",
     "BlockShape",
+    "block_shape",
     "GeometryPrediction",
     "predict_geometry",
     "default_block_shapes",

@@ -95,7 +95,7 @@ class GeometryPrediction:
             f"dims/feature {self.dimensions_per_feature:.4g}"
         )
         if self.runner_up is not None:
-            text += f"; runner-up {self.runner_up.description} (+{self.margin:.3g})"
+            text += f"; runner-up {self.runner_up.description or 'nothing represented'} (+{self.margin:.3g})"
         return text
 
 
@@ -286,7 +286,8 @@ def predict_geometry(n, d, *, sparsity=None, density=None, importance=1.0, shape
     importance : float or array_like
         Scalar or one value per feature.
     shapes : sequence of BlockShape, optional
-        Candidate blocks (default :func:`default_block_shapes`).
+        Candidate blocks (default :func:`default_block_shapes`; add your own,
+        e.g. an optimizer packing, with :func:`block_shape`).
 
     Returns
     -------

@@ -14,6 +14,7 @@ so predicted and detected shapes use one vocabulary.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass, field
 from functools import cache
@@ -21,8 +22,9 @@ from functools import cache
 import numpy as np
 
 from .. import antipodal_pair, identify_shape, regular_polygon, regular_simplex, square_antiprism
+from .._validation import _describe, check_packing
 
-__all__: list[str] = []
+__all__ = ["BlockShape", "block_shape"]
 
 #: Largest regular polygon and simplex (number of vertices) in the default library.
 MAX_POLYGON = 9
@@ -76,6 +78,42 @@ def _named(U, key=None) -> BlockShape:
     U.setflags(write=False)
     name = identify_shape(U).label if len(U) > 1 else "dedicated"
     return BlockShape(name, key or name, U)
+
+
+def block_shape(directions, name=None) -> BlockShape:
+    """Make a candidate block for :func:`predict_geometry` from any directions (e.g. an optimizer packing).
+
+    Parameters
+    ----------
+    directions : array_like, shape (m, D)
+        Nonzero rows; they are normalized.
+    name : str, optional
+        Default: the label :func:`packing.identify_shape` gives the rows.
+
+    Returns
+    -------
+    BlockShape
+
+    Examples
+    --------
+    >>> block_shape(packing.regular_polygon(5)).name
+    'pentagon'
+    >>> block_shape([[1.0, 0.0], [0.0, 0.0]])
+    Traceback (most recent call last):
+    ...
+    ValueError: directions must have nonzero rows; row 1 is zero.
+    """
+    U = check_packing(directions, "directions", dtype=np.float64, copy=True)
+    norms = np.linalg.norm(U, axis=1)
+    if (norms == 0).any():
+        raise ValueError(f"directions must have nonzero rows; row {int(np.argmin(norms))} is zero.")
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"name must be a string; got {_describe(name)}.")
+    U /= norms[:, None]
+    shape = _named(U)
+    label = shape.name if name is None else name
+    digest = hashlib.sha1(U.tobytes()).hexdigest()[:8]
+    return BlockShape(label, f"{label} ({U.shape[0]} in {U.shape[1]}, {digest})", shape.directions)
 
 
 @cache
