@@ -43,14 +43,23 @@ def main(argv=None) -> dict:
         t0 = time.perf_counter()
         p = theory.predict_geometry(n, d, sparsity=s)
         seconds = time.perf_counter() - t0
-        result["runs"][s] = {"seconds": seconds, "steps": seconds / step, "loss": p.loss,
-                             "description": p.description, "first_call": k == 0}
-        print(f"{s:>8} {seconds:>8.2f} {seconds / step:>9.0f}  {p.loss:>10.5g}  {p.description}"
-              + ("  (includes building the shape library)" if k == 0 else ""))
+        result["runs"][s] = {
+            "seconds": seconds,
+            "steps": seconds / step,
+            "loss": p.loss,
+            "description": p.description,
+            "first_call": k == 0,
+        }
+        print(
+            f"{s:>8} {seconds:>8.2f} {seconds / step:>9.0f}  {p.loss:>10.5g}  {p.description}"
+            + ("  (includes building the shape library)" if k == 0 else "")
+        )
     worst = max(r["seconds"] for r in result["runs"].values())
     result["max_seconds"] = worst
-    print(f"slowest prediction {worst:.2f} s (target for n=200, d=20: < 10 s); "
-          f"median {np.median([r['seconds'] for r in result['runs'].values()]):.2f} s")
+    print(
+        f"slowest prediction {worst:.2f} s (target for n=200, d=20: < 10 s); "
+        f"median {np.median([r['seconds'] for r in result['runs'].values()]):.2f} s"
+    )
     return result
 
 

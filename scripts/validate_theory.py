@@ -45,11 +45,19 @@ EXPERIMENTS = ("loss", "phase2", "phase3", "pentagon", "importance", "dims")
 
 FULL = {
     "phase": dict(cells=20, n_seeds=4, steps=10_000, lr=1e-2, batch_size=1024),
-    "pentagon": dict(sparsity=np.round(np.arange(0.50, 0.951, 0.015), 3).tolist(), n_seeds=8, steps=20_000,
-                     lr=1e-2, batch_size=1024),
-    "importance": dict(density=[1.0, 0.3, 0.1, 0.03, 0.01], n_seeds=4, steps=30_000, lr=1e-2, batch_size=1024),
-    "dims": dict(inv=np.geomspace(1.0, 300.0, 20).tolist(), n_seeds=4, steps=20_000, lr=1e-2, batch_size=1024,
-                 chunk=4),
+    "pentagon": dict(
+        sparsity=np.round(np.arange(0.50, 0.951, 0.015), 3).tolist(),
+        n_seeds=8,
+        steps=20_000,
+        lr=1e-2,
+        batch_size=1024,
+    ),
+    "importance": dict(
+        density=[1.0, 0.3, 0.1, 0.03, 0.01], n_seeds=4, steps=30_000, lr=1e-2, batch_size=1024
+    ),
+    "dims": dict(
+        inv=np.geomspace(1.0, 300.0, 20).tolist(), n_seeds=4, steps=20_000, lr=1e-2, batch_size=1024, chunk=4
+    ),
     "loss": dict(samples=2_000_000),
 }
 QUICK = {
@@ -91,11 +99,24 @@ def trained(name, params, fit, *, cache, force):
 
 def train(n, d, *, density, importance, n_seeds, steps, lr, batch_size, seed):
     r = packing.train_toy_model(
-        n_features=n, d=d, density=density, importance=importance, steps=steps, lr=lr, batch_size=batch_size,
-        schedule="cosine", n_seeds=n_seeds, eval_batch_size=65536, rng=seed,
+        n_features=n,
+        d=d,
+        density=density,
+        importance=importance,
+        steps=steps,
+        lr=lr,
+        batch_size=batch_size,
+        schedule="cosine",
+        n_seeds=n_seeds,
+        eval_batch_size=65536,
+        rng=seed,
     )
-    return {"W": r.W.astype(np.float64), "b": r.b.astype(np.float64), "eval_loss": r.eval_loss,
-            "seed_eval_losses": r.seed_eval_losses}
+    return {
+        "W": r.W.astype(np.float64),
+        "b": r.b.astype(np.float64),
+        "eval_loss": r.eval_loss,
+        "seed_eval_losses": r.seed_eval_losses,
+    }
 
 
 def describe(W):
@@ -114,28 +135,68 @@ def exp_phase(n, d, cfg, *, cache, force, seed, train_only):
     imp = np.ones((len(cells), n))
     imp[:, -1] = [x[j] for _, j in cells]
     dens = np.array([y[i] for i, _ in cells])
-    params = {k: cfg[k] for k in ("cells", "n_seeds", "steps", "lr", "batch_size")} | {"n": n, "d": d, "seed": seed}
-    t = trained(f"phase{n}{d}", params, lambda: train(
-        n, d, density=dens, importance=imp, seed=seed, **{k: cfg[k] for k in ("n_seeds", "steps", "lr", "batch_size")}
-    ), cache=cache, force=force)
+    params = {k: cfg[k] for k in ("cells", "n_seeds", "steps", "lr", "batch_size")} | {
+        "n": n,
+        "d": d,
+        "seed": seed,
+    }
+    t = trained(
+        f"phase{n}{d}",
+        params,
+        lambda: train(
+            n,
+            d,
+            density=dens,
+            importance=imp,
+            seed=seed,
+            **{k: cfg[k] for k in ("n_seeds", "steps", "lr", "batch_size")},
+        ),
+        cache=cache,
+        force=force,
+    )
     if train_only:
         return {}
-    pd = theory.phase_diagram(n, d, relative_importance=x, density=y, trained_weights=(t["W"], t["b"]),
-                              n_seeds=cfg["n_seeds"], steps=cfg["steps"], lr=cfg["lr"], rng=seed)
+    pd = theory.phase_diagram(
+        n,
+        d,
+        relative_importance=x,
+        density=y,
+        trained_weights=(t["W"], t["b"]),
+        n_seeds=cfg["n_seeds"],
+        steps=cfg["steps"],
+        lr=cfg["lr"],
+        rng=seed,
+    )
     print(pd.to_text())
     gap = pd.trained_above_prediction
-    print(f"trained expected loss minus predicted: median {np.median(gap):.3g}, min {gap.min():.3g} "
-          f"(negative: the trained model beats the prediction), max {gap.max():.3g}")
-    return {"agreement": pd.agreement, "disagreement_near_boundary": pd.disagreement_near_boundary,
-            "min_gap": float(gap.min())}
+    print(
+        f"trained expected loss minus predicted: median {np.median(gap):.3g}, min {gap.min():.3g} "
+        f"(negative: the trained model beats the prediction), max {gap.max():.3g}"
+    )
+    return {
+        "agreement": pd.agreement,
+        "disagreement_near_boundary": pd.disagreement_near_boundary,
+        "min_gap": float(gap.min()),
+    }
 
 
 def exp_pentagon(cfg, *, cache, force, seed, train_only):
     S = np.array(cfg["sparsity"])
     params = {k: cfg[k] for k in ("sparsity", "n_seeds", "steps", "lr", "batch_size")} | {"seed": seed}
-    t = trained("pentagon", params, lambda: train(
-        5, 2, density=1 - S, importance=1.0, seed=seed, **{k: cfg[k] for k in ("n_seeds", "steps", "lr", "batch_size")}
-    ), cache=cache, force=force)
+    t = trained(
+        "pentagon",
+        params,
+        lambda: train(
+            5,
+            2,
+            density=1 - S,
+            importance=1.0,
+            seed=seed,
+            **{k: cfg[k] for k in ("n_seeds", "steps", "lr", "batch_size")},
+        ),
+        cache=cache,
+        force=force,
+    )
     if train_only:
         return {}
     print(" S      trained (best of seeds)            predicted              pred loss   trained E[loss]")
@@ -156,15 +217,21 @@ def exp_pentagon(cfg, *, cache, force, seed, train_only):
         return {"predicted_switch": predicted_switch, "trained_switch": None}
     trained_switch = float((S[first] + S[first - 1]) / 2) if first > 0 else float(S[0])
     stays = bool(trained_pent[first:].all())
-    print(f"trained: first pentagon at "
-          f"S = {S[first]:.3f} (switch {trained_switch:.4f}{'' if stays else ', not monotone above it'}); "
-          f"difference {abs(predicted_switch - trained_switch):.4f} (target <= 0.05)")
-    return {"predicted_switch": predicted_switch, "trained_switch": trained_switch,
-            "difference": abs(predicted_switch - trained_switch)}
+    print(
+        f"trained: first pentagon at "
+        f"S = {S[first]:.3f} (switch {trained_switch:.4f}{'' if stays else ', not monotone above it'}); "
+        f"difference {abs(predicted_switch - trained_switch):.4f} (target <= 0.05)"
+    )
+    return {
+        "predicted_switch": predicted_switch,
+        "trained_switch": trained_switch,
+        "difference": abs(predicted_switch - trained_switch),
+    }
 
 
 def _predicted_switch(lo=0.5, hi=0.99, tol=1e-4):
     """Smallest sparsity from which the prediction for 5 in 2 is the pentagon (bisection)."""
+
     def pent(s):
         return theory.predict_geometry(5, 2, sparsity=s).description == "pentagon"
 
@@ -182,9 +249,20 @@ def exp_importance(cfg, *, cache, force, seed, train_only):
     params = {k: cfg[k] for k in ("density", "n_seeds", "steps", "lr", "batch_size")} | {"seed": seed}
     if (n, d) != (20, 5):
         params |= {"n": n, "d": d}
-    t = trained("importance", params, lambda: train(
-        n, d, density=dens, importance=imp, seed=seed, **{k: cfg[k] for k in ("n_seeds", "steps", "lr", "batch_size")}
-    ), cache=cache, force=force)
+    t = trained(
+        "importance",
+        params,
+        lambda: train(
+            n,
+            d,
+            density=dens,
+            importance=imp,
+            seed=seed,
+            **{k: cfg[k] for k in ("n_seeds", "steps", "lr", "batch_size")},
+        ),
+        cache=cache,
+        force=force,
+    )
     if train_only:
         return {}
     same_count = same_shape = 0
@@ -196,10 +274,16 @@ def exp_importance(cfg, *, cache, force, seed, train_only):
         same_count += count == p.n_represented
         same_shape += pred_desc == desc
         print(f" density {p_:<5}: trained {count:2d} represented, {desc:<32} E[loss] {tl:.5f}")
-        print(f"               predicted {p.n_represented:2d} represented, {p.description:<30} loss {p.loss:.5f}"
-              f" (analyze_structure on the prediction: {pred_desc}); runner-up {p.runner_up.description} "
-              f"+{p.margin:.2g}")
-    print(f"represented count equal at {same_count}/{len(dens)} densities; shapes equal at {same_shape}/{len(dens)}")
+        print(
+            f"               predicted {p.n_represented:2d} represented, {p.description:<30} "
+            f"loss {p.loss:.5f}"
+            f" (analyze_structure on the prediction: {pred_desc}); runner-up {p.runner_up.description} "
+            f"+{p.margin:.2g}"
+        )
+    print(
+        f"represented count equal at {same_count}/{len(dens)} densities; "
+        f"shapes equal at {same_shape}/{len(dens)}"
+    )
     return {"count_agree": same_count, "shape_agree": same_shape, "cells": len(dens)}
 
 
@@ -208,18 +292,32 @@ def exp_dims(cfg, *, cache, force, seed, train_only):
     inv = np.array(cfg["inv"])
     S = 1 - 1 / inv
     chunks = [list(range(i, min(i + cfg["chunk"], len(S)))) for i in range(0, len(S), cfg["chunk"])]
-    Ws, bs = [], []
+    Ws = []
     for chunk in chunks:
         params = {k: cfg[k] for k in ("n_seeds", "steps", "lr", "batch_size")} | {
-            "seed": seed, "n": n, "d": d, "inv": [inv[i] for i in chunk]}
-        t = trained("dims", params, lambda chunk=chunk: train(
-            n, d, density=1 / inv[chunk], importance=1.0, seed=seed,
-            **{k: cfg[k] for k in ("n_seeds", "steps", "lr", "batch_size")}), cache=cache, force=force)
+            "seed": seed,
+            "n": n,
+            "d": d,
+            "inv": [inv[i] for i in chunk],
+        }
+        t = trained(
+            "dims",
+            params,
+            lambda chunk=chunk: train(
+                n,
+                d,
+                density=1 / inv[chunk],
+                importance=1.0,
+                seed=seed,
+                **{k: cfg[k] for k in ("n_seeds", "steps", "lr", "batch_size")},
+            ),
+            cache=cache,
+            force=force,
+        )
         Ws.append(t["W"])
-        bs.append(t["b"])
     if train_only:
         return {}
-    W, b = np.concatenate(Ws), np.concatenate(bs)
+    W = np.concatenate(Ws)
     close = 0
     print(" 1/(1-S)   trained D*  predicted D*  |diff|   predicted geometry")
     for k, s in enumerate(S):
@@ -237,8 +335,13 @@ def _mc_loss(W, b, *, sparsity, importance, samples, seed):
     vals = []
     step = 250_000
     for i in range(0, samples, step):
-        x = packing.sample_toy_batch(W.shape[0], min(step, samples - i), sparsity=sparsity, dtype=np.float64,
-                                     rng=np.random.default_rng([seed, i]))
+        x = packing.sample_toy_batch(
+            W.shape[0],
+            min(step, samples - i),
+            sparsity=sparsity,
+            dtype=np.float64,
+            rng=np.random.default_rng([seed, i]),
+        )
         out = np.maximum(x[0] @ W @ W.T + b, 0)
         vals.append((importance * (x[0] - out) ** 2).sum(axis=1))
     v = np.concatenate(vals)
@@ -260,13 +363,19 @@ def exp_loss(cfg, *, cache, force, seed, train_only, quick):
     cases.append(("constructed: prediction 20-in-5, density 0.1", p.W, p.b, 0.9, 0.7 ** np.arange(20)))
     p = theory.predict_geometry(40 if quick else 200, 4 if quick else 20, sparsity=0.9)
     cases.append((f"constructed: prediction {p.n}-in-{p.d}, S=0.9", p.W, p.b, 0.9, 1.0))
-    for fname in sorted(Path(cache).glob("pentagon-*.npz"))[:1] + sorted(Path(cache).glob("importance-*.npz"))[:1] \
-            + sorted(Path(cache).glob("dims-*.npz"))[:1]:
+    for fname in (
+        sorted(Path(cache).glob("pentagon-*.npz"))[:1]
+        + sorted(Path(cache).glob("importance-*.npz"))[:1]
+        + sorted(Path(cache).glob("dims-*.npz"))[:1]
+    ):
         with np.load(fname) as data:
             Wt, bt = data["W"], data["b"]
         kind = fname.name.split("-")[0]
-        picks = {"pentagon": [(0, 0.5), (len(Wt) - 1, 0.95)], "importance": [(0, 0.0), (2, 0.9)],
-                 "dims": [(0, 0.0), (len(Wt) - 1, None)]}[kind]
+        picks = {
+            "pentagon": [(0, 0.5), (len(Wt) - 1, 0.95)],
+            "importance": [(0, 0.0), (2, 0.9)],
+            "dims": [(0, 0.0), (len(Wt) - 1, None)],
+        }[kind]
         for k, s in picks:
             if k >= len(Wt) or (kind == "pentagon" and k == len(Wt) - 1 and quick):
                 continue
@@ -280,23 +389,35 @@ def exp_loss(cfg, *, cache, force, seed, train_only, quick):
                 s = 1 - (FULL if not quick else QUICK)["importance"]["density"][k]
             cases.append((f"trained {kind} [{k}], S={s:.3f}", Wt[k], bt[k], s, imp))
     worst = 0.0
-    print(f" {'case':<48} {'expected_loss':>14} {'bound':>9} {'MC mean':>12} {'MC s.e.':>9} {'rel':>8} {'z':>6}")
+    print(
+        f" {'case':<48} {'expected_loss':>14} {'bound':>9} {'MC mean':>12} {'MC s.e.':>9} {'rel':>8} {'z':>6}"
+    )
     rows = []
     for name, W, b, s, imp in cases:
         t0 = time.perf_counter()
         e = theory.expected_loss(W, b, sparsity=s, importance=imp, return_details=True)
         te = time.perf_counter() - t0
-        mean, se = _mc_loss(W, b, sparsity=s, importance=np.broadcast_to(imp, (W.shape[0],)),
-                            samples=cfg["samples"], seed=seed)
+        mean, se = _mc_loss(
+            W,
+            b,
+            sparsity=s,
+            importance=np.broadcast_to(imp, (W.shape[0],)),
+            samples=cfg["samples"],
+            seed=seed,
+        )
         value = float(e.loss[0])
         rel = abs(value - mean) / max(abs(mean), 1e-300)
         z = abs(value - mean) / se if se > 0 else 0.0
         ok = rel <= 0.01 or z <= 3
         worst = max(worst, min(rel / 0.01, z / 3))
         rows.append(ok)
-        print(f" {name:<48} {value:14.6g} {float(e.error_bound[0]):9.2g} {mean:12.6g} {se:9.2g} {rel:8.2%} "
-              f"{z:6.2f} {'ok' if ok else 'MISS'}  ({te:.1f} s)")
-    print(f"{sum(rows)}/{len(rows)} cases within 1% or 3 standard errors of >= {cfg['samples']:,} fresh samples")
+        print(
+            f" {name:<48} {value:14.6g} {float(e.error_bound[0]):9.2g} {mean:12.6g} {se:9.2g} {rel:8.2%} "
+            f"{z:6.2f} {'ok' if ok else 'MISS'}  ({te:.1f} s)"
+        )
+    print(
+        f"{sum(rows)}/{len(rows)} cases within 1% or 3 standard errors of >= {cfg['samples']:,} fresh samples"
+    )
     return {"cases": len(rows), "ok": sum(rows)}
 
 
@@ -313,8 +434,12 @@ def main(argv=None):
     if bad:
         parser.error(f"unknown experiment(s) {bad}; choose from {EXPERIMENTS}")
     cfg = QUICK if args.quick else FULL
-    kw = dict(cache=args.cache + ("-quick" if args.quick else ""), force=args.force, seed=args.seed,
-              train_only=args.train_only)
+    kw = dict(
+        cache=args.cache + ("-quick" if args.quick else ""),
+        force=args.force,
+        seed=args.seed,
+        train_only=args.train_only,
+    )
     results = {}
     for name in args.experiments:
         print(f"== {name}", flush=True)

@@ -38,15 +38,19 @@ def test_psi_antiderivative_and_box_match_quadrature(a, S):
         assert psi_antiderivative(c2, a, S) - psi_antiderivative(c1, a, S) == pytest.approx(exact, abs=1e-10)
     for b, g in ((-0.3, 0.8), (0.2, -1.5), (-1.0, 2.2), (0.05, 1e-9), (-0.4, -1e-8)):
         lo, hi = sorted((b, b + g))
-        want = integrate.quad(lambda c: _psi_quad(c, a, S), lo, hi, points=[-a, 0.0])[0] / abs(g) if \
-            abs(g) > 1e-6 else _psi_quad(b + g / 2, a, S)
+        want = (
+            integrate.quad(lambda c: _psi_quad(c, a, S), lo, hi, points=[-a, 0.0])[0] / abs(g)
+            if abs(g) > 1e-6
+            else _psi_quad(b + g / 2, a, S)
+        )
         assert psi_box(b, g, a, S) == pytest.approx(want, abs=1e-9)
 
 
 def _brute_loss(W, b, dens, imp, nodes=64):
     """E[Σ I_i (x_i − ReLU(x G + b)_i)²] by enumerating active sets and Gauss–Legendre per active coordinate.
 
-    Independent of the code under test: no ψ, no grid. Panels of [0, 1] split at 1/2 keep the kink error small.
+    Independent of the code under test: no ψ, no grid. Panels of [0, 1] split at 1/2 keep the kink
+    error small.
     """
     n = len(b)
     G = W @ W.T
@@ -86,6 +90,37 @@ def test_expected_loss_matches_brute_force_integration(case):
     assert e.error_bound[0] < 1e-5 * e.loss[0]
 
 
+def test_rounded_term_spectra_match_their_closed_form():
+    from packing.theory._loss import _term_spectra
+
+    # Randomized rounding of g*u (u uniform) to the grid hZ has the transform
+    # [(1+z)/2 (1-z^K)/(1-z) + z^K (f + (z-1) f^2/2)] / L, L = |g|/h = K + f, z = exp(-iw);
+    # mirrored for g < 0.
+    g = np.array([[0.37, -1.234, 2.0, 1e-9]])
+    h, N = np.array([0.05]), 128
+    w = 2 * np.pi * np.arange(N // 2 + 1) / N
+    z = np.exp(-1j * w)
+    for k, gk in enumerate(g[0]):
+        L = abs(gk) / h[0]
+        K, f = np.floor(L), L - np.floor(L)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            geo = np.where(w > 0, (1 - z**K) / (1 - z), K)
+        want = ((1 + z) / 2 * geo + z**K * (f + (z - 1) * f * f / 2)) / L
+        want = np.conj(want) if gk < 0 else want
+        np.testing.assert_allclose(_term_spectra(g, h, N)[0, k], want, atol=1e-7 if L < 1e-6 else 1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_grid_error_bound_holds(seed):
+    rng = np.random.default_rng(seed)
+    W, b = rng.normal(size=(6, 2)), rng.normal(size=6) * 0.3
+    coarse = theory.expected_loss(W, b, sparsity=0.3, grid_points=64, return_details=True)
+    fine = theory.expected_loss(W, b, sparsity=0.3, grid_points=2**15, return_details=True)
+    gap = abs(coarse.loss[0] - fine.loss[0])
+    assert gap <= coarse.error_bound[0] + fine.error_bound[0]
+    assert fine.error_bound[0] < 1e-3 * coarse.error_bound[0]
+
+
 # --------------------------------------------------------------------------- against the trainer
 def _mc(W, b, x, **kw):
     """Trainer's loss on a batch, with its standard error (from per-sample losses)."""
@@ -98,8 +133,12 @@ def _mc(W, b, x, **kw):
 @pytest.mark.parametrize("model", ["relu", "linear"])
 def test_expected_loss_matches_trainer_loss_monte_carlo(model):
     rng = np.random.default_rng(0)
-    W = np.stack([rng.normal(size=(7, 3)) * 0.6, packing.tegum_product(packing.regular_polygon(5),
-                                                                       packing.digon()) * 1.1])
+    W = np.stack(
+        [
+            rng.normal(size=(7, 3)) * 0.6,
+            packing.tegum_product(packing.regular_polygon(5), packing.digon()) * 1.1,
+        ]
+    )
     b = np.stack([rng.normal(size=7) * 0.2, np.full(7, -0.15)])
     sparsity = np.array([[0.0, 0.3, 0.5, 0.7, 0.9, 0.95, 0.99], [0.8] * 7])
     imp = 0.8 ** np.arange(7)
@@ -124,7 +163,9 @@ def test_expected_loss_batches_and_dtypes_agree():
 
 def test_dedicated_and_left_out_features_are_exact():
     # a dedicated dimension reproduces its feature: loss 0; a zero row with bias p/2 costs its variance
-    e = theory.expected_loss(np.array([[1.0], [0.0]]), np.array([0.0, 0.15]), sparsity=0.7, return_details=True)
+    e = theory.expected_loss(
+        np.array([[1.0], [0.0]]), np.array([0.0, 0.15]), sparsity=0.7, return_details=True
+    )
     assert e.per_feature[0, 0] == 0.0
     assert e.per_feature[0, 1] == pytest.approx(0.3 / 3 - 0.3**2 / 4, abs=1e-15)
     assert e.error_bound[0] == 0.0
@@ -145,7 +186,9 @@ def test_fit_is_never_worse_than_its_start(seed):
 
 
 def test_fit_shares_parameters_of_symmetric_features():
-    fit = theory.fit_geometry(packing.tegum_product(packing.regular_polygon(5), packing.digon()), sparsity=0.9)
+    fit = theory.fit_geometry(
+        packing.tegum_product(packing.regular_polygon(5), packing.digon()), sparsity=0.9
+    )
     assert len(fit.factors) == 2
     assert np.ptp(fit.norms[:5]) < 1e-12 and np.ptp(fit.b[:5]) < 1e-12
     free = theory.fit_geometry(packing.regular_polygon(5), sparsity=0.9, share=False)
@@ -190,12 +233,14 @@ def test_dp_matches_brute_force_enumeration(n, d, seed):
 
 def test_predicted_loss_is_the_expected_loss_of_the_predicted_weights():
     p = theory.predict_geometry(5, 2, sparsity=0.9, importance=0.9 ** np.arange(5))
-    assert p.loss == pytest.approx(theory.expected_loss(p.W, p.b, sparsity=0.9, importance=0.9 ** np.arange(5)))
+    assert p.loss == pytest.approx(
+        theory.expected_loss(p.W, p.b, sparsity=0.9, importance=0.9 ** np.arange(5))
+    )
     assert p.runner_up is not None and p.margin >= -1e-9
     assert p.runner_up.description != p.description or p.runner_up.n_represented != p.n_represented
 
 
-# --------------------------------------------------------------------------- textbook cases (Elhage et al. 2022)
+# ------------------------------------------------------------------- textbook cases (Elhage et al. 2022)
 def test_dense_two_in_one_gives_the_dimension_to_the_more_important_feature():
     for imp in ([1.0, 0.6], [0.6, 1.0]):
         p = theory.predict_geometry(2, 1, importance=imp)
@@ -227,20 +272,26 @@ def test_block_cost_table_feeds_the_partition_dp():
 def test_classify_phase_and_diagram_with_given_weights():
     W = np.array([[[1.0], [-1.0]], [[1.0], [0.0]], [[0.0], [1.0]], [[1.0], [-0.5]]])
     b = np.zeros((4, 2))
-    pd = theory.phase_diagram(2, 1, relative_importance=[0.5, 2.0], density=[1.0, 0.05],
-                              trained_weights=(W, b))
-    assert pd.trained.tolist() == [["antipodal superposition", "not represented"],
-                                   ["dedicated dimension", "antipodal superposition"]]
-    assert pd.predicted.tolist() == [["not represented", "dedicated dimension"],
-                                     ["antipodal superposition", "antipodal superposition"]]
+    pd = theory.phase_diagram(
+        2, 1, relative_importance=[0.5, 2.0], density=[1.0, 0.05], trained_weights=(W, b)
+    )
+    assert pd.trained.tolist() == [
+        ["antipodal superposition", "not represented"],
+        ["dedicated dimension", "antipodal superposition"],
+    ]
+    assert pd.predicted.tolist() == [
+        ["not represented", "dedicated dimension"],
+        ["antipodal superposition", "antipodal superposition"],
+    ]
     assert pd.agreement == pytest.approx(0.25)
     assert pd.near_boundary.tolist() == [[True, True], [True, True]]
     assert "agreement 0.250" in pd.to_text()
 
 
 def test_phase_diagram_trains_cells():
-    pd = theory.phase_diagram(2, 1, relative_importance=[0.3, 3.0], density=[1.0], n_seeds=2, steps=3000,
-                              batch_size=256, rng=0)
+    pd = theory.phase_diagram(
+        2, 1, relative_importance=[0.3, 3.0], density=[1.0], n_seeds=2, steps=3000, batch_size=256, rng=0
+    )
     assert pd.trained.shape == (1, 2) and pd.trained_W.shape == (1, 2, 2, 1)
     assert pd.trained.tolist() == [["not represented", "dedicated dimension"]]
 
@@ -253,12 +304,19 @@ BAD = [
     (lambda: theory.expected_loss(W2, "x"), TypeError, "b must be a real array"),
     (lambda: theory.expected_loss(W2, np.zeros(2), sparsity=1.5), ValueError, "sparsity values must lie in"),
     (lambda: theory.expected_loss(W2, np.zeros(2), sparsity=0.1, density=0.9), ValueError, "not both"),
-    (lambda: theory.expected_loss(W2, np.zeros(2), importance=[1.0]), ValueError, "importance given as a 1-D"),
+    (
+        lambda: theory.expected_loss(W2, np.zeros(2), importance=[1.0]),
+        ValueError,
+        "importance given as a 1-D",
+    ),
     (lambda: theory.expected_loss(W2, np.zeros(2), model="tanh"), ValueError, "model must be one of"),
     (lambda: theory.expected_loss(W2, np.zeros(2), reduction=1), TypeError, "reduction must be one of"),
     (lambda: theory.expected_loss(W2, np.zeros(2), grid_points=4), ValueError, "grid_points must be >= 16"),
-    (lambda: theory.expected_loss(np.ones((2, 2, 1)), np.zeros(2), sparsity=[0.1, 0.2, 0.3]), ValueError,
-     "sparsity has 3 per-instance rows"),
+    (
+        lambda: theory.expected_loss(np.ones((2, 2, 1)), np.zeros(2), sparsity=[0.1, 0.2, 0.3]),
+        ValueError,
+        "sparsity has 3 per-instance rows",
+    ),
     (lambda: theory.fit_geometry(np.ones(3)), ValueError, "directions must be 2-D"),
     (lambda: theory.fit_geometry(W2, share="yes"), TypeError, "share must be a bool"),
     (lambda: theory.fit_geometry(W2, init_norms=[1.0]), ValueError, "init_norms must have shape (2,)"),
@@ -274,16 +332,31 @@ BAD = [
     (lambda: theory.classify_phase(W2, feature=2), ValueError, "feature must index a row of W"),
     (lambda: theory.classify_phase(W2, feature=1.0), TypeError, "feature must be an integer"),
     (lambda: theory.classify_phase(W2, atol=2.0), ValueError, "atol must be <= 1.0"),
-    (lambda: theory.phase_diagram(density=[0.0], train=False), ValueError, "density values must be finite and > 0"),
+    (
+        lambda: theory.phase_diagram(density=[0.0], train=False),
+        ValueError,
+        "density values must be finite and > 0",
+    ),
     (lambda: theory.phase_diagram(density=[1.5], train=False), ValueError, "density values must be <= 1"),
-    (lambda: theory.phase_diagram(relative_importance=[[1.0]], train=False), ValueError,
-     "relative_importance must be a non-empty 1-D array"),
-    (lambda: theory.phase_diagram(relative_importance="a", train=False), TypeError, "relative_importance must be"),
+    (
+        lambda: theory.phase_diagram(relative_importance=[[1.0]], train=False),
+        ValueError,
+        "relative_importance must be a non-empty 1-D array",
+    ),
+    (
+        lambda: theory.phase_diagram(relative_importance="a", train=False),
+        TypeError,
+        "relative_importance must be",
+    ),
     (lambda: theory.phase_diagram(train="yes"), TypeError, "train must be a bool"),
     (lambda: theory.phase_diagram(n_features=1, train=False), ValueError, "n_features must be >= 2"),
-    (lambda: theory.phase_diagram(relative_importance=[1.0], density=[1.0],
-                                  trained_weights=(np.zeros((2, 2, 1)), np.zeros((2, 2)))), ValueError,
-     "trained_weights must be (W, b) of shapes"),
+    (
+        lambda: theory.phase_diagram(
+            relative_importance=[1.0], density=[1.0], trained_weights=(np.zeros((2, 2, 1)), np.zeros((2, 2)))
+        ),
+        ValueError,
+        "trained_weights must be (W, b) of shapes",
+    ),
 ]
 
 

@@ -166,22 +166,40 @@ class _Factor:
         rr, bb = np.meshgrid(_R_GRID, _B_GRID, indexing="ij")
         vals = self.shared_losses(rr.ravel(), bb.ravel(), min(SCAN_GRID, self.grid))
         best = int(np.argmin(vals))
-        shared = self._polish(np.array([rr.ravel()[best], bb.ravel()[best]]), self._shared_value_and_grad,
-                              [(0.0, R_MAX), (B_MIN, B_MAX)])
+        shared = self._polish(
+            np.array([rr.ravel()[best], bb.ravel()[best]]),
+            self._shared_value_and_grad,
+            [(0.0, R_MAX), (B_MIN, B_MAX)],
+        )
         starts = [np.repeat(shared[0], self.k)]
         if init is not None:
             starts.append(np.asarray(init, dtype=np.float64))
         if self.k == 1:
-            return min((self._polish(x0, self._shared_value_and_grad, [(0.0, R_MAX), (B_MIN, B_MAX)])
-                        for x0 in starts), key=lambda t: t[1]) if init is not None else shared
+            return (
+                min(
+                    (
+                        self._polish(x0, self._shared_value_and_grad, [(0.0, R_MAX), (B_MIN, B_MAX)])
+                        for x0 in starts
+                    ),
+                    key=lambda t: t[1],
+                )
+                if init is not None
+                else shared
+            )
         bounds = [(0.0, R_MAX)] * self.k + [(B_MIN, B_MAX)] * self.k
         return min((self._polish(x0, self._value_and_grad, bounds) for x0 in starts), key=lambda t: t[1])
 
     def _polish(self, x0, fun, bounds):
         x0 = np.clip(x0, [lo for lo, _ in bounds], [hi for _, hi in bounds])
         f0 = fun(x0)[0]
-        res = minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=bounds,
-                       options={"maxiter": 200, "ftol": 1e-12, "gtol": 1e-9})
+        res = minimize(
+            fun,
+            x0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=bounds,
+            options={"maxiter": 200, "ftol": 1e-12, "gtol": 1e-9},
+        )
         return (res.x, float(res.fun)) if res.fun <= f0 else (x0, f0)
 
     def _shared_value_and_grad(self, theta, step=1e-6):
@@ -215,8 +233,11 @@ def tegum_components(U, atol=COS_ATOL):
 def symmetry_groups(C, dens, imp, decimals=9):
     """Group features of one factor with equal density, importance and sorted cosine profile."""
     keys = [
-        (round(float(dens[i]), decimals), round(float(imp[i]), decimals),
-         tuple(np.round(np.sort(np.delete(C[i], i)), decimals)))
+        (
+            round(float(dens[i]), decimals),
+            round(float(imp[i]), decimals),
+            tuple(np.round(np.sort(np.delete(C[i], i)), decimals)),
+        )
         for i in range(len(C))
     ]
     order = {}
@@ -234,8 +255,9 @@ def fit_factor(C, dens, imp, *, share=True, init=None, grid=FIT_GRID):
     if init is not None:
         r0, b0 = init
         k = fac.k
-        init_theta = np.r_[[r0[groups == g].mean() for g in range(k)],
-                           [b0[groups == g].mean() for g in range(k)]]
+        init_theta = np.r_[
+            [r0[groups == g].mean() for g in range(k)], [b0[groups == g].mean() for g in range(k)]
+        ]
     theta, loss = fac.fit(init_theta)
     r, b = fac.expand(theta[None])
     return r[0], b[0], loss, fac.evaluations

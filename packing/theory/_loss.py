@@ -55,7 +55,6 @@ from ._inputs import (
     feature_density,
     feature_table,
     instance_tables,
-    single_blas,
 )
 
 __all__ = ["ExpectedLoss", "expected_loss"]
@@ -271,8 +270,9 @@ def _rows_expectation(a, S, b, g, p, N, scale=1.0, derivative=False):
     p0, p1, _ = _order_probabilities(p)
     value = p0 * psi(b, a, S) + (p1 * psi_box(b[:, None], scale * g, a[:, None], S[:, None])).sum(axis=1)
     if derivative:
-        slope = p0 * psi_prime(b, a, S) + (p1 * psi_box_prime(b[:, None], scale * g, a[:, None],
-                                                              S[:, None])).sum(axis=1)
+        slope = p0 * psi_prime(b, a, S) + (
+            p1 * psi_box_prime(b[:, None], scale * g, a[:, None], S[:, None])
+        ).sum(axis=1)
     bound = np.zeros_like(value)
     if N:
         hi = _higher_order(g, p, N)

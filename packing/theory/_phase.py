@@ -153,10 +153,12 @@ class PhaseDiagram:
         """Both grids as letters (N, D, A, S), densest row first, and the agreement."""
         letter = {p: p[0].upper() if p != PHASES[2] else "A" for p in PHASES}
         letter[PHASES[3]] = "S"
-        lines = [f"{self.n_features} features in {self.d} dims; columns: importance "
-                 f"{self.relative_importance[0]:.3g}..{self.relative_importance[-1]:.3g}, rows: density "
-                 f"{self.density[0]:.3g}..{self.density[-1]:.3g}",
-                 "N: not represented, D: dedicated dimension, A: antipodal superposition, S: superposition"]
+        lines = [
+            f"{self.n_features} features in {self.d} dims; columns: importance "
+            f"{self.relative_importance[0]:.3g}..{self.relative_importance[-1]:.3g}, rows: density "
+            f"{self.density[0]:.3g}..{self.density[-1]:.3g}",
+            "N: not represented, D: dedicated dimension, A: antipodal superposition, S: superposition",
+        ]
         header = "predicted".ljust(self.predicted.shape[1] + 2)
         lines.append(header + ("trained" if self.trained is not None else ""))
         for i in range(self.predicted.shape[0]):
@@ -165,8 +167,10 @@ class PhaseDiagram:
                 row += "  " + "".join(letter[p] for p in self.trained[i])
             lines.append(row)
         if self.trained is not None:
-            lines.append(f"agreement {self.agreement:.3f}; disagreeing cells next to a predicted boundary: "
-                         f"{self.disagreement_near_boundary:.3f}")
+            lines.append(
+                f"agreement {self.agreement:.3f}; disagreeing cells next to a predicted boundary: "
+                f"{self.disagreement_near_boundary:.3f}"
+            )
         return "\n".join(lines)
 
 
@@ -252,8 +256,10 @@ def phase_diagram(
     t0 = time.perf_counter()
     n = check_int(n_features, "n_features", minimum=2)
     d = check_int(d, "d", minimum=1)
-    x = _grid(np.geomspace(0.1, 10, 20) if relative_importance is None else relative_importance,
-              "relative_importance")
+    x = _grid(
+        np.geomspace(0.1, 10, 20) if relative_importance is None else relative_importance,
+        "relative_importance",
+    )
     y = _grid(np.geomspace(1, 0.01, 20) if density is None else density, "density")
     if (y > 1).any():
         raise ValueError(f"density values must be <= 1; got {y[y > 1][0]}.")
@@ -273,17 +279,24 @@ def phase_diagram(
         margin.append(p.margin)
     predicted = np.array(pred, dtype=object).reshape(shape)
     result = PhaseDiagram(
-        n_features=n, d=d, relative_importance=x, density=y, predicted=predicted,
+        n_features=n,
+        d=d,
+        relative_importance=x,
+        density=y,
+        predicted=predicted,
         predicted_description=np.array(desc, dtype=object).reshape(shape),
-        predicted_loss=np.array(ploss).reshape(shape), margin=np.array(margin).reshape(shape),
+        predicted_loss=np.array(ploss).reshape(shape),
+        margin=np.array(margin).reshape(shape),
         near_boundary=_neighbours_differ(predicted),
     )
     config = dict(n_seeds=n_seeds, steps=steps, batch_size=batch_size, lr=lr, rng=rng, **(train_kwargs or {}))
     if trained_weights is not None:
         W, b = (np.asarray(v, dtype=np.float64) for v in trained_weights)
         if W.shape != (len(cells), n, d) or b.shape != (len(cells), n):
-            raise ValueError(f"trained_weights must be (W, b) of shapes {(len(cells), n, d)} and "
-                             f"{(len(cells), n)}; got {W.shape} and {b.shape}.")
+            raise ValueError(
+                f"trained_weights must be (W, b) of shapes {(len(cells), n, d)} and "
+                f"{(len(cells), n)}; got {W.shape} and {b.shape}."
+            )
     elif train:
         r = train_toy_model(n_features=n, d=d, density=dens, importance=imp, schedule="cosine", **config)
         W, b = r.W.astype(np.float64), r.b.astype(np.float64)

@@ -357,7 +357,8 @@ class BlockCostTable:
         m_max = self.table.shape[0] - 1
         if m > m_max or D >= self.table.shape[1]:
             raise ValueError(
-                f"(m, D) must lie within the table, m <= {m_max}, D <= {self.table.shape[1] - 1}; got ({m}, {D})."
+                f"(m, D) must lie within the table, m <= {m_max}, D <= {self.table.shape[1] - 1}; "
+                f"got ({m}, {D})."
             )
         k = np.arange(m + 1)
         return float(np.min(self.table[k, D] + (m - k) * self.dropped))
@@ -408,7 +409,7 @@ def relu_block_costs(n, d, *, sparsity=None, density=None, shapes=None) -> Block
         if s.m > n or s.D > d:
             continue
         loss = costs.block(0, s)[0]
-        better = table[s.m, s.D:] > loss
-        table[s.m, s.D:][better] = loss
-        names[s.m, s.D:][better] = s.name
+        better = table[s.m, s.D :] > loss
+        table[s.m, s.D :][better] = loss
+        names[s.m, s.D :][better] = s.name
     return BlockCostTable(table, names, costs.dropped(0))
