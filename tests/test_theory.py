@@ -12,6 +12,7 @@ import packing
 from packing import theory
 from packing.theory._loss import psi, psi_antiderivative, psi_box
 from packing.theory._predict import _Costs, _solve, default_shapes
+from packing.theory._spread import spread_shapes
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -197,7 +198,10 @@ def test_fit_shares_parameters_of_symmetric_features():
 
 # --------------------------------------------------------------------------- the dynamic programme
 def _enumerate(n, d, costs, shapes):
-    """All block sequences over sorted features: {composition: best loss}."""
+    """All block sequences over sorted features: {composition: best loss}.
+
+    A spread block ends the sequence: the features after it are left out.
+    """
     moves = [(None, 1, 0)] + [(s, s.m, s.D) for s in shapes]
     best = {}
 
@@ -210,18 +214,24 @@ def _enumerate(n, d, costs, shapes):
             if k + m > n or e + D > d:
                 continue
             c = costs.dropped(k) if s is None else costs.block(k, s)[0]
-            if np.isfinite(c):
+            if not np.isfinite(c):
+                continue
+            if s is not None and s.spread:
+                rest = list(range(k + m, n))
+                total = loss + c + sum(costs.dropped(j) for j in rest)
+                walk(n, e + D, total, names + [s.name] + ["dropped"] * len(rest))
+            else:
                 walk(k + m, e + D, loss + c, names + ["dropped" if s is None else s.name])
 
     walk(0, 0, 0.0, [])
     return best
 
 
-@pytest.mark.parametrize("n, d, seed", [(3, 1, 0), (4, 2, 1), (5, 2, 2), (5, 3, 3)])
+@pytest.mark.parametrize("n, d, seed", [(3, 1, 0), (4, 2, 1), (5, 2, 2), (5, 3, 3), (8, 3, 4)])
 def test_dp_matches_brute_force_enumeration(n, d, seed):
     rng = np.random.default_rng(seed)
     imp = np.sort(rng.uniform(0.2, 1.0, n))[::-1]
-    shapes = [s for s in default_shapes() if s.m <= 3]
+    shapes = [s for s in default_shapes() if s.m <= 3] + spread_shapes(n, d)[:2]
     costs = _Costs(imp, np.full(n, rng.uniform(0.05, 0.9)), shapes)
     found = _solve(n, d, costs, shapes)
     table = _enumerate(n, d, costs, shapes)
@@ -233,9 +243,8 @@ def test_dp_matches_brute_force_enumeration(n, d, seed):
 
 def test_predicted_loss_is_the_expected_loss_of_the_predicted_weights():
     p = theory.predict_geometry(5, 2, sparsity=0.9, importance=0.9 ** np.arange(5))
-    assert p.loss == pytest.approx(
-        theory.expected_loss(p.W, p.b, sparsity=0.9, importance=0.9 ** np.arange(5))
-    )
+    e = theory.expected_loss(p.W, p.b, sparsity=0.9, importance=0.9 ** np.arange(5), return_details=True)
+    assert abs(p.loss - e.loss[0]) <= p.error_bound + e.error_bound[0]
     assert p.runner_up is not None and p.margin >= -1e-9
     assert p.runner_up.description != p.description or p.runner_up.n_represented != p.n_represented
 
@@ -258,6 +267,16 @@ def test_very_sparse_five_in_two_is_a_pentagon_and_dense_is_not():
     assert sparse.description == "pentagon" == packing.analyze_structure(sparse.W).description
     np.testing.assert_allclose(sparse.dimensionality, 0.4, atol=1e-9)
     assert theory.predict_geometry(5, 2, sparsity=0.5).description == "2×digon"
+
+
+def test_sparse_models_spread_more_features_than_polytopes_hold():
+    kw = dict(sparsity=0.995)
+    tegum = theory.predict_geometry(30, 4, spread=False, **kw)
+    spread = theory.predict_geometry(30, 4, **kw)
+    assert spread.description.startswith("spread") and spread.loss < tegum.loss
+    assert spread.n_represented > tegum.n_represented
+    e = theory.expected_loss(spread.W, spread.b, return_details=True, **kw)
+    assert abs(spread.loss - e.loss[0]) <= spread.error_bound + e.error_bound[0]
 
 
 def test_block_cost_table_feeds_the_partition_dp():
@@ -327,6 +346,10 @@ BAD = [
     (lambda: theory.predict_geometry(3, 2, importance=[1, -1, 1]), ValueError, "importance values must lie"),
     (lambda: theory.predict_geometry(3, 2, shapes=[1]), TypeError, "shapes[0] must be a BlockShape"),
     (lambda: theory.predict_geometry(3, 2, shapes=[]), ValueError, "shapes must hold at least one"),
+    (lambda: theory.predict_geometry(3, 2, spread="no"), TypeError, "spread must be a bool"),
+    (lambda: theory.block_shape([[1.0, 0.0], [0.0, 0.0]]), ValueError, "directions must have nonzero rows"),
+    (lambda: theory.block_shape(np.eye(2), name=3), TypeError, "name must be a string"),
+    (lambda: theory.expected_loss(W2, np.zeros(2), max_grid_points=2), ValueError, "max_grid_points must be >= 16"),
     (lambda: theory.relu_block_costs(3, 2, sparsity=[0.1, 0.2]), ValueError, "sparsity must be one number"),
     (lambda: theory.relu_block_costs(3, 2)(4, 1), ValueError, "(m, D) must lie within the table"),
     (lambda: theory.classify_phase(W2, feature=2), ValueError, "feature must index a row of W"),
@@ -372,7 +395,7 @@ def test_validation_script_runs_quick(tmp_path, capsys):
     spec = importlib.util.spec_from_file_location("validate_theory", ROOT / "scripts" / "validate_theory.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    out = module.main(["pentagon", "importance", "--quick", "--cache", str(tmp_path / "c")])
-    assert set(out) == {"pentagon", "importance"}
-    assert out["importance"]["cells"] == 2
+    out = module.main(["pentagon", "phase2", "--quick", "--cache", str(tmp_path / "c")])
+    assert set(out) == {"pentagon", "phase2"}
+    assert 0.0 <= out["phase2"]["agreement"] <= 1.0
     assert "predicted switch to the pentagon" in capsys.readouterr().out

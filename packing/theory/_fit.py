@@ -86,18 +86,21 @@ class FittedGeometry:
 class _Factor:
     """Objective of one tegum factor: cosines ``C`` (m, m), densities, importances, groups."""
 
-    def __init__(self, C, dens, imp, groups, grid=FIT_GRID):
-        self.C, self.dens, self.imp = C, dens, imp
+    def __init__(self, C, dens, imp, groups, grid=FIT_GRID, rows=None):
         self.m = len(C)
         self.groups = groups  # (m,) group index 0..k-1
         self.k = int(groups.max()) + 1 if self.m else 0
-        self.S = 1.0 - dens
         off = ~np.eye(self.m, dtype=bool)
-        self.cos = C[off].reshape(self.m, self.m - 1) if self.m > 1 else np.zeros((self.m, 0))
+        cos = C[off].reshape(self.m, self.m - 1) if self.m > 1 else np.zeros((self.m, 0))
         full = np.broadcast_to(dens, (self.m, self.m))
-        self.pj = full[off].reshape(self.m, self.m - 1) if self.m > 1 else self.cos
+        pj = full[off].reshape(self.m, self.m - 1) if self.m > 1 else cos
+        # ``rows``: estimate a shared-parameter loss from a subset of the features, scaled up
+        keep = np.arange(self.m) if rows is None else np.asarray(rows)
+        self.scale = float(np.sum(imp) / np.sum(imp[keep])) if np.sum(imp[keep]) > 0 else 1.0
+        self.cos, self.pj, self.dens, self.imp = cos[keep], pj[keep], dens[keep], imp[keep]
+        self.S = 1.0 - self.dens
         # grid for >= 2 active interferers, sized for norms up to 1.3 and fixed for the whole fit
-        a = np.full(self.m, 1.69)
+        a = np.full(len(keep), 1.69)
         self.grid = grid_size(1.69 * self.cos, self.pj, a, self.S, cap=grid) if self.m > 2 else 0
         self.evaluations = 0
         self._shared: dict = {}
@@ -143,7 +146,7 @@ class _Factor:
         if hi is not None:
             y = bb[:, :, None] + a[:, :, None] * hi.y[None]
             value = value + (hi.mass[None] * psi(y, a[:, :, None], S[:, :, None])).sum(axis=2)
-        return (value * self.imp[None]).sum(axis=1)
+        return self.scale * (value * self.imp[None]).sum(axis=1)
 
     def expand(self, theta):
         """Per-feature ``(r, b)`` of shape (B, m) from group parameters ``theta`` (B, 2k)."""
@@ -156,14 +159,14 @@ class _Factor:
             return self.shared_losses(r[:, 0], b[:, 0])
         return self.losses(r, b)
 
-    def fit(self, init=None):
+    def fit(self, init=None, scan=None):
         """Return ``(theta, loss)``: the best group parameters found (never worse than ``init``).
 
         A scan over one shared ``(r, b)`` and its polish come first (cheap: one
         interference distribution for every ``r``); with several groups the
         per-group fit starts from there (and from ``init``).
         """
-        rr, bb = np.meshgrid(_R_GRID, _B_GRID, indexing="ij")
+        rr, bb = np.meshgrid(*(scan or (_R_GRID, _B_GRID)), indexing="ij")
         vals = self.shared_losses(rr.ravel(), bb.ravel(), min(SCAN_GRID, self.grid))
         best = int(np.argmin(vals))
         shared = self._polish(

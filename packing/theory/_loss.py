@@ -45,6 +45,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import fft as sp_fft
 
 from .._validation import check_int
 from ._inputs import (
@@ -123,6 +124,8 @@ def psi_box(b, g, a, S):
     tiny = np.abs(g) < 1e-6 * (1.0 + np.abs(b))
     safe = np.where(tiny, 1.0, g)
     exact = (psi_antiderivative(b + safe, a, S) - psi_antiderivative(b, a, S)) / safe
+    if not tiny.any():
+        return exact
     simpson = (psi(b, a, S) + 4 * psi(b + g / 2, a, S) + psi(b + g, a, S)) / 6
     return np.where(tiny, simpson, exact)
 
@@ -132,7 +135,8 @@ def psi_box_prime(b, g, a, S):
     b, g = np.broadcast_arrays(np.asarray(b, dtype=np.float64), np.asarray(g, dtype=np.float64))
     tiny = np.abs(g) < 1e-6 * (1.0 + np.abs(b))
     safe = np.where(tiny, 1.0, g)
-    return np.where(tiny, psi_prime(b + g / 2, a, S), (psi(b + safe, a, S) - psi(b, a, S)) / safe)
+    exact = (psi(b + safe, a, S) - psi(b, a, S)) / safe
+    return np.where(tiny, psi_prime(b + g / 2, a, S), exact) if tiny.any() else exact
 
 
 def psi_curvature(a, S):
@@ -174,7 +178,7 @@ def _term_spectra(g, h, N):
     box = (_hat_cdf(hi_t - j) - _hat_cdf(lo_t - j)) / np.where(tiny, 1.0, width)
     point = np.maximum(0.0, 1 - np.abs((lo_t + hi_t) / 2 - j))
     D = np.bincount(term * N + np.mod(j, N), weights=np.where(tiny, point, box), minlength=F * K * N)
-    return np.fft.rfft(D.reshape(F, K, N), axis=2)
+    return sp_fft.rfft(D.reshape(F, K, N), axis=2)
 
 
 def _order_probabilities(p):
@@ -248,7 +252,7 @@ def _higher_order(g, p, N) -> _Higher:
     total = np.prod(gen, axis=1)
     one = np.einsum("fk,fkw->fw", p1, Dh)
     higher = total - one - p0[:, None]
-    mass = np.fft.irfft(higher, n=N, axis=1)
+    mass = sp_fft.irfft(higher, n=N, axis=1)
     s = np.arange(N)
     jj = j0[:, None] + np.mod(s[None, :] - j0[:, None], N)
     return _Higher(
@@ -340,7 +344,7 @@ def _interferers(G, dens):
     return np.where(keep, g, 0.0), np.where(keep, p, 0.0)
 
 
-def _relu_loss(G, b, dens, grid_points):
+def _relu_loss(G, b, dens, grid_points, cap=GRID_MAX):
     """Per-feature ``E[(x_i − ReLU((G x)_i + b_i))²]`` and error bounds, shapes (instances, n).
 
     Each instance gets its own grid, so a batch gives exactly the values of separate calls.
@@ -353,7 +357,7 @@ def _relu_loss(G, b, dens, grid_points):
         a = np.diagonal(G[k]).copy()
         S = 1.0 - dens[k]
         g, pj = _interferers(G[k : k + 1], dens[k : k + 1])
-        N = grid_size(g, pj, a, S) if grid_points is None else grid_points
+        N = grid_size(g, pj, a, S, cap=cap) if grid_points is None else grid_points
         used = max(used, N)
         step = max(1, _CHUNK // (max(g.shape[1], 1) * max(N, 1)))
         for r0 in range(0, n, step):
@@ -372,6 +376,7 @@ def expected_loss(
     model="relu",
     reduction="sum",
     grid_points=None,
+    max_grid_points=GRID_MAX,
     return_details=False,
 ):
     """Return the expected toy-model loss over exactly the distribution :func:`train_toy_model` samples.
@@ -400,7 +405,10 @@ def expected_loss(
         Sum over features, or the mean (divides by ``n_features``).
     grid_points : int, optional
         Grid points per feature for two or more active interferers (default:
-        chosen so that the bound is about ``1e-7`` per feature, at most ``2**15``).
+        chosen so that the bound is about ``1e-7`` per feature, at most
+        ``max_grid_points``).
+    max_grid_points : int, default 2**15
+        Cap of the automatic grid (the bound grows as the grid shrinks).
     return_details : bool
         Return an :class:`ExpectedLoss` (per-feature losses, error bound).
 
@@ -431,6 +439,7 @@ def expected_loss(
     imp = feature_table(importance, "importance", n, one_d="feature", lo=0.0)
     if grid_points is not None:
         grid_points = check_int(grid_points, "grid_points", minimum=16)
+    max_grid_points = check_int(max_grid_points, "max_grid_points", minimum=16)
     name = "sparsity" if density is None else "density"
     t = instance_tables(n_inst, **{name: dens, "importance": imp})
     dens, imp = t[name], t["importance"]
@@ -438,7 +447,7 @@ def expected_loss(
     if model == "linear":
         per, bound, N = _linear_loss(G, b, dens), np.zeros((n_inst, n)), 0
     else:
-        per, bound, N = _relu_loss(G, b, dens, grid_points)
+        per, bound, N = _relu_loss(G, b, dens, grid_points, max_grid_points)
     weight = imp / n if reduction == "mean" else imp
     per = per * weight
     loss = per.sum(axis=1)

@@ -29,6 +29,7 @@ from ._fit import dropped_bias, fit_factor
 from ._inputs import feature_density, feature_table, single_blas
 from ._loss import expected_loss
 from ._shapes import BlockShape, default_shapes
+from ._spread import fit_spread, spread_shapes
 
 __all__ = ["GeometryPrediction", "predict_geometry", "BlockCostTable", "relu_block_costs"]
 
@@ -36,6 +37,10 @@ DROPPED = "dropped"
 #: A fitted block with a norm below this fraction of its largest is degenerate (as analyze_structure
 #: would drop that feature) and not a candidate.
 DEGENERATE = 0.1
+#: Coarse (r, b) scan of the spread fits (their optimum lies in this range).
+SPREAD_SCAN = (np.linspace(0.6, 1.4, 5), np.linspace(-0.9, 0.1, 6))
+#: Largest grid of the reported expected loss (its error bound is reported with it).
+REPORT_GRID = 1024
 _KEEP = 2  # distinct compositions kept per DP state (2 = optimum + runner-up, exact)
 
 
@@ -115,6 +120,11 @@ class _Costs:
         if scale == 0:
             return 0.0, np.zeros(shape.m), np.zeros(shape.m)
         key = (shape.key, tuple(np.round(imp / scale, 12)), tuple(np.round(dens, 12)))
+        if key not in self.cache and shape.spread:
+            _, loss, r0, b0 = fit_spread(shape.m, shape.D, density=float(dens.mean()), imp=imp / scale,
+                                         scan=SPREAD_SCAN)
+            self.cache[key] = (loss if r0 > 0 else np.inf, np.full(shape.m, r0), np.full(shape.m, b0))
+            self.fits += 1
         if key not in self.cache:
             r, b, loss, _ = fit_factor(shape.cosines, dens, imp / scale)
             if shape.m > 1 and not np.all(r > DEGENERATE * r.max()):
@@ -156,16 +166,22 @@ def _inputs(n, d, sparsity, density, importance):
 
 
 def _solve(n, d, costs: _Costs, shapes):
-    """Two best distinct compositions: list of (loss, key, blocks) with blocks [(shape or None, start)]."""
+    """Two best distinct compositions: list of (loss, key, blocks) with blocks [(shape or None, start)].
+
+    A spread block is terminal: the features after it are left out (so it is
+    evaluated only where the DP reaches it).
+    """
     names = sorted({s.name for s in shapes} | {DROPPED})
     slot = {name: i for i, name in enumerate(names)}
     moves = [(None, 1, 0, slot[DROPPED])] + [(s, s.m, s.D, slot[s.name]) for s in shapes]
-    cost = np.full((n, len(moves)), np.inf)  # cost of move j starting at sorted feature k
+    cost = np.full((n, len(moves)), np.nan)  # cost of move j starting at sorted feature k (lazy)
+    drop = np.array([costs.dropped(k) for k in range(n)])
+    tail = np.r_[np.cumsum(drop[::-1])[::-1], 0.0]  # cost of leaving out features k..n-1
     for k in range(n):
-        cost[k, 0] = costs.dropped(k)
+        cost[k, 0] = drop[k]
         for j, (s, m, _, _) in enumerate(moves[1:], start=1):
-            if k + m <= n:
-                cost[k, j] = costs.block(k, s)[0]
+            if not s.spread:
+                cost[k, j] = costs.block(k, s)[0] if k + m <= n else np.inf
     # state[k][e]: up to _KEEP entries (loss, key, parent), key = counts per name, parent = (k, e, i, move)
     state = [[[] for _ in range(d + 1)] for _ in range(n + 1)]
     state[0][0] = [(0.0, (0,) * len(names), None)]
@@ -174,13 +190,21 @@ def _solve(n, d, costs: _Costs, shapes):
             entries = state[k][e]
             if not entries:
                 continue
-            for j, (_, m, D, name) in enumerate(moves):
-                c = cost[k, j]
-                if e + D > d or not np.isfinite(c):
+            for j, (s, m, D, name) in enumerate(moves):
+                if e + D > d or k + m > n:
                     continue
-                cell = state[k + m][e + D]
+                if np.isnan(cost[k, j]):  # a spread: its cost plus the left-out rest
+                    cost[k, j] = costs.block(k, s)[0] + tail[k + m]
+                c = cost[k, j]
+                if not np.isfinite(c):
+                    continue
+                to = n if s is not None and s.spread else k + m
+                rest = n - k - m if to == n and m < n - k else 0
                 for i, (loss, key, _) in enumerate(entries):
-                    _push(cell, loss + c, key[:name] + (key[name] + 1,) + key[name + 1 :], (k, e, i, j))
+                    new = key[:name] + (key[name] + 1,) + key[name + 1 :]
+                    if rest:
+                        new = new[: slot[DROPPED]] + (new[slot[DROPPED]] + rest,) + new[slot[DROPPED] + 1 :]
+                    _push(state[to][e + D], loss + c, new, (k, e, i, j))
     finals = sorted(
         ((loss, key, e, i) for e in range(d + 1) for i, (loss, key, _) in enumerate(state[n][e])),
         key=lambda t: t[0],
@@ -241,7 +265,8 @@ def _assemble(n, d, order, blocks, costs, dens_orig, imp_orig, t0):
         for name, idx, r in zip(names, feats, r_all, strict=True):
             shapes[idx] = np.where(r > 0, name, DROPPED)
             block_list.append((name, idx))
-    ev = expected_loss(W, b, density=dens_orig[None], importance=imp_orig[None], return_details=True)
+    ev = expected_loss(W, b, density=dens_orig[None], importance=imp_orig[None], return_details=True,
+                       max_grid_points=REPORT_GRID)
     counts: dict = {}
     for name in names:
         counts[name] = counts.get(name, 0) + 1
@@ -265,7 +290,9 @@ def _assemble(n, d, order, blocks, costs, dens_orig, imp_orig, t0):
 
 
 @single_blas
-def predict_geometry(n, d, *, sparsity=None, density=None, importance=1.0, shapes=None) -> GeometryPrediction:
+def predict_geometry(
+    n, d, *, sparsity=None, density=None, importance=1.0, shapes=None, spread=True
+) -> GeometryPrediction:
     """Predict the geometry a ReLU toy model learns, before training it.
 
     Every candidate is a tegum product of known blocks (dedicated dimension,
@@ -288,6 +315,11 @@ def predict_geometry(n, d, *, sparsity=None, density=None, importance=1.0, shape
     shapes : sequence of BlockShape, optional
         Candidate blocks (default :func:`default_block_shapes`; add your own,
         e.g. an optimizer packing, with :func:`block_shape`).
+    spread : bool, default True
+        Also try spread blocks: ``m`` features spread evenly over ``D`` dims
+        (low Riesz energy) with one fitted norm and bias, as the last
+        represented block (see :mod:`packing.theory._spread`). Sparse models
+        represent more features this way than small polytopes allow.
 
     Returns
     -------
@@ -311,6 +343,10 @@ def predict_geometry(n, d, *, sparsity=None, density=None, importance=1.0, shape
     t0 = time.perf_counter()
     n, d, dens, imp = _inputs(n, d, sparsity, density, importance)
     shapes = _check_shapes(shapes)
+    if not isinstance(spread, bool | np.bool_):
+        raise TypeError(f"spread must be a bool; got {_describe(spread)}.")
+    if spread:
+        shapes = shapes + tuple(spread_shapes(n, d))
     order = np.argsort(-imp, kind="stable")
     costs = _Costs(imp[order], dens[order], shapes)
     solutions = _solve(n, d, costs, shapes)

@@ -44,11 +44,14 @@ class BlockShape:
     key : str
         Unique key (the name plus a variant, e.g. the antiprism's height).
     directions : ndarray, shape (m, D)
+    spread : bool
+        A spread block (one shared norm and bias, always the last represented block).
     """
 
     name: str
     key: str
     directions: np.ndarray = field(repr=False, compare=False)
+    spread: bool = False
 
     @property
     def m(self) -> int:
