@@ -44,7 +44,7 @@ from packing import theory
 EXPERIMENTS = ("loss", "phase2", "phase3", "pentagon", "importance", "dims")
 
 FULL = {
-    "phase": dict(cells=20, n_seeds=4, steps=10_000, lr=1e-2, batch_size=1024),
+    "phase": dict(cells=20, n_seeds=4, steps=6_000, lr=1e-2, batch_size=1024),
     "pentagon": dict(
         sparsity=np.round(np.arange(0.50, 0.951, 0.015), 3).tolist(),
         n_seeds=8,
@@ -82,6 +82,10 @@ def _save_atomic(path: Path, arrays: dict) -> None:
             os.remove(tmp)
 
 
+#: Set by ``exp_loss``: only read the training cache (missing entries give None).
+_LOAD_ONLY = False
+
+
 def trained(name, params, fit, *, cache, force):
     """Return ``fit()`` (a dict of arrays), cached under a hash of ``(name, params)``."""
     key = hashlib.sha256(json.dumps([name, params], sort_keys=True).encode()).hexdigest()[:16]
@@ -89,6 +93,8 @@ def trained(name, params, fit, *, cache, force):
     if path.exists() and not force:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
+    if _LOAD_ONLY:
+        raise FileNotFoundError(path)
     t0 = time.perf_counter()
     out = fit()
     out["seconds"] = time.perf_counter() - t0
@@ -120,11 +126,13 @@ def train(n, d, *, density, importance, n_seeds, steps, lr, batch_size, seed):
 
 
 def describe(W):
-    """``analyze_structure`` description and represented count (``"-"`` if nothing is represented)."""
+    """Shapes ``analyze_structure`` finds (a multiset, sorted) and the represented count."""
     kept, _, _ = packing.represented_features(W)
     if not len(kept):
         return "-", 0
-    return packing.analyze_structure(W).description, len(kept)
+    labels = packing.analyze_structure(W).shape_labels
+    text = " ⊕ ".join(f"{labels.count(x)}×{x}" if labels.count(x) > 1 else x for x in sorted(set(labels)))
+    return text, len(kept)
 
 
 # --------------------------------------------------------------------------- experiments
@@ -199,6 +207,8 @@ def exp_pentagon(cfg, *, cache, force, seed, train_only):
     )
     if train_only:
         return {}
+    if _LOAD_ONLY:
+        return {"W": t["W"], "b": t["b"], "sparsity": S, "importance": 1.0}
     print(" S      trained (best of seeds)            predicted              pred loss   trained E[loss]")
     trained_pent, pred_pent = [], []
     for k, s in enumerate(S):
@@ -265,6 +275,8 @@ def exp_importance(cfg, *, cache, force, seed, train_only):
     )
     if train_only:
         return {}
+    if _LOAD_ONLY:
+        return {"W": t["W"], "b": t["b"], "sparsity": 1 - dens, "importance": imp}
     same_count = same_shape = 0
     for k, p_ in enumerate(dens):
         desc, count = describe(t["W"][k])
@@ -287,13 +299,15 @@ def exp_importance(cfg, *, cache, force, seed, train_only):
     return {"count_agree": same_count, "shape_agree": same_shape, "cells": len(dens)}
 
 
-def exp_dims(cfg, *, cache, force, seed, train_only):
+def exp_dims(cfg, *, cache, force, seed, train_only, part=(0, 1)):
     n, d = cfg.get("n", 200), cfg.get("d", 20)
     inv = np.array(cfg["inv"])
     S = 1 - 1 / inv
     chunks = [list(range(i, min(i + cfg["chunk"], len(S)))) for i in range(0, len(S), cfg["chunk"])]
-    Ws = []
-    for chunk in chunks:
+    Ws, bs = [], []
+    for index, chunk in enumerate(chunks):
+        if train_only and index % part[1] != part[0]:
+            continue
         params = {k: cfg[k] for k in ("n_seeds", "steps", "lr", "batch_size")} | {
             "seed": seed,
             "n": n,
@@ -315,9 +329,12 @@ def exp_dims(cfg, *, cache, force, seed, train_only):
             force=force,
         )
         Ws.append(t["W"])
+        bs.append(t["b"])
     if train_only:
         return {}
     W = np.concatenate(Ws)
+    if _LOAD_ONLY:
+        return {"W": W, "b": np.concatenate(bs), "sparsity": S, "importance": 1.0}
     close = 0
     print(" 1/(1-S)   trained D*  predicted D*  |diff|   predicted geometry")
     for k, s in enumerate(S):
@@ -363,31 +380,27 @@ def exp_loss(cfg, *, cache, force, seed, train_only, quick):
     cases.append(("constructed: prediction 20-in-5, density 0.1", p.W, p.b, 0.9, 0.7 ** np.arange(20)))
     p = theory.predict_geometry(40 if quick else 200, 4 if quick else 20, sparsity=0.9)
     cases.append((f"constructed: prediction {p.n}-in-{p.d}, S=0.9", p.W, p.b, 0.9, 1.0))
-    for fname in (
-        sorted(Path(cache).glob("pentagon-*.npz"))[:1]
-        + sorted(Path(cache).glob("importance-*.npz"))[:1]
-        + sorted(Path(cache).glob("dims-*.npz"))[:1]
-    ):
-        with np.load(fname) as data:
-            Wt, bt = data["W"], data["b"]
-        kind = fname.name.split("-")[0]
-        picks = {
-            "pentagon": [(0, 0.5), (len(Wt) - 1, 0.95)],
-            "importance": [(0, 0.0), (2, 0.9)],
-            "dims": [(0, 0.0), (len(Wt) - 1, None)],
-        }[kind]
-        for k, s in picks:
-            if k >= len(Wt) or (kind == "pentagon" and k == len(Wt) - 1 and quick):
-                continue
-            if kind == "pentagon":
-                s = FULL["pentagon"]["sparsity"][k] if not quick else QUICK["pentagon"]["sparsity"][k]
-            if kind == "dims":
-                inv = (FULL if not quick else QUICK)["dims"]["inv"]
-                s = 1 - 1 / inv[k] if s is None else s
-            imp = 0.7 ** np.arange(Wt.shape[1]) if kind == "importance" else 1.0
-            if kind == "importance":
-                s = 1 - (FULL if not quick else QUICK)["importance"]["density"][k]
-            cases.append((f"trained {kind} [{k}], S={s:.3f}", Wt[k], bt[k], s, imp))
+    global _LOAD_ONLY
+    cfgs = QUICK if quick else FULL
+    runs = {
+        "pentagon": (exp_pentagon, cfgs["pentagon"], (0, -1)),
+        "importance": (exp_importance, cfgs["importance"], (0, 2)),
+        "dims": (exp_dims, cfgs["dims"], (0, -1)),
+    }
+    for kind, (run, c, picks) in runs.items():
+        _LOAD_ONLY = True
+        try:
+            t = run(c, cache=cache, force=False, seed=seed, train_only=False)
+        except FileNotFoundError:
+            print(f"  (no trained {kind} models in the cache yet: skipped)")
+            continue
+        finally:
+            _LOAD_ONLY = False
+        for k in picks:
+            k = k % len(t["W"])
+            s = float(np.ravel(t["sparsity"])[k])
+            imp = t["importance"]
+            cases.append((f"trained {kind} [{k}], S={s:.3f}", t["W"][k], t["b"][k], s, imp))
     worst = 0.0
     print(
         f" {'case':<48} {'expected_loss':>14} {'bound':>9} {'MC mean':>12} {'MC s.e.':>9} {'rel':>8} {'z':>6}"
@@ -429,6 +442,9 @@ def main(argv=None):
     parser.add_argument("--train-only", action="store_true", help="only fill the training cache")
     parser.add_argument("--cache", default=".cache/theory", help="cache folder (default .cache/theory)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--part", default="0/1", help="with --train-only: train dims chunks i mod k only (i/k)"
+    )
     args = parser.parse_args(argv)
     bad = [e for e in args.experiments if e not in EXPERIMENTS]
     if bad:
@@ -453,7 +469,8 @@ def main(argv=None):
         elif name == "importance":
             results[name] = exp_importance(cfg["importance"], **kw)
         elif name == "dims":
-            results[name] = exp_dims(cfg["dims"], **kw)
+            i, k = (int(v) for v in args.part.split("/"))
+            results[name] = exp_dims(cfg["dims"], part=(i, k), **kw)
         else:
             results[name] = exp_loss(cfg["loss"], quick=args.quick, **kw)
         print(f"   ({time.perf_counter() - t0:.0f} s)", flush=True)
