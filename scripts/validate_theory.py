@@ -185,6 +185,7 @@ def exp_phase(n, d, cfg, *, cache, force, seed, train_only):
         "agreement": pd.agreement,
         "disagreement_near_boundary": pd.disagreement_near_boundary,
         "min_gap": float(gap.min()),
+        "_pd": pd,
     }
 
 
@@ -210,11 +211,12 @@ def exp_pentagon(cfg, *, cache, force, seed, train_only):
     if _LOAD_ONLY:
         return {"W": t["W"], "b": t["b"], "sparsity": S, "importance": 1.0}
     print(" S      trained (best of seeds)            predicted              pred loss   trained E[loss]")
-    trained_pent, pred_pent = [], []
+    trained_pent, pred_pent, losses = [], [], []
     for k, s in enumerate(S):
         desc, _ = describe(t["W"][k])
         p = theory.predict_geometry(5, 2, sparsity=s)
         tl = theory.expected_loss(t["W"][k], t["b"][k], sparsity=s)
+        losses.append((p.loss, tl))
         trained_pent.append(desc == "pentagon")
         pred_pent.append(p.description == "pentagon")
         print(f" {s:.3f}  {desc:<34} {p.description:<22} {p.loss:.5f}     {tl:.5f}")
@@ -224,7 +226,12 @@ def exp_pentagon(cfg, *, cache, force, seed, train_only):
     first = int(np.argmax(trained_pent)) if trained_pent.any() else None
     if first is None:
         print("training never reached the pentagon")
-        return {"predicted_switch": predicted_switch, "trained_switch": None}
+        return {
+            "predicted_switch": predicted_switch,
+            "trained_switch": None,
+            "_S": S,
+            "_losses": np.array(losses),
+        }
     trained_switch = float((S[first] + S[first - 1]) / 2) if first > 0 else float(S[0])
     stays = bool(trained_pent[first:].all())
     print(
@@ -236,6 +243,8 @@ def exp_pentagon(cfg, *, cache, force, seed, train_only):
         "predicted_switch": predicted_switch,
         "trained_switch": trained_switch,
         "difference": abs(predicted_switch - trained_switch),
+        "_S": S,
+        "_losses": np.array(losses),
     }
 
 
@@ -335,16 +344,25 @@ def exp_dims(cfg, *, cache, force, seed, train_only, part=(0, 1)):
     W = np.concatenate(Ws)
     if _LOAD_ONLY:
         return {"W": W, "b": np.concatenate(bs), "sparsity": S, "importance": 1.0}
+    b = np.concatenate(bs)
     close = 0
-    print(" 1/(1-S)   trained D*  predicted D*  |diff|   predicted geometry")
+    rows = []
+    print(
+        " 1/(1-S)   trained D*  predicted D*  |diff|   trained E[loss]  predicted loss   predicted geometry"
+    )
     for k, s in enumerate(S):
         dpf = packing.dimensions_per_feature(W[k])
         p = theory.predict_geometry(n, d, sparsity=s)
+        tl = theory.expected_loss(W[k], b[k], sparsity=s, max_grid_points=1024)
         diff = abs(dpf - p.dimensions_per_feature)
         close += diff <= 0.05
-        print(f" {inv[k]:8.2f}  {dpf:10.4f}  {p.dimensions_per_feature:12.4f}  {diff:6.3f}   {p.description}")
+        rows.append((dpf, p.dimensions_per_feature, tl, p.loss))
+        print(
+            f" {inv[k]:8.2f}  {dpf:10.4f}  {p.dimensions_per_feature:12.4f}  {diff:6.3f}   {tl:14.5g}  "
+            f"{p.loss:14.5g}   {p.description}"
+        )
     print(f"within 0.05 at {close}/{len(S)} sparsities ({close / len(S):.0%}; target >= 80%)")
-    return {"within": close, "points": len(S)}
+    return {"within": close, "points": len(S), "_inv": inv, "_rows": np.array(rows)}
 
 
 def _mc_loss(W, b, *, sparsity, importance, samples, seed):
@@ -434,6 +452,99 @@ def exp_loss(cfg, *, cache, force, seed, train_only, quick):
     return {"cases": len(rows), "ok": sum(rows)}
 
 
+def _save(fig, path: Path) -> Path:
+    """Save a figure atomically (temporary file, then rename)."""
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=120, bbox_inches="tight")
+        os.replace(tmp, path)
+    finally:
+        plt.close(fig)
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def figures(results, out) -> list:
+    """Phase diagrams (predicted | trained | disagreement), dims per feature, loss gaps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import ListedColormap
+
+    out, written = Path(out), []
+    code = {p: i for i, p in enumerate(theory.PHASES)}
+    cmap = ListedColormap(["0.85", "tab:blue", "tab:orange", "tab:red"])
+    for name in ("phase2", "phase3"):
+        pd = results.get(name, {}).get("_pd")
+        if pd is None:
+            continue
+        fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), sharey=True)
+        ext = [
+            np.log10(pd.relative_importance[0]),
+            np.log10(pd.relative_importance[-1]),
+            np.log10(pd.density[-1]),
+            np.log10(pd.density[0]),
+        ]
+        grids = [np.vectorize(code.get)(pd.predicted), np.vectorize(code.get)(pd.trained)]
+        for ax, grid, title in zip(axes, grids, ("predicted", "trained (best of seeds)"), strict=False):
+            ax.imshow(
+                grid, cmap=cmap, vmin=0, vmax=3, extent=ext, aspect="auto", interpolation="nearest"
+            )
+            ax.set_title(title)
+        axes[2].imshow(
+            (pd.predicted != pd.trained),
+            cmap="Greys",
+            extent=ext,
+            aspect="auto",
+            interpolation="nearest",
+        )
+        axes[2].set_title(f"disagreement (agreement {pd.agreement:.0%})")
+        for ax in axes:
+            ax.set_xlabel("log10 relative importance of the last feature")
+        axes[0].set_ylabel("log10 density")
+        handles = [plt.Rectangle((0, 0), 1, 1, color=cmap(i)) for i in range(4)]
+        fig.legend(handles, theory.PHASES, loc="lower center", ncol=4, bbox_to_anchor=(0.5, -0.08))
+        fig.suptitle(f"{pd.n_features} features in {pd.d} dims")
+        written.append(_save(fig, out / f"theory_{name}.png"))
+    dims = results.get("dims", {})
+    if "_rows" in dims:
+        rows, inv = dims["_rows"], dims["_inv"]
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+        axes[0].plot(inv, rows[:, 1], "-", color="tab:blue", label="predicted")
+        axes[0].plot(inv, rows[:, 0], "o", color="k", ms=4, label="trained (best of seeds)")
+        axes[0].set_xscale("log")
+        axes[0].set_xlabel("1 / (1 - S)")
+        axes[0].set_ylabel("dimensions per feature  d / ||W||²")
+        axes[0].legend()
+        axes[1].plot(inv, (rows[:, 2] - rows[:, 3]) / rows[:, 3], "o-", color="tab:red")
+        axes[1].axhline(0, color="0.5", lw=0.8)
+        axes[1].set_xscale("log")
+        axes[1].set_xlabel("1 / (1 - S)")
+        axes[1].set_ylabel("(trained − predicted) / predicted expected loss")
+        fig.suptitle("200 features in 20 dims" if len(rows) > 2 else "dims per feature")
+        written.append(_save(fig, out / "theory_dims.png"))
+    pent = results.get("pentagon", {})
+    if "_losses" in pent:
+        fig, ax = plt.subplots(figsize=(5.5, 3.8))
+        L = pent["_losses"]
+        ax.plot(pent["_S"], (L[:, 1] - L[:, 0]) / L[:, 0], "o-")
+        if pent.get("predicted_switch") is not None:
+            ax.axvline(pent["predicted_switch"], color="tab:blue", ls="--", label="predicted pentagon switch")
+        ax.axhline(0, color="0.5", lw=0.8)
+        ax.set_xlabel("sparsity S")
+        ax.set_ylabel("(trained − predicted) / predicted loss")
+        ax.set_title("5 features in 2 dims")
+        ax.legend()
+        written.append(_save(fig, out / "theory_pentagon_gap.png"))
+    return written
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("experiments", nargs="*", default=list(EXPERIMENTS), help=f"any of {EXPERIMENTS}")
@@ -442,6 +553,7 @@ def main(argv=None):
     parser.add_argument("--train-only", action="store_true", help="only fill the training cache")
     parser.add_argument("--cache", default=".cache/theory", help="cache folder (default .cache/theory)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--figures", default=None, help="also draw the figures into this folder")
     parser.add_argument(
         "--part", default="0/1", help="with --train-only: train dims chunks i mod k only (i/k)"
     )
@@ -474,7 +586,10 @@ def main(argv=None):
         else:
             results[name] = exp_loss(cfg["loss"], quick=args.quick, **kw)
         print(f"   ({time.perf_counter() - t0:.0f} s)", flush=True)
-    return results
+    if args.figures and not args.train_only:
+        for path in figures(results, args.figures):
+            print(f"figure: {path}")
+    return {k: {key: v for key, v in r.items() if not key.startswith("_")} for k, r in results.items()}
 
 
 if __name__ == "__main__":
