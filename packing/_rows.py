@@ -30,9 +30,18 @@ __all__: list[str] = []  # private module
 _CHUNK_ROWS = 8192
 
 
+#: Squared norms strictly inside this range are computed directly without loss: no square overflows,
+#: and squares that underflow are below 1e-18 of the row's squared norm.
+_SAFE_SQ = (1e-290, 1e290)
+
+
 def _unit_chunk(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return unit rows and norms (float64) of one chunk of rows, rescaled by each row's max |entry|."""
     X = np.asarray(W, dtype=np.float64)
+    sq = np.einsum("ij,ij->i", X, X)
+    if sq.size and sq.min() > _SAFE_SQ[0] and sq.max() < _SAFE_SQ[1]:  # the common case: no rescaling
+        norms = np.sqrt(sq)
+        return X / norms[:, None], norms
     scale = np.max(np.abs(X), axis=1) if X.shape[1] else np.zeros(X.shape[0])
     nonzero = scale > 0
     inv = np.zeros_like(scale)

@@ -37,7 +37,18 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validation import _describe, check_int, check_p
+from ._results import Savable
+from ._validation import (
+    _describe,
+    check_choice,
+    check_divisor,
+    check_equal_blocks,
+    check_float,
+    check_int,
+    check_int_table,
+    check_p,
+)
+from .constructions import etf_exists
 
 __all__ = [
     "tegum_orthogonal_pairs",
@@ -59,15 +70,6 @@ __all__ = [
 
 def _pairs(m: int) -> int:
     return m * (m - 1) // 2
-
-
-def _sizes(block_sizes, name: str = "block_sizes") -> list[int]:
-    if isinstance(block_sizes, str) or not hasattr(block_sizes, "__iter__"):
-        raise TypeError(f"{name} must be a sequence of positive ints; got {_describe(block_sizes)}.")
-    sizes = [check_int(s, f"{name}[{i}]", minimum=1) for i, s in enumerate(block_sizes)]
-    if not sizes:
-        raise ValueError(f"{name} must hold at least one block size; got an empty sequence.")
-    return sizes
 
 
 # --------------------------------------------------------------------------- orthogonal pairs
@@ -101,18 +103,19 @@ def tegum_orthogonal_pairs(block_sizes, *, within=None) -> int:
     ...
     ValueError: within must have one count per block (2); got 1.
     """
-    sizes = _sizes(block_sizes)
+    sizes = check_int_table(block_sizes, "block_sizes", minimum=1, item="block size")
+    counts = None
+    if within is not None:
+        counts = check_int_table(within, "within", minimum=0, length=len(sizes), item="count", per="block")
+        for i, (w, s) in enumerate(zip(counts, sizes, strict=True)):
+            if w > _pairs(s):
+                raise ValueError(f"within[{i}] must be <= n_b(n_b-1)/2 = {_pairs(s)}; got {w}.")
+    return _tegum_orthogonal_pairs(sizes, counts)
+
+
+def _tegum_orthogonal_pairs(sizes: list[int], within: list[int] | None = None) -> int:
     n = sum(sizes)
-    cross = (n * n - sum(s * s for s in sizes)) // 2
-    if within is None:
-        return cross
-    counts = [check_int(w, f"within[{i}]", minimum=0) for i, w in enumerate(within)]
-    if len(counts) != len(sizes):
-        raise ValueError(f"within must have one count per block ({len(sizes)}); got {len(counts)}.")
-    for i, (w, s) in enumerate(zip(counts, sizes, strict=True)):
-        if w > _pairs(s):
-            raise ValueError(f"within[{i}] must be <= n_b(n_b-1)/2 = {_pairs(s)}; got {w}.")
-    return cross + sum(counts)
+    return (n * n - sum(s * s for s in sizes)) // 2 + (sum(within) if within else 0)
 
 
 def overlapping_orthogonal_pairs(n: int, d: int) -> int:
@@ -162,13 +165,8 @@ def tegum_has_more_orthogonal_pairs(n: int, d: int, k: int) -> bool:
     n = check_int(n, "n", minimum=1)
     d = check_int(d, "d", minimum=1)
     k = check_int(k, "k", minimum=1)
-    for value, name in ((k, "k"), (d, "d")):
-        if n % value:
-            what = "k equal blocks" if name == "k" else "n/d whole bases"
-            divisors = [x for x in range(1, n + 1) if n % x == 0]
-            raise ValueError(
-                f"{name} must divide n={n} for {what}; got {name}={value}. Divisors of {n}: {divisors}."
-            )
+    for value, name, purpose in ((k, "k", "k equal blocks"), (d, "d", "n/d whole bases")):
+        check_divisor(value, name, {"n": n}, purpose=purpose, listing=f"Divisors of {n}")
     return n * (k - 1) > k * (d - 1)
 
 
@@ -192,6 +190,10 @@ def turan_orthogonal_pairs(n: int, d: int) -> int:
     """
     n = check_int(n, "n", minimum=1)
     d = check_int(d, "d", minimum=1)
+    return _turan_orthogonal_pairs(n, d)
+
+
+def _turan_orthogonal_pairs(n: int, d: int) -> int:
     if n <= d:
         return _pairs(n)
     q, r = divmod(n, d)
@@ -240,25 +242,12 @@ def admissible_k(n: int, d: int) -> list[int]:
     """
     n = check_int(n, "n", minimum=1)
     d = check_int(d, "d", minimum=1)
+    return _admissible_k(n, d)
+
+
+def _admissible_k(n: int, d: int) -> list[int]:
     g = math.gcd(n, d)
     return [k for k in range(1, g + 1) if g % k == 0]
-
-
-def _check_ndkp(n, d, k, p) -> tuple[int, int, int, float]:
-    """Validate sizes, an equal-block count ``k`` (dividing ``n`` and ``d``) and an order ``p``."""
-    n = check_int(n, "n", minimum=1)
-    d = check_int(d, "d", minimum=1)
-    return n, d, _check_k(n, d, k), check_p(p)
-
-
-def _check_k(n: int, d: int, k) -> int:
-    k = check_int(k, "k", minimum=1)
-    if n % k or d % k:
-        raise ValueError(
-            f"k must divide both n={n} and d={d} for k equal blocks; got k={k}. "
-            f"Admissible k: {admissible_k(n, d)} (use packing.optimal_partition for uneven blocks)."
-        )
-    return k
 
 
 def tegum_loss(n: int, d: int, k: int, p: float, *, ordered: bool = True) -> float:
@@ -298,7 +287,12 @@ def tegum_loss(n: int, d: int, k: int, p: float, *, ordered: bool = True) -> flo
     ...
     ValueError: k must divide both n=1000 and d=100 for k equal blocks; got k=3. ...
     """
-    n, d, k, p = _check_ndkp(n, d, k, p)
+    n = check_int(n, "n", minimum=1)
+    d = check_int(d, "d", minimum=1)
+    return _tegum_loss(n, d, check_equal_blocks(n, d, k), check_p(p), ordered)
+
+
+def _tegum_loss(n: int, d: int, k: int, p: float, ordered: bool) -> float:
     if n <= d:
         return 0.0
     m = n // k
@@ -317,7 +311,13 @@ def tegum_losses(n: int, d: int, p: float, *, ordered: bool = True) -> dict[int,
     >>> {k: round(v, 1) for k, v in tegum_losses(12, 6, 1).items()}
     {1: 39.8, 2: 26.8, 3: 20.8, 6: 12.0}
     """
-    return {k: tegum_loss(n, d, k, p, ordered=ordered) for k in admissible_k(n, d)}
+    n = check_int(n, "n", minimum=1)
+    d = check_int(d, "d", minimum=1)
+    return _tegum_losses(n, d, check_p(p), bool(ordered))
+
+
+def _tegum_losses(n: int, d: int, p: float, ordered: bool) -> dict[int, float]:
+    return {k: _tegum_loss(n, d, k, p, ordered) for k in _admissible_k(n, d)}
 
 
 def tegum_loss_regime(p: float) -> str:
@@ -351,7 +351,10 @@ def optimal_k(n: int, d: int, p: float, *, rtol: float = 1e-12) -> int:
     ...
     ValueError: p must be > 0.0; got 0.0.
     """
-    losses = tegum_losses(n, d, p)
+    n = check_int(n, "n", minimum=1)
+    d = check_int(d, "d", minimum=1)
+    losses = _tegum_losses(n, d, check_p(p), True)
+    rtol = check_float(rtol, "rtol", minimum=0.0)
     best = min(losses.values())
     return min(k for k, v in losses.items() if v <= best * (1 + rtol) + 1e-300)
 
@@ -360,7 +363,7 @@ def optimal_k(n: int, d: int, p: float, *, rtol: float = 1e-12) -> int:
 
 
 @dataclass(frozen=True)
-class PairSpectrum:
+class PairSpectrum(Savable):
     """Exact distribution of ``|cos θ_ij|`` over the unordered pairs of ``n`` vectors.
 
     Attributes
@@ -476,18 +479,15 @@ def construction_spectrum(name: str, *args: int) -> PairSpectrum:
         "etf": (2, lambda n, d: (n, {math.sqrt((n - d) / (d * (n - 1))) if n > 1 else 0.0: _pairs(n)})),
         "mub": (2, lambda d, m: (m * d, {0.0: m * _pairs(d), d**-0.5: _pairs(m * d) - m * _pairs(d)})),
         "coincident_lines": (1, lambda m: (m, {1.0: _pairs(m)})),
-        "turan": (2, lambda n, d: (n, {0.0: (t := turan_orthogonal_pairs(n, d)), 1.0: _pairs(n) - t})),
+        "turan": (2, lambda n, d: (n, {0.0: (t := _turan_orthogonal_pairs(n, d)), 1.0: _pairs(n) - t})),
     }
-    if name not in table:
-        raise ValueError(f"name must be one of {sorted(table)}; got {name!r}.")
+    check_choice(name, "name", table, expected=f"one of {sorted(table)}")
     arity, make = table[name]
     if len(args) != arity:
         raise TypeError(f"construction_spectrum({name!r}, ...) takes {arity} size(s); got {len(args)}.")
     minimum = {"simplex": 2}.get(name, 1)
     sizes = [check_int(a, f"args[{i}]", minimum=minimum) for i, a in enumerate(args)]
     if name == "etf":
-        from .constructions import etf_exists
-
         exists, reason = etf_exists(*sizes)
         if exists is False:
             raise ValueError(f"no real ETF of n={sizes[0]} vectors in d={sizes[1]} dimensions: {reason}.")
@@ -519,7 +519,7 @@ def tegum_spectrum(*spectra: PairSpectrum) -> PairSpectrum:
         for v, c in zip(s.values, s.counts, strict=True):
             pairs[v] = pairs.get(v, 0) + c
     sizes = [s.n for s in spectra]
-    pairs[0.0] = pairs.get(0.0, 0) + tegum_orthogonal_pairs(sizes)
+    pairs[0.0] = pairs.get(0.0, 0) + _tegum_orthogonal_pairs(sizes)
     return PairSpectrum.from_pairs(sum(sizes), pairs)
 
 

@@ -14,6 +14,7 @@ import sys
 
 import numpy as np
 
+from ._validation import check_int
 from .bounds import bound_table, lower_bound
 from .geometry import capacity, pairwise_statistics
 from .io import load_packing
@@ -37,7 +38,10 @@ def _stats(args) -> dict:
                 f"{args.file} holds {W.shape[0]} instances of shape {W.shape[1:]}; "
                 "pick one with --instance I."
             )
-        W = W[args.instance]
+        W = W[check_int(args.instance, "--instance", minimum=0, maximum=W.shape[0] - 1)]
+    elif args.instance is not None:
+        one = f"{args.file} holds one packing of shape {W.shape}"
+        raise ValueError(f"--instance needs a file of shape (instances, n, d); {one}.")
     n, d = W.shape
     s = pairwise_statistics(W, p=args.p, atol=args.atol)
     lb, name = lower_bound(n, d, return_name=True) if n > 1 else (0.0, "none")

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_packing
+from ._validation import check_packing, check_ps, check_rng
+from .analytic import optimal_k, tegum_losses
 from .geometry import pairwise_statistics
+from .structure.shapes import SHAPE_COLORS, SHAPE_FRACTIONS
 
 __all__ = ["plot_cosine_histogram", "plot_moment_profile"]
 
@@ -108,9 +110,6 @@ def plot_tegum_losses(ax, n: int, d: int, ps=(0.5, 1.0, 1.5, 2.0, 3.0, 4.0), *, 
     4
     >>> plt.close(fig)
     """
-    from ._validation import check_ps
-    from .analytic import optimal_k, tegum_losses
-
     orders, _ = check_ps(ps, "ps")
     cmap = __import__("matplotlib").colormaps["coolwarm"]
     for i, p in enumerate(orders):
@@ -152,7 +151,7 @@ def plot_partition(ax, result, *, cmap: str = "tab20"):
     3
     >>> plt.close(fig)
     """
-    from matplotlib.patches import Rectangle
+    from matplotlib.patches import Rectangle  # deferred: `import packing` does not load matplotlib
 
     colors = __import__("matplotlib").colormaps[cmap]
     x = y = 0
@@ -176,26 +175,15 @@ __all__ += ["plot_tegum_losses", "plot_partition"]
 
 
 def _shape_colors(labels) -> dict:
-    """One fixed colour per shape label (same label, same colour in every figure)."""
-    import matplotlib
+    """Colour of each label: the fixed SHAPE_COLORS, then unused tab20 colours for other shapes."""
+    import matplotlib  # deferred: `import packing` does not load matplotlib
 
-    fixed = {
-        "dedicated": "#1f77b4",
-        "digon": "#ff7f0e",
-        "triangle": "#2ca02c",
-        "tetrahedron": "#d62728",
-        "pentagon": "#9467bd",
-        "square antiprism": "#8c564b",
-        "ambiguous": "#bbbbbb",
-        "other": "#555555",
-        "dropped": "#dddddd",
-    }
     palette = matplotlib.colormaps["tab20"].colors
-    extra = [c for c in palette if matplotlib.colors.to_hex(c) not in fixed.values()]
+    extra = [c for c in palette if matplotlib.colors.to_hex(c) not in SHAPE_COLORS.values()]
     out, k = {}, 0
     for label in sorted(set(labels), key=str):
-        if label in fixed:
-            out[label] = fixed[label]
+        if label in SHAPE_COLORS:
+            out[label] = SHAPE_COLORS[label]
         else:
             out[label] = extra[k % len(extra)]
             k += 1
@@ -235,7 +223,7 @@ def plot_features_2d(ax, W, *, importance=None, cmap: str = "viridis", title: st
     ValueError: W must have 2 columns to be drawn in the plane; got shape (3, 3).
     >>> plt.close(fig)
     """
-    import matplotlib
+    import matplotlib  # deferred: `import packing` does not load matplotlib
 
     W = check_packing(W)
     if W.shape[1] != 2:
@@ -324,11 +312,6 @@ def plot_gram(ax, W, *, order=None, groups=None, normalize=False, cmap: str = "R
     return im
 
 
-#: Dimensionalities of the shapes seen in toy models: dedicated, tetrahedron, triangle, digon,
-#: pentagon, square antiprism (Elhage et al. 2022, "feature dimensionality").
-SHAPE_FRACTIONS = {"1": 1.0, "3/4": 0.75, "2/3": 2 / 3, "1/2": 0.5, "2/5": 0.4, "3/8": 0.375}
-
-
 def plot_feature_dimensionality(ax, x, dimensionality, labels, *, jitter=0.0, rng=None, s: float = 12):
     """Scatter per-feature dimensionality against ``x`` (e.g. ``1/(1 - sparsity)``), coloured by shape.
 
@@ -363,8 +346,6 @@ def plot_feature_dimensionality(ax, x, dimensionality, labels, *, jitter=0.0, rn
     ValueError: x, dimensionality and labels must be 1-D of one length; got shapes (1,), (2,), (1,).
     >>> plt.close(fig)
     """
-    from ._validation import check_rng
-
     x = np.asarray(x, dtype=float)
     D = np.asarray(dimensionality, dtype=float)
     labels = np.asarray(labels, dtype=object)

@@ -29,6 +29,7 @@ import time
 import numpy as np
 
 from packing import TABLE_ROUNDING, best_known_table, lower_bound, optimize_packing
+from packing.io import atomic_write
 
 DEFAULT_BUDGET = 15.0
 
@@ -56,7 +57,7 @@ def _rounding(record: float) -> float:
 
 def high_precision_coherence(W, digits: int = 50) -> float:
     """Coherence of ``W`` (rows normalized) recomputed in ``digits``-digit mpmath arithmetic."""
-    import mpmath
+    import mpmath  # deferred: an optional dependency (the test extra), needed only for new records
 
     with mpmath.workdps(digits):
         rows = [[mpmath.mpf(float(x)) for x in row] for row in np.asarray(W)]
@@ -137,7 +138,7 @@ def main(argv=None) -> dict:
         print(f"BELOW RECORD (verified with 50 digits): d={r['d']} n={r['n']} record={r['record']:.10f} "
               f"ours={r['verified']:.15f}")
     if args.out:
-        with open(args.out, "w", newline="") as fh:
+        with atomic_write(args.out, text=True) as fh:
             fields = list(dict.fromkeys([k for r in rows for k in r if k != "verified"] + ["verified"]))
             w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
             w.writeheader()

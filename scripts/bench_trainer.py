@@ -39,8 +39,9 @@ from collections import defaultdict
 
 import numpy as np
 
+from packing.train._data import Sampler
 from packing.train._optim import Optimizer
-from packing.train._toy import _Sampler, _ToyKernel
+from packing.train.toy import _ToyKernel
 
 CONFIGS = {  # name: (n_features, d, instances, batch)
     "a": (5, 2, 10, 1024),
@@ -64,7 +65,7 @@ def numpy_trainer(n, d, n_inst, batch, seed=0, threads=1):
     """Return ``(step, profile_step)`` closures of the numpy trainer on one configuration."""
     rng = np.random.default_rng(seed)
     density, importance = problem(n, d, n_inst)
-    sampler = _Sampler(density, np.dtype(np.float32), rng)
+    sampler = Sampler(density, np.dtype(np.float32), rng)
     kern = _ToyKernel(n_inst, n, d, batch, importance / n, True, np.dtype(np.float32), sampler, threads)
     kern.W[...] = rng.standard_normal((n_inst, n, d)) * np.sqrt(2.0 / (n + d))
     opt = Optimizer(

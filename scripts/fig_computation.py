@@ -18,21 +18,17 @@ is what the bias alone gives a dense feature; 0.5 one sign only, ``ReLU(x)``).
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
-from packing import sample_toy_batch, train_abs_model
-from packing._figures import cached, run_figure_cli, save_figure
+from packing import abs_model_forward, sample_toy_batch, train_abs_model
+from packing.figures import FigureRun, run_figure_cli
 
 SPARSITIES = (0.0, 0.9, 0.99)
 
 
 def explained(W1, W2, b, x):
     """Fraction of ``E[|x_i|²]`` (over active inputs) that the model gets right, per feature."""
-    y = np.maximum(np.maximum(x @ W1, 0) @ W2.T + b, 0)
+    y = abs_model_forward(W1, W2, b, x)
     t = np.abs(x)
     active = x != 0
     err = np.where(active, (y - t) ** 2, 0).sum(0)
@@ -44,9 +40,9 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
     params = dict(steps=80, batch=128) if quick else dict(steps=12000, batch=1024)
     S = np.repeat(np.array(SPARSITIES), k)
     imp = 0.8 ** np.arange(n)
-
-    def compute():
-        r = train_abs_model(
+    with FigureRun(out_dir, force=force) as run:
+        res = run.cached(
+            train_abs_model,
             n_features=n,
             d=d,
             sparsity=S,
@@ -57,22 +53,23 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
             schedule="cosine",
             rng=seed,
         )
-        return {"W1": r.W1, "W2": r.W2, "b": r.b}
+        W1, W2, b = (res[key].astype(np.float64) for key in ("W1", "W2", "b"))
+        fig, axes = run.figure(
+            2, len(SPARSITIES), figsize=(4.2 * len(SPARSITIES), 5.6), gridspec_kw={"height_ratios": [1, 0.8]}
+        )
+        _draw(axes, W1, W2, b, imp, n, k, quick, seed)
+        fig.suptitle(f"|x| through a ReLU layer: {n} features, {d} neurons, best of {k} seeds")
+        fig.tight_layout()
+        run.save(fig, "computation")
+    return run.paths
 
-    res = cached(
-        "computation",
-        {**params, "seed": seed, "S": SPARSITIES, "k": k},
-        compute,
-        cache_dir=".cache",
-        force=force,
-    )
-    W1, W2, b = (res[key].astype(np.float64) for key in ("W1", "W2", "b"))
-    fig, axes = plt.subplots(
-        2, len(SPARSITIES), figsize=(4.2 * len(SPARSITIES), 5.6), gridspec_kw={"height_ratios": [1, 0.8]}
-    )
+
+def _draw(axes, W1, W2, b, imp, n, k, quick, seed):
+    """Per sparsity, the best seed: its input weights (top) and how well each |x_i| is computed (bottom)."""
     for col, s in enumerate(SPARSITIES):
-        x = sample_toy_batch(n, 20000 if not quick else 2000, sparsity=s, dtype=np.float64, rng=seed + 1)[0]
-        x = x * np.where(np.random.default_rng(seed + 2).random(x.shape) < 0.5, -1.0, 1.0)
+        x = sample_toy_batch(
+            n, 20000 if not quick else 2000, sparsity=s, signed=True, dtype=np.float64, rng=seed + 1
+        )[0]
         scores = [np.sum(imp * (1 - explained(W1[i], W2[i], b[i], x))) for i in range(col * k, col * k + k)]
         i = col * k + int(np.argmin(scores))  # best seed: least importance-weighted error
         M = W1[i].T  # neurons x features
@@ -81,21 +78,19 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
         axes[0, col].imshow(
             M[order], cmap="RdBu_r", vmin=-vmax, vmax=vmax, aspect="auto", interpolation="nearest"
         )
-        axes[0, col].set_title(f"S = {s}: input weights W1", fontsize=9)
-        axes[0, col].set_xlabel("feature i (importance 0.8^i)", fontsize=8)
-        axes[0, col].set_ylabel("neuron" if col == 0 else "", fontsize=8)
+        axes[0, col].set_title(f"S = {s}: input weights W1")
+        axes[0, col].set_xlabel("feature i (importance 0.8^i)")
+        axes[0, col].set_ylabel("neuron" if col == 0 else "")
         ev = explained(W1[i], W2[i], b[i], x)
         axes[1, col].bar(np.arange(n), np.clip(ev, -0.2, 1), color="tab:blue")
         for level, text in ((0.75, "bias only"), (0.5, "one sign")):
             axes[1, col].axhline(level, color="0.5", ls="--", lw=0.7)
-            axes[1, col].text(-0.5, level + 0.01, text, fontsize=6, color="0.4")
+            axes[1, col].text(-0.5, level + 0.01, text, fontsize="x-small", color="0.4")
         axes[1, col].set_ylim(-0.2, 1.05)
-        axes[1, col].set_xlabel("feature i", fontsize=8)
-        axes[1, col].set_ylabel("fraction of |x_i| computed" if col == 0 else "", fontsize=8)
-        axes[1, col].text(n - 1, 0.95, f"{int((ev > 0.9).sum())} features > 0.9", ha="right", fontsize=8)
-    fig.suptitle(f"|x| through a ReLU layer: {n} features, {d} neurons, best of {k} seeds", fontsize=10)
-    fig.tight_layout()
-    return [save_figure(fig, out_dir, "computation")]
+        axes[1, col].set_xlabel("feature i")
+        axes[1, col].set_ylabel("fraction of |x_i| computed" if col == 0 else "")
+        above = f"{int((ev > 0.9).sum())} features > 0.9"
+        axes[1, col].text(n - 1, 0.95, above, ha="right", fontsize="small")
 
 
 if __name__ == "__main__":

@@ -10,14 +10,10 @@ p (lower worst case).
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
 from packing import plot_cosine_histogram, plot_moment_profile, random_packing, tegum_packing
-from packing._figures import run_figure_cli, save_figure
+from packing.figures import FigureRun, run_figure_cli
 
 
 def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: int = 0):
@@ -26,15 +22,18 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
     random_W = random_packing(n, d, rng=rng)
     # d/2 orthogonal planes, each holding n/(d/2) lines at angle pi/m
     tegum_W = tegum_packing(n, d, d // 2, block="polygon", rotate=True, rng=rng)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for W, label in ((random_W, "random (JL)"), (tegum_W, f"tegum: {d // 2} planes × {n // (d // 2)} lines")):
-        plot_cosine_histogram(axes[0], W, bins=40, label=label)
-        plot_moment_profile(axes[1], W, label=label)
-    axes[0].set_title(f"|cos| over pairs, n={n}, d={d}")
-    axes[1].set_title("p-mean of |cos| (dotted: coherence)")
-    axes[0].legend(fontsize=8)
-    fig.tight_layout()
-    return [save_figure(fig, out_dir, "interference_distribution")]
+    with FigureRun(out_dir, force=force) as run:
+        fig, axes = run.figure(1, 2, figsize=(10, 3.8))
+        tegum = f"tegum: {d // 2} planes × {n // (d // 2)} lines"
+        for W, label in ((random_W, "random (JL)"), (tegum_W, tegum)):
+            plot_cosine_histogram(axes[0], W, bins=40, label=label)
+            plot_moment_profile(axes[1], W, label=label)
+        axes[0].set_title(f"|cos| over pairs, n={n}, d={d}")
+        axes[1].set_title("p-mean of |cos| (dotted: coherence)")
+        axes[0].legend()
+        fig.tight_layout()
+        run.save(fig, "interference_distribution")
+    return run.paths
 
 
 if __name__ == "__main__":

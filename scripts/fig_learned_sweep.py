@@ -22,12 +22,6 @@ the figures as ``learned_sweep_comparison.csv``.
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-from pathlib import Path
-
-import matplotlib.pyplot as plt
 import numpy as np
 
 from packing import (
@@ -41,12 +35,12 @@ from packing import (
     plot_gram,
     train_toy_model,
 )
-from packing._figures import cached, run_figure_cli, save_figure
+from packing.figures import FigureRun, run_figure_cli
 
 PS = (1.0, 2.0, 4.0, np.inf)
 
 
-def _gram_figure(W, reports, S):
+def _gram_figure(run, W, reports, S):
     """Gram of the instance with the most features in identified shapes beyond digons (then most shapes)."""
     score = [
         (
@@ -64,28 +58,28 @@ def _gram_figure(W, reports, S):
     order = np.concatenate([f[s.order] if s.matched else f for f, s in pairs])
     kept = np.setdiff1d(np.arange(W.shape[1]), report.factors.dropped)
     ideal = ideal_tegum_product(W[k], report)  # row i <-> represented feature kept[i]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 4.2))
+    fig, axes = run.figure(1, 2, figsize=(9, 4.2))
     plot_gram(axes[0], W[k], order=order, groups=report.factors.sizes)
     plot_gram(axes[1], ideal, order=np.searchsorted(kept, order), groups=report.factors.sizes)
-    axes[0].set_title(f"learned W Wᵀ (S = {S[k]:.3g}), rows by factor", fontsize=9)
-    axes[1].set_title(f"ideal tegum product: {report.description}", fontsize=9)
+    axes[0].set_title(f"learned W Wᵀ (S = {S[k]:.3g}), rows by factor")
+    axes[1].set_title(f"ideal tegum product: {report.description}")
     fig.tight_layout()
     return fig
 
 
-def _dimensionality_figure(W, reports, S):
+def _dimensionality_figure(run, W, reports, S):
     x, D, labels = [], [], []
     for Wk, r, s in zip(W, reports, S, strict=True):
         dims = feature_dimensionality(Wk)
         x.extend([1 / (1 - s)] * len(dims))
         D.extend(dims)
         labels.extend(r.feature_shapes)
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = run.figure(figsize=(7, 4))
     plot_feature_dimensionality(ax, x, D, labels, jitter=0.03, rng=0)
     ax.set_xscale("log")
     ax.set_xlabel("1 / (1 - S)   (S: probability a feature is zero)")
-    ax.legend(fontsize=7, loc="upper right", title="detected shape", title_fontsize=7)
-    ax.set_title(f"feature dimensionality of {W.shape[1]} features in d = {W.shape[2]}", fontsize=9)
+    ax.legend(loc="upper right", title="detected shape")
+    ax.set_title(f"feature dimensionality of {W.shape[1]} features in d = {W.shape[2]}")
     fig.tight_layout()
     return fig
 
@@ -108,9 +102,9 @@ def _moments(W, reports):
     return {k: np.array(v) for k, v in out.items()}
 
 
-def _moments_figure(moments, S):
+def _moments_figure(run, moments, S):
     x = 1 / (1 - S)
-    fig, axes = plt.subplots(1, len(PS), figsize=(13, 3.3))
+    fig, axes = run.figure(1, len(PS), figsize=(13, 3.3))
     styles = {"learned": ("o-", "C0"), "ideal tegum": ("s--", "C1"), "predicted optimum": ("^:", "C2")}
     for j, (ax, p) in enumerate(zip(axes, PS, strict=True)):
         for name, values in moments.items():
@@ -118,8 +112,8 @@ def _moments_figure(moments, S):
             ax.plot(x, values[:, j], marker, color=color, label=name, ms=4)
         ax.set_xscale("log")
         ax.set_xlabel("1 / (1 - S)")
-        ax.set_title("coherence" if np.isinf(p) else f"M_{p:g} = Σ |cos|^{p:g}", fontsize=9)
-    axes[0].legend(fontsize=7)
+        ax.set_title("coherence" if np.isinf(p) else f"M_{p:g} = Σ |cos|^{p:g}")
+    axes[0].legend()
     fig.tight_layout()
     return fig
 
@@ -132,23 +126,16 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
         sparsities = tuple(float(s) for s in np.round(1 - np.geomspace(1, 0.01, 16), 4))
     config = {"n_features": n, "d": d, "sparsity": list(sparsities), "steps": steps, "batch_size": 1024}
     config.update(lr=3e-3, n_seeds=n_seeds, rng=seed)
-
-    def train():
-        res = train_toy_model(**config)
-        return {"W": res.W, "sparsity": res.sparsity[:, 0], "eval_loss": res.eval_loss}
-
-    data = cached("learned_sweep", config, train, cache_dir=".cache", force=force)
-    W, S = data["W"], data["sparsity"]
-    reports = [analyze_structure(Wk) for Wk in W]
-    paths = [
-        save_figure(_gram_figure(W, reports, S), out_dir, "learned_gram"),
-        save_figure(_dimensionality_figure(W, reports, S), out_dir, "learned_dimensionality"),
-        save_figure(_moments_figure(_moments(W, reports), S), out_dir, "learned_moments"),
-    ]
-    table = compare_packings(W, include=("ideal", "partition", "random"), rng=seed)
-    csv_path = Path(out_dir) / "learned_sweep_comparison.csv"
-    csv_path.write_text(table.to_csv())
-    return paths
+    with FigureRun(out_dir, force=force) as run:
+        data = run.cached(train_toy_model, **config)
+        W, S = data["W"], data["sparsity"][:, 0]
+        reports = [analyze_structure(Wk) for Wk in W]
+        run.save(_gram_figure(run, W, reports, S), "learned_gram")
+        run.save(_dimensionality_figure(run, W, reports, S), "learned_dimensionality")
+        run.save(_moments_figure(run, _moments(W, reports), S), "learned_moments")
+        table = compare_packings(W, include=("ideal", "partition", "random"), rng=seed)
+        run.save_text("learned_sweep_comparison.csv", table.to_csv())
+    return run.paths
 
 
 if __name__ == "__main__":

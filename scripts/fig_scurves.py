@@ -25,13 +25,10 @@ and Adam, columns by rank:
 from __future__ import annotations
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
 from packing import scurve_closed_form, train_scurve
-from packing._figures import cached, run_figure_cli, save_figure
+from packing.figures import FigureRun, run_figure_cli
 
 RANKS = (1, 2, 10)
 SETTINGS = {  # loss: {optimizer: (lr, steps)}
@@ -42,115 +39,104 @@ SCALE = {"squared": 1.0, "cross_entropy": 6.0}  # target strength multiplier
 INIT = 1e-3
 
 
-def run(loss, optimizer, rank, seed, quick, force, aligned=False):
+def scurve(run, loss, optimizer, rank, seed, quick, aligned=False):
+    """One training run (cached under its full configuration)."""
     lr, steps = SETTINGS[loss][optimizer]
     if quick:
         steps = 60
-    strengths = SCALE[loss] * 0.8 ** np.arange(rank)
-    params = dict(
-        loss=loss, opt=optimizer, rank=rank, lr=lr, steps=steps, seed=seed, init=INIT, al=aligned, v=2
+    return run.cached(
+        train_scurve,
+        rank=rank,
+        target_strengths=SCALE[loss] * 0.8 ** np.arange(rank),
+        size=(16, 16),
+        loss=loss,
+        optimizer=optimizer,
+        lr=lr,
+        steps=steps,
+        init_scale=INIT,
+        aligned_init=aligned,
+        record_every=max(1, steps // 800),
+        rng=seed,
     )
-
-    def compute():
-        r = train_scurve(
-            rank=rank,
-            target_strengths=strengths,
-            size=(16, 16),
-            loss=loss,
-            optimizer=optimizer,
-            lr=lr,
-            steps=steps,
-            init_scale=INIT,
-            aligned_init=aligned,
-            record_every=max(1, steps // 800),
-            rng=seed,
-        )
-        return {
-            "steps": r.steps,
-            "times": r.times,
-            "loss": r.loss,
-            "strengths": r.strengths,
-            "alignment": r.alignment,
-            "target": r.target_strengths,
-        }
-
-    return cached("scurve", params, compute, cache_dir=".cache", force=force)
 
 
 def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: int = 0):
-    paths = []
-    for loss in ("squared", "cross_entropy"):
-        fig, axes = plt.subplots(2, len(RANKS), figsize=(4 * len(RANKS), 6.2), squeeze=False)
-        for row, optimizer in enumerate(("sgd", "adam")):
-            for col, rank in enumerate(RANKS):
-                ax = axes[row, col]
-                r = run(loss, optimizer, rank, seed, quick, force)
-                x = r["times"] if optimizer == "sgd" else r["steps"]
-                if loss == "squared":
-                    frac = r["strengths"] / r["target"]
-                    colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, rank))
-                    for k in range(rank):
-                        ax.plot(
-                            x, frac[:, k], color=colors[k], lw=1.3, label=f"k={k + 1}" if rank <= 2 else None
-                        )
-                    if rank == 1 and optimizer == "sgd":
-                        al = run(loss, optimizer, rank, seed, quick, force, aligned=True)
-                        ax.plot(
-                            al["times"],
-                            al["strengths"][:, 0],
-                            color="tab:orange",
-                            lw=2.5,
-                            alpha=0.6,
-                            label="aligned init",
-                        )
+    with FigureRun(out_dir, force=force) as run:
+        for loss in ("squared", "cross_entropy"):
+            _figure(run, loss, seed, quick)
+    return run.paths
+
+
+def _figure(run, loss, seed, quick):
+    """Rows SGD and Adam, one column per rank, for one loss."""
+    fig, axes = run.figure(2, len(RANKS), figsize=(4 * len(RANKS), 6.2), squeeze=False)
+    for row, optimizer in enumerate(("sgd", "adam")):
+        for col, rank in enumerate(RANKS):
+            ax = axes[row, col]
+            r = scurve(run, loss, optimizer, rank, seed, quick)
+            x = r["times"] if optimizer == "sgd" else r["steps"]
+            if loss == "squared":
+                frac = r["strengths"] / r["target_strengths"]
+                colors = matplotlib.colormaps["viridis"](np.linspace(0, 0.9, rank))
+                for k in range(rank):
+                    ax.plot(
+                        x, frac[:, k], color=colors[k], lw=1.3, label=f"k={k + 1}" if rank <= 2 else None
+                    )
+                if rank == 1 and optimizer == "sgd":
+                    al = scurve(run, loss, optimizer, rank, seed, quick, aligned=True)
+                    ax.plot(
+                        al["times"],
+                        al["strengths"][:, 0],
+                        color="tab:orange",
+                        lw=2.5,
+                        alpha=0.6,
+                        label="aligned init",
+                    )
+                    ax.plot(
+                        x,
+                        scurve_closed_form(x, INIT) ** 2,
+                        "k--",
+                        lw=0.9,
+                        label="closed form s(t)², ds/dt = s - s³",
+                    )
+                if rank == 2:
+                    for k in range(2):
                         ax.plot(
                             x,
-                            scurve_closed_form(x, INIT) ** 2,
-                            "k--",
-                            lw=0.9,
-                            label="closed form s(t)², ds/dt = s - s³",
+                            np.abs(r["alignment"][:, 0, k]),
+                            ":",
+                            color=colors[k],
+                            lw=1.1,
+                            label=f"|cos(comp 1, target {k + 1})|",
                         )
-                    if rank == 2:
-                        for k in range(2):
-                            ax.plot(
-                                x,
-                                np.abs(r["alignment"][:, 0, k]),
-                                ":",
-                                color=colors[k],
-                                lw=1.1,
-                                label=f"|cos(comp 1, target {k + 1})|",
-                            )
-                    ax.set_ylim(-0.05, 1.1)
-                    done = np.flatnonzero((np.abs(frac - 1) < 0.01).all(axis=1))
-                    if done.size:
-                        ax.set_xlim(x[0], min(x[-1], 1.4 * x[done[0]]))
-                    ax.set_ylabel("fraction learned  a_kᵀÃb_k / s_k" if col == 0 else "")
-                    if rank <= 2:
-                        ax.legend(fontsize=7, loc="lower right")
+                ax.set_ylim(-0.05, 1.1)
+                done = np.flatnonzero((np.abs(frac - 1) < 0.01).all(axis=1))
+                if done.size:
+                    ax.set_xlim(x[0], min(x[-1], 1.4 * x[done[0]]))
+                ax.set_ylabel("fraction learned  a_kᵀÃb_k / s_k" if col == 0 else "")
+                if rank <= 2:
+                    ax.legend(loc="lower right")
+            else:
+                ax.semilogy(x, np.maximum(r["loss"], 1e-12), color="k", lw=1.3)
+                done = np.flatnonzero(r["loss"] < 1e-7)
+                if done.size:
+                    ax.set_xlim(x[0], min(x[-1], 1.4 * x[done[0]]))
                 else:
-                    ax.semilogy(x, np.maximum(r["loss"], 1e-12), color="k", lw=1.3)
-                    done = np.flatnonzero(r["loss"] < 1e-7)
-                    if done.size:
-                        ax.set_xlim(x[0], min(x[-1], 1.4 * x[done[0]]))
-                    else:
-                        ax.text(
-                            0.97,
-                            0.9,
-                            f"not converged: loss {r['loss'][-1]:.1e} at the end",
-                            transform=ax.transAxes,
-                            ha="right",
-                            fontsize=8,
-                        )
-                    ax.set_ylabel("KL(p_A || p_Ã)" if col == 0 else "")
-                ax.set_title(f"{optimizer.upper()}, rank {rank}", fontsize=10)
-                ax.set_xlabel("time  lr · step" if optimizer == "sgd" else "Adam step")
-        title = {"squared": "squared loss", "cross_entropy": "cross-entropy (softmax over all entries)"}[loss]
-        fig.suptitle(
-            f"S-curves, {title}: target strengths {SCALE[loss]:g}·0.8^k, init scale {INIT:g}", fontsize=11
-        )
-        fig.tight_layout()
-        paths.append(save_figure(fig, out_dir, f"scurves_{loss}"))
-    return paths
+                    ax.text(
+                        0.97,
+                        0.9,
+                        f"not converged: loss {r['loss'][-1]:.1e} at the end",
+                        transform=ax.transAxes,
+                        ha="right",
+                        fontsize="small",
+                    )
+                ax.set_ylabel("KL(p_A || p_Ã)" if col == 0 else "")
+            ax.set_title(f"{optimizer.upper()}, rank {rank}")
+            ax.set_xlabel("time  lr · step" if optimizer == "sgd" else "Adam step")
+    title = {"squared": "squared loss", "cross_entropy": "cross-entropy (softmax over all entries)"}[loss]
+    fig.suptitle(f"S-curves, {title}: target strengths {SCALE[loss]:g}·0.8^k, init scale {INIT:g}")
+    fig.tight_layout()
+    run.save(fig, f"scurves_{loss}")
 
 
 if __name__ == "__main__":

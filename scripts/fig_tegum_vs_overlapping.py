@@ -15,10 +15,6 @@
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
 from packing import (
@@ -34,7 +30,7 @@ from packing import (
     turan_orthogonal_pairs,
     turan_packing,
 )
-from packing._figures import cached, run_figure_cli, save_figure
+from packing.figures import FigureRun, run_figure_cli
 
 PS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
 
@@ -50,11 +46,8 @@ def _panel_losses(ax):
             W = tegum_packing(n, d, k, block="best", rotate=True, rng=k)
             measured = 2 * interference_moment(W, p)  # ordered pairs
             ax.plot([k], [measured / tegum_loss(n, d, 1, p)], "x", color=color, ms=7)
-    ax.set_title(
-        f"(a) $k$ equal tegum blocks, n={n}, d={d}\nlines: closed form; ×: measured on built W",
-        fontsize=9,
-    )
-    ax.legend(fontsize=7, ncol=2)
+    ax.set_title(f"(a) $k$ equal tegum blocks, n={n}, d={d}\nlines: closed form; ×: measured on built W")
+    ax.legend(ncol=2)
 
 
 def _panel_orthogonal(ax, quick, seed):
@@ -80,15 +73,13 @@ def _panel_orthogonal(ax, quick, seed):
             ax.plot(r, orthogonal_pairs(W) / (n * (n - 1) / 2), "o", mfc="none", color=color)
     ax.set_xlabel("features per dimension $n/d$")
     ax.set_ylabel("fraction of pairs exactly orthogonal")
-    ax.set_title(f"(b) orthogonal pairs, d={d} (o: counted on built W)", fontsize=9)
+    ax.set_title(f"(b) orthogonal pairs, d={d} (o: counted on built W)")
     ax.set_ylim(0, 1.02)
-    ax.legend(fontsize=7)
+    ax.legend()
 
 
-def _partition_map(quick, cost):
-    d = 4 if quick else 12
-    ns = np.arange(d, (3 if quick else 6) * d + 1)
-    ps = np.geomspace(0.25, 8, 4 if quick else 25)
+def partition_map(d: int, ns, ps, cost: str) -> dict:
+    """Count the blocks of the optimal partition (and flag uneven ones) over (p, n) at dimension d."""
     ks = np.zeros((len(ps), len(ns)))
     uneven = np.zeros_like(ks)
     for j, n in enumerate(ns):
@@ -108,25 +99,28 @@ def _panel_partition(ax, data, title):
     ax.set_yscale("log")
     ax.set_xlabel("features per dimension $n/d$")
     ax.set_ylabel("moment order $p$")
-    ax.set_title(title, fontsize=9)
-    ax.legend(fontsize=7, loc="upper right", framealpha=0.8)
-    plt.colorbar(mesh, ax=ax, label="number of blocks $k^*$")
+    ax.set_title(title)
+    ax.legend(loc="upper right", framealpha=0.8)
+    ax.figure.colorbar(mesh, ax=ax, label="number of blocks $k^*$")
 
 
 def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: int = 0):
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8.4))
-    _panel_losses(axes[0, 0])
-    _panel_orthogonal(axes[0, 1], quick, seed)
-    for ax, cost, title in (
-        (axes[1, 0], "welch", "(c) optimal partition, Welch-ideal blocks"),
-        (axes[1, 1], "known", "(d) optimal partition, exact known blocks only"),
-    ):
-        params = {"quick": quick, "cost": cost, "version": 2}
-        compute = lambda c=cost: _partition_map(quick, c)  # noqa: E731
-        data = cached("partition_map", params, compute, cache_dir=".cache", force=force)
-        _panel_partition(ax, data, f"{title}, d={int(data['d'])}")
-    fig.tight_layout()
-    return [save_figure(fig, out_dir, "tegum_vs_overlapping")]
+    d = 4 if quick else 12
+    ns = np.arange(d, (3 if quick else 6) * d + 1)
+    ps = np.geomspace(0.25, 8, 4 if quick else 25)
+    with FigureRun(out_dir, force=force) as run:
+        fig, axes = run.figure(2, 2, figsize=(11, 8.4))
+        _panel_losses(axes[0, 0])
+        _panel_orthogonal(axes[0, 1], quick, seed)
+        for ax, cost, title in (
+            (axes[1, 0], "welch", "(c) optimal partition, Welch-ideal blocks"),
+            (axes[1, 1], "known", "(d) optimal partition, exact known blocks only"),
+        ):
+            data = run.cached(partition_map, d=d, ns=ns, ps=ps, cost=cost)
+            _panel_partition(ax, data, f"{title}, d={int(data['d'])}")
+        fig.tight_layout()
+        run.save(fig, "tegum_vs_overlapping")
+    return run.paths
 
 
 if __name__ == "__main__":

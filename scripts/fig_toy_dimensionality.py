@@ -20,23 +20,18 @@ Superposition", section "Feature dimensionality"):
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
-from packing import SHAPE_FRACTIONS, feature_dimensionality, plot_feature_dimensionality, train_toy_model
-from packing._figures import cached, run_figure_cli, save_figure
+from packing import (
+    COMMON_SHAPES,
+    SHAPE_FRACTIONS,
+    feature_dimensionality,
+    plot_feature_dimensionality,
+    train_toy_model,
+)
+from packing.figures import FigureRun, run_figure_cli
 
-NAMES = {
-    "1": "dedicated",
-    "3/4": "tetrahedron",
-    "2/3": "triangle",
-    "1/2": "digon",
-    "2/5": "pentagon",
-    "3/8": "square antiprism",
-}
+NAMES = {shape.fraction: shape.name for shape in COMMON_SHAPES}
 
 
 def nearest_shape(D, tol=0.02):
@@ -55,9 +50,9 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
         params = dict(n_features=200, d=20, n_instances=24, steps=5000, batch_size=512, n_seeds=2)
     inv = np.geomspace(1.0, 300.0 if not quick else 30.0, params["n_instances"])  # 1 / (1 - S)
     sparsity = 1.0 - 1.0 / inv
-
-    def compute():
-        r = train_toy_model(
+    with FigureRun(out_dir, force=force) as run:
+        res = run.cached(
+            train_toy_model,
             n_features=params["n_features"],
             d=params["d"],
             sparsity=sparsity,
@@ -68,27 +63,29 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
             n_seeds=params["n_seeds"],
             rng=seed,
         )
-        return {"W": r.W, "b": r.b, "eval_loss": r.eval_loss, "seconds": r.seconds}
+        fig, axes = run.figure(
+            2, 1, figsize=(7.5, 7.5), sharex=True, gridspec_kw={"height_ratios": [1, 1.4]}
+        )
+        _draw(axes, res["W"].astype(np.float64), inv, params)
+        fig.tight_layout()
+        run.save(fig, "toy_dimensionality")
+    return run.paths
 
-    res = cached(
-        "toy_dimensionality", {**params, "seed": seed, "v": 1}, compute, cache_dir=".cache", force=force
-    )
-    W = res["W"].astype(np.float64)
+
+def _draw(axes, W, inv, params):
+    """Top: dimensions per feature against 1/(1 - S); bottom: every represented feature's dimensionality."""
     d = params["d"]
     dpf = np.array([d / np.sum(w * w) for w in W])
-
-    fig, axes = plt.subplots(2, 1, figsize=(7.5, 7.5), sharex=True, gridspec_kw={"height_ratios": [1, 1.4]})
     ax = axes[0]
     ax.plot(inv, dpf, "o-", color="k", ms=3, lw=1)
     for frac, text in ((1.0, "1"), (0.5, "1/2 (antipodal pairs)"), (0.4, "2/5")):
         ax.axhline(frac, color="0.7", lw=0.8, ls="--")
-        ax.text(inv[0], frac, text, va="bottom", fontsize=8, color="0.4")
+        ax.text(inv[0], frac, text, va="bottom", fontsize="small", color="0.4")
     ax.set_xscale("log")
     ax.set_ylabel(r"dimensions per feature  $d\,/\,\|W\|_F^2$")
     ax.set_ylim(0, 1.1)
     ax.set_title(
-        f"ReLU toy model, {params['n_features']} features in {d} dims, best of {params['n_seeds']} seeds",
-        fontsize=10,
+        f"ReLU toy model, {params['n_features']} features in {d} dims, best of {params['n_seeds']} seeds"
     )
 
     xs, Ds, labels = [], [], []
@@ -103,9 +100,7 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
     )
     axes[1].set_xscale("log")
     axes[1].set_xlabel("1 / (1 - S)   (S = sparsity, probability a feature is zero)")
-    axes[1].legend(fontsize=7, loc="lower left", title="nearest fraction", title_fontsize=7)
-    fig.tight_layout()
-    return [save_figure(fig, out_dir, "toy_dimensionality")]
+    axes[1].legend(loc="lower left", title="nearest fraction")
 
 
 if __name__ == "__main__":

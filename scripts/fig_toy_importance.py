@@ -17,22 +17,18 @@ in denser packings.
 from __future__ import annotations
 
 import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 
 from packing import plot_gram, train_toy_model
-from packing._figures import cached, run_figure_cli, save_figure
+from packing._rows import unit_rows
+from packing.figures import FigureRun, run_figure_cli
 
 SPARSITIES = (0.0, 0.7, 0.9, 0.97, 0.99, 0.997)
 
 
 def superposition(W):
-    """``Σ_{j≠i} (Ŵ_i · W_j)²`` for each row (0 for zero rows)."""
-    norms = np.linalg.norm(W, axis=1, keepdims=True)
-    U = np.divide(W, norms, out=np.zeros_like(W), where=norms > 1e-9)
-    C = (U @ W.T) ** 2
+    """``Σ_{j≠i} (Ŵ_i · W_j)²`` for each row (0 for zero rows: the library's zero-row policy)."""
+    C = (unit_rows(W) @ W.T) ** 2
     np.fill_diagonal(C, 0.0)
     return C.sum(axis=1)
 
@@ -43,8 +39,9 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
         dict(steps=80, batch_size=128, n_seeds=1) if quick else dict(steps=8000, batch_size=1024, n_seeds=3)
     )
 
-    def compute():
-        r = train_toy_model(
+    with FigureRun(out_dir, force=force) as run:
+        res = run.cached(
+            train_toy_model,
             n_features=n,
             d=d,
             sparsity=np.array(SPARSITIES),
@@ -56,19 +53,20 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
             n_seeds=params["n_seeds"],
             rng=seed,
         )
-        return {"W": r.W, "b": r.b}
+        fig, axes = run.figure(
+            2, len(SPARSITIES), figsize=(2.2 * len(SPARSITIES), 5.2), gridspec_kw={"height_ratios": [1, 1.1]}
+        )
+        _draw(fig, axes, res["W"].astype(np.float64), n, d)
+        run.save(fig, "toy_importance")
+    return run.paths
 
-    res = cached(
-        "toy_importance", {**params, "seed": seed, "S": SPARSITIES}, compute, cache_dir=".cache", force=force
-    )
-    W_all = res["W"].astype(np.float64)
-    fig, axes = plt.subplots(
-        2, len(SPARSITIES), figsize=(2.2 * len(SPARSITIES), 5.2), gridspec_kw={"height_ratios": [1, 1.1]}
-    )
-    cmap = plt.get_cmap("viridis")
+
+def _draw(fig, axes, W_all, n, d):
+    """Top: Gram matrices; bottom: feature norms coloured by superposition."""
+    cmap = matplotlib.colormaps["viridis"]
     for k, (S, W) in enumerate(zip(SPARSITIES, W_all, strict=True)):
         plot_gram(axes[0, k], W, colorbar=False)
-        axes[0, k].set_title(f"S = {S}", fontsize=9)
+        axes[0, k].set_title(f"S = {S}")
         norms = np.linalg.norm(W, axis=1)
         sup = superposition(W)
         ax = axes[1, k]
@@ -76,18 +74,15 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
         ax.set_ylim(n - 0.5, -0.5)
         ax.set_xlim(0, 1.3)
         ax.set_yticks([0, 4, 9, 19] if k == 0 else [])
-        ax.set_xlabel(r"$\|W_i\|$", fontsize=8)
+        ax.set_xlabel(r"$\|W_i\|$")
         kept = int((norms > 0.5).sum())
-        ax.text(1.25, n - 1, f"{kept} kept", ha="right", fontsize=8)
-    axes[1, 0].set_ylabel("feature i (importance 0.7^i)", fontsize=8)
-    sm = plt.cm.ScalarMappable(cmap=cmap, norm=plt.Normalize(0, 1))
+        ax.text(1.25, n - 1, f"{kept} kept", ha="right", fontsize="small")
+    axes[1, 0].set_ylabel("feature i (importance 0.7^i)")
+    sm = matplotlib.cm.ScalarMappable(cmap=cmap, norm=matplotlib.colors.Normalize(0, 1))
     fig.colorbar(
         sm, ax=axes[1, :].tolist(), fraction=0.02, pad=0.01, label=r"$\sum_{j\neq i}(\hat W_i\cdot W_j)^2$"
     )
-    fig.suptitle(
-        f"{n} features in {d} dims, importance 0.7^i: Gram matrices (top), norms (bottom)", fontsize=10
-    )
-    return [save_figure(fig, out_dir, "toy_importance")]
+    fig.suptitle(f"{n} features in {d} dims, importance 0.7^i: Gram matrices (top), norms (bottom)")
 
 
 if __name__ == "__main__":

@@ -89,6 +89,8 @@ def test_lower_bound_is_max_of_valid(n, d):
         (bukh_cox_bound, (3, 3), ValueError, "valid only for n > d"),
         (lower_bound, (True, 3), TypeError, "n must be an integer"),
         (exact_coherence, (2, -1), ValueError, "d must be >= 1"),
+        (lambda n, d: lower_bound(n, d, lp="yes"), (7, 3), TypeError, "lp must be True or False"),
+        (lambda n, d: bound_table(n, d, lp=1), (7, 3), TypeError, "lp must be True or False; got int 1"),
     ],
 )
 def test_bad_input(fn, args, exc, msg):

@@ -27,9 +27,15 @@ def test_stats_torch_layout_and_instances(tmp_path, capsys):
     assert "pick one with --instance" in capsys.readouterr().err
     assert main(["stats", str(path), "--instance", "1", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["n"] == 8
+    assert main(["stats", str(path), "--instance", "3"]) == 2
+    assert "--instance must be <= 2; got 3." in capsys.readouterr().err
+    assert main(["stats", str(path), "--instance", "-1"]) == 2
+    assert "--instance must be >= 0; got -1." in capsys.readouterr().err
     np.save(path, W[0].T)
     assert main(["stats", str(path), "--layout", "hidden_by_features", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["d"] == 2
+    assert main(["stats", str(path), "--instance", "0"]) == 2
+    assert "--instance needs a file of shape (instances, n, d)" in capsys.readouterr().err
 
 
 def test_bounds_and_errors(capsys):

@@ -220,3 +220,98 @@ def test_integer_and_float32_input():
     assert coherence(np.eye(3, dtype=int)) == 0.0
     s = pairwise_statistics(np.eye(3, dtype=np.float32))
     assert s.atol == pytest.approx(1e-4)
+
+
+# --------------------------------------------------------------------------- signed interference
+
+
+def brute_signed(W, orders, weighted=False):
+    """Positive/negative parts over unordered pairs by an explicit double loop."""
+    W = np.asarray(W, dtype=np.float64)
+    if weighted:
+        n = W.shape[0]
+        c = np.array([W[i] @ W[j] for i in range(n) for j in range(i + 1, n)])
+    else:
+        c = brute_force_cosines(W)
+    out = {}
+    for name, part in (("positive", np.maximum(c, 0.0)), ("negative", np.maximum(-c, 0.0))):
+        top = float(part.max()) if part.size else 0.0
+        out[name] = [top if np.isinf(p) else float(np.sum(part**p)) for p in orders]
+    return out
+
+
+@given(packings(), st.sampled_from(["dense", "blocked"]), st.integers(1, 7), st.booleans())
+def test_signed_interference_matches_brute_force(W, method, block, weighted):
+    s = packing.signed_interference(
+        W, ORDERS, weighted=weighted, method=method, block_size=block, n_threads=2
+    )
+    want = brute_signed(W, ORDERS, weighted)
+    tol = 1e-9 * (max(1.0, float(np.max(np.abs(W))) ** 2) if weighted else 1.0)
+    np.testing.assert_allclose([s.positive[p] for p in ORDERS], want["positive"], rtol=1e-9, atol=tol)
+    np.testing.assert_allclose([s.negative[p] for p in ORDERS], want["negative"], rtol=1e-9, atol=tol)
+    assert s.max_positive == pytest.approx(want["positive"][-1], rel=1e-9, abs=tol)
+    if s.positive_pair is not None and s.max_positive > 0:
+        i, j = s.positive_pair
+        value = W[i] @ W[j] if weighted else brute_force_cosines(W[[i, j]])[0]
+        assert value == pytest.approx(s.max_positive, rel=1e-9)
+
+
+@given(packings(zero_rows=False))
+def test_signed_parts_add_up_to_the_sum_of_cosines(W):
+    # independent identity: Σ_{i<j} cos_ij = (|Σ_i u_i|² − n) / 2 for unit rows u_i
+    s = pairwise_statistics(W, p=[1.0], signed=True)
+    U = W / np.linalg.norm(W, axis=1, keepdims=True)
+    total = (np.sum(U.sum(axis=0) ** 2) - len(U)) / 2
+    assert s.signed.positive[1.0] - s.signed.negative[1.0] == pytest.approx(total, abs=1e-9)
+    assert s.signed.positive[1.0] + s.signed.negative[1.0] == pytest.approx(s.moments[1.0], abs=1e-9)
+
+
+def test_antipodal_pairs_have_no_positive_interference():
+    W = packing.tegum_product(packing.antipodal_pair(), packing.antipodal_pair(), packing.antipodal_pair())
+    s = packing.signed_interference(W, p=[1, 2, np.inf])
+    assert s.positive == {1.0: 0.0, 2.0: 0.0, np.inf: 0.0}
+    assert s.negative[1.0] == 3.0 and s.max_negative == 1.0
+    assert pairwise_statistics(W).coherence == 1.0  # the unsigned view calls it maximal
+
+
+def test_weighted_interference_scales_with_the_norms_and_survives_extremes():
+    W = np.array([[1.0, 0.0], [0.5, 0.5], [-2.0, 1.0]])
+    base = packing.signed_interference(W, p=[1, 2, np.inf], weighted=True)
+    for k in (1e-150, 1e-100, 1e70, 1e150):
+        s = packing.signed_interference(W * k, p=[1, np.inf], weighted=True)
+        assert s.positive[1.0] == pytest.approx(base.positive[1.0] * k**2, rel=1e-12)
+        assert s.max_negative == pytest.approx(base.max_negative * k**2, rel=1e-12)
+        if k < 1e75:  # k**4 stays in range
+            s2 = packing.signed_interference(W * k, p=[2], weighted=True)
+            assert s2.negative[2.0] == pytest.approx(base.negative[2.0] * k**4, rel=1e-12)
+    with pytest.raises(OverflowError, match="weighted interference of order p=2.0 exceeds the float64 range"):
+        packing.signed_interference(W * 1e100, p=[2], weighted=True)
+
+
+@pytest.mark.parametrize("edges", [[0.1, 0.2, 1.0], [0.0, 0.5, 1.0], [-1.0, 0.3, 0.6], [0.05, 0.3]])
+def test_histogram_with_any_edges_agrees_between_dense_and_tiled(edges):
+    # a tiled pass used to subtract the masked non-pairs from bin 0 even when 0 is not in bin 0
+    rng = np.random.default_rng(3)
+    W = rng.normal(size=(300, 8))
+    W[:20] = 0.0  # zero rows: exact zeros among the pairs too
+    dense = pairwise_statistics(W, p=[1], bins=edges, method="dense").histogram[0]
+    tiled = pairwise_statistics(W, p=[1], bins=edges, method="blocked", block_size=37).histogram[0]
+    c = np.abs(brute_force_cosines(W))
+    want = np.histogram(c, bins=edges)[0]
+    np.testing.assert_array_equal(dense, want)
+    np.testing.assert_array_equal(tiled, want)
+
+
+@pytest.mark.parametrize(
+    "bins, exc, msg",
+    [
+        ([0.5, 0.2], ValueError, "bins edges must be finite and strictly increasing"),
+        ([0.5], ValueError, "bins must hold at least 2 edges"),
+        ([0.0, np.nan], ValueError, "bins edges must be finite"),
+        (0, ValueError, "bins must be >= 1"),
+        ("ten", TypeError, "bins must be an int or a sequence of bin edges"),
+    ],
+)
+def test_bad_bins(bins, exc, msg):
+    with pytest.raises(exc, match=msg):
+        pairwise_statistics(np.eye(3), bins=bins)

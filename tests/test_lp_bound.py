@@ -10,7 +10,7 @@ from scipy.special import eval_chebyt, eval_gegenbauer
 
 import packing
 from packing import LPBound, levenstein_bound, lower_bound, lp_bound, orthoplex_bound, welch_bound
-from packing.bounds import _certified_max, _poly_eval_exact, _zonal_polynomials
+from packing.bounds._lp import _certified_max, _poly_eval_exact, _zonal_polynomials
 
 
 def _records():

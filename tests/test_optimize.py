@@ -8,8 +8,16 @@ from helpers import brute_force_cosines, random_rotation
 from hypothesis import given
 from hypothesis import strategies as st
 
-import packing.optimize as opt
-from packing import PackingResult, frame_potential, optimize_packing, packing_objective, polish_coherence
+from packing import (
+    PackingResult,
+    frame_potential,
+    interference_moment,
+    known_optimum,
+    optimize_packing,
+    packing_objective,
+    polish_coherence,
+)
+from packing.optimize import _objectives, _sphere, _stages, driver
 
 
 def coherence_bf(W):
@@ -125,11 +133,11 @@ def test_smooth_gradient_matches_finite_differences(n, d, kind_q, seed):
     eps = 1e-2 if kind == "pot" else 0.0
     rng = np.random.default_rng(seed)
     x = rng.normal(size=n * d)
-    f0, g = opt._smooth_value_grad(x, n, d, kind, q, eps)
+    f0, g = _objectives._smooth_value_grad(x, n, d, kind, q, eps)
     v = rng.normal(size=n * d)
     h = 1e-6
-    fd = (opt._smooth_value_grad(x + h * v, n, d, kind, q, eps)[0]
-          - opt._smooth_value_grad(x - h * v, n, d, kind, q, eps)[0]) / (2 * h)
+    fd = (_objectives._smooth_value_grad(x + h * v, n, d, kind, q, eps)[0]
+          - _objectives._smooth_value_grad(x - h * v, n, d, kind, q, eps)[0]) / (2 * h)
     assert fd == pytest.approx(g @ v, rel=1e-4, abs=1e-6)
 
 
@@ -137,10 +145,51 @@ def test_smooth_values_match_definitions():
     rng = np.random.default_rng(3)
     X = rng.normal(size=(6, 3))
     c = brute_force_cosines(X)
-    val, _ = opt._smooth_value_grad(X.ravel(), 6, 3, "max", 16.0, 0.0)
+    val, _ = _objectives._smooth_value_grad(X.ravel(), 6, 3, "max", 16.0, 0.0)
     assert val == pytest.approx(math.log(np.sum((c**2) ** 16)) / 16, rel=1e-12)
-    val, _ = opt._smooth_value_grad(X.ravel(), 6, 3, "pot", 3.0, 0.1)
+    val, _ = _objectives._smooth_value_grad(X.ravel(), 6, 3, "pot", 3.0, 0.1)
     assert val == pytest.approx(np.sum((c**2 + 0.01) ** 1.5), rel=1e-12)
+
+
+@given(st.integers(2, 7), st.integers(1, 4), st.integers(0, 2**32 - 1))
+def test_sphere_maps_match_their_definitions(n, d, seed):
+    # the one copy of the sphere geometry the three solvers share, checked against direct computation
+    rng = np.random.default_rng(seed)
+    U = _sphere.unit(rng.normal(size=(n, d)))
+    V = rng.normal(size=(n, d))
+    I, J = np.triu_indices(n, 1)
+    s = rng.choice([-1.0, 1.0], size=I.size)
+    # pair cosine Jacobian: the directional derivative of s_k <u_i, u_j>, by central differences
+    # (the map is bilinear, so they are exact up to rounding)
+    rows, cols, vals = _sphere.pair_cosine_jacobian(U, I, J, s)
+    A = np.zeros((I.size, n * d))
+    np.add.at(A, (rows, cols), vals)
+    h = 1e-3
+    f = lambda X: s * np.einsum("ij,ij->i", X[I], X[J])  # noqa: E731
+    assert np.allclose(A @ V.ravel(), (f(U + h * V) - f(U - h * V)) / (2 * h), atol=1e-9)
+    # tangent constraints: <u_i, v_i> row by row; they vanish exactly on projected steps
+    rows, cols, vals = _sphere.tangent_constraints(U)
+    T = np.zeros((n, n * d))
+    np.add.at(T, (rows, cols), vals)
+    assert np.allclose(T @ V.ravel(), np.sum(U * V, axis=1), atol=1e-12)
+    P = _sphere.project(U, V)
+    assert np.allclose(T @ P.ravel(), 0.0, atol=1e-12) and np.allclose(_sphere.project(U, P), P, atol=1e-12)
+    # retraction: back on the sphere, and a first-order move along tangent steps
+    R = _sphere.retract(U, 1e-4 * P)
+    assert np.allclose(np.linalg.norm(R, axis=1), 1.0, atol=1e-14)
+    assert np.allclose(R, U + 1e-4 * P, atol=1e-7)
+
+
+def test_exact_cells_come_from_the_registry_as_private_copies():
+    res = optimize_packing(5, 2)
+    entry = known_optimum(5, 2)
+    assert np.array_equal(res.W, entry.build()) and res.coherence == pytest.approx(entry.coherence, abs=1e-15)
+    res.W[:] = 0.0  # the caller owns its copy; the registry's packing is untouched
+    assert np.array_equal(entry.build(), known_optimum(5, 2).build()) and entry.build()[0, 0] == 1.0
+    # simplex and ETF cells are in the registry too, but the optimizer searches them
+    assert known_optimum(4, 3).name == "simplex" and known_optimum(6, 3).name == "equiangular tight frame"
+    assert optimize_packing(4, 3, rng=0, restarts=1).stopping_reason != "exact"
+    assert optimize_packing(6, 3, rng=0, restarts=1).stopping_reason != "exact"
 
 
 def test_polish_never_worse_and_invariant_under_rotation():
@@ -156,7 +205,7 @@ def test_polish_never_worse_and_invariant_under_rotation():
 
 def test_keyboard_interrupt_returns_best_so_far(monkeypatch):
     calls = {"k": 0}
-    real = opt._smooth_descent
+    real = _stages.smooth_descent
 
     def flaky(U, p, maxiter, schedule=None, deadline=math.inf):
         calls["k"] += 1
@@ -164,7 +213,7 @@ def test_keyboard_interrupt_returns_best_so_far(monkeypatch):
             raise KeyboardInterrupt
         return real(U, p, maxiter, schedule, deadline)
 
-    monkeypatch.setattr(opt, "_smooth_descent", flaky)
+    monkeypatch.setattr(driver, "smooth_descent", flaky)
     res = optimize_packing(8, 3, rng=0, restarts=10)
     assert res.stopping_reason == "interrupted" and res.restarts == 2
     assert res.coherence == pytest.approx(coherence_bf(res.W)) and res.coherence < 0.7
@@ -188,6 +237,11 @@ def test_keyboard_interrupt_returns_best_so_far(monkeypatch):
         (dict(n=4, d=3, init=np.ones((3, 3))), ValueError, r"init must have shape \(n, d\) = \(4, 3\)"),
         (dict(n=4, d=3, init=np.zeros((4, 3))), ValueError, "init must have nonzero rows"),
         (dict(n=4, d=3, rng="seed"), TypeError, "rng must be None"),
+        (dict(n=4, d=3, method=3), ValueError, "method must be one of 'auto', 'smooth', 'ap'; got int 3"),
+        (dict(n=4, d=3, polish="yes"), TypeError, "polish must be True or False; got str 'yes'"),
+        (dict(n=4, d=3, hop=1.5), ValueError, "hop must be <= 1.0; got 1.5"),
+        (dict(n=4, d=3, tol=-1), ValueError, "tol must be >= 0.0; got -1.0"),
+        (dict(n=4, d=3, max_iter=0), ValueError, "max_iter must be >= 1; got 0"),
     ],
 )
 def test_bad_input(kwargs, exc, msg):
@@ -200,7 +254,25 @@ def test_cannot_continue_a_different_problem():
     with pytest.raises(ValueError, match="cannot continue it"):
         optimize_packing(6, 3, init=prev)
     with pytest.raises(ValueError, match="W must have nonzero rows"):
-        packing_objective(np.zeros((2, 2)))
+        polish_coherence(np.zeros((2, 2)))  # a zero row has no direction to polish
+
+
+@given(
+    st.integers(1, 7), st.integers(1, 4), st.sampled_from([0.5, 1.0, 2.0, 3.0, np.inf]),
+    st.sampled_from([np.float64, np.float32]), st.integers(0, 2**32 - 1),
+)
+def test_objective_counts_zero_rows_as_orthogonal(n, d, p, dtype, seed):
+    # one zero-row policy: packing_objective is interference_moment on every input, and both equal the
+    # brute-force sum over the pairs of nonzero rows (a zero row is orthogonal to everything)
+    rng = np.random.default_rng(seed)
+    W = rng.normal(size=(n, d))
+    W[rng.random(n) < 0.4] = 0.0
+    W = W.astype(dtype)
+    c = np.abs(brute_force_cosines(W))  # 0 for every pair with a zero row
+    expected = (c.max() if c.size else 0.0) if math.isinf(p) else float(np.sum(c**p))
+    value = packing_objective(W, p)
+    assert value == interference_moment(W, p)
+    assert value == pytest.approx(expected, rel=1e-5 if dtype == np.float32 else 1e-12, abs=1e-6)
 
 
 def test_benchmark_runs_on_unseen_cells(tmp_path, capsys):
@@ -222,3 +294,22 @@ def test_benchmark_runs_on_unseen_cells(tmp_path, capsys):
         bench.main(["--cells", str(cells), "--budget", "0"])
     W = np.random.default_rng(0).normal(size=(6, 3))
     assert float(bench.high_precision_coherence(W)) == pytest.approx(coherence_bf(W), abs=1e-15)
+
+
+@pytest.mark.parametrize("p, method", [(np.inf, "auto"), (1.5, "smooth")])
+def test_draws_only_from_the_given_generator(p, method):
+    # a Generator is drawn from as is (the same stream as its seed), and nothing else is drawn from:
+    # the legacy global state is neither read (results do not depend on it) nor advanced
+    saved = np.random.get_state()  # noqa: NPY002
+    try:
+        gen = np.random.default_rng(5)
+        np.random.seed(1)  # noqa: NPY002
+        a = optimize_packing(9, 3, p=p, method=method, rng=gen, restarts=4)
+        np.random.seed(2)  # noqa: NPY002
+        before = np.random.get_state()[1].copy()  # noqa: NPY002
+        b = optimize_packing(9, 3, p=p, method=method, rng=5, restarts=4)
+        assert np.array_equal(np.random.get_state()[1], before)  # noqa: NPY002
+    finally:
+        np.random.set_state(saved)  # noqa: NPY002
+    assert np.array_equal(a.W, b.W) and a.history == b.history
+    assert gen.bit_generator.state != np.random.default_rng(5).bit_generator.state

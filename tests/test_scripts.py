@@ -21,14 +21,29 @@ def test_there_are_figure_drivers():
     assert FIGURES, "scripts/ must hold at least one fig_*.py driver"
 
 
+MAGIC = {".png": b"\x89PNG\r\n\x1a\n", ".pdf": b"%PDF-"}
+
+
+def check_written(written, out):
+    """Every figure comes as a PNG and a PDF in ``out``, complete, with no temporary file left."""
+    written = [Path(p) for p in written]
+    assert written
+    figures = [p for p in written if p.suffix in MAGIC]
+    assert {p.with_suffix("") for p in figures if p.suffix == ".png"} == {
+        p.with_suffix("") for p in figures if p.suffix == ".pdf"
+    }
+    for p in written:
+        assert p.parent == out and p.exists() and p.stat().st_size > 1000, p
+        if p.suffix in MAGIC:
+            assert p.read_bytes().startswith(MAGIC[p.suffix]), f"{p} is not a {p.suffix} file"
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
+
+
 @pytest.mark.parametrize("path", FIGURES, ids=[p.stem for p in FIGURES])
 def test_figure_driver_runs_quick(path, tmp_path):
-    written = load(path).main(tmp_path / "figs", quick=True, force=True, seed=0)
-    assert written, f"{path.name} wrote nothing"
-    for p in written:
-        p = Path(p)
-        assert p.exists() and p.stat().st_size > 1000, p
-        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{p} is not a PNG"
+    out = tmp_path / "figs"
+    written = load(path).main(out, quick=True, force=True, seed=0)
+    check_written(written, out)
 
 
 @pytest.mark.parametrize("path", BENCHES, ids=[p.stem for p in BENCHES])
@@ -40,6 +55,26 @@ def test_benchmark_runs_quick(path):
 def test_make_figures_lists_and_runs_one(tmp_path):
     mf = load(SCRIPTS / "make_figures.py")
     assert set(mf.drivers()) == {p.stem for p in FIGURES}
-    assert mf.main(["--out", str(tmp_path), "--quick", "--only", FIGURES[0].stem]) == 0
+    assert mf.main(["--out", str(tmp_path), "--quick", "--only", "fig_interference_distribution"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "interference_distribution.pdf",
+        "interference_distribution.png",
+    ]
     with pytest.raises(SystemExit):
         mf.main(["--only", "fig_does_not_exist"])
+
+
+def test_a_second_run_reuses_the_cache_and_a_new_setting_does_not(tmp_path):
+    driver = load(SCRIPTS / "fig_learned_features_2d.py")
+    out = tmp_path / "figs"
+    first = driver.main(out, quick=True, seed=0)
+    entries = {p: p.stat().st_mtime_ns for p in (out / ".cache").iterdir()}
+    assert len(entries) == 1
+    png = first[0].read_bytes()
+    again = driver.main(out, quick=True, seed=0)  # served from the cache: the entry is not rewritten
+    assert {p: p.stat().st_mtime_ns for p in (out / ".cache").iterdir()} == entries
+    assert again == first and again[0].read_bytes() == png
+    driver.main(out, quick=True, seed=1)  # another setting: another entry
+    assert len(list((out / ".cache").iterdir())) == 2
+    driver.main(out, quick=True, force=True, seed=0)  # force recomputes (and rewrites) the entry
+    assert [p.stat().st_mtime_ns for p in entries] != list(entries.values())

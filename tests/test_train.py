@@ -1,5 +1,13 @@
 """Tests of the numpy toy-model trainers: gradients, data, optimizers, reproduction of known geometry."""
 
+import dataclasses
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -7,18 +15,24 @@ from hypothesis import strategies as st
 
 import packing
 from packing import (
+    CorruptFileError,
     TrainingDivergedError,
+    abs_model_forward,
+    abs_model_loss,
     feature_dimensionality,
+    load_result,
     sample_toy_batch,
     scurve_closed_form,
+    scurve_loss,
+    toy_model_forward,
     toy_model_loss,
     train_abs_model,
     train_scurve,
     train_toy_model,
 )
-from packing.train._abs import _abs_loss_and_grad
-from packing.train._optim import Optimizer, schedule_factor
-from packing.train._toy import _Sampler
+from packing.train import _optim
+from packing.train._checkpoint import CheckpointMismatchError, TrainingCheckpoint
+from packing.train._optim import Optimizer, schedule_factor  # the shared optimizer, tested as a unit
 
 
 # ----------------------------------------------------------------------------- references
@@ -109,17 +123,16 @@ def test_abs_gradient_matches_finite_differences(n, d, seed):
     b = rng.normal(size=n) * 0.3
     x = rng.uniform(-1, 1, size=(6, n))
     imp = rng.random(n) + 0.1
-    grads = (np.zeros((1, n, d)), np.zeros((1, n, d)), np.zeros((1, n)))
-    loss = _abs_loss_and_grad(W1[None], W2[None], b[None], x[None], imp[None], grads)
-    assert loss[0] == pytest.approx(ref_abs_loss(W1, W2, b, x, imp), rel=1e-10)
+    loss, grads = abs_model_loss(W1, W2, b, x, importance=imp, return_grad=True)
+    assert loss == pytest.approx(ref_abs_loss(W1, W2, b, x, imp), rel=1e-10)
     np.testing.assert_allclose(
-        grads[0][0], central_diff(lambda P: ref_abs_loss(P, W2, b, x, imp), W1), rtol=1e-5, atol=1e-6
+        grads[0], central_diff(lambda P: ref_abs_loss(P, W2, b, x, imp), W1), rtol=1e-5, atol=1e-6
     )
     np.testing.assert_allclose(
-        grads[1][0], central_diff(lambda P: ref_abs_loss(W1, P, b, x, imp), W2), rtol=1e-5, atol=1e-6
+        grads[1], central_diff(lambda P: ref_abs_loss(W1, P, b, x, imp), W2), rtol=1e-5, atol=1e-6
     )
     np.testing.assert_allclose(
-        grads[2][0], central_diff(lambda q: ref_abs_loss(W1, W2, q, x, imp), b), rtol=1e-5, atol=1e-6
+        grads[2], central_diff(lambda q: ref_abs_loss(W1, W2, q, x, imp), b), rtol=1e-5, atol=1e-6
     )
 
 
@@ -155,9 +168,7 @@ def test_correlated_and_anticorrelated_pairs():
 
 
 def test_abs_inputs_are_signed_uniform():
-    s = _Sampler(np.full((1, 4), 0.5), np.dtype(np.float32), np.random.default_rng(0), signed=True)
-    x = np.empty((1, 50000, 4), np.float32)
-    s.fill(x, 0, np.empty(x.shape, bool), s.streams(1)[0])
+    x = sample_toy_batch(4, 50000, sparsity=0.5, signed=True, rng=0)
     active = x[x != 0]
     assert abs((active < 0).mean() - 0.5) < 0.01 and active.min() >= -1 and active.max() < 1
     assert abs(np.abs(active).mean() - 0.5) < 0.01
@@ -222,6 +233,61 @@ def test_sgd_momentum_and_schedules():
     assert schedule_factor("linear", 25, 100) == pytest.approx(0.75)
     assert schedule_factor("cosine", 50, 100) == pytest.approx(0.5)
     assert schedule_factor("cosine", 0, 100) == 1.0
+
+
+def textbook_sgd(p, grad, lr, steps, schedule, momentum=0.0):
+    buf = np.zeros_like(p)
+    for t in range(steps):
+        frac = t / steps
+        factor = {"constant": 1.0, "linear": 1 - frac, "cosine": (1 + np.cos(np.pi * frac)) / 2}[schedule]
+        buf = momentum * buf + grad(p)
+        p = p - lr * factor * buf
+    return p
+
+
+def scurve_by_hand(r, init_scale, update):
+    """Replay ``train_scurve(aligned_init=True)`` from its documented start with ``update(p0, grad)``."""
+    m, rank = r.P.shape
+    p0 = np.concatenate(
+        [(init_scale * r.target_left[:, :rank]).ravel(), (init_scale * r.target_right[:, :rank]).ravel()]
+    )
+
+    def grad(p):
+        _, (gP, gQ) = scurve_loss(
+            p[: m * rank].reshape(m, rank), p[m * rank :].reshape(-1, rank), r.target, return_grad=True
+        )
+        return np.concatenate([gP.ravel(), gQ.ravel()])
+
+    p = update(p0, grad)
+    return p[: m * rank].reshape(m, rank), p[m * rank :].reshape(-1, rank)
+
+
+@pytest.mark.parametrize("kind,wd", [("adam", 0.0), ("adam", 0.1), ("adamw", 0.1)])
+def test_trainers_apply_the_textbook_adam(kind, wd):
+    kw = dict(rank=2, target_strengths=(1.0, 0.5), size=(6, 5), init_scale=0.5, aligned_init=True, rng=0)
+    r = train_scurve(**kw, optimizer=kind, weight_decay=wd, lr=0.01, steps=30)
+
+    def adam(p, grad):
+        m = v = np.zeros_like(p)
+        for t in range(1, 31):
+            g = grad(p) + (wd * p if kind == "adam" else 0.0)
+            p = p * (1 - 0.01 * wd) if kind == "adamw" else p
+            m, v = 0.9 * m + 0.1 * g, 0.999 * v + 0.001 * g * g
+            p = p - 0.01 * (m / (1 - 0.9**t)) / (np.sqrt(v / (1 - 0.999**t)) + 1e-8)
+        return p
+
+    P, Q = scurve_by_hand(r, 0.5, adam)
+    np.testing.assert_allclose(r.P, P, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(r.Q, Q, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("schedule", ["constant", "linear", "cosine"])
+def test_trainers_apply_sgd_momentum_and_schedules(schedule):
+    kw = dict(rank=2, target_strengths=(1.0, 0.5), size=(6, 5), init_scale=0.5, aligned_init=True, rng=0)
+    r = train_scurve(**kw, optimizer="sgd", momentum=0.5, schedule=schedule, lr=0.05, steps=40)
+    P, Q = scurve_by_hand(r, 0.5, lambda p, grad: textbook_sgd(p, grad, 0.05, 40, schedule, momentum=0.5))
+    np.testing.assert_allclose(r.P, P, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(r.Q, Q, rtol=1e-12, atol=1e-12)
 
 
 # ----------------------------------------------------------------------------- trainer behaviour
@@ -456,13 +522,9 @@ def ref_scurve_loss(P, Q, A, loss):
     st.sampled_from(["squared", "cross_entropy"]),
 )
 def test_scurve_gradient_matches_finite_differences(m, m2, rank, seed, loss):
-    from packing.train._scurve import _loss_and_grad, _softmax
-
     rng = np.random.default_rng(seed)
     P, Q, A = rng.normal(size=(m, rank)), rng.normal(size=(m2, rank)), rng.normal(size=(m, m2)) * 2
-    pt = _softmax(A.ravel()).reshape(m, m2) if loss == "cross_entropy" else None
-    gP, gQ = np.empty_like(P), np.empty_like(Q)
-    value = _loss_and_grad(P, Q, A, pt, gP, gQ)
+    value, (gP, gQ) = scurve_loss(P, Q, A, loss=loss, return_grad=True)
     assert value == pytest.approx(ref_scurve_loss(P, Q, A, loss), rel=1e-10, abs=1e-12)
     np.testing.assert_allclose(
         gP, central_diff(lambda X: ref_scurve_loss(X, Q, A, loss), P), rtol=1e-5, atol=1e-7
@@ -506,3 +568,404 @@ def test_abs_and_scurve_configs_rerun_bit_for_bit():
     np.testing.assert_array_equal(train_abs_model(**a.config).W1, a.W1)
     s = train_scurve(rank=2, target_strengths=(1.0, 0.5), optimizer="adam", lr=0.01, steps=20, rng=5)
     np.testing.assert_array_equal(train_scurve(**s.config).P, s.P)
+
+
+# ----------------------------------------------------------------------------- the public boundary
+W3 = np.ones((3, 2))
+B3 = np.zeros(3)
+X3 = np.ones((4, 3))
+TOY = dict(n_features=5, d=2, steps=2, batch_size=8)
+ABS = dict(n_features=3, d=2, steps=2, batch_size=8)
+NAN_W = np.where(np.eye(3, 2) > 0, np.nan, 1.0)
+
+# (function, positional args, keywords, exception type, argument name as passed, rest of the message)
+BOUNDARY = [
+    (train_toy_model, (), dict(TOY, model=3), ValueError, "model", r"one of 'relu', 'linear'; got int 3"),
+    (train_toy_model, (), dict(TOY, reduction="max"), ValueError, "reduction", "one of 'sum', 'mean'"),
+    (
+        train_toy_model,
+        (),
+        dict(TOY, dtype="int8"),
+        ValueError,
+        "dtype",
+        "np.float32 or np.float64; got 'int8'",
+    ),
+    (train_toy_model, (), dict(TOY, betas=0.9), TypeError, "betas", r"pair \(beta1, beta2\); got float 0.9"),
+    (train_toy_model, (), dict(TOY, betas=(0.9, 1.0)), ValueError, "betas[1]", "< 1.0; got 1.0"),
+    (train_toy_model, (), dict(TOY, momentum=1.0), ValueError, "momentum", "< 1.0; got 1.0"),
+    (train_toy_model, (), dict(TOY, eps=0), ValueError, "eps", "> 0.0; got 0.0"),
+    (train_toy_model, (), dict(TOY, blas_threads=1.5), TypeError, "blas_threads", "integer; got float"),
+    (train_toy_model, (), dict(TOY, n_threads=0), ValueError, "n_threads", ">= 1; got 0"),
+    (train_toy_model, (), dict(TOY, n_seeds=0), ValueError, "n_seeds", ">= 1; got 0"),
+    (train_toy_model, (), dict(TOY, eval_batch_size=0), ValueError, "eval_batch_size", ">= 1; got 0"),
+    (train_toy_model, (), dict(TOY, snapshot_every=0), ValueError, "snapshot_every", ">= 1; got 0"),
+    (train_toy_model, (), dict(TOY, init_scale=-1.0), ValueError, "init_scale", ">= 0.0; got -1.0"),
+    (
+        train_toy_model,
+        (),
+        dict(TOY, importance=np.ones((2, 3, 5))),
+        ValueError,
+        "importance",
+        r"scalar, 1-D or 2-D; got shape \(2, 3, 5\)",
+    ),
+    (
+        train_toy_model,
+        (),
+        dict(TOY, importance=[1, 1, np.nan, 1, 1]),
+        ValueError,
+        "importance",
+        "finite; got nan",
+    ),
+    (train_toy_model, (), dict(TOY, density=np.zeros((0, 5))), ValueError, "density", "must not be empty"),
+    (
+        train_toy_model,
+        (),
+        dict(TOY, sparsity=True),
+        TypeError,
+        "sparsity",
+        "number or an array of numbers; got bool",
+    ),
+    (train_toy_model, (), dict(TOY, n_instances=0), ValueError, "n_instances", ">= 1; got 0"),
+    (train_toy_model, (), dict(TOY, n_correlated_pairs=-1), ValueError, "n_correlated_pairs", ">= 0; got -1"),
+    (train_toy_model, (), dict(TOY, rng="seed"), TypeError, "rng", "Generator.*; got str"),
+    (sample_toy_batch, (4, 10), dict(signed="yes"), TypeError, "signed", "True or False; got str 'yes'"),
+    (sample_toy_batch, (4, 10), dict(dtype=int), ValueError, "dtype", "np.float32 or np.float64"),
+    (
+        sample_toy_batch,
+        (4, 10),
+        dict(sparsity=[0.1, 0.2, 0.3], n_instances=2),
+        ValueError,
+        "n_instances",
+        "=2 but sparsity has 3 per-instance rows",
+    ),
+    (sample_toy_batch, (4, 0), {}, ValueError, "batch_size", ">= 1; got 0"),
+    (toy_model_loss, ("abc", B3, X3), {}, TypeError, "W", "real numeric array; got str"),
+    (toy_model_loss, (np.ones(3), B3, X3), {}, ValueError, "W", r"2-D .* or 3-D .*; got 1-D shape \(3,\)"),
+    (toy_model_loss, (NAN_W, B3, X3), {}, ValueError, "W", r"finite; found nan at index \(0, 0\)"),
+    (toy_model_loss, (W3, ["a"] * 3, X3), {}, TypeError, "b", "real numeric array"),
+    (toy_model_loss, (W3, B3, np.full((4, 3), np.inf)), {}, ValueError, "x", "finite; found inf"),
+    (toy_model_loss, (W3, B3, np.ones((0, 3))), {}, ValueError, "x", r"at least one input .*\(0, 3\)"),
+    (
+        toy_model_loss,
+        (np.ones((3, 3, 2)), np.zeros((3, 3)), X3),
+        dict(importance=np.ones((2, 3))),
+        ValueError,
+        "importance",
+        "has 2 instance rows; W has 3",
+    ),
+    (toy_model_loss, (W3, B3, X3), dict(return_grad="yes"), TypeError, "return_grad", "True or False"),
+    (toy_model_forward, (W3, B3, X3), dict(model="gelu"), ValueError, "model", "one of 'relu', 'linear'"),
+    (
+        toy_model_forward,
+        (W3, np.zeros((2, 3)), X3),
+        {},
+        ValueError,
+        "b",
+        r"shape \(1, 3\) to match W; got \(2, 3\)",
+    ),
+    (
+        abs_model_forward,
+        (W3, np.ones((3, 3)), B3, X3),
+        {},
+        ValueError,
+        "W2",
+        r"shape of W1, \(1, 3, 2\); got \(1, 3, 3\)",
+    ),
+    (
+        abs_model_forward,
+        (W3, W3, np.zeros(2), X3),
+        {},
+        ValueError,
+        "b",
+        r"shape \(1, 3\) to match W1; got \(1, 2\)",
+    ),
+    (
+        abs_model_loss,
+        (W3, W3, B3, X3),
+        dict(importance=-1.0),
+        ValueError,
+        "importance",
+        "lie in >= 0.0; got -1.0",
+    ),
+    (train_abs_model, (), dict(ABS, dtype=np.int32), ValueError, "dtype", "np.float32 or np.float64"),
+    (train_abs_model, (), dict(ABS, betas=[0.9]), TypeError, "betas", r"pair \(beta1, beta2\); got list"),
+    (train_abs_model, (), dict(ABS, density=[0.5, 2.0]), ValueError, "density", r"\[0.0, 1.0\]; got 2.0"),
+    (
+        train_abs_model,
+        (),
+        dict(ABS, importance=np.ones((2, 3)), sparsity=[0.1, 0.2, 0.3]),
+        ValueError,
+        "per-instance arrays disagree",
+        "sparsity has 3, importance has 2",
+    ),
+    (train_scurve, (), dict(rank=1, size=(4,)), TypeError, "size", r"pair \(m, m2\); got tuple"),
+    (train_scurve, (), dict(rank=1, size=(4, 0)), ValueError, "size[1]", ">= 1; got 0"),
+    (train_scurve, (), dict(rank=1, aligned_init="yes"), TypeError, "aligned_init", "True or False"),
+    (train_scurve, (), dict(rank=1, record_every=0), ValueError, "record_every", ">= 1; got 0"),
+    (train_scurve, (), dict(rank=1, schedule="step"), ValueError, "schedule", "one of 'constant'"),
+    (scurve_loss, ("P", np.ones((2, 1)), np.ones((2, 2))), {}, TypeError, "P", "real numeric array; got str"),
+    (
+        scurve_loss,
+        (np.ones((2, 1)), np.ones((2, 2)), np.ones((2, 2))),
+        {},
+        ValueError,
+        "P and Q",
+        "same rank .*; got 1 and 2",
+    ),
+    (
+        scurve_loss,
+        (np.ones((2, 1)), np.ones((3, 1)), np.ones((2, 2))),
+        {},
+        ValueError,
+        "target",
+        r"shape \(2, 3\) .*; got \(2, 2\)",
+    ),
+    (
+        scurve_loss,
+        (np.ones((2, 1)), np.ones((2, 1)), np.ones((2, 2))),
+        dict(loss="kl"),
+        ValueError,
+        "loss",
+        "one of 'squared', 'cross_entropy'",
+    ),
+    (scurve_closed_form, (-1.0, 0.5), {}, ValueError, "t", "finite and >= 0"),
+]
+
+
+@pytest.mark.parametrize(
+    "fn,args,kwargs,exc,name,rest",
+    BOUNDARY,
+    ids=[f"{b[0].__name__}-{b[4]}-{i}" for i, b in enumerate(BOUNDARY)],
+)
+def test_public_functions_refuse_bad_input_naming_the_argument(fn, args, kwargs, exc, name, rest):
+    with pytest.raises(Exception) as info:
+        fn(*args, **kwargs)
+    assert type(info.value) is exc, f"{type(info.value).__name__}: {info.value}"
+    message = str(info.value)
+    assert message.startswith(name), message
+    assert re.search(rest, message), message
+
+
+def test_toy_forward_and_predict_match_the_model_written_out():
+    rng = np.random.default_rng(5)
+    W, b, x = rng.normal(size=(2, 6, 3)), rng.normal(size=(2, 6)), rng.normal(size=(7, 6))
+    for model in ("relu", "linear"):
+        out = toy_model_forward(W, b, x, model=model)  # one batch given to both instances
+        assert out.shape == (2, 7, 6)
+        for i in range(2):
+            for row, got in zip(x, out[i], strict=True):
+                want = W[i] @ (W[i].T @ row) + b[i]
+                np.testing.assert_allclose(got, np.maximum(want, 0) if model == "relu" else want, atol=1e-12)
+        np.testing.assert_array_equal(toy_model_forward(W[1], b[1], x, model=model), out[1])
+    r = train_toy_model(n_features=4, d=2, sparsity=[0.5, 0.9], steps=5, batch_size=16, rng=0)
+    xs = rng.random((3, 4))
+    for i in range(2):
+        np.testing.assert_allclose(
+            r.predict(xs)[i], np.maximum(xs @ r.W[i] @ r.W[i].T + r.b[i], 0), atol=1e-6
+        )
+    # The loss of a shared 2-D batch equals the loss of that batch repeated for every instance.
+    xb = np.broadcast_to(x, (2, 7, 6))
+    np.testing.assert_array_equal(toy_model_loss(W, b, x), toy_model_loss(W, b, xb))
+
+
+def test_abs_forward_and_predict_match_the_model_written_out():
+    rng = np.random.default_rng(6)
+    W1, W2, b, x = (
+        rng.normal(size=(3, 5)),
+        rng.normal(size=(3, 5)),
+        rng.normal(size=3),
+        rng.uniform(-1, 1, (9, 3)),
+    )
+    out = abs_model_forward(W1, W2, b, x)
+    for row, got in zip(x, out, strict=True):
+        hidden = np.array([max(0.0, float(row @ W1[:, j])) for j in range(5)])
+        want = [max(0.0, float(W2[i] @ hidden + b[i])) for i in range(3)]
+        np.testing.assert_allclose(got, want, atol=1e-12)
+    r = train_abs_model(n_features=3, d=4, n_instances=2, steps=5, batch_size=16, rng=0)
+    for i in range(2):
+        np.testing.assert_array_equal(
+            r.predict(x.astype(np.float32))[i],
+            abs_model_forward(r.W1[i], r.W2[i], r.b[i], x.astype(np.float32)),
+        )
+
+
+def test_configs_are_validated_options_and_rerun_bit_for_bit():
+    runs = [
+        train_toy_model(
+            n_features=6,
+            d=3,
+            sparsity=np.array([0.5, 0.9]),
+            importance=0.9 ** np.arange(6),
+            steps=20,
+            batch_size=32,
+            n_correlated_pairs=1,
+            rng=4,
+        ),
+        train_abs_model(
+            n_features=3, d=4, density=np.float32(0.3), n_instances=2, steps=20, batch_size=32, rng=4
+        ),
+        train_scurve(rank=2, target_strengths=[1.0, 0.5], size=[5, 4], optimizer="adamw", steps=20, rng=4),
+    ]
+    for r in runs:
+        again = r.rerun()
+        assert again.config == r.config  # the config is already in validated form: a fixed point
+        for field in ("W", "b", "W1", "W2", "P", "Q", "loss_history", "loss"):
+            if hasattr(r, field):
+                np.testing.assert_array_equal(getattr(again, field), getattr(r, field))
+    toy, abs_, _ = runs
+    assert toy.config["n_instances"] == 2 and toy.config["sparsity"] == [0.5, 0.9]
+    assert toy.config["eval_batch_size"] == 8192 and toy.config["density"] is None
+    assert abs_.config["density"] == float(np.float32(0.3)) and "n_correlated_pairs" not in abs_.config
+
+
+def test_divergence_in_worker_threads_is_reported_as_divergence():
+    # numpy's floating-point error state is per thread; the workers must use the caller's.
+    with pytest.raises(TrainingDivergedError, match="diverged at step"):
+        train_toy_model(
+            n_features=300,
+            d=4,
+            sparsity=[0.5, 0.9],
+            model="linear",
+            optimizer="sgd",
+            lr=1e5,
+            steps=50,
+            batch_size=512,
+            n_threads=2,
+            rng=0,
+        )
+
+
+# ----------------------------------------------------------------------------- checkpoints (#10)
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = {
+    "train_toy_model": dict(
+        n_features=6, d=2, sparsity=[0.0, 0.8], steps=300, batch_size=32, n_seeds=2, snapshot_every=70, rng=3
+    ),
+    "train_abs_model": dict(n_features=3, d=4, sparsity=0.5, steps=300, batch_size=32, rng=4),
+    "train_scurve": dict(rank=2, target_strengths=[1.0, 0.5], steps=300, record_every=7, lr=0.1, rng=5),
+}
+EVERY = 40
+
+# A run that sleeps in every update (no number changes), so that it can be killed halfway.
+CHILD = """
+import json, sys, time
+import packing
+from packing.train import _optim
+step = _optim.Optimizer.step
+def slow(self, params, grad, t):
+    time.sleep(0.004)
+    step(self, params, grad, t)
+_optim.Optimizer.step = slow
+name, path, every = sys.argv[1], sys.argv[2], int(sys.argv[3])
+getattr(packing, name)(**json.loads(sys.argv[4]), checkpoint=path, checkpoint_every=every)
+print("finished", flush=True)
+"""
+
+
+def same_result(a, b):
+    """Every field equal, arrays bit for bit with their dtype (the wall time excepted)."""
+    assert type(a) is type(b)
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if f.name == "seconds":
+            continue
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y), f.name
+        else:
+            assert x == y, f.name
+
+
+class CountSteps:
+    def __init__(self, monkeypatch):
+        self.n, real = 0, _optim.Optimizer.step
+
+        def counted(opt, params, grad, t):
+            self.n += 1
+            real(opt, params, grad, t)
+
+        monkeypatch.setattr(_optim.Optimizer, "step", counted)
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_a_killed_run_resumes_bit_for_bit(tmp_path, monkeypatch, name):
+    kwargs, path = RUNS[name], tmp_path / "run.npz"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, name, str(path), str(EVERY), json.dumps(kwargs)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if path.exists() and load_result(path).step >= 2 * EVERY:
+                break
+            time.sleep(0.02)
+        proc.kill()  # SIGKILL: no chance to save anything more
+    finally:
+        proc.kill()
+        out, _ = proc.communicate()
+    assert "finished" not in out, "the run ended before it could be killed"
+    killed_at = load_result(path).step
+    assert 2 * EVERY <= killed_at < kwargs["steps"] and killed_at % EVERY == 0
+    counter = CountSteps(monkeypatch)
+    resumed = getattr(packing, name)(**kwargs, checkpoint=path, checkpoint_every=EVERY)
+    assert counter.n == kwargs["steps"] - killed_at  # it went on from the checkpoint, not from the start
+    monkeypatch.undo()
+    same_result(resumed, getattr(packing, name)(**kwargs))  # an uninterrupted run, no checkpoint
+    assert load_result(path).step == kwargs["steps"]
+
+
+def test_a_finished_checkpoint_gives_the_result_again_without_training(tmp_path, monkeypatch):
+    kwargs = dict(RUNS["train_toy_model"], steps=50)
+    first = train_toy_model(**kwargs, checkpoint=tmp_path / "c.npz", checkpoint_every=20)
+    ckpt = TrainingCheckpoint.load(tmp_path / "c.npz")
+    assert ckpt.step == 50 and ckpt.trainer == "train_toy_model" and ckpt.config == first.config
+    counter = CountSteps(monkeypatch)
+    again = train_toy_model(**kwargs, checkpoint=tmp_path / "c.npz", blas_threads=None)  # threads may differ
+    assert counter.n == 0 and again.config == {**first.config, "blas_threads": None}
+    same_result(dataclasses.replace(again, config=first.config), first)
+
+
+def test_rng_none_resumes_with_the_checkpoint_seed(tmp_path):
+    kwargs = dict(RUNS["train_abs_model"], steps=60)
+    first = train_abs_model(**{**kwargs, "steps": 60}, checkpoint=tmp_path / "c.npz")
+    again = train_abs_model(**{**kwargs, "rng": None}, checkpoint=tmp_path / "c.npz")
+    assert again.config["rng"] == kwargs["rng"]
+    same_result(again, first)
+
+
+def test_a_checkpoint_of_another_run_is_refused_naming_what_differs(tmp_path):
+    kwargs = dict(RUNS["train_toy_model"], steps=20)
+    train_toy_model(**kwargs, checkpoint=tmp_path / "c.npz")
+    differ = r"another configuration of train_toy_model \(lr: 0.001 there, 0.002 here\); delete it or pass"
+    with pytest.raises(CheckpointMismatchError, match=differ):
+        train_toy_model(**kwargs, lr=0.002, checkpoint=tmp_path / "c.npz")
+    with pytest.raises(CheckpointMismatchError, match="of train_toy_model, not of train_abs_model"):
+        train_abs_model(n_features=6, d=2, steps=20, checkpoint=tmp_path / "c.npz")
+    (tmp_path / "bad.npz").write_bytes((tmp_path / "c.npz").read_bytes()[:300])
+    with pytest.raises(CorruptFileError, match="corrupt or truncated"):
+        train_toy_model(**kwargs, checkpoint=tmp_path / "bad.npz")
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, msg",
+    [
+        (dict(checkpoint_every=10), ValueError, "checkpoint_every needs checkpoint=PATH"),
+        (dict(checkpoint="run.ckpt"), ValueError, "checkpoint must be a path ending in .npz; got 'run.ckpt'"),
+        (dict(checkpoint=3), TypeError, "checkpoint must be a path (str or pathlib.Path)"),
+        (dict(checkpoint="c.npz", checkpoint_every=0), ValueError, "checkpoint_every must be >= 1; got 0"),
+        (dict(checkpoint="c.npz", checkpoint_every=2.0), TypeError, "checkpoint_every must be an integer"),
+    ],
+)
+def test_checkpoint_arguments_are_validated(tmp_path, monkeypatch, kwargs, exc, msg):
+    monkeypatch.chdir(tmp_path)
+    for trainer in (
+        lambda **kw: train_toy_model(n_features=3, d=2, steps=2, **kw),
+        lambda **kw: train_abs_model(n_features=3, d=2, steps=2, **kw),
+        lambda **kw: train_scurve(rank=1, steps=2, **kw),
+    ):
+        with pytest.raises(exc) as info:
+            trainer(**kwargs)
+        assert msg in str(info.value)
+    assert not any(tmp_path.iterdir())

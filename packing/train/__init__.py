@@ -1,29 +1,45 @@
 """Torch-free numpy trainers for the superposition toy models.
 
-* :func:`train_toy_model`: the ReLU-output and linear models of Elhage et al. (2022),
-  many instances (sparsities, importances, seeds) in one vectorized run;
-  :func:`sample_toy_batch` and :func:`toy_model_loss` expose its data and loss.
-* :func:`train_abs_model`: computation in superposition, ``y' = ReLU(W2 ReLU(W1 x) + b)`` on ``|x|``.
-* :func:`train_scurve`, :func:`scurve_closed_form`: the multi-component ("S-curve")
-  factorization toy under squared and cross-entropy losses.
+* :mod:`~packing.train.toy`: :func:`train_toy_model`, the ReLU-output and linear
+  models of Elhage et al. (2022), many instances (sparsities, importances, seeds)
+  in one vectorized run; :func:`toy_model_forward` and :func:`toy_model_loss`
+  expose the model and its loss.
+* :mod:`~packing.train.abs`: :func:`train_abs_model`, computation in superposition,
+  ``y' = ReLU(W2 ReLU(W1 x) + b)`` on ``|x|``; :func:`abs_model_forward`, :func:`abs_model_loss`.
+* :mod:`~packing.train.scurve`: :func:`train_scurve`, :func:`scurve_closed_form`,
+  :func:`scurve_loss`: the multi-component ("S-curve") factorization toy under
+  squared and cross-entropy losses.
 
-Every trainer has hand-derived gradients, in-place Adam / AdamW / SGD, constant,
-linear or cosine schedules, float32 by default (float64 available), a loss
-history, and stops with :class:`TrainingDivergedError` on NaN.
+Shared pieces: ``_inputs`` (the validated sparsity / density / importance tables and
+how instances are formed), ``_data`` (the sampler and :func:`sample_toy_batch`),
+``_optim`` (in-place Adam / AdamW / SGD, constant, linear or cosine schedules, the
+training loop that stops with :class:`TrainingDivergedError` on NaN), ``_checkpoint``
+(``checkpoint=PATH`` saves and resumes a run bit for bit; Ctrl-C returns the partial
+result with ``stopping_reason="interrupted"``). Every trainer
+has hand-derived gradients, float32 by default (float64 available), a loss history,
+and a result whose ``config`` reruns it bit for bit.
 """
 
-from ._abs import AbsModelResult, train_abs_model
+from ._checkpoint import CheckpointMismatchError, TrainingCheckpoint
+from ._data import sample_toy_batch
 from ._optim import TrainingDivergedError
-from ._scurve import ScurveResult, scurve_closed_form, train_scurve
-from ._toy import ToyModelResult, sample_toy_batch, toy_model_loss, train_toy_model
+from .abs import AbsModelResult, abs_model_forward, abs_model_loss, train_abs_model
+from .scurve import ScurveResult, scurve_closed_form, scurve_loss, train_scurve
+from .toy import ToyModelResult, toy_model_forward, toy_model_loss, train_toy_model
 
 __all__ = [
     "AbsModelResult",
+    "CheckpointMismatchError",
     "ScurveResult",
     "ToyModelResult",
+    "TrainingCheckpoint",
     "TrainingDivergedError",
+    "abs_model_forward",
+    "abs_model_loss",
     "sample_toy_batch",
     "scurve_closed_form",
+    "scurve_loss",
+    "toy_model_forward",
     "toy_model_loss",
     "train_abs_model",
     "train_scurve",

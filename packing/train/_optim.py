@@ -12,24 +12,20 @@ import math
 from collections.abc import Callable
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
-from .._validation import check_float, check_int, check_rng
+from ._checkpoint import Checkpointer, deferred_interrupt
 
 __all__: list[str] = []
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "linear", "cosine")
+#: The accepted names, as :func:`packing._validation.check_optimizer_options` takes them.
+CHOICES = {"optimizers": OPTIMIZERS, "schedules": SCHEDULES}
 
 
 class TrainingDivergedError(FloatingPointError):
     """A loss or parameter became NaN or infinite during training."""
-
-
-def check_choice(value, name: str, choices) -> str:
-    """Return ``value`` if it is one of the strings ``choices``; raise naming ``name`` otherwise."""
-    if not isinstance(value, str) or value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}.")
-    return value
 
 
 def schedule_factor(schedule: str, t: int, steps: int) -> float:
@@ -62,7 +58,7 @@ class Optimizer:
 
     @classmethod
     def from_options(cls, params: np.ndarray, opts: dict) -> Optimizer:
-        """Build from the dict returned by :func:`check_optimizer_options`."""
+        """Build from the dict returned by :func:`packing._validation.check_optimizer_options`."""
         return cls(
             params,
             kind=opts["optimizer"],
@@ -109,51 +105,9 @@ class Optimizer:
         params -= tmp
 
 
-def check_optimizer_options(optimizer, schedule, lr, weight_decay, betas, eps, momentum, steps):
-    """Validate the optimizer keywords shared by every trainer; return them normalized."""
-    optimizer = check_choice(optimizer, "optimizer", OPTIMIZERS)
-    schedule = check_choice(schedule, "schedule", SCHEDULES)
-    lr = check_float(lr, "lr", minimum=0.0, strict_min=True)
-    weight_decay = check_float(weight_decay, "weight_decay", minimum=0.0)
-    if not isinstance(betas, tuple | list) or len(betas) != 2:
-        raise TypeError(f"betas must be a pair (beta1, beta2); got {betas!r}.")
-    betas = tuple(
-        check_float(b, f"betas[{i}]", minimum=0.0, maximum=1.0, strict_max=True) for i, b in enumerate(betas)
-    )
-    eps = check_float(eps, "eps", minimum=0.0, strict_min=True)
-    momentum = check_float(momentum, "momentum", minimum=0.0, maximum=1.0, strict_max=True)
-    steps = check_int(steps, "steps", minimum=1)
-    return dict(
-        optimizer=optimizer,
-        schedule=schedule,
-        lr=lr,
-        weight_decay=weight_decay,
-        betas=betas,
-        eps=eps,
-        momentum=momentum,
-        steps=steps,
-    )
-
-
-def check_dtype(dtype):
-    """Return float32 or float64 as a numpy dtype; anything else is an error."""
-    try:
-        dt = np.dtype(dtype)
-    except TypeError:
-        dt = None
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
-        raise ValueError(f"dtype must be np.float32 or np.float64; got {dtype!r}.")
-    return dt
-
-
-def check_blas_threads(value):
-    """``None`` (leave BLAS alone) or an int >= 1."""
-    return None if value is None else check_int(value, "blas_threads", minimum=1)
-
-
 @contextlib.contextmanager
 def blas_threads(n):
-    """Limit BLAS to ``n`` threads while training (a no-op for ``None`` or without threadpoolctl).
+    """Limit BLAS to ``n`` threads while training (a no-op for ``None``).
 
     The blocked kernels issue many small GEMMs; a multi-threaded BLAS spends more
     on waking and synchronizing its threads than it gains (measured: 20x the CPU
@@ -162,26 +116,8 @@ def blas_threads(n):
     if n is None:
         yield
         return
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional: without it BLAS keeps its own default
-        yield
-        return
     with threadpool_limits(limits=n, user_api="blas"):
         yield
-
-
-def seeded(rng):
-    """Return ``(generator, seed)`` for ``rng``.
-
-    ``seed`` (SeedSequence entropy) reruns the same stream; it is ``None`` when a
-    Generator was passed (its state cannot be recorded).
-    """
-    if isinstance(rng, np.random.Generator):
-        return rng, None
-    check_rng(rng)
-    ss = np.random.SeedSequence(rng)
-    return np.random.default_rng(ss), ss.entropy
 
 
 def run_loop(
@@ -196,45 +132,67 @@ def run_loop(
     snapshot: Callable[[], np.ndarray] | None = None,
     record: Callable[[int], None] | None = None,
     threads: int | None = 1,
+    checkpoint: Checkpointer | None = None,
 ):
-    """Run ``steps`` updates; return ``(loss_history (steps, n_instances), snapshot_steps, snapshots)``.
+    """Run ``steps`` updates; return ``(loss_history (steps_done, n_instances), snapshot_steps, snapshots)``.
 
     ``loss_and_grad(t)`` fills ``grad`` and returns the per-instance loss at the
     current parameters. BLAS is limited to ``threads`` threads meanwhile. A
     non-finite loss stops training with :class:`TrainingDivergedError` naming the
-    step and the last finite loss.
+    step and the last finite loss. Ctrl-C stops after the current step (a
+    ``KeyboardInterrupt`` from ``loss_and_grad`` before it): the history then has
+    fewer than ``steps`` rows. ``checkpoint`` (see :mod:`._checkpoint`) restores
+    a saved state before the first step and saves as the run goes.
     """
     with blas_threads(threads):
-        return _loop(params, grad, loss_and_grad, opt, steps, n_instances, snapshot_every, snapshot, record)
+        return _loop(
+            params, grad, loss_and_grad, opt, steps, n_instances, snapshot_every, snapshot, record, checkpoint
+        )
 
 
-def _loop(params, grad, loss_and_grad, opt, steps, n_instances, snapshot_every, snapshot, record):
+def _loop(params, grad, loss_and_grad, opt, steps, n_instances, snapshot_every, snapshot, record, checkpoint):
     history = np.empty((steps, n_instances))
     snaps, snap_steps = [], []
-    if snapshot_every:
+    # --- checkpoint hook (packing.train._checkpoint): restore a saved state before the first step
+    start = checkpoint.restore(params, opt, history, snap_steps, snaps) if checkpoint is not None else 0
+    if snapshot_every and start == 0:
         snaps.append(snapshot())
         snap_steps.append(0)
-    for t in range(steps):
-        with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below, not warned
-            loss = loss_and_grad(t)
-        if not np.isfinite(loss).all():
-            bad = int(np.flatnonzero(~np.isfinite(loss))[0])
-            last = f"{history[t - 1, bad]:.6g}" if t else "none (the first loss was already bad)"
-            raise TrainingDivergedError(
-                f"training diverged at step {t}: the loss of instance {bad} is {loss[bad]}; last finite "
-                f"loss of that instance: {last}. Lower lr (now {opt.lr}) or use float64."
-            )
-        history[t] = loss
-        if record is not None:
-            record(t)
-        with np.errstate(over="ignore", invalid="ignore"):
-            opt.step(params, grad, t)
-        if snapshot_every and (t + 1) % snapshot_every == 0:
-            snaps.append(snapshot())
-            snap_steps.append(t + 1)
-    if not np.isfinite(params).all():
+    done = steps
+    with deferred_interrupt() as interrupted:  # Ctrl-C ends the run after a whole step
+        for t in range(start, steps):
+            try:
+                with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below, not warned
+                    loss = loss_and_grad(t)
+            except KeyboardInterrupt:  # raised before this step changed any state
+                done = t
+                break
+            if not np.isfinite(loss).all():
+                bad = int(np.flatnonzero(~np.isfinite(loss))[0])
+                last = f"{history[t - 1, bad]:.6g}" if t else "none (the first loss was already bad)"
+                raise TrainingDivergedError(
+                    f"training diverged at step {t}: the loss of instance {bad} is {loss[bad]}; last finite "
+                    f"loss of that instance: {last}. Lower lr (now {opt.lr}) or use float64."
+                )
+            history[t] = loss
+            if record is not None:
+                record(t)
+            with np.errstate(over="ignore", invalid="ignore"):
+                opt.step(params, grad, t)
+            if snapshot_every and (t + 1) % snapshot_every == 0:
+                snaps.append(snapshot())
+                snap_steps.append(t + 1)
+            if checkpoint is not None:  # --- checkpoint hook: save every K steps
+                checkpoint.step_done(t + 1)
+            if interrupted.is_set():
+                done = t + 1
+                break
+    if checkpoint is not None:  # --- checkpoint hook: save the final (or interrupted) state
+        checkpoint.finish(done)
+    history = history[:done]
+    if done and not np.isfinite(params).all():
         raise TrainingDivergedError(
-            f"training diverged at step {steps - 1}: the final update produced non-finite parameters; "
+            f"training diverged at step {done - 1}: the final update produced non-finite parameters; "
             f"last finite losses: {np.round(history[-1], 6).tolist()}. Lower lr (now {opt.lr})."
         )
     snapshots = np.stack(snaps) if snaps else None

@@ -4,267 +4,41 @@ Layout: ``W`` has shape ``(instances, n_features, d)`` (rows are features, as
 everywhere in :mod:`packing` and as in the reference notebook's
 ``[instances, features, hidden]``), ``b`` has shape ``(instances, n_features)``,
 and a batch ``x`` is instance-major, ``(instances, batch, n_features)``.
+
+Reading order: the blocked kernel (:class:`_ToyKernel`, hand-derived gradients),
+then the public functions: :func:`toy_model_forward`, :func:`toy_model_loss`,
+:func:`train_toy_model` and its :class:`ToyModelResult`.
 """
 
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import _describe, check_float, check_int, check_rng
-from ._optim import (
-    Optimizer,
+from .._results import Savable
+from .._validation import (
     check_blas_threads,
+    check_bool,
     check_choice,
     check_dtype,
+    check_int,
     check_optimizer_options,
-    run_loop,
-    seeded,
+    seeded_rng,
 )
-from ._optim import blas_threads as limit_blas
+from ._checkpoint import Checkpointer
+from ._data import Sampler
+from ._inputs import Inputs, check_init_scale, check_inputs, check_model_arrays
+from ._optim import CHOICES, Optimizer, blas_threads, run_loop
 
-__all__ = ["ToyModelResult", "train_toy_model", "toy_model_loss", "sample_toy_batch"]
+__all__ = ["ToyModelResult", "train_toy_model", "toy_model_loss", "toy_model_forward"]
 
 MODELS = ("relu", "linear")
 REDUCTIONS = ("sum", "mean")
-# Below this density, float32 batches draw float64 uniforms: the single-uniform sampler
-# (value u / p of an active entry) would otherwise resolve values only to 2**-24 / p.
-_F32_MIN_DENSITY = 2.0**-8
 
 
-# --------------------------------------------------------------------------- validation
-def _as_table(value, name, n_features, *, one_d, lo, hi=None):
-    """Return ``value`` as a float64 array of shape (m, n_features), m = 1 or instances.
-
-    A scalar applies everywhere; a 1-D array is per instance (``one_d="instance"``)
-    or per feature (``one_d="feature"``); a 2-D array is (instances, n_features)
-    (a leading dimension of 1 broadcasts over instances).
-    """
-    if isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name} must be a number or an array of numbers; got {_describe(value)}.")
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number or an array of numbers; got {_describe(value)}.") from None
-    if arr.ndim == 0:
-        arr = arr.reshape(1, 1) * np.ones((1, n_features))
-    elif arr.ndim == 1:
-        if one_d == "instance":
-            arr = arr[:, None] * np.ones((1, n_features))
-        else:
-            if arr.shape[0] != n_features:
-                raise ValueError(
-                    f"{name} given as a 1-D array is one value per feature and must have length "
-                    f"n_features={n_features}; got length {arr.shape[0]}. For per-instance values pass "
-                    f"shape (n_instances, n_features)."
-                )
-            arr = arr[None, :]
-    elif arr.ndim == 2:
-        if arr.shape[1] != n_features:
-            raise ValueError(
-                f"{name} given as a 2-D array must have shape (n_instances, n_features={n_features}); "
-                f"got shape {arr.shape}."
-            )
-    else:
-        raise ValueError(f"{name} must be a scalar, 1-D or 2-D; got shape {arr.shape}.")
-    if arr.shape[0] == 0:
-        raise ValueError(f"{name} must not be empty.")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must be finite; got {arr[~np.isfinite(arr)][0]}.")
-    if (arr < lo).any() or (hi is not None and (arr > hi).any()):
-        bad = arr[(arr < lo) | ((arr > hi) if hi is not None else False)][0]
-        rng_text = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
-        raise ValueError(f"{name} values must lie in {rng_text}; got {bad}.")
-    return arr
-
-
-def _instances(n_instances, tables: dict):
-    """Infer/check the instance count from per-instance tables (each with 1 or m rows)."""
-    rows = {k: v.shape[0] for k, v in tables.items() if v.shape[0] != 1}
-    if n_instances is not None:
-        n_instances = check_int(n_instances, "n_instances", minimum=1)
-    sizes = set(rows.values())
-    if len(sizes) > 1:
-        raise ValueError(
-            "per-instance arrays disagree on the number of instances: "
-            + ", ".join(f"{k} has {m}" for k, m in rows.items())
-            + "."
-        )
-    if sizes:
-        m = sizes.pop()
-        if n_instances is not None and n_instances != m:
-            k = next(iter(rows))
-            raise ValueError(f"n_instances={n_instances} but {k} has {m} per-instance rows.")
-        return m
-    return 1 if n_instances is None else n_instances
-
-
-def _feature_density(sparsity, density, n_features, one_d="instance"):
-    if sparsity is not None and density is not None:
-        raise ValueError(
-            "give either sparsity (probability a feature is zero, S) or density (probability it is "
-            "active, 1 - S), not both."
-        )
-    if density is not None:
-        return _as_table(density, "density", n_features, one_d=one_d, lo=0.0, hi=1.0)
-    if sparsity is None:
-        sparsity = 0.0
-    return 1.0 - _as_table(sparsity, "sparsity", n_features, one_d=one_d, lo=0.0, hi=1.0)
-
-
-# --------------------------------------------------------------------------- data
-class _Sampler:
-    """Fill instance-major batches: feature i is 0 w.p. ``1 - p_i``, else uniform on [0, 1).
-
-    One random 32-bit word per entry: its top 24 bits ``u`` give ``U = u / 2**24``,
-    the entry is active iff ``U < p`` and then its value ``U / p`` is uniform on
-    [0, 1) (values resolve to ``2**-24 / p``; float64 uniforms are drawn instead
-    for float64 runs and, in float32 runs, for instances with a density below
-    2**-8). With ``signed=True`` the lowest bit gives an independent sign.
-    The words come from a PCG64DXSM stream seeded from ``rng``.
-    """
-
-    def __init__(self, density, dtype, rng, *, n_correlated=0, n_anticorrelated=0, signed=False):
-        self.dtype, self.signed = dtype, signed
-        self.seq = np.random.SeedSequence(rng.integers(0, 2**63, size=4).tolist())
-        self.density = density  # (I, n) float64
-        self.nc, self.na = n_correlated, n_anticorrelated
-        p = density[:, None, :]
-        inv = np.where(p > 0, 1.0 / np.maximum(p, 1e-300), 2.0**40)
-        self.inv_p = inv.astype(dtype)
-        self._scale = (inv * 2.0**-24).astype(dtype)
-        self.scale = self._scale  # tiled over rows on first use: long contiguous inner loops
-        low = (density > 0) & (density < _F32_MIN_DENSITY)
-        # float64 runs always draw float64 uniforms (53-bit values); float32 runs only where needed.
-        self.wide = low.any(axis=1) if dtype == np.float32 else np.ones(len(density), bool)
-
-    def streams(self, k):
-        """``k`` fresh independent generators (each call spawns new ones, deterministically)."""
-        return [np.random.Generator(np.random.PCG64DXSM(s)) for s in self.seq.spawn(k)]
-
-    def fill(self, x, i0, mask, gen):
-        """Overwrite ``x`` (ni, rows, n), rows of instances ``i0 .. i0 + ni``, with data from ``gen``."""
-        ni = x.shape[0]
-        sl = slice(i0, i0 + ni)
-        if self.wide[sl].any():
-            x[...] = gen.random(x.shape) * self.inv_p[sl].astype(np.float64)
-        else:
-            u = gen.bit_generator.random_raw((x.size + 1) // 2).view(np.uint32)[: x.size].reshape(x.shape)
-            if self.signed:
-                sign = (u & 1).view(np.int32)
-            np.right_shift(u, 8, out=u)
-            np.copyto(x, u, casting="unsafe")
-            if self.scale.shape[1] < x.shape[1]:
-                shape = (len(self._scale),) + x.shape[1:]
-                self.scale = np.ascontiguousarray(np.broadcast_to(self._scale, shape))
-            x *= self.scale[sl, : x.shape[1]]
-        np.less(x, 1, out=mask)
-        x *= mask
-        if self.signed:
-            x *= (sign * 2 - 1) if not self.wide[sl].any() else gen.integers(0, 2, x.shape) * 2 - 1
-        if self.nc or self.na:
-            self._pairs(x, sl, gen)
-
-    def _pairs(self, x, sl, gen):
-        ni, rows, _ = x.shape
-        for start, count, anti in ((0, self.nc, False), (2 * self.nc, self.na, True)):
-            if not count:
-                continue
-            cols = slice(start, start + 2 * count)
-            p = self.density[sl, None, start : start + 2 * count : 2]  # density of each pair's first
-            vals = gen.random((ni, rows, 2 * count))
-            if self.signed:
-                vals = vals * (gen.integers(0, 2, size=vals.shape) * 2 - 1)
-            seeds = gen.random((ni, rows, count))
-            if not anti:
-                first = second = seeds < p
-            else:
-                on = seeds < 2 * p
-                pick = gen.random((ni, rows, count)) < 0.5
-                first, second = on & pick, on & ~pick
-            vals[..., 0::2] *= first
-            vals[..., 1::2] *= second
-            x[..., cols] = vals
-
-
-def sample_toy_batch(
-    n_features,
-    batch_size,
-    *,
-    sparsity=None,
-    density=None,
-    n_instances=None,
-    n_correlated_pairs=0,
-    n_anticorrelated_pairs=0,
-    dtype=np.float32,
-    rng=None,
-):
-    """Draw one batch of the toy-model data, instance-major: shape ``(instances, batch, n_features)``.
-
-    Feature ``i`` is 0 with probability ``S_i`` (its *sparsity*), otherwise
-    uniform on [0, 1). Correlated pairs (features ``2j, 2j+1`` for ``j <
-    n_correlated_pairs``) are active together; anticorrelated pairs (the next
-    ``2 * n_anticorrelated_pairs`` features) are never active together. Each
-    pair uses the density of its first feature.
-
-    Parameters
-    ----------
-    n_features, batch_size : int
-    sparsity : float or array_like, optional
-        Probability that a feature is zero. Scalar, one value per instance
-        (1-D) or ``(n_instances, n_features)``. Default 0 (dense).
-    density : float or array_like, optional
-        ``1 - sparsity``; give one of the two.
-    n_instances : int, optional
-        Inferred from per-instance arrays; default 1.
-    n_correlated_pairs, n_anticorrelated_pairs : int
-    dtype : np.float32 or np.float64
-    rng : None, int or numpy.random.Generator
-
-    Returns
-    -------
-    ndarray, shape (n_instances, batch_size, n_features)
-
-    Examples
-    --------
-    >>> x = sample_toy_batch(4, 20000, sparsity=0.75, rng=0)
-    >>> x.shape, round(float((x > 0).mean()), 2), round(float(x.max()), 2)
-    ((1, 20000, 4), 0.25, 1.0)
-    >>> sample_toy_batch(4, 10, sparsity=1.5)
-    Traceback (most recent call last):
-    ...
-    ValueError: sparsity values must lie in [0.0, 1.0]; got 1.5.
-    """
-    n_features = check_int(n_features, "n_features")
-    batch_size = check_int(batch_size, "batch_size")
-    dens = _feature_density(sparsity, density, n_features)
-    n_inst = _instances(n_instances, {"sparsity" if density is None else "density": dens})
-    nc, na = _check_pairs(n_correlated_pairs, n_anticorrelated_pairs, n_features, dens)
-    dt = check_dtype(dtype)
-    sampler = _Sampler(
-        np.broadcast_to(dens, (n_inst, n_features)), dt, check_rng(rng), n_correlated=nc, n_anticorrelated=na
-    )
-    x = np.empty((n_inst, batch_size, n_features), dtype=dt)
-    sampler.fill(x, 0, np.empty(x.shape, dtype=bool), sampler.streams(1)[0])
-    return x
-
-
-def _check_pairs(nc, na, n_features, dens):
-    nc = check_int(nc, "n_correlated_pairs", minimum=0)
-    na = check_int(na, "n_anticorrelated_pairs", minimum=0)
-    if 2 * (nc + na) > n_features:
-        raise ValueError(
-            f"2 * (n_correlated_pairs + n_anticorrelated_pairs) = {2 * (nc + na)} exceeds "
-            f"n_features={n_features}."
-        )
-    if na and (dens[:, 2 * nc : 2 * (nc + na) : 2] > 0.5).any():
-        raise ValueError("anticorrelated pairs need density <= 0.5 (sparsity >= 0.5) on their features.")
-    return nc, na
-
-
-# --------------------------------------------------------------------------- model
 #: Entries of x per cache block (instances x rows x features); the block's buffers stay in L2.
 _BLOCK = 2**16
 
@@ -360,12 +134,15 @@ class _ToyKernel:
             self._run(0, tick or _no_tick)
         else:
             if self._pool is None:
-                from concurrent.futures import ThreadPoolExecutor
-
                 self._pool = ThreadPoolExecutor(self.n_threads, thread_name_prefix="packing-train")
-            list(self._pool.map(self._run, range(self.n_threads), [_no_tick] * self.n_threads))
+            err = np.geterr()  # numpy's error state is per thread: the workers take the caller's
+            list(self._pool.map(self._run_in, [err] * self.n_threads, range(self.n_threads)))
         self.grad *= self.scale
         return np.einsum("in,in->i", self.sq.astype(np.float64), self.weight) / self.B
+
+    def _run_in(self, err, worker):
+        with np.errstate(**err):
+            self._run(worker, _no_tick)
 
     def _run(self, worker, tick):
         buf = self.work[worker]
@@ -419,6 +196,39 @@ def _feature_weight(importance, reduction, n_features):
     return importance / n_features if reduction == "mean" else importance
 
 
+def toy_model_forward(W, b, x, *, model="relu"):
+    """Output of toy models: ``x' = ReLU(x W Wᵀ + b)`` (``model="relu"``) or ``x W Wᵀ + b`` (``"linear"``).
+
+    Parameters
+    ----------
+    W : array_like, shape (instances, n_features, d) or (n_features, d)
+    b : array_like, shape (instances, n_features) or (n_features,)
+    x : array_like, shape (instances, batch, n_features) or (batch, n_features)
+        A 2-D batch is given to every instance.
+    model : {"relu", "linear"}
+
+    Returns
+    -------
+    ndarray, shape (instances, batch, n_features) (``(batch, n_features)`` for 2-D ``W``)
+
+    Examples
+    --------
+    >>> W = np.array([[1.0, 0.0], [0.0, 1.0], [0.0, 0.0]])
+    >>> toy_model_forward(W, [0.0, 0.0, -0.1], [[1.0, 0.5, 0.2]])
+    array([[1. , 0.5, 0. ]])
+    >>> toy_model_forward(W, np.zeros(3), [[1.0, 0.5, 0.2]], model="gelu")
+    Traceback (most recent call last):
+    ...
+    ValueError: model must be one of 'relu', 'linear'; got 'gelu'.
+    """
+    model = check_choice(model, "model", MODELS)
+    (W,), b, x, _, single = check_model_arrays({"W": W}, b, x)
+    out = (x @ W) @ W.transpose(0, 2, 1) + b[:, None, :]
+    if model == "relu":
+        np.maximum(out, 0, out=out)
+    return out[0] if single else out
+
+
 def toy_model_loss(W, b, x, *, importance=1.0, model="relu", reduction="sum", return_grad=False):
     """Loss of toy models on a given batch, optionally with the hand-derived gradients.
 
@@ -428,9 +238,8 @@ def toy_model_loss(W, b, x, *, importance=1.0, model="relu", reduction="sum", re
 
     Parameters
     ----------
-    W : array_like, shape (instances, n_features, d) or (n_features, d)
-    b : array_like, shape (instances, n_features) or (n_features,)
-    x : array_like, shape (instances, batch, n_features) or (batch, n_features)
+    W, b, x : array_like
+        As in :func:`toy_model_forward`.
     importance : float or array_like
         Scalar, per feature (1-D), or (instances, n_features).
     model : {"relu", "linear"}
@@ -457,26 +266,11 @@ def toy_model_loss(W, b, x, *, importance=1.0, model="relu", reduction="sum", re
     """
     model = check_choice(model, "model", MODELS)
     reduction = check_choice(reduction, "reduction", REDUCTIONS)
-    W = np.asarray(W)
-    single = W.ndim == 2
-    if single:
-        W = W[None]
-    if W.ndim != 3 or W.dtype.kind not in "biuf":
-        raise ValueError(f"W must be a real array of shape (instances, n_features, d); got {_describe(W)}.")
-    dt = W.dtype if W.dtype in (np.float32, np.float64) else np.dtype(np.float64)
+    return_grad = check_bool(return_grad, "return_grad")
+    (W,), b, x, imp, single = check_model_arrays({"W": W}, b, x, importance=importance)
     n_inst, n, d = W.shape
-    b = np.asarray(b, dtype=dt).reshape((1, -1) if np.ndim(b) == 1 else np.shape(b))
-    if b.shape != (n_inst, n):
-        raise ValueError(f"b must have shape {(n_inst, n)} to match W; got {b.shape}.")
-    x = np.asarray(x, dtype=dt)
-    x = x[None] if x.ndim == 2 else x
-    if x.ndim != 3 or x.shape[0] != n_inst or x.shape[2] != n:
-        raise ValueError(f"x must have shape ({n_inst}, batch, {n}); got {x.shape}.")
-    imp = _as_table(importance, "importance", n, one_d="feature", lo=0.0)
-    if imp.shape[0] not in (1, n_inst):
-        raise ValueError(f"importance has {imp.shape[0]} instance rows; W has {n_inst}.")
     weight = np.broadcast_to(_feature_weight(imp, reduction, n), (n_inst, n))
-    k = _ToyKernel(n_inst, n, d, x.shape[1], weight, model == "relu", dt)
+    k = _ToyKernel(n_inst, n, d, x.shape[1], weight, model == "relu", W.dtype)
     k.W[...] = W
     k.b[...] = b
     k.x = x
@@ -490,7 +284,7 @@ def toy_model_loss(W, b, x, *, importance=1.0, model="relu", reduction="sum", re
 
 # --------------------------------------------------------------------------- trainer
 @dataclass
-class ToyModelResult:
+class ToyModelResult(Savable):
     """Trained toy models, one per instance (the best of ``n_seeds`` copies of each).
 
     Attributes
@@ -510,6 +304,9 @@ class ToyModelResult:
     config : dict
         Every argument needed to rerun bit for bit: ``train_toy_model(**config)``.
     seconds : float
+    stopping_reason : str
+        ``"completed"`` (every step ran) or ``"interrupted"`` (Ctrl-C: ``loss_history``
+        has the steps done, ``W`` and ``b`` the parameters after them).
     """
 
     W: np.ndarray
@@ -524,10 +321,19 @@ class ToyModelResult:
     snapshot_steps: np.ndarray
     config: dict = field(repr=False)
     seconds: float = 0.0
+    stopping_reason: str = "completed"
 
     def rerun(self) -> ToyModelResult:
         """Train again from ``config`` (bit-for-bit identical on the same machine and threads)."""
         return train_toy_model(**self.config)
+
+    def predict(self, x) -> np.ndarray:
+        """Output ``x'`` of every kept model on ``x`` (see :func:`toy_model_forward`).
+
+        ``x`` has shape ``(batch, n_features)`` (given to every instance) or
+        ``(instances, batch, n_features)``; the result ``(instances, batch, n_features)``.
+        """
+        return toy_model_forward(self.W, self.b, x, model=self.config["model"])
 
 
 def train_toy_model(
@@ -559,6 +365,8 @@ def train_toy_model(
     rng=None,
     blas_threads=1,
     n_threads=1,
+    checkpoint=None,
+    checkpoint_every=None,
 ) -> ToyModelResult:
     """Train many toy models of superposition at once, vectorized over instances.
 
@@ -614,16 +422,22 @@ def train_toy_model(
         Keep a copy of ``W`` at step 0 and every ``snapshot_every`` steps.
     rng : None, int or numpy.random.Generator
         With ``None`` or an int the seed is recorded in ``config`` for reruns.
-
     blas_threads : int or None
-        Threads BLAS may use while training (default 1, via threadpoolctl when
-        installed): the blocked kernel's GEMMs are small, and a multi-threaded BLAS
-        spends more on synchronization than it gains. ``None`` leaves BLAS alone.
-
+        Threads BLAS may use while training (default 1, via threadpoolctl): the
+        kernel's GEMMs are small, and a multi-threaded BLAS spends more on
+        synchronization than it gains. ``None`` leaves BLAS alone.
     n_threads : int
         Worker threads over the cache blocks (numpy releases the GIL); default 1.
         The result does not depend on it: each group of blocks has its own
         random stream and its own slice of the gradient.
+    checkpoint : str or Path, optional
+        A ``.npz`` file to save the run's state to (atomically): every
+        ``checkpoint_every`` steps, at the end and on Ctrl-C. If it exists, the
+        run resumes from it and ends bit for bit as an uninterrupted run would
+        (a checkpoint of another configuration is refused; with ``rng=None`` the
+        checkpoint's seed is used). See :mod:`packing.train._checkpoint`.
+    checkpoint_every : int, optional
+        Steps between checkpoints (default 1000).
 
     Returns
     -------
@@ -633,6 +447,13 @@ def train_toy_model(
     ------
     TrainingDivergedError
         If a loss becomes NaN or infinite (names the step and last finite loss).
+    CheckpointMismatchError
+        If ``checkpoint`` holds a run of another configuration.
+
+    Notes
+    -----
+    Ctrl-C stops training after the current step and returns the partial result
+    with ``stopping_reason="interrupted"`` (evaluated and best-of-seeds as usual).
 
     Examples
     --------
@@ -642,6 +463,8 @@ def train_toy_model(
     ((2, 5, 2), (2, 5), (300, 2))
     >>> bool(np.array_equal(r.rerun().W, r.W))
     True
+    >>> r.predict(np.eye(5)).shape  # every instance's output on the same five inputs
+    (2, 5, 5)
     >>> train_toy_model(n_features=5, d=2, importance=-1.0)
     Traceback (most recent call last):
     ...
@@ -650,86 +473,87 @@ def train_toy_model(
     t0 = time.perf_counter()
     n = check_int(n_features, "n_features")
     d = check_int(d, "d")
-    model = check_choice(model, "model", MODELS)
-    reduction = check_choice(reduction, "reduction", REDUCTIONS)
-    opts = check_optimizer_options(optimizer, schedule, lr, weight_decay, betas, eps, momentum, steps)
-    batch_size = check_int(batch_size, "batch_size")
-    k = check_int(n_seeds, "n_seeds")
-    dens = _feature_density(sparsity, density, n)
-    imp = _as_table(importance, "importance", n, one_d="feature", lo=0.0)
-    dens_name = "sparsity" if density is None else "density"
-    n_inst = _instances(n_instances, {dens_name: dens, "importance": imp})
-    nc, na = _check_pairs(n_correlated_pairs, n_anticorrelated_pairs, n, dens)
-    dt = check_dtype(dtype)
-    eval_b = (
-        check_int(eval_batch_size, "eval_batch_size")
-        if eval_batch_size is not None
-        else max(4 * batch_size, 8192)
+    inputs = check_inputs(
+        n,
+        sparsity=sparsity,
+        density=density,
+        importance=importance,
+        n_instances=n_instances,
+        n_correlated_pairs=n_correlated_pairs,
+        n_anticorrelated_pairs=n_anticorrelated_pairs,
     )
-    if init_scale is None:
-        init_scale = float(np.sqrt(2.0 / (n + d)))
-    init_scale = check_float(init_scale, "init_scale", minimum=0.0)
-    snap = None if snapshot_every is None else check_int(snapshot_every, "snapshot_every")
-    threads = check_blas_threads(blas_threads)
-    workers = check_int(n_threads, "n_threads")
-    gen, seed = seeded(rng)
+    batch_size = check_int(batch_size, "batch_size")
+    ckpt = Checkpointer.open(checkpoint, checkpoint_every, "train_toy_model")
+    gen, seed = seeded_rng(ckpt.rng(rng))
+    # The validated options, in the form train_toy_model(**config) accepts: the run reads only these.
+    config = dict(
+        n_features=n,
+        d=d,
+        **inputs.config,
+        model=check_choice(model, "model", MODELS),
+        reduction=check_choice(reduction, "reduction", REDUCTIONS),
+        **check_optimizer_options(
+            optimizer, schedule, lr, weight_decay, betas, eps, momentum, steps, **CHOICES
+        ),
+        batch_size=batch_size,
+        n_seeds=check_int(n_seeds, "n_seeds"),
+        eval_batch_size=(
+            max(4 * batch_size, 8192)
+            if eval_batch_size is None
+            else check_int(eval_batch_size, "eval_batch_size")
+        ),
+        init_scale=check_init_scale(init_scale, n, d),
+        dtype=check_dtype(dtype).type,
+        snapshot_every=None if snapshot_every is None else check_int(snapshot_every, "snapshot_every"),
+        rng=seed,
+        blas_threads=check_blas_threads(blas_threads),
+        n_threads=check_int(n_threads, "n_threads"),
+    )
+    return _train(config, inputs, gen, t0, ckpt)
 
-    dens_i = np.broadcast_to(dens, (n_inst, n))
-    imp_i = np.broadcast_to(imp, (n_inst, n))
+
+def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, ckpt=None) -> ToyModelResult:
+    """Train from validated options ``cfg`` and tables ``inputs``, drawing from ``gen``."""
+    n, d, k, n_inst = cfg["n_features"], cfg["d"], cfg["n_seeds"], inputs.n_instances
+    dt, relu, threads = np.dtype(cfg["dtype"]), cfg["model"] == "relu", cfg["blas_threads"]
     total = n_inst * k  # copy s of instance i sits at row i * k + s
-    weight = np.repeat(_feature_weight(imp_i, reduction, n), k, axis=0)
-    sampler = _Sampler(np.repeat(dens_i, k, axis=0), dt, gen, n_correlated=nc, n_anticorrelated=na)
-    kern = _ToyKernel(total, n, d, batch_size, weight, model == "relu", dt, sampler, workers)
-    kern.W[...] = gen.standard_normal((total, n, d)) * init_scale
+    weight = np.repeat(_feature_weight(inputs.importance, cfg["reduction"], n), k, axis=0)
+    sampler = Sampler(
+        np.repeat(inputs.density, k, axis=0),
+        dt,
+        gen,
+        n_correlated=inputs.n_correlated,
+        n_anticorrelated=inputs.n_anticorrelated,
+    )
+    kern = _ToyKernel(total, n, d, cfg["batch_size"], weight, relu, dt, sampler, cfg["n_threads"])
+    kern.W[...] = gen.standard_normal((total, n, d)) * cfg["init_scale"]
 
     def step(t):
         return kern.loss_and_grad()
 
-    opt = Optimizer.from_options(kern.params, opts)
     try:
         history, snap_steps, snaps = run_loop(
             kern.params,
             kern.grad,
             step,
-            opt,
-            opts["steps"],
+            Optimizer.from_options(kern.params, cfg),
+            cfg["steps"],
             total,
-            snapshot_every=snap,
+            snapshot_every=cfg["snapshot_every"],
             snapshot=lambda: kern.W.copy(),
             threads=threads,
+            checkpoint=None if ckpt is None else ckpt.bind(cfg, generators=[gen, *kern.gens]),
         )
     finally:
         kern.close()
 
     # Best of n_seeds per instance, on a fresh evaluation batch.
-    ev = _ToyKernel(total, n, d, eval_b, weight, model == "relu", dt, sampler)
+    ev = _ToyKernel(total, n, d, cfg["eval_batch_size"], weight, relu, dt, sampler)
     ev.params[...] = kern.params
-    with limit_blas(threads):
+    with blas_threads(threads):
         seed_losses = ev.loss_and_grad().reshape(n_inst, k)
     chosen = np.argmin(seed_losses, axis=1)
     rows = np.arange(n_inst) * k + chosen
-    config = dict(
-        **opts,
-        n_features=n,
-        d=d,
-        sparsity=None if density is not None else _plain(sparsity),
-        density=_plain(density),
-        importance=_plain(importance),
-        n_instances=n_instances,
-        model=model,
-        reduction=reduction,
-        batch_size=batch_size,
-        n_seeds=k,
-        eval_batch_size=eval_batch_size,
-        n_correlated_pairs=nc,
-        n_anticorrelated_pairs=na,
-        init_scale=init_scale,
-        dtype=dt.type,
-        snapshot_every=snap,
-        rng=seed,
-        blas_threads=threads,
-        n_threads=workers,
-    )
     return ToyModelResult(
         W=kern.W[rows].copy(),
         b=kern.b[rows].copy(),
@@ -737,15 +561,11 @@ def train_toy_model(
         eval_loss=seed_losses[np.arange(n_inst), chosen],
         seed_eval_losses=seed_losses,
         chosen_seed=chosen,
-        sparsity=1.0 - dens_i.copy(),
-        importance=imp_i.copy(),
+        sparsity=1.0 - inputs.density,
+        importance=inputs.importance.copy(),
         snapshots=None if snaps is None else snaps[:, rows],
         snapshot_steps=snap_steps,
-        config=config,
+        config=cfg,
         seconds=time.perf_counter() - t0,
+        stopping_reason="completed" if len(history) == cfg["steps"] else "interrupted",
     )
-
-
-def _plain(value):
-    """Arrays become nested lists so ``config`` is plain data (JSON-able apart from dtype)."""
-    return np.asarray(value).tolist() if isinstance(value, np.ndarray) else value

@@ -15,18 +15,24 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._validation import _describe, check_float, check_int
-from ._optim import (
-    Optimizer,
+from .._results import Savable
+from .._validation import (
+    _describe,
     check_blas_threads,
+    check_bool,
     check_choice,
     check_dtype,
+    check_float,
+    check_int,
     check_optimizer_options,
-    run_loop,
-    seeded,
+    check_pair,
+    check_real,
+    seeded_rng,
 )
+from ._checkpoint import Checkpointer
+from ._optim import CHOICES, Optimizer, run_loop
 
-__all__ = ["ScurveResult", "train_scurve", "scurve_closed_form"]
+__all__ = ["ScurveResult", "scurve_closed_form", "scurve_loss", "train_scurve"]
 
 LOSSES = ("squared", "cross_entropy")
 
@@ -68,7 +74,7 @@ def scurve_closed_form(t, s0):
 
 
 @dataclass
-class ScurveResult:
+class ScurveResult(Savable):
     """A trained factorized model and the time course of what it learned.
 
     Attributes
@@ -90,7 +96,10 @@ class ScurveResult:
         Cosine between learned component ``p_r q_rᵀ`` and target ``a_k b_kᵀ``
         (``(a_k·p_r)(b_k·q_r) / (|p_r| |q_r|)``).
     config : dict
+        Every argument needed to rerun bit for bit: ``train_scurve(**config)``.
     seconds : float
+    stopping_reason : str
+        ``"completed"`` or ``"interrupted"`` (Ctrl-C; the result covers the steps done).
     """
 
     P: np.ndarray
@@ -106,6 +115,11 @@ class ScurveResult:
     alignment: np.ndarray
     config: dict = field(repr=False)
     seconds: float = 0.0
+    stopping_reason: str = "completed"
+
+    def rerun(self) -> ScurveResult:
+        """Train again from ``config`` (bit-for-bit identical on the same machine)."""
+        return train_scurve(**self.config)
 
 
 def _measure(P, Q, a, b):
@@ -145,6 +159,54 @@ def _softmax(z):
     return e / e.sum()
 
 
+def scurve_loss(P, Q, target, *, loss="squared", return_grad=False):
+    """Loss of the factorized model ``P Qᵀ`` against ``target``, optionally with its gradients.
+
+    ``"squared"``: ``½ ||P Qᵀ - A||_F²``; ``"cross_entropy"``: ``KL(softmax(A) || softmax(P Qᵀ))``,
+    each softmax over all entries (see :func:`train_scurve`).
+
+    Parameters
+    ----------
+    P, Q : array_like, shape (m, rank), (m2, rank)
+    target : array_like, shape (m, m2)
+    loss : {"squared", "cross_entropy"}
+    return_grad : bool
+        Also return ``(dL/dP, dL/dQ)``.
+
+    Returns
+    -------
+    loss : float
+    grads : tuple of ndarrays, only with ``return_grad``
+
+    Examples
+    --------
+    >>> P, Q = np.eye(3)[:, :1], np.eye(3)[:, :1]
+    >>> scurve_loss(P, Q, 2 * P @ Q.T)  # half the squared distance between e0 e0ᵀ and 2 e0 e0ᵀ
+    0.5
+    >>> scurve_loss(P, Q, np.ones((3, 2)))
+    Traceback (most recent call last):
+    ...
+    ValueError: target must have shape (3, 3) = (rows of P, rows of Q); got (3, 2).
+    """
+    loss = check_choice(loss, "loss", LOSSES)
+    return_grad = check_bool(return_grad, "return_grad")
+    P, Q = (check_real(v, name, dtype=np.float64) for v, name in ((P, "P"), (Q, "Q")))
+    for arr, name in ((P, "P"), (Q, "Q")):
+        if arr.ndim != 2 or 0 in arr.shape or not np.isfinite(arr).all():
+            raise ValueError(f"{name} must be a finite 2-D array (rows, rank); got {_describe(arr)}.")
+    if P.shape[1] != Q.shape[1]:
+        raise ValueError(f"P and Q must have the same rank (columns); got {P.shape[1]} and {Q.shape[1]}.")
+    A = check_real(target, "target", dtype=np.float64)
+    if A.shape != (P.shape[0], Q.shape[0]) or not np.isfinite(A).all():
+        raise ValueError(
+            f"target must have shape {(P.shape[0], Q.shape[0])} = (rows of P, rows of Q); got {A.shape}."
+        )
+    p_target = _softmax(A.ravel()).reshape(A.shape) if loss == "cross_entropy" else None
+    gP, gQ = np.empty_like(P), np.empty_like(Q)
+    value = _loss_and_grad(P, Q, A, p_target, gP, gQ)
+    return (value, (gP, gQ)) if return_grad else value
+
+
 def train_scurve(
     *,
     rank,
@@ -165,6 +227,8 @@ def train_scurve(
     dtype=np.float64,
     rng=None,
     blas_threads=1,
+    checkpoint=None,
+    checkpoint_every=None,
 ) -> ScurveResult:
     """Train ``Ã = P Qᵀ`` of rank ``rank`` on ``A = Σ_k s_k a_k b_kᵀ`` from small initialization.
 
@@ -197,11 +261,12 @@ def train_scurve(
     record_every : int
     dtype : np.float64 (default) or np.float32
     rng : None, int or numpy.random.Generator
-
     blas_threads : int or None
-        Threads BLAS may use while training (default 1, via threadpoolctl when
-        installed): the blocked kernel's GEMMs are small, and a multi-threaded BLAS
-        spends more on synchronization than it gains. ``None`` leaves BLAS alone.
+        As in :func:`train_toy_model` (default 1).
+    checkpoint, checkpoint_every
+        As in :func:`train_toy_model`: save the run's state to a ``.npz`` file every
+        ``checkpoint_every`` steps (default 1000), at the end and on Ctrl-C, and
+        resume from it bit for bit.
 
     Returns
     -------
@@ -225,22 +290,39 @@ def train_scurve(
         raise ValueError(
             f"target_strengths must be a non-empty sequence of numbers > 0; got {target_strengths!r}."
         )
-    if not isinstance(size, tuple | list) or len(size) != 2:
-        raise TypeError(f"size must be a pair (m, m2); got {size!r}.")
-    m, m2 = (check_int(v, f"size[{i}]") for i, v in enumerate(size))
+    size = tuple(check_int(v, f"size[{i}]") for i, v in enumerate(check_pair(size, "size", "(m, m2)")))
     K = strengths.size
-    if max(K, rank) > min(m, m2):
-        raise ValueError(f"rank={rank} and the {K} target components must fit in min(size)={min(m, m2)}.")
-    loss = check_choice(loss, "loss", LOSSES)
-    opts = check_optimizer_options(optimizer, schedule, lr, weight_decay, betas, eps, momentum, steps)
-    init_scale = check_float(init_scale, "init_scale", minimum=0.0, strict_min=True)
+    if max(K, rank) > min(size):
+        raise ValueError(f"rank={rank} and the {K} target components must fit in min(size)={min(size)}.")
+    aligned_init = check_bool(aligned_init, "aligned_init")
     if aligned_init and rank > K:
         raise ValueError(f"aligned_init needs rank <= number of target components ({K}); got rank={rank}.")
-    every = check_int(record_every, "record_every")
-    dt = check_dtype(dtype)
-    threads = check_blas_threads(blas_threads)
-    gen, seed = seeded(rng)
+    ckpt = Checkpointer.open(checkpoint, checkpoint_every, "train_scurve")
+    gen, seed = seeded_rng(ckpt.rng(rng))
+    # The validated options, in the form train_scurve(**config) accepts: the run reads only these.
+    config = dict(
+        **check_optimizer_options(
+            optimizer, schedule, lr, weight_decay, betas, eps, momentum, steps, **CHOICES
+        ),
+        rank=rank,
+        target_strengths=strengths.tolist(),
+        size=size,
+        loss=check_choice(loss, "loss", LOSSES),
+        init_scale=check_float(init_scale, "init_scale", minimum=0.0, strict_min=True),
+        aligned_init=aligned_init,
+        record_every=check_int(record_every, "record_every"),
+        dtype=check_dtype(dtype).type,
+        rng=seed,
+        blas_threads=check_blas_threads(blas_threads),
+    )
+    return _train(config, gen, t0, ckpt)
 
+
+def _train(cfg: dict, gen: np.random.Generator, t0: float, ckpt=None) -> ScurveResult:
+    """Train from validated options ``cfg``, drawing from ``gen``."""
+    (m, m2), rank, every, steps = cfg["size"], cfg["rank"], cfg["record_every"], cfg["steps"]
+    strengths, init_scale, dt = np.array(cfg["target_strengths"]), cfg["init_scale"], np.dtype(cfg["dtype"])
+    K = strengths.size
     a, _ = np.linalg.qr(gen.standard_normal((m, K)))
     b, _ = np.linalg.qr(gen.standard_normal((m2, K)))
     A = (a * strengths) @ b.T
@@ -248,12 +330,12 @@ def train_scurve(
     grad = np.empty_like(params)
     P, Q = params[: m * rank].reshape(m, rank), params[m * rank :].reshape(m2, rank)
     gP, gQ = grad[: m * rank].reshape(m, rank), grad[m * rank :].reshape(m2, rank)
-    if aligned_init:
+    if cfg["aligned_init"]:
         P[...], Q[...] = init_scale * a[:, :rank], init_scale * b[:, :rank]
     else:
         P[...] = gen.standard_normal((m, rank)) * init_scale / np.sqrt(m)
         Q[...] = gen.standard_normal((m2, rank)) * init_scale / np.sqrt(m2)
-    p_target = _softmax(A.ravel()).reshape(m, m2) if loss == "cross_entropy" else None
+    p_target = _softmax(A.ravel()).reshape(m, m2) if cfg["loss"] == "cross_entropy" else None
 
     def loss_and_grad(_t):
         value = _loss_and_grad(P, Q, A, p_target, gP, gQ)
@@ -262,31 +344,29 @@ def train_scurve(
     rec_steps, rec = [], []
 
     def record(t):
-        if t % every == 0 or t == opts["steps"]:
+        if t % every == 0 or t == steps:
             rec_steps.append(t)
             rec.append(_measure(P, Q, a, b))
 
-    opt = Optimizer.from_options(params, opts)
+    opt = Optimizer.from_options(params, cfg)
+    records = {"steps": rec_steps, "measures": rec}  # restored from a checkpoint with the loop's state
     history, _, _ = run_loop(
-        params, grad, loss_and_grad, opt, opts["steps"], 1, record=record, threads=threads
+        params,
+        grad,
+        loss_and_grad,
+        opt,
+        steps,
+        1,
+        record=record,
+        threads=cfg["blas_threads"],
+        checkpoint=None if ckpt is None else ckpt.bind(cfg, generators=[gen], records=records),
     )
-    final_loss = loss_and_grad(opts["steps"])[0]
-    record(opts["steps"])
+    done = len(history)  # steps, or fewer after Ctrl-C
+    final_loss = loss_and_grad(done)[0]
+    rec_steps.append(done)  # the state after the last update is always recorded
+    rec.append(_measure(P, Q, a, b))
     steps_arr = np.asarray(rec_steps)
     losses = np.append(history[steps_arr[:-1], 0], final_loss)
-    config = dict(
-        **opts,
-        rank=rank,
-        target_strengths=strengths.tolist(),
-        size=(m, m2),
-        loss=loss,
-        init_scale=init_scale,
-        aligned_init=bool(aligned_init),
-        record_every=every,
-        dtype=dt.type,
-        rng=seed,
-        blas_threads=threads,
-    )
     return ScurveResult(
         P=P.copy(),
         Q=Q.copy(),
@@ -295,10 +375,11 @@ def train_scurve(
         target_right=b,
         target_strengths=strengths,
         steps=steps_arr,
-        times=steps_arr * opts["lr"],
+        times=steps_arr * cfg["lr"],
         loss=losses,
         strengths=np.array([r[0] for r in rec]),
         alignment=np.array([r[1] for r in rec]),
-        config=config,
+        config=cfg,
         seconds=time.perf_counter() - t0,
+        stopping_reason="completed" if done == steps else "interrupted",
     )

@@ -1,0 +1,146 @@
+"""What the optimizer minimizes: the packing objective, its smooth surrogates and its known values.
+
+For unit rows ``U`` (``n`` lines in ``R^d``) and ``c_ij = <u_i, u_j>``:
+
+* the objective is the coherence ``max_{i<j} |c_ij|`` (``p = inf``) or the
+  p-frame potential ``Σ_{i<j} |c_ij|**p`` (finite ``p``);
+* the smooth surrogates the L-BFGS stage descends are ``(1/q) log Σ_{i<j} (c_ij²)**q``
+  (a smooth max of the squared cosines, for ``p = inf``) and
+  ``Σ_{i<j} (c_ij² + ε²)**(p/2)`` (the potential smoothed at 0), each with its
+  gradient with respect to the unnormalized rows (through :mod:`._sphere`);
+* the trivial optima (from :func:`packing.known_optimum`) are returned without
+  search, and :func:`objective_lower_bound` is the certified floor every result
+  is compared with.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._rows import pair_cosines
+from .._validation import check_p
+from ..bounds import lower_bound
+from ..constructions.known import KnownOptimum, known_optimum
+from ..geometry import interference_moment
+from ._sphere import lift, pullback
+
+__all__ = ["packing_objective"]
+
+#: Known optima returned without search for every ``p`` (objective 0, or the only packing there is) ...
+_SHORTCUT_ANY_P = ("orthonormal", "coincident lines")
+#: ... and for ``p = inf`` only (lines at angle π/n minimize the coherence, not every potential).
+_SHORTCUT_MINMAX = ("polygon lines",)
+
+
+def objective_value(U: np.ndarray, p: float) -> float:
+    """Objective of unit rows ``U``: the coherence (``p = inf``) or ``Σ_{i<j} |c_ij|**p``."""
+    c = np.abs(pair_cosines(U))
+    if c.size == 0:
+        return 0.0
+    c = np.minimum(c, 1.0)
+    return float(c.max()) if math.isinf(p) else float(np.sum(c**p))
+
+
+def packing_objective(W, p=np.inf) -> float:
+    """Return ``Σ_{i<j} |cos θ_ij|**p`` (finite ``p``) or the coherence (``p = inf``) of ``W``.
+
+    The objective :func:`optimize_packing` minimizes. It is
+    :func:`packing.interference_moment` of order ``p``, with its zero-row policy:
+    a row of zeros has no direction and counts as orthogonal to every other row.
+
+    Parameters
+    ----------
+    W : array_like, shape (n, d)
+        One line per row (normalized first).
+    p : float > 0 or ``np.inf``
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> packing_objective([[1, 0], [1, 1]], p=2)
+    0.5
+    >>> packing_objective([[1, 0], [0, 0], [1, 1]])   # the zero row is orthogonal to both others
+    0.7071067811865475
+    >>> packing_objective([[1, 0], [0, 1]], p=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: p must be > 0.0; got 0.0.
+    """
+    return interference_moment(W, check_p(p))
+
+
+def shortcut_optimum(n: int, d: int, p: float) -> KnownOptimum | None:
+    """Return the known optimum the optimizer returns without searching, or ``None``.
+
+    Only the trivial cells are short-cut: ``n <= d`` (orthonormal rows) and
+    ``d = 1`` for every ``p``, ``d = 2`` (lines at angle ``π/n``) for ``p = inf``.
+    Simplices and equiangular tight frames are searched (and reach the lower bound).
+    """
+    entry = known_optimum(n, d)
+    if entry is not None and (
+        entry.name in _SHORTCUT_ANY_P or (math.isinf(p) and entry.name in _SHORTCUT_MINMAX)
+    ):
+        return entry
+    return None
+
+
+def objective_lower_bound(n: int, d: int, p: float) -> float:
+    """Proven lower bound on the objective over all packings of ``n`` lines in ``R^d``.
+
+    ``p = inf``: :func:`packing.lower_bound` with the certified LP bound. Finite
+    ``p``: the value of a short-cut optimum, else the Benedetto–Fickus bound
+    ``Σ_{i<j} c² >= (n²/d − n)/2``, carried to ``p >= 2`` by the power-mean
+    inequality and to ``p < 2`` by ``|c|**p >= c²``.
+    """
+    if math.isinf(p):
+        return lower_bound(n, d, lp=True)
+    entry = shortcut_optimum(n, d, p)
+    if entry is not None:
+        return entry.moment(p)
+    pairs = n * (n - 1) / 2.0
+    f2 = max(0.0, (n * n / d - n) / 2.0)
+    if p >= 2:
+        return pairs * (f2 / pairs) ** (p / 2.0)
+    return f2
+
+
+def _smooth_max(G: np.ndarray, q: float):
+    """``(1/q) log Σ_{i<j} (G_ij²)**q`` and its derivative in each ``G_ij`` (``None`` if ``G = 0``)."""
+    S = G * G
+    smax = S.max()
+    if smax <= 0:
+        return -np.inf, None
+    R = S / smax
+    Rq1 = R ** (q - 1.0)
+    total = 0.5 * np.sum(Rq1 * R)  # Σ over unordered pairs of R**q
+    value = math.log(smax) + math.log(total) / q
+    return value, (2.0 / (smax * total)) * G * Rq1
+
+
+def _smooth_potential(G: np.ndarray, q: float, eps: float):
+    """``Σ_{i<j} (G_ij² + ε²)**(q/2)`` and its derivative in each ``G_ij``."""
+    T = G * G + eps * eps
+    np.fill_diagonal(T, 1.0)
+    Tp = T ** (0.5 * q - 1.0)
+    np.fill_diagonal(Tp, 0.0)
+    return 0.5 * float(np.sum(Tp * T)), q * G * Tp
+
+
+def _smooth_value_grad(x: np.ndarray, n: int, d: int, kind: str, q: float, eps: float):
+    """Value and gradient (w.r.t. the unnormalized rows ``x.reshape(n, d)``) of a smooth surrogate.
+
+    ``kind="max"``: ``(1/q) log Σ_{i<j} (c_ij²)**q`` (smooth max of the squared cosines).
+    ``kind="pot"``: ``Σ_{i<j} (c_ij² + ε²)**(q/2)`` (``q = p``; ``ε = 0`` is the plain potential).
+    """
+    U, norms = lift(x.reshape(n, d))
+    G = U @ U.T
+    np.fill_diagonal(G, 0.0)
+    value, dG = _smooth_max(G, q) if kind == "max" else _smooth_potential(G, q, eps)
+    if dG is None:
+        return value, np.zeros_like(x)
+    return float(value), pullback(U, norms, dG @ U).ravel()

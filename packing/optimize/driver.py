@@ -1,0 +1,423 @@
+"""The restart loop of :func:`optimize_packing` and its result, :class:`PackingResult`.
+
+One call validates its arguments (:class:`_Settings`), returns the trivial
+cells exactly (:func:`._objectives.shortcut_optimum`), and otherwise runs
+restarts until a stopping rule fires (:func:`_stop_reason`). Each restart picks
+a start (:func:`_next_start`: the caller's ``init``, the structured starts of
+finite ``p``, a kick of the incumbent, or a fresh random packing) and improves
+it with the local stages (:func:`_local_search`); :class:`_Search` holds what
+carries over between restarts and from a continued result.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from .._results import Savable
+from .._rows import require_nonzero_rows
+from .._validation import check_bool, check_choice, check_float, check_int, check_p, check_packing, check_rng
+from ..bounds import lower_bound
+from ..constructions.polytopes import regular_polygon_lines
+from ._objectives import objective_lower_bound, objective_value, shortcut_optimum
+from ._sphere import random_point, unit
+from ._stages import alternating_projection, equalize, lp_polish, q_schedule, smooth_descent
+
+__all__ = ["PackingResult", "optimize_packing"]
+
+#: Default time budget (seconds) for ``p = inf`` and for finite ``p``.
+DEFAULT_BUDGET = 10.0
+DEFAULT_BUDGET_FINITE_P = 2.0
+_METHODS = ("auto", "smooth", "ap")
+#: log10 range of the basin-hopping kick size.
+_KICK_RANGE = (-2.5, -0.5)
+#: Fraction of basin-hopping starts that also redraw 1-3 random lines.
+_REDRAW = 0.25
+#: Restarts polished unconditionally before the polish is kept for promising starts only.
+_ALWAYS_POLISH = 3
+#: LP steps, initial trust radius and tolerance of the polish inside the search.
+_POLISH_STEPS, _POLISH_RADIUS, _POLISH_TOL = 60, 1e-3, 1e-13
+
+
+@dataclass
+class PackingResult(Savable):
+    """Result of :func:`optimize_packing`.
+
+    Attributes
+    ----------
+    W : ndarray, shape (n, d)
+        Best packing found, unit rows.
+    objective : float
+        ``Σ_{i<j} |cos θ_ij|**p`` for finite ``p``; the coherence for ``p = inf``.
+    coherence : float
+        ``max_{i<j} |cos θ_ij|`` of ``W``.
+    lower_bound : float
+        Proven lower bound on ``objective`` over all packings of this size
+        (:func:`packing.lower_bound` with the LP bound for ``p = inf``; for finite
+        ``p`` the frame-potential bound, see :func:`optimize_packing`).
+    gap : float
+        ``objective - lower_bound`` (0 means provably optimal).
+    p : float
+        The order optimized.
+    iterations : int
+        Total inner iterations (L-BFGS, projection and LP steps) over all restarts,
+        including those of a continued result.
+    restarts : int
+        Number of starts completed, including those of a continued result.
+    time : float
+        Wall time in seconds, including that of a continued result.
+    stopping_reason : str
+        ``"exact"`` (closed-form optimum), ``"lower_bound"`` (certified optimal),
+        ``"budget"``, ``"restarts"`` or ``"interrupted"``.
+    history : list of float
+        Best objective after each completed restart.
+    """
+
+    W: np.ndarray
+    objective: float
+    coherence: float
+    lower_bound: float
+    gap: float
+    p: float
+    iterations: int = 0
+    restarts: int = 0
+    time: float = 0.0
+    stopping_reason: str = ""
+    history: list[float] = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        n, d = self.W.shape
+        return (
+            f"PackingResult(n={n}, d={d}, p={self.p}, objective={self.objective:.12g}, "
+            f"lower_bound={self.lower_bound:.12g}, gap={self.gap:.3g}, restarts={self.restarts}, "
+            f"time={self.time:.3g}s, stopping_reason={self.stopping_reason!r})"
+        )
+
+
+# ----------------------------------------------------------------------------- validated settings
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """The validated arguments of one :func:`optimize_packing` call."""
+
+    n: int
+    d: int
+    p: float
+    budget: float
+    restarts: int | None
+    method: str
+    max_iter: int
+    polish: bool
+    hop: float
+    tol: float
+    verbose: bool
+
+
+def _validate(n, d, p, budget, restarts, method, max_iter, polish, hop, tol, verbose) -> _Settings:
+    n = check_int(n, "n", minimum=1)
+    d = check_int(d, "d", minimum=1)
+    p = check_p(p)
+    if budget is None:
+        budget = DEFAULT_BUDGET if math.isinf(p) else DEFAULT_BUDGET_FINITE_P
+    else:
+        budget = check_float(budget, "budget", minimum=0.0, strict_min=True)
+    return _Settings(
+        n=n,
+        d=d,
+        p=p,
+        budget=budget,
+        restarts=None if restarts is None else check_int(restarts, "restarts", minimum=1),
+        max_iter=check_int(max_iter, "max_iter", minimum=1),
+        hop=check_float(hop, "hop", minimum=0.0, maximum=1.0),
+        tol=check_float(tol, "tol", minimum=0.0),
+        method=check_choice(method, "method", _METHODS),
+        polish=check_bool(polish, "polish"),
+        verbose=check_bool(verbose, "verbose"),
+    )
+
+
+def _validate_init(init, cfg: _Settings) -> tuple[PackingResult | None, np.ndarray | None]:
+    """Return the continued result (if ``init`` is one) and the first start as unit rows (or None)."""
+    prev = init if isinstance(init, PackingResult) else None
+    if prev is not None:
+        if prev.W.shape != (cfg.n, cfg.d) or prev.p != cfg.p:
+            raise ValueError(
+                f"init is a PackingResult for shape {prev.W.shape} and p={prev.p}; "
+                f"cannot continue it with n={cfg.n}, d={cfg.d}, p={cfg.p}."
+            )
+        init = prev.W
+    if init is None:
+        return prev, None
+    init = check_packing(init, "init")
+    if init.shape != (cfg.n, cfg.d):
+        raise ValueError(f"init must have shape (n, d) = ({cfg.n}, {cfg.d}); got {init.shape}.")
+    return prev, require_nonzero_rows(init, "init")
+
+
+# ----------------------------------------------------------------------------- search state
+
+
+@dataclass
+class _Search:
+    """What one search carries from restart to restart (and over from a continued result)."""
+
+    iterations: int = 0
+    restarts: int = 0  # completed starts, including those of a continued result
+    time: float = 0.0  # wall time of the continued result
+    history: list[float] = field(default_factory=list)
+    best: np.ndarray | None = None
+    best_obj: float = math.inf
+    k: int = 0  # starts completed in this call
+    max_gain: float = 0.0  # the largest objective drop the polish has achieved
+
+    @classmethod
+    def resume(cls, prev: PackingResult | None) -> _Search:
+        if prev is None:
+            return cls()
+        return cls(prev.iterations, prev.restarts, prev.time, list(prev.history))
+
+    def offer(self, U: np.ndarray, obj: float) -> bool:
+        """Keep ``U`` if it beats the incumbent; say whether it did."""
+        if obj < self.best_obj:
+            self.best, self.best_obj = U, obj
+            return True
+        return False
+
+
+def _stop_reason(state: _Search, cfg: _Settings, lb: float, t_search: float) -> str | None:
+    """Return the stopping rule met before the next restart, or ``None`` to go on."""
+    if state.best is not None and state.best_obj - lb <= cfg.tol:
+        return "lower_bound"
+    if cfg.restarts is not None and state.k >= cfg.restarts:
+        return "restarts"
+    if state.k > 0 and time.perf_counter() - t_search >= cfg.budget:
+        return "budget"
+    return None
+
+
+# ----------------------------------------------------------------------------- starts
+
+
+def _structured_starts(n: int, d: int) -> list[np.ndarray]:
+    """Deterministic starts for finite ``p``: repeated orthonormal bases, and polygon lines in R^2."""
+    starts = [np.eye(d)[np.arange(n) % d]]
+    if d == 2:
+        starts.append(regular_polygon_lines(n))
+    return starts
+
+
+def _next_start(queue: list[np.ndarray], state: _Search, cfg: _Settings, rng) -> np.ndarray:
+    """Return the queued start, else a kick of the incumbent (probability ``hop``), else a random packing."""
+    if queue:
+        return queue.pop(0)
+    if state.best is None or not rng.random() < cfg.hop:
+        return random_point(rng, cfg.n, cfg.d)
+    # basin hopping: a Gaussian kick of log-uniform size, a quarter of the time with 1-3 lines redrawn
+    U = state.best + 10 ** rng.uniform(*_KICK_RANGE) * rng.normal(size=(cfg.n, cfg.d))
+    if rng.random() < _REDRAW:
+        rows = rng.choice(cfg.n, size=min(cfg.n, int(rng.integers(1, 4))), replace=False)
+        U[rows] = rng.normal(size=(rows.size, cfg.d))
+    return unit(U)
+
+
+# ----------------------------------------------------------------------------- one restart
+
+
+def _local_search(U, state: _Search, cfg: _Settings, rng, deadline: float, floor: float | None) -> np.ndarray:
+    """Smooth descent, then for ``p = inf`` the optional alternating projection and the LP polish."""
+    U, its = smooth_descent(U, cfg.p, cfg.max_iter, q_schedule(rng), deadline)
+    state.iterations += its
+    if not math.isinf(cfg.p):
+        return U
+    if cfg.method == "ap" or (cfg.method == "auto" and state.restarts % 2 == 1):
+        U, its = alternating_projection(U, cfg.max_iter, floor)
+        state.iterations += its
+    smooth_obj = objective_value(U, cfg.p)
+    # polish only starts that may beat the incumbent: the polish gains at most about the
+    # largest gain seen so far (LP steps are the expensive part)
+    if cfg.polish and (state.k < _ALWAYS_POLISH or smooth_obj - 2.0 * state.max_gain < state.best_obj):
+        U, its = lp_polish(U, _POLISH_STEPS, _POLISH_RADIUS, _POLISH_TOL, deadline)
+        U = equalize(U)
+        state.iterations += its
+        state.max_gain = max(state.max_gain, smooth_obj - objective_value(U, cfg.p))
+    return U
+
+
+def _search(cfg: _Settings, rng, start, fresh: bool, lb: float, state: _Search) -> tuple[np.ndarray, str]:
+    """Run restarts until a stopping rule fires; return the best packing and the reason."""
+    t_search = time.perf_counter()  # the budget is for the search; the (cached) bound is extra
+    deadline = t_search + cfg.budget
+    queue = [start] if start is not None else []
+    if not math.isinf(cfg.p) and fresh:
+        queue += _structured_starts(cfg.n, cfg.d)
+    if start is not None:
+        state.offer(start, objective_value(start, cfg.p))
+    uses_ap = math.isinf(cfg.p) and cfg.method != "smooth"
+    floor = lower_bound(cfg.n, cfg.d, lp=False) if uses_ap else None
+    try:
+        with threadpool_limits(1):
+            while (reason := _stop_reason(state, cfg, lb, t_search)) is None:
+                U = _next_start(queue, state, cfg, rng)
+                if state.best is None:
+                    state.offer(U, objective_value(U, cfg.p))
+                U = _local_search(U, state, cfg, rng, deadline, floor)
+                state.k += 1
+                state.restarts += 1
+                obj = objective_value(U, cfg.p)
+                if state.offer(U, obj) and cfg.verbose:
+                    print(f"restart {state.restarts}: {obj:.15g}")
+                state.history.append(state.best_obj)
+    except KeyboardInterrupt:
+        reason = "interrupted"
+        if state.best is None:
+            state.best = random_point(rng, cfg.n, cfg.d)
+    return state.best, reason
+
+
+# ----------------------------------------------------------------------------- public entry point
+
+
+def optimize_packing(
+    n: int,
+    d: int,
+    *,
+    p=np.inf,
+    rng=None,
+    budget: float | None = None,
+    restarts: int | None = None,
+    init=None,
+    method: str = "smooth",
+    max_iter: int = 300,
+    polish: bool = True,
+    hop: float = 0.5,
+    tol: float = 1e-12,
+    verbose: bool = False,
+) -> PackingResult:
+    """Find ``n`` unit vectors in ``R^d`` with small coherence (``p = inf``) or p-frame potential.
+
+    Each restart runs three stages: a smooth descent on the product of spheres
+    with scipy's L-BFGS (for ``p = inf`` the log of the ``q``-norm of the squared
+    cosines, a smooth max whose temperature ``1/q`` shrinks from a random ``q0``
+    in ``[4, 64]`` by factors 4 or 8 to ``q >= 2048``; for finite ``p < 2`` the
+    potential smoothed at 0 by ``(c² + ε²)**(p/2)`` with ``ε`` shrinking to 1e-6);
+    optionally the alternating projection of Tropp, Dhillon, Heath & Strohmer
+    (2008) on the Gram matrix; and for ``p = inf`` a polish of the min–max
+    problem by sequential linear programming (:func:`polish_coherence`) followed
+    by a Gauss–Newton step that makes the near-maximal ``|cos|`` exactly equal
+    (equiangular tight frames come out to rounding). Trivial cases are returned
+    exactly: ``n <= d`` (orthonormal rows), ``d = 1`` (one line) and, for
+    ``p = inf``, ``d = 2`` (lines at angle ``π/n``).
+
+    Parameters
+    ----------
+    n, d : int
+        Number of lines (``>= 1``) and dimension (``>= 1``).
+    p : float > 0 or ``np.inf``, default ``np.inf``
+        ``inf``: minimize the coherence ``max_{i<j} |cos θ_ij|``; finite: minimize
+        ``Σ_{i<j} |cos θ_ij|**p``.
+    rng : None, int or numpy.random.Generator
+        The only source of randomness (starts, kicks, schedules): same seed, same
+        sequence of starts. A Generator is drawn from directly.
+    budget : float > 0 or None
+        Wall-clock seconds for the search; ``None`` means 10 s for ``p = inf``
+        and 2 s for finite ``p``. The first restart
+        always completes its first smooth stage; later stages and the polish stop
+        at the deadline. The first ``p = inf`` call for a new ``(n, d)`` also
+        solves the LP bound (a few tenths of a second, then cached).
+    restarts : int >= 1 or None
+        Cap on the number of starts (an iteration cap independent of the clock).
+        ``None``: as many as the budget allows.
+    init : array_like (n, d), PackingResult or None
+        First start (nonzero rows). A previous :class:`PackingResult` continues that
+        run: its packing is the incumbent, and its restarts, iterations, time and
+        history are carried over.
+    method : {"smooth", "ap", "auto"}, default "smooth"
+        ``"smooth"``: smooth descent (then polish) on every start; ``"ap"``: smooth
+        descent followed by alternating projection (then polish); ``"auto"``:
+        alternate the two.
+    max_iter : int, default 300
+        L-BFGS iterations per continuation stage (and alternating-projection steps).
+    polish : bool, default True
+        Finish ``p = inf`` starts with the LP polish (:func:`polish_coherence`).
+        After the first three restarts only starts whose smooth result is within
+        twice the largest polish gain seen of the incumbent are polished.
+    hop : float in [0, 1], default 0.5
+        Probability that a restart starts from a random kick of the best packing
+        so far (basin hopping; Gaussian kick of size log-uniform in
+        ``[0.003, 0.3]``, a quarter of the time with 1–3 lines redrawn) instead
+        of a fresh random packing.
+    tol : float, default 1e-12
+        Stop as soon as the objective is within ``tol`` of the certified lower bound.
+    verbose : bool
+        Print the best objective after each improving restart.
+
+    Returns
+    -------
+    PackingResult
+        ``lower_bound`` is :func:`packing.lower_bound` ``(n, d, lp=True)`` for
+        ``p = inf``. For finite ``p`` it is the Benedetto–Fickus frame-potential
+        bound ``(n²/d − n)/2`` on ``Σ c²``, carried to ``p >= 2`` by the power-mean
+        inequality and to ``p < 2`` by ``|c|**p >= c²`` (tight only for ``p = 2``).
+        The search stops at the ``budget``, after ``restarts`` starts, when the
+        lower bound is reached, or on Ctrl-C (the best packing so far is returned
+        with ``stopping_reason="interrupted"``; during the first phase, the LP
+        bound, that is ``init``, the continued result's packing or a random
+        start, with the closed-form ``lower_bound`` of :func:`packing.lower_bound`).
+
+    Raises
+    ------
+    TypeError, ValueError
+        Non-integer or non-positive sizes, ``p <= 0``, a budget ``<= 0``, an
+        ``init`` of the wrong shape or with a zero row, an unknown ``method``.
+
+    Examples
+    --------
+    >>> res = optimize_packing(6, 3, rng=0, budget=5)
+    >>> round(res.coherence, 10), res.stopping_reason      # icosahedron lines: 1/sqrt(5)
+    (0.4472135955, 'lower_bound')
+    >>> res = optimize_packing(5, 2)                       # exact: lines at angle pi/5
+    >>> abs(res.objective - math.cos(math.pi / 5)) < 1e-12, res.stopping_reason
+    (True, 'exact')
+    >>> optimize_packing(4, 3, budget=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: budget must be > 0.0; got 0.0.
+    """
+    t0 = time.perf_counter()
+    cfg = _validate(n, d, p, budget, restarts, method, max_iter, polish, hop, tol, verbose)
+    rng = check_rng(rng)
+    prev, start = _validate_init(init, cfg)
+    state = _Search.resume(prev)
+    try:
+        lb = objective_lower_bound(cfg.n, cfg.d, cfg.p)
+    except KeyboardInterrupt:  # Ctrl-C while the LP bound is solved: the search has not started
+        # still proven: the closed-form bounds without the LP (the finite-p bound needs no LP)
+        finite = not math.isinf(cfg.p)
+        lb = objective_lower_bound(cfg.n, cfg.d, cfg.p) if finite else lower_bound(cfg.n, cfg.d, lp=False)
+        W = start if start is not None else (prev.W if prev is not None else random_point(rng, cfg.n, cfg.d))
+        reason = "interrupted"
+    else:
+        exact = shortcut_optimum(cfg.n, cfg.d, cfg.p)
+        if exact is not None:
+            W, reason = np.array(exact.build()), "exact"
+        else:
+            W, reason = _search(cfg, rng, start, prev is None, lb, state)
+    obj = objective_value(W, cfg.p)
+    return PackingResult(
+        W=W,
+        objective=obj,
+        coherence=objective_value(W, np.inf),
+        lower_bound=lb,
+        gap=max(0.0, obj - lb),
+        p=cfg.p,
+        iterations=state.iterations,
+        restarts=state.restarts,
+        time=state.time + time.perf_counter() - t0,
+        stopping_reason=reason,
+        history=state.history,
+    )

@@ -1,0 +1,197 @@
+"""A gauge-invariant fingerprint of a packing, to recognise the same packing across seeds.
+
+The gauge of a packing is what does not change it: an orthogonal map of
+``R^d`` (rotation or reflection), a permutation of the features and, for lines
+rather than vectors, a sign flip of each feature. :func:`packing_signature`
+keeps only what the gauge leaves unchanged (the Gram spectrum and each
+feature's sorted Gram row); :func:`deduplicate_packings` groups packings whose
+signatures agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from .._results import Savable
+from .._rows import gram_spectrum, unit_rows
+from .._validation import check_instance, check_packing, check_tolerance
+
+__all__ = ["PackingSignature", "packing_signature", "deduplicate_packings"]
+
+#: Default tolerance of ``==`` between signatures.
+SIGNATURE_ATOL = 1e-6
+#: Rows of the feature-distance matrix computed at once (memory O(64 n²)).
+_BLOCK = 64
+
+
+@dataclass(frozen=True, eq=False)
+class PackingSignature(Savable):
+    """A fingerprint of a packing invariant under its gauge symmetries.
+
+    Invariant under orthogonal maps of ``R^d`` (rotations and reflections),
+    permutations of the features, and, when ``signed=False``, sign flips of
+    individual features. Two signatures compare equal (``==``) when they agree
+    within ``atol``; rows are matched by an optimal assignment, so ties and
+    noise do not depend on an ordering.
+
+    Attributes
+    ----------
+    n : int
+        Number of rows.
+    rank : int
+        Numerical rank of the (normalised) rows.
+    spectrum : ndarray, shape (n,)
+        Eigenvalues of the Gram matrix, descending.
+    profiles : ndarray, shape (n, n + 2)
+        One row per feature: its Gram row sorted (absolute values if unsigned),
+        then ``(G**2)_ii`` and ``(G**3)_ii`` (both unchanged by sign flips).
+    signed, normalize : bool
+        The gauge the signature was built for.
+    atol : float
+        Tolerance used by ``==``.
+    """
+
+    n: int
+    rank: int
+    spectrum: np.ndarray
+    profiles: np.ndarray
+    signed: bool
+    normalize: bool
+    atol: float
+
+    def distance(self, other: PackingSignature) -> float:
+        """Largest entry-wise difference after optimally matching features (inf if incomparable)."""
+        check_instance(other, PackingSignature, "other")
+        gauge = ("n", "rank", "signed", "normalize")
+        if any(getattr(self, a) != getattr(other, a) for a in gauge):
+            return np.inf
+        if self.n == 0:
+            return 0.0
+        spec = float(np.max(np.abs(self.spectrum - other.spectrum)))
+        diff = np.empty((self.n, self.n))
+        for i in range(0, self.n, _BLOCK):
+            block = self.profiles[i : i + _BLOCK, None, :] - other.profiles[None, :, :]
+            diff[i : i + _BLOCK] = np.abs(block).max(axis=2)
+        rows, cols = linear_sum_assignment(diff)
+        return max(spec, float(diff[rows, cols].max()))
+
+    def matches(self, other: PackingSignature, atol: float | None = None) -> bool:
+        """Whether ``other`` is the same packing up to the gauge, within ``atol``."""
+        atol = self.atol if atol is None else check_tolerance(atol, "atol")
+        check_instance(other, PackingSignature, "other")
+        if self.n == other.n and self.n and np.max(np.abs(self.spectrum - other.spectrum)) > atol:
+            return False  # cheap rejection before matching the features
+        return self.distance(other) <= atol
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, PackingSignature):
+            return NotImplemented
+        return self.matches(other)
+
+    __hash__ = None  # tolerant equality cannot be hashed; use key() to bucket
+
+    def key(self, decimals: int = 3) -> tuple:
+        """Return a hashable, rounded summary (equal packings may straddle a rounding edge)."""
+        return (self.n, self.rank, self.signed, tuple(np.round(self.spectrum, decimals) + 0.0))
+
+
+def packing_signature(
+    W, *, signed: bool = True, normalize: bool = True, atol: float = SIGNATURE_ATOL
+) -> PackingSignature:
+    """Return the gauge-invariant signature of a packing.
+
+    Parameters
+    ----------
+    W : array_like, shape (n, d)
+    signed : bool, default True
+        Features are vectors (True; a sign flip changes the packing, as in a ReLU
+        toy model) or lines (False; sign flips are a symmetry).
+    normalize : bool, default True
+        Compare directions only (rows scaled to unit norm; zero rows stay zero).
+    atol : float, default 1e-6
+        Tolerance of ``==`` between signatures.
+
+    Returns
+    -------
+    PackingSignature
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> W = rng.normal(size=(5, 3))
+    >>> Q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    >>> packing_signature(W) == packing_signature(W[::-1] @ Q)
+    True
+    >>> flipped = W * [[1], [-1], [1], [1], [1]]
+    >>> packing_signature(W) == packing_signature(flipped)
+    False
+    >>> packing_signature(W, signed=False) == packing_signature(flipped, signed=False)
+    True
+    """
+    W = check_packing(W, dtype=np.float64)
+    atol = check_tolerance(atol, "atol")
+    return _packing_signature(W, bool(signed), bool(normalize), atol)
+
+
+def _packing_signature(W: np.ndarray, signed: bool, normalize: bool, atol: float) -> PackingSignature:
+    """:func:`packing_signature` of a checked float64 ``W``, options checked."""
+    X = unit_rows(W) if normalize else W
+    G = X @ X.T
+    n = G.shape[0]
+    spectrum = gram_spectrum(X)
+    S = X.T @ X  # (G^k)_ii = X_i S^(k-1) X_iᵀ: no n x n x n products
+    walks = np.c_[np.einsum("ij,ij->i", X @ S, X), np.einsum("ij,ij->i", X @ (S @ S), X)]
+    rows = np.sort(G if signed else np.abs(G), axis=1)
+    scale = max(float(np.max(np.abs(spectrum))), 1e-300)
+    rank = int(np.count_nonzero(spectrum > 1e-8 * scale)) if n else 0
+    return PackingSignature(n, rank, spectrum, np.c_[rows, walks], signed, normalize, atol)
+
+
+def deduplicate_packings(Ws, *, signed: bool = True, atol: float = 0.05, normalize: bool = True):
+    """Group packings that are the same up to rotation, reflection, relabelling (and signs).
+
+    Parameters
+    ----------
+    Ws : sequence of array_like, each (n_k, d_k), or array of shape (instances, n, d)
+    signed : bool, default True
+        See :func:`packing_signature`.
+    atol : float, default 0.05
+        Largest signature difference within one group (learned packings are noisy).
+    normalize : bool, default True
+
+    Returns
+    -------
+    representatives : list of int
+        Index of the first packing of each group.
+    labels : ndarray of int
+        Group of every packing (an index into ``representatives``).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> A, B = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    >>> Q, _ = np.linalg.qr(rng.normal(size=(3, 3)))
+    >>> deduplicate_packings([A, B, A @ Q, B[::-1]])
+    ([0, 1], array([0, 1, 0, 1]))
+    """
+    atol = check_tolerance(atol, "atol")
+    if isinstance(Ws, np.ndarray) and Ws.ndim != 3:
+        raise ValueError(f"Ws must be a sequence of (n, d) packings or a 3-D array; got shape {Ws.shape}.")
+    signed, normalize = bool(signed), bool(normalize)
+    sigs = [
+        _packing_signature(check_packing(W, f"Ws[{k}]", dtype=np.float64), signed, normalize, SIGNATURE_ATOL)
+        for k, W in enumerate(Ws)
+    ]
+    reps, labels = [], np.empty(len(sigs), dtype=int)
+    for k, s in enumerate(sigs):
+        for g, r in enumerate(reps):
+            if s.matches(sigs[r], atol):
+                labels[k] = g
+                break
+        else:
+            labels[k] = len(reps)
+            reps.append(k)
+    return reps, labels
