@@ -194,6 +194,36 @@ def spectra(draw):
     return packing.tegum_spectrum(spec, spec) if draw(st.booleans()) else spec
 
 
+@st.composite
+def theory_results(draw, kind):
+    """Results of packing.theory (small, fast cases)."""
+    from packing import theory
+
+    S = draw(st.sampled_from([0.0, 0.6, 0.95]))
+    if kind == "ExpectedLoss":
+        W = draw(packings(min_n=1, max_n=5, max_d=3))
+        b = np.random.default_rng(draw(seeds)).normal(scale=0.2, size=len(W))
+        model = draw(st.sampled_from(["relu", "linear"]))
+        return theory.expected_loss(W, b, sparsity=S, model=model, return_details=True)
+    if kind == "FittedGeometry":
+        U = draw(st.sampled_from([packing.regular_polygon(5), np.vstack([np.eye(2), -np.eye(2)]), np.eye(2)]))
+        return theory.fit_geometry(U, sparsity=S)
+    if kind == "GeometryPrediction":
+        n, d = draw(st.integers(1, 5)), draw(st.integers(1, 2))
+        return theory.predict_geometry(n, d, sparsity=S, importance=draw(st.sampled_from([1.0, 0.8])))
+    if kind == "BlockCostTable":
+        return theory.relu_block_costs(draw(st.integers(1, 5)), draw(st.integers(1, 2)), sparsity=S)
+    if kind == "BlockShape":
+        return draw(st.sampled_from(theory.default_block_shapes()))
+    pd = theory.phase_diagram(2, 1, relative_importance=[0.5, 2.0], density=[1.0, 0.05], train=False)
+    if draw(st.booleans()):
+        W = np.random.default_rng(draw(seeds)).normal(size=(4, 2, 1))
+        pd = theory.phase_diagram(
+            2, 1, relative_importance=[0.5, 2.0], density=[1.0, 0.05], trained_weights=(W, np.zeros((4, 2)))
+        )
+    return pd
+
+
 STRATEGIES = {
     "ToyModelResult": toy_results(),
     "AbsModelResult": abs_results(),
@@ -213,6 +243,17 @@ STRATEGIES = {
     "PairStatistics": pair_statistics(),
     "SignedInterference": pair_statistics().filter(lambda s: s.signed is not None).map(lambda s: s.signed),
     "PairSpectrum": spectra(),
+    **{
+        kind: theory_results(kind)
+        for kind in (
+            "ExpectedLoss",
+            "FittedGeometry",
+            "GeometryPrediction",
+            "BlockCostTable",
+            "BlockShape",
+            "PhaseDiagram",
+        )
+    },
 }
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.sparse.csgraph import connected_components
 
+from .._results import Savable
 from .._validation import _describe, check_packing
 from ._inputs import feature_density, feature_table, single_blas
 from ._loss import (
@@ -45,7 +46,7 @@ SCAN_GRID = 256
 
 
 @dataclass
-class FittedGeometry:
+class FittedGeometry(Savable, schema=1):
     """Result of :func:`fit_geometry`.
 
     Attributes

@@ -47,6 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import fft as sp_fft
 
+from .._results import Savable
 from .._validation import check_int
 from ._inputs import (
     MODELS,
@@ -294,7 +295,7 @@ def _rows_expectation(a, S, b, g, p, N, scale=1.0, derivative=False):
 
 # --------------------------------------------------------------------------- public
 @dataclass
-class ExpectedLoss:
+class ExpectedLoss(Savable, schema=1):
     """Result of :func:`expected_loss` with ``return_details=True``.
 
     Attributes

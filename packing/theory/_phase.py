@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import train_toy_model
+from .._results import Savable
 from .._validation import _describe, check_float, check_int, check_packing
 from ._inputs import single_blas
 from ._loss import expected_loss
@@ -87,7 +88,7 @@ def classify_phase(W, feature=-1, *, threshold=0.1, atol=0.05) -> str:
 
 
 @dataclass
-class PhaseDiagram:
+class PhaseDiagram(Savable, schema=1):
     """Result of :func:`phase_diagram`: rows are densities, columns relative importances.
 
     Attributes
@@ -277,14 +278,14 @@ def phase_diagram(
         desc.append(p.description)
         ploss.append(p.loss)
         margin.append(p.margin)
-    predicted = np.array(pred, dtype=object).reshape(shape)
+    predicted = np.array(pred, dtype=str).reshape(shape)
     result = PhaseDiagram(
         n_features=n,
         d=d,
         relative_importance=x,
         density=y,
         predicted=predicted,
-        predicted_description=np.array(desc, dtype=object).reshape(shape),
+        predicted_description=np.array(desc, dtype=str).reshape(shape),
         predicted_loss=np.array(ploss).reshape(shape),
         margin=np.array(margin).reshape(shape),
         near_boundary=_neighbours_differ(predicted),
@@ -304,7 +305,7 @@ def phase_diagram(
         result.seconds = time.perf_counter() - t0
         return result
     labels = [classify_phase(w) if np.any(w) else PHASES[0] for w in W]
-    result.trained = np.array(labels, dtype=object).reshape(shape)
+    result.trained = np.array(labels, dtype=str).reshape(shape)
     result.trained_loss = expected_loss(W, b, density=dens, importance=imp).reshape(shape)
     result.trained_W, result.trained_b = W.reshape(shape + (n, d)), b.reshape(shape + (n,))
     result.config = config

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import feature_dimensionality, tegum_product
+from .._results import Savable
 from .._validation import _describe, check_int
 from ._fit import dropped_bias, fit_factor
 from ._inputs import feature_density, feature_table, single_blas
@@ -45,7 +46,7 @@ _KEEP = 2  # distinct compositions kept per DP state (2 = optimum + runner-up, e
 
 
 @dataclass
-class GeometryPrediction:
+class GeometryPrediction(Savable, schema=1):
     """Result of :func:`predict_geometry`.
 
     Attributes
@@ -245,7 +246,7 @@ def _assemble(n, d, order, blocks, costs, dens_orig, imp_orig, t0):
     arrays, feats, r_all, b_all, names = [], [], [], [], []
     W = np.zeros((n, d))
     b = dropped_bias(dens_orig)
-    shapes = np.full(n, DROPPED, dtype=object)
+    shapes = [DROPPED] * n
     block_list = []
     for s, start in blocks:
         if s is None:
@@ -263,7 +264,8 @@ def _assemble(n, d, order, blocks, costs, dens_orig, imp_orig, t0):
         W[rows, : T.shape[1]] = T
         b[rows] = np.concatenate(b_all)
         for name, idx, r in zip(names, feats, r_all, strict=True):
-            shapes[idx] = np.where(r > 0, name, DROPPED)
+            for i, ri in zip(idx, r, strict=True):
+                shapes[i] = name if ri > 0 else DROPPED
             block_list.append((name, idx))
     ev = expected_loss(W, b, density=dens_orig[None], importance=imp_orig[None], return_details=True,
                        max_grid_points=REPORT_GRID)
@@ -280,7 +282,7 @@ def _assemble(n, d, order, blocks, costs, dens_orig, imp_orig, t0):
         loss=float(ev.loss[0]),
         error_bound=float(ev.error_bound[0]),
         blocks=block_list,
-        feature_shapes=shapes,
+        feature_shapes=np.array(shapes, dtype=str),
         dimensionality=feature_dimensionality(W) if total > 0 else np.zeros(n),
         dimensions_per_feature=d / total if total > 0 else np.inf,
         description=description,
@@ -370,7 +372,7 @@ def default_block_shapes() -> list:
 
 
 @dataclass
-class BlockCostTable:
+class BlockCostTable(Savable, schema=1):
     """Fitted expected loss of the best single block of ``m`` features in ``D`` dims (equal features).
 
     ``table[m, D]`` (``0 <= m <= n``, ``0 <= D <= d``) is the least fitted loss
@@ -439,13 +441,13 @@ def relu_block_costs(n, d, *, sparsity=None, density=None, shapes=None) -> Block
     shapes = _check_shapes(shapes)
     costs = _Costs(np.ones(n), dens, shapes)
     table = np.full((n + 1, d + 1), np.inf)
-    names = np.full((n + 1, d + 1), "", dtype=object)
+    names = [["" for _ in range(d + 1)] for _ in range(n + 1)]
     table[0, :] = 0.0
     for s in shapes:
         if s.m > n or s.D > d:
             continue
         loss = costs.block(0, s)[0]
-        better = table[s.m, s.D :] > loss
-        table[s.m, s.D :][better] = loss
-        names[s.m, s.D :][better] = s.name
-    return BlockCostTable(table, names, costs.dropped(0))
+        for D in range(s.D, d + 1):
+            if loss < table[s.m, D]:
+                table[s.m, D], names[s.m][D] = loss, s.name
+    return BlockCostTable(table, np.array(names, dtype=str), costs.dropped(0))

@@ -22,6 +22,7 @@ from functools import cache
 import numpy as np
 
 from .. import antipodal_pair, identify_shape, regular_polygon, regular_simplex, square_antiprism
+from .._results import Savable
 from .._validation import _describe, check_packing
 
 __all__ = ["BlockShape", "block_shape"]
@@ -34,7 +35,7 @@ ANTIPRISM_HEIGHTS = (0.5, 1 / math.sqrt(3), 0.65)
 
 
 @dataclass(frozen=True)
-class BlockShape:
+class BlockShape(Savable, schema=1):
     """One candidate block: ``m`` unit vectors spanning ``D`` dimensions.
 
     Attributes
