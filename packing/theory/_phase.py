@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import train_toy_model
 from .._results import Savable
 from .._validation import _describe, check_float, check_int, check_packing
+from ..train import train_toy_model
 from ._inputs import single_blas
 from ._loss import expected_loss
 from ._predict import predict_geometry

@@ -23,9 +23,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .. import feature_dimensionality, tegum_product
 from .._results import Savable
 from .._validation import _describe, check_int
+from ..constructions import tegum_product
+from ..geometry import feature_dimensionality
 from ._fit import dropped_bias, fit_factor
 from ._inputs import feature_density, feature_table, single_blas
 from ._loss import expected_loss

@@ -21,9 +21,10 @@ from functools import cache
 
 import numpy as np
 
-from .. import antipodal_pair, identify_shape, regular_polygon, regular_simplex, square_antiprism
 from .._results import Savable
 from .._validation import _describe, check_packing
+from ..constructions import antipodal_pair, regular_polygon, regular_simplex, square_antiprism
+from ..structure import identify_shape
 
 __all__ = ["BlockShape", "block_shape"]
 

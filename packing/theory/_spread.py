@@ -36,7 +36,7 @@ STEPS = 400
 
 @cache
 def spread_directions(m, D, seed=0, steps=STEPS):
-    """Unit directions ``(m, D)`` of low Riesz ``s``-energy (read-only, cached)."""
+    """Return unit directions ``(m, D)`` of low Riesz ``s``-energy (read-only, cached)."""
     U = np.random.default_rng([seed, m, D]).standard_normal((m, D))
     U /= np.linalg.norm(U, axis=1, keepdims=True)
     step = 0.05
@@ -70,7 +70,7 @@ def fit_spread(m, D, *, density, imp, scan=None):
 
 
 def spread_shape(m, D) -> BlockShape:
-    """The spread block of ``m`` features in ``D`` dims."""
+    """Return the spread block of ``m`` features in ``D`` dims."""
     return BlockShape(f"spread ({m} in {D})", f"spread {m}x{D}", spread_directions(m, D), spread=True)
 
 
