@@ -349,7 +349,11 @@ BAD = [
     (lambda: theory.predict_geometry(3, 2, spread="no"), TypeError, "spread must be a bool"),
     (lambda: theory.block_shape([[1.0, 0.0], [0.0, 0.0]]), ValueError, "directions must have nonzero rows"),
     (lambda: theory.block_shape(np.eye(2), name=3), TypeError, "name must be a string"),
-    (lambda: theory.expected_loss(W2, np.zeros(2), max_grid_points=2), ValueError, "max_grid_points must be >= 16"),
+    (
+        lambda: theory.expected_loss(W2, np.zeros(2), max_grid_points=2),
+        ValueError,
+        "max_grid_points must be >= 16",
+    ),
     (lambda: theory.relu_block_costs(3, 2, sparsity=[0.1, 0.2]), ValueError, "sparsity must be one number"),
     (lambda: theory.relu_block_costs(3, 2)(4, 1), ValueError, "(m, D) must lie within the table"),
     (lambda: theory.classify_phase(W2, feature=2), ValueError, "feature must index a row of W"),
