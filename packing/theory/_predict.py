@@ -300,11 +300,15 @@ def predict_geometry(
 
     Every candidate is a tegum product of known blocks (dedicated dimension,
     antipodal pair, polygons, simplices, square antiprisms; see
-    :func:`default_block_shapes`) and left-out features, with the blocks
-    assigned to runs of features in order of importance and their norms and
-    biases fitted to the expected loss (:func:`fit_geometry`). An exact dynamic
-    programme over blocks finds the candidate of least expected loss and the
-    runner-up (the best with a different block composition).
+    :func:`default_block_shapes`), optionally one spread block (many features
+    spread evenly over a few dimensions), and left-out features, with the
+    blocks assigned to runs of features in order of importance and their norms
+    and biases fitted to the expected loss (:func:`fit_geometry`). An exact
+    dynamic programme over blocks finds the candidate of least expected loss
+    and the runner-up (the best with a different block composition). It is
+    exact over these candidates only: a trained model may pair features out
+    of importance order or distort a shape, and can then sit below the
+    prediction (``validate_theory.py`` reports by how much).
 
     Parameters
     ----------
