@@ -429,7 +429,7 @@ def relu_block_costs(n, d, *, sparsity=None, density=None, shapes=None) -> Block
     Examples
     --------
     >>> t = relu_block_costs(5, 2, sparsity=0.95)
-    >>> t.shape[5, 2], t.shape[2, 1], round(t(1, 1), 6)
+    >>> str(t.shape[5, 2]), str(t.shape[2, 1]), round(t(1, 1), 6)
     ('pentagon', 'digon', 0.0)
     >>> relu_block_costs(5, 2, sparsity=[0.9, 0.95])
     Traceback (most recent call last):
