@@ -238,7 +238,8 @@ def phase_diagram(
         Weights of an earlier training of the same cells, shapes ``(cells, n, d)``
         and ``(cells, n)`` with cells in row-major order; used instead of training.
     train_kwargs : dict, optional
-        Further arguments for :func:`packing.train_toy_model`.
+        Further arguments for :func:`packing.train_toy_model` (they override the
+        defaults, e.g. ``{"schedule": "constant"}``).
 
     Returns
     -------
@@ -290,7 +291,14 @@ def phase_diagram(
         margin=np.array(margin).reshape(shape),
         near_boundary=_neighbours_differ(predicted),
     )
-    config = dict(n_seeds=n_seeds, steps=steps, batch_size=batch_size, lr=lr, rng=rng, **(train_kwargs or {}))
+    config = {
+        "n_seeds": n_seeds,
+        "steps": steps,
+        "batch_size": batch_size,
+        "lr": lr,
+        "rng": rng,
+        "schedule": "cosine",
+    } | dict(train_kwargs or {})
     if trained_weights is not None:
         W, b = (np.asarray(v, dtype=np.float64) for v in trained_weights)
         if W.shape != (len(cells), n, d) or b.shape != (len(cells), n):
@@ -299,7 +307,7 @@ def phase_diagram(
                 f"{(len(cells), n)}; got {W.shape} and {b.shape}."
             )
     elif train:
-        r = train_toy_model(n_features=n, d=d, density=dens, importance=imp, schedule="cosine", **config)
+        r = train_toy_model(n_features=n, d=d, density=dens, importance=imp, **config)
         W, b = r.W.astype(np.float64), r.b.astype(np.float64)
     else:
         result.seconds = time.perf_counter() - t0
