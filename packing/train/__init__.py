@@ -15,9 +15,13 @@ how instances are formed), ``_data`` (the sampler and :func:`sample_toy_batch`),
 ``_optim`` (in-place Adam / AdamW / SGD, constant, linear or cosine schedules, the
 training loop that stops with :class:`TrainingDivergedError` on NaN), ``_checkpoint``
 (``checkpoint=PATH`` saves and resumes a run bit for bit; Ctrl-C returns the partial
-result with ``stopping_reason="interrupted"``). Every trainer
-has hand-derived gradients, float32 by default (float64 available), a loss history,
-and a result whose ``config`` reruns it bit for bit.
+result with ``stopping_reason="interrupted"``), ``_parallel`` (the cores a process may
+use, the thread layout, a worker pool) and ``_kernel`` (the blocked kernel: groups of
+instances and batch rows fixed by the shape, each with its own random stream, run on
+worker threads; cache-sized chunks for the elementwise work; reused buffers). Every
+trainer has hand-derived gradients, float32 by default (float64 available), a loss
+history, and a result whose ``config`` reruns it bit for bit, whatever the number of
+threads.
 """
 
 from ._checkpoint import CheckpointMismatchError, TrainingCheckpoint
