@@ -56,7 +56,7 @@ FULL = {
         density=[1.0, 0.3, 0.1, 0.03, 0.01], n_seeds=4, steps=30_000, lr=1e-2, batch_size=1024
     ),
     "dims": dict(
-        inv=np.geomspace(1.0, 300.0, 20).tolist(), n_seeds=3, steps=15_000, lr=1e-2, batch_size=1024, chunk=4
+        inv=np.geomspace(1.0, 300.0, 20).tolist(), n_seeds=2, steps=10_000, lr=1e-2, batch_size=1024, chunk=4
     ),
     "loss": dict(samples=2_000_000),
 }
@@ -116,6 +116,8 @@ def train(n, d, *, density, importance, n_seeds, steps, lr, batch_size, seed):
         n_seeds=n_seeds,
         eval_batch_size=65536,
         rng=seed,
+        n_threads=1,  # the machine is shared: one core per run (start parallel parts instead)
+        blas_threads=1,
     )
     return {
         "W": r.W.astype(np.float64),

@@ -166,6 +166,7 @@ NO_ARGUMENTS = {
     "icosahedron_lines",
     "equiangular_lines_28",
     "get_memory_limit",
+    "default_block_shapes",
 }
 
 

@@ -317,7 +317,7 @@ def fit_geometry(
     >>> fit_geometry(np.eye(2), sparsity=[[0.5, 0.5, 0.5]])
     Traceback (most recent call last):
     ...
-    ValueError: sparsity given as a 2-D array must have shape (instances, 2); got (1, 3).
+    ValueError: sparsity given as a 2-D array must have shape (n_instances, n_features=2); got shape (1, 3).
     """
     U = check_packing(directions, "directions", dtype=np.float64)
     n = U.shape[0]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import _describe, check_packing
+from .._validation import _describe, check_batch, check_memory, check_table
 
 __all__: list[str] = []
 
@@ -19,51 +19,9 @@ MODELS = ("relu", "linear")
 REDUCTIONS = ("sum", "mean")
 
 
-def check_choice(value, name: str, choices: tuple) -> str:
-    """Return ``value`` if it is one of ``choices`` (strings), else raise naming ``name``."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name} must be one of {choices}; got {_describe(value)}.")
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {choices}; got {value!r}.")
-    return value
-
-
 def feature_table(value, name: str, n: int, *, one_d: str, lo: float, hi: float | None = None) -> np.ndarray:
     """Return ``value`` as a float64 table of shape ``(1 or instances, n)`` (trainer semantics)."""
-    if isinstance(value, bool | np.bool_) or value is None:
-        raise TypeError(f"{name} must be a number or an array of numbers; got {_describe(value)}.")
-    try:
-        arr = np.asarray(value, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number or an array of numbers; got {_describe(value)}.") from None
-    if arr.ndim == 0:
-        arr = np.full((1, n), float(arr))
-    elif arr.ndim == 1:
-        if one_d == "instance":
-            arr = arr[:, None] * np.ones((1, n))
-        elif arr.shape[0] != n:
-            raise ValueError(
-                f"{name} given as a 1-D array is one value per feature and must have length "
-                f"n_features={n}; got length {arr.shape[0]}."
-            )
-        else:
-            arr = arr[None, :]
-    elif arr.ndim == 2:
-        if arr.shape[1] != n:
-            raise ValueError(
-                f"{name} given as a 2-D array must have shape (instances, {n}); got {arr.shape}."
-            )
-    else:
-        raise ValueError(f"{name} must be a scalar, 1-D or 2-D; got shape {arr.shape}.")
-    if arr.shape[0] == 0:
-        raise ValueError(f"{name} must not be empty.")
-    if not np.isfinite(arr).all():
-        raise ValueError(f"{name} must be finite; got {arr[~np.isfinite(arr)][0]}.")
-    bad = (arr < lo) | ((arr > hi) if hi is not None else False)
-    if bad.any():
-        where = f"[{lo}, {hi}]" if hi is not None else f">= {lo}"
-        raise ValueError(f"{name} values must lie in {where}; got {arr[bad][0]}.")
-    return arr
+    return check_table(value, name, n, one_d=one_d, minimum=lo, maximum=hi)
 
 
 def feature_density(sparsity, density, n: int) -> np.ndarray:
@@ -71,7 +29,7 @@ def feature_density(sparsity, density, n: int) -> np.ndarray:
     if sparsity is not None and density is not None:
         raise ValueError(
             "give either sparsity (probability a feature is zero, S) or density (probability it is "
-            "active, 1 - S), not both."
+            f"active, 1 - S), not both; got sparsity={sparsity!r} and density={density!r}."
         )
     if density is not None:
         return feature_table(density, "density", n, one_d="instance", lo=0.0, hi=1.0)
@@ -82,21 +40,7 @@ def feature_density(sparsity, density, n: int) -> np.ndarray:
 
 def check_weights(W, b):
     """Return ``(W, b, single)``: W (instances, n, d) and b (instances, n) float64, validated."""
-    single = np.ndim(W) == 2
-    if single:
-        W = check_packing(W, "W", dtype=np.float64)[None]
-    else:
-        arr = np.asarray(W) if not isinstance(W, np.ndarray) else W
-        if arr.ndim != 3 or arr.dtype.kind not in "biuf":
-            raise ValueError(
-                f"W must be a real array of shape (n_features, d) or (instances, n_features, d); "
-                f"got {_describe(arr)}."
-            )
-        W = np.asarray(arr, dtype=np.float64)
-        if not np.isfinite(W).all():
-            raise ValueError("W must be finite; found a NaN or infinity.")
-        if W.shape[0] < 1 or W.shape[1] < 1 or W.shape[2] < 1:
-            raise ValueError(f"W must have at least one instance, feature and column; got shape {W.shape}.")
+    W, single = check_batch(W, "W", dtype=np.float64)
     n_inst, n = W.shape[:2]
     if isinstance(b, bool | np.bool_) or b is None:
         raise TypeError(f"b must be an array of biases of shape ({n},); got {_describe(b)}.")
@@ -117,14 +61,20 @@ def check_weights(W, b):
     return W, np.ascontiguousarray(b, dtype=np.float64), single
 
 
+def check_model_size(func: str, n, d) -> None:
+    """Refuse, before allocating, a prediction whose dynamic programme over ``n x d`` states cannot fit."""
+    # per state: up to two compositions (a tuple per shape name) and a parent; per feature: the cost table
+    check_memory(1200 * (n + 1) * (d + 1) + 800 * n, func, "the dynamic programme over blocks", n=n, d=d)
+
+
 def instance_tables(n_inst: int, **tables) -> dict:
     """Broadcast ``(1 or m, n)`` tables to ``(n_inst, n)``; raise if a table has another row count."""
     out = {}
     for name, arr in tables.items():
         if arr.shape[0] not in (1, n_inst):
             raise ValueError(
-                f"{name} has {arr.shape[0]} per-instance rows but W has {n_inst} instances; give one row "
-                f"or one per instance."
+                f"{name} must have one row or one per instance of W ({n_inst}); got {arr.shape[0]} "
+                f"per-instance rows."
             )
         out[name] = np.broadcast_to(arr, (n_inst, arr.shape[1]))
     return out

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._results import Savable
-from .._validation import _describe, check_float, check_int, check_packing
+from .._validation import _describe, check_float, check_int, check_packing, check_real
 from ..train import train_toy_model
 from ._inputs import single_blas
 from ._loss import expected_loss
@@ -267,6 +267,10 @@ def phase_diagram(
         raise ValueError(f"density values must be <= 1; got {y[y > 1][0]}.")
     if not isinstance(train, bool | np.bool_):
         raise TypeError(f"train must be a bool; got {_describe(train)}.")
+    if train_kwargs is not None and not isinstance(train_kwargs, dict):
+        raise TypeError(
+            f"train_kwargs must be a dict of train_toy_model arguments; got {_describe(train_kwargs)}."
+        )
     cells = [(i, j) for i in range(y.size) for j in range(x.size)]
     imp = np.ones((len(cells), n))
     imp[:, -1] = [x[j] for _, j in cells]
@@ -299,8 +303,16 @@ def phase_diagram(
         "rng": rng,
         "schedule": "cosine",
     } | dict(train_kwargs or {})
+    if train_kwargs is not None and not isinstance(train_kwargs, dict):
+        raise TypeError(
+            f"train_kwargs must be a dict of train_toy_model arguments; got {_describe(train_kwargs)}."
+        )
     if trained_weights is not None:
-        W, b = (np.asarray(v, dtype=np.float64) for v in trained_weights)
+        if not isinstance(trained_weights, tuple | list) or len(trained_weights) != 2:
+            raise TypeError(
+                f"trained_weights must be a pair (W, b) of arrays; got {_describe(trained_weights)}."
+            )
+        W, b = (check_real(v, "trained_weights", dtype=np.float64) for v in trained_weights)
         if W.shape != (len(cells), n, d) or b.shape != (len(cells), n):
             raise ValueError(
                 f"trained_weights must be (W, b) of shapes {(len(cells), n, d)} and "

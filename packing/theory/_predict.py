@@ -28,7 +28,7 @@ from .._validation import _describe, check_int
 from ..constructions import tegum_product
 from ..geometry import feature_dimensionality
 from ._fit import dropped_bias, fit_factor
-from ._inputs import feature_density, feature_table, single_blas
+from ._inputs import check_model_size, feature_density, feature_table, single_blas
 from ._loss import expected_loss
 from ._shapes import BlockShape, default_shapes
 from ._spread import fit_spread, spread_shapes
@@ -146,6 +146,8 @@ def _check_shapes(shapes):
         return default_shapes()
     if isinstance(shapes, BlockShape):
         shapes = [shapes]
+    if isinstance(shapes, str | bytes) or not hasattr(shapes, "__iter__"):
+        raise TypeError(f"shapes must be a sequence of BlockShape; got {_describe(shapes)}.")
     out = []
     for i, s in enumerate(shapes):
         if not isinstance(s, BlockShape):
@@ -159,6 +161,7 @@ def _check_shapes(shapes):
 def _inputs(n, d, sparsity, density, importance):
     n = check_int(n, "n", minimum=1)
     d = check_int(d, "d", minimum=1)
+    check_model_size("predict_geometry", n, d)
     dens = feature_density(sparsity, density, n)
     imp = feature_table(importance, "importance", n, one_d="feature", lo=0.0)
     for name, arr in (("sparsity" if density is None else "density", dens), ("importance", imp)):
@@ -438,6 +441,7 @@ def relu_block_costs(n, d, *, sparsity=None, density=None, shapes=None) -> Block
     """
     n = check_int(n, "n", minimum=1)
     d = check_int(d, "d", minimum=1)
+    check_model_size("relu_block_costs", n, d)
     name = "sparsity" if density is None else "density"
     value = sparsity if density is None else density
     if value is not None and np.ndim(value) != 0:
