@@ -43,6 +43,7 @@ from .compare import (
     DEFAULT_P_GRID,
     Comparison,
     ComparisonRow,
+    ModelComparison,
     compare_packings,
     ideal_tegum_product,
 )
@@ -309,6 +310,7 @@ __all__ = [
     "StructureReport",
     "analyze_structure",
     "ComparisonRow",
+    "ModelComparison",
     "Comparison",
     "compare_packings",
     "ideal_tegum_product",

@@ -167,7 +167,10 @@ def reports(draw):
 def comparisons(draw):
     W = draw(st.sampled_from([np.vstack([np.eye(2), -np.eye(2)]), packing.regular_polygon(5)]))
     batch = np.stack([W, W[::-1]]) if draw(st.booleans()) else W
-    return packing.compare_packings(batch, include=("ideal",), partition_ps=(1.0, np.inf), p_grid=(1.0, 4.0))
+    model = dict(sparsity=0.9, b=np.full(W.shape[0], -0.1)) if draw(st.booleans()) else {}
+    return packing.compare_packings(
+        batch, include=("ideal",), partition_ps=(1.0, np.inf), p_grid=(1.0, 4.0), **model
+    )
 
 
 @st.composite
@@ -239,6 +242,11 @@ STRATEGIES = {
     "IdealShape": st.builds(packing.IdealShape, st.sampled_from(["simplex", "polygon"]), st.integers(3, 9)),
     "Comparison": comparisons(),
     "ComparisonRow": comparisons().map(lambda c: c.rows[-1]),
+    "ModelComparison": st.builds(
+        lambda W, S: packing.compare_packings(W, include=("ideal",), p_grid=(), sparsity=S).model[0],
+        st.sampled_from([np.vstack([np.eye(2), -np.eye(2)]), packing.regular_polygon(5)]),
+        st.sampled_from([0.0, 0.9]),
+    ),
     "LPBound": lp_bounds(),  # each solve takes about 0.5 s: few examples (see test below)
     "PairStatistics": pair_statistics(),
     "SignedInterference": pair_statistics().filter(lambda s: s.signed is not None).map(lambda s: s.signed),

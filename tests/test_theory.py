@@ -287,6 +287,58 @@ def test_block_cost_table_feeds_the_partition_dp():
     assert t.table[2, 1] == pytest.approx(t(2, 1)) and t.shape[2, 1] == "digon"
 
 
+def test_relu_partition_is_decodable_and_matches_the_prediction():
+    # the example: p = 1 puts 10 features on one line; the ReLU cost never more than a pair
+    r = packing.optimal_partition(60, 12, cost="relu", sparsity=0.9)
+    norms = np.linalg.norm(r.W, axis=1)
+    for block, (m, D) in enumerate(r.blocks):
+        rows = np.flatnonzero((r.labels == block) & (norms > 0))
+        assert len(rows) <= {1: 2, 2: 9}.get(D, m)  # a line holds an antipodal pair; a plane a polygon
+        if D == 1 and len(rows) == 2:
+            assert r.W[rows[0]] @ r.W[rows[1]] < 0
+    # its loss is the expected loss of its own weights and biases (independent evaluation) ...
+    assert r.realized_loss == pytest.approx(theory.expected_loss(r.W, r.b, sparsity=0.9), rel=1e-12)
+    assert r.loss == pytest.approx(r.realized_loss, rel=1e-4)
+    # ... and equals the block DP of predict_geometry over the same shapes (two different programmes)
+    p = theory.predict_geometry(60, 12, sparsity=0.9, spread=False)
+    assert r.loss == pytest.approx(p.loss, rel=1e-4)
+    assert int(np.sum(norms > 0)) == p.n_represented
+
+
+def test_relu_partition_rejects_data_for_line_costs():
+    with pytest.raises(ValueError, match="sparsity is used only with cost='relu'"):
+        packing.optimal_partition(6, 3, 1.0, sparsity=0.9)
+    with pytest.raises(TypeError, match="p must be"):
+        packing.optimal_partition(6, 3)  # a line-packing cost still needs its order
+
+
+def test_compare_packings_in_the_models_terms():
+    fit = theory.fit_geometry(np.vstack([np.eye(3), -np.eye(3)]), sparsity=0.95)
+    cmp = packing.compare_packings(fit.W, include=("ideal",), p_grid=(), b=fit.b, sparsity=0.95)
+    learned = cmp.rows[0]
+    assert learned.coherence == pytest.approx(1.0) and learned.max_positive == 0.0  # lines vs ReLU
+    m = cmp.model[0]
+    assert m.learned == "3×digon" and m.learned_represented == 6 and m.learned_max_positive == 0.0
+    assert m.learned_loss == pytest.approx(theory.expected_loss(fit.W, fit.b, sparsity=0.95))
+    pred = theory.predict_geometry(6, 3, sparsity=0.95)
+    assert (m.predicted, m.predicted_loss) == (pred.description, pred.loss)
+    assert m.runner_up_loss >= m.predicted_loss and not m.local_minimum
+    text = cmp.to_text()
+    assert "line-packing quantities" in text and "pos max" in text and "ReLU toy model" in text
+    # a worse configuration of the same model: one pair folded onto the same line with a dedicated
+    # dimension left idle is a local minimum (its loss exceeds the predicted optimum)
+    W = fit.W.copy()
+    W[1] = 0.0
+    cmp = packing.compare_packings(W, include=("ideal",), p_grid=(), b=fit.b, sparsity=0.95)
+    assert cmp.model[0].local_minimum and cmp.model[0].gap > 0
+    # without biases: directions with fitted norms and biases, never above the given model
+    cmp = packing.compare_packings(np.stack([fit.W, W]), include=("ideal",), p_grid=(), sparsity=0.95)
+    assert [m.biases_fitted for m in cmp.model] == [True, True]
+    assert cmp.model[0].learned_loss <= m.learned_loss + 1e-9
+    with pytest.raises(ValueError, match="b must come with the data"):
+        packing.compare_packings(fit.W, include=("ideal",), p_grid=(), b=fit.b)
+
+
 # --------------------------------------------------------------------------- phases
 def test_classify_phase_and_diagram_with_given_weights():
     W = np.array([[[1.0], [-1.0]], [[1.0], [0.0]], [[0.0], [1.0]], [[1.0], [-0.5]]])

@@ -385,16 +385,18 @@ class BlockCostTable(Savable, schema=1):
 
     ``table[m, D]`` (``0 <= m <= n``, ``0 <= D <= d``) is the least fitted loss
     of a candidate block with exactly ``m`` features in at most ``D`` dims
-    (``inf`` if none); ``shape[m, D]`` names it; ``dropped`` is the loss of one
-    left-out feature. Calling the table, ``cost(m, D)``, returns the best
-    block of at most ``m`` features in at most ``D`` dims with the remaining
-    features left out: a block cost for a partition dynamic programme in which
-    every block has ``D >= 1``.
+    (``inf`` if none); ``shape[m, D]`` names it and ``keys[m, D]`` is its
+    :attr:`BlockShape.key`; ``dropped`` is the loss of one left-out feature.
+    Calling the table, ``cost(m, D)``, returns the best block of at most ``m``
+    features in at most ``D`` dims with the remaining features left out: a
+    block cost for a partition dynamic programme in which every block has
+    ``D >= 1`` (:func:`packing.optimal_partition` with ``cost="relu"``).
     """
 
     table: np.ndarray
     shape: np.ndarray
     dropped: float
+    keys: np.ndarray | None = field(default=None, repr=False)
 
     def __call__(self, m: int, D: int) -> float:
         """Best block of ``m' <= m`` features in ``<= D`` dims plus ``m − m'`` left out."""
@@ -406,8 +408,67 @@ class BlockCostTable(Savable, schema=1):
                 f"(m, D) must lie within the table, m <= {m_max}, D <= {self.table.shape[1] - 1}; "
                 f"got ({m}, {D})."
             )
-        k = np.arange(m + 1)
-        return float(np.min(self.table[k, D] + (m - k) * self.dropped))
+        return float(self.partition_table()[m, D])
+
+    def partition_table(self) -> np.ndarray:
+        """``cost(m, D)`` for every ``m <= n``, ``D <= d`` at once, shape ``(n + 1, d + 1)``."""
+        return self.best_members()[0]
+
+    def best_members(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(cost, k)``: the partition costs and the number ``k <= m`` of represented features."""
+        n = self.table.shape[0] - 1
+        m = np.arange(n + 1)[:, None]
+        cost = np.full(self.table.shape, np.inf)
+        best = np.zeros(self.table.shape, dtype=np.int64)
+        for k in np.flatnonzero(np.isfinite(self.table).any(axis=1)):
+            c = np.where(m >= k, self.table[k][None, :] + (m - k) * self.dropped, np.inf)
+            better = c < cost
+            cost, best = np.where(better, c, cost), np.where(better, k, best)
+        return cost, best
+
+
+def _cost_table(n, d, dens, shapes):
+    """``(BlockCostTable, costs, shapes by key)`` for ``n`` equal features of density ``dens``."""
+    costs = _Costs(np.ones(n), np.full(n, dens), shapes)
+    table = np.full((n + 1, d + 1), np.inf)
+    names = np.full((n + 1, d + 1), "", dtype=object)
+    keys = np.full((n + 1, d + 1), "", dtype=object)
+    table[0, :] = 0.0
+    for s in shapes:
+        if s.m > n or s.D > d or s.spread:
+            continue
+        loss = costs.block(0, s)[0]
+        for D in range(s.D, d + 1):
+            if loss < table[s.m, D]:
+                table[s.m, D], names[s.m, D], keys[s.m, D] = loss, s.name, s.key
+    result = BlockCostTable(table, names.astype(str), costs.dropped(0), keys.astype(str))
+    return result, costs, {s.key: s for s in shapes}
+
+
+def relu_partition_blocks(n, d, dens, blocks, table, costs, by_key):
+    """Weights ``(W, b, labels, names)`` of the partition ``blocks`` [(m, D)] under a ReLU cost table.
+
+    Each block holds the table's best shape (its fitted norms and biases) and
+    leaves its other features out (norm 0, bias at the mean).
+    """
+    _, members = table.best_members()
+    arrays, b_all, names = [], [], []
+    for m, D in blocks:
+        k = int(members[m, D])
+        block = np.zeros((m, D))
+        bias = np.full(m, dens / 2)
+        name = DROPPED
+        if k:
+            shape = by_key[str(table.keys[k, D])]
+            _, r, bb = costs.block(0, shape)
+            block[:k, : shape.D] = r[:, None] * shape.directions
+            bias[:k] = bb
+            name = shape.name
+        arrays.append(block)
+        b_all.append(bias)
+        names.append(name)
+    W, labels = tegum_product(*arrays, return_labels=True)
+    return W, np.concatenate(b_all), labels, names
 
 
 @single_blas
@@ -415,7 +476,8 @@ def relu_block_costs(n, d, *, sparsity=None, density=None, shapes=None) -> Block
     """Fitted ReLU-model block costs for features of equal importance 1 and equal density.
 
     The table a partition dynamic programme needs to produce decodable blocks
-    (see :class:`BlockCostTable`).
+    (see :class:`BlockCostTable`; :func:`packing.optimal_partition` uses it
+    with ``cost="relu"``).
 
     Parameters
     ----------
@@ -442,21 +504,13 @@ def relu_block_costs(n, d, *, sparsity=None, density=None, shapes=None) -> Block
     n = check_int(n, "n", minimum=1)
     d = check_int(d, "d", minimum=1)
     check_model_size("relu_block_costs", n, d)
+    return _cost_table(n, d, one_density("relu_block_costs", sparsity, density), _check_shapes(shapes))[0]
+
+
+def one_density(func, sparsity, density) -> float:
+    """Return the one density of every feature from ``sparsity`` or ``density`` (scalars only)."""
     name = "sparsity" if density is None else "density"
     value = sparsity if density is None else density
     if value is not None and np.ndim(value) != 0:
-        raise ValueError(f"{name} must be one number for relu_block_costs; got shape {np.shape(value)}.")
-    dens = feature_density(sparsity, density, n)[0]
-    shapes = _check_shapes(shapes)
-    costs = _Costs(np.ones(n), dens, shapes)
-    table = np.full((n + 1, d + 1), np.inf)
-    names = [["" for _ in range(d + 1)] for _ in range(n + 1)]
-    table[0, :] = 0.0
-    for s in shapes:
-        if s.m > n or s.D > d:
-            continue
-        loss = costs.block(0, s)[0]
-        for D in range(s.D, d + 1):
-            if loss < table[s.m, D]:
-                table[s.m, D], names[s.m][D] = loss, s.name
-    return BlockCostTable(table, np.array(names, dtype=str), costs.dropped(0))
+        raise ValueError(f"{name} must be one number for {func}; got shape {np.shape(value)}.")
+    return float(feature_density(sparsity, density, 1)[0, 0])
