@@ -24,8 +24,10 @@ from test_bad_input_common import (
 from packing import (
     block_shape,
     classify_phase,
+    compare_packings,
     expected_loss,
     fit_geometry,
+    optimal_partition,
     phase_diagram,
     predict_geometry,
     regular_polygon,
@@ -45,6 +47,7 @@ IMPORTANCES = [(-1.0, ValueError), (np.inf, ValueError), ("1", TypeError), ([1.0
 BIASES = [(None, TypeError), ("abc", TypeError), (np.full(3, np.nan), ValueError), (np.zeros(4), ValueError)]
 WEIGHTS = [v for v in PACKINGS if not (isinstance(v[0], np.ndarray) and v[0].ndim == 3)]
 PREDICT = dict(n=3, d=2)
+COMPARE = dict(include=("ideal",), p_grid=())
 PHASE = dict(relative_importance=[1.0], density=[0.5], train=False)
 GRIDS = [
     (None, TypeError),
@@ -130,6 +133,16 @@ CASES = [
     ),
     case(phase_diagram, **PHASE, trained_weights="W", exc=TypeError, name="trained_weights", case_id="type"),
     case(phase_diagram, **PHASE, train_kwargs=3, exc=TypeError, name="train_kwargs"),
+    *substitute(
+        optimal_partition, (6, 3), {"cost": "relu"}, "sparsity", TABLES[:5] + [([0.5, 0.9], ValueError)]
+    ),
+    *substitute(optimal_partition, (6, 3), {"cost": "relu"}, "density", TABLES[:5]),
+    *substitute(optimal_partition, (6, 3), {"cost": "relu"}, "build", BOOLS),
+    case(optimal_partition, 6, 3, 1.0, sparsity=0.5, exc=ValueError, name="sparsity", case_id="line cost"),
+    *substitute(compare_packings, (W,), dict(COMPARE, sparsity=0.9), "b", BIASES[1:]),
+    *substitute(compare_packings, (W,), COMPARE, "sparsity", TABLES),
+    *substitute(compare_packings, (W,), dict(COMPARE, sparsity=0.9), "importance", IMPORTANCES),
+    case(compare_packings, W, b=B, **COMPARE, exc=ValueError, name="b", case_id="no data"),
     case(
         phase_diagram,
         **dict(PHASE, train=True),

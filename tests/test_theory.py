@@ -306,7 +306,7 @@ def test_relu_partition_is_decodable_and_matches_the_prediction():
 
 
 def test_relu_partition_rejects_data_for_line_costs():
-    with pytest.raises(ValueError, match="sparsity is used only with cost='relu'"):
+    with pytest.raises(ValueError, match="sparsity needs cost='relu'"):
         packing.optimal_partition(6, 3, 1.0, sparsity=0.9)
     with pytest.raises(TypeError, match="p must be"):
         packing.optimal_partition(6, 3)  # a line-packing cost still needs its order

@@ -204,7 +204,9 @@ def optimal_partition(
         return _relu_partition(n, d, p, sparsity, density, build)
     if sparsity is not None or density is not None:
         name = "sparsity" if sparsity is not None else "density"
-        raise ValueError(f"{name} is used only with cost='relu'; got cost={cost!r}.")
+        raise ValueError(
+            f"{name} needs cost='relu' (the line-packing costs take no data); got cost={cost!r}."
+        )
     p = check_p(p)
     budget = check_budget(budget)
     build = check_bool(build, "build")
