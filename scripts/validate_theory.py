@@ -127,6 +127,18 @@ def train(n, d, *, density, importance, n_seeds, steps, lr, batch_size, seed):
     }
 
 
+def fit_cached(name, params, n, d, density, importance, cfg, *, cache, force, seed):
+    """Train (best of ``cfg["n_seeds"]``) or read the cache: :func:`trained` of :func:`train`."""
+    settings = {k: cfg[k] for k in ("n_seeds", "steps", "lr", "batch_size")}
+    return trained(
+        name,
+        params,
+        lambda: train(n, d, density=density, importance=importance, seed=seed, **settings),
+        cache=cache,
+        force=force,
+    )
+
+
 def describe(W):
     """Shapes ``analyze_structure`` finds (a multiset, sorted) and the represented count."""
     kept, _, _ = packing.represented_features(W)
@@ -150,20 +162,7 @@ def exp_phase(n, d, cfg, *, cache, force, seed, train_only):
         "d": d,
         "seed": seed,
     }
-    t = trained(
-        f"phase{n}{d}",
-        params,
-        lambda: train(
-            n,
-            d,
-            density=dens,
-            importance=imp,
-            seed=seed,
-            **{k: cfg[k] for k in ("n_seeds", "steps", "lr", "batch_size")},
-        ),
-        cache=cache,
-        force=force,
-    )
+    t = fit_cached(f"phase{n}{d}", params, n, d, dens, imp, cfg, cache=cache, force=force, seed=seed)
     if train_only:
         return {}
     pd = theory.phase_diagram(
@@ -194,20 +193,7 @@ def exp_phase(n, d, cfg, *, cache, force, seed, train_only):
 def exp_pentagon(cfg, *, cache, force, seed, train_only):
     S = np.array(cfg["sparsity"])
     params = {k: cfg[k] for k in ("sparsity", "n_seeds", "steps", "lr", "batch_size")} | {"seed": seed}
-    t = trained(
-        "pentagon",
-        params,
-        lambda: train(
-            5,
-            2,
-            density=1 - S,
-            importance=1.0,
-            seed=seed,
-            **{k: cfg[k] for k in ("n_seeds", "steps", "lr", "batch_size")},
-        ),
-        cache=cache,
-        force=force,
-    )
+    t = fit_cached("pentagon", params, 5, 2, 1 - S, 1.0, cfg, cache=cache, force=force, seed=seed)
     if train_only:
         return {}
     if _LOAD_ONLY:
@@ -270,20 +256,7 @@ def exp_importance(cfg, *, cache, force, seed, train_only):
     params = {k: cfg[k] for k in ("density", "n_seeds", "steps", "lr", "batch_size")} | {"seed": seed}
     if (n, d) != (20, 5):
         params |= {"n": n, "d": d}
-    t = trained(
-        "importance",
-        params,
-        lambda: train(
-            n,
-            d,
-            density=dens,
-            importance=imp,
-            seed=seed,
-            **{k: cfg[k] for k in ("n_seeds", "steps", "lr", "batch_size")},
-        ),
-        cache=cache,
-        force=force,
-    )
+    t = fit_cached("importance", params, n, d, dens, imp, cfg, cache=cache, force=force, seed=seed)
     if train_only:
         return {}
     if _LOAD_ONLY:
@@ -325,20 +298,7 @@ def exp_dims(cfg, *, cache, force, seed, train_only, part=(0, 1)):
             "d": d,
             "inv": [inv[i] for i in chunk],
         }
-        t = trained(
-            "dims",
-            params,
-            lambda chunk=chunk: train(
-                n,
-                d,
-                density=1 / inv[chunk],
-                importance=1.0,
-                seed=seed,
-                **{k: cfg[k] for k in ("n_seeds", "steps", "lr", "batch_size")},
-            ),
-            cache=cache,
-            force=force,
-        )
+        t = fit_cached("dims", params, n, d, 1 / inv[chunk], 1.0, cfg, cache=cache, force=force, seed=seed)
         Ws.append(t["W"])
         bs.append(t["b"])
     if train_only:
@@ -495,9 +455,7 @@ def figures(results, out) -> list:
         ]
         grids = [np.vectorize(code.get)(pd.predicted), np.vectorize(code.get)(pd.trained)]
         for ax, grid, title in zip(axes, grids, ("predicted", "trained (best of seeds)"), strict=False):
-            ax.imshow(
-                grid, cmap=cmap, vmin=0, vmax=3, extent=ext, aspect="auto", interpolation="nearest"
-            )
+            ax.imshow(grid, cmap=cmap, vmin=0, vmax=3, extent=ext, aspect="auto", interpolation="nearest")
             ax.set_title(title)
         axes[2].imshow(
             (pd.predicted != pd.trained),

@@ -14,6 +14,7 @@ from test_bad_input_common import (
     INTS,
     NOT_NONE,
     PACKINGS,
+    TABLES,
     TOLERANCES,
     case,
     check_bad_input,
@@ -35,14 +36,6 @@ from packing import (
 )
 
 W, B = np.array([[1.0, 0.0], [-1.0, 0.0], [0.0, 1.0]]), np.zeros(3)
-TABLES = [
-    (-0.5, ValueError),
-    (1.5, ValueError),
-    (np.nan, ValueError),
-    ("0.5", TypeError),
-    (True, TypeError),
-    ([[0.5, 0.5]], ValueError),
-]
 IMPORTANCES = [(-1.0, ValueError), (np.inf, ValueError), ("1", TypeError), ([1.0, 2.0], ValueError)]
 BIASES = [(None, TypeError), ("abc", TypeError), (np.full(3, np.nan), ValueError), (np.zeros(4), ValueError)]
 WEIGHTS = [v for v in PACKINGS if not (isinstance(v[0], np.ndarray) and v[0].ndim == 3)]

@@ -12,6 +12,7 @@ from test_bad_input_common import (
     FLOATS,
     INTS,
     RNGS,
+    TABLES,
     TOLERANCES,
     case,
     check_bad_input,
@@ -36,14 +37,6 @@ TOY = dict(n_features=5, d=2, steps=1, batch_size=2, eval_batch_size=2)
 ABS = dict(n_features=3, d=4, steps=1, batch_size=2)
 SCURVE = dict(rank=1, steps=1, size=(4, 4))
 W, B, X = np.ones((3, 2)), np.zeros(3), np.ones((4, 3))
-TABLES = [
-    (-0.5, ValueError),
-    (1.5, ValueError),
-    (np.nan, ValueError),
-    ("0.5", TypeError),
-    (True, TypeError),
-    ([[0.5, 0.5]], ValueError),
-]
 ARRAYS = [
     (None, TypeError),
     ("abc", TypeError),

@@ -44,29 +44,22 @@ def train_cells(n: int, d: int, cells: int, n_seeds: int, steps: int, seed: int)
     x, y = np.geomspace(0.1, 10, cells), np.geomspace(1, 0.01, cells)
     imp = np.ones((cells * cells, n))
     imp[:, -1] = np.tile(x, cells)
-    r = train_toy_model(
-        n_features=n,
-        d=d,
-        density=np.repeat(y, cells),
-        importance=imp,
-        steps=steps,
-        batch_size=1024,
-        lr=1e-2,
-        schedule="cosine",
-        n_seeds=n_seeds,
-        rng=seed,
-    )
-    return {"W": r.W.astype(np.float64), "b": r.b.astype(np.float64)}
+    return _train(n, d, np.repeat(y, cells), imp, 1024, n_seeds, steps, seed)
 
 
 def train_sweep(n: int, d: int, inv: np.ndarray, n_seeds: int, steps: int, seed: int) -> dict:
     """Train ``n`` equal features in ``d`` dims at sparsities ``S = 1 − 1/inv``."""
+    return _train(n, d, 1.0 / inv, 1.0, 512, n_seeds, steps, seed)
+
+
+def _train(n, d, density, importance, batch_size, n_seeds, steps, seed) -> dict:
     r = train_toy_model(
         n_features=n,
         d=d,
-        density=1.0 / inv,
+        density=density,
+        importance=importance,
         steps=steps,
-        batch_size=512,
+        batch_size=batch_size,
         lr=1e-2,
         schedule="cosine",
         n_seeds=n_seeds,
