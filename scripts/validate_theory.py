@@ -15,14 +15,27 @@ Experiments (issue 12 targets):
   0.03, 0.01; represented count and shapes (``analyze_structure`` names),
   predicted against best-of-4 trained.
 * ``dims``: 200 features in 20 dims, equal importance, 20 sparsities;
-  dimensions per feature ``d / ||W||_F²`` predicted against best-of-4 trained;
-  target within 0.05 at >= 80% of the sparsities.
+  dimensions per feature ``d / ||W||_F²`` predicted against trained; target
+  within 0.05 at >= 80% of the sparsities. (The configuration below trains one
+  seed for 4,000 steps at batch 512 per sparsity, reduced so that the sweep fits
+  a session on a shared 2-core machine; raise ``n_seeds``/``steps`` in ``FULL``
+  for a best-of-several run.)
 
 Trained models are cached in ``--cache`` (default ``.cache/theory``; atomic
 ``.npz`` writes) so predictions can be re-checked without retraining;
 ``--train-only`` fills the cache, ``--force`` retrains, ``--quick`` runs tiny
-settings (smoke test). The full runs take hours on two shared cores: start them
-with ``nohup nice -n 10 python scripts/validate_theory.py --train-only &``.
+settings (smoke test). Training runs on one core per process (``n_threads=1``);
+start parts in parallel, from the repository root so that its ``packing`` is
+imported::
+
+    PYTHONPATH=. OMP_NUM_THREADS=1 nice -n 15 python scripts/validate_theory.py \
+        phase2 phase3 dims --part 0/2 --train-only &
+    PYTHONPATH=. OMP_NUM_THREADS=1 nice -n 15 python scripts/validate_theory.py \
+        dims --part 1/2 --train-only &
+    PYTHONPATH=. OMP_NUM_THREADS=1 nice -n 15 python scripts/validate_theory.py
+
+The numbers of the last full run, with the commands, are in
+``docs/theory_validation.md``.
 """
 
 from __future__ import annotations
