@@ -61,7 +61,14 @@ from .structure import (
     tegum_factors,
 )
 
-__all__ = ["ComparisonRow", "Comparison", "compare_packings", "ideal_tegum_product", "DEFAULT_P_GRID"]
+__all__ = [
+    "ComparisonRow",
+    "ModelComparison",
+    "Comparison",
+    "compare_packings",
+    "ideal_tegum_product",
+    "DEFAULT_P_GRID",
+]
 
 #: Orders at which the optimal partition is searched for the learned one.
 DEFAULT_P_GRID = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 16.0, np.inf)
@@ -112,6 +119,16 @@ class ComparisonRow(Savable):
         Feature dimensionalities over the row's features.
     note : str
         Extra information (shapes, dropped features, reference parameters).
+    max_positive : float
+        Largest positive cosine ``max_{i<j} max(cos θ_ij, 0)``
+        (:func:`packing.signed_interference`): the interference a ReLU passes.
+        An antipodal pair has coherence 1 but ``max_positive`` 0.
+    positive_moment : float
+        ``Σ_{i<j} max(cos θ_ij, 0)``: the first moment of the positive part.
+
+    The moments, the coherence and the gap to the bound are line-packing
+    quantities (``|cos θ|``, signs ignored): they score unsigned lines, not the
+    loss of a ReLU model (see :class:`ModelComparison` for that).
     """
 
     name: str
@@ -128,6 +145,8 @@ class ComparisonRow(Savable):
     dim_min: float
     dim_max: float
     note: str = ""
+    max_positive: float = math.nan
+    positive_moment: float = math.nan
 
     def record(self) -> dict:
         """Return the row as a flat dict (moments as ``M_p`` keys) for CSV/JSON."""
@@ -138,6 +157,97 @@ class ComparisonRow(Savable):
             out[f"M_{_fmt_p(p)}"] = v
         out["note"] = note
         return out
+
+
+@dataclass(frozen=True)
+class ModelComparison(Savable):
+    """One learned instance of the ReLU toy model against the geometry predicted for it.
+
+    Attributes
+    ----------
+    instance : int or None
+    sparsity : float
+        The data's sparsity (the probability a feature is zero; its mean if
+        features differ).
+    learned : str
+        Shapes :func:`packing.analyze_structure` detects in the learned ``W``.
+    learned_loss : float
+        :func:`packing.expected_loss` of the learned ``(W, b)``; with no ``b``
+        given, of the learned directions with norms and biases fitted from the
+        learned norms (:func:`packing.fit_geometry`: at most the model's own).
+    predicted : str
+        :attr:`GeometryPrediction.description` of :func:`packing.predict_geometry`.
+    predicted_loss : float
+    runner_up : str
+        The best prediction with a different block composition (``""`` if none).
+    runner_up_loss : float
+    local_minimum : bool
+        The learned loss lies above the predicted optimum by more than
+        ``tolerance`` (relative) plus both error bounds: training stopped in a
+        worse configuration than the predicted one.
+    gap : float
+        ``learned_loss − predicted_loss`` (negative: the learned model beats the
+        prediction, whose candidates it is not restricted to).
+    learned_represented, predicted_represented : int
+        Represented features of each.
+    learned_max_positive : float
+        Largest positive dot product ``W_i·W_j`` of the learned weights
+        (:func:`packing.signed_interference` with ``weighted=True``).
+    biases_fitted : bool
+        True when no ``b`` was given and the learned loss used fitted biases.
+    """
+
+    instance: int | None
+    sparsity: float
+    learned: str
+    learned_loss: float
+    predicted: str
+    predicted_loss: float
+    runner_up: str
+    runner_up_loss: float
+    local_minimum: bool
+    gap: float
+    learned_represented: int
+    predicted_represented: int
+    learned_max_positive: float
+    biases_fitted: bool = False
+
+    def record(self) -> dict:
+        """Return the comparison as a flat dict."""
+        return asdict(self)
+
+
+#: Relative tolerance of the local-minimum flag (besides the expected losses' error bounds).
+LOCAL_MINIMUM_RTOL = 1e-3
+
+
+def model_table(model: list) -> str:
+    """Return the model comparisons as an aligned text table (the ReLU model's own terms)."""
+    head = ["instance", "S", "learned", "E[loss]", "predicted", "E[loss]", "runner-up", "E[loss]", "minimum"]
+    table = [head]
+    for m in model:
+        table.append(
+            [
+                "-" if m.instance is None else str(m.instance),
+                f"{m.sparsity:.3g}",
+                m.learned or "-",
+                f"{m.learned_loss:.5g}" + ("*" if m.biases_fitted else ""),
+                m.predicted or "-",
+                f"{m.predicted_loss:.5g}",
+                m.runner_up or "-",
+                "n/a" if math.isinf(m.runner_up_loss) else f"{m.runner_up_loss:.5g}",
+                "local" if m.local_minimum else "global (as predicted)",
+            ]
+        )
+    widths = [max(len(row[c]) for row in table) for c in range(len(head))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in table]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.insert(
+        0, "ReLU toy model, expected loss (packing.expected_loss) of the learned and predicted geometry:"
+    )
+    if any(m.biases_fitted for m in model):
+        lines.append("* no biases given: the learned directions with fitted norms and biases")
+    return "\n".join(lines)
 
 
 @dataclass(frozen=True)
@@ -163,6 +273,10 @@ class Comparison(Savable):
         loss (same Welch block-cost table) equals the optimum, but
         :func:`packing.optimal_partition` breaks the tie for another partition
         (fewer blocks). At ``p = 2`` every partition into tight frames ties.
+    model : list of ModelComparison
+        One per instance, in the ReLU toy model's own terms (expected loss of the
+        learned and the predicted geometry), when the data's ``sparsity`` (or
+        ``density``) was given; empty otherwise.
     """
 
     rows: list
@@ -172,6 +286,7 @@ class Comparison(Savable):
     reports: list = field(repr=False)
     atol: float = INTERFERENCE_ATOL
     tied_p: dict = field(default_factory=dict)
+    model: list = field(default_factory=list)
 
     def records(self) -> list[dict]:
         """Return one flat dict per row."""
@@ -200,6 +315,7 @@ class Comparison(Savable):
             "predicted_p": {str(k): [_fmt_p(p) for p in v] for k, v in self.predicted_p.items()},
             "tied_p": {str(k): [_fmt_p(p) for p in v] for k, v in self.tied_p.items()},
             "rows": [{k: clean(v) for k, v in r.items()} for r in self.records()],
+            "model": [{k: clean(v) for k, v in m.record().items()} for m in self.model],
         }
         return json.dumps(payload, **kwargs)
 
@@ -207,7 +323,7 @@ class Comparison(Savable):
         """Return the comparison as an aligned plain-text table."""
         head = ["packing", "n/d", "partition"]
         head += [f"M_{_fmt_p(p)}" if np.isfinite(p) else "coherence" for p in self.ps]
-        head += ["orth pairs", "gap to bound", "dim mean [min,max]"]
+        head += ["orth pairs", "gap to bound", "dim mean [min,max]", "pos max"]
         table = [head]
         for r in self.rows:
             name = r.name if r.instance is None else f"[{r.instance}] {r.name}"
@@ -215,10 +331,16 @@ class Comparison(Savable):
             cells += [f"{r.moments[p]:.4g}" for p in self.ps]
             gap = "n/a" if math.isnan(r.gap) else f"{r.gap:.3g}"
             cells += [str(r.orthogonal_pairs), gap, f"{r.dim_mean:.3f} [{r.dim_min:.2f},{r.dim_max:.2f}]"]
+            cells += ["n/a" if math.isnan(r.max_positive) else f"{r.max_positive:.3g}"]
             table.append(cells)
         widths = [max(len(row[c]) for row in table) for c in range(len(head))]
         lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in table]
         lines.insert(1, "  ".join("-" * w for w in widths))
+        lines.append(
+            "M_p, coherence, gap to bound and the predicted optima below are line-packing quantities "
+            "(|cos|^p, signs ignored); pos max is the largest positive cosine, the interference a ReLU "
+            "passes (an antipodal pair has 0)"
+        )
         for inst, ps in self.predicted_p.items():
             where = ", ".join(_fmt_p(p) for p in ps) if ps else "none of the grid"
             prefix = "" if inst is None else f"[{inst}] "
@@ -229,6 +351,9 @@ class Comparison(Savable):
         notes = [(r.instance, r.name, r.note) for r in self.rows if r.note]
         for inst, name, note in notes:
             lines.append(f"{'' if inst is None else f'[{inst}] '}{name}: {note}")
+        if self.model:
+            lines.append("")
+            lines.append(model_table(self.model))
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -245,7 +370,7 @@ def _row(name, W, ps, atol, *, instance=None, partition=None, note="") -> Compar
     n, d = W.shape
     if partition is None:
         partition = _detected_partition(W, atol)
-    stats = pairwise_statistics(W, p=ps, atol=atol)
+    stats = pairwise_statistics(W, p=tuple(dict.fromkeys((*ps, 1.0))), atol=atol, signed=True)
     coh = stats.coherence
     bound = lower_bound(n, d) if n >= 2 else math.nan
     D = feature_dimensionality(W)
@@ -264,6 +389,8 @@ def _row(name, W, ps, atol, *, instance=None, partition=None, note="") -> Compar
         dim_min=float(D.min()),
         dim_max=float(D.max()),
         note=note,
+        max_positive=float(stats.signed.max_positive),
+        positive_moment=float(stats.signed.positive[1.0]),
     )
 
 
@@ -419,6 +546,10 @@ def compare_packings(
     shape_tol: float = SHAPE_TOL,
     optimizer_budget: float = 1.0,
     rng=None,
+    b=None,
+    sparsity=None,
+    density=None,
+    importance=1.0,
 ) -> Comparison:
     """Compare learned packing(s) with ideal, predicted, optimized and random packings.
 
@@ -454,6 +585,20 @@ def compare_packings(
         optimizer draws until its wall-clock budget ends, so on its own stream
         it cannot change the other rows: with an int seed they are the same
         on every machine and for every ``optimizer_budget``.
+    b : array_like, shape (n,) or (instances, n), optional
+        The learned biases of a ReLU toy model ``ReLU(x W Wᵀ + b)``, for the
+        model comparison.
+    sparsity, density : float or array_like, optional
+        The data the model was trained on (as in :func:`packing.train_toy_model`:
+        a scalar, one value per instance, or ``(instances, n)``). Given either,
+        the comparison adds, per instance, the model's own terms
+        (:class:`ModelComparison`): the predicted geometry
+        (:func:`packing.predict_geometry`), the expected loss of the learned and
+        the predicted geometry and of the runner-up, and whether the learned
+        model sits in a local minimum.
+    importance : float or array_like
+        Feature importances of the model (scalar, one per feature, or
+        ``(instances, n)``).
 
     Returns
     -------
@@ -465,6 +610,18 @@ def compare_packings(
     >>> cmp = compare_packings(np.c_[np.cos(t), np.sin(t)], include=("ideal", "random"), p_grid=(), rng=0)
     >>> [(r.name, r.partition, round(r.coherence, 3)) for r in cmp.rows]
     [('learned', '5/2', 0.809), ('ideal tegum', '5/2', 0.809), ('random', '5/2', 0.953)]
+
+    A learned 3×digon (6 features in 3 dims, sparse data): coherence 1 as lines,
+    but no positive interference, and the ReLU model's predicted optimum.
+
+    >>> fit = fit_geometry(np.vstack([np.eye(3), -np.eye(3)])[[0, 3, 1, 4, 2, 5]], sparsity=0.9)
+    >>> cmp = compare_packings(fit.W, include=("ideal",), p_grid=(), b=fit.b, sparsity=0.9)
+    >>> learned = cmp.rows[0]
+    >>> learned.coherence, learned.max_positive
+    (1.0, 0.0)
+    >>> m = cmp.model[0]
+    >>> m.learned, m.predicted, m.local_minimum, abs(m.gap) < 1e-6
+    ('3×digon', '3×digon', False, True)
     >>> compare_packings(np.eye(2), include=("best",))
     Traceback (most recent call last):
     ...
@@ -486,6 +643,7 @@ def compare_packings(
     shape_tol = check_tolerance(shape_tol, "shape_tol")
     optimizer_budget = check_float(optimizer_budget, "optimizer_budget", minimum=0.0, strict_min=True)
     seed = check_seed_sequence(rng)
+    data = _model_inputs(arr if batch else arr[None], b, sparsity, density, importance)
     rows, reports, predicted, tied, cache, grid = [], [], {}, {}, {}, {}
     refs = tuple(r for r in include if r != "ideal")
     for k, Wk in enumerate(Ws):
@@ -524,4 +682,73 @@ def compare_packings(
     for n in sizes:
         for r in cache[n]:
             rows.append(r if len(sizes) == 1 else ComparisonRow(**{**asdict(r), "name": f"{r.name} (n={n})"}))
-    return Comparison(rows, tuple(ps), predicted, tuple(p_grid), reports, atol, tied)
+    model = _model_rows(Ws, reports, batch, *data) if data is not None else []
+    return Comparison(rows, tuple(ps), predicted, tuple(p_grid), reports, atol, tied, model)
+
+
+def _model_inputs(W3, b, sparsity, density, importance):
+    """Return validated ``(b, density, importance)`` tables for the model comparison (None: no data given)."""
+    from .theory._inputs import check_weights, feature_density, feature_table, instance_tables
+
+    if sparsity is None and density is None:
+        if b is not None:
+            raise ValueError(
+                "b must come with the data it was trained on: give sparsity (or density) as well; "
+                "got b without either."
+            )
+        return None
+    n_inst, n = W3.shape[:2]
+    dens = feature_density(sparsity, density, n)
+    imp = feature_table(importance, "importance", n, one_d="feature", lo=0.0)
+    name = "sparsity" if density is None else "density"
+    t = instance_tables(n_inst, **{name: dens, "importance": imp})
+    if b is not None:
+        b = check_weights(W3, b)[1]
+    return b, t[name], t["importance"]
+
+
+def _model_rows(Ws, reports, batch, b, dens, imp) -> list:
+    """One :class:`ModelComparison` per instance (predictions cached per distinct data)."""
+    from .geometry import signed_interference
+    from .theory import expected_loss, fit_geometry, predict_geometry
+
+    out, cache = [], {}
+    for k, (Wk, report) in enumerate(zip(Ws, reports, strict=True)):
+        n, d = Wk.shape
+        dk, ik = dens[k], imp[k]
+        key = (n, d, dk.tobytes(), ik.tobytes())
+        if key not in cache:
+            cache[key] = predict_geometry(n, d, density=dk[None], importance=ik)
+        pred = cache[key]
+        Wk = Wk.astype(np.float64)
+        if b is None:
+            fit = fit_geometry(
+                Wk, density=dk[None], importance=ik, share=False, init_norms=np.linalg.norm(Wk, axis=1)
+            )
+            loss, bound = fit.loss, fit.error_bound
+        else:
+            ev = expected_loss(Wk, b[k], density=dk[None], importance=ik[None], return_details=True)
+            loss, bound = float(ev.loss[0]), float(ev.error_bound[0])
+        runner = pred.runner_up
+        slack = LOCAL_MINIMUM_RTOL * abs(pred.loss) + bound + pred.error_bound
+        out.append(
+            ModelComparison(
+                instance=k if batch else None,
+                sparsity=float(1.0 - dk.mean()),
+                learned=report.description,
+                learned_loss=float(loss),
+                predicted=pred.description,
+                predicted_loss=float(pred.loss),
+                runner_up="" if runner is None else runner.description,
+                runner_up_loss=math.inf if runner is None else float(runner.loss),
+                local_minimum=bool(loss > pred.loss + slack),
+                gap=float(loss - pred.loss),
+                learned_represented=int(report.factors.n - len(report.factors.dropped)),
+                predicted_represented=int(pred.n_represented),
+                learned_max_positive=float(signed_interference(Wk, p=[1.0], weighted=True).max_positive)
+                if n > 1
+                else 0.0,
+                biases_fitted=b is None,
+            )
+        )
+    return out

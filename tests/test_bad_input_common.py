@@ -77,6 +77,15 @@ PACKINGS = [
     (np.array([[object()]]), TypeError),
 ]
 CHOICES = [("no-such-choice", ValueError), (3, ValueError), (None, ValueError)]
+#: Bad probability tables (sparsity, density): out of [0, 1], NaN, wrong types, wrong shapes.
+TABLES = [
+    (-0.5, ValueError),
+    (1.5, ValueError),
+    (np.nan, ValueError),
+    ("0.5", TypeError),
+    (True, TypeError),
+    ([[0.5, 0.5]], ValueError),
+]
 
 
 def NOT_NONE(bad: list) -> list:  # noqa: N802  (reads as a constant: the list without None)
@@ -167,6 +176,7 @@ NO_ARGUMENTS = {
     "equiangular_lines_28",
     "get_memory_limit",
     "sweep_tasks",
+    "default_block_shapes",
 }
 
 

@@ -12,6 +12,7 @@ from test_bad_input_common import (
     FLOATS,
     INTS,
     RNGS,
+    TABLES,
     TOLERANCES,
     case,
     check_bad_input,
@@ -43,14 +44,6 @@ MONO = dict(n_features=4, d=2, n_neurons=5, steps=1, batch_size=2, eval_batch_si
 NONNEGATIVE = [(-0.1, ValueError), (np.nan, ValueError), ("0.1", TypeError), (True, TypeError)]
 E2 = np.eye(2)
 W, B, X = np.ones((3, 2)), np.zeros(3), np.ones((4, 3))
-TABLES = [
-    (-0.5, ValueError),
-    (1.5, ValueError),
-    (np.nan, ValueError),
-    ("0.5", TypeError),
-    (True, TypeError),
-    ([[0.5, 0.5]], ValueError),
-]
 ARRAYS = [
     (None, TypeError),
     ("abc", TypeError),

@@ -205,9 +205,7 @@ def test_monosemanticity_heat_map_puts_each_feature_on_its_monosemantic_neuron()
 
     # neurons x features: neuron 0 serves feature 2 only, 1 is dead, 2 serves feature 0 only,
     # 3 is polysemantic (features 0 and 1), 4 serves feature 1 only but more weakly
-    acts = np.array(
-        [[0, 0, 2.0], [0, 0, 0], [1.5, 0, 0], [0.5, 0.5, 0], [0, 0.3, 0]], dtype=float
-    )
+    acts = np.array([[0, 0, 2.0], [0, 0, 0], [1.5, 0, 0], [0.5, 0.5, 0], [0, 0.3, 0]], dtype=float)
     pos = np.maximum(acts, 0)
     total = pos.sum(1)
     score = np.divide(pos.max(1), total, out=np.zeros(5), where=total > 0)
@@ -252,3 +250,45 @@ def test_monosemanticity_sweep_lines_join_the_best_seed():
     frac = result["noise"]["data"]["monosemantic_fraction"]
     assert np.allclose(noise_lines[0].get_ydata(), frac[:2].max(axis=1))
     assert np.allclose(noise_lines[1].get_ydata(), frac[2:].max(axis=1))
+
+
+def test_theory_figure_draws_the_predictions_it_is_given():
+    """The phase panels show the given phases (predicted | trained | disagreement); the curves the sweep."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from packing.figures import theory_predictions as tp
+    from packing.theory import PHASES, phase_diagram
+
+    W = np.array([[[1.0], [-1.0]], [[1.0], [0.0]], [[0.0], [1.0]], [[1.0], [-0.5]]])
+    pd = phase_diagram(
+        relative_importance=[0.2, 5.0], density=[1.0, 0.01], trained_weights=(W, np.zeros((4, 2)))
+    )
+    fig, axes = plt.subplots(1, 3, squeeze=False)
+    tp.draw_phases(fig, axes, [pd])
+    predicted, trained, differ = (ax.get_images()[0].get_array() for ax in axes[0])
+    assert predicted.tolist() == [[PHASES.index(p) for p in row] for row in pd.predicted]
+    assert trained.tolist() == [[PHASES.index(p) for p in row] for row in pd.trained]
+    assert differ.tolist() == (pd.predicted != pd.trained).astype(int).tolist()
+    assert f"{pd.agreement:.0%}" in axes[0, 2].get_title()
+    plt.close(fig)
+
+    sweep = {
+        "inv": np.array([1.0, 10.0, 100.0]),
+        "trained_dims": np.array([1.0, 0.52, 0.4]),
+        "predicted_dims": np.array([1.0, 0.5, 0.4]),
+        "trained_loss": np.array([1.0, 0.5, 0.1]),
+        "predicted_loss": np.array([1.0, 0.4, 0.1]),
+    }
+    fig, ax = plt.subplots()
+    tp.draw_dimensionality(ax, sweep, 200, 20)
+    points, curve = ax.get_lines()[:2]
+    assert points.get_ydata().tolist() == sweep["trained_dims"].tolist()
+    assert curve.get_ydata().tolist() == sweep["predicted_dims"].tolist()  # drawn over the points
+    assert curve.get_zorder() >= points.get_zorder() and ax.get_xscale() == "log"
+    fig, ax = plt.subplots()
+    tp.draw_loss_gap(ax, sweep, 200, 20)
+    assert ax.get_lines()[0].get_ydata() == pytest.approx([0.0, 0.25, 0.0])
+    plt.close("all")

@@ -200,7 +200,10 @@ def reports(draw):
 def comparisons(draw):
     W = draw(st.sampled_from([np.vstack([np.eye(2), -np.eye(2)]), packing.regular_polygon(5)]))
     batch = np.stack([W, W[::-1]]) if draw(st.booleans()) else W
-    return packing.compare_packings(batch, include=("ideal",), partition_ps=(1.0, np.inf), p_grid=(1.0, 4.0))
+    model = dict(sparsity=0.9, b=np.full(W.shape[0], -0.1)) if draw(st.booleans()) else {}
+    return packing.compare_packings(
+        batch, include=("ideal",), partition_ps=(1.0, np.inf), p_grid=(1.0, 4.0), **model
+    )
 
 
 @st.composite
@@ -236,10 +239,45 @@ def sweep_cells(draw):
         result = {"y": draw(st.floats(allow_nan=False)), "v": np.arange(draw(st.integers(0, 4)), dtype=float)}
     config = {"n": draw(st.integers(1, 9)), "p": draw(st.sampled_from([1.0, np.inf])), "dtype": np.float32}
     seed = draw(st.one_of(st.none(), seeds))
-    summary = {"loss": draw(st.floats()), "k": draw(st.integers(0, 5)), "name": draw(st.text(max_size=5)),
-               "ok": draw(st.booleans()), "none": None}
+    summary = {
+        "loss": draw(st.floats()),
+        "k": draw(st.integers(0, 5)),
+        "name": draw(st.text(max_size=5)),
+        "ok": draw(st.booleans()),
+        "none": None,
+    }
     key = packing.cell_key("t", config, seed)
     return packing.SweepCell("t", key, config, seed, summary, result, draw(st.floats(0, 10)), "")
+
+
+@st.composite
+def theory_results(draw, kind):
+    """Results of packing.theory (small, fast cases)."""
+    from packing import theory
+
+    S = draw(st.sampled_from([0.0, 0.6, 0.95]))
+    if kind == "ExpectedLoss":
+        W = draw(packings(min_n=1, max_n=5, max_d=3))
+        b = np.random.default_rng(draw(seeds)).normal(scale=0.2, size=len(W))
+        model = draw(st.sampled_from(["relu", "linear"]))
+        return theory.expected_loss(W, b, sparsity=S, model=model, return_details=True)
+    if kind == "FittedGeometry":
+        U = draw(st.sampled_from([packing.regular_polygon(5), np.vstack([np.eye(2), -np.eye(2)]), np.eye(2)]))
+        return theory.fit_geometry(U, sparsity=S)
+    if kind == "GeometryPrediction":
+        n, d = draw(st.integers(1, 5)), draw(st.integers(1, 2))
+        return theory.predict_geometry(n, d, sparsity=S, importance=draw(st.sampled_from([1.0, 0.8])))
+    if kind == "BlockCostTable":
+        return theory.relu_block_costs(draw(st.integers(1, 5)), draw(st.integers(1, 2)), sparsity=S)
+    if kind == "BlockShape":
+        return draw(st.sampled_from(theory.default_block_shapes()))
+    pd = theory.phase_diagram(2, 1, relative_importance=[0.5, 2.0], density=[1.0, 0.05], train=False)
+    if draw(st.booleans()):
+        W = np.random.default_rng(draw(seeds)).normal(size=(4, 2, 1))
+        pd = theory.phase_diagram(
+            2, 1, relative_importance=[0.5, 2.0], density=[1.0, 0.05], trained_weights=(W, np.zeros((4, 2)))
+        )
+    return pd
 
 
 STRATEGIES = {
@@ -259,11 +297,27 @@ STRATEGIES = {
     "IdealShape": st.builds(packing.IdealShape, st.sampled_from(["simplex", "polygon"]), st.integers(3, 9)),
     "Comparison": comparisons(),
     "ComparisonRow": comparisons().map(lambda c: c.rows[-1]),
+    "ModelComparison": st.builds(
+        lambda W, S: packing.compare_packings(W, include=("ideal",), p_grid=(), sparsity=S).model[0],
+        st.sampled_from([np.vstack([np.eye(2), -np.eye(2)]), packing.regular_polygon(5)]),
+        st.sampled_from([0.0, 0.9]),
+    ),
     "LPBound": lp_bounds(),  # each solve takes about 0.5 s: few examples (see test below)
     "PairStatistics": pair_statistics(),
     "SignedInterference": pair_statistics().filter(lambda s: s.signed is not None).map(lambda s: s.signed),
     "PairSpectrum": spectra(),
     "SweepCell": sweep_cells(),
+    **{
+        kind: theory_results(kind)
+        for kind in (
+            "ExpectedLoss",
+            "FittedGeometry",
+            "GeometryPrediction",
+            "BlockCostTable",
+            "BlockShape",
+            "PhaseDiagram",
+        )
+    },
 }
 
 

@@ -157,7 +157,9 @@ def test_defaults_are_part_of_the_config(tmp_path):
     )
     assert a["key"][0] == b["key"][0] and b["status"][0] == "cached"
     cell = load_cell(a["path"][0])
-    assert cell.config == {"n": 6, "d": 3, "p": 2.0, "cost": "welch", "budget": None, "build": True}
+    expected = {"n": 6, "d": 3, "p": 2.0, "cost": "welch", "budget": None, "build": True}
+    expected |= {"sparsity": None, "density": None}  # the ReLU cost's data parameters (#12)
+    assert cell.config == expected
 
 
 # --------------------------------------------------------------------------- results and the table
@@ -403,7 +405,8 @@ def _free_port():
         (
             {"grid": {"n": [6], "q": [1]}},
             ValueError,
-            "grid must set arguments of task 'optimal_partition' \\(n, d, p, cost, budget, build\\); "
+            "grid must set arguments of task 'optimal_partition' "
+            "\\(n, d, p, cost, sparsity, density, budget, build\\); "
             "got 'q', which it does not take",
         ),
         (

@@ -104,6 +104,12 @@ FIGURES: dict[str, FigureDriver] = {
             "exact optimal partitions of this toolkit (no single published figure)",
         ),
         FigureDriver(
+            "theory_predictions",
+            ("theory_phase_diagrams", "theory_dimensionality", "theory_loss_gap"),
+            f"{_TMS}, sections 'Superposition as a Phase Change' (phase diagrams, 2 in 1 and 3 in 2) and "
+            "'Feature Dimensionality', each predicted before training (packing.theory) and trained",
+        ),
+        FigureDriver(
             "toy_dimensionality",
             ("toy_dimensionality",),
             f"{_TMS}, section 'Feature Dimensionality': dimensions per feature against 1/(1-S) and "

@@ -55,6 +55,14 @@ class PartitionResult(Savable):
         table value, e.g. the Welch ideal, is not attained by a known packing).
     exact_blocks : list of bool
         Whether each block of ``W`` attains (or beats) its table value.
+    b : ndarray of shape (n,) or None
+        With ``cost="relu"``: the fitted biases of the ReLU toy model whose
+        weights are ``W`` (``loss`` and ``realized_loss`` are then its
+        expected loss, not a p-moment).
+    shapes : list of str
+        With ``cost="relu"``: the shape each block holds (``"digon"``,
+        ``"pentagon"``, ..., ``"dropped"`` for a block whose features are all
+        left out); its other features are left out (norm 0).
     """
 
     n: int
@@ -68,6 +76,8 @@ class PartitionResult(Savable):
     labels: np.ndarray | None = None
     realized_loss: float | None = None
     exact_blocks: list[bool] = field(default_factory=list)
+    b: np.ndarray | None = field(default=None, repr=False)
+    shapes: list[str] = field(default_factory=list)
 
     @property
     def k(self) -> int:
@@ -89,9 +99,11 @@ class PartitionResult(Savable):
 def optimal_partition(
     n: int,
     d: int,
-    p: float,
+    p: float | None = None,
     *,
     cost="welch",
+    sparsity=None,
+    density=None,
     budget: float | None = None,
     build: bool = True,
     rng=0,
@@ -114,9 +126,17 @@ def optimal_partition(
     n, d : int
         Features and dimensions.
     p : float > 0 or inf
-        Moment order of the pairwise loss ``Σ_{i<j} |cos θ_ij|^p``.
-    cost : {"welch", "known", "optimizer"} or callable
+        Moment order of the pairwise loss ``Σ_{i<j} |cos θ_ij|^p`` (a line-packing
+        loss; ignored, and may be omitted, with ``cost="relu"``).
+    cost : {"welch", "known", "optimizer", "relu"} or callable
         Table of within-block losses ``f(m, D)`` (see :func:`block_cost_table`).
+        ``"relu"``: the fitted expected loss of the ReLU toy model
+        (:func:`packing.relu_block_costs`: equal importance, the given
+        ``sparsity``): a block of ``m`` features in ``D`` dims holds the best
+        decodable shape of at most ``m`` of them (a dimension holds at most an
+        antipodal pair, two dims at most a polygon, ...) and leaves the rest
+        out, so the partition is one a ReLU model can learn; ``W`` and ``b``
+        are that model's weights and ``loss`` its expected loss.
         ``"optimizer"`` calls :func:`packing.optimize_packing` once per block
         shape ``m > D >= 2`` with ``m <= n, D <= d`` (results cached for the
         session, keyed by ``(m, D, p, budget, rng)``): that is
@@ -127,6 +147,9 @@ def optimal_partition(
         ``build=True`` may add one more call per block without an exact
         construction. Ctrl-C stops the whole call (``KeyboardInterrupt``);
         a block cut short by it never enters the table or the session cache.
+    sparsity, density : float, optional
+        With ``cost="relu"``: the probability a feature is zero (or active), one
+        number for every feature (default dense).
     budget : float or None
         Seconds per optimizer call.
     build : bool
@@ -160,6 +183,15 @@ def optimal_partition(
     ([(12, 6)], 0.5455, [False])
     >>> optimal_partition(12, 6, 4.0, cost="known").blocks
     [(6, 3), (6, 3)]
+
+    The ReLU model's own cost: a dimension holds at most an antipodal pair.
+
+    >>> r = optimal_partition(6, 3, cost="relu", sparsity=0.9)
+    >>> r.blocks, r.shapes
+    ([(2, 1), (2, 1), (2, 1)], ['digon', 'digon', 'digon'])
+    >>> r = optimal_partition(5, 1, cost="relu", sparsity=0.9)   # p = 1 would put all 5 on the line
+    >>> r.shapes, int(np.sum(np.linalg.norm(r.W, axis=1) > 0))
+    (['digon'], 2)
     >>> optimal_partition(5, 0, 1.0)
     Traceback (most recent call last):
     ...
@@ -167,6 +199,14 @@ def optimal_partition(
     """
     n = check_int(n, "n", minimum=1)
     d = check_int(d, "d", minimum=1)
+    if isinstance(cost, str) and cost == "relu":
+        build = check_bool(build, "build")
+        return _relu_partition(n, d, p, sparsity, density, build)
+    if sparsity is not None or density is not None:
+        name = "sparsity" if sparsity is not None else "density"
+        raise ValueError(
+            f"{name} needs cost='relu' (the line-packing costs take no data); got cost={cost!r}."
+        )
     p = check_p(p)
     budget = check_budget(budget)
     build = check_bool(build, "build")
@@ -197,6 +237,28 @@ def optimal_partition(
         result.W, result.labels = tegum_product(*arrays, return_labels=True)
         result.realized_loss = float(interference_moment(result.W, p)) if n > 1 else 0.0
         result.exact_blocks = exact
+    return result
+
+
+def _relu_partition(n, d, p, sparsity, density, build) -> PartitionResult:
+    """``optimal_partition`` with the ReLU toy model's fitted block costs (validated ``n, d, build``)."""
+    from ..theory._predict import _check_shapes, _cost_table, one_density, relu_partition_blocks
+
+    p = math.nan if p is None else check_p(p)
+    check_table_memory("optimal_partition", n, d, dp=True)
+    dens = one_density("optimal_partition", sparsity, density)
+    table, costs, by_key = _cost_table(n, d, dens, _check_shapes(None))
+    f = table.partition_table()
+    loss, blocks = _dp.solve(f, n, d, False)
+    result = PartitionResult(n, d, p, "relu", blocks, [float(f[m, D]) for m, D in blocks], loss)
+    W, b, labels, names = relu_partition_blocks(n, d, dens, blocks, table, costs, by_key)
+    result.shapes = names
+    if build:
+        from ..theory import expected_loss
+
+        result.W, result.b, result.labels = W, b, labels
+        result.realized_loss = float(expected_loss(W, b, density=dens))
+        result.exact_blocks = [True] * len(blocks)
     return result
 
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from .._results import Savable
 from .._validation import check_bool, check_packing, check_tolerance
+from ..geometry import SignedInterference, signed_interference
 from .capacity import CAPACITY_TOL, FactorCapacity, _factor_capacities
 from .factors import (
     FACTOR_BYTES_PER_PAIR,
@@ -46,6 +47,11 @@ class StructureReport(Savable):
         Over the represented features (indices into ``W``).
     signature : PackingSignature
         Of the represented features.
+    interference : SignedInterference or None
+        Positive and negative parts of the cosines between the represented
+        features (:func:`packing.signed_interference`, orders 1, 2 and inf): a
+        ReLU passes the positive part, so a tegum product of antipodal pairs
+        has coherence 1 but ``interference.max_positive == 0``.
     """
 
     factors: TegumFactors
@@ -53,6 +59,7 @@ class StructureReport(Savable):
     capacities: list[FactorCapacity]
     orthogonal: OrthogonalSets
     signature: PackingSignature
+    interference: SignedInterference | None = None
 
     @property
     def shape_labels(self) -> list:
@@ -102,6 +109,12 @@ class StructureReport(Savable):
             f"set {o.largest}; maximal sets {'disjoint' if o.disjoint else 'overlapping'}"
             f"{'' if o.complete else f' (enumeration stopped after {len(o.sets)})'}"
         )
+        if self.interference is not None:
+            si = self.interference
+            lines.append(
+                f"interference: largest positive cosine {si.max_positive:.3g} (a ReLU passes it), "
+                f"largest negative {si.max_negative:.3g} (a negative bias filters it)"
+            )
         return "\n".join(lines)
 
 
@@ -175,4 +188,5 @@ def analyze_structure(
     orth = _orthogonal_sets(U[kept], atol, MAX_SETS, "analyze_structure")
     orth = replace(orth, sets=tuple(kept[s] for s in orth.sets))  # indices into W
     signature = _packing_signature(W[kept], signed, True, SIGNATURE_ATOL)
-    return StructureReport(tf, shapes, caps, orth, signature)
+    interference = signed_interference(U[kept], p=(1.0, 2.0, np.inf))
+    return StructureReport(tf, shapes, caps, orth, signature, interference)
