@@ -159,21 +159,27 @@ def test_sphere_maps_match_their_definitions(n, d, seed):
     V = rng.normal(size=(n, d))
     I, J = np.triu_indices(n, 1)
     s = rng.choice([-1.0, 1.0], size=I.size)
-    # pair cosine Jacobian: the directional derivative of s_k <u_i, u_j>, by central differences
-    # (the map is bilinear, so they are exact up to rounding)
-    rows, cols, vals = _sphere.pair_cosine_jacobian(U, I, J, s)
-    A = np.zeros((I.size, n * d))
+    # tangent bases: orthonormal columns orthogonal to each row
+    B = _sphere.tangent_basis(U)
+    assert B.shape == (n, d, d - 1)
+    assert np.allclose(np.einsum("ida,idb->iab", B, B), np.eye(d - 1), atol=1e-12)
+    assert np.allclose(np.einsum("ida,id->ia", B, U), 0.0, atol=1e-12)
+    # pair cosine Jacobian in tangent coordinates: the directional derivative of s_k <u_i, u_j> along
+    # U + h B y, by central differences (bilinear in the step, so exact up to rounding)
+    Y = rng.normal(size=(n, d - 1))
+    rows, cols, vals = _sphere.pair_cosine_jacobian(U, B, I, J, s)
+    A = np.zeros((I.size, n * (d - 1)))
     np.add.at(A, (rows, cols), vals)
     h = 1e-3
     f = lambda X: s * np.einsum("ij,ij->i", X[I], X[J])  # noqa: E731
-    assert np.allclose(A @ V.ravel(), (f(U + h * V) - f(U - h * V)) / (2 * h), atol=1e-9)
-    # tangent constraints: <u_i, v_i> row by row; they vanish exactly on projected steps
-    rows, cols, vals = _sphere.tangent_constraints(U)
-    T = np.zeros((n, n * d))
-    np.add.at(T, (rows, cols), vals)
-    assert np.allclose(T @ V.ravel(), np.sum(U * V, axis=1), atol=1e-12)
+    step = _sphere.tangent_step(B, Y)
+    assert np.allclose(step, np.einsum("ida,ia->id", B, Y), atol=1e-14)
+    assert np.allclose(A @ Y.ravel(), (f(U + h * step) - f(U - h * step)) / (2 * h), atol=1e-9)
+    # tangent projection: orthogonal to each row, idempotent, and the tangent bases span its range
     P = _sphere.project(U, V)
-    assert np.allclose(T @ P.ravel(), 0.0, atol=1e-12) and np.allclose(_sphere.project(U, P), P, atol=1e-12)
+    assert np.allclose(np.sum(U * P, axis=1), 0.0, atol=1e-12)
+    assert np.allclose(_sphere.project(U, P), P, atol=1e-12)
+    assert np.allclose(_sphere.tangent_step(B, np.einsum("ida,id->ia", B, P)), P, atol=1e-12)
     # retraction: back on the sphere, and a first-order move along tangent steps
     R = _sphere.retract(U, 1e-4 * P)
     assert np.allclose(np.linalg.norm(R, axis=1), 1.0, atol=1e-14)
