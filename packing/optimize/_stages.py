@@ -60,10 +60,16 @@ _BASIC = 1
 # ----------------------------------------------------------------------------- smooth descent
 
 
-def q_schedule(rng: np.random.Generator) -> list[float]:
-    """Draw a continuation schedule ``q0, q0·r, …`` (last ``>= 2048``) of the smooth max."""
+def q_schedule(rng: np.random.Generator, q0: float | None = None) -> list[float]:
+    """Draw a continuation schedule ``q0, q0·r, …`` (last ``>= 2048``) of the smooth max.
+
+    ``q0`` is log-uniform in ``[4, 64]`` unless given (a start near a local optimum
+    begins sharper); the ratio ``r`` is drawn from ``{4, 8}`` either way.
+    """
     q = float(np.exp(rng.uniform(np.log(_Q_RANGE[0]), np.log(_Q_RANGE[1]))))
     ratio = float(rng.choice(_Q_RATIOS))
+    if q0 is not None:
+        q = q0
     out = [q]
     while out[-1] < _Q_LAST:
         out.append(out[-1] * ratio)
