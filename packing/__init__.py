@@ -38,6 +38,12 @@ from .bounds import (
     orthoplex_bound,
     welch_bound,
 )
+from .certify import (
+    PackingCertificate,
+    certify_packing,
+    export_packing,
+    read_exported_packing,
+)
 from .compare import (
     DEFAULT_P_GRID,
     Comparison,
@@ -119,6 +125,9 @@ from .plotting import (
 from .reference import (
     TABLE_ROUNDING,
     BestKnown,
+    FoundPacking,
+    best_found,
+    best_found_table,
     best_known,
     best_known_table,
 )
@@ -293,4 +302,11 @@ __all__ = [
     "best_known",
     "best_known_table",
     "TABLE_ROUNDING",
+    "FoundPacking",
+    "best_found",
+    "best_found_table",
+    "PackingCertificate",
+    "certify_packing",
+    "export_packing",
+    "read_exported_packing",
 ]
