@@ -191,7 +191,7 @@ def _decimal_numerators(U: np.ndarray, digits: int) -> np.ndarray:
 
 
 def _binary_numerators(W: np.ndarray) -> np.ndarray:
-    """The floats of ``W`` times a common power of two, exactly (Python ints, object array)."""
+    """Return the floats of ``W`` times a common power of two, exactly (Python ints, object array)."""
     fractions = [[Fraction(float(x)) for x in row] for row in W]
     scale = max(f.denominator for row in fractions for f in row)  # a power of two
     return np.array([[int(f * scale) for f in row] for row in fractions], dtype=object)
@@ -220,8 +220,9 @@ def _squared_cosines(N: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[Fracti
     n = N.shape[0]
     iu, ju = np.triu_indices(n, 1)
     norms = [G[i, i] for i in range(n)]
-    sq = [Fraction(G[i, j] * G[i, j], norms[i] * norms[j]) for i, j in zip(iu.tolist(), ju.tolist(), strict=True)]
-    signs = np.array([1 if G[i, j] >= 0 else -1 for i, j in zip(iu.tolist(), ju.tolist(), strict=True)], dtype=int)
+    pairs = list(zip(iu.tolist(), ju.tolist(), strict=True))
+    sq = [Fraction(G[i, j] * G[i, j], norms[i] * norms[j]) for i, j in pairs]
+    signs = np.array([1 if G[i, j] >= 0 else -1 for i, j in pairs], dtype=int)
     return iu, ju, sq, signs
 
 
@@ -303,7 +304,9 @@ def certify_packing(W, *, digits: int = 20, atol: float = 1e-9) -> PackingCertif
     order = active[np.argsort([-int(trunc[k]) for k in active], kind="stable")]
     inactive = np.setdiff1d(np.arange(len(sq)), active)
     spread = float(Fraction(top - min(int(trunc[k]) for k in active), scale))
-    separation = float(Fraction(top - max(int(trunc[k]) for k in inactive), scale)) if inactive.size else math.inf
+    separation = math.inf
+    if inactive.size:
+        separation = float(Fraction(top - max(int(trunc[k]) for k in inactive), scale))
     # the input's own coherence, exactly
     _, _, sq_in, _ = _squared_cosines(_binary_numerators(W))
     in_lo, in_hi = _enclosure(max(sq_in), digits)

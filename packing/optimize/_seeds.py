@@ -105,7 +105,7 @@ def adapt_packing(W: np.ndarray, n: int, d: int, rng: np.random.Generator) -> np
 
 
 def _lines(vectors) -> np.ndarray:
-    """Unit rows of ``vectors`` with one representative per line (first nonzero coordinate positive)."""
+    """Return unit rows of ``vectors``, one per line (the first nonzero coordinate positive)."""
     V = unit(np.asarray(vectors, dtype=np.float64))
     lead = V[np.arange(len(V)), np.argmax(np.abs(V) > 1e-12, axis=1)]
     V = V[lead > 0]
@@ -114,7 +114,7 @@ def _lines(vectors) -> np.ndarray:
 
 @cache
 def _e8_lines() -> np.ndarray:
-    """The 120 lines of the ``E_8`` roots: ``±e_i ± e_j`` and ``(±1/2)^8`` with an even number of minus signs."""
+    """Return the 120 lines of the ``E_8`` roots ``±e_i ± e_j`` and ``(±1/2)^8`` (even minus signs)."""
     roots = []
     for i, j in itertools.combinations(range(8), 2):
         for si, sj in itertools.product((1.0, -1.0), repeat=2):
@@ -128,7 +128,7 @@ def _e8_lines() -> np.ndarray:
 
 
 def _orthogonal_section(V: np.ndarray, fixed: np.ndarray) -> np.ndarray:
-    """The lines of ``V`` orthogonal to every row of ``fixed``, in coordinates of the orthogonal complement."""
+    """Return the lines of ``V`` orthogonal to the rows of ``fixed``, in coordinates of their complement."""
     keep = np.all(np.abs(V @ fixed.T) < 1e-9, axis=1)
     Q = np.linalg.svd(fixed)[2][fixed.shape[0]:]  # orthonormal basis of the complement
     return unit(V[keep] @ Q.T)
@@ -150,7 +150,7 @@ def _root_lines(name: str) -> np.ndarray:
 
 @cache
 def _d_lines(d: int) -> np.ndarray:
-    """The ``d (d − 1)`` lines ``e_i ± e_j`` of the root system ``D_d``, ``|cos| ∈ {0, 1/2}``."""
+    """Return the ``d (d − 1)`` lines ``e_i ± e_j`` of the root system ``D_d``, ``|cos| ∈ {0, 1/2}``."""
     rows = []
     for i, j in itertools.combinations(range(d), 2):
         for s in (1.0, -1.0):
@@ -183,7 +183,7 @@ def _line_systems(n: int, d: int) -> list[np.ndarray]:
 
 
 def structured_seeds(n: int, d: int, rng: np.random.Generator) -> list[np.ndarray]:
-    """Starts for ``n`` lines in ``R^d`` from the exact line systems above, sorted by coherence.
+    """Return starts for ``n`` lines in ``R^d`` from the exact line systems above, sorted by coherence.
 
     Each system is adapted by :func:`adapt_packing` (thinned, or completed when it
     has a few lines too few); systems of ``R^{d+1}`` (``E_7`` and ``E_8``) are

@@ -18,6 +18,8 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
@@ -57,6 +59,24 @@ _HIGHS_BANNER_MUTED: list[bool] = []
 _BASIC = 1
 
 
+# ----------------------------------------------------------------------------- clocks
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A point in time on a given clock (``time.perf_counter`` or ``time.process_time``)."""
+
+    at: float = math.inf
+    clock: Callable[[], float] = time.perf_counter
+
+    def passed(self) -> bool:
+        """Whether the clock has reached the deadline (never, for ``at = inf``)."""
+        return self.at != math.inf and self.clock() >= self.at
+
+
+NEVER = Deadline()
+
+
 # ----------------------------------------------------------------------------- smooth descent
 
 
@@ -90,7 +110,7 @@ def _lbfgs(U: np.ndarray, kind: str, q: float, eps: float, maxiter: int, gtol: f
 
 
 def smooth_descent(
-    U: np.ndarray, p: float, maxiter: int, schedule=None, deadline: float = math.inf
+    U: np.ndarray, p: float, maxiter: int, schedule=None, deadline: Deadline = NEVER
 ) -> tuple[np.ndarray, int]:
     """Descend the smooth surrogate of order ``p`` stage by stage; return the rows and L-BFGS iterations.
 
@@ -103,7 +123,7 @@ def smooth_descent(
         for q in schedule or (32.0, 128.0, 512.0, 2048.0):
             U, k = _lbfgs(U, "max", q, 0.0, maxiter)
             its += k
-            if time.perf_counter() > deadline:
+            if deadline.passed():
                 break
     else:
         for eps in _EPS_SCHEDULE if p < 2 else (0.0,):
@@ -202,7 +222,7 @@ def polish_coherence(W, *, max_iter: int = 200, radius: float = 1e-3, tol: float
 
 
 def lp_polish(
-    U: np.ndarray, max_iter: int, radius: float, tol: float, deadline: float = math.inf
+    U: np.ndarray, max_iter: int, radius: float, tol: float, deadline: Deadline = NEVER
 ) -> tuple[np.ndarray, int]:
     """Run the LP polish of :func:`polish_coherence` on trusted unit rows, stopping at ``deadline``.
 
@@ -223,7 +243,7 @@ def lp_polish(
     lp = _WarmLP(n * (d - 1))
     r = radius
     it = 0
-    while it < max_iter and r > _MIN_RADIUS and time.perf_counter() < deadline:
+    while it < max_iter and r > _MIN_RADIUS and not deadline.passed():
         it += 1
         margin = min(mu, 4.0 * r * math.sqrt(d) + 1e-12)
         keys = lp.select(np.flatnonzero(np.abs(c) >= mu - margin))

@@ -25,7 +25,7 @@ from ..constructions.polytopes import regular_polygon_lines
 from ._objectives import objective_lower_bound, objective_value, shortcut_optimum
 from ._seeds import adapt_packing, seed_coherence, structured_seeds
 from ._sphere import random_point, unit
-from ._stages import alternating_projection, equalize, lp_polish, q_schedule, smooth_descent
+from ._stages import Deadline, alternating_projection, equalize, lp_polish, q_schedule, smooth_descent
 
 __all__ = ["PackingResult", "optimize_packing"]
 
@@ -33,6 +33,8 @@ __all__ = ["PackingResult", "optimize_packing"]
 DEFAULT_BUDGET = 10.0
 DEFAULT_BUDGET_FINITE_P = 2.0
 _METHODS = ("auto", "smooth", "ap")
+#: What ``budget`` counts: wall-clock seconds, or CPU seconds of this process (for shared machines).
+_CLOCKS = {"wall": time.perf_counter, "process": time.process_time}
 #: log10 range of the basin-hopping kick size.
 _KICK_RANGE = (-2.5, -0.5)
 #: Fraction of basin-hopping starts that also redraw 1-3 random lines.
@@ -125,10 +127,11 @@ class _Settings:
     tol: float
     verbose: bool
     structured: bool
+    clock: str
 
 
 def _validate(
-    n, d, p, budget, restarts, method, max_iter, polish, hop, tol, verbose, structured
+    n, d, p, budget, restarts, method, max_iter, polish, hop, tol, verbose, structured, clock
 ) -> _Settings:
     n = check_int(n, "n", minimum=1)
     d = check_int(d, "d", minimum=1)
@@ -152,6 +155,7 @@ def _validate(
         polish=check_bool(polish, "polish"),
         verbose=check_bool(verbose, "verbose"),
         structured=check_bool(structured, "structured"),
+        clock=check_choice(clock, "clock", tuple(_CLOCKS)),
     )
 
 
@@ -165,7 +169,9 @@ def _validate_seeds(seeds) -> list[np.ndarray]:
             "Pass seeds=[W]."
         )
     if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
-        raise TypeError(f"seeds must be a sequence of packings (a list of (m, d') arrays); got {seeds!r:.60}.")
+        raise TypeError(
+            f"seeds must be a sequence of packings (a list of (m, d') arrays); got {seeds!r:.60}."
+        )
     out = []
     for i, W in enumerate(seeds):
         name = f"seeds[{i}]"
@@ -234,7 +240,7 @@ def _stop_reason(state: _Search, cfg: _Settings, lb: float, t_search: float) -> 
         return "lower_bound"
     if cfg.restarts is not None and state.k >= cfg.restarts:
         return "restarts"
-    if state.k > 0 and time.perf_counter() - t_search >= cfg.budget:
+    if state.k > 0 and _CLOCKS[cfg.clock]() - t_search >= cfg.budget:
         return "budget"
     return None
 
@@ -279,7 +285,7 @@ def _next_start(queue: list, state: _Search, cfg: _Settings, rng) -> tuple[np.nd
 
 
 def _local_search(
-    U, q0, state: _Search, cfg: _Settings, rng, deadline: float, floor: float | None
+    U, q0, state: _Search, cfg: _Settings, rng, deadline: Deadline, floor: float | None
 ) -> np.ndarray:
     """Smooth descent, then for ``p = inf`` the optional alternating projection and the LP polish."""
     U, its = smooth_descent(U, cfg.p, cfg.max_iter, q_schedule(rng, q0), deadline)
@@ -304,8 +310,9 @@ def _search(
     cfg: _Settings, rng, start, seeds: list[np.ndarray], fresh: bool, lb: float, state: _Search
 ) -> tuple[np.ndarray, str]:
     """Run restarts until a stopping rule fires; return the best packing and the reason."""
-    t_search = time.perf_counter()  # the budget is for the search; the (cached) bound is extra
-    deadline = t_search + cfg.budget
+    clock = _CLOCKS[cfg.clock]
+    t_search = clock()  # the budget is for the search; the (cached) bound is extra
+    deadline = Deadline(t_search + cfg.budget, clock)
     queue = [(start, None)] if start is not None else []
     queue += [(adapt_packing(W, cfg.n, cfg.d, rng), _SEED_Q) for W in seeds]
     if not math.isinf(cfg.p) and fresh:
@@ -352,6 +359,7 @@ def optimize_packing(
     init=None,
     seeds=None,
     structured: bool = True,
+    clock: str = "wall",
     method: str = "smooth",
     max_iter: int = 300,
     polish: bool = True,
@@ -411,6 +419,10 @@ def optimize_packing(
         systems adapted to ``(n, d)`` (root systems ``D_d``, ``E_6``, ``E_7``, ``E_8``,
         the known optima of slightly larger cells, real mutually unbiased bases)
         whose coherence is within 10% of the certified lower bound.
+    clock : {"wall", "process"}, default "wall"
+        What ``budget`` counts: wall-clock seconds, or the CPU seconds of this
+        process (the search is single-threaded), which makes budgets comparable on
+        a machine shared with other work.
     method : {"smooth", "ap", "auto"}, default "smooth"
         ``"smooth"``: smooth descent (then polish) on every start; ``"ap"``: smooth
         descent followed by alternating projection (then polish); ``"auto"``:
@@ -465,7 +477,7 @@ def optimize_packing(
     ValueError: budget must be > 0.0; got 0.0.
     """
     t0 = time.perf_counter()
-    cfg = _validate(n, d, p, budget, restarts, method, max_iter, polish, hop, tol, verbose, structured)
+    cfg = _validate(n, d, p, budget, restarts, method, max_iter, polish, hop, tol, verbose, structured, clock)
     rng = check_rng(rng)
     prev, start = _validate_init(init, cfg)
     seed_list = _validate_seeds(seeds)
