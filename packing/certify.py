@@ -190,6 +190,13 @@ def _decimal_numerators(U: np.ndarray, digits: int) -> np.ndarray:
     return np.array([[round(Fraction(float(x)) * scale) for x in row] for row in U], dtype=object)
 
 
+def _power_of_two_scaled(W: np.ndarray) -> np.ndarray:
+    """Scale each row by a power of two (exactly) so that its norm lies in ``[1/2, 2)``; unit rows stay."""
+    norms = np.linalg.norm(W, axis=1)
+    k = np.where((norms >= 0.5) & (norms < 2.0), 0, -np.floor(np.log2(norms)))
+    return np.ldexp(W, k.astype(int)[:, None])
+
+
 def _binary_numerators(W: np.ndarray) -> np.ndarray:
     """Return the floats of ``W`` times a common power of two, exactly (Python ints, object array)."""
     fractions = [[Fraction(float(x)) for x in row] for row in W]
@@ -244,9 +251,11 @@ def _enclosure(x_sq: Fraction, K: int) -> tuple[Fraction, Fraction]:
 def certify_packing(W, *, digits: int = 20, atol: float = 1e-9) -> PackingCertificate:
     """Round ``W`` to ``digits`` decimals and compute its coherence and contact graph exactly.
 
-    The rows are normalized in floating point, every coordinate is rounded to
-    ``digits`` decimals (an exact rational packing: the one :func:`export_packing`
-    writes), and every ``cos² θ_ij`` of that packing is computed in exact integer
+    Rows whose norm is outside ``[1/2, 2)`` are first scaled by a power of two
+    (exactly; unit rows are left alone), every coordinate is rounded to ``digits``
+    decimals (an exact rational packing: the one :func:`export_packing` writes;
+    inputs with short decimal coordinates, such as root systems, are kept exactly),
+    and every ``cos² θ_ij`` of that packing is computed in exact integer
     arithmetic. The coherence ``μ`` is certified to ``digits`` decimals
     (``decimal <= μ < decimal + 10**-digits``); the exact coherence of the input's
     own binary values is enclosed the same way, which bounds what the rounding
@@ -284,12 +293,11 @@ def certify_packing(W, *, digits: int = 20, atol: float = 1e-9) -> PackingCertif
     ValueError: digits must be >= 1; got 0.
     """
     W = check_packing(W, min_rows=2).astype(np.float64)
-    W = require_nonzero_rows(W, "W")
+    require_nonzero_rows(W, "W")  # the check only: the rows are kept as given (see _power_of_two_scaled)
     digits = check_int(digits, "digits", minimum=1, maximum=100)
     atol = check_float(atol, "atol", minimum=0.0)
     n, d = W.shape
-    U = W / np.linalg.norm(W, axis=1, keepdims=True)
-    N = _decimal_numerators(U, digits)
+    N = _decimal_numerators(_power_of_two_scaled(W), digits)
     if any(all(x == 0 for x in row) for row in N):
         raise ValueError(f"W has a row that rounds to zero at digits={digits}; use more digits.")
     iu, ju, sq, signs = _squared_cosines(N)
