@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from packing import (
     PackingResult,
     frame_potential,
+    icosahedron_lines,
     interference_moment,
     known_optimum,
     optimize_packing,
@@ -319,3 +320,91 @@ def test_draws_only_from_the_given_generator(p, method):
         np.random.set_state(saved)  # noqa: NPY002
     assert np.array_equal(a.W, b.W) and a.history == b.history
     assert gen.bit_generator.state != np.random.default_rng(5).bit_generator.state
+
+
+def test_restarts_alone_are_independent_of_the_clock(monkeypatch):
+    # with restarts= and no budget no stage may look at the clock: a clock that jumps 1000 s per reading
+    # (every deadline long passed) must not change the result
+    a = optimize_packing(14, 4, rng=3, restarts=5)
+    jumps = iter(range(0, 10**9, 1000))
+    monkeypatch.setattr(driver.time, "perf_counter", lambda: float(next(jumps)))
+    monkeypatch.setattr(_stages.time, "perf_counter", lambda: float(next(jumps)))
+    monkeypatch.setitem(driver._CLOCKS, "wall", lambda: float(next(jumps)))
+    b = optimize_packing(14, 4, rng=3, restarts=5)
+    assert np.array_equal(a.W, b.W) and a.history == b.history and b.stopping_reason == "restarts"
+    # a budget, by contrast, is a deadline: the same jumping clock stops the search after one restart
+    c = optimize_packing(14, 4, rng=3, restarts=5, budget=1.0)
+    assert c.restarts == 1 and c.stopping_reason == "budget"
+
+
+def test_process_clock_budget():
+    res = optimize_packing(9, 3, rng=0, budget=0.3, clock="process")
+    assert res.stopping_reason in ("budget", "lower_bound") and res.restarts >= 1
+    with pytest.raises(ValueError, match="clock must be one of 'wall', 'process'; got 'gpu'"):
+        optimize_packing(9, 3, clock="gpu")
+
+
+def test_seeds_from_neighbouring_cells_are_adapted():
+    # a packing of 16 lines in R^4 thinned to 15, one of 14 completed to 15, one of R^5 projected and one
+    # of R^3 embedded: each becomes a start of the right shape, and every seeded search returns unit rows
+    rng = np.random.default_rng(0)
+    for shape in [(16, 4), (14, 4), (15, 5), (15, 3)]:
+        W = rng.normal(size=shape)
+        res = optimize_packing(15, 4, rng=1, restarts=1, seeds=[W], structured=False, hop=0.0)
+        assert res.W.shape == (15, 4) and np.allclose(np.linalg.norm(res.W, axis=1), 1.0)
+    # the adaptations themselves
+    from packing.optimize import _seeds
+
+    U = _sphere.unit(rng.normal(size=(10, 5)))
+    assert _seeds.adapt_packing(U, 8, 5, rng).shape == (8, 5)
+    assert _seeds.adapt_packing(U, 12, 5, rng).shape == (12, 5)
+    assert _seeds.adapt_packing(U, 10, 4, rng).shape == (10, 4)
+    assert _seeds.adapt_packing(U, 10, 6, rng).shape == (10, 6)
+    # dropping the line of the icosahedron lines that is in the most pairs at the max keeps 1/sqrt(5)
+    ico = _seeds.drop_lines(_sphere.unit(icosahedron_lines()), 1)
+    assert coherence_bf(ico) == pytest.approx(1 / math.sqrt(5), abs=1e-12)
+    # an added line is the farthest of its candidates: never worse than a random one on average
+    added = _seeds.add_lines(ico, 1, np.random.default_rng(1))
+    assert np.allclose(added[:5], ico) and coherence_bf(added) < 0.9
+
+
+def test_root_system_seeds_are_the_root_systems():
+    # E6, E7, E8: 36, 63, 120 lines with |cos| in {0, 1/2} (checked by brute force), and the structured
+    # start of 100 lines in R^8 reaches 0.5 (a subset of the E8 lines) in one restart
+    from packing.optimize import _seeds
+
+    for name, count, dim in [("E6", 36, 6), ("E7", 63, 7), ("E8", 120, 8)]:
+        V = _seeds._root_lines(name)
+        c = np.abs(brute_force_cosines(V))
+        assert V.shape == (count, dim)
+        assert np.all(np.isclose(c, 0.0, atol=1e-12) | np.isclose(c, 0.5, atol=1e-12))
+    # the subset is taken as it is (exactly 0.5), not blurred by a local search
+    res = optimize_packing(100, 8, rng=0, restarts=1)
+    assert res.coherence == pytest.approx(0.5, abs=1e-15)
+
+
+def test_neighbour_seed_reaches_random_start_quality():
+    # 13 lines in R^3 (record 0.7681373763, Sloane): one start from the best of 14 lines thinned to 13 is
+    # at least as good as the median of five random single starts
+    W14 = optimize_packing(14, 3, rng=0, restarts=6).W
+    seeded = optimize_packing(13, 3, rng=1, restarts=1, seeds=[W14], hop=0.0, structured=False).coherence
+    random = [optimize_packing(13, 3, rng=10 + k, restarts=1, structured=False).coherence for k in range(5)]
+    assert seeded <= float(np.median(random)) + 1e-9
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, msg",
+    [
+        (dict(seeds=np.eye(3)), TypeError, r"seeds must be a sequence of packings .*Pass seeds=\[W\]"),
+        (dict(seeds=5), TypeError, "seeds must be a sequence of packings"),
+        (dict(seeds=[np.zeros((3, 3))]), ValueError, r"seeds\[0\] must have nonzero rows"),
+        (dict(seeds=[np.eye(3), [1.0, 2.0]]), ValueError, r"seeds\[1\] must be 2-D"),
+        (dict(seeds=[np.ones((2, 2, 2))]), ValueError, r"seeds\[0\] must be 2-D"),
+        (dict(seeds=[[[1.0, np.inf], [0.0, 1.0]]]), ValueError, r"seeds\[0\] must be finite"),
+        (dict(structured="yes"), TypeError, "structured must be True or False"),
+        (dict(clock=None), ValueError, "clock must be one of"),
+    ],
+)
+def test_bad_seed_and_clock_input(kwargs, exc, msg):
+    with pytest.raises(exc, match=msg):
+        optimize_packing(4, 3, **kwargs)

@@ -182,25 +182,27 @@ def _line_systems(n: int, d: int) -> list[np.ndarray]:
     return out
 
 
-def structured_seeds(n: int, d: int, rng: np.random.Generator) -> list[np.ndarray]:
+def structured_seeds(n: int, d: int, rng: np.random.Generator) -> list[tuple[np.ndarray, bool]]:
     """Return starts for ``n`` lines in ``R^d`` from the exact line systems above, sorted by coherence.
 
     Each system is adapted by :func:`adapt_packing` (thinned, or completed when it
     has a few lines too few); systems of ``R^{d+1}`` (``E_7`` and ``E_8``) are
-    projected first. Duplicate coherences are dropped (one start per value).
+    projected first. Duplicate coherences are dropped (one start per value). Each
+    start comes with a flag: ``True`` when it is a subset of an exact system (its
+    coherence is exact, and a local search would only blur it).
     """
-    systems = _line_systems(n, d)
+    systems = [(V, V.shape[0] >= n) for V in _line_systems(n, d)]
     for name, dim in (("E7", 7), ("E8", 8)):
         if dim == d + 1 and len(_root_lines(name)) >= n:
-            systems.append(_root_lines(name))
+            systems.append((_root_lines(name), False))
     seeds, seen = [], set()
-    for V in systems:
+    for V, exact in systems:
         U = adapt_packing(V, n, d, rng)
-        mu = round(float(_pair_abs(U).max()), 9)
+        mu = round(seed_coherence(U), 9)
         if mu < 1.0 and mu not in seen:
             seen.add(mu)
-            seeds.append((mu, len(seeds), U))
-    return [U for _, _, U in sorted(seeds)]
+            seeds.append((mu, len(seeds), U, exact))
+    return [(U, exact) for _, _, U, exact in sorted(seeds, key=lambda s: s[:2])]
 
 
 def seed_coherence(U: np.ndarray) -> float:

@@ -44,6 +44,9 @@ _ALWAYS_POLISH = 3
 #: A kick of size σ restarts the smooth max at q0 = _KICK_Q / σ (small kicks: sharp smoothing, few
 #: iterations, the basin's structure kept); seeds and structured starts begin at _SEED_Q.
 _KICK_Q, _SEED_Q = 8.0, 256.0
+#: The "q0" of a start taken as it is (a subset of an exact line system: its coherence is exact, a
+#: local search would only blur it; kicks from it are local searches).
+_AS_IS = math.inf
 #: Distinct local optima kept for basin hopping; the best is kicked with probability _KICK_BEST.
 _ELITE, _KICK_BEST = 4, 0.5
 #: At most this many structured starts (exact line systems, see _seeds) per call, and only those
@@ -318,8 +321,9 @@ def _search(
     if not math.isinf(cfg.p) and fresh:
         queue += [(U, None) for U in _structured_starts(cfg.n, cfg.d)]
     elif cfg.structured and fresh:
-        good = [U for U in structured_seeds(cfg.n, cfg.d, rng) if seed_coherence(U) <= _STRUCTURED_RATIO * lb]
-        queue += [(U, _SEED_Q) for U in good[:_MAX_STRUCTURED]]
+        good = [(U, exact) for U, exact in structured_seeds(cfg.n, cfg.d, rng)
+                if seed_coherence(U) <= _STRUCTURED_RATIO * lb]
+        queue += [(U, _AS_IS if exact else _SEED_Q) for U, exact in good[:_MAX_STRUCTURED]]
     if start is not None:
         state.offer(start, objective_value(start, cfg.p))
     uses_ap = math.isinf(cfg.p) and cfg.method != "smooth"
@@ -330,7 +334,8 @@ def _search(
                 U, q0 = _next_start(queue, state, cfg, rng)
                 if state.best is None:
                     state.offer(U, objective_value(U, cfg.p))
-                U = _local_search(U, q0, state, cfg, rng, deadline, floor)
+                if q0 != _AS_IS:
+                    U = _local_search(U, q0, state, cfg, rng, deadline, floor)
                 state.k += 1
                 state.restarts += 1
                 obj = objective_value(U, cfg.p)
