@@ -128,7 +128,11 @@ def run(args) -> dict:
     work = Path(args.work)
     runs = work / "runs" / args.pass_name
     commit, done, improved = _git_commit(), 0, []
-    cells = [(n, d) for d in _parse_range(args.dims) for n in range(args.min_n, args.max_n + 1)]
+    dims, ns = _parse_range(args.dims), range(args.min_n, args.max_n + 1)
+    if args.order == "n":  # every dimension advances together: a partial run covers all of them
+        cells = [(n, d) for n in ns for d in dims]
+    else:
+        cells = [(n, d) for d in dims for n in ns]
     for n, d in cells:
         run_file = runs / f"{_cell_name(n, d)}.json"
         if run_file.exists():
@@ -229,6 +233,8 @@ def main(argv=None) -> dict:
     p_run.add_argument("--pass", dest="pass_name", default="base",
                        help="name of this pass (its own run files)")
     p_run.add_argument("--max-cells", type=int, default=0, help="stop after this many new cells (0: all)")
+    p_run.add_argument("--order", choices=("n", "d"), default="n",
+                       help="n: every dimension of one n before the next n (default); d: dimension by dimension")
     p_col = sub.add_parser("collect", help="write packing/data/our_table.csv and our_packings.npz")
     p_col.add_argument("--work", default=str(ROOT / "results" / "table_run"))
     p_col.add_argument("--data", default=str(DATA))
