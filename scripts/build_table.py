@@ -234,7 +234,7 @@ def main(argv=None) -> dict:
                        help="name of this pass (its own run files)")
     p_run.add_argument("--max-cells", type=int, default=0, help="stop after this many new cells (0: all)")
     p_run.add_argument("--order", choices=("n", "d"), default="n",
-                       help="n: every dimension of one n before the next n (default); d: dimension by dimension")
+                       help="n: all dimensions of one n, then the next (default); d: one dimension at a time")
     p_col = sub.add_parser("collect", help="write packing/data/our_table.csv and our_packings.npz")
     p_col.add_argument("--work", default=str(ROOT / "results" / "table_run"))
     p_col.add_argument("--data", default=str(DATA))
