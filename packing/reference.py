@@ -104,6 +104,14 @@ def _table() -> tuple[BestKnown, ...]:
     return tuple(sorted(rows, key=lambda e: (e.d, e.n)))
 
 
+def _in_dimension(table: tuple, d: int | None) -> tuple:
+    """Return the cells of ``table`` in dimension ``d`` (all of them for ``None``)."""
+    if d is None:
+        return table
+    d = check_int(d, "d", minimum=1)
+    return tuple(e for e in table if e.d == d)
+
+
 @cache
 def _index() -> dict[tuple[int, int], BestKnown]:
     return {(e.n, e.d): e for e in _table()}
@@ -120,10 +128,7 @@ def best_known_table(d: int | None = None) -> tuple[BestKnown, ...]:
     >>> [e.n for e in best_known_table(d=5)][:3]
     [3, 4, 5]
     """
-    if d is None:
-        return _table()
-    d = check_int(d, "d", minimum=1)
-    return tuple(e for e in _table() if e.d == d)
+    return _in_dimension(_table(), d)
 
 
 def best_known(n: int, d: int) -> BestKnown | None:
@@ -257,10 +262,7 @@ def best_found_table(d: int | None = None) -> tuple[FoundPacking, ...]:
     >>> all(e.d == 3 for e in cells) and all(e.lower_bound <= e.coherence + 1e-12 for e in cells)
     True
     """
-    if d is None:
-        return _found_table()
-    d = check_int(d, "d", minimum=1)
-    return tuple(e for e in _found_table() if e.d == d)
+    return _in_dimension(_found_table(), d)
 
 
 def best_found(n: int, d: int) -> FoundPacking | None:

@@ -99,11 +99,12 @@ def _git_commit() -> str:
         return "unknown"
 
 
-def _write_json(path: Path, data: dict) -> None:
+def _replace(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` atomically (a temporary file in the same directory, then a rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as fh:
-        json.dump(data, fh, indent=1, sort_keys=True)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(payload)
     os.replace(tmp, path)
 
 
@@ -159,7 +160,7 @@ def run(args) -> dict:
             meta["seeded_by"] = ",".join(used) or "-"
             export_packing(W, work / "best" / f"{_cell_name(n, d)}.txt", metadata=meta)
             improved.append((n, d))
-        _write_json(run_file, summary)
+        _replace(run_file, json.dumps(summary, indent=1, sort_keys=True).encode())
         done += 1
         print(f"d={d} n={n}: {out['coherence'][:14]} ({out['restarts']} restarts, {out['seconds']} s"
               f"{', new best' if better else ''})", flush=True)
@@ -210,12 +211,6 @@ def collect(args) -> dict:
     print(f"collected {len(rows)} cells into {data}; certified improvements on the public table: {beats}")
     return {"cells": len(rows), "beats_public": beats}
 
-
-def _replace(path: Path, payload: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(payload)
-    os.replace(tmp, path)
 
 
 def main(argv=None) -> dict:
