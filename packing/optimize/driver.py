@@ -473,6 +473,10 @@ def optimize_packing(
     >>> res = optimize_packing(6, 3, rng=0, budget=5)
     >>> round(res.coherence, 10), res.stopping_reason      # icosahedron lines: 1/sqrt(5)
     (0.4472135955, 'lower_bound')
+    >>> big = optimize_packing(14, 3, rng=0, restarts=2)
+    >>> res = optimize_packing(13, 3, rng=0, restarts=2, seeds=[big.W])   # start from 14 lines, one dropped
+    >>> res.W.shape, res.restarts, res.stopping_reason
+    ((13, 3), 2, 'restarts')
     >>> res = optimize_packing(5, 2)                       # exact: lines at angle pi/5
     >>> abs(res.objective - math.cos(math.pi / 5)) < 1e-12, res.stopping_reason
     (True, 'exact')
