@@ -358,6 +358,7 @@ def _write_text_atomically(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; the file is meant to be shared
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -105,6 +105,7 @@ def _replace(path: Path, payload: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "wb") as fh:
         fh.write(payload)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; package data must be readable by all
     os.replace(tmp, path)
 
 
