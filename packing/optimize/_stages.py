@@ -44,7 +44,7 @@ _EPS_SCHEDULE = (1e-1, 1e-2, 1e-3, 1e-4, 1e-6)
 #: The LP polish stops when its trust region is smaller than this.
 _MIN_RADIUS = 1e-10
 #: The trust radius (per tangent coordinate) of the LP polish never grows beyond this.
-_MAX_RADIUS = 1e-2
+_MAX_RADIUS = 2e-3
 #: HiGHS settings of the polish LPs (dual simplex, one thread, no presolve: the LPs are small and
 #: warm-started). The LP works in units of the trust radius, so these tolerances are relative to it.
 _HIGHS_OPTIONS = {
