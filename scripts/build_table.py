@@ -26,7 +26,12 @@ over cells. Usage::
     python scripts/build_table.py run --work results/table_run --budget 20 --clock process
     python scripts/build_table.py run --work results/table_run --pass long --seed 1 --budget 120 \\
         --dims 6-8 --max-n 60
+    python scripts/build_table.py add --work results/table_run --packing results/lines_35_in_R5.csv \
+        --source "optimize_packing(35, 5, rng=0, budget=20)"
     python scripts/build_table.py collect --work results/table_run
+
+``add`` offers a packing found elsewhere (a CSV or ``.npy`` of shape ``(n, d)``) to the
+table: it becomes the cell's best if its certified coherence is better.
 """
 
 from __future__ import annotations
@@ -148,18 +153,14 @@ def run(args) -> dict:
                 used.append(_cell_name(m, e))
         out = run_cell(n, d, budget=args.budget, seed=args.seed, clock=args.clock, seeds=seeds)
         W = out.pop("W")
-        old, info = best_packing(work, n, d)
-        better = old is None or (n >= 2 and out["upper"] < float(info.get("coherence_upper", "inf")))
         summary = {**out, "budget": args.budget, "clock": args.clock, "seed": args.seed,
-                   "pass": args.pass_name, "seeded_by": used, "commit": commit, "improved_best": bool(better),
+                   "pass": args.pass_name, "seeded_by": used, "commit": commit,
                    "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
-        if better and n >= 2:
-            (work / "best").mkdir(parents=True, exist_ok=True)
-            meta = {k: summary[k] for k in ("source", "budget", "clock", "seed", "pass", "restarts", "commit",
-                                            "date")}
-            meta["coherence_upper"] = repr(out["upper"])
-            meta["seeded_by"] = ",".join(used) or "-"
-            export_packing(W, work / "best" / f"{_cell_name(n, d)}.txt", metadata=meta)
+        (work / "best").mkdir(parents=True, exist_ok=True)
+        meta = {k: summary[k] for k in PROVENANCE if k != "seeded_by"}
+        better = n >= 2 and offer(work, W, {**meta, "seeded_by": ",".join(used) or "-"})
+        summary["improved_best"] = better
+        if better:
             improved.append((n, d))
         _replace(run_file, json.dumps(summary, indent=1, sort_keys=True).encode())
         done += 1
@@ -168,6 +169,30 @@ def run(args) -> dict:
         if args.max_cells and done >= args.max_cells:
             break
     return {"cells_run": done, "improved": improved}
+
+
+def offer(work: Path, W: np.ndarray, meta: dict) -> bool:
+    """Store ``W`` as its cell's best packing if its certified coherence beats the stored one."""
+    n, d = W.shape
+    cert = certify_packing(W)
+    _, info = best_packing(work, n, d)
+    if info is not None and cert.upper >= float(info.get("coherence_upper", "inf")):
+        return False
+    meta = {**meta, "coherence_upper": repr(cert.upper)}
+    export_packing(W, work / "best" / f"{_cell_name(n, d)}.txt", metadata=meta)
+    return True
+
+
+def add(args) -> dict:
+    path = Path(args.packing)
+    W = np.load(path, allow_pickle=False) if path.suffix == ".npy" else np.loadtxt(path, delimiter=",")
+    (Path(args.work) / "best").mkdir(parents=True, exist_ok=True)
+    meta = {"source": args.source, "budget": "", "clock": "", "seed": "", "pass": "added", "restarts": "",
+            "commit": _git_commit(), "seeded_by": "-",
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+    stored = offer(Path(args.work), W, meta)
+    print(f"{path}: {W.shape[0]} lines in R^{W.shape[1]}, {'stored as the best' if stored else 'not better'}")
+    return {"stored": stored}
 
 
 # ----------------------------------------------------------------------------- package data
@@ -231,6 +256,10 @@ def main(argv=None) -> dict:
     p_run.add_argument("--max-cells", type=int, default=0, help="stop after this many new cells (0: all)")
     p_run.add_argument("--order", choices=("n", "d"), default="n",
                        help="n: all dimensions of one n, then the next (default); d: one dimension at a time")
+    p_add = sub.add_parser("add", help="offer a packing found elsewhere to the table")
+    p_add.add_argument("--work", default=str(ROOT / "results" / "table_run"))
+    p_add.add_argument("--packing", required=True, help="CSV (comma-separated) or .npy, shape (n, d)")
+    p_add.add_argument("--source", required=True, help="where the packing comes from (kept as provenance)")
     p_col = sub.add_parser("collect", help="write packing/data/our_table.csv and our_packings.npz")
     p_col.add_argument("--work", default=str(ROOT / "results" / "table_run"))
     p_col.add_argument("--data", default=str(DATA))
@@ -239,6 +268,8 @@ def main(argv=None) -> dict:
         if args.budget <= 0:
             raise SystemExit(f"--budget must be > 0 seconds; got {args.budget}")
         return run(args)
+    if args.command == "add":
+        return add(args)
     return collect(args)
 
 

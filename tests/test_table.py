@@ -9,7 +9,14 @@ import numpy as np
 import pytest
 from helpers import brute_force_cosines
 
-from packing import best_found, best_found_table, best_known, certify_packing, lower_bound
+from packing import (
+    best_found,
+    best_found_table,
+    best_known,
+    certify_packing,
+    equiangular_tight_frame,
+    lower_bound,
+)
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
 
@@ -51,6 +58,20 @@ def test_build_table_runs_resumes_and_collects(tmp_path, capsys):
     assert simplex["source"] == "known optimum (simplex)"
     assert simplex["coherence"].startswith("0.25000000000000")
     assert "collected 12 cells" in capsys.readouterr().out
+
+
+def test_add_keeps_only_better_packings(tmp_path):
+    bt = load("build_table")
+    work = tmp_path / "work"
+    good, bad = tmp_path / "good.npy", tmp_path / "bad.npy"
+    np.save(good, np.array(equiangular_tight_frame(6, 3)))
+    np.save(bad, np.random.default_rng(0).normal(size=(6, 3)))
+    assert bt.main(["add", "--work", str(work), "--packing", str(bad), "--source", "random"])["stored"]
+    assert bt.main(["add", "--work", str(work), "--packing", str(good), "--source", "etf"])["stored"]
+    assert not bt.main(["add", "--work", str(work), "--packing", str(bad), "--source", "random"])["stored"]
+    W, info = bt.best_packing(work, 6, 3)
+    assert info["source"] == "etf" and info["pass"] == "added"
+    assert abs(np.abs(brute_force_cosines(W)).max() - 1 / math.sqrt(5)) < 1e-15
 
 
 def test_run_cell_uses_neighbour_seeds():
