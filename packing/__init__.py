@@ -10,6 +10,7 @@ re-exported here, explicitly, so that readers, IDEs and type checkers see them.
 
 __version__ = "0.1.0"
 
+from ._limits import ResourceLimitError, get_memory_limit, set_memory_limit
 from .analytic import (
     PairSpectrum,
     admissible_k,
@@ -95,10 +96,22 @@ from .geometry import (
     signed_interference,
 )
 from .io import (
+    ArrayKeyError,
+    CorruptFileError,
+    FileFormatError,
+    LayoutWarning,
+    MissingDependencyError,
+    PackingFileError,
+    PackingFileNotFoundError,
+    ResultSchemaError,
+    atomic_write,
     from_torch_layout,
+    list_arrays,
     load_packing,
     load_packing_metadata,
+    load_result,
     save_packing,
+    save_result,
 )
 from .optimize import (
     PackingResult,
@@ -157,8 +170,10 @@ from .structure import (
 )
 from .train import (
     AbsModelResult,
+    CheckpointMismatchError,
     ScurveResult,
     ToyModelResult,
+    TrainingCheckpoint,
     TrainingDivergedError,
     abs_model_forward,
     abs_model_loss,
@@ -174,6 +189,9 @@ from .train import (
 
 __all__ = [
     "__version__",
+    "ResourceLimitError",
+    "get_memory_limit",
+    "set_memory_limit",
     "PairStatistics",
     "SignedInterference",
     "pairwise_statistics",
@@ -249,6 +267,8 @@ __all__ = [
     "ScurveResult",
     "ToyModelResult",
     "TrainingDivergedError",
+    "TrainingCheckpoint",
+    "CheckpointMismatchError",
     "abs_model_forward",
     "abs_model_loss",
     "sample_toy_batch",
@@ -289,6 +309,18 @@ __all__ = [
     "save_packing",
     "load_packing_metadata",
     "from_torch_layout",
+    "list_arrays",
+    "save_result",
+    "load_result",
+    "atomic_write",
+    "LayoutWarning",
+    "PackingFileError",
+    "PackingFileNotFoundError",
+    "FileFormatError",
+    "CorruptFileError",
+    "ArrayKeyError",
+    "MissingDependencyError",
+    "ResultSchemaError",
     "plot_cosine_histogram",
     "plot_moment_profile",
     "plot_tegum_losses",

@@ -27,20 +27,47 @@ import csv
 import io
 import json
 import math
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ._validation import check_packing, check_ps, check_rng, check_tolerance
+from ._results import Savable
+from ._rows import span, unit_rows
+from ._validation import (
+    check_choices,
+    check_float,
+    check_instance,
+    check_packing,
+    check_packings,
+    check_ps,
+    check_seed_sequence,
+    check_tolerance,
+    child_rng,
+    child_seed,
+)
 from .bounds import lower_bound
+from .constructions import overlapping_orthogonal_sets, random_packing, tegum_product
 from .geometry import feature_dimensionality, pairwise_statistics
-from .structure import INTERFERENCE_ATOL, NORM_THRESHOLD, SHAPE_TOL, analyze_structure
+from .optimize import optimize_packing
+from .partition import block_cost_table, optimal_partition
+from .structure import (
+    INTERFERENCE_ATOL,
+    NORM_THRESHOLD,
+    SHAPE_TOL,
+    StructureReport,
+    analyze_structure,
+    shape_template,
+    tegum_factors,
+)
 
 __all__ = ["ComparisonRow", "Comparison", "compare_packings", "ideal_tegum_product", "DEFAULT_P_GRID"]
 
 #: Orders at which the optimal partition is searched for the learned one.
 DEFAULT_P_GRID = (0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0, 16.0, np.inf)
 _REFERENCES = ("ideal", "partition", "optimizer", "overlapping", "random")
+#: Keys of the independent random streams, one per consumer (and per number of features n).
+_PARTITION, _OPTIMIZER, _OVERLAPPING, _RANDOM = range(4)
 
 
 def _fmt_p(p: float) -> str:
@@ -58,7 +85,7 @@ def _partition_text(blocks) -> str:
 
 
 @dataclass(frozen=True)
-class ComparisonRow:
+class ComparisonRow(Savable):
     """One packing of a comparison.
 
     Attributes
@@ -114,7 +141,7 @@ class ComparisonRow:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(Savable):
     """Side-by-side comparison of learned packings with predicted ones.
 
     Attributes
@@ -210,8 +237,6 @@ class Comparison:
 
 def _detected_partition(W, atol) -> str:
     """Partition text of the tegum factors of W (``"-"`` if they are not block-orthogonal)."""
-    from .structure import tegum_factors
-
     tf = tegum_factors(W, atol=atol, norm_threshold=0.0)
     return _partition_text(list(zip(tf.sizes, tf.dims, strict=True))) if tf.block_orthogonal else "-"
 
@@ -280,12 +305,24 @@ def ideal_tegum_product(W, report=None, **kwargs) -> np.ndarray:
            [ 0., -1.,  0.,  0.,  1.,  0.],
            [ 0.,  0., -1.,  0.,  0.,  1.]])
     """
-    from .constructions import tegum_product
-    from .structure import _span, _unit, shape_template
-
     W = check_packing(W).astype(np.float64)
     if report is None:
         report = analyze_structure(W, **kwargs)
+    else:
+        if kwargs:
+            raise TypeError(
+                f"pass either report or the options of analyze_structure, not both; got {sorted(kwargs)}."
+            )
+        check_instance(report, StructureReport, "report", what="a StructureReport from analyze_structure(W)")
+        if (report.factors.n, report.factors.d) != W.shape:
+            raise ValueError(
+                f"report must describe W, a {W.shape} packing; got the report of a "
+                f"{(report.factors.n, report.factors.d)} packing."
+            )
+    return _ideal_tegum_product(W, report)
+
+
+def _ideal_tegum_product(W: np.ndarray, report) -> np.ndarray:
     tf = report.factors
     blocks = []
     for f, shape, k in zip(tf.factors, report.shapes, tf.dims, strict=True):
@@ -293,8 +330,8 @@ def ideal_tegum_product(W, report=None, **kwargs) -> np.ndarray:
             T = shape_template(shape.family, shape.n_points)
             blocks.append(T[np.argsort(shape.order)])  # row i of the factor -> its template point
         else:
-            U = _unit(W[f])
-            blocks.append(U @ _span(U, max(k, 1)))
+            U = unit_rows(W[f])
+            blocks.append(U @ span(U, max(k, 1)))
     total = sum(B.shape[1] for B in blocks)
     d = W.shape[1]
     if total > d:
@@ -318,12 +355,10 @@ def _canonical(blocks) -> tuple:
     return tuple(sorted(out, reverse=True))
 
 
-def _predicted(n: int, d: int, p: float, *, build: bool, rng=None):
-    """Return ``(blocks, W or None)`` of the partition :func:`packing.optimal_partition` predicts at ``p``."""
-    from .partition import optimal_partition
-
-    res = optimal_partition(n, d, p, build=build, rng=rng)
-    return _canonical(res.blocks), (np.asarray(res.W) if build else None)
+def _predicted(n: int, d: int, p: float, seed: np.random.SeedSequence):
+    """Return ``(blocks, W)`` of the partition :func:`packing.optimal_partition` predicts at ``p``, built."""
+    res = optimal_partition(n, d, p, build=True, rng=seed)
+    return _canonical(res.blocks), np.asarray(res.W)
 
 
 def _ties(loss: float, best: float) -> bool:
@@ -333,8 +368,6 @@ def _ties(loss: float, best: float) -> bool:
 
 def _optimum(n: int, d: int, p: float):
     """Return ``(blocks, loss, loss_of)``: the optimal partition, its loss, and the loss of any partition."""
-    from .partition import block_cost_table, optimal_partition
-
     res = optimal_partition(n, d, p, build=False)
     table = block_cost_table(n, d, p)
 
@@ -345,32 +378,32 @@ def _optimum(n: int, d: int, p: float):
     return _canonical(res.blocks), res.loss, loss_of
 
 
-def _references(n, d, ps, atol, include, partition_ps, rng, budget):
+def _references(n, d, ps, atol, include, partition_ps, seed, budget):
+    """Rows of the shared references for ``n`` features in ``d`` dims.
+
+    Each consumer draws from its own stream ``(consumer, n)`` of ``seed``: the
+    optimizer stops on a wall-clock budget, so how much it draws depends on the
+    machine, and no other row may depend on that.
+    """
     rows = []
     if "partition" in include:
         seen = {}
         for p in partition_ps:
-            blocks, Wp = _predicted(n, d, p, build=True, rng=rng)
+            blocks, Wp = _predicted(n, d, p, child_seed(seed, _PARTITION, n))
             seen.setdefault(blocks, ([], Wp))[0].append(p)
         for blocks, (orders, Wp) in seen.items():
             label = ",".join(_fmt_p(p) for p in orders)
             rows.append(_row(f"optimal partition p={label}", Wp, ps, atol, partition=_partition_text(blocks)))
     if "optimizer" in include and n >= 2:
-        from .optimize import optimize_packing
-
-        res = optimize_packing(n, d, p=np.inf, rng=rng, budget=budget)
+        res = optimize_packing(n, d, p=np.inf, rng=child_rng(seed, _OPTIMIZER, n), budget=budget)
         rows.append(
             _row("optimizer p=inf", res.W, ps, atol, note=f"budget {budget:g}s, {res.stopping_reason}")
         )
     if "overlapping" in include:
-        from .constructions import overlapping_orthogonal_sets
-
-        Wo = overlapping_orthogonal_sets(n, d, rng=rng)
+        Wo = overlapping_orthogonal_sets(n, d, rng=child_rng(seed, _OVERLAPPING, n))
         rows.append(_row("overlapping orthogonal sets", Wo, ps, atol))
     if "random" in include:
-        from .constructions import random_packing
-
-        rows.append(_row("random", random_packing(n, d, rng=rng), ps, atol))
+        rows.append(_row("random", random_packing(n, d, rng=child_rng(seed, _RANDOM, n)), ps, atol))
     return rows
 
 
@@ -401,9 +434,10 @@ def compare_packings(
     p_grid : sequence of float
         Orders searched for the one(s) at which the learned partition is optimal
         (empty: skip the search).
-    include : sequence of str
+    include : str or sequence of str
         Which references to build, among ``"ideal"``, ``"partition"``,
-        ``"optimizer"``, ``"overlapping"``, ``"random"``.
+        ``"optimizer"``, ``"overlapping"``, ``"random"`` (a single name is one
+        reference).
     atol : float, default 0.05
         Interference / orthogonality tolerance (structure detection and the
         orthogonal-pair counts of every row).
@@ -411,10 +445,15 @@ def compare_packings(
         Relative norm below which a learned feature is dropped.
     shape_tol : float, default 0.1
         Shape-matching tolerance (see :func:`packing.identify_shape`).
-    optimizer_budget : float, default 1.0
+    optimizer_budget : float > 0, default 1.0
         Seconds for :func:`packing.optimize_packing` per distinct ``n``.
     rng : None, int or numpy.random.Generator
-        For the optimizer and the random references.
+        Seeds independent streams (``numpy.random.SeedSequence`` children), one
+        per consumer and distinct ``n``: the optimizer, the blocks the
+        partition rows build, the overlapping and the random references. The
+        optimizer draws until its wall-clock budget ends, so on its own stream
+        it cannot change the other rows: with an int seed they are the same
+        on every machine and for every ``optimizer_budget``.
 
     Returns
     -------
@@ -425,26 +464,28 @@ def compare_packings(
     >>> t = 2 * np.pi * np.arange(5) / 5
     >>> cmp = compare_packings(np.c_[np.cos(t), np.sin(t)], include=("ideal", "random"), p_grid=(), rng=0)
     >>> [(r.name, r.partition, round(r.coherence, 3)) for r in cmp.rows]
-    [('learned', '5/2', 0.809), ('ideal tegum', '5/2', 0.809), ('random', '5/2', 0.977)]
+    [('learned', '5/2', 0.809), ('ideal tegum', '5/2', 0.809), ('random', '5/2', 0.953)]
     >>> compare_packings(np.eye(2), include=("best",))
     Traceback (most recent call last):
     ...
     ValueError: include must name references among ('ideal', 'partition', 'optimizer', \
 'overlapping', 'random'); got 'best'.
     """
-    arr = np.asarray(W)
+    arr = check_packings(W, "W")
     batch = arr.ndim == 3
-    Ws = [check_packing(w, f"W[{k}]") for k, w in enumerate(arr)] if batch else [check_packing(W)]
+    Ws = list(arr) if batch else [arr]
     ps, _ = check_ps(ps, "ps")
     partition_ps, _ = check_ps(partition_ps, "partition_ps")
-    p_grid = tuple(check_ps(p_grid, "p_grid")[0]) if len(tuple(p_grid)) else ()
-    include = tuple(include)
-    for item in include:
-        if item not in _REFERENCES:
-            raise ValueError(f"include must name references among {_REFERENCES}; got {item!r}.")
+    if isinstance(p_grid, Iterable) and not isinstance(p_grid, str | bytes | np.ndarray):
+        p_grid = tuple(p_grid)  # a generator is read once
+    empty_grid = isinstance(p_grid, tuple | np.ndarray) and np.size(p_grid) == 0
+    p_grid = () if empty_grid else check_ps(p_grid, "p_grid")[0]
+    include = check_choices(include, "include", _REFERENCES, what="references")
     atol = check_tolerance(atol, "atol")
-    optimizer_budget = check_tolerance(optimizer_budget, "optimizer_budget")
-    rng = check_rng(rng)
+    norm_threshold = check_tolerance(norm_threshold, "norm_threshold")
+    shape_tol = check_tolerance(shape_tol, "shape_tol")
+    optimizer_budget = check_float(optimizer_budget, "optimizer_budget", minimum=0.0, strict_min=True)
+    seed = check_seed_sequence(rng)
     rows, reports, predicted, tied, cache, grid = [], [], {}, {}, {}, {}
     refs = tuple(r for r in include if r != "ideal")
     for k, Wk in enumerate(Ws):
@@ -461,14 +502,14 @@ def compare_packings(
         ideal = None
         if "ideal" in include:
             try:
-                ideal = ideal_tegum_product(Wk, report)
+                ideal = _ideal_tegum_product(Wk.astype(np.float64), report)
             except ValueError as exc:
                 note += f"; no ideal tegum row: {exc}"
         rows.append(_row("learned", Wl, ps, atol, instance=inst, partition=part, note=note))
         if ideal is not None:
             rows.append(_row("ideal tegum", ideal, ps, atol, instance=inst, partition=part))
         if n not in cache:
-            cache[n] = _references(n, d, ps, atol, refs, partition_ps, rng, optimizer_budget)
+            cache[n] = _references(n, d, ps, atol, refs, partition_ps, seed, optimizer_budget)
             for p in p_grid:
                 grid[n, p] = _optimum(n, d, p)
         fits = tf.block_orthogonal and tf.total_dim <= d

@@ -47,6 +47,7 @@ from packing import (
     lower_bound,
     optimize_packing,
 )
+from packing.io import atomic_write
 
 DEFAULT_BUDGET = 15.0
 
@@ -92,7 +93,7 @@ def merge_records(path, rows) -> None:
 
 def high_precision_coherence(W, digits: int = 50) -> float:
     """Coherence of ``W`` (rows normalized) recomputed in ``digits``-digit mpmath arithmetic."""
-    import mpmath
+    import mpmath  # deferred: an optional dependency (the test extra), needed only for new records
 
     with mpmath.workdps(digits):
         rows = [[mpmath.mpf(float(x)) for x in row] for row in np.asarray(W)]
@@ -196,7 +197,7 @@ def main(argv=None) -> dict:
     if args.records_out:
         merge_records(args.records_out, rows)
     if args.out:
-        with open(args.out, "w", newline="") as fh:
+        with atomic_write(args.out, text=True) as fh:
             fields = list(dict.fromkeys([k for r in rows for k in r if k != "verified"] + ["verified"]))
             w = csv.DictWriter(fh, fieldnames=fields, extrasaction="ignore")
             w.writeheader()

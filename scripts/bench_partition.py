@@ -18,8 +18,8 @@ import time
 
 import numpy as np
 
-from packing import optimal_partition
-from packing.partition import _solve, _solve_reference, block_cost_table
+from packing import block_cost_table, optimal_partition
+from packing.partition._dp import solve, solve_reference
 
 PS = (0.5, 1.0, 2.0, 4.0, math.inf)
 
@@ -71,9 +71,9 @@ def main(argv=None) -> dict:
         f = np.minimum.accumulate(block_cost_table(ref_n, ref_d, p), axis=1)
         combine = np.maximum if math.isinf(p) else np.add
         t_ref, (loss_ref, blocks_ref) = _best_time(
-            lambda f=f, c=combine: _solve_reference(f, ref_n, ref_d, c), 1
+            lambda f=f, c=combine: solve_reference(f, ref_n, ref_d, c), 1
         )
-        t_fast, (loss, blocks) = _best_time(lambda f=f, p=p: _solve(f, ref_n, ref_d, math.isinf(p)), repeats)
+        t_fast, (loss, blocks) = _best_time(lambda f=f, p=p: solve(f, ref_n, ref_d, math.isinf(p)), repeats)
         same_loss = math.isclose(loss, loss_ref, rel_tol=1e-12, abs_tol=1e-12)
         result["reference"][p] = {
             "reference_seconds": t_ref,

@@ -41,7 +41,7 @@ from packing import (
     turan_orthogonal_pairs,
     turan_packing,
 )
-from packing.strategies import tegum_products
+from packing.testing.strategies import tegum_products
 
 ORDERS = st.sampled_from([0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 7.5, np.inf])
 

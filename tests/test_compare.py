@@ -7,9 +7,18 @@ import numpy as np
 import pytest
 from helpers import brute_force_cosines, random_rotation
 
-from packing import compare_packings, ideal_tegum_product
-from packing.compare import DEFAULT_P_GRID
-from packing.constructions import cross_polytope, regular_polygon
+from packing import (
+    DEFAULT_P_GRID,
+    best_known,
+    compare_packings,
+    cross_polytope,
+    ideal_tegum_product,
+    known_optimum,
+    lower_bound,
+    random_packing,
+    regular_polygon,
+    tegum_product,
+)
 
 C36, C72 = math.cos(math.pi / 5), math.cos(2 * math.pi / 5)
 FAST = ("ideal", "partition", "overlapping", "random")
@@ -134,10 +143,40 @@ def test_exports_round_trip():
 
 
 def test_optimizer_row():
-    W = noisy(regular_polygon(5), 0.01, 8)
-    cmp = compare_packings(W, include=("optimizer",), optimizer_budget=0.2, rng=0)
-    opt = [r for r in cmp.rows if r.name == "optimizer p=inf"][0]
-    assert opt.coherence == pytest.approx(C36, abs=1e-6)  # five lines in the plane: exactly cos 36 degrees
+    # 7 features spread over 3 dims: no exact packing of 7 lines in R^3 is in the registry, so the
+    # row comes from a real search; the optimum 1/sqrt(3) is Sloane's (proven) record and meets the
+    # orthoplex bound, so a search that reaches it stops with stopping reason 'lower_bound'
+    assert known_optimum(7, 3) is None
+    W = random_packing(7, 3, rng=8)
+    cmp = compare_packings(W, include=("optimizer", "random"), p_grid=(), optimizer_budget=0.5, rng=0)
+    rows = {r.name: r for r in cmp.rows}
+    opt, learned = rows["optimizer p=inf"], rows["learned"]
+    assert (opt.n, opt.d) == (learned.n, learned.d) == (7, 3)
+    record = best_known(7, 3)
+    assert record.proven_optimal and record.coherence == pytest.approx(1 / math.sqrt(3), abs=1e-9)
+    assert opt.coherence == pytest.approx(record.coherence, abs=1e-6)
+    assert opt.coherence >= lower_bound(7, 3) - 1e-12 and opt.gap == pytest.approx(0.0, abs=1e-6)
+    assert opt.coherence < min(learned.coherence, rows["random"].coherence)
+    assert opt.note.startswith("budget 0.5s, ")
+
+
+def test_non_optimizer_rows_do_not_depend_on_the_optimizer_budget():
+    # the optimizer draws random restarts until its wall-clock budget ends: with one shared
+    # generator the rows built after it would depend on the budget (and on the machine's speed)
+    W = random_packing(9, 4, rng=3)
+    runs = [compare_packings(W, rng=0, p_grid=(), optimizer_budget=b) for b in (0.02, 0.3)]
+    tables = [[r for r in c.rows if not r.name.startswith("optimizer")] for c in runs]
+    assert [r.name for r in tables[0]] == [r.name for r in tables[1]]
+    assert {"overlapping orthogonal sets", "random"} <= {r.name for r in tables[0]}
+    assert tables[0] == tables[1]  # every statistic of every row, exactly
+    # and the random rows do not depend on which other references are built
+    alone = compare_packings(W, include=("random",), p_grid=(), rng=0)
+    assert [r for r in alone.rows if r.name == "random"] == [r for r in tables[0] if r.name == "random"]
+    # a generator is a seed too: the same state gives the same rows, and a different seed other rows
+    again = [
+        compare_packings(W, include=("random",), p_grid=(), rng=np.random.default_rng(5)) for _ in range(2)
+    ]
+    assert again[0].rows == again[1].rows != alone.rows
 
 
 @pytest.mark.parametrize(
@@ -146,15 +185,27 @@ def test_optimizer_row():
         ({"include": ("best",)}, ValueError, "include must name references among"),
         ({"ps": [0]}, ValueError, "ps[0] must be > 0.0; got 0.0."),
         ({"p_grid": ["a"]}, TypeError, "p_grid[0] must be a real number"),
+        ({"include": ["ideal", "best"]}, ValueError, "include must name references among"),
+        ({"include": 5}, TypeError, "include must be a sequence of references among"),
         ({"atol": -1}, ValueError, "atol must be >= 0.0; got -1.0."),
-        ({"optimizer_budget": -1}, ValueError, "optimizer_budget must be >= 0.0"),
+        ({"norm_threshold": -1}, ValueError, "norm_threshold must be >= 0.0; got -1.0."),
+        ({"shape_tol": -1}, ValueError, "shape_tol must be >= 0.0; got -1.0."),
+        # the optimizer needs a positive budget: say so naming compare's own argument
+        ({"optimizer_budget": 0}, ValueError, "optimizer_budget must be > 0.0; got 0.0."),
+        ({"optimizer_budget": -1}, ValueError, "optimizer_budget must be > 0.0; got -1.0."),
         ({"rng": "seed"}, TypeError, "rng must be None, a non-negative int seed"),
+        ({"rng": -1}, ValueError, "rng seed must be >= 0; got -1."),
     ],
 )
 def test_bad_input(kwargs, exc, message):
     with pytest.raises(exc) as info:
         compare_packings(regular_polygon(5), **kwargs)
     assert message in str(info.value)
+
+
+def test_a_single_reference_name_is_one_reference():
+    cmp = compare_packings(regular_polygon(5), include="ideal", p_grid=())
+    assert [r.name for r in cmp.rows] == ["learned", "ideal tegum"]
 
 
 def test_bad_weights():
@@ -167,8 +218,6 @@ def test_bad_weights():
 def test_ideal_rows_align_with_learned_rows():
     rng = np.random.default_rng(9)
     blocks = [regular_polygon(5), np.array([[1.0], [-1.0]]), regular_polygon(3)]
-    from packing.constructions import tegum_product
-
     W = tegum_product(*blocks)
     W = np.vstack([W, np.zeros(W.shape[1])])  # one unrepresented feature, left out of the ideal
     perm = rng.permutation(len(W))
@@ -181,8 +230,6 @@ def test_ideal_rows_align_with_learned_rows():
 
 
 def test_four_pentagons_tie_the_optimum_at_p_two():
-    from packing.constructions import tegum_product
-
     W = noisy(tegum_product(*[regular_polygon(5)] * 4), 0.005, 10)
     cmp = compare_packings(W, include=(), p_grid=(1.0, 2.0, 4.0))
     assert cmp.rows[0].partition == "4×5/2"

@@ -8,15 +8,25 @@ from helpers import brute_force_cosines
 from hypothesis import given
 from hypothesis import strategies as st
 
-import packing.partition as partition
+import packing
 from packing import (
     admissible_k,
+    block_cost_table,
     equal_partition_loss,
     interference_moment,
     optimal_partition,
     tegum_loss,
     welch_bound,
 )
+from packing.partition import _costs, _dp  # internal: the optimizer's session cache, the DP helpers
+
+
+def brute_loss(W, p):
+    """Σ_{i<j} |cos θ_ij|^p (the coherence for p = inf) by explicit pairs."""
+    c = np.abs(brute_force_cosines(W))
+    if c.size == 0:
+        return 0.0
+    return float(c.max()) if math.isinf(p) else float(np.sum(c**p))
 
 
 def welch_f(m, D, p):
@@ -123,7 +133,7 @@ def test_realized_loss_is_measured_on_w(n, d, p):
     res = optimal_partition(n, d, p, rng=0, budget=0.2)
     assert res.W.shape == (n, d)
     np.testing.assert_allclose(np.linalg.norm(res.W, axis=1), 1.0, atol=1e-12)
-    assert res.realized_loss == pytest.approx(interference_moment(res.W, p), rel=1e-12, abs=1e-12)
+    assert res.realized_loss == pytest.approx(brute_loss(res.W, p), rel=1e-9, abs=1e-9)
     if all(res.exact_blocks):
         assert res.realized_loss == pytest.approx(res.loss, rel=1e-9, abs=1e-9)
     np.testing.assert_array_equal(np.bincount(res.labels), [m for m, _ in res.blocks])
@@ -144,34 +154,59 @@ class FakeResult:
 def test_optimizer_cost_with_stand_in(monkeypatch):
     calls = []
 
-    def fake_optimize_packing(n, d, *, p, rng, budget):
+    def fake_optimize_packing(n, d, *, p, rng, budget, **options):
         calls.append((n, d))
         W = packing.random_packing(n, d, rng=rng)
         return FakeResult(W, float(interference_moment(W, p)))
 
-    import packing.optimize
-
-    monkeypatch.setattr(packing.optimize, "optimize_packing", fake_optimize_packing, raising=False)
-    monkeypatch.setattr(partition, "_OPTIMIZER_CACHE", {})
+    # the optimizer is replaced where the cost table calls it; the session cache starts empty
+    monkeypatch.setattr(_costs, "optimize_packing", fake_optimize_packing)
+    monkeypatch.setattr(_costs, "OPTIMIZER_CACHE", {})
     res = optimal_partition(7, 3, 1.0, cost="optimizer", budget=0.1)
     # one call per block size with m > D >= 2, all cached
     assert sorted(calls) == sorted((m, D) for m in range(1, 8) for D in (2, 3) if m > D)
     again = optimal_partition(7, 3, 1.0, cost="optimizer", budget=0.1)
     assert len(calls) == 5 + 4 and again.loss == res.loss
     # the table is the min of the stand-in's value and the exact known value
-    table = partition.block_cost_table(7, 3, 1.0, cost="optimizer", budget=0.1)
-    for (m, D, *_), (objective, _) in partition._OPTIMIZER_CACHE.items():
-        assert table[m, D] <= objective
-    assert res.realized_loss == pytest.approx(interference_moment(res.W, 1.0))
+    table = block_cost_table(7, 3, 1.0, cost="optimizer", budget=0.1)
+    assert len(calls) == 5 + 4
+    for (_, m, D, *_), (objective, _W) in _costs.OPTIMIZER_CACHE.items():
+        known = packing.known_optimum(m, D)
+        assert table[m, D] == min(objective, known.moment(1.0) if known else math.inf)
+    assert res.realized_loss == pytest.approx(brute_loss(res.W, 1.0))
     assert res.realized_loss <= res.loss + 1e-9
+    # another seed is another set of runs
+    optimal_partition(7, 3, 1.0, cost="optimizer", budget=0.1, rng=1)
+    assert len(calls) == 2 * (5 + 4)
 
 
 def test_optimizer_cost_with_the_real_optimizer(monkeypatch):
-    monkeypatch.setattr(partition, "_OPTIMIZER_CACHE", {})
-    # p = inf in R^2: lines at angle pi/m are optimal and certified exactly by the optimizer
-    res = optimal_partition(5, 2, np.inf, cost="optimizer", budget=0.5)
-    assert res.blocks == [(5, 2)]
-    assert res.loss == pytest.approx(math.cos(math.pi / 5), abs=1e-9)
+    monkeypatch.setattr(_costs, "OPTIMIZER_CACHE", {})
+    # 7 lines in R^3: no exact packing in the registry, so only a real search fills this cell;
+    # the optimum, 1/sqrt(3), is Sloane's record and meets the orthoplex bound
+    assert packing.known_optimum(7, 3) is None
+    known = optimal_partition(7, 3, np.inf, cost="known", build=False)
+    assert known.loss == pytest.approx(math.cos(math.pi / 6))  # 6 lines in a plane + 1
+    res = optimal_partition(7, 3, np.inf, cost="optimizer", budget=0.5, rng=0)
+    record = packing.best_known(7, 3).coherence
+    assert record == pytest.approx(1 / math.sqrt(3), abs=1e-10)
+    assert res.blocks == [(7, 3)]
+    assert res.loss == pytest.approx(record, abs=1e-6)
+    assert res.loss >= packing.lower_bound(7, 3) - 1e-12
+    assert np.abs(brute_force_cosines(res.W)).max() == pytest.approx(res.loss, abs=1e-12)
+    assert res.exact_blocks == [True]
+
+
+def test_seed_is_a_deprecated_alias_of_rng(monkeypatch):
+    monkeypatch.setattr(_costs, "OPTIMIZER_CACHE", {})
+    with pytest.warns(DeprecationWarning, match="seed is deprecated; pass rng=seed instead"):
+        old = block_cost_table(6, 3, 1.0, cost="optimizer", budget=0.05, seed=5)
+    new = block_cost_table(6, 3, 1.0, cost="optimizer", budget=0.05, rng=5)  # same runs: cache hits
+    assert np.array_equal(old, new) and len(_costs.OPTIMIZER_CACHE) == 4 + 3
+    with pytest.raises(TypeError, match="pass either rng or the deprecated seed, not both"), pytest.warns(
+        DeprecationWarning
+    ):
+        optimal_partition(6, 3, 1.0, rng=1, seed=2)
 
 
 BAD = [
@@ -301,7 +336,7 @@ def test_fast_dp_matches_reference_loss_on_tables_with_ties(n, d, use_max, kind,
 @pytest.mark.parametrize("p", [0.5, 1.0, 2.0, 4.0, np.inf])
 @pytest.mark.parametrize("n, d", [(30, 10), (41, 7)])
 def test_fast_dp_equals_reference_dp_on_welch_tables(n, d, p):
-    table = partition.block_cost_table(n, d, p)
+    table = block_cost_table(n, d, p)
     res = optimal_partition(n, d, p, build=False)
     want_loss, want_blocks = reference_dp(table, n, d, math.isinf(p))
     assert res.loss == pytest.approx(want_loss, rel=1e-12, abs=1e-12)
@@ -351,19 +386,19 @@ def test_row_minima_helpers_match_brute_force(size, seed):
     size += 1
     G, H = convex_sequence(rng, size), convex_sequence(rng, size)
     with np.errstate(invalid="ignore"):
-        val, j = partition._merge_rows(G, H, np.diff(G[1:]), np.diff(H[1:]))
+        val, j = _dp.merge_rows(G, H, np.diff(G[1:]), np.diff(H[1:]))
     np.testing.assert_allclose(val, brute_row_minima(G, H, False), rtol=1e-12, atol=1e-12)
     assert np.all(val[2:] == G[j[2:]] + H[np.arange(2, size) - j[2:]])
     # Monge: any G (with inf entries), convex H
     G2 = np.where(rng.random(size) < 0.2, np.inf, rng.normal(size=size) * 5)
     G2 = np.vstack([G2, G])
-    val, j = partition._monge_rows(G2, np.vstack([H, H]))
+    val, j = _dp.monge_rows(G2, np.vstack([H, H]))
     for row in range(2):
         np.testing.assert_allclose(val[row], brute_row_minima(G2[row], H, False), rtol=1e-12, atol=1e-12)
     # crossing (max): nondecreasing G and H, with plateaus
     G3 = np.concatenate([[np.inf], np.cumsum(rng.integers(0, 2, size - 1))]).astype(float)
     H3 = np.concatenate([[np.inf], np.cumsum(rng.integers(0, 3, size - 1))]).astype(float)
-    val, j = partition._crossing_rows(G3, H3)
+    val, j = _dp.crossing_rows(G3, H3)
     np.testing.assert_array_equal(val, brute_row_minima(G3, H3, True))
     assert np.all(val[2:] == np.maximum(G3[j[2:]], H3[np.arange(2, size) - j[2:]]))
 
@@ -382,7 +417,7 @@ def test_fast_dp_in_memory_bounded_chunks_matches_reference(monkeypatch, use_max
     # random tables keep most block shapes; tiny chunks force the two-pass path
     rng = np.random.default_rng(7)
     table = padded(np.cumsum(rng.random((25, 6))[:, ::-1], axis=1)[:, ::-1] * 5)
-    monkeypatch.setattr(partition, "_CHUNK", 3 * 26)
+    monkeypatch.setattr(_dp, "CHUNK", 3 * 26)
     res = solve_table(table, use_max)
     want_loss, want_blocks = reference_dp(table, 25, 6, use_max)
     assert res.loss == pytest.approx(want_loss, rel=1e-12) and res.blocks == want_blocks

@@ -4,7 +4,9 @@ from helpers import brute_force_cosines
 from hypothesis import given
 from hypothesis import strategies as st
 
-from packing.strategies import overlapping_sets, tegum_products, unit_packings
+import packing.strategies
+from packing.testing import strategies
+from packing.testing.strategies import overlapping_sets, tegum_products, unit_packings
 
 
 @given(unit_packings(n=(2, 7), d=st.integers(1, 4)))
@@ -69,3 +71,14 @@ def test_bad_strategy_arguments(factory, kwargs, exc, msg):
 def test_strategies_are_keyword_only():
     with pytest.raises(TypeError):
         unit_packings(3)  # type: ignore[misc]
+
+
+@given(unit_packings(n=(8, 12), d=1))
+def test_one_dimensional_rows_are_signs(W):
+    # every drawn row has a direction: in R^1 that is +1 or -1, never a zero row
+    assert set(np.unique(W)) <= {-1.0, 1.0}
+
+
+def test_old_import_path_is_an_alias():
+    assert packing.strategies.tegum_products is strategies.tegum_products is tegum_products
+    assert set(packing.strategies.__all__) == set(strategies.__all__)

@@ -1,6 +1,12 @@
 """Tests of the numpy toy-model trainers: gradients, data, optimizers, reproduction of known geometry."""
 
+import dataclasses
+import json
 import re
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,10 +15,12 @@ from hypothesis import strategies as st
 
 import packing
 from packing import (
+    CorruptFileError,
     TrainingDivergedError,
     abs_model_forward,
     abs_model_loss,
     feature_dimensionality,
+    load_result,
     sample_toy_batch,
     scurve_closed_form,
     scurve_loss,
@@ -22,7 +30,12 @@ from packing import (
     train_scurve,
     train_toy_model,
 )
+from packing.train import _optim, _parallel  # the loop and the threads' machinery, tested as units
+from packing.train._checkpoint import CheckpointMismatchError, TrainingCheckpoint
+from packing.train._data import Sampler
+from packing.train._kernel import plan_groups
 from packing.train._optim import Optimizer, schedule_factor  # the shared optimizer, tested as a unit
+from packing.train._toy_kernel import _ToyKernel
 
 
 # ----------------------------------------------------------------------------- references
@@ -823,3 +836,357 @@ def test_divergence_in_worker_threads_is_reported_as_divergence():
             n_threads=2,
             rng=0,
         )
+
+
+# ----------------------------------------------------------------------------- checkpoints (#10)
+ROOT = Path(__file__).resolve().parents[1]
+RUNS = {
+    "train_toy_model": dict(
+        n_features=6, d=2, sparsity=[0.0, 0.8], steps=300, batch_size=32, n_seeds=2, snapshot_every=70, rng=3
+    ),
+    "train_abs_model": dict(n_features=3, d=4, sparsity=0.5, steps=300, batch_size=32, rng=4),
+    "train_scurve": dict(rank=2, target_strengths=[1.0, 0.5], steps=300, record_every=7, lr=0.1, rng=5),
+}
+EVERY = 40
+
+# A run that sleeps in every update (no number changes), so that it can be killed halfway.
+CHILD = """
+import json, sys, time
+import packing
+from packing.train import _optim
+step = _optim.Optimizer.step
+def slow(self, params, grad, t):
+    time.sleep(0.004)
+    step(self, params, grad, t)
+_optim.Optimizer.step = slow
+name, path, every = sys.argv[1], sys.argv[2], int(sys.argv[3])
+getattr(packing, name)(**json.loads(sys.argv[4]), checkpoint=path, checkpoint_every=every)
+print("finished", flush=True)
+"""
+
+
+def same_result(a, b):
+    """Every field equal, arrays bit for bit with their dtype (the wall time excepted)."""
+    assert type(a) is type(b)
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if f.name == "seconds":
+            continue
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y), f.name
+        else:
+            assert x == y, f.name
+
+
+class CountSteps:
+    def __init__(self, monkeypatch):
+        self.n, real = 0, _optim.Optimizer.step
+
+        def counted(opt, params, grad, t):
+            self.n += 1
+            real(opt, params, grad, t)
+
+        monkeypatch.setattr(_optim.Optimizer, "step", counted)
+
+
+@pytest.mark.parametrize("name", sorted(RUNS))
+def test_a_killed_run_resumes_bit_for_bit(tmp_path, monkeypatch, name):
+    kwargs, path = RUNS[name], tmp_path / "run.npz"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, name, str(path), str(EVERY), json.dumps(kwargs)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            if path.exists() and load_result(path).step >= 2 * EVERY:
+                break
+            time.sleep(0.02)
+        proc.kill()  # SIGKILL: no chance to save anything more
+    finally:
+        proc.kill()
+        out, _ = proc.communicate()
+    assert "finished" not in out, "the run ended before it could be killed"
+    killed_at = load_result(path).step
+    assert 2 * EVERY <= killed_at < kwargs["steps"] and killed_at % EVERY == 0
+    counter = CountSteps(monkeypatch)
+    resumed = getattr(packing, name)(**kwargs, checkpoint=path, checkpoint_every=EVERY)
+    assert counter.n == kwargs["steps"] - killed_at  # it went on from the checkpoint, not from the start
+    monkeypatch.undo()
+    same_result(resumed, getattr(packing, name)(**kwargs))  # an uninterrupted run, no checkpoint
+    assert load_result(path).step == kwargs["steps"]
+
+
+def test_a_finished_checkpoint_gives_the_result_again_without_training(tmp_path, monkeypatch):
+    kwargs = dict(RUNS["train_toy_model"], steps=50)
+    first = train_toy_model(**kwargs, checkpoint=tmp_path / "c.npz", checkpoint_every=20)
+    ckpt = TrainingCheckpoint.load(tmp_path / "c.npz")
+    assert ckpt.step == 50 and ckpt.trainer == "train_toy_model" and ckpt.config == first.config
+    counter = CountSteps(monkeypatch)
+    again = train_toy_model(**kwargs, checkpoint=tmp_path / "c.npz", blas_threads=None)  # threads may differ
+    assert counter.n == 0 and again.config == {**first.config, "blas_threads": None}
+    same_result(dataclasses.replace(again, config=first.config), first)
+
+
+def test_rng_none_resumes_with_the_checkpoint_seed(tmp_path):
+    kwargs = dict(RUNS["train_abs_model"], steps=60)
+    first = train_abs_model(**{**kwargs, "steps": 60}, checkpoint=tmp_path / "c.npz")
+    again = train_abs_model(**{**kwargs, "rng": None}, checkpoint=tmp_path / "c.npz")
+    assert again.config["rng"] == kwargs["rng"]
+    same_result(again, first)
+
+
+def test_a_checkpoint_of_another_run_is_refused_naming_what_differs(tmp_path):
+    kwargs = dict(RUNS["train_toy_model"], steps=20)
+    train_toy_model(**kwargs, checkpoint=tmp_path / "c.npz")
+    differ = r"another configuration of train_toy_model \(lr: 0.001 there, 0.002 here\); delete it or pass"
+    with pytest.raises(CheckpointMismatchError, match=differ):
+        train_toy_model(**kwargs, lr=0.002, checkpoint=tmp_path / "c.npz")
+    with pytest.raises(CheckpointMismatchError, match="of train_toy_model, not of train_abs_model"):
+        train_abs_model(n_features=6, d=2, steps=20, checkpoint=tmp_path / "c.npz")
+    (tmp_path / "bad.npz").write_bytes((tmp_path / "c.npz").read_bytes()[:300])
+    with pytest.raises(CorruptFileError, match="corrupt or truncated"):
+        train_toy_model(**kwargs, checkpoint=tmp_path / "bad.npz")
+
+
+@pytest.mark.parametrize(
+    "kwargs, exc, msg",
+    [
+        (dict(checkpoint_every=10), ValueError, "checkpoint_every needs checkpoint=PATH"),
+        (dict(checkpoint="run.ckpt"), ValueError, "checkpoint must be a path ending in .npz; got 'run.ckpt'"),
+        (dict(checkpoint=3), TypeError, "checkpoint must be a path (str or pathlib.Path)"),
+        (dict(checkpoint="c.npz", checkpoint_every=0), ValueError, "checkpoint_every must be >= 1; got 0"),
+        (dict(checkpoint="c.npz", checkpoint_every=2.0), TypeError, "checkpoint_every must be an integer"),
+    ],
+)
+def test_checkpoint_arguments_are_validated(tmp_path, monkeypatch, kwargs, exc, msg):
+    monkeypatch.chdir(tmp_path)
+    for trainer in (
+        lambda **kw: train_toy_model(n_features=3, d=2, steps=2, **kw),
+        lambda **kw: train_abs_model(n_features=3, d=2, steps=2, **kw),
+        lambda **kw: train_scurve(rank=1, steps=2, **kw),
+    ):
+        with pytest.raises(exc) as info:
+            trainer(**kwargs)
+        assert msg in str(info.value)
+    assert not any(tmp_path.iterdir())
+
+
+# ----------------------------------------------------------------------------- threads and the blocked kernel
+
+
+def write(path, text):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def test_cgroup_quota_v2_takes_the_tightest_limit_on_the_path(tmp_path):
+    proc = tmp_path / "proc_cgroup"
+    write(proc, "0::/jobs/one\n")
+    write(tmp_path / "fs" / "jobs" / "one" / "cpu.max", "max 100000\n")
+    assert _parallel._cgroup_quota(tmp_path / "fs", proc) is None
+    write(tmp_path / "fs" / "jobs" / "cpu.max", "150000 100000\n")  # a parent's limit applies too
+    assert _parallel._cgroup_quota(tmp_path / "fs", proc) == 1.5
+    write(tmp_path / "fs" / "jobs" / "one" / "cpu.max", "300000 100000\n")
+    assert _parallel._cgroup_quota(tmp_path / "fs", proc) == 1.5
+
+
+def test_cgroup_quota_v1_and_unlimited(tmp_path):
+    proc = tmp_path / "proc_cgroup"
+    write(proc, "4:cpu,cpuacct:/batch\n0::/\n")
+    base = tmp_path / "fs" / "cpu,cpuacct" / "batch"
+    write(base / "cpu.cfs_quota_us", "-1\n")
+    write(base / "cpu.cfs_period_us", "100000\n")
+    assert _parallel._cgroup_quota(tmp_path / "fs", proc) is None
+    write(base / "cpu.cfs_quota_us", "250000\n")
+    assert _parallel._cgroup_quota(tmp_path / "fs", proc) == 2.5
+    assert _parallel._cgroup_quota(tmp_path / "missing", tmp_path / "missing_proc") is None
+
+
+def test_available_cpus_is_the_affinity_mask_capped_by_the_quota(monkeypatch):
+    monkeypatch.setattr(_parallel.os, "sched_getaffinity", lambda pid: {0, 1, 2, 3, 4, 5}, raising=False)
+    monkeypatch.setattr(_parallel, "_cgroup_quota", lambda: None)
+    assert _parallel.available_cpus() == 6
+    monkeypatch.setattr(_parallel, "_cgroup_quota", lambda: 2.5)  # a fractional quota rounds down
+    assert _parallel.available_cpus() == 2
+    monkeypatch.setattr(_parallel, "_cgroup_quota", lambda: 0.5)  # never below one
+    assert _parallel.available_cpus() == 1
+    monkeypatch.setattr(_parallel, "_cgroup_quota", lambda: 16.0)  # the mask caps the quota
+    assert _parallel.available_cpus() == 6
+
+
+def test_layout_makes_every_thread_a_worker_unless_blas_threads_are_asked_for():
+    assert _parallel.choose_layout(20, 2) == _parallel.Layout(2, 1)
+    assert _parallel.choose_layout(20, 1) == _parallel.Layout(1, 1)
+    assert _parallel.choose_layout(1, 4) == _parallel.Layout(1, 1)  # one group: one worker
+    assert _parallel.choose_layout(3, 8) == _parallel.Layout(3, 1)
+    assert _parallel.choose_layout(20, 4, blas_threads=2) == _parallel.Layout(2, 2)
+    assert _parallel.choose_layout(1, 4, blas_threads=4) == _parallel.Layout(1, 4)
+
+
+def test_worker_pool_runs_every_task_once_with_the_callers_error_state():
+    pool = _parallel.WorkerPool(3)
+    seen, states = [], []
+
+    def task(t, worker):
+        seen.append(t)
+        states.append(np.geterr()["over"])
+        assert 0 <= worker < 3
+
+    try:
+        with np.errstate(over="raise"):
+            pool.run(task, 50)
+        assert sorted(seen) == list(range(50)) and set(states) == {"raise"}
+
+        def fail(t, worker):
+            if t == 17:
+                raise ValueError("task 17")
+
+        with pytest.raises(ValueError, match="task 17"):
+            pool.run(fail, 40)
+    finally:
+        pool.close()
+
+
+def test_plan_groups_cover_every_row_of_every_instance_once():
+    for args, kw in [
+        ((10, 1024, 5, 20.0), {}),  # tiny: all instances packed into one group
+        ((20, 1024, 200, 1300.0), {}),  # one instance per group, one block each
+        ((3, 1000, 50, 500.0), dict(group_ns=1e4, block_entries=5000, min_rows=8)),  # rows split
+    ]:
+        groups = plan_groups(*args, **kw)
+        n_inst, batch = args[:2]
+        covered = np.zeros((n_inst, batch), int)
+        for g in groups:
+            for i0, i1, r0, r1 in g.blocks:
+                assert g.i0 == i0 and g.i1 == i1 and g.r0 <= r0 < r1 <= g.r1
+                covered[i0:i1, r0:r1] += 1
+            assert (g.partial is None) == (g.r0 == 0)
+        np.testing.assert_array_equal(covered, 1)
+    assert len(plan_groups(10, 1024, 5, 20.0)) == 1
+    assert len(plan_groups(3, 1000, 50, 500.0, group_ns=1e4, min_rows=8)) == 18  # 16 groups at least
+    assert len(plan_groups(20, 1024, 200, 1300.0)) == 20  # many instances: never split
+
+
+PLANS = [  # (label, plan keywords): the default; many small blocks and chunks; instances split by rows
+    ("default", {}),
+    ("small blocks", dict(group_ns=1e3, target_groups=1, block_entries=3000, chunk_entries=700, min_rows=8)),
+    ("split", dict(group_ns=1e3, target_groups=9, block_entries=3000, chunk_entries=1000, min_rows=8)),
+]
+
+
+def toy_kernel(x, W, b, imp, relu, plan, threads):
+    n_inst, n, d = W.shape
+    k = _ToyKernel(n_inst, n, d, x.shape[1], imp, relu, W.dtype, None, threads, **plan)
+    k.W[...], k.b[...], k.x = W, b, x
+    return k
+
+
+@pytest.mark.parametrize("d", [5, 9])  # a few columns (dot products) and more (GEMMs)
+@pytest.mark.parametrize("relu", [True, False])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_kernel_plans_match_the_formulas_and_threads_never_change_a_bit(relu, dtype, d):
+    rng = np.random.default_rng(11)
+    n_inst, n, d, B = 3, 37, d, 301
+    W = (rng.normal(size=(n_inst, n, d)) * 0.3).astype(dtype)
+    b = (rng.normal(size=(n_inst, n)) * 0.1).astype(dtype)
+    x = (rng.random((n_inst, B, n)) * (rng.random((n_inst, B, n)) < 0.3)).astype(dtype)
+    imp = rng.random((n_inst, n)) + 0.1
+    tol = 1e-12 if dtype == np.float64 else 2e-5
+    W64, b64, x64 = W.astype(float), b.astype(float), x.astype(float)
+    for label, plan in PLANS:
+        runs = []
+        for threads in (1, 2, 3):
+            k = toy_kernel(x, W, b, imp, relu, plan, threads)
+            try:
+                loss = k.loss_and_grad()
+            finally:
+                k.close()
+            runs.append((loss, k.grad.copy()))
+        for loss, grad in runs[1:]:  # bit for bit, whatever the thread count
+            np.testing.assert_array_equal(loss, runs[0][0])
+            np.testing.assert_array_equal(grad, runs[0][1])
+        gP = runs[0][1].reshape(n_inst, n, d + 1)
+        for i in range(n_inst):  # against the model written out in float64
+            out = x64[i] @ W64[i] @ W64[i].T + b64[i]
+            y = np.maximum(out, 0) if relu else out
+            G = 2 * imp[i] * (y - x64[i]) * ((out > 0) if relu else 1) / B
+            want_W = x64[i].T @ G @ W64[i] + G.T @ x64[i] @ W64[i]
+            assert runs[0][0][i] == pytest.approx(np.sum(imp[i] * (y - x64[i]) ** 2) / B, rel=tol), label
+            np.testing.assert_allclose(
+                gP[i, :, :d], want_W, rtol=tol, atol=tol * np.abs(want_W).max(), err_msg=label
+            )
+            np.testing.assert_allclose(
+                gP[i, :, d], G.sum(0), rtol=tol, atol=tol * np.abs(G.sum(0)).max(), err_msg=label
+            )
+
+
+def test_sampled_kernel_runs_are_independent_of_threads_and_blas_threads():
+    density = np.repeat([[1.0], [0.3], [0.004], [0.001]], 40, axis=1)  # two float64-uniform instances
+    results = []
+    for threads, blas in [(1, None), (2, None), (3, None), (2, 2)]:
+        sampler = Sampler(density, np.dtype(np.float32), np.random.default_rng(5))
+        k = _ToyKernel(
+            4,
+            40,
+            6,
+            500,
+            np.ones((4, 40)),
+            True,
+            np.dtype(np.float32),
+            sampler,
+            threads,
+            blas,
+            group_ns=1e3,
+            target_groups=12,
+            block_entries=4000,
+            chunk_entries=900,
+            min_rows=8,
+        )
+        k.W[...] = np.random.default_rng(6).normal(size=k.W.shape) * 0.3
+        try:
+            with _parallel.blas_limits(k.layout.blas_threads):
+                steps = [(k.loss_and_grad(), k.grad.copy()) for _ in range(3)]
+        finally:
+            k.close()
+        results.append(steps)
+    for other in results[1:]:
+        for (la, ga), (lb, gb) in zip(results[0], other, strict=True):
+            np.testing.assert_array_equal(la, lb)
+            np.testing.assert_array_equal(ga, gb)
+
+
+def test_features_first_rows_have_the_stated_density_and_values():
+    density = np.array([[1.0, 0.5, 0.1], [0.02, 0.002, 0.0]])  # 0.002 < 2**-8: float64 uniforms
+    s = Sampler(density, np.dtype(np.float32), np.random.default_rng(0))
+    gen = s.streams(1)[0]
+    x = np.empty((6, 40000), np.float32)
+    for k0, k1 in [(0, 2), (2, 3), (3, 6)]:  # rows j: feature j % 3 of instance j // 3
+        s.fill_rows(x[k0:k1], k0, np.empty((k1 - k0, 40000), bool), gen)
+    assert x.min() >= 0 and x.max() < 1
+    frac = (x > 0).mean(axis=1)
+    p = density.ravel()
+    assert np.all(np.abs(frac - p) <= 5 * np.sqrt(p * (1 - p) / 40000) + 1e-9), (frac, p)
+    active = x[1][x[1] > 0]
+    assert abs(active.mean() - 0.5) < 0.01 and abs(active.var() - 1 / 12) < 0.005
+
+
+def test_default_threads_train_bit_for_bit_like_one_thread():
+    kw = dict(n_features=60, d=5, sparsity=[0.0, 0.5, 0.9, 0.99], steps=20, batch_size=256, n_seeds=2, rng=1)
+    one = train_toy_model(**kw, n_threads=1)
+    default = train_toy_model(**kw)
+    assert default.config["n_threads"] is None and default.config["blas_threads"] is None
+    for field in ("W", "b", "loss_history", "seed_eval_losses"):
+        np.testing.assert_array_equal(getattr(default, field), getattr(one, field))
+
+
+def test_one_large_instance_is_split_into_row_groups_for_the_workers():
+    kw = dict(n_features=64, d=200, sparsity=0.5, steps=3, batch_size=1024, rng=2)
+    k = _ToyKernel(1, 64, 200, 1024, np.ones((1, 64)), True, np.dtype(np.float32), None, 2)
+    k.close()
+    assert len(k.groups) == 2 and k.layout == _parallel.Layout(2, 1)
+    one, two = train_toy_model(**kw, n_threads=1), train_toy_model(**kw, n_threads=2)
+    np.testing.assert_array_equal(one.W, two.W)
+    np.testing.assert_array_equal(one.loss_history, two.loss_history)

@@ -13,11 +13,18 @@
 Shared pieces: ``_inputs`` (the validated sparsity / density / importance tables and
 how instances are formed), ``_data`` (the sampler and :func:`sample_toy_batch`),
 ``_optim`` (in-place Adam / AdamW / SGD, constant, linear or cosine schedules, the
-training loop that stops with :class:`TrainingDivergedError` on NaN). Every trainer
-has hand-derived gradients, float32 by default (float64 available), a loss history,
-and a result whose ``config`` reruns it bit for bit.
+training loop that stops with :class:`TrainingDivergedError` on NaN), ``_checkpoint``
+(``checkpoint=PATH`` saves and resumes a run bit for bit; Ctrl-C returns the partial
+result with ``stopping_reason="interrupted"``), ``_parallel`` (the cores a process may
+use, the thread layout, a worker pool) and ``_kernel`` (the blocked kernel: groups of
+instances and batch rows fixed by the shape, each with its own random stream, run on
+worker threads; cache-sized chunks for the elementwise work; reused buffers). Every
+trainer has hand-derived gradients, float32 by default (float64 available), a loss
+history, and a result whose ``config`` reruns it bit for bit, whatever the number of
+threads.
 """
 
+from ._checkpoint import CheckpointMismatchError, TrainingCheckpoint
 from ._data import sample_toy_batch
 from ._optim import TrainingDivergedError
 from .abs import AbsModelResult, abs_model_forward, abs_model_loss, train_abs_model
@@ -26,8 +33,10 @@ from .toy import ToyModelResult, toy_model_forward, toy_model_loss, train_toy_mo
 
 __all__ = [
     "AbsModelResult",
+    "CheckpointMismatchError",
     "ScurveResult",
     "ToyModelResult",
+    "TrainingCheckpoint",
     "TrainingDivergedError",
     "abs_model_forward",
     "abs_model_loss",

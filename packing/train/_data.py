@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_bool, check_dtype, check_int, check_rng
+from .._validation import check_bool, check_dtype, check_int, check_memory, check_rng
 from ._inputs import check_inputs
 
 __all__ = ["Sampler", "sample_toy_batch"]
@@ -27,7 +27,12 @@ class Sampler:
     [0, 1) (values resolve to ``2**-24 / p``; float64 uniforms are drawn instead
     for float64 runs and, in float32 runs, for instances with a density below
     2**-8). With ``signed=True`` the lowest bit gives an independent sign.
-    The words come from a PCG64DXSM stream seeded from ``rng``.
+    The words come from SFC64 streams (numpy's fastest generator with 64-bit
+    output, about 1 ns per entry) spawned from ``rng``.
+
+    The batch may be laid out with features last, ``(instances, rows, n)``, or
+    features second, ``(instances, n, rows)`` (the trainers' kernels: per-feature
+    constants then broadcast along long contiguous rows); ``feature_axis`` says which.
 
     Correlated pairs (features ``2j, 2j + 1`` for ``j < n_correlated``) are active
     together; anticorrelated pairs (the next ``2 n_anticorrelated`` features) are
@@ -36,45 +41,79 @@ class Sampler:
     """
 
     def __init__(self, density, dtype, rng, *, n_correlated=0, n_anticorrelated=0, signed=False):
-        self.dtype, self.signed = dtype, signed
+        self.dtype, self.signed = np.dtype(dtype), signed
         self.seq = np.random.SeedSequence(rng.integers(0, 2**63, size=4).tolist())
         self.density = density  # (I, n) float64
         self.nc, self.na = n_correlated, n_anticorrelated
-        p = density[:, None, :]
-        inv = np.where(p > 0, 1.0 / np.maximum(p, 1e-300), 2.0**40)
-        self.inv_p = inv.astype(dtype)
-        self._scale = (inv * 2.0**-24).astype(dtype)
-        self.scale = self._scale  # tiled over rows on first use: long contiguous inner loops
+        inv = np.where(density > 0, 1.0 / np.maximum(density, 1e-300), 2.0**40)
+        self.inv_p = inv  # float64, for the wide path
+        self.scale = (inv * 2.0**-24).astype(dtype)  # (I, n): maps u to U / p
+        self._tiled = self.scale[:, None, :]  # rows-then-features batches, tiled on first use
         low = (density > 0) & (density < F32_MIN_DENSITY)
         # float64 runs always draw float64 uniforms (53-bit values); float32 runs only where needed.
-        self.wide = low.any(axis=1) if dtype == np.float32 else np.ones(len(density), bool)
+        self.wide = low.any(axis=1) if self.dtype == np.float32 else np.ones(len(density), bool)
+        self._wide = self.wide.tolist()  # per instance, for quick checks of a block's rows
+        self._rows = (self.scale.reshape(-1, 1), self.inv_p.reshape(-1, 1))
 
     def streams(self, k):
         """``k`` fresh independent generators (each call spawns new ones, deterministically)."""
-        return [np.random.Generator(np.random.PCG64DXSM(s)) for s in self.seq.spawn(k)]
+        return [np.random.Generator(np.random.SFC64(s)) for s in self.seq.spawn(k)]
 
-    def fill(self, x, i0, mask, gen):
-        """Overwrite ``x`` (ni, rows, n), rows of instances ``i0 .. i0 + ni``, with data from ``gen``."""
-        ni = x.shape[0]
-        sl = slice(i0, i0 + ni)
-        if self.wide[sl].any():
-            x[...] = gen.random(x.shape) * self.inv_p[sl].astype(np.float64)
+    @property
+    def has_pairs(self) -> bool:
+        """Whether some features come in (anti)correlated pairs (then only :meth:`fill` applies)."""
+        return bool(self.nc or self.na)
+
+    def _per_feature(self, table, sl, x, feature_axis):
+        """``table[sl]`` (instances, n) as an array broadcasting against ``x``."""
+        if feature_axis == 1:
+            return table[sl, :, None]
+        if table is self.scale:  # features last: short inner loops unless tiled over rows
+            if self._tiled.shape[1] < x.shape[1]:
+                shape = (len(table), x.shape[1], table.shape[1])
+                self._tiled = np.ascontiguousarray(np.broadcast_to(table[:, None, :], shape))
+            return self._tiled[sl, : x.shape[1]]
+        return table[sl, None, :]
+
+    def fill(self, x, i0, mask, gen, feature_axis=-1):
+        """Overwrite ``x``, a batch of instances ``i0 .. i0 + len(x)``, with data from ``gen``.
+
+        ``mask`` is a boolean scratch array of ``x``'s shape; ``feature_axis`` is
+        -1 for ``(instances, rows, n)`` and 1 for ``(instances, n, rows)``.
+        """
+        sl = slice(i0, i0 + x.shape[0])
+        per = (self._per_feature(t, sl, x, feature_axis) for t in (self.scale, self.inv_p))
+        self._draw(x, *per, self.wide[sl].any(), mask, gen)
+        if self.has_pairs:
+            self._pairs(np.moveaxis(x, 1, -1) if feature_axis == 1 else x, sl, gen)
+
+    def fill_rows(self, x, start, mask, gen):
+        """Overwrite ``x`` (k, rows): the rows ``start .. start + k`` of a features-first batch.
+
+        Row ``j`` of a batch ``(instances, n, rows)`` reshaped to ``(instances * n,
+        rows)`` is feature ``j % n`` of instance ``j // n``, counted from instance 0.
+        Without (anti)correlated pairs only (see :attr:`has_pairs`).
+        """
+        n, stop = self.scale.shape[1], start + x.shape[0]
+        scale, inv = self._rows
+        wide = any(self._wide[start // n : (stop - 1) // n + 1])
+        self._draw(x, scale[start:stop], inv[start:stop], wide, mask, gen)
+
+    def _draw(self, x, scale, inv, wide, mask, gen):
+        """Fill ``x`` given its per-feature ``scale`` (``2**-24 / p``) and ``inv`` (``1 / p``) arrays."""
+        if wide:
+            x[...] = gen.random(x.shape) * inv
         else:
             u = gen.bit_generator.random_raw((x.size + 1) // 2).view(np.uint32)[: x.size].reshape(x.shape)
             if self.signed:
                 sign = (u & 1).view(np.int32)
             np.right_shift(u, 8, out=u)
-            np.copyto(x, u, casting="unsafe")
-            if self.scale.shape[1] < x.shape[1]:
-                shape = (len(self._scale),) + x.shape[1:]
-                self.scale = np.ascontiguousarray(np.broadcast_to(self._scale, shape))
-            x *= self.scale[sl, : x.shape[1]]
+            np.copyto(x, u.view(np.int32), casting="unsafe")  # < 2**24: exact, and int32 casts fastest
+            np.multiply(x, scale, out=x)
         np.less(x, 1, out=mask)
-        x *= mask
+        np.multiply(x, mask, out=x)
         if self.signed:
-            x *= (sign * 2 - 1) if not self.wide[sl].any() else gen.integers(0, 2, x.shape) * 2 - 1
-        if self.nc or self.na:
-            self._pairs(x, sl, gen)
+            x *= (sign * 2 - 1) if not wide else gen.integers(0, 2, x.shape) * 2 - 1
 
     def _pairs(self, x, sl, gen):
         ni, rows, _ = x.shape
@@ -165,6 +204,14 @@ def sample_toy_batch(
     )
     signed = check_bool(signed, "signed")
     dt = check_dtype(dtype)
+    check_memory(
+        inputs.n_instances * batch_size * n_features * (dt.itemsize + 1),
+        "sample_toy_batch",
+        "the (instances, batch, n_features) batch and its mask",
+        n_features=n_features,
+        batch_size=batch_size,
+        instances=inputs.n_instances,
+    )
     sampler = Sampler(
         inputs.density,
         dt,

@@ -12,7 +12,10 @@ import math
 from collections.abc import Callable
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+
+from .._progress import progress_bar
+from ._checkpoint import Checkpointer, deferred_interrupt
+from ._parallel import blas_limits
 
 __all__: list[str] = []
 
@@ -103,73 +106,117 @@ class Optimizer:
         params -= tmp
 
 
-@contextlib.contextmanager
-def blas_threads(n):
-    """Limit BLAS to ``n`` threads while training (a no-op for ``None``).
-
-    The blocked kernels issue many small GEMMs; a multi-threaded BLAS spends more
-    on waking and synchronizing its threads than it gains (measured: 20x the CPU
-    time per step on a loaded 2-core machine).
-    """
-    if n is None:
-        yield
-        return
-    with threadpool_limits(limits=n, user_api="blas"):
-        yield
-
-
-def run_loop(
-    params: np.ndarray,
-    grad: np.ndarray,
-    loss_and_grad: Callable[[int], np.ndarray],
-    opt: Optimizer,
-    steps: int,
-    n_instances: int,
-    *,
-    snapshot_every: int | None = None,
-    snapshot: Callable[[], np.ndarray] | None = None,
-    record: Callable[[int], None] | None = None,
-    threads: int | None = 1,
-):
-    """Run ``steps`` updates; return ``(loss_history (steps, n_instances), snapshot_steps, snapshots)``.
+class TrainingLoop:
+    """The state of a run between steps: :meth:`step` is the one place the step counter ``t`` advances.
 
     ``loss_and_grad(t)`` fills ``grad`` and returns the per-instance loss at the
-    current parameters. BLAS is limited to ``threads`` threads meanwhile. A
-    non-finite loss stops training with :class:`TrainingDivergedError` naming the
-    step and the last finite loss.
+    current parameters (float64). Each :meth:`step` checks that loss (a
+    non-finite one stops training with :class:`TrainingDivergedError` naming the
+    step and the last finite loss), records it, calls ``record(t)``, updates the
+    parameters, advances ``t``, takes a snapshot every ``snapshot_every`` steps
+    and lets ``checkpoint`` save. Run steps inside :meth:`running` (floating-point
+    warnings off: divergence is reported, not warned; BLAS limited to ``threads``).
+
+    ``checkpoint`` (see :mod:`._checkpoint`) restores a saved state when the loop
+    is built (``t`` then starts at the saved step) and saves as the run goes.
     """
-    with blas_threads(threads):
-        return _loop(params, grad, loss_and_grad, opt, steps, n_instances, snapshot_every, snapshot, record)
 
+    def __init__(
+        self,
+        params: np.ndarray,
+        grad: np.ndarray,
+        loss_and_grad: Callable[[int], np.ndarray],
+        opt: Optimizer,
+        steps: int,
+        n_instances: int,
+        *,
+        snapshot_every: int | None = None,
+        snapshot: Callable[[], np.ndarray] | None = None,
+        record: Callable[[int], None] | None = None,
+        checkpoint: Checkpointer | None = None,
+    ):
+        self.params, self.grad, self.loss_and_grad, self.opt = params, grad, loss_and_grad, opt
+        self.steps, self.record, self.checkpoint = steps, record, checkpoint
+        self.snapshot_every, self.snapshot = snapshot_every, snapshot
+        self.history = np.empty((steps, n_instances))
+        self.snaps, self.snap_steps = [], []
+        # --- checkpoint hook (packing.train._checkpoint): restore a saved state before the first step
+        restore = checkpoint.restore if checkpoint is not None else lambda *state: 0
+        self.t = restore(params, opt, self.history, self.snap_steps, self.snaps)
+        if snapshot_every and self.t == 0:
+            self.snaps.append(snapshot())
+            self.snap_steps.append(0)
+        self._caller_err = np.geterr()
 
-def _loop(params, grad, loss_and_grad, opt, steps, n_instances, snapshot_every, snapshot, record):
-    history = np.empty((steps, n_instances))
-    snaps, snap_steps = [], []
-    if snapshot_every:
-        snaps.append(snapshot())
-        snap_steps.append(0)
-    for t in range(steps):
-        with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below, not warned
-            loss = loss_and_grad(t)
+    @contextlib.contextmanager
+    def running(self, threads: int | None = 1):
+        """Floating-point warnings off and BLAS limited to ``threads`` threads while steps run."""
+        self._caller_err = np.geterr()
+        with blas_limits(threads), np.errstate(over="ignore", invalid="ignore"):
+            yield self
+
+    def step(self) -> bool:
+        """Take update number ``t`` (0-based) and advance ``t``.
+
+        Return False, with nothing changed, when ``loss_and_grad`` raised
+        ``KeyboardInterrupt`` (Ctrl-C before the step took effect).
+        """
+        t = self.t
+        try:
+            loss = self.loss_and_grad(t)
+        except KeyboardInterrupt:
+            return False
         if not np.isfinite(loss).all():
             bad = int(np.flatnonzero(~np.isfinite(loss))[0])
-            last = f"{history[t - 1, bad]:.6g}" if t else "none (the first loss was already bad)"
+            last = f"{self.history[t - 1, bad]:.6g}" if t else "none (the first loss was already bad)"
             raise TrainingDivergedError(
                 f"training diverged at step {t}: the loss of instance {bad} is {loss[bad]}; last finite "
-                f"loss of that instance: {last}. Lower lr (now {opt.lr}) or use float64."
+                f"loss of that instance: {last}. Lower lr (now {self.opt.lr}) or use float64."
             )
-        history[t] = loss
-        if record is not None:
-            record(t)
-        with np.errstate(over="ignore", invalid="ignore"):
-            opt.step(params, grad, t)
-        if snapshot_every and (t + 1) % snapshot_every == 0:
-            snaps.append(snapshot())
-            snap_steps.append(t + 1)
-    if not np.isfinite(params).all():
-        raise TrainingDivergedError(
-            f"training diverged at step {steps - 1}: the final update produced non-finite parameters; "
-            f"last finite losses: {np.round(history[-1], 6).tolist()}. Lower lr (now {opt.lr})."
-        )
-    snapshots = np.stack(snaps) if snaps else None
-    return history, np.asarray(snap_steps, dtype=int), snapshots
+        self.history[t] = loss
+        if self.record is not None:
+            with np.errstate(**self._caller_err):
+                self.record(t)
+        self.opt.step(self.params, self.grad, t)
+        self.t = t = t + 1
+        if self.snapshot_every and t % self.snapshot_every == 0:
+            self.snaps.append(self.snapshot())
+            self.snap_steps.append(t)
+        if self.checkpoint is not None:  # --- checkpoint hook: save every K steps
+            self.checkpoint.step_done(t)
+        return True
+
+    def result(self):
+        """Return ``(loss_history (steps_done, n_instances), snapshot_steps, snapshots)``; checkpoint it."""
+        done = self.t
+        if self.checkpoint is not None:  # --- checkpoint hook: save the final (or interrupted) state
+            self.checkpoint.finish(done)
+        history = self.history[:done]
+        if done and not np.isfinite(self.params).all():
+            raise TrainingDivergedError(
+                f"training diverged at step {done - 1}: the final update produced non-finite parameters; "
+                f"last finite losses: {np.round(history[-1], 6).tolist()}. Lower lr (now {self.opt.lr})."
+            )
+        snapshots = np.stack(self.snaps) if self.snaps else None
+        return history, np.asarray(self.snap_steps, dtype=int), snapshots
+
+
+def run_loop(*args, threads: int | None = 1, progress=False, desc: str = "training", **kwargs):
+    """Run the steps of a :class:`TrainingLoop` (same arguments); return its :meth:`~TrainingLoop.result`.
+
+    BLAS is limited to ``threads`` threads meanwhile. Ctrl-C stops after the
+    current step (a ``KeyboardInterrupt`` from ``loss_and_grad`` before it): the
+    history then has fewer than ``steps`` rows. ``progress`` (checked by the
+    public trainer) shows a bar over the steps (:func:`packing._progress.progress_bar`).
+    """
+    loop = TrainingLoop(*args, **kwargs)
+    # progress hook: one bar around the loop, one update per step; a resumed run starts where it stopped
+    bar = progress_bar(loop.steps, desc=desc, progress=progress, unit="step", every=64)
+    # Ctrl-C ends the run after a whole step
+    with loop.running(threads), bar as tick, deferred_interrupt() as interrupted:
+        tick.set(loop.t)
+        while loop.t < loop.steps and loop.step():
+            tick.update()
+            if interrupted.is_set():
+                break
+    return loop.result()

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._progress import check_progress
+from .._results import Savable
 from .._validation import (
     check_blas_threads,
     check_bool,
@@ -21,15 +23,16 @@ from .._validation import (
     check_optimizer_options,
     seeded_rng,
 )
+from ._checkpoint import Checkpointer
 from ._data import Sampler
-from ._inputs import Inputs, check_init_scale, check_inputs, check_model_arrays
+from ._inputs import Inputs, check_init_scale, check_inputs, check_model_arrays, check_run_memory
 from ._optim import CHOICES, Optimizer, run_loop
 
 __all__ = ["AbsModelResult", "abs_model_forward", "abs_model_loss", "train_abs_model"]
 
 
 @dataclass
-class AbsModelResult:
+class AbsModelResult(Savable):
     """Trained absolute-value models, one per instance.
 
     Attributes
@@ -42,6 +45,8 @@ class AbsModelResult:
     config : dict
         Every argument needed to rerun bit for bit: ``train_abs_model(**config)``.
     seconds : float
+    stopping_reason : str
+        ``"completed"`` or ``"interrupted"`` (Ctrl-C; the result covers the steps done).
     """
 
     W1: np.ndarray
@@ -52,6 +57,7 @@ class AbsModelResult:
     importance: np.ndarray
     config: dict = field(repr=False)
     seconds: float = 0.0
+    stopping_reason: str = "completed"
 
     def rerun(self) -> AbsModelResult:
         """Train again from ``config`` (bit-for-bit identical on the same machine)."""
@@ -114,7 +120,7 @@ def abs_model_forward(W1, W2, b, x):
     ...
     ValueError: W2 must have the shape of W1, (1, 1, 2); got (1, 2, 2).
     """
-    (W1, W2), b, x, _, single = check_model_arrays({"W1": W1, "W2": W2}, b, x)
+    (W1, W2), b, x, _, single = check_model_arrays({"W1": W1, "W2": W2}, b, x, func="abs_model_forward")
     out = np.maximum(_forward(W1, W2, b, x)[2], 0)
     return out[0] if single else out
 
@@ -145,7 +151,9 @@ def abs_model_loss(W1, W2, b, x, *, importance=1.0, return_grad=False):
     0.01
     """
     return_grad = check_bool(return_grad, "return_grad")
-    (W1, W2), b, x, imp, single = check_model_arrays({"W1": W1, "W2": W2}, b, x, importance=importance)
+    (W1, W2), b, x, imp, single = check_model_arrays(
+        {"W1": W1, "W2": W2}, b, x, importance=importance, func="abs_model_loss"
+    )
     grads = (np.empty_like(W1), np.empty_like(W2), np.empty_like(b))
     loss = _loss_and_grad(W1, W2, b, x, np.broadcast_to(imp, b.shape), grads)
     loss = float(loss[0]) if single else loss
@@ -175,6 +183,9 @@ def train_abs_model(
     dtype=np.float32,
     rng=None,
     blas_threads=1,
+    checkpoint=None,
+    checkpoint_every=None,
+    progress="auto",
 ) -> AbsModelResult:
     """Train the computation-in-superposition model ``y' = ReLU(W2 ReLU(W1 x) + b)`` on ``|x|``.
 
@@ -193,6 +204,12 @@ def train_abs_model(
         Standard deviation of ``W1`` and ``W2`` at start (default ``sqrt(2 / (n + d))``).
     blas_threads : int or None
         As in :func:`train_toy_model` (default 1).
+    checkpoint, checkpoint_every
+        As in :func:`train_toy_model`: save the run's state to a ``.npz`` file every
+        ``checkpoint_every`` steps (default 1000), at the end and on Ctrl-C, and
+        resume from it bit for bit.
+    progress : True, False or "auto"
+        As in :func:`train_toy_model`.
 
     Returns
     -------
@@ -216,7 +233,8 @@ def train_abs_model(
     inputs = check_inputs(
         n, sparsity=sparsity, density=density, importance=importance, n_instances=n_instances
     )
-    gen, seed = seeded_rng(rng)
+    ckpt = Checkpointer.open(checkpoint, checkpoint_every, "train_abs_model")
+    gen, seed = seeded_rng(ckpt.rng(rng))
     # The validated options, in the form train_abs_model(**config) accepts: the run reads only these.
     config = dict(
         n_features=n,
@@ -231,10 +249,26 @@ def train_abs_model(
         rng=seed,
         blas_threads=check_blas_threads(blas_threads),
     )
-    return _train(config, inputs, gen, t0)
+    m = inputs.n_instances
+    check_run_memory(
+        "train_abs_model",
+        params=m * n * (2 * d + 1),
+        itemsize=np.dtype(config["dtype"]).itemsize,
+        n_steps=config["steps"],
+        rows=m,
+        batch=m * config["batch_size"] * (2 * n + 2 * d),
+        n_features=n,
+        d=d,
+        n_instances=m,
+        batch_size=config["batch_size"],
+        steps=config["steps"],
+    )
+    return _train(config, inputs, gen, t0, ckpt, check_progress(progress))
 
 
-def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float) -> AbsModelResult:
+def _train(
+    cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, ckpt=None, progress=False
+) -> AbsModelResult:
     """Train from validated options ``cfg`` and tables ``inputs``, drawing from ``gen``."""
     n, d, n_inst, dt = cfg["n_features"], cfg["d"], inputs.n_instances, np.dtype(cfg["dtype"])
     weight = inputs.importance
@@ -256,7 +290,18 @@ def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float) -> Ab
         return _loss_and_grad(W1, W2, b, x, weight, grads)
 
     opt = Optimizer.from_options(params, cfg)
-    history, _, _ = run_loop(params, grad, step, opt, cfg["steps"], n_inst, threads=cfg["blas_threads"])
+    history, _, _ = run_loop(
+        params,
+        grad,
+        step,
+        opt,
+        cfg["steps"],
+        n_inst,
+        threads=cfg["blas_threads"],
+        checkpoint=None if ckpt is None else ckpt.bind(cfg, generators=[gen, data]),
+        progress=progress,  # progress hook (cli branch)
+        desc="train_abs_model",
+    )
     return AbsModelResult(
         W1=W1.copy(),
         W2=W2.copy(),
@@ -266,4 +311,5 @@ def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float) -> Ab
         importance=weight.copy(),
         config=cfg,
         seconds=time.perf_counter() - t0,
+        stopping_reason="completed" if len(history) == cfg["steps"] else "interrupted",
     )

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._progress import check_progress
+from .._results import Savable
 from .._validation import (
     _describe,
     check_blas_threads,
@@ -23,11 +25,13 @@ from .._validation import (
     check_dtype,
     check_float,
     check_int,
+    check_memory,
     check_optimizer_options,
     check_pair,
     check_real,
     seeded_rng,
 )
+from ._checkpoint import Checkpointer
 from ._optim import CHOICES, Optimizer, run_loop
 
 __all__ = ["ScurveResult", "scurve_closed_form", "scurve_loss", "train_scurve"]
@@ -62,8 +66,8 @@ def scurve_closed_form(t, s0):
     ValueError: s0 must be > 0.0; got 0.0.
     """
     s0 = check_float(s0, "s0", minimum=0.0, strict_min=True, maximum=1.0)
-    t = np.asarray(t, dtype=np.float64)
-    if t.dtype.kind not in "f" or (t < 0).any() or not np.isfinite(t).all():
+    t = check_real(t, "t", dtype=np.float64)
+    if (t < 0).any() or not np.isfinite(t).all():
         raise ValueError(f"t must be finite and >= 0; got {_describe(t)}.")
     # s0 e^t / sqrt(1 + s0^2 (e^{2t} - 1)), written to stay finite for large t.
     e = np.exp(-2.0 * t)
@@ -72,7 +76,7 @@ def scurve_closed_form(t, s0):
 
 
 @dataclass
-class ScurveResult:
+class ScurveResult(Savable):
     """A trained factorized model and the time course of what it learned.
 
     Attributes
@@ -96,6 +100,8 @@ class ScurveResult:
     config : dict
         Every argument needed to rerun bit for bit: ``train_scurve(**config)``.
     seconds : float
+    stopping_reason : str
+        ``"completed"`` or ``"interrupted"`` (Ctrl-C; the result covers the steps done).
     """
 
     P: np.ndarray
@@ -111,6 +117,7 @@ class ScurveResult:
     alignment: np.ndarray
     config: dict = field(repr=False)
     seconds: float = 0.0
+    stopping_reason: str = "completed"
 
     def rerun(self) -> ScurveResult:
         """Train again from ``config`` (bit-for-bit identical on the same machine)."""
@@ -222,6 +229,9 @@ def train_scurve(
     dtype=np.float64,
     rng=None,
     blas_threads=1,
+    checkpoint=None,
+    checkpoint_every=None,
+    progress="auto",
 ) -> ScurveResult:
     """Train ``Ã = P Qᵀ`` of rank ``rank`` on ``A = Σ_k s_k a_k b_kᵀ`` from small initialization.
 
@@ -256,6 +266,12 @@ def train_scurve(
     rng : None, int or numpy.random.Generator
     blas_threads : int or None
         As in :func:`train_toy_model` (default 1).
+    checkpoint, checkpoint_every
+        As in :func:`train_toy_model`: save the run's state to a ``.npz`` file every
+        ``checkpoint_every`` steps (default 1000), at the end and on Ctrl-C, and
+        resume from it bit for bit.
+    progress : True, False or "auto"
+        As in :func:`train_toy_model`.
 
     Returns
     -------
@@ -286,7 +302,8 @@ def train_scurve(
     aligned_init = check_bool(aligned_init, "aligned_init")
     if aligned_init and rank > K:
         raise ValueError(f"aligned_init needs rank <= number of target components ({K}); got rank={rank}.")
-    gen, seed = seeded_rng(rng)
+    ckpt = Checkpointer.open(checkpoint, checkpoint_every, "train_scurve")
+    gen, seed = seeded_rng(ckpt.rng(rng))
     # The validated options, in the form train_scurve(**config) accepts: the run reads only these.
     config = dict(
         **check_optimizer_options(
@@ -303,10 +320,18 @@ def train_scurve(
         rng=seed,
         blas_threads=check_blas_threads(blas_threads),
     )
-    return _train(config, gen, t0)
+    m, m2 = config["size"]
+    check_memory(
+        8 * (6 * m * m2 + 8 * (m + m2) * (rank + strengths.size)) + 8 * 4 * (config["steps"] + 1),
+        "train_scurve",
+        "the target, its factors, the parameters and the records",
+        size=(m, m2),
+        rank=rank,
+    )
+    return _train(config, gen, t0, ckpt, check_progress(progress))
 
 
-def _train(cfg: dict, gen: np.random.Generator, t0: float) -> ScurveResult:
+def _train(cfg: dict, gen: np.random.Generator, t0: float, ckpt=None, progress=False) -> ScurveResult:
     """Train from validated options ``cfg``, drawing from ``gen``."""
     (m, m2), rank, every, steps = cfg["size"], cfg["rank"], cfg["record_every"], cfg["steps"]
     strengths, init_scale, dt = np.array(cfg["target_strengths"]), cfg["init_scale"], np.dtype(cfg["dtype"])
@@ -337,11 +362,24 @@ def _train(cfg: dict, gen: np.random.Generator, t0: float) -> ScurveResult:
             rec.append(_measure(P, Q, a, b))
 
     opt = Optimizer.from_options(params, cfg)
+    records = {"steps": rec_steps, "measures": rec}  # restored from a checkpoint with the loop's state
     history, _, _ = run_loop(
-        params, grad, loss_and_grad, opt, steps, 1, record=record, threads=cfg["blas_threads"]
+        params,
+        grad,
+        loss_and_grad,
+        opt,
+        steps,
+        1,
+        record=record,
+        threads=cfg["blas_threads"],
+        checkpoint=None if ckpt is None else ckpt.bind(cfg, generators=[gen], records=records),
+        progress=progress,  # progress hook (cli branch)
+        desc="train_scurve",
     )
-    final_loss = loss_and_grad(steps)[0]
-    record(steps)
+    done = len(history)  # steps, or fewer after Ctrl-C
+    final_loss = loss_and_grad(done)[0]
+    rec_steps.append(done)  # the state after the last update is always recorded
+    rec.append(_measure(P, Q, a, b))
     steps_arr = np.asarray(rec_steps)
     losses = np.append(history[steps_arr[:-1], 0], final_loss)
     return ScurveResult(
@@ -358,4 +396,5 @@ def _train(cfg: dict, gen: np.random.Generator, t0: float) -> ScurveResult:
         alignment=np.array([r[1] for r in rec]),
         config=cfg,
         seconds=time.perf_counter() - t0,
+        stopping_reason="completed" if done == steps else "interrupted",
     )

@@ -5,19 +5,20 @@ everywhere in :mod:`packing` and as in the reference notebook's
 ``[instances, features, hidden]``), ``b`` has shape ``(instances, n_features)``,
 and a batch ``x`` is instance-major, ``(instances, batch, n_features)``.
 
-Reading order: the blocked kernel (:class:`_ToyKernel`, hand-derived gradients),
-then the public functions: :func:`toy_model_forward`, :func:`toy_model_loss`,
+The blocked kernel with the hand-derived gradients is :class:`._toy_kernel._ToyKernel`;
+here are the public functions: :func:`toy_model_forward`, :func:`toy_model_loss`,
 :func:`train_toy_model` and its :class:`ToyModelResult`.
 """
 
 from __future__ import annotations
 
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._progress import check_progress
+from .._results import Savable
 from .._validation import (
     check_blas_threads,
     check_bool,
@@ -27,167 +28,24 @@ from .._validation import (
     check_optimizer_options,
     seeded_rng,
 )
+from ._checkpoint import Checkpointer
 from ._data import Sampler
-from ._inputs import Inputs, check_init_scale, check_inputs, check_model_arrays
-from ._optim import CHOICES, Optimizer, blas_threads, run_loop
+from ._inputs import (
+    _BLOCK_ENTRIES,
+    Inputs,
+    check_init_scale,
+    check_inputs,
+    check_model_arrays,
+    check_run_memory,
+)
+from ._optim import CHOICES, Optimizer, run_loop
+from ._parallel import blas_limits
+from ._toy_kernel import _ToyKernel
 
 __all__ = ["ToyModelResult", "train_toy_model", "toy_model_loss", "toy_model_forward"]
 
 MODELS = ("relu", "linear")
 REDUCTIONS = ("sum", "mean")
-
-
-#: Entries of x per cache block (instances x rows x features); the block's buffers stay in L2.
-_BLOCK = 2**16
-
-
-def _blocks(n_inst, batch, n, target=_BLOCK):
-    """Partition (instances, batch rows) into cache-sized blocks ``(i0, i1, r0, r1)``; fixed by shape."""
-    per = batch * n
-    if per <= target:
-        ni = max(1, min(n_inst, target // per))
-        return [(i, min(i + ni, n_inst), 0, batch) for i in range(0, n_inst, ni)]
-    rows = max(8, target // n)
-    return [(i, i + 1, r, min(r + rows, batch)) for i in range(n_inst) for r in range(0, batch, rows)]
-
-
-def _no_tick(label):
-    pass
-
-
-class _Buffers:
-    """One worker's cache-block buffers."""
-
-    def __init__(self, ni, rb, n, d, dtype):
-        self.XG = np.empty((ni, 2 * rb, n), dtype=dtype)  # [x; G] per block
-        self.HG = np.zeros((ni, 2 * rb, d + 1), dtype=dtype)  # [G W | 0; h | 1] per block
-        self.mask = np.empty((ni, rb, n), dtype=bool)
-        self.sqb = np.empty((ni, rb, n), dtype=dtype)
-        self.ones = np.ones((1, rb), dtype=dtype)
-        self.sqrow = np.empty((ni, 1, n), dtype=dtype)
-        self.tmp = np.empty((ni, n, d + 1), dtype=dtype)
-
-
-class _ToyKernel:
-    """Parameters, buffers and hand-derived gradients of the toy model.
-
-    Parameters are stored augmented, ``P = [W | b]`` of shape (I, n, d + 1), and
-    the hidden activations as ``[h | 1]``, so ``out = [h | 1] Pᵀ = x W Wᵀ + b``.
-    With ``r = y - x`` (``y = ReLU(out)`` or ``out``), loss ``L_i = Σ_n c_n Σ_b r_bn² / B``
-    and ``G = (2 c / B) r ⊙ [out > 0]`` (``2 / B`` applied after the sum), the whole
-    gradient is one GEMM with the batch stacked twice::
-
-        [∂L/∂W | ∂L/∂b] = [x; G]ᵀ [G W | 0; h | 1] = [xᵀ G W + Gᵀ h | Gᵀ 1].
-
-    The batch is processed in cache-sized blocks (instances x rows), sampled in
-    place, so every elementwise pass runs in L2 and no (instances, batch, n)
-    array is ever materialized. Blocks of the same instances form a group with
-    its own random stream; ``n_threads`` workers take the groups round-robin
-    (numpy releases the GIL), so results do not depend on the thread count.
-    """
-
-    def __init__(self, n_inst, n, d, batch, weight, relu, dtype, sampler=None, n_threads=1):
-        self.relu, self.B, self.n_inst, self.d, self.sampler = relu, batch, n_inst, d, sampler
-        self.weight = weight  # (I, n) float64: c_n
-        self.params = np.zeros(n_inst * n * (d + 1), dtype=dtype)
-        self.grad = np.zeros_like(self.params)
-        self.P = self.params.reshape(n_inst, n, d + 1)
-        self.W, self.b = self.P[..., :d], self.P[..., d]
-        self.gP = self.grad.reshape(n_inst, n, d + 1)
-        self.gW, self.gb = self.gP[..., :d], self.gP[..., d]
-        blocks = _blocks(n_inst, batch, n)
-        self.groups = [[blk for blk in blocks if blk[0] == i0] for i0 in sorted({blk[0] for blk in blocks})]
-        ni = max(i1 - i0 for i0, i1, _, _ in blocks)
-        rb = max(r1 - r0 for _, _, r0, r1 in blocks)
-        self.single = all(r0 == 0 and r1 == batch for _, _, r0, r1 in blocks)
-        self.n_threads = max(1, min(n_threads, len(self.groups)))
-        self.work = [_Buffers(ni, rb, n, d, dtype) for _ in range(self.n_threads)]
-        self.gens = sampler.streams(len(self.groups)) if sampler is not None else None
-        self.sq = np.zeros((n_inst, n), dtype=dtype)
-        # c tiled over a block's rows (contiguous operands keep numpy's inner loops long); the
-        # factor 2 / B is applied once to the summed gradient, which keeps small importances
-        # out of the subnormal range where GEMMs slow down tenfold.
-        self.cs = np.ascontiguousarray(np.broadcast_to(weight.astype(dtype)[:, None, :], (n_inst, rb, n)))
-        self.scale = dtype.type(2.0 / batch)
-        self.x = None  # a given batch (toy_model_loss); else sampled block by block
-        self._pool = None
-
-    def close(self):
-        """Stop the worker threads (if any)."""
-        if self._pool is not None:
-            self._pool.shutdown()
-            self._pool = None
-
-    def loss_and_grad(self, tick=None) -> np.ndarray:
-        """Per-instance loss on a fresh batch (or ``self.x``); fills ``self.grad``.
-
-        ``tick(label)``, if given, is called after each phase ("sampling",
-        "matmul", "elementwise") so a profiler can attribute the time (use it
-        with one thread).
-        """
-        self.sq[...] = 0
-        if not self.single:
-            self.grad[...] = 0
-        if self.n_threads == 1:
-            self._run(0, tick or _no_tick)
-        else:
-            if self._pool is None:
-                self._pool = ThreadPoolExecutor(self.n_threads, thread_name_prefix="packing-train")
-            err = np.geterr()  # numpy's error state is per thread: the workers take the caller's
-            list(self._pool.map(self._run_in, [err] * self.n_threads, range(self.n_threads)))
-        self.grad *= self.scale
-        return np.einsum("in,in->i", self.sq.astype(np.float64), self.weight) / self.B
-
-    def _run_in(self, err, worker):
-        with np.errstate(**err):
-            self._run(worker, _no_tick)
-
-    def _run(self, worker, tick):
-        buf = self.work[worker]
-        for g in range(worker, len(self.groups), self.n_threads):
-            gen = self.gens[g] if self.gens is not None else None
-            for block in self.groups[g]:
-                self._block(block, buf, gen, tick)
-
-    def _block(self, block, buf, gen, tick):
-        i0, i1, r0, r1 = block
-        ni, rb, d = i1 - i0, r1 - r0, self.d
-        W = self.W
-        XG = buf.XG[:ni, : 2 * rb]
-        HG = buf.HG[:ni, : 2 * rb]
-        x, g = XG[:, :rb], XG[:, rb:]
-        h1 = HG[:, rb:]
-        mask = buf.mask[:ni, :rb]
-        if self.x is None:
-            self.sampler.fill(x, i0, mask, gen)
-        else:
-            x[...] = self.x[i0:i1, r0:r1]
-        tick("sampling")
-        HG[:, rb:, d] = 1
-        HG[:, :rb, d] = 0
-        Wb = W[i0:i1]
-        np.matmul(x, Wb, out=h1[..., :d])
-        np.matmul(h1, self.P[i0:i1].transpose(0, 2, 1), out=g)  # x W Wᵀ + b
-        tick("matmul")
-        if self.relu:
-            np.greater(g, 0, out=mask)
-            np.maximum(g, 0, out=g)
-        g -= x  # residual r
-        sqb = buf.sqb[:ni, :rb]
-        np.multiply(g, g, out=sqb)
-        np.matmul(buf.ones[:, :rb], sqb, out=buf.sqrow[:ni])
-        self.sq[i0:i1] += buf.sqrow[:ni, 0]
-        g *= self.cs[i0:i1, :rb]
-        if self.relu:
-            g *= mask  # now G
-        tick("elementwise")
-        np.matmul(g, Wb, out=HG[:, :rb, :d])
-        if self.single:
-            np.matmul(XG.transpose(0, 2, 1), HG, out=self.gP[i0:i1])
-        else:
-            np.matmul(XG.transpose(0, 2, 1), HG, out=buf.tmp[:ni])
-            self.gP[i0:i1] += buf.tmp[:ni]
-        tick("matmul")
 
 
 def _feature_weight(importance, reduction, n_features):
@@ -220,7 +78,7 @@ def toy_model_forward(W, b, x, *, model="relu"):
     ValueError: model must be one of 'relu', 'linear'; got 'gelu'.
     """
     model = check_choice(model, "model", MODELS)
-    (W,), b, x, _, single = check_model_arrays({"W": W}, b, x)
+    (W,), b, x, _, single = check_model_arrays({"W": W}, b, x, func="toy_model_forward")
     out = (x @ W) @ W.transpose(0, 2, 1) + b[:, None, :]
     if model == "relu":
         np.maximum(out, 0, out=out)
@@ -265,14 +123,19 @@ def toy_model_loss(W, b, x, *, importance=1.0, model="relu", reduction="sum", re
     model = check_choice(model, "model", MODELS)
     reduction = check_choice(reduction, "reduction", REDUCTIONS)
     return_grad = check_bool(return_grad, "return_grad")
-    (W,), b, x, imp, single = check_model_arrays({"W": W}, b, x, importance=importance)
+    (W,), b, x, imp, single = check_model_arrays({"W": W}, b, x, importance=importance, func="toy_model_loss")
     n_inst, n, d = W.shape
     weight = np.broadcast_to(_feature_weight(imp, reduction, n), (n_inst, n))
-    k = _ToyKernel(n_inst, n, d, x.shape[1], weight, model == "relu", W.dtype)
+    k = _ToyKernel(n_inst, n, d, x.shape[1], weight, model == "relu", W.dtype, threads=None)
     k.W[...] = W
     k.b[...] = b
     k.x = x
-    loss = k.loss_and_grad()
+    k.need_grad = return_grad
+    try:
+        with blas_limits(k.layout.blas_threads if k.layout.workers > 1 else None):  # no cost when small
+            loss = k.loss_and_grad()
+    finally:
+        k.close()
     loss = float(loss[0]) if single else loss
     if not return_grad:
         return loss
@@ -282,7 +145,7 @@ def toy_model_loss(W, b, x, *, importance=1.0, model="relu", reduction="sum", re
 
 # --------------------------------------------------------------------------- trainer
 @dataclass
-class ToyModelResult:
+class ToyModelResult(Savable):
     """Trained toy models, one per instance (the best of ``n_seeds`` copies of each).
 
     Attributes
@@ -302,6 +165,9 @@ class ToyModelResult:
     config : dict
         Every argument needed to rerun bit for bit: ``train_toy_model(**config)``.
     seconds : float
+    stopping_reason : str
+        ``"completed"`` (every step ran) or ``"interrupted"`` (Ctrl-C: ``loss_history``
+        has the steps done, ``W`` and ``b`` the parameters after them).
     """
 
     W: np.ndarray
@@ -316,6 +182,7 @@ class ToyModelResult:
     snapshot_steps: np.ndarray
     config: dict = field(repr=False)
     seconds: float = 0.0
+    stopping_reason: str = "completed"
 
     def rerun(self) -> ToyModelResult:
         """Train again from ``config`` (bit-for-bit identical on the same machine and threads)."""
@@ -357,8 +224,11 @@ def train_toy_model(
     dtype=np.float32,
     snapshot_every=None,
     rng=None,
-    blas_threads=1,
-    n_threads=1,
+    n_threads=None,
+    blas_threads=None,
+    checkpoint=None,
+    checkpoint_every=None,
+    progress="auto",
 ) -> ToyModelResult:
     """Train many toy models of superposition at once, vectorized over instances.
 
@@ -414,14 +284,30 @@ def train_toy_model(
         Keep a copy of ``W`` at step 0 and every ``snapshot_every`` steps.
     rng : None, int or numpy.random.Generator
         With ``None`` or an int the seed is recorded in ``config`` for reruns.
-    blas_threads : int or None
-        Threads BLAS may use while training (default 1, via threadpoolctl): the
-        kernel's GEMMs are small, and a multi-threaded BLAS spends more on
-        synchronization than it gains. ``None`` leaves BLAS alone.
-    n_threads : int
-        Worker threads over the cache blocks (numpy releases the GIL); default 1.
-        The result does not depend on it: each group of blocks has its own
-        random stream and its own slice of the gradient.
+    n_threads : int, optional
+        Threads to train with. Default: every core the process may use (its
+        affinity mask, capped by a cgroup CPU quota). Each thread is a worker
+        taking groups of instances (or, when instances are few, ranges of batch
+        rows) with a single-threaded BLAS; numpy releases the GIL.
+        ``n_threads=1`` trains on one core (for sweeps that run many trainings in
+        parallel processes). The result does not depend on it: the groups, their
+        random streams and every summation order are fixed by the shape.
+    blas_threads : int, optional
+        BLAS threads per worker (via threadpoolctl), then ``n_threads //
+        blas_threads`` workers. Default 1: OpenBLAS's threaded products sum in
+        another order, so with more the last bits of the result may differ.
+    checkpoint : str or Path, optional
+        A ``.npz`` file to save the run's state to (atomically): every
+        ``checkpoint_every`` steps, at the end and on Ctrl-C. If it exists, the
+        run resumes from it and ends bit for bit as an uninterrupted run would
+        (a checkpoint of another configuration is refused; with ``rng=None`` the
+        checkpoint's seed is used). See :mod:`packing.train._checkpoint`.
+    checkpoint_every : int, optional
+        Steps between checkpoints (default 1000).
+    progress : True, False or "auto"
+        A progress bar with an ETA over the steps, on standard error; ``"auto"``
+        (default) shows it only when standard error is a terminal. Not part of
+        ``config``: it does not change the result.
 
     Returns
     -------
@@ -431,6 +317,13 @@ def train_toy_model(
     ------
     TrainingDivergedError
         If a loss becomes NaN or infinite (names the step and last finite loss).
+    CheckpointMismatchError
+        If ``checkpoint`` holds a run of another configuration.
+
+    Notes
+    -----
+    Ctrl-C stops training after the current step and returns the partial result
+    with ``stopping_reason="interrupted"`` (evaluated and best-of-seeds as usual).
 
     Examples
     --------
@@ -460,7 +353,8 @@ def train_toy_model(
         n_anticorrelated_pairs=n_anticorrelated_pairs,
     )
     batch_size = check_int(batch_size, "batch_size")
-    gen, seed = seeded_rng(rng)
+    ckpt = Checkpointer.open(checkpoint, checkpoint_every, "train_toy_model")
+    gen, seed = seeded_rng(ckpt.rng(rng))
     # The validated options, in the form train_toy_model(**config) accepts: the run reads only these.
     config = dict(
         n_features=n,
@@ -482,16 +376,34 @@ def train_toy_model(
         dtype=check_dtype(dtype).type,
         snapshot_every=None if snapshot_every is None else check_int(snapshot_every, "snapshot_every"),
         rng=seed,
+        n_threads=None if n_threads is None else check_int(n_threads, "n_threads"),
         blas_threads=check_blas_threads(blas_threads),
-        n_threads=check_int(n_threads, "n_threads"),
     )
-    return _train(config, inputs, gen, t0)
+    total = inputs.n_instances * config["n_seeds"]
+    snaps = 0 if config["snapshot_every"] is None else config["steps"] // config["snapshot_every"] + 1
+    check_run_memory(
+        "train_toy_model",
+        params=total * n * (d + 1) * (1 + snaps),
+        itemsize=np.dtype(config["dtype"]).itemsize,
+        n_steps=config["steps"],
+        rows=total,
+        batch=total * max(_BLOCK_ENTRIES, 8 * n) + 4 * total * n,
+        n_features=n,
+        d=d,
+        n_instances=inputs.n_instances,
+        n_seeds=config["n_seeds"],
+        steps=config["steps"],
+    )
+    return _train(config, inputs, gen, t0, ckpt, check_progress(progress))
 
 
-def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float) -> ToyModelResult:
+def _train(
+    cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, ckpt=None, progress=False
+) -> ToyModelResult:
     """Train from validated options ``cfg`` and tables ``inputs``, drawing from ``gen``."""
     n, d, k, n_inst = cfg["n_features"], cfg["d"], cfg["n_seeds"], inputs.n_instances
-    dt, relu, threads = np.dtype(cfg["dtype"]), cfg["model"] == "relu", cfg["blas_threads"]
+    dt, relu = np.dtype(cfg["dtype"]), cfg["model"] == "relu"
+    threads = dict(threads=cfg["n_threads"], blas_threads=cfg["blas_threads"])
     total = n_inst * k  # copy s of instance i sits at row i * k + s
     weight = np.repeat(_feature_weight(inputs.importance, cfg["reduction"], n), k, axis=0)
     sampler = Sampler(
@@ -501,7 +413,7 @@ def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float) -> To
         n_correlated=inputs.n_correlated,
         n_anticorrelated=inputs.n_anticorrelated,
     )
-    kern = _ToyKernel(total, n, d, cfg["batch_size"], weight, relu, dt, sampler, cfg["n_threads"])
+    kern = _ToyKernel(total, n, d, cfg["batch_size"], weight, relu, dt, sampler, **threads)
     kern.W[...] = gen.standard_normal((total, n, d)) * cfg["init_scale"]
 
     def step(t):
@@ -517,16 +429,23 @@ def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float) -> To
             total,
             snapshot_every=cfg["snapshot_every"],
             snapshot=lambda: kern.W.copy(),
-            threads=threads,
+            threads=kern.layout.blas_threads,
+            checkpoint=None if ckpt is None else ckpt.bind(cfg, generators=[gen, *kern.gens]),
+            progress=progress,  # progress hook (cli branch)
+            desc="train_toy_model",
         )
     finally:
         kern.close()
 
-    # Best of n_seeds per instance, on a fresh evaluation batch.
-    ev = _ToyKernel(total, n, d, cfg["eval_batch_size"], weight, relu, dt, sampler)
+    # Best of n_seeds per instance, on a fresh evaluation batch (no gradient needed).
+    ev = _ToyKernel(total, n, d, cfg["eval_batch_size"], weight, relu, dt, sampler, **threads)
     ev.params[...] = kern.params
-    with blas_threads(threads):
-        seed_losses = ev.loss_and_grad().reshape(n_inst, k)
+    ev.need_grad = False
+    try:
+        with blas_limits(ev.layout.blas_threads):
+            seed_losses = ev.loss_and_grad().reshape(n_inst, k)
+    finally:
+        ev.close()
     chosen = np.argmin(seed_losses, axis=1)
     rows = np.arange(n_inst) * k + chosen
     return ToyModelResult(
@@ -542,4 +461,5 @@ def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float) -> To
         snapshot_steps=snap_steps,
         config=cfg,
         seconds=time.perf_counter() - t0,
+        stopping_reason="completed" if len(history) == cfg["steps"] else "interrupted",
     )

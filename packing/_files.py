@@ -1,0 +1,269 @@
+"""Files at the lowest level: the error classes, atomic writes, what a file holds, safe NumPy readers.
+
+Everything the toolkit writes goes through :func:`atomic_write`; everything it
+reads is first checked by :func:`check_input_file` (exists, is a file, can be
+read, is not empty, holds what its suffix says) and then parsed by a reader that
+turns every low-level failure (``BadZipFile``, ``EOFError``, a bad ``.npy``
+header, a garbage zip member) into one line of :class:`CorruptFileError`.
+Nothing is unpickled: NumPy files are read with ``allow_pickle=False``.
+
+The public faces are :mod:`packing.io` (packings in every format) and
+:mod:`packing._results` (result objects); both import from here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+__all__ = [
+    "PackingFileError",
+    "PackingFileNotFoundError",
+    "FileFormatError",
+    "CorruptFileError",
+    "ArrayKeyError",
+    "MissingDependencyError",
+    "ResultSchemaError",
+    "atomic_write",
+]
+
+
+# --------------------------------------------------------------------------- the error classes
+
+
+class PackingFileError(ValueError):
+    """A file cannot be read or written as asked (the base of every file error of :mod:`packing`).
+
+    A subclass of ``ValueError``, so code that catches the toolkit's bad-input
+    errors also catches bad files. The message is one line naming the file.
+    """
+
+
+class PackingFileNotFoundError(PackingFileError, FileNotFoundError):
+    """The path does not exist (also a ``FileNotFoundError``)."""
+
+
+class FileFormatError(PackingFileError):
+    """The path is not a readable file of a supported kind: a folder, an unreadable file, an
+    unsupported suffix, or content that does not match the suffix (an ``.npz`` named ``.npy``)."""  # noqa: D205, D209
+
+
+class CorruptFileError(FileFormatError):
+    """The file has the right kind but is empty, truncated, garbage inside, or fails its checksum."""
+
+
+class ArrayKeyError(PackingFileError):
+    """``key`` names no array of the file, or several arrays fit; the message lists them with shapes."""
+
+
+class MissingDependencyError(PackingFileError, ImportError):
+    """Reading this format needs an optional package that is not installed (the message names it)."""
+
+
+class ResultSchemaError(PackingFileError):
+    """A result file is of an unknown class, of a newer schema, or of an old one that cannot be migrated."""
+
+
+# --------------------------------------------------------------------------- writing
+
+
+@contextlib.contextmanager
+def atomic_write(path, *, text: bool = False) -> Iterator[IO]:
+    """Open a file that replaces ``path`` atomically when the ``with`` block ends without error.
+
+    The data go to a new temporary file in the same folder (so the final rename
+    stays on one file system), which is flushed and ``fsync``-ed and then renamed
+    onto ``path`` with :func:`os.replace`; the folder is synced too where the
+    platform allows. On an exception the temporary file is removed and ``path``
+    is left as it was; a process killed meanwhile leaves ``path`` as it was (and
+    a hidden ``.NAME.*.tmp`` file).
+
+    Parameters
+    ----------
+    path : str or Path
+        The file to write (its folder must exist).
+    text : bool
+        Open in text mode (UTF-8, newlines written as given) instead of binary.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "note.txt")
+    >>> with atomic_write(path, text=True) as fh:
+    ...     _ = fh.write("done")
+    >>> open(path).read(), sorted(os.listdir(os.path.dirname(path)))
+    ('done', ['note.txt'])
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise FileFormatError(f"path {str(path)!r} is a folder; give a file name to write to.")
+    if not path.parent.is_dir():
+        raise PackingFileNotFoundError(f"the folder of path {str(path)!r} does not exist; create it first.")
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    handle = open(tmp, "x", encoding="utf-8", newline="") if text else open(tmp, "xb")  # noqa: SIM115
+    try:
+        with handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # not every platform can open and sync a folder
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+# --------------------------------------------------------------------------- what a file holds
+
+#: What each suffix must hold (content kinds from :func:`sniff`).
+SUFFIX_KINDS = {
+    ".npy": ("npy",),
+    ".npz": ("zip",),
+    ".safetensors": ("safetensors",),
+    ".pt": ("zip", "pickle"),
+    ".pth": ("zip", "pickle"),
+    ".csv": ("text",),
+    ".txt": ("text",),
+}
+_KIND_TEXT = {
+    "npy": "a NumPy .npy array",
+    "zip": "a zip archive (an .npz file or a PyTorch .pt file)",
+    "safetensors": "a safetensors file",
+    "pickle": "a Python pickle (a legacy PyTorch file?)",
+    "text": "text",
+    "unknown": "unrecognised binary data",
+}
+
+
+def sniff(head: bytes, size: int) -> str:
+    r"""Return what the first bytes of a file of ``size`` bytes look like.
+
+    One of ``"empty"``, ``"npy"``, ``"zip"``, ``"safetensors"``, ``"pickle"``,
+    ``"text"`` or ``"unknown"``.
+
+    Examples
+    --------
+    >>> sniff(b"\x93NUMPY\x01\x00", 100), sniff(b"PK\x03\x04", 100), sniff(b"1.0,2.0\n", 8)
+    ('npy', 'zip', 'text')
+    """
+    if size == 0:
+        return "empty"
+    if head.startswith(b"\x93NUMPY"):
+        return "npy"
+    if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
+        return "zip"
+    if len(head) >= 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") <= size - 8:
+        return "safetensors"
+    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
+        return "pickle"
+    if b"\x00" not in head:
+        try:
+            head.decode("utf-8")
+            return "text"
+        except UnicodeDecodeError as exc:  # a multi-byte character cut at the end of the sample is fine
+            if exc.start >= len(head) - 3:
+                return "text"
+    return "unknown"
+
+
+def check_input_file(path, name: str = "path", *, suffixes=None) -> tuple[Path, str]:
+    """Return ``(Path, content kind)`` for a file that can be read and holds what its suffix says.
+
+    ``suffixes`` restricts the accepted suffixes (default: every key of
+    :data:`SUFFIX_KINDS`). Raises :class:`PackingFileNotFoundError`,
+    :class:`FileFormatError` or :class:`CorruptFileError` with one line that
+    names the file and says what to do.
+    """
+    path = Path(path)
+    shown = repr(str(path))
+    suffixes = tuple(SUFFIX_KINDS) if suffixes is None else tuple(suffixes)
+    if not path.exists():
+        raise PackingFileNotFoundError(f"{name} {shown} does not exist.")
+    if path.is_dir():
+        raise FileFormatError(f"{name} {shown} is a folder; give the file inside it.")
+    suffix = path.suffix.lower()
+    if suffix not in suffixes:
+        allowed = ", ".join(suffixes)
+        raise FileFormatError(f"{name} must end in one of {allowed}; got {path.suffix!r} ({shown}).")
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        raise FileFormatError(f"{name} {shown} cannot be read: {exc.strerror or exc}.") from None
+    kind = sniff(head, size)
+    if kind == "empty":
+        raise CorruptFileError(f"{name} {shown} is empty (0 bytes).")
+    if kind not in SUFFIX_KINDS[suffix]:
+        if kind == "unknown":
+            what = _KIND_TEXT[kind]
+            raise CorruptFileError(f"{name} {shown} is not a valid {suffix} file (it holds {what}).")
+        raise FileFormatError(
+            f"{name} {shown} ends in {suffix} but holds {_KIND_TEXT[kind]}; rename it to match its "
+            f"content."
+        )
+    return path, kind
+
+
+def one_line(exc: BaseException) -> str:
+    """``TypeName: message`` of ``exc`` on one line (for wrapping low-level errors)."""
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def corrupt(path: Path, what: str, exc: BaseException) -> CorruptFileError:
+    """Return the error for a file whose parser failed: it names the file, its kind and the cause."""
+    cause = one_line(exc)
+    return CorruptFileError(f"{str(path)!r} is not a readable {what} (corrupt or truncated: {cause}).")
+
+
+#: Low-level failures of NumPy's readers on damaged files.
+READ_ERRORS = (OSError, ValueError, EOFError, KeyError, IndexError, TypeError, zipfile.BadZipFile)
+
+
+def read_npy(path: Path) -> np.ndarray:
+    """Read an ``.npy`` file (checked by :func:`check_input_file`) without unpickling anything."""
+    try:
+        return np.load(path, allow_pickle=False)
+    except READ_ERRORS as exc:
+        raise corrupt(path, ".npy file", exc) from None
+
+
+def read_npz(path: Path) -> dict[str, np.ndarray]:
+    """Read every array of an ``.npz`` file (checked by :func:`check_input_file`), in stored order.
+
+    Zip members are checked against their CRC as they are read, so a garbage
+    member is a :class:`CorruptFileError`, as is a truncated archive.
+    """
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            return {k: data[k] for k in data.files}
+    except READ_ERRORS as exc:
+        raise corrupt(path, ".npz file", exc) from None
+
+
+# The error classes are documented and caught as packing.io.X (their public home).
+for _cls in (
+    PackingFileError,
+    PackingFileNotFoundError,
+    FileFormatError,
+    CorruptFileError,
+    ArrayKeyError,
+    MissingDependencyError,
+    ResultSchemaError,
+):
+    _cls.__module__ = "packing.io"
+del _cls

@@ -1,0 +1,343 @@
+"""The figure kit: one style, atomic PNG + PDF output, and one cache keyed by the full configuration.
+
+A driver in ``scripts/`` draws inside a :class:`FigureRun`::
+
+    def main(out_dir="figures", *, quick=False, force=False, seed=0):
+        with FigureRun(out_dir, force=force) as run:
+            data = run.cached(train_toy_model, n_features=5, d=2, steps=4000, rng=seed)
+            fig, ax = run.figure(figsize=(4, 3))
+            ax.plot(...)
+            run.save(fig, "name")        # name.png and name.pdf, each written atomically
+        return run.paths
+
+Style
+    :data:`STYLE` (matplotlib rc parameters) is applied for the whole ``with``
+    block, so drivers set no font sizes of their own. Figures are
+    :class:`matplotlib.figure.Figure` objects made without pyplot: no backend is
+    selected, nothing global changes, and nothing needs closing.
+Output
+    :meth:`FigureRun.save` writes every format of :data:`FORMATS` through
+    :func:`packing.io.atomic_write` (temporary file in the same folder, flush
+    and fsync, rename), PDFs without a creation date so that equal figures give
+    equal files.
+Cache
+    :func:`cached` keys a computation by everything that determines it: the
+    function's qualified name and source text, **every** argument after the
+    defaults are filled in (so ``cached(train_toy_model, ...)`` is keyed by the
+    run's full configuration, the same data the result's ``config`` records),
+    and ``packing.__version__``. A changed setting, a changed default or a new
+    version is a new entry; nothing is keyed by a hand-picked subset.
+    Functions that read inputs from an enclosing scope (closures) are refused,
+    since the key would miss those inputs. Entries are ``.npz`` files written
+    atomically and read with ``allow_pickle=False``; the member ``__cache_key__``
+    holds the key and the dtype, shape and SHA-256 of every array. An entry that
+    cannot be read (empty, truncated, garbage), whose stored key differs, or
+    whose arrays fail their checksums is recomputed with a :class:`CacheWarning`,
+    never plotted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import hashlib
+import inspect
+import json
+import math
+import numbers
+import warnings
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+
+from .. import __version__
+from .._files import check_input_file, read_npz
+from .._results import array_table, check_arrays
+from ..io import atomic_write
+
+__all__ = ["STYLE", "FORMATS", "CacheWarning", "FigureRun", "cached", "figure_parser", "run_figure_cli"]
+
+#: The one style of every figure: matplotlib rc parameters applied by :class:`FigureRun`.
+STYLE: dict[str, object] = {
+    "font.size": 9,
+    "axes.titlesize": 9,
+    "axes.labelsize": 8,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 7,
+    "legend.title_fontsize": 7,
+    "figure.titlesize": 10,
+    "image.interpolation": "nearest",
+    "savefig.dpi": 130,
+    "savefig.bbox": "tight",
+    "pdf.fonttype": 42,  # embed TrueType: text stays text in the PDF
+}
+
+#: Every figure is written in each of these formats.
+FORMATS = ("png", "pdf")
+_METADATA = {"png": {"Software": None}, "pdf": {"CreationDate": None}}
+_KEY = "__cache_key__"
+
+
+class CacheWarning(UserWarning):
+    """A cache entry could not be used and is being recomputed."""
+
+
+class FigureRun:
+    """One run of a figure driver: style, output folder, cache and the list of files written.
+
+    Parameters
+    ----------
+    out_dir : str or Path
+        Folder for the figures (created when needed).
+    force : bool
+        Recompute every cached result.
+    cache_dir : str or Path, optional
+        Folder of the cache (default ``out_dir / ".cache"``).
+
+    Attributes
+    ----------
+    paths : list of Path
+        Every file written, in order.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with FigureRun(tempfile.mkdtemp()) as run:
+    ...     fig, ax = run.figure(figsize=(2, 2))
+    ...     _ = ax.plot([0, 1], [1, 0])
+    ...     written = run.save(fig, "line")
+    >>> [p.name for p in written] == [p.name for p in run.paths] == ["line.png", "line.pdf"]
+    True
+    """
+
+    def __init__(self, out_dir, *, force: bool = False, cache_dir=None):
+        self.out_dir = Path(out_dir)
+        self.force = bool(force)
+        self.cache_dir = self.out_dir / ".cache" if cache_dir is None else Path(cache_dir)
+        self.paths: list[Path] = []
+        self._style = None
+
+    def __enter__(self) -> FigureRun:
+        self._style = matplotlib.rc_context(STYLE)
+        self._style.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        style, self._style = self._style, None
+        style.__exit__(*exc)
+
+    def figure(self, nrows: int = 1, ncols: int = 1, *, figsize=None, **subplots_kw):
+        """Return ``(fig, axes)``: a new Figure (no pyplot) and ``fig.subplots(nrows, ncols, ...)``."""
+        if self._style is None:
+            raise RuntimeError("draw inside 'with FigureRun(...) as run:' so that the style applies.")
+        fig = Figure(figsize=figsize)
+        return fig, fig.subplots(nrows, ncols, **subplots_kw)
+
+    def save(self, fig: Figure, name: str) -> list[Path]:
+        """Write ``fig`` as ``out_dir/name.png`` and ``.pdf`` (atomically); return the paths."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        for fmt in FORMATS:
+            path = self.out_dir / f"{name}.{fmt}"
+            with atomic_write(path) as fh:
+                fig.savefig(fh, format=fmt, metadata=_METADATA[fmt])
+            written.append(path)
+        self.paths.extend(written)
+        return written
+
+    def save_text(self, name: str, text: str) -> Path:
+        """Write ``text`` to ``out_dir/name`` (atomically); return the path."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        path = self.out_dir / name
+        with atomic_write(path, text=True) as fh:
+            fh.write(text)
+        self.paths.append(path)
+        return path
+
+    def cached(self, compute: Callable, /, **params) -> dict[str, np.ndarray]:
+        """Return ``compute(**params)`` as arrays, from this run's cache if possible (:func:`cached`)."""
+        return cached(compute, params, cache_dir=self.cache_dir, force=self.force)
+
+
+# --------------------------------------------------------------------------- the cache
+
+
+def _plain(value, where: str):
+    """Turn an argument into JSON data that determines it (arrays keep their dtype)."""
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, np.ndarray):
+        if value.dtype.kind not in "biufcUS":
+            raise TypeError(f"{where} must be plain data; got an array of dtype {value.dtype}.")
+        values = _plain(value.tolist(), where)
+        return {"dtype": str(value.dtype), "shape": list(value.shape), "values": values}
+    if isinstance(value, np.generic):
+        return _plain(value.item(), where)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        value = float(value)
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, numbers.Complex):
+        return {"complex": [_plain(value.real, where), _plain(value.imag, where)]}
+    if isinstance(value, list | tuple):
+        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v, f"{where}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, type) and issubclass(value, np.generic):
+        return {"dtype": np.dtype(value).name}
+    if isinstance(value, np.dtype):
+        return {"dtype": value.name}
+    raise TypeError(
+        f"{where} must be plain data (numbers, strings, lists, dicts, arrays, dtypes); got "
+        f"{type(value).__name__}. Pass what determines it instead."
+    )
+
+
+def _source(compute: Callable) -> str:
+    try:
+        return inspect.getsource(compute)
+    except (OSError, TypeError):  # defined without a file: the bytecode and constants determine it
+        code = compute.__code__
+        return code.co_code.hex() + repr(code.co_consts)
+
+
+def cache_key(compute: Callable, params: dict) -> dict:
+    """Return the key of ``compute(**params)``: name, source digest, every argument, package version.
+
+    Raises
+    ------
+    TypeError
+        If ``compute`` is a closure, ``params`` do not fit its signature, or an
+        argument is not plain data.
+    """
+    name = f"{compute.__module__}.{compute.__qualname__}"
+    if getattr(compute, "__closure__", None):
+        free = ", ".join(compute.__code__.co_freevars)
+        raise TypeError(
+            f"compute must take every input as a parameter; {name} reads {free} from an enclosing "
+            f"scope, which the cache key would not see. Make it a module-level function."
+        )
+    try:
+        bound = inspect.signature(compute).bind(**params)
+    except TypeError as exc:
+        raise TypeError(f"params do not fit {name}: {exc}.") from None
+    bound.apply_defaults()
+    arguments = {k: _plain(v, f"{name} argument {k!r}") for k, v in bound.arguments.items()}
+    source = hashlib.sha256(_source(compute).encode()).hexdigest()
+    return {"function": name, "source_sha256": source, "arguments": arguments, "packing": __version__}
+
+
+def _as_arrays(result, name: str) -> dict[str, np.ndarray]:
+    """Return the arrays of a dict or a result dataclass (``None`` fields left out, ``config`` as JSON)."""
+    if dataclasses.is_dataclass(result) and not isinstance(result, type):
+        items = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+    elif isinstance(result, Mapping):
+        items = dict(result)
+    else:
+        got = type(result).__name__
+        raise TypeError(f"{name} must return a dict of arrays or a result dataclass; got {got}.")
+    out = {}
+    for key, value in items.items():
+        if value is None:
+            continue
+        if key == "config" and isinstance(value, Mapping):
+            value = json.dumps(_plain(value, f"{name} result config"), sort_keys=True)
+        arr = np.asarray(value)
+        if arr.dtype.kind not in "biufcUS":
+            what = f"{name} result {key!r} must be numbers or strings (nothing is pickled)"
+            raise TypeError(f"{what}; got dtype {arr.dtype}.")
+        out[str(key)] = arr
+    return out
+
+
+def _load(path: Path, key: dict) -> dict[str, np.ndarray] | None:
+    """Return the arrays of a cache entry, or None (with a :class:`CacheWarning`) if it is unusable."""
+    try:  # every failure of a damaged file is a ValueError here (packing.io.CorruptFileError and kin)
+        check_input_file(path, "cache entry", suffixes=(".npz",))
+        stored = read_npz(path)
+        record = json.loads(str(stored.pop(_KEY, "{}")))
+        if not isinstance(record, dict) or record.get("key") != key:
+            message = f"cache entry {path} holds another computation; recomputing it."
+            warnings.warn(message, CacheWarning, stacklevel=4)
+            return None
+        check_arrays(record.get("arrays"), stored, path)
+    except ValueError as exc:
+        message = f"cache entry {path} is unusable ({exc}); recomputing it."
+        warnings.warn(message, CacheWarning, stacklevel=4)
+        return None
+    return stored
+
+
+def cached(compute: Callable, params: dict, *, cache_dir, force: bool = False) -> dict[str, np.ndarray]:
+    """Return ``compute(**params)`` as a dict of arrays, cached under its full configuration.
+
+    Parameters
+    ----------
+    compute : callable
+        A module-level function (a library function such as
+        :func:`packing.train_toy_model`, or a driver's own) returning a dict of
+        arrays or a result dataclass.
+    params : dict
+        Its arguments (keyword); unspecified ones take the function's defaults,
+        which are part of the key.
+    cache_dir : str or Path
+    force : bool
+        Recompute (and overwrite) even if an entry exists.
+
+    Returns
+    -------
+    dict of str to ndarray
+        The same on a hit and on a miss (a result's ``config`` is a JSON string).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> def square(x, power=2):
+    ...     return {"y": np.asarray(x) ** power}
+    >>> cached(square, {"x": [1, 2]}, cache_dir=folder)["y"]
+    array([1, 4])
+    >>> cached(square, {"x": [1, 2], "power": 3}, cache_dir=folder)["y"]    # another entry
+    array([1, 8])
+    >>> len(list(Path(folder).glob("square-*.npz")))
+    2
+    """
+    key = cache_key(compute, params)
+    key_text = json.dumps(key, sort_keys=True)
+    digest = hashlib.sha256(key_text.encode()).hexdigest()[:20]
+    path = Path(cache_dir) / f"{compute.__name__}-{digest}.npz"
+    if path.exists() and not force:
+        stored = _load(path, json.loads(key_text))
+        if stored is not None:
+            return stored
+    arrays = _as_arrays(compute(**params), key["function"])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = json.dumps({"key": json.loads(key_text), "arrays": array_table(arrays)}, allow_nan=False)
+    with atomic_write(path) as fh:
+        np.savez(fh, **{_KEY: np.array(record)}, **arrays)
+    return arrays
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def figure_parser(doc: str | None) -> argparse.ArgumentParser:
+    """Return the common ``--out/--quick/--force/--seed`` parser of a figure driver."""
+    parser = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0] if doc else None)
+    parser.add_argument("--out", default="figures", help="output folder (default: figures)")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for smoke tests")
+    parser.add_argument("--force", action="store_true", help="recompute cached results")
+    parser.add_argument("--seed", type=int, default=0, help="base random seed")
+    return parser
+
+
+def run_figure_cli(main: Callable, doc: str | None, argv=None) -> None:
+    """Parse the common options and call ``main(out_dir, quick=, force=, seed=)``; print the paths."""
+    args = figure_parser(doc).parse_args(argv)
+    for path in main(args.out, quick=args.quick, force=args.force, seed=args.seed):
+        print(path)

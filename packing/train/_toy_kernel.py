@@ -1,0 +1,135 @@
+"""The toy model's blocked kernel: loss and hand-derived gradients of ``x' = ReLU(x W Wᵀ + b)``.
+
+Built on :class:`packing.train._kernel.BlockedKernel` (groups, blocks, chunks,
+worker threads); :mod:`packing.train.toy` trains with it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._kernel import BlockedKernel, rowdot
+
+__all__: list[str] = []
+
+
+#: Estimated cost of one row of one instance, ns: sampling and elementwise work per entry,
+#: plus the matrix products' 10 d flops per entry at about 55 GFLOP/s (only steers the grouping).
+def _row_ns(n, d):
+    return n * (3.0 + 10.0 * d / 55.0)
+
+
+class _ToyKernel(BlockedKernel):
+    """Loss and hand-derived gradients of the toy model, block by block (see :mod:`._kernel`).
+
+    Parameters are stored augmented, ``P = [W | b]`` of shape (I, n, d + 1). A
+    block is laid out features first: ``X`` (instances, n, rows) is ``xᵀ``, so
+    per-feature constants broadcast along long contiguous rows. With ``h = x W``
+    and ``H = [h | 1]ᵀ`` (d + 1, rows), the output is ``Oᵀ = P H``. With the
+    residual ``r = y - x`` (``y = ReLU(out)`` or ``out``), the loss is
+    ``L_i = Σ_n c_n Σ_b r_bn² / B`` and, with ``R = r ⊙ [out > 0]`` (or ``r``)
+    and ``G = c R`` (``2 / B`` applied once, after the sums)::
+
+        [∂L/∂W | ∂L/∂b] = Gᵀ [h | 1] + [xᵀ (G W) | 0]
+                        = c ⊙ (Rᵀ [h | 1]) + [xᵀ (R (c ⊙ W)) | 0],
+
+    so the importances ``c`` scale two small matrices instead of the block.
+    Blocks are sampled in place; no (instances, batch, n) array is materialized.
+    """
+
+    def __init__(
+        self, n_inst, n, d, batch, weight, relu, dtype, sampler=None, threads=1, blas_threads=None, **plan
+    ):
+        super().__init__(
+            n_inst,
+            batch,
+            n * (d + 1),
+            dtype,
+            row_entries=n,
+            row_ns=_row_ns(n, d),
+            streams=None if sampler is None else sampler.streams,
+            threads=threads,
+            blas_threads=blas_threads,
+            **plan,
+        )
+        self.relu, self.n, self.d, self.sampler = relu, n, d, sampler
+        self.weight = weight  # (I, n) float64: c_n
+        self.P = self.params.reshape(n_inst, n, d + 1)
+        self.W, self.b = self.P[..., :d], self.P[..., d]
+        self.gP = self.grad.reshape(n_inst, n, d + 1)
+        self.gW, self.gb = self.gP[..., :d], self.gP[..., d]
+        # The factor 2 / B is applied once to the summed gradient, which keeps small importances
+        # out of the subnormal range where GEMMs slow down tenfold.
+        self.c = weight.astype(dtype)[:, :, None]
+        self.Wc = np.empty((n_inst, n, d), dtype)  # c ⊙ W, refreshed every step
+        self.scale = np.dtype(dtype).type(2.0 / batch)
+        self.x = None  # a given batch (toy_model_loss); else sampled block by block
+        self.few = d <= 6 and hasattr(np, "vecdot")  # see _grad
+
+    def prepare(self):
+        if self.need_grad:
+            np.multiply(self.W, self.c, out=self.Wc)
+
+    def finish(self, loss):
+        if self.need_grad:
+            self.grad *= self.scale
+        return loss / self.B
+
+    def block(self, ws, blk, gen, slot, loss, first, tick):
+        i0, i1, r0, r1 = blk
+        ni, R, n, d, dt = i1 - i0, r1 - r0, self.n, self.d, self.dtype
+        X, G = ws.flat("x", (ni, n, R), dt), ws.flat("g", (ni, n, R), dt)
+        Xr, Gr = X.reshape(ni * n, R), G.reshape(ni * n, R)  # row j: feature j % n of instance i0 + j // n
+        chunks = self.chunks(ni * n, R)
+        H = ws.array("h", (self.max_ni, d + 1, self.max_rows), dt, fill=1)[:ni, :, :R]  # row d: 1s
+        P = self.P[i0:i1]
+        if self.x is not None:
+            X[...] = self.x[i0:i1, r0:r1].transpose(0, 2, 1)
+        elif self.sampler.has_pairs:
+            self.sampler.fill(X, i0, ws.flat("xmask", X.shape, bool), gen, feature_axis=1)
+        else:
+            for k0, k1 in chunks:
+                self.sampler.fill_rows(Xr[k0:k1], i0 * n + k0, ws.flat("mask", (k1 - k0, R), bool), gen)
+        tick("sampling")
+        np.matmul(P[:, :, :d].transpose(0, 2, 1), X, out=H[:, :d])  # hᵀ
+        np.matmul(P, H, out=G)  # outᵀ = W hᵀ + b
+        tick("matmul")
+        sq = ws.flat("sq", (ni * n,), dt)
+        for k0, k1 in chunks:  # chunk by chunk, in cache: G becomes r ⊙ [out > 0] (or r)
+            g, x = Gr[k0:k1], Xr[k0:k1]
+            if self.relu:
+                r, m = ws.flat("r", g.shape, dt), ws.flat("mask", g.shape, bool)
+                np.maximum(g, ws.flat("zeros", g.shape, dt, fill=0), out=g)  # y
+                np.greater(g, 0, out=m)
+                np.subtract(g, x, out=r)
+                sq[k0:k1] = rowdot(r, r)
+                np.multiply(r, m, out=g)
+            else:
+                g -= x
+                sq[k0:k1] = rowdot(g, g)
+        loss += rowdot(sq.reshape(ni, n), self.weight[i0:i1])
+        tick("elementwise")
+        if self.need_grad:
+            self._grad(ws, G, X, H, self.Wc[i0:i1], self.c[i0:i1], slot.reshape(ni, n, d + 1), first)
+            tick("matmul")
+
+    def _grad(self, ws, Rm, X, H, Wc, c, gP, first):
+        """Add the block's gradient ``c ⊙ (Rm Hᵀ) + [X GWᵀ | 0]``, ``GW = (c ⊙ W)ᵀ Rm``, to ``gP``."""
+        ni, n, R = Rm.shape
+        d, dt = self.d, self.dtype
+        GW = ws.array("gw", (self.max_ni, d, self.max_rows), dt)[:ni, :, :R]
+        np.matmul(Wc.transpose(0, 2, 1), Rm, out=GW)  # (G W)ᵀ
+        T1 = ws.flat("t1", (ni, n, d + 1), dt)
+        T2 = ws.flat("t2", (ni, n, d), dt)
+        if self.few:  # a few columns: one call of many dot products beats a thin GEMM per instance
+            np.vecdot(Rm[:, :, None, :], H[:, None, :, :], out=T1)
+            np.vecdot(X[:, :, None, :], GW[:, None, :, :], out=T2)
+        else:
+            np.matmul(Rm, H.transpose(0, 2, 1), out=T1)
+            np.matmul(X, GW.transpose(0, 2, 1), out=T2)
+        if first:
+            np.multiply(T1, c, out=gP)
+        else:
+            T1 *= c
+            gP += T1
+        gP[..., :d] += T2

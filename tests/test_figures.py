@@ -1,0 +1,196 @@
+"""The figure kit: one style, atomic PNG + PDF, and a cache keyed by the full configuration."""
+
+import dataclasses
+import inspect
+import json
+import warnings
+
+import matplotlib
+import numpy as np
+import pytest
+
+import packing
+import packing.figures._kit as kit
+from packing.figures import STYLE, CacheWarning, FigureRun, cached
+
+CALLS = []
+
+
+def simulate(n, *, lr=1e-3, importance=1.0, batch_size=32, rng=0):
+    """A stand-in computation: records its calls, returns arrays determined by its arguments."""
+    CALLS.append((n, lr, importance, batch_size, rng))
+    x = np.random.default_rng(rng).normal(size=n)
+    return {"x": x * lr * batch_size, "importance": np.full(n, importance, dtype=np.float32)}
+
+
+@dataclasses.dataclass
+class Result:
+    W: np.ndarray
+    loss: float
+    snapshots: np.ndarray | None
+    config: dict
+
+
+def train(n, steps=3, dtype=np.float32):
+    return Result(np.ones((n, 2), dtype=dtype), 0.5, None, {"n": n, "steps": steps, "dtype": dtype})
+
+
+@pytest.fixture(autouse=True)
+def _fresh_calls():
+    CALLS.clear()
+
+
+def test_hit_returns_what_the_miss_returned(tmp_path):
+    first = cached(simulate, {"n": 4}, cache_dir=tmp_path)
+    second = cached(simulate, {"n": 4}, cache_dir=tmp_path)
+    assert len(CALLS) == 1
+    assert first.keys() == second.keys() == {"x", "importance"}
+    for k in first:
+        assert first[k].dtype == second[k].dtype and np.array_equal(first[k], second[k])
+
+
+@pytest.mark.parametrize("change", [{"lr": 2e-3}, {"importance": 0.5}, {"batch_size": 64}, {"rng": 1}])
+def test_every_setting_is_part_of_the_key(tmp_path, change):
+    # the old caches left lr, importance or the batch size out of their hand-picked keys
+    cached(simulate, {"n": 4}, cache_dir=tmp_path)
+    cached(simulate, {"n": 4, **change}, cache_dir=tmp_path)
+    assert len(CALLS) == 2
+    # a default passed explicitly is the same configuration
+    cached(simulate, {"n": 4, "lr": 1e-3, "batch_size": 32}, cache_dir=tmp_path)
+    assert len(CALLS) == 2
+
+
+def test_the_key_holds_every_argument_of_a_library_call():
+    key = kit.cache_key(packing.train_toy_model, {"n_features": 5, "d": 2, "rng": 0})
+    assert set(key["arguments"]) == set(inspect.signature(packing.train_toy_model).parameters)
+    assert key["arguments"]["lr"] == 1e-3 and key["arguments"]["dtype"] == {"dtype": "float32"}
+    assert key["packing"] == packing.__version__
+    assert key["function"].endswith("train_toy_model")
+
+
+def test_arrays_are_keyed_by_values_and_dtype():
+    key = kit.cache_key(simulate, {"n": 2, "importance": np.array([1, 2])})
+    other = kit.cache_key(simulate, {"n": 2, "importance": np.array([1.0, 2.0])})
+    assert key != other
+    assert key == kit.cache_key(simulate, {"n": 2, "importance": np.array([1, 2])})
+
+
+def test_a_new_package_version_recomputes(tmp_path, monkeypatch):
+    cached(simulate, {"n": 3}, cache_dir=tmp_path)
+    monkeypatch.setattr(kit, "__version__", "99.0")
+    cached(simulate, {"n": 3}, cache_dir=tmp_path)
+    assert len(CALLS) == 2
+
+
+def test_changed_code_is_a_new_key():
+    one, two = {}, {}
+    exec("def f(n):\n    return {'y': n + 1}", one)  # no source file: the bytecode and constants count
+    exec("def f(n):\n    return {'y': n + 2}", two)
+    assert kit.cache_key(one["f"], {"n": 1}) != kit.cache_key(two["f"], {"n": 1})
+    key = kit.cache_key(simulate, {"n": 1})
+    assert key["source_sha256"] == kit.cache_key(simulate, {"n": 1})["source_sha256"]
+
+
+def test_closures_and_opaque_arguments_are_refused(tmp_path):
+    lr = 0.1
+
+    def hidden(n):
+        return {"y": np.full(n, lr)}
+
+    with pytest.raises(TypeError, match="reads lr from an enclosing scope"):
+        cached(hidden, {"n": 2}, cache_dir=tmp_path)
+    with pytest.raises(TypeError, match=r"argument 'rng' must be plain data .* got Generator"):
+        cached(simulate, {"n": 2, "rng": np.random.default_rng(0)}, cache_dir=tmp_path)
+    with pytest.raises(TypeError, match="params do not fit"):
+        cached(simulate, {"m": 2}, cache_dir=tmp_path)
+    assert not CALLS and not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "edited", "other key"])
+def test_a_corrupt_entry_is_recomputed(tmp_path, damage):
+    want = cached(simulate, {"n": 5}, cache_dir=tmp_path)
+    (path,) = tmp_path.glob("simulate-*.npz")
+    if damage == "garbage":
+        path.write_bytes(b"not a zip file")
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[:100])
+    elif damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "edited":  # a whole, readable zip whose numbers are not the computed ones
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+        arrays["x"] = arrays["x"] + 1
+        np.savez(path, **arrays)
+    else:  # a readable file that belongs to another computation
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+        arrays["__cache_key__"] = np.array(json.dumps({"function": "something else"}))
+        np.savez(path, **arrays)
+    with pytest.warns(CacheWarning, match="recomputing"):
+        got = cached(simulate, {"n": 5}, cache_dir=tmp_path)
+    assert len(CALLS) == 2 and np.array_equal(got["x"], want["x"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # repaired: read without a warning and without recomputing
+        cached(simulate, {"n": 5}, cache_dir=tmp_path)
+    assert len(CALLS) == 2
+
+
+def test_nothing_is_pickled_and_failures_leave_nothing(tmp_path):
+    def objects(n):
+        return {"y": np.array([{"a": n}], dtype=object)}
+
+    with pytest.raises(TypeError, match="must be numbers or strings"):
+        cached(objects, {"n": 1}, cache_dir=tmp_path)
+
+    def fails(n):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        cached(fails, {"n": 1}, cache_dir=tmp_path)
+    assert not list(tmp_path.glob("*"))
+    cached(simulate, {"n": 2}, cache_dir=tmp_path)
+    (path,) = tmp_path.iterdir()
+    with np.load(path, allow_pickle=False) as data:  # plain NumPy, readable without this package
+        assert sorted(data.files) == ["__cache_key__", "importance", "x"]
+
+
+def test_result_dataclasses_are_stored_with_their_config(tmp_path):
+    got = cached(train, {"n": 3}, cache_dir=tmp_path)
+    assert set(got) == {"W", "loss", "config"}  # None fields are left out
+    assert got["W"].dtype == np.float32 and float(got["loss"]) == 0.5
+    assert json.loads(str(got["config"])) == {"n": 3, "steps": 3, "dtype": {"dtype": "float32"}}
+    again = cached(train, {"n": 3}, cache_dir=tmp_path)
+    assert json.loads(str(again["config"])) == json.loads(str(got["config"]))
+
+
+def test_figure_run_applies_the_style_and_writes_png_and_pdf(tmp_path):
+    before = matplotlib.rcParams["legend.fontsize"]
+    with FigureRun(tmp_path, force=True) as run:
+        for key, value in STYLE.items():
+            assert matplotlib.rcParams[key] == value
+        fig, ax = run.figure(figsize=(2, 2))
+        assert ax.title.get_fontsize() == STYLE["axes.titlesize"]
+        ax.plot([0, 1], [0, 1])
+        first = run.save(fig, "line")
+        pdf = first[1].read_bytes()
+        run.save(fig, "line")  # the same figure again: the same PDF, byte for byte
+        assert first[1].read_bytes() == pdf
+        text = run.save_text("table.csv", "a,b\n1,2\n")
+    assert matplotlib.rcParams["legend.fontsize"] == before
+    assert [p.name for p in first] == ["line.png", "line.pdf"]
+    assert first[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and pdf[:5] == b"%PDF-"
+    assert text.read_text() == "a,b\n1,2\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["line.pdf", "line.png", "table.csv"]
+    assert run.paths == [*first, *first, text]
+    with pytest.raises(RuntimeError, match="draw inside"):
+        run.figure()
+
+
+def test_figure_run_cache_lives_next_to_the_figures(tmp_path):
+    with FigureRun(tmp_path) as run:
+        run.cached(simulate, n=3)
+    with FigureRun(tmp_path) as run:
+        run.cached(simulate, n=3)
+    with FigureRun(tmp_path, force=True) as run:
+        run.cached(simulate, n=3)
+    assert len(CALLS) == 2 and len(list((tmp_path / ".cache").glob("simulate-*.npz"))) == 1
