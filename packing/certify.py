@@ -32,11 +32,13 @@ import os
 import tempfile
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
 from pathlib import Path
 
 import networkx as nx
 import numpy as np
 
+from ._results import Savable
 from ._rows import require_nonzero_rows
 from ._validation import check_float, check_int, check_packing
 from .reference import TABLE_ROUNDING, BestKnown
@@ -56,7 +58,7 @@ TABLE_DIGITS = 10
 
 
 @dataclass(frozen=True, eq=False)
-class PackingCertificate:
+class PackingCertificate(Savable):
     """The exactly computed coherence of a packing rounded to ``digits`` decimals (:func:`certify_packing`).
 
     Attributes
@@ -65,8 +67,10 @@ class PackingCertificate:
         Lines and dimension.
     digits : int
         Decimals of every rounded coordinate, and of the certified value.
-    coherence_squared : fractions.Fraction
-        ``μ²`` of the rounded packing, exactly.
+    coherence_squared_ratio : tuple of int
+        ``μ²`` of the rounded packing, exactly, as ``(numerator, denominator)`` in
+        lowest terms (:attr:`coherence_squared` is the same as a
+        :class:`fractions.Fraction`).
     decimal : str
         ``μ`` truncated to ``digits`` decimals: ``decimal <= μ < decimal + 10**-digits``.
     lower, upper : float
@@ -84,21 +88,26 @@ class PackingCertificate:
         The active pairs ``(i, j)``, ``i < j``, by decreasing ``|cos|``.
     active_signs : ndarray of int, shape (k,)
         The sign of ``cos θ_ij`` on each active pair.
+    active_cosines : ndarray of float, shape (k,)
+        ``cos θ_ij`` of each active pair (the nearest float to the exact value).
     spread : float
         ``μ`` minus the smallest ``|cos|`` of an active pair (how equal they are).
     separation : float
         ``μ`` minus the largest ``|cos|`` of an inactive pair (``inf`` if every pair is
         active): a gap much larger than ``atol`` makes the active set unambiguous.
-    contact_graph : networkx.Graph
-        Nodes ``0..n-1``; an edge per active pair with attributes ``cos`` and ``sign``.
-    numerators : ndarray of object (Python int), shape (n, d)
-        The rounded coordinates times ``10**digits``, exactly.
+    numerator_rows : tuple of tuple of int
+        The rounded coordinates times ``10**digits``, exactly, row by row
+        (:attr:`numerators` is the same as an ``(n, d)`` object array).
+
+    A certificate is a saved result (:meth:`save`, :func:`packing.load_result`):
+    every field is plain data, and the contact graph is rebuilt from the active
+    pairs.
     """
 
     n: int
     d: int
     digits: int
-    coherence_squared: Fraction
+    coherence_squared_ratio: tuple[int, int]
     decimal: str
     lower: float
     upper: float
@@ -108,10 +117,32 @@ class PackingCertificate:
     atol: float
     active_pairs: np.ndarray = field(repr=False)
     active_signs: np.ndarray = field(repr=False)
+    active_cosines: np.ndarray = field(repr=False)
     spread: float
     separation: float
-    contact_graph: nx.Graph = field(repr=False)
-    numerators: np.ndarray = field(repr=False)
+    numerator_rows: tuple[tuple[int, ...], ...] = field(repr=False)
+
+    @property
+    def coherence_squared(self) -> Fraction:
+        """``μ²`` of the rounded packing, exactly."""
+        return Fraction(*self.coherence_squared_ratio)
+
+    @property
+    def numerators(self) -> np.ndarray:
+        """The rounded coordinates times ``10**digits``: an ``(n, d)`` object array of Python ints."""
+        out = np.empty((self.n, self.d), dtype=object)
+        out[:] = [list(row) for row in self.numerator_rows]
+        return out
+
+    @cached_property
+    def contact_graph(self) -> nx.Graph:
+        """Nodes ``0..n-1``; an edge per active pair with attributes ``cos`` and ``sign``."""
+        G = nx.Graph()
+        G.add_nodes_from(range(self.n))
+        for (i, j), c, sg in zip(self.active_pairs.tolist(), self.active_cosines.tolist(),
+                                 self.active_signs.tolist(), strict=True):
+            G.add_edge(int(i), int(j), cos=float(c), sign=int(sg))
+        return G
 
     @property
     def coherence(self) -> float:
@@ -318,16 +349,12 @@ def certify_packing(W, *, digits: int = 20, atol: float = 1e-9) -> PackingCertif
     # the input's own coherence, exactly
     _, _, sq_in, _ = _squared_cosines(_binary_numerators(W))
     in_lo, in_hi = _enclosure(max(sq_in), digits)
-    G = nx.Graph()
-    G.add_nodes_from(range(n))
-    for k in order.tolist():
-        G.add_edge(int(iu[k]), int(ju[k]), cos=float(signs[k]) * math.sqrt(float(sq[k])), sign=int(signs[k]))
     lower, upper = _outward_floats(lo, hi)
     return PackingCertificate(
         n=n,
         d=d,
         digits=digits,
-        coherence_squared=mu_sq,
+        coherence_squared_ratio=(mu_sq.numerator, mu_sq.denominator),
         decimal=_truncated_decimal(lo, digits),
         lower=lower,
         upper=upper,
@@ -337,10 +364,10 @@ def certify_packing(W, *, digits: int = 20, atol: float = 1e-9) -> PackingCertif
         atol=atol,
         active_pairs=np.column_stack([iu[order], ju[order]]).astype(int),
         active_signs=signs[order],
+        active_cosines=np.array([float(signs[k]) * math.sqrt(float(sq[k])) for k in order.tolist()]),
         spread=spread,
         separation=separation,
-        contact_graph=G,
-        numerators=N,
+        numerator_rows=tuple(tuple(int(x) for x in row) for row in N),
     )
 
 

@@ -26,6 +26,7 @@ from importlib import resources
 
 import numpy as np
 
+from ._results import Savable
 from ._validation import check_int
 
 __all__ = [
@@ -164,7 +165,7 @@ def best_known(n: int, d: int) -> BestKnown | None:
 
 
 @dataclass(frozen=True)
-class FoundPacking:
+class FoundPacking(Savable):
     """One cell of the toolkit's own table (:func:`best_found`): a certified packing and its provenance.
 
     Attributes

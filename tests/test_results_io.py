@@ -194,6 +194,13 @@ def spectra(draw):
     return packing.tegum_spectrum(spec, spec) if draw(st.booleans()) else spec
 
 
+@st.composite
+def certificates(draw):
+    W = draw(st.sampled_from([packing.icosahedron_lines(), packing.regular_polygon(5), np.eye(3)]))
+    noise = np.random.default_rng(draw(seeds)).normal(scale=draw(st.sampled_from([0.0, 1e-3])), size=W.shape)
+    return packing.certify_packing(W + noise, digits=draw(st.integers(1, 40)))
+
+
 STRATEGIES = {
     "ToyModelResult": toy_results(),
     "AbsModelResult": abs_results(),
@@ -213,6 +220,8 @@ STRATEGIES = {
     "PairStatistics": pair_statistics(),
     "SignedInterference": pair_statistics().filter(lambda s: s.signed is not None).map(lambda s: s.signed),
     "PairSpectrum": spectra(),
+    "PackingCertificate": certificates(),
+    "FoundPacking": st.sampled_from(packing.best_found_table()),
 }
 
 
