@@ -28,8 +28,6 @@ eighth decimal place).
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
@@ -38,6 +36,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
+from ._files import atomic_write
 from ._results import Savable
 from ._rows import require_nonzero_rows
 from ._validation import check_float, check_int, check_packing
@@ -379,20 +378,6 @@ def _format_row(row, digits: int) -> str:
     return " ".join(out)
 
 
-def _write_text_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same directory and a rename."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp makes it private; the file is meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def export_packing(W, path, *, digits: int = 20, metadata: dict | None = None) -> PackingCertificate:
     """Certify ``W`` and write it as text in the form of the public Grassmannian tables.
 
@@ -458,7 +443,8 @@ def export_packing(W, path, *, digits: int = 20, metadata: dict | None = None) -
         f"{cert.n} {cert.d} {cert.table_value}",
         *(_format_row(row, digits) for row in cert.numerators),
     ]
-    _write_text_atomically(Path(path), "\n".join(lines) + "\n")
+    with atomic_write(path, text=True) as fh:
+        fh.write("\n".join(lines) + "\n")
     return cert
 
 

@@ -41,10 +41,8 @@ import csv
 import datetime
 import io
 import json
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -59,6 +57,7 @@ from packing import (
     optimize_packing,
     read_exported_packing,
 )
+from packing.io import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "packing" / "data"
@@ -105,13 +104,10 @@ def _git_commit() -> str:
 
 
 def _replace(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to ``path`` atomically (a temporary file in the same directory, then a rename)."""
+    """Write ``payload`` to ``path`` atomically (creating its folder)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "wb") as fh:
+    with atomic_write(path) as fh:
         fh.write(payload)
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; package data must be readable by all
-    os.replace(tmp, path)
 
 
 def _cell_name(n: int, d: int) -> str:

@@ -85,8 +85,9 @@ def test_run_cell_uses_neighbour_seeds():
 SHIPPED = best_found_table()
 
 
-@pytest.mark.skipif(not SHIPPED, reason="no table of our own is shipped yet")
 def test_shipped_table_is_consistent():
+    # d = 3..8, n = 2..18 (and 35 lines in R^5): a missing or truncated table is a failure
+    assert {(e.d, e.n) for e in SHIPPED} >= {(d, n) for d in range(3, 9) for n in range(2, 18)}
     for e in SHIPPED:
         W = e.W
         assert W.shape == (e.n, e.d) and np.all(np.isfinite(W))
@@ -114,3 +115,24 @@ def test_best_found_bad_input():
     with pytest.raises(ValueError, match="d must be >= 1"):
         best_found_table(d=0)
     assert math.isfinite(lower_bound(5, 3))
+
+
+def test_shipped_35_lines_in_r5_certificate():
+    # the toolkit's best result ships with the package: certified exactly, below the public entry
+    e = best_found(35, 5)
+    assert e is not None and e.beats_public_record and e.source.startswith("optimize_packing(35, 5")
+    cert = certify_packing(e.W)
+    assert cert.decimal == e.certified and e.certified.startswith("0.618013572154607")
+    assert cert.table_value == e.squared_chordal_distance == "0.6180592246"
+    # the public table's 1/phi = 0.6180339887 (D = 0.6180339887 in Sloane's table), beaten by 2.0e-5
+    public = best_known(35, 5)
+    assert cert.improves_on(public) and public.coherence - cert.upper > 2.0e-5
+    # independent float check of the contact graph: 162 pairs at the maximum, one line without contact
+    C = np.abs(brute_force_cosines(e.W))  # pairs i < j in the order of np.triu_indices
+    iu = np.triu_indices(35, 1)
+    at_max = C >= C.max() - 1e-9
+    assert at_max.sum() == cert.num_active == e.active_pairs == 162
+    touched = np.zeros(35, int)
+    np.add.at(touched, iu[0][at_max], 1)
+    np.add.at(touched, iu[1][at_max], 1)
+    assert (touched == 0).sum() == 1
