@@ -28,6 +28,7 @@ eighth decimal place).
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
@@ -378,6 +379,12 @@ def _format_row(row, digits: int) -> str:
     return " ".join(out)
 
 
+def _check_path(path, name: str = "path") -> Path:
+    if not isinstance(path, str | os.PathLike):
+        raise TypeError(f"{name} must be a str or os.PathLike; got {type(path).__name__}.")
+    return Path(path)
+
+
 def export_packing(W, path, *, digits: int = 20, metadata: dict | None = None) -> PackingCertificate:
     """Certify ``W`` and write it as text in the form of the public Grassmannian tables.
 
@@ -423,6 +430,7 @@ def export_packing(W, path, *, digits: int = 20, metadata: dict | None = None) -
     >>> W.shape, info["source"], certify_packing(W).decimal == cert.decimal
     ((6, 3), 'icosahedron', True)
     """
+    path = _check_path(path)
     cert = certify_packing(W, digits=digits)
     if metadata is None:
         metadata = {}
@@ -470,9 +478,19 @@ def read_exported_packing(path) -> tuple[np.ndarray, dict]:
         A file whose first data line is not ``n d D`` or with a number of
         coordinates other than ``n d``.
     """
+    path = _check_path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"path must name an existing file written by export_packing; got {str(path)!r}."
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"path must be a text file written by export_packing; got {str(path)!r}, "
+                         "which is not UTF-8 text.") from None
     info: dict = {}
     data: list[str] = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
+    for line in text.splitlines():
         if line.startswith("#"):
             key, sep, value = line[1:].partition(":")
             if sep and key.strip() and " " not in key.strip():
@@ -480,11 +498,16 @@ def read_exported_packing(path) -> tuple[np.ndarray, dict]:
         elif line.strip():
             data.append(line)
     head = data[0].split() if data else []
-    if len(head) != 3:
-        raise ValueError(f"{path}: expected a line 'n d D' before the coordinates; got {data[:1]}.")
+    if len(head) != 3 or not (head[0].isdigit() and head[1].isdigit()):
+        raise ValueError(
+            f"path {str(path)!r}: expected a line 'n d D' before the coordinates; got {data[:1]}."
+        )
     n, d = int(head[0]), int(head[1])
-    values = [float(x) for line in data[1:] for x in line.split()]
-    if len(values) != n * d:
-        raise ValueError(f"{path}: expected n*d = {n * d} coordinates; got {len(values)}.")
+    try:
+        values = [float(x) for line in data[1:] for x in line.split()]
+    except ValueError as exc:
+        raise ValueError(f"path {str(path)!r}: expected decimal coordinates; got {exc}.") from None
+    if len(values) != n * d or not all(math.isfinite(v) for v in values):
+        raise ValueError(f"path {str(path)!r}: expected n*d = {n * d} finite coordinates; got {len(values)}.")
     info.update(n=n, d=d, D=head[2])
     return np.array(values).reshape(n, d), info
