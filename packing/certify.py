@@ -507,7 +507,10 @@ def read_exported_packing(path) -> tuple[np.ndarray, dict]:
         values = [float(x) for line in data[1:] for x in line.split()]
     except ValueError as exc:
         raise ValueError(f"path {str(path)!r}: expected decimal coordinates; got {exc}.") from None
-    if len(values) != n * d or not all(math.isfinite(v) for v in values):
-        raise ValueError(f"path {str(path)!r}: expected n*d = {n * d} finite coordinates; got {len(values)}.")
+    if len(values) != n * d:
+        raise ValueError(f"path {str(path)!r}: expected n*d = {n * d} coordinates; got {len(values)}.")
+    if not all(math.isfinite(v) for v in values):
+        bad = sorted({str(v) for v in values if not math.isfinite(v)})
+        raise ValueError(f"path {str(path)!r}: expected finite coordinates; got {', '.join(bad)}.")
     info.update(n=n, d=d, D=head[2])
     return np.array(values).reshape(n, d), info
