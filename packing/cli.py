@@ -463,11 +463,14 @@ def _packing(args, *, batch: bool = False) -> np.ndarray:
     return W
 
 
-def _out_path(text: str, option: str = "--out") -> Path:
-    """Check an output path before the work starts: a ``.npz`` file in an existing, writable folder."""
+def _out_path(text: str, option: str = "--out", *, suffix: str | None = ".npz") -> Path:
+    """Check an output path before the work starts: a file in an existing, writable folder.
+
+    ``suffix``: the ending the file must have (``.npz``, a result file), or ``None`` for any.
+    """
     path = Path(text)
-    if path.suffix != ".npz":
-        raise CLIError(f"{option} must end in .npz (a result file); got {text!r}.", "value")
+    if suffix is not None and path.suffix != suffix:
+        raise CLIError(f"{option} must end in {suffix} (a result file); got {text!r}.", "value")
     if path.is_dir():
         raise CLIError(f"{option} {text!r} is a directory, not a file.", "file")
     folder = path.parent
@@ -627,7 +630,7 @@ def _export(args, found) -> Path:
     from .certify import export_packing
     from .constructions import known_optimum
 
-    path = _text_out_path(args.export)
+    path = _out_path(args.export, "--export", suffix=None)
     if found is not None:
         W, meta = found.W, {"source": found.source, **found.provenance}
     elif (known := known_optimum(args.n, args.d)) is not None:
@@ -647,24 +650,11 @@ def _export(args, found) -> Path:
     return path
 
 
-def _text_out_path(text: str, option: str = "--export") -> Path:
-    """Check a text output path before the work starts: a file in an existing, writable folder."""
-    path = Path(text)
-    if path.is_dir():
-        raise CLIError(f"{option} {text!r} is a directory, not a file.", "file")
-    folder = path.parent
-    if not folder.is_dir():
-        raise CLIError(f"{option} {text!r}: the folder {str(folder)!r} does not exist.", "file")
-    if not os.access(folder, os.W_OK):
-        raise CLIError(f"{option} {text!r}: the folder {str(folder)!r} is not writable.", "file")
-    return path
-
-
 def _cmd_certify(args) -> dict:
     from .certify import certify_packing, export_packing
     from .reference import best_known
 
-    path = None if args.export is None else _text_out_path(args.export)
+    path = None if args.export is None else _out_path(args.export, "--export", suffix=None)
     W = _packing(args)
     cert = certify_packing(W, digits=args.digits, atol=args.atol)
     public = best_known(cert.n, cert.d)
