@@ -28,16 +28,14 @@ eighth decimal place).
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
 
-from ._files import atomic_write
+from ._files import as_path, atomic_write
 from ._results import Savable
 from ._rows import require_nonzero_rows
 from ._validation import check_float, check_int, check_packing
@@ -379,12 +377,6 @@ def _format_row(row, digits: int) -> str:
     return " ".join(out)
 
 
-def _check_path(path, name: str = "path") -> Path:
-    if not isinstance(path, str | os.PathLike):
-        raise TypeError(f"{name} must be a str or os.PathLike; got {type(path).__name__}.")
-    return Path(path)
-
-
 def export_packing(W, path, *, digits: int = 20, metadata: dict | None = None) -> PackingCertificate:
     """Certify ``W`` and write it as text in the form of the public Grassmannian tables.
 
@@ -430,7 +422,7 @@ def export_packing(W, path, *, digits: int = 20, metadata: dict | None = None) -
     >>> W.shape, info["source"], certify_packing(W).decimal == cert.decimal
     ((6, 3), 'icosahedron', True)
     """
-    path = _check_path(path)
+    path = as_path(path)
     cert = certify_packing(W, digits=digits)
     if metadata is None:
         metadata = {}
@@ -478,7 +470,7 @@ def read_exported_packing(path) -> tuple[np.ndarray, dict]:
         A file whose first data line is not ``n d D`` or with a number of
         coordinates other than ``n d``.
     """
-    path = _check_path(path)
+    path = as_path(path)
     if not path.is_file():
         raise FileNotFoundError(
             f"path must name an existing file written by export_packing; got {str(path)!r}."
