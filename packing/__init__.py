@@ -39,6 +39,12 @@ from .bounds import (
     orthoplex_bound,
     welch_bound,
 )
+from .certify import (
+    PackingCertificate,
+    certify_packing,
+    export_packing,
+    read_exported_packing,
+)
 from .compare import (
     DEFAULT_P_GRID,
     Comparison,
@@ -133,6 +139,9 @@ from .plotting import (
 from .reference import (
     TABLE_ROUNDING,
     BestKnown,
+    FoundPacking,
+    best_found,
+    best_found_table,
     best_known,
     best_known_table,
 )
@@ -391,4 +400,11 @@ __all__ = [
     "PhaseDiagram",
     "classify_phase",
     "phase_diagram",
+    "FoundPacking",
+    "best_found",
+    "best_found_table",
+    "PackingCertificate",
+    "certify_packing",
+    "export_packing",
+    "read_exported_packing",
 ]

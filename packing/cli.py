@@ -203,7 +203,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--export",
         metavar="FILE",
         default=None,
-        help="write the record packing to FILE (needs packing.export_packing)",
+        help="write the toolkit's best packing of the cell (its own certified table, else a known "
+        "optimum) to FILE in the public tables' text form",
+    )
+
+    ce = add(
+        "certify",
+        "certify a packing's coherence exactly (rounded to decimals, exact integer arithmetic), its active "
+        "pairs and contact graph, and compare it with the public table",
+        [files, common],
+    )
+    ce.add_argument("--digits", type=int, default=20, help="decimals of the rounding (1..100, default 20)")
+    ce.add_argument(
+        "--atol", type=_float, default=1e-9, help="pairs within this of the maximum are active (default 1e-9)"
+    )
+    ce.add_argument(
+        "--export",
+        metavar="FILE",
+        default=None,
+        help="also write the certified packing to FILE in the public tables' text form",
     )
 
     pk = add("pack", "search for N lines in R^D with small coherence (or p-frame potential)", [common])
@@ -487,11 +505,14 @@ def _packing(args, *, batch: bool = False) -> np.ndarray:
     return W
 
 
-def _out_path(text: str, option: str = "--out") -> Path:
-    """Check an output path before the work starts: a ``.npz`` file in an existing, writable folder."""
+def _out_path(text: str, option: str = "--out", *, suffix: str | None = ".npz") -> Path:
+    """Check an output path before the work starts: a file in an existing, writable folder.
+
+    ``suffix``: the ending the file must have (``.npz``, a result file), or ``None`` for any.
+    """
     path = Path(text)
-    if path.suffix != ".npz":
-        raise CLIError(f"{option} must end in .npz (a result file); got {text!r}.", "value")
+    if suffix is not None and path.suffix != suffix:
+        raise CLIError(f"{option} must end in {suffix} (a result file); got {text!r}.", "value")
     if path.is_dir():
         raise CLIError(f"{option} {text!r} is a directory, not a file.", "file")
     folder = path.parent
@@ -607,9 +628,10 @@ def _cmd_bounds(args) -> dict:
 
 
 def _cmd_best_known(args) -> dict:
-    from .reference import best_known
+    from .reference import best_found, best_known
 
     entry = best_known(args.n, args.d)
+    found = best_found(args.n, args.d)
     if entry is None:
         out = {"n": args.n, "d": args.d, "tabulated": False}
         text = f"no tabulated value for {args.n} lines in R^{args.d} (the table covers d = 3..5, n <= 40)"
@@ -624,30 +646,81 @@ def _cmd_best_known(args) -> dict:
             "source": entry.source,
         }
         text = None
+    if found is not None:  # the toolkit's own certified table (packing.best_found)
+        out.update(
+            found_coherence=found.certified,
+            found_squared_chordal_distance=found.squared_chordal_distance,
+            found_lower_bound=found.lower_bound,
+            found_gap=found.gap,
+            found_beats_record=found.beats_public_record,
+        )
+        text = None
     if args.export is not None:
-        out["exported"] = str(_export(args, entry))
+        out["exported"] = str(_export(args, found))
     _emit(out, args, None if args.json or text is None else text)
     return out
 
 
-def _export(args, entry) -> Path:
-    """EXPORT HOOK: write the record packing with ``packing.export_packing`` (another branch writes it).
+def _export(args, found) -> Path:
+    """Write the toolkit's best packing of the cell with :func:`packing.export_packing`.
 
-    Until that function exists, ``--export`` fails with exit status 7 ("not
-    available"); no file format is invented here.
+    The packing is the cell's entry of the toolkit's own certified table
+    (:func:`packing.best_found`), else a known optimal construction
+    (:func:`packing.known_optimum`); the public tables list values, not
+    coordinates, so a cell with neither has nothing to export.
     """
-    import packing
+    from .certify import export_packing
+    from .constructions import known_optimum
 
-    export = getattr(packing, "export_packing", None)
-    if export is None:
+    path = _out_path(args.export, "--export", suffix=None)
+    if found is not None:
+        W, meta = found.W, {"source": found.source, **found.provenance}
+    elif (known := known_optimum(args.n, args.d)) is not None:
+        W, meta = np.asarray(known.build(), dtype=float), {"source": f"known optimum ({known.name})"}
+    else:
         raise CLIError(
-            "--export is not available in this version: it needs packing.export_packing, which this "
-            "installation does not have.",
-            "unavailable",
+            f"--export: the toolkit has no packing of {args.n} lines in R^{args.d} (its own table covers "
+            "d = 3..8, n <= 18); search one with 'packing pack' and write it with 'packing certify FILE "
+            "--export OUT'.",
+            "value",
         )
-    if entry is None:
-        raise CLIError(f"--export: no tabulated packing of {args.n} lines in R^{args.d} to export.", "value")
-    return Path(export(args.n, args.d, args.export))
+    meta = {k: str(v) for k, v in meta.items() if str(v).strip()}
+    try:
+        export_packing(W, path, metadata=meta)
+    except OSError as exc:
+        raise CLIError(f"--export {str(path)!r} could not be written: {_one_line(exc)}", "file") from None
+    return path
+
+
+def _cmd_certify(args) -> dict:
+    from .certify import certify_packing, export_packing
+    from .reference import best_known
+
+    path = None if args.export is None else _out_path(args.export, "--export", suffix=None)
+    W = _packing(args)
+    cert = certify_packing(W, digits=args.digits, atol=args.atol)
+    public = best_known(cert.n, cert.d)
+    out = {
+        "n": cert.n,
+        "d": cert.d,
+        "coherence": cert.decimal,
+        "error_bound": cert.error_bound,
+        "squared_chordal_distance": cert.table_value,
+        "input_coherence": list(cert.input_coherence),
+        "rounding_shift": cert.rounding_shift,
+        "active_pairs": cert.num_active,
+        "spread": cert.spread,
+        "separation": cert.separation,
+        "lines_without_contact": sum(1 for _, k in cert.contact_graph.degree() if k == 0),
+        "public_record": None if public is None else public.coherence,
+        "beats_public_record": None if public is None else cert.improves_on(public),
+        "description": cert.describe(),
+    }
+    if path is not None:
+        export_packing(W, path, digits=args.digits, metadata={"source": f"packing certify {args.file}"})
+        out["exported"] = str(path)
+    _emit(out, args)
+    return out
 
 
 def _cmd_pack(args) -> dict:
@@ -1017,6 +1090,7 @@ _COMMANDS: dict[str, Callable] = {
     "stats": _cmd_stats,
     "bounds": _cmd_bounds,
     "best-known": _cmd_best_known,
+    "certify": _cmd_certify,
     "pack": _cmd_pack,
     "partition": _cmd_partition,
     "train": _cmd_train,

@@ -126,6 +126,7 @@ def test_every_option_of_every_subcommand_is_explained(capsys):
         "stats",
         "bounds",
         "best-known",
+        "certify",
         "pack",
         "partition",
         "train",
@@ -214,6 +215,45 @@ def test_best_known_export_is_not_invented(files, capsys):
         assert "--export is not available" in one_error_line(err, "best-known")
     else:
         assert code == 0 and target.exists()
+
+
+def test_best_known_exports_the_shipped_35_lines_in_r5(files, capsys):
+    target = files["tmp"] / "d5_n35.txt"
+    code, out, _ = run(["best-known", "35", "5", "--export", target, "--json"], capsys)
+    out = strict_json(out)
+    assert code == 0 and out["exported"] == str(target)
+    assert out["found_coherence"].startswith("0.618013572154607") and out["found_beats_record"] is True
+    assert out["coherence"] == pytest.approx(0.6180339887, abs=1e-10)  # the public entry, 1/phi
+    W, info = packing.read_exported_packing(target)
+    assert W.shape == (35, 5) and info["D"] == "0.6180592246"
+    assert info["source"].startswith("optimize_packing(35, 5")
+    # the exported coordinates reproduce the value (float check, independent of the certificate)
+    assert np.abs(brute_force_cosines(W)).max() == pytest.approx(0.618013572154607, abs=1e-14)
+    code, out, err = run(["best-known", "100", "9", "--export", files["tmp"] / "none.txt"], capsys)
+    assert code == EXIT_CODES["value"]
+    assert "no packing of 100 lines in R^9" in one_error_line(err, "best-known")
+
+
+def test_certify_a_saved_packing(files, capsys):
+    path, target = files["tmp"] / "ico.npy", files["tmp"] / "ico.txt"
+    np.save(path, packing.icosahedron_lines())
+    code, out, _ = run(["certify", path, "--export", target, "--json"], capsys)
+    out = strict_json(out)
+    assert code == 0 and out["n"] == 6 and out["d"] == 3
+    assert out["coherence"].startswith("0.447213595499") and out["active_pairs"] == 15  # 1/sqrt(5), complete
+    assert out["lines_without_contact"] == 0 and out["beats_public_record"] is False
+    assert out["squared_chordal_distance"] == "0.7999999999"  # D = 4/5 rounded down from the rounded lines
+    W, info = packing.read_exported_packing(target)
+    assert info["n"] == 6 and np.allclose(np.abs(brute_force_cosines(W)), 1 / math.sqrt(5), atol=1e-15)
+    # five lines in the plane rounded to 8 decimals: the rounded packing's coherence, within the
+    # certified rounding shift of cos 36 degrees (the input's own value)
+    code, out, _ = run(["certify", files["pentagon.npy"], "--digits", "8", "--json"], capsys)
+    out = strict_json(out)
+    cos36 = math.cos(math.pi / 5)
+    assert code == 0 and abs(float(out["coherence"]) - cos36) <= out["rounding_shift"] + 1e-8
+    assert out["input_coherence"][0] <= cos36 <= out["input_coherence"][1]
+    code, out, _ = run(["certify", files["pentagon.npy"]], capsys)
+    assert code == 0 and "coherence: 0.809016994374947" in out and "active_pairs: 5" in out
 
 
 def test_pack_writes_a_result_that_loads_back(files, capsys):
@@ -498,6 +538,13 @@ def cases():
         ("pack-budget-nan", ["pack", "6", "3", "--budget", "nan", o], "value", "--budget"),
         ("pack-budget-inf", ["pack", "6", "3", "--budget", "inf", o], "value", "--budget"),
         ("pack-p-zero", ["pack", "6", "3", "--p", "0", o], "value", "--p"),
+        ("certify-digits-zero", ["certify", "{W_npy}", "--digits", "0"], "value", "--digits"),
+        ("certify-atol-negative", ["certify", "{W_npy}", "--atol", "-1"], "value", "--atol"),
+        ("certify-digits-text", ["certify", "{W_npy}", "--digits", "many"], "usage", "--digits"),
+        ("certify-export-no-folder", ["certify", "{W_npy}", "--export", "/no/dir/x.txt"], "file", "--export"),
+        ("certify-strings", ["certify", "{strings_npy}"], "content", "FILE"),
+        ("certify-missing", ["certify", "/no/such/file.npy"], "file", "FILE"),
+        ("best-known-export-none", ["best-known", "90", "9", "--export", "{tmp}/x.txt"], "value", "--export"),
         ("pack-p-negative", ["pack", "6", "3", "--p", "-2", o], "value", "--p"),
         ("pack-p-nan", ["pack", "6", "3", "--p", "nan", o], "value", "--p"),
         ("pack-restarts-zero", ["pack", "6", "3", "--restarts", "0", o], "value", "--restarts"),
@@ -609,6 +656,7 @@ def test_the_table_is_large_and_covers_every_kind_and_subcommand():
         "stats",
         "bounds",
         "best-known",
+        "certify",
         "pack",
         "partition",
         "train",

@@ -280,6 +280,13 @@ def theory_results(draw, kind):
     return pd
 
 
+@st.composite
+def certificates(draw):
+    W = draw(st.sampled_from([packing.icosahedron_lines(), packing.regular_polygon(5), np.eye(3)]))
+    noise = np.random.default_rng(draw(seeds)).normal(scale=draw(st.sampled_from([0.0, 1e-3])), size=W.shape)
+    return packing.certify_packing(W + noise, digits=draw(st.integers(1, 40)))
+
+
 STRATEGIES = {
     "ToyModelResult": toy_results(),
     "AbsModelResult": abs_results(),
@@ -318,6 +325,8 @@ STRATEGIES = {
             "PhaseDiagram",
         )
     },
+    "PackingCertificate": certificates(),
+    "FoundPacking": st.sampled_from(packing.best_found_table()),
 }
 
 

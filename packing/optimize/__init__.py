@@ -9,17 +9,21 @@ certified gap to :func:`packing.lower_bound`.
 Modules
 -------
 ``_sphere``
-    Geometry of the product of unit spheres (projection, retraction, linearised
-    constraints), used by every local solver.
+    Geometry of the product of unit spheres (projection, retraction, tangent
+    coordinates, pair-cosine Jacobians), used by every local solver.
 ``_objectives``
     The objective, its smooth surrogates with gradients, the trivial optima and
     the certified lower bound.
 ``_stages``
-    The local solvers: smooth L-BFGS descent, alternating projection, LP polish,
-    equalization.
+    The local solvers: smooth L-BFGS descent, alternating projection, LP polish
+    (warm-started HiGHS), equalization; the deadlines they respect.
+``_seeds``
+    Structured starts: packings of other sizes adapted to ``(n, d)`` (lines
+    dropped, added, projected, embedded) and exact line systems (root systems,
+    known optima of nearby cells, mutually unbiased bases).
 ``driver``
-    :func:`optimize_packing` (validation, starts, restarts, stopping rules) and
-    :class:`PackingResult`.
+    :func:`optimize_packing` (validation, starts, seeds, basin hopping over an
+    elite pool, stopping rules) and :class:`PackingResult`.
 """
 
 from ._objectives import packing_objective

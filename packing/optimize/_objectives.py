@@ -32,6 +32,9 @@ __all__ = ["packing_objective"]
 _SHORTCUT_ANY_P = ("orthonormal", "coincident lines")
 #: ... and for ``p = inf`` only (lines at angle π/n minimize the coherence, not every potential).
 _SHORTCUT_MINMAX = ("polygon lines",)
+#: The smooth max computes R**(q-1) directly for q below this, else only the terms above e**_LOG_TINY.
+_POW_DIRECT_BELOW = 64.0
+_LOG_TINY = -700.0
 
 
 def objective_value(U: np.ndarray, p: float) -> float:
@@ -146,7 +149,14 @@ def _smooth_max(G: np.ndarray, q: float):
     if smax <= 0:
         return -np.inf, None
     R = S / smax
-    Rq1 = R ** (q - 1.0)
+    if q < _POW_DIRECT_BELOW:
+        Rq1 = R ** (q - 1.0)
+    else:
+        # at large q almost every R**(q-1) underflows, through subnormals (slow); compute only the
+        # terms above 1e-304 (the largest term is 1, so the rest cannot change a float64 sum)
+        keep = R > math.exp(_LOG_TINY / (q - 1.0))
+        Rq1 = np.zeros_like(R)
+        Rq1[keep] = np.exp((q - 1.0) * np.log(R[keep]))
     total = 0.5 * np.sum(Rq1 * R)  # Σ over unordered pairs of R**q
     value = math.log(smax) + math.log(total) / q
     return value, (2.0 / (smax * total)) * G * Rq1

@@ -12,14 +12,16 @@ LP polish and the equalization step all use it:
 * :func:`pullback` carries a gradient with respect to the unit rows back to the
   unnormalized rows that the smooth descent's L-BFGS moves;
 * :func:`retract` moves along a step and returns to the manifold;
-* :func:`tangent_constraints` gives the linearised unit-norm constraints
-  ``<u_i, du_i> = 0`` as sparse rows, and :func:`pair_cosine_jacobian` the
-  differential of signed pair cosines restricted to row moves, for the
-  linear programmes and the Gauss–Newton steps.
+* :func:`tangent_basis` gives orthonormal coordinates of every tangent space
+  (:func:`tangent_step` maps them back to ambient steps), and
+  :func:`pair_cosine_jacobian` the differential of signed pair cosines in those
+  coordinates, for the linear programmes and the Gauss–Newton steps: moves in
+  tangent coordinates keep the unit norms to first order without constraints.
 
 Linear maps come as coordinate triplets ``(rows, cols, vals)`` over the
-row-major flattened step ``du.ravel()`` (column ``i * d + k`` is entry ``k`` of
-row ``i``), so a caller can place them in a sparse LP or a dense system.
+row-major flattened tangent coordinates ``y.ravel()`` (column ``i (d − 1) + a``
+is coordinate ``a`` of row ``i``), so a caller can place them in a sparse LP or
+a dense system.
 """
 
 from __future__ import annotations
@@ -76,41 +78,58 @@ def retract(U: np.ndarray, step: np.ndarray) -> np.ndarray:
     return unit(U + step)
 
 
-def tangent_constraints(U: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Triplets of the ``n × nd`` map ``du ↦ (<u_i, du_i>)_i``: the linearised ``|u_i|² = 1``.
+def tangent_basis(U: np.ndarray) -> np.ndarray:
+    """Return orthonormal bases of the tangent spaces: ``B[i]`` (``d × (d − 1)``) is orthogonal to ``u_i``.
+
+    Built from the Householder reflection that maps ``u_i`` to ``∓e_1``: its last
+    ``d − 1`` columns are orthonormal and orthogonal to ``u_i``. A step in
+    tangent coordinates ``y`` (shape ``(n, d − 1)``) is the ambient step
+    :func:`tangent_step` ``(B, y)``; the solvers that build linear programmes and
+    Newton systems work in these coordinates, so the unit-norm constraints need no
+    rows of their own.
 
     Examples
     --------
-    >>> rows, cols, vals = tangent_constraints(np.array([[0.6, 0.8], [1.0, 0.0]]))
-    >>> rows.tolist(), cols.tolist(), vals.tolist()
-    ([0, 0, 1, 1], [0, 1, 2, 3], [0.6, 0.8, 1.0, 0.0])
+    >>> B = tangent_basis(np.array([[0.6, 0.8], [1.0, 0.0]]))
+    >>> B.shape, np.allclose(np.einsum("idk,id->ik", B, [[0.6, 0.8], [1.0, 0.0]]), 0)
+    ((2, 2, 1), True)
     """
     n, d = U.shape
-    return np.repeat(np.arange(n), d), np.arange(n * d), U.ravel()
+    sign = np.where(U[:, 0] >= 0.0, 1.0, -1.0)
+    v = U.copy()
+    v[:, 0] += sign  # |v|^2 = 2 (1 + |u_0|) >= 2: never degenerate
+    H = np.eye(d)[None] - (2.0 / np.einsum("ij,ij->i", v, v))[:, None, None] * v[:, :, None] * v[:, None, :]
+    return H[:, :, 1:]
+
+
+def tangent_step(B: np.ndarray, Y: np.ndarray) -> np.ndarray:
+    """Return the ambient step ``(B[i] @ y_i)_i`` of tangent coordinates ``Y``, shape ``(n, d − 1)``."""
+    return np.einsum("ide,ie->id", B, Y)
 
 
 def pair_cosine_jacobian(
-    U: np.ndarray, I: np.ndarray, J: np.ndarray, s: np.ndarray
+    U: np.ndarray, B: np.ndarray, I: np.ndarray, J: np.ndarray, s: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Triplets of the ``m × nd`` map ``du ↦ s_k (<u_j, du_i> + <u_i, du_j>)``, ``(i, j) = (I_k, J_k)``.
+    """Triplets of the ``m × n(d−1)`` differential of ``s_k <u_i, u_j>`` in tangent coordinates.
 
-    The differential of the signed cosines ``s_k <u_i, u_j>`` (``i ≠ j``); composed
-    with tangent moves it is their differential on the product of spheres.
+    Pair ``k = (I_k, J_k)`` (``i ≠ j``) moves with ``s_k (<B_i y_i, u_j> + <u_i, B_j y_j>)``;
+    column ``i (d − 1) + a`` is tangent coordinate ``a`` of row ``i``.
 
     Examples
     --------
     >>> U = np.eye(2)
-    >>> rows, cols, vals = pair_cosine_jacobian(U, np.array([0]), np.array([1]), np.array([-1.0]))
-    >>> rows.tolist(), cols.tolist(), vals.tolist()
-    ([0, 0, 0, 0], [0, 1, 2, 3], [-0.0, -1.0, -1.0, -0.0])
+    >>> B = tangent_basis(U)
+    >>> rows, cols, vals = pair_cosine_jacobian(U, B, np.array([0]), np.array([1]), np.array([1.0]))
+    >>> rows.tolist(), cols.tolist(), np.abs(vals).tolist()
+    ([0, 0], [0, 1], [1.0, 1.0])
     """
-    d = U.shape[1]
+    e = U.shape[1] - 1
     m = I.size
-    cols_i = (I[:, None] * d + np.arange(d)).ravel()
-    cols_j = (J[:, None] * d + np.arange(d)).ravel()
-    rows = np.repeat(np.arange(m), d)
+    gi = s[:, None] * np.einsum("kde,kd->ke", B[I], U[J])
+    gj = s[:, None] * np.einsum("kde,kd->ke", B[J], U[I])
+    rows = np.repeat(np.arange(m), e)
     return (
         np.concatenate([rows, rows]),
-        np.concatenate([cols_i, cols_j]),
-        np.concatenate([(s[:, None] * U[J]).ravel(), (s[:, None] * U[I]).ravel()]),
+        np.concatenate([(I[:, None] * e + np.arange(e)).ravel(), (J[:, None] * e + np.arange(e)).ravel()]),
+        np.concatenate([gi.ravel(), gj.ravel()]),
     )

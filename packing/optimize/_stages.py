@@ -4,8 +4,8 @@
   in continuation stages (a shrinking temperature ``1/q`` of the smooth max, or a
   shrinking smoothing ``ε`` of the potential);
 * :func:`alternating_projection`: Tropp, Dhillon, Heath & Strohmer (2008) on the Gram matrix;
-* :func:`lp_polish`: sequential linear programming (HiGHS) on the min–max problem,
-  public as :func:`polish_coherence`;
+* :func:`lp_polish`: sequential linear programming (HiGHS, warm-started) on the
+  min–max problem, public as :func:`polish_coherence`;
 * :func:`equalize`: a Gauss–Newton step that makes the near-maximal ``|cos|`` exactly equal.
 
 All of them move on the product of spheres through :mod:`._sphere` and trust
@@ -15,16 +15,20 @@ their input (unit float64 rows); only :func:`polish_coherence` validates.
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import linprog, minimize
+from scipy.optimize import minimize
 
 from .._rows import nonzero_rows, require_nonzero_rows
 from .._validation import check_float, check_int, check_memory, check_packing
 from ._objectives import _smooth_value_grad, objective_value
-from ._sphere import pair_cosine_jacobian, retract, tangent_constraints, unit
+from ._sphere import pair_cosine_jacobian, retract, tangent_basis, tangent_step, unit
 
 __all__ = ["polish_coherence"]
 
@@ -43,23 +47,53 @@ _EPS_SCHEDULE = (1e-1, 1e-2, 1e-3, 1e-4, 1e-6)
 _LOG_POTENTIAL_P = 16.0
 #: The LP polish stops when its trust region is smaller than this.
 _MIN_RADIUS = 1e-10
-#: Weight of the L1 norm of the step in the LP polish (keeps steps off flat directions).
-_STEP_PENALTY = 1e-7
-#: HiGHS settings of the polish LPs; the time limit guards against rare degenerate stalls.
+#: The trust radius (per tangent coordinate) of the LP polish never grows beyond this.
+_MAX_RADIUS = 2e-3
+#: HiGHS settings of the polish LPs (dual simplex, one thread, no presolve: the LPs are small and
+#: warm-started). The LP works in units of the trust radius, so these tolerances are relative to it.
 _HIGHS_OPTIONS = {
-    "primal_feasibility_tolerance": 1e-10,
-    "dual_feasibility_tolerance": 1e-10,
-    "time_limit": 0.5,
+    "primal_feasibility_tolerance": 1e-9,
+    "dual_feasibility_tolerance": 1e-9,
+    "presolve": "off",
+    "solver": "simplex",
+    "threads": 1,
 }
+_HIGHS_BANNER_MUTED: list[bool] = []
+#: HiGHS's code of a basic variable (``HighsBasisStatus.kBasic``).
+_BASIC = 1
+
+
+# ----------------------------------------------------------------------------- clocks
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """A point in time on a given clock (``time.perf_counter`` or ``time.process_time``)."""
+
+    at: float = math.inf
+    clock: Callable[[], float] = time.perf_counter
+
+    def passed(self) -> bool:
+        """Whether the clock has reached the deadline (never, for ``at = inf``)."""
+        return self.at != math.inf and self.clock() >= self.at
+
+
+NEVER = Deadline()
 
 
 # ----------------------------------------------------------------------------- smooth descent
 
 
-def q_schedule(rng: np.random.Generator) -> list[float]:
-    """Draw a continuation schedule ``q0, q0·r, …`` (last ``>= 2048``) of the smooth max."""
+def q_schedule(rng: np.random.Generator, q0: float | None = None) -> list[float]:
+    """Draw a continuation schedule ``q0, q0·r, …`` (last ``>= 2048``) of the smooth max.
+
+    ``q0`` is log-uniform in ``[4, 64]`` unless given (a start near a local optimum
+    begins sharper); the ratio ``r`` is drawn from ``{4, 8}`` either way.
+    """
     q = float(np.exp(rng.uniform(np.log(_Q_RANGE[0]), np.log(_Q_RANGE[1]))))
     ratio = float(rng.choice(_Q_RATIOS))
+    if q0 is not None:
+        q = q0
     out = [q]
     while out[-1] < _Q_LAST:
         out.append(out[-1] * ratio)
@@ -80,7 +114,7 @@ def _lbfgs(U: np.ndarray, kind: str, q: float, eps: float, maxiter: int, gtol: f
 
 
 def smooth_descent(
-    U: np.ndarray, p: float, maxiter: int, schedule=None, deadline: float = math.inf
+    U: np.ndarray, p: float, maxiter: int, schedule=None, deadline: Deadline = NEVER
 ) -> tuple[np.ndarray, int]:
     """Descend the smooth surrogate of order ``p`` stage by stage; return the rows and L-BFGS iterations.
 
@@ -93,7 +127,7 @@ def smooth_descent(
         for q in schedule or (32.0, 128.0, 512.0, 2048.0):
             U, k = _lbfgs(U, "max", q, 0.0, maxiter)
             its += k
-            if time.perf_counter() > deadline:
+            if deadline.passed():
                 break
     elif p > _LOG_POTENTIAL_P:  # (2/p) log Σ |c|**p, normalised by the largest term: no underflow
         U, its = _lbfgs(U, "max", p / 2.0, 0.0, maxiter)
@@ -197,67 +231,149 @@ def polish_coherence(W, *, max_iter: int = 200, radius: float = 1e-3, tol: float
 
 
 def lp_polish(
-    U: np.ndarray, max_iter: int, radius: float, tol: float, deadline: float = math.inf
+    U: np.ndarray, max_iter: int, radius: float, tol: float, deadline: Deadline = NEVER
 ) -> tuple[np.ndarray, int]:
-    """Run the LP polish of :func:`polish_coherence` on trusted unit rows, stopping at ``deadline``."""
+    """Run the LP polish of :func:`polish_coherence` on trusted unit rows, stopping at ``deadline``.
+
+    Each step solves, in the tangent coordinates of :func:`._sphere.tangent_basis`
+    scaled by the trust radius ``r`` (``y ∈ [−1, 1]^{n(d−1)}``, step ``r B y``),
+    ``min τ`` subject to ``s_k (c_k + r g_k·y) <= μ + r τ`` for the pairs within
+    the reach of the step. The rows of one call only grow, so every LP starts
+    from the optimal basis of the previous one (HiGHS dual simplex, usually a few
+    dozen pivots instead of thousands); the simplex iteration cap, not a clock,
+    guards against stalls, so a polish is a function of its input alone.
+    """
     n, d = U.shape
+    if d < 2:
+        return U, 0
     iu, ju = np.triu_indices(n, 1)
-    nd = n * d
-    nv = 2 * nd + 1  # variables: the step du = a - b with a, b >= 0 (for the L1 penalty), then t
     c = (U @ U.T)[iu, ju]
     mu = float(np.max(np.abs(c)))
+    lp = _WarmLP(n * (d - 1))
     r = radius
-    cost = np.full(nv, _STEP_PENALTY)
-    cost[-1] = 1.0
-    bounds = np.zeros((nv, 2))
-    bounds[-1] = (-np.inf, np.inf)
     it = 0
-    while it < max_iter and r > _MIN_RADIUS and time.perf_counter() < deadline:
+    while it < max_iter and r > _MIN_RADIUS and not deadline.passed():
         it += 1
-        margin = min(mu, 4.0 * r * math.sqrt(d) + 1e-9)
-        act = np.flatnonzero(np.abs(c) >= mu - margin)
-        s = np.sign(c[act])
-        s[s == 0] = 1.0
-        m = act.size
-        # pair k: s_k (u_j . du_i + u_i . du_j) - t <= -s_k c_k
-        A_ub = _split_step_matrix(pair_cosine_jacobian(U, iu[act], ju[act], s), m, nd, t_coef=-1.0)
-        # the step stays tangent: u_i . du_i = 0
-        A_eq = _split_step_matrix(tangent_constraints(U), n, nd)
-        bounds[:-1, 1] = r
-        lp = linprog(
-            cost, A_ub=A_ub, b_ub=-s * c[act], A_eq=A_eq, b_eq=np.zeros(n), bounds=bounds,
-            method="highs", options=_HIGHS_OPTIONS,
-        )
-        if lp.status != 0:
+        margin = min(mu, 4.0 * r * math.sqrt(d) + 1e-12)
+        keys = lp.select(np.flatnonzero(np.abs(c) >= mu - margin))
+        s = np.where(c[keys] < 0.0, -1.0, 1.0)
+        B = tangent_basis(U)
+        sol = lp.solve(pair_cosine_jacobian(U, B, iu[keys], ju[keys], s), (mu - s * c[keys]) / r)
+        if sol is None:
             r *= 0.25
             continue
-        predicted = mu - lp.x[-1]
+        y, tau = sol
+        predicted = -tau * r
         if predicted <= tol:
             break
-        V = retract(U, (lp.x[:nd] - lp.x[nd:-1]).reshape(n, d))
+        V = retract(U, tangent_step(B, r * y.reshape(n, d - 1)))
         c_new = (V @ V.T)[iu, ju]
         mu_new = float(np.max(np.abs(c_new)))
         actual = mu - mu_new
         if actual > 0:
             U, c, mu = V, c_new, mu_new
             if actual > 0.5 * predicted:
-                r = min(2.0 * r, 0.5)
+                r = min(2.0 * r, _MAX_RADIUS)
         else:
             r *= 0.25
     return U, it
 
 
-def _split_step_matrix(triplets, m: int, nd: int, t_coef: float | None = None) -> sparse.csr_matrix:
-    """Return the ``m × (2 nd + 1)`` LP matrix of a linear map of ``du = a − b`` (and ``t_coef · t``)."""
-    rows, cols, vals = triplets
-    parts_r, parts_c, parts_v = [rows, rows], [cols, cols + nd], [vals, -vals]
-    if t_coef is not None:
-        parts_r.append(np.arange(m))
-        parts_c.append(np.full(m, 2 * nd))
-        parts_v.append(np.full(m, t_coef))
-    return sparse.csr_matrix(
-        (np.concatenate(parts_v), (np.concatenate(parts_r), np.concatenate(parts_c))), shape=(m, 2 * nd + 1)
-    )
+def _new_highs():
+    """Return a silent HiGHS solver (the first one of a process prints a banner at the C level: muted)."""
+    import highspy
+
+    if not _HIGHS_BANNER_MUTED:
+        _HIGHS_BANNER_MUTED.append(True)
+        try:
+            sys.stdout.flush()
+            saved, null = os.dup(1), os.open(os.devnull, os.O_WRONLY)
+        except (OSError, ValueError):  # no file descriptor 1 to mute: let the banner through
+            pass
+        else:
+            try:
+                os.dup2(null, 1)
+                highspy.Highs()
+            finally:
+                os.dup2(saved, 1)
+                os.close(saved)
+                os.close(null)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    for key, value in _HIGHS_OPTIONS.items():
+        h.setOptionValue(key, value)
+    return h
+
+
+class _WarmLP:
+    """``min τ`` s.t. ``G y − τ <= b``, ``|y|∞ <= 1``, over a changing set of pair rows, warm-started.
+
+    ``select`` sets the rows: the pairs asked for plus every row that was tight
+    (nonbasic) at the last optimum. Rows are sorted by pair index; only rows whose
+    slack was basic are dropped and new rows enter with a basic slack, so the
+    last optimal basis stays a consistent starting basis. ``solve`` returns
+    ``(y, τ)``, or ``None`` when HiGHS does not reach an optimum within its
+    iteration cap.
+    """
+
+    def __init__(self, ncols: int):
+        self.ncols = ncols
+        self.keys = np.empty(0, dtype=np.intp)
+        self.h = _new_highs()
+        self.basis = None  # (keys, col_status, row_status) of the last optimum, statuses as ints
+
+    def select(self, keys: np.ndarray) -> np.ndarray:
+        if self.basis is not None:
+            old_keys, _, old_rows = self.basis
+            keys = np.union1d(keys, old_keys[old_rows != _BASIC])
+        self.keys = keys
+        return keys
+
+    def solve(self, triplets, b: np.ndarray):
+        import highspy
+
+        rows, cols, vals = triplets
+        m, nv = self.keys.size, self.ncols + 1
+        A = sparse.csc_matrix(
+            (np.concatenate([vals, np.full(m, -1.0)]), (np.concatenate([rows, np.arange(m)]),
+             np.concatenate([cols, np.full(m, self.ncols)]))),
+            shape=(m, nv),
+        )
+        inf = highspy.kHighsInf
+        lp = highspy.HighsLp()
+        lp.num_col_, lp.num_row_ = nv, m
+        lp.col_cost_ = np.concatenate([np.zeros(self.ncols), [1.0]])
+        lp.col_lower_ = np.concatenate([np.full(self.ncols, -1.0), [-inf]])
+        lp.col_upper_ = np.concatenate([np.full(self.ncols, 1.0), [inf]])
+        lp.row_lower_ = np.full(m, -inf)
+        lp.row_upper_ = b
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = A.indptr, A.indices, A.data
+        h = self.h
+        h.passModel(lp)
+        h.setOptionValue("simplex_iteration_limit", 20 * (m + nv) + 1000)
+        if self.basis is not None:
+            old_keys, col_status, old_rows = self.basis
+            row_status = np.full(m, _BASIC)
+            kept = np.isin(old_keys, self.keys, assume_unique=True)
+            row_status[np.searchsorted(self.keys, old_keys[kept])] = old_rows[kept]
+            warm = highspy.HighsBasis()
+            warm.col_status = [highspy.HighsBasisStatus(k) for k in col_status]
+            warm.row_status = [highspy.HighsBasisStatus(k) for k in row_status]
+            warm.valid = True
+            h.setBasis(warm)
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            self.basis = None
+            return None
+        basis = h.getBasis()
+        self.basis = (
+            self.keys.copy(),
+            np.array([int(k) for k in basis.col_status]),
+            np.array([int(k) for k in basis.row_status]),
+        )
+        x = np.asarray(h.getSolution().col_value)
+        return x[:-1], float(x[-1])
 
 
 # ----------------------------------------------------------------------------- equalization
@@ -268,7 +384,7 @@ def equalize(U: np.ndarray, rel: float = 1e-7, iters: int = 8) -> np.ndarray:
 
     At a local optimum of the coherence many pairs share the maximal ``|cos|``;
     the LP polish gets within ~1e-11 of it, and this minimum-norm Newton step on
-    ``s_ij c_ij(U) = t`` (tangent moves, ``t`` free) removes the rest. Returned
+    ``s_ij c_ij(U) = t`` (tangent coordinates, ``t`` free) removes the rest. Returned
     only if it does not raise the coherence.
     """
     n, d = U.shape
@@ -281,17 +397,15 @@ def equalize(U: np.ndarray, rel: float = 1e-7, iters: int = 8) -> np.ndarray:
     m = act.size
     V, t = U.copy(), float(np.mean(np.abs(c[act])))
     for _ in range(iters):
-        cv = np.einsum("ij,ij->i", V[I], V[J])
-        res = np.concatenate([s * cv - t, np.zeros(n)])
+        res = s * np.einsum("ij,ij->i", V[I], V[J]) - t
         if np.max(np.abs(res)) < 1e-16:
             break
-        A = np.zeros((m + n, n * d + 1))
-        rows, cols, vals = pair_cosine_jacobian(V, I, J, s)
+        B = tangent_basis(V)
+        A = np.zeros((m, n * (d - 1) + 1))
+        rows, cols, vals = pair_cosine_jacobian(V, B, I, J, s)
         A[rows, cols] = vals
-        rows, cols, vals = tangent_constraints(V)
-        A[m + rows, cols] = vals
-        A[:m, -1] = -1.0
+        A[:, -1] = -1.0
         step = np.linalg.lstsq(A, -res, rcond=None)[0]
-        V = retract(V, step[:-1].reshape(n, d))
+        V = retract(V, tangent_step(B, step[:-1].reshape(n, d - 1)))
         t += step[-1]
     return V if objective_value(V, np.inf) <= mu else U

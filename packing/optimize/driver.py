@@ -40,8 +40,9 @@ from ._objectives import (
     objective_value,
     shortcut_optimum,
 )
+from ._seeds import adapt_packing, seed_coherence, structured_seeds
 from ._sphere import random_point, unit
-from ._stages import alternating_projection, equalize, lp_polish, q_schedule, smooth_descent
+from ._stages import Deadline, alternating_projection, equalize, lp_polish, q_schedule, smooth_descent
 
 __all__ = ["PackingResult", "optimize_packing"]
 
@@ -49,12 +50,25 @@ __all__ = ["PackingResult", "optimize_packing"]
 DEFAULT_BUDGET = 10.0
 DEFAULT_BUDGET_FINITE_P = 2.0
 _METHODS = ("auto", "smooth", "ap")
+#: What ``budget`` counts: wall-clock seconds, or CPU seconds of this process (for shared machines).
+_CLOCKS = {"wall": time.perf_counter, "process": time.process_time}
 #: log10 range of the basin-hopping kick size.
 _KICK_RANGE = (-2.5, -0.5)
 #: Fraction of basin-hopping starts that also redraw 1-3 random lines.
 _REDRAW = 0.25
 #: Restarts polished unconditionally before the polish is kept for promising starts only.
 _ALWAYS_POLISH = 3
+#: A kick of size σ restarts the smooth max at q0 = _KICK_Q / σ (small kicks: sharp smoothing, few
+#: iterations, the basin's structure kept); seeds and structured starts begin at _SEED_Q.
+_KICK_Q, _SEED_Q = 8.0, 256.0
+#: The "q0" of a start taken as it is (a subset of an exact line system: its coherence is exact, a
+#: local search would only blur it; kicks from it are local searches).
+_AS_IS = math.inf
+#: Distinct local optima kept for basin hopping; the best is kicked with probability _KICK_BEST.
+_ELITE, _KICK_BEST = 4, 0.5
+#: At most this many structured starts (exact line systems, see _seeds) per call, and only those
+#: within this factor of the certified lower bound (a poorer one costs a restart and rarely helps).
+_MAX_STRUCTURED, _STRUCTURED_RATIO = 3, 1.1
 #: LP steps, initial trust radius and tolerance of the polish inside the search.
 _POLISH_STEPS, _POLISH_RADIUS, _POLISH_TOL = 60, 1e-3, 1e-13
 
@@ -132,15 +146,21 @@ class _Settings:
     hop: float
     tol: float
     verbose: bool
+    structured: bool
+    clock: str
 
 
-def _validate(n, d, p, budget, restarts, method, max_iter, polish, hop, tol, verbose) -> _Settings:
+def _validate(
+    n, d, p, budget, restarts, method, max_iter, polish, hop, tol, verbose, structured, clock
+) -> _Settings:
     n = check_int(n, "n", minimum=1)
     d = check_int(d, "d", minimum=1)
     p = check_p(p)
     check_memory(48 * n * n + 80 * n * d, "optimize_packing", "the n x n cosines and Gram matrices", n=n, d=d)
-    if budget is None:
-        budget = DEFAULT_BUDGET if math.isinf(p) else DEFAULT_BUDGET_FINITE_P
+    restarts = None if restarts is None else check_int(restarts, "restarts", minimum=1)
+    if budget is None:  # restarts alone: no clock at all, so the result depends on the seed only
+        default = DEFAULT_BUDGET if math.isinf(p) else DEFAULT_BUDGET_FINITE_P
+        budget = math.inf if restarts is not None else default
     else:
         budget = check_float(budget, "budget", minimum=0.0, strict_min=True)
     return _Settings(
@@ -148,14 +168,36 @@ def _validate(n, d, p, budget, restarts, method, max_iter, polish, hop, tol, ver
         d=d,
         p=p,
         budget=budget,
-        restarts=None if restarts is None else check_int(restarts, "restarts", minimum=1),
+        restarts=restarts,
         max_iter=check_int(max_iter, "max_iter", minimum=1),
         hop=check_float(hop, "hop", minimum=0.0, maximum=1.0),
         tol=check_float(tol, "tol", minimum=0.0),
         method=check_choice(method, "method", _METHODS),
         polish=check_bool(polish, "polish"),
         verbose=check_bool(verbose, "verbose"),
+        structured=check_bool(structured, "structured"),
+        clock=check_choice(clock, "clock", tuple(_CLOCKS)),
     )
+
+
+def _validate_seeds(seeds) -> list[np.ndarray]:
+    """Return the seeds as unit-row float64 arrays (any shape ``(m, d')``), validated one by one."""
+    if seeds is None:
+        return []
+    if isinstance(seeds, np.ndarray) and seeds.ndim == 2:
+        raise TypeError(
+            "seeds must be a sequence of packings (a list of (m, d') arrays); got one 2-D array. "
+            "Pass seeds=[W]."
+        )
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+        raise TypeError(
+            f"seeds must be a sequence of packings (a list of (m, d') arrays); got {seeds!r:.60}."
+        )
+    out = []
+    for i, W in enumerate(seeds):
+        name = f"seeds[{i}]"
+        out.append(unit(require_nonzero_rows(check_packing(W, name).astype(np.float64), name)))
+    return out
 
 
 def _validate_init(init, cfg: _Settings) -> tuple[PackingResult | None, np.ndarray | None]:
@@ -192,6 +234,7 @@ class _Search:
     best_key: float = math.inf  # log of best_obj, which orders packings even where best_obj underflows
     k: int = 0  # starts completed in this call
     max_gain: float = 0.0  # the largest objective drop the polish has achieved
+    elites: list[tuple[float, np.ndarray]] = field(default_factory=list)  # distinct local optima, best first
 
     @classmethod
     def resume(cls, prev: PackingResult | None) -> _Search:
@@ -206,6 +249,17 @@ class _Search:
             return True
         return False
 
+    def remember(self, U: np.ndarray, key: float) -> None:
+        """Keep ``U`` among the ``_ELITE`` best distinct local optima.
+
+        Optima are ordered by ``key``, the log of the objective (which does not
+        underflow at large ``p``), and count as distinct when their keys are more
+        than 1e-9 apart (a relative difference of 1e-9 in the objective).
+        """
+        if any(abs(key - k) <= 1e-9 for k, _ in self.elites):
+            return
+        self.elites = sorted([*self.elites, (key, U)], key=lambda e: e[0])[:_ELITE]
+
 
 def _stop_reason(state: _Search, cfg: _Settings, lb_log: float, t_search: float) -> str | None:
     """Return the stopping rule met before the next restart, or ``None`` to go on.
@@ -219,7 +273,7 @@ def _stop_reason(state: _Search, cfg: _Settings, lb_log: float, t_search: float)
         return "lower_bound"
     if cfg.restarts is not None and state.k >= cfg.restarts:
         return "restarts"
-    if state.k > 0 and time.perf_counter() - t_search >= cfg.budget:
+    if state.k > 0 and _CLOCKS[cfg.clock]() - t_search >= cfg.budget:
         return "budget"
     return None
 
@@ -235,26 +289,39 @@ def _structured_starts(n: int, d: int) -> list[np.ndarray]:
     return starts
 
 
-def _next_start(queue: list[np.ndarray], state: _Search, cfg: _Settings, rng) -> np.ndarray:
-    """Return the queued start, else a kick of the incumbent (probability ``hop``), else a random packing."""
+def _next_start(queue: list, state: _Search, cfg: _Settings, rng) -> tuple[np.ndarray, float | None]:
+    """Return a start and the first ``q`` of its smooth max (``None``: a random schedule).
+
+    The queued starts come first (``init``, seeds, structured starts); then, with
+    probability ``hop``, a kick of one of the best local optima so far (the best
+    one half of the time), else a fresh random packing.
+    """
     if queue:
         return queue.pop(0)
-    if state.best is None or not rng.random() < cfg.hop:
-        return random_point(rng, cfg.n, cfg.d)
+    if not state.elites or not rng.random() < cfg.hop:
+        return random_point(rng, cfg.n, cfg.d), None
+    if len(state.elites) == 1 or rng.random() < _KICK_BEST:
+        base = state.elites[0][1]
+    else:
+        base = state.elites[int(rng.integers(1, len(state.elites)))][1]
     # basin hopping: a Gaussian kick of log-uniform size, a quarter of the time with 1-3 lines redrawn
-    U = state.best + 10 ** rng.uniform(*_KICK_RANGE) * rng.normal(size=(cfg.n, cfg.d))
+    size = 10 ** rng.uniform(*_KICK_RANGE)
+    U = base + size * rng.normal(size=(cfg.n, cfg.d))
     if rng.random() < _REDRAW:
         rows = rng.choice(cfg.n, size=min(cfg.n, int(rng.integers(1, 4))), replace=False)
         U[rows] = rng.normal(size=(rows.size, cfg.d))
-    return unit(U)
+        size = 1.0
+    return unit(U), min(_KICK_Q / size, _SEED_Q)
 
 
 # ----------------------------------------------------------------------------- one restart
 
 
-def _local_search(U, state: _Search, cfg: _Settings, rng, deadline: float, floor: float | None) -> np.ndarray:
+def _local_search(
+    U, q0, state: _Search, cfg: _Settings, rng, deadline: Deadline, floor: float | None
+) -> np.ndarray:
     """Smooth descent, then for ``p = inf`` the optional alternating projection and the LP polish."""
-    U, its = smooth_descent(U, cfg.p, cfg.max_iter, q_schedule(rng), deadline)
+    U, its = smooth_descent(U, cfg.p, cfg.max_iter, q_schedule(rng, q0), deadline)
     state.iterations += its
     if not math.isinf(cfg.p):
         return U
@@ -273,14 +340,27 @@ def _local_search(U, state: _Search, cfg: _Settings, rng, deadline: float, floor
 
 
 def _search(
-    cfg: _Settings, rng, start, fresh: bool, lb_log: float, state: _Search, progress=False
+    cfg: _Settings,
+    rng,
+    start,
+    seeds: list[np.ndarray],
+    fresh: bool,
+    lb_log: float,
+    state: _Search,
+    progress=False,
 ) -> tuple[np.ndarray, str]:
     """Run restarts until a stopping rule fires; return the best packing and the reason."""
-    t_search = time.perf_counter()  # the budget is for the search; the (cached) bound is extra
-    deadline = t_search + cfg.budget
-    queue = [start] if start is not None else []
+    clock = _CLOCKS[cfg.clock]
+    t_search = clock()  # the budget is for the search; the (cached) bound is extra
+    deadline = Deadline(t_search + cfg.budget, clock)
+    queue = [(start, None)] if start is not None else []
+    queue += [(adapt_packing(W, cfg.n, cfg.d, rng), _SEED_Q) for W in seeds]
     if not math.isinf(cfg.p) and fresh:
-        queue += _structured_starts(cfg.n, cfg.d)
+        queue += [(U, None) for U in _structured_starts(cfg.n, cfg.d)]
+    elif cfg.structured and fresh:
+        good = [(U, exact) for U, exact in structured_seeds(cfg.n, cfg.d, rng)
+                if seed_coherence(U) <= _STRUCTURED_RATIO * math.exp(lb_log)]
+        queue += [(U, _AS_IS if exact else _SEED_Q) for U, exact in good[:_MAX_STRUCTURED]]
     if start is not None:
         state.offer(start, *evaluate(start, cfg.p))
     uses_ap = math.isinf(cfg.p) and cfg.method != "smooth"
@@ -292,17 +372,19 @@ def _search(
     try:
         with threadpool_limits(1), progress_bar(total, desc=desc, progress=progress, unit=unit) as bar:
             while (reason := _stop_reason(state, cfg, lb_log, t_search)) is None:
-                U = _next_start(queue, state, cfg, rng)
+                U, q0 = _next_start(queue, state, cfg, rng)
                 if state.best is None:
                     state.offer(U, *evaluate(U, cfg.p))
-                U = _local_search(U, state, cfg, rng, deadline, floor)
+                if q0 != _AS_IS:
+                    U = _local_search(U, q0, state, cfg, rng, deadline, floor)
                 state.k += 1
                 state.restarts += 1
                 obj, key = evaluate(U, cfg.p)
+                state.remember(U, key)
                 if state.offer(U, obj, key) and cfg.verbose:
                     print(f"restart {state.restarts}: {obj:.15g}")
                 state.history.append(state.best_obj)
-                bar.set(state.k if by_restarts else round(time.perf_counter() - t_search, 2))
+                bar.set(state.k if by_restarts else round(clock() - t_search, 2))
                 bar.note(best=f"{state.best_obj:.6g}")
     except KeyboardInterrupt:
         reason = "interrupted"
@@ -323,6 +405,9 @@ def optimize_packing(
     budget: float | None = None,
     restarts: int | None = None,
     init=None,
+    seeds=None,
+    structured: bool = True,
+    clock: str = "wall",
     method: str = "smooth",
     max_iter: int = 300,
     polish: bool = True,
@@ -357,18 +442,36 @@ def optimize_packing(
         The only source of randomness (starts, kicks, schedules): same seed, same
         sequence of starts. A Generator is drawn from directly.
     budget : float > 0 or None
-        Wall-clock seconds for the search; ``None`` means 10 s for ``p = inf``
-        and 2 s for finite ``p``. The first restart
-        always completes its first smooth stage; later stages and the polish stop
-        at the deadline. The first ``p = inf`` call for a new ``(n, d)`` also
-        solves the LP bound (a few tenths of a second, then cached).
+        Wall-clock seconds for the search. ``None`` means 10 s for ``p = inf``
+        and 2 s for finite ``p``, or no time limit at all when ``restarts`` is
+        given. The first restart always completes its first smooth stage; later
+        stages and the polish stop at the deadline. The first ``p = inf`` call
+        for a new ``(n, d)`` also solves the LP bound (a few tenths of a second,
+        then cached).
     restarts : int >= 1 or None
-        Cap on the number of starts (an iteration cap independent of the clock).
-        ``None``: as many as the budget allows.
+        Cap on the number of starts. With ``restarts`` and no ``budget`` the result
+        is a function of ``rng`` and the arguments alone (no stage looks at the
+        clock); with both, whichever comes first stops the search.
     init : array_like (n, d), PackingResult or None
         First start (nonzero rows). A previous :class:`PackingResult` continues that
         run: its packing is the incumbent, and its restarts, iterations, time and
         history are carried over.
+    seeds : sequence of array_like or None
+        Packings of any size ``(m, d')`` to start from after ``init``, for example
+        the best packings of the neighbouring cells ``(n ± 1, d)`` and ``(n, d ± 1)``.
+        Each is adapted to ``(n, d)``: projected on its principal ``d``-dimensional
+        subspace or embedded with a small tilt, then thinned (the line in most pairs
+        at the coherence goes first) or completed (each new line the farthest of many
+        random candidates), and descended from a sharp smoothing.
+    structured : bool, default True
+        For ``p = inf`` and a fresh search, also start from up to three exact line
+        systems adapted to ``(n, d)`` (root systems ``D_d``, ``E_6``, ``E_7``, ``E_8``,
+        the known optima of slightly larger cells, real mutually unbiased bases)
+        whose coherence is within 10% of the certified lower bound.
+    clock : {"wall", "process"}, default "wall"
+        What ``budget`` counts: wall-clock seconds, or the CPU seconds of this
+        process (the search is single-threaded), which makes budgets comparable on
+        a machine shared with other work.
     method : {"smooth", "ap", "auto"}, default "smooth"
         ``"smooth"``: smooth descent (then polish) on every start; ``"ap"``: smooth
         descent followed by alternating projection (then polish); ``"auto"``:
@@ -380,10 +483,12 @@ def optimize_packing(
         After the first three restarts only starts whose smooth result is within
         twice the largest polish gain seen of the incumbent are polished.
     hop : float in [0, 1], default 0.5
-        Probability that a restart starts from a random kick of the best packing
-        so far (basin hopping; Gaussian kick of size log-uniform in
-        ``[0.003, 0.3]``, a quarter of the time with 1–3 lines redrawn) instead
-        of a fresh random packing.
+        Probability that a restart starts from a random kick of one of the four
+        best distinct local optima so far (the best one half of the time) instead
+        of a fresh random packing (basin hopping; Gaussian kick of size
+        ``σ`` log-uniform in ``[0.003, 0.3]``, a quarter of the time with 1–3 lines
+        redrawn; the smooth descent then starts at ``q = 8/σ``, so a small kick
+        stays in its basin and costs few iterations).
     tol : float, default 1e-12
         Stop as soon as the objective is within ``tol`` of the certified lower bound,
         relatively: ``objective <= lower_bound * (1 + tol)`` (compared in logarithms,
@@ -414,13 +519,18 @@ def optimize_packing(
     ------
     TypeError, ValueError
         Non-integer or non-positive sizes, ``p <= 0``, a budget ``<= 0``, an
-        ``init`` of the wrong shape or with a zero row, an unknown ``method``.
+        ``init`` of the wrong shape or with a zero row, ``seeds`` that are not a
+        sequence of finite 2-D arrays with nonzero rows, an unknown ``method``.
 
     Examples
     --------
     >>> res = optimize_packing(6, 3, rng=0, budget=5)
     >>> round(res.coherence, 10), res.stopping_reason      # icosahedron lines: 1/sqrt(5)
     (0.4472135955, 'lower_bound')
+    >>> big = optimize_packing(14, 3, rng=0, restarts=2)
+    >>> res = optimize_packing(13, 3, rng=0, restarts=2, seeds=[big.W])   # start from 14 lines, one dropped
+    >>> res.W.shape, res.restarts, res.stopping_reason
+    ((13, 3), 2, 'restarts')
     >>> res = optimize_packing(5, 2)                       # exact: lines at angle pi/5
     >>> abs(res.objective - math.cos(math.pi / 5)) < 1e-12, res.stopping_reason
     (True, 'exact')
@@ -430,10 +540,11 @@ def optimize_packing(
     ValueError: budget must be > 0.0; got 0.0.
     """
     t0 = time.perf_counter()
-    cfg = _validate(n, d, p, budget, restarts, method, max_iter, polish, hop, tol, verbose)
+    cfg = _validate(n, d, p, budget, restarts, method, max_iter, polish, hop, tol, verbose, structured, clock)
     rng = check_rng(rng)
     progress = check_progress(progress)
     prev, start = _validate_init(init, cfg)
+    seed_list = _validate_seeds(seeds)
     state = _Search.resume(prev)
     try:
         objective_lower_bound(cfg.n, cfg.d, cfg.p)  # solves (and caches) the LP bound: interruptible
@@ -450,7 +561,7 @@ def optimize_packing(
         if exact is not None:
             W, reason = np.array(exact.build()), "exact"
         else:
-            W, reason = _search(cfg, rng, start, prev is None, lb_log, state, progress)
+            W, reason = _search(cfg, rng, start, seed_list, prev is None, lb_log, state, progress)
     obj = objective_value(W, cfg.p)
     return PackingResult(
         W=W,

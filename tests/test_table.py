@@ -1,0 +1,138 @@
+"""The toolkit's own table: the build script (resumable, certified) and the shipped data."""
+
+import csv
+import importlib.util
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+from helpers import brute_force_cosines
+
+from packing import (
+    best_found,
+    best_found_table,
+    best_known,
+    certify_packing,
+    equiangular_tight_frame,
+    lower_bound,
+)
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_build_table_runs_resumes_and_collects(tmp_path, capsys):
+    bt = load("build_table")
+    work, data = tmp_path / "work", tmp_path / "data"
+    args = ["run", "--work", str(work), "--dims", "3-4", "--max-n", "7", "--budget", "0.2"]
+    first = bt.main(args)
+    # n = 2..7 in two dimensions: every cell ran once and was stored as the best so far
+    assert first["cells_run"] == 12 and len(first["improved"]) == 12
+    assert len(list((work / "best").glob("*.txt"))) == 12
+    # a second invocation finds every run file and does nothing: the run resumes where it stopped
+    assert bt.main(args)["cells_run"] == 0
+    out = bt.main(["collect", "--work", str(work), "--data", str(data)])
+    assert out["cells"] == 12 and out["beats_public"] == []
+    rows = list(csv.DictReader((data / "our_table.csv").read_text().splitlines()))
+    with np.load(data / "our_packings.npz", allow_pickle=False) as npz:
+        packings = {k: npz[k] for k in npz.files}
+    for r in rows:
+        n, d = int(r["n"]), int(r["d"])
+        W = packings[f"d{d}_n{n}"]
+        assert W.shape == (n, d)
+        # the stored decimal is the exact coherence of the stored packing, and agrees with brute force
+        assert certify_packing(W).decimal == r["coherence"]
+        mu = float(np.abs(brute_force_cosines(W)).max())
+        assert abs(mu - float(r["coherence"])) < 1e-14
+        assert float(r["lower_bound"]) <= mu + 1e-12
+        assert r["commit"] and r["date"] and r["budget"] == "0.2"
+    # the simplex and the orthonormal cells come from the registry, exactly
+    simplex = next(r for r in rows if (r["n"], r["d"]) == ("5", "4"))
+    assert simplex["source"] == "known optimum (simplex)"
+    assert simplex["coherence"].startswith("0.25000000000000")
+    assert "collected 12 cells" in capsys.readouterr().out
+
+
+def test_add_keeps_only_better_packings(tmp_path):
+    bt = load("build_table")
+    work = tmp_path / "work"
+    good, bad = tmp_path / "good.npy", tmp_path / "bad.npy"
+    np.save(good, np.array(equiangular_tight_frame(6, 3)))
+    np.save(bad, np.random.default_rng(0).normal(size=(6, 3)))
+    assert bt.main(["add", "--work", str(work), "--packing", str(bad), "--source", "random"])["stored"]
+    assert bt.main(["add", "--work", str(work), "--packing", str(good), "--source", "etf"])["stored"]
+    assert not bt.main(["add", "--work", str(work), "--packing", str(bad), "--source", "random"])["stored"]
+    W, info = bt.best_packing(work, 6, 3)
+    assert info["source"] == "etf" and info["pass"] == "added"
+    assert abs(np.abs(brute_force_cosines(W)).max() - 1 / math.sqrt(5)) < 1e-15
+
+
+def test_run_cell_uses_neighbour_seeds():
+    bt = load("build_table")
+    W14 = bt.run_cell(14, 3, budget=0.3, seed=0)["W"]
+    out = bt.run_cell(13, 3, budget=0.3, seed=1, seeds=[W14])
+    assert out["W"].shape == (13, 3) and out["source"] == "optimize_packing" and out["restarts"] >= 1
+    assert float(out["coherence"]) >= lower_bound(13, 3, lp=True) - 1e-12
+
+
+SHIPPED = best_found_table()
+
+
+def test_shipped_table_is_consistent():
+    # d = 3..8, n = 2..18 (and 35 lines in R^5): a missing or truncated table is a failure
+    assert {(e.d, e.n) for e in SHIPPED} >= {(d, n) for d in range(3, 9) for n in range(2, 18)}
+    for e in SHIPPED:
+        W = e.W
+        assert W.shape == (e.n, e.d) and np.all(np.isfinite(W))
+        C = np.abs(W @ W.T) / np.outer(np.linalg.norm(W, axis=1), np.linalg.norm(W, axis=1))
+        np.fill_diagonal(C, 0.0)
+        # the stored certified value is the packing's coherence (float check of every cell) ...
+        assert abs(C.max() - e.coherence) < 1e-14, (e.n, e.d)
+        # ... never below the certified lower bound, nor below a public record unless it is a claim
+        assert e.lower_bound <= e.coherence + 1e-12
+        public = best_known(e.n, e.d)
+        if public is not None and not e.beats_public_record:
+            assert e.coherence >= public.coherence - 1e-8
+        assert e.gap == pytest.approx(max(0.0, e.coherence - e.lower_bound))
+    # a few cells recertified exactly
+    for e in SHIPPED[:: max(1, len(SHIPPED) // 5)]:
+        assert certify_packing(e.W).decimal == e.certified
+    assert best_found(1000, 3) is None
+
+
+def test_best_found_bad_input():
+    with pytest.raises(ValueError, match="n must be >= 1; got 0"):
+        best_found(0, 3)
+    with pytest.raises(TypeError, match="d must be an integer"):
+        best_found(5, 2.5)
+    with pytest.raises(ValueError, match="d must be >= 1"):
+        best_found_table(d=0)
+    assert math.isfinite(lower_bound(5, 3))
+
+
+def test_shipped_35_lines_in_r5_certificate():
+    # the toolkit's best result ships with the package: certified exactly, below the public entry
+    e = best_found(35, 5)
+    assert e is not None and e.beats_public_record and e.source.startswith("optimize_packing(35, 5")
+    cert = certify_packing(e.W)
+    assert cert.decimal == e.certified and e.certified.startswith("0.618013572154607")
+    assert cert.table_value == e.squared_chordal_distance == "0.6180592246"
+    # the public table's 1/phi = 0.6180339887 (D = 0.6180339887 in Sloane's table), beaten by 2.0e-5
+    public = best_known(35, 5)
+    assert cert.improves_on(public) and public.coherence - cert.upper > 2.0e-5
+    # independent float check of the contact graph: 162 pairs at the maximum, one line without contact
+    C = np.abs(brute_force_cosines(e.W))  # pairs i < j in the order of np.triu_indices
+    iu = np.triu_indices(35, 1)
+    at_max = C >= C.max() - 1e-9
+    assert at_max.sum() == cert.num_active == e.active_pairs == 162
+    touched = np.zeros(35, int)
+    np.add.at(touched, iu[0][at_max], 1)
+    np.add.at(touched, iu[1][at_max], 1)
+    assert (touched == 0).sum() == 1
