@@ -59,6 +59,22 @@ DENSE_FRACTION = 0.05
 BLOCK_ENTRIES = 2**21
 #: Memory for partial gradient buffers; it bounds how many row groups one large instance is split into.
 PARTIAL_BYTES = 2**28
+#: Least estimated work of a group (ns): a group costs a partial gradient buffer (the whole model's size).
+GROUP_NS = 2e6
+#: Most row groups per instance.
+MAX_GROUPS = 8
+
+
+def _target_groups(inst_ns: float, per_bytes: int) -> int:
+    """Row groups per instance, a power of two fixed by the shape (never by the thread count).
+
+    Doubled while every group keeps at least ``GROUP_NS`` of work and the partial
+    gradient buffers (one per group but the first) fit in ``PARTIAL_BYTES``.
+    """
+    g = 1
+    while g < MAX_GROUPS and inst_ns / (2 * g) >= GROUP_NS and (2 * g - 1) * per_bytes <= PARTIAL_BYTES:
+        g *= 2
+    return g
 
 
 def _row_ns(m: int, d: int) -> float:
@@ -67,19 +83,32 @@ def _row_ns(m: int, d: int) -> float:
 
 
 class _Codes:
-    """Sparse codes of one block row range: entries ``(rows, cols, vals)`` sorted by row, and row pointers."""
+    """Sparse codes of one block row range: entries ``(rows, cols, vals)`` sorted by row, and row pointers.
 
-    __slots__ = ("rows", "cols", "vals", "indptr", "shape")
+    The products go straight to scipy's CSR kernels (no matrix objects: their
+    construction checks cost more than the products at these sizes); the
+    transpose (entries sorted by column) is computed once and shared.
+    """
+
+    __slots__ = ("rows", "cols", "vals", "indptr", "shape", "_t")
 
     def __init__(self, rows, cols, vals, n_rows, n_cols):
         self.rows, self.cols, self.vals, self.shape = rows, cols, vals, (n_rows, n_cols)
         self.indptr = np.zeros(n_rows + 1, dtype=np.int64)
         np.cumsum(np.bincount(rows, minlength=n_rows), out=self.indptr[1:])
+        self._t = None
 
-    def matrix(self, vals=None) -> sp.csr_matrix:
-        """Return the codes (or other values on the same support) as a CSR matrix."""
-        v = self.vals if vals is None else vals
-        return sp.csr_matrix((v, self.cols, self.indptr), shape=self.shape)
+    def counts(self) -> np.ndarray:
+        """Entries per column (how many rows each latent is active in)."""
+        return np.diff(self._transpose()[1])
+
+    def _transpose(self):
+        if self._t is None:
+            order = np.argsort(self.cols, kind="stable")
+            indptr = np.zeros(self.shape[1] + 1, dtype=np.int64)
+            np.cumsum(np.bincount(self.cols, minlength=self.shape[1]), out=indptr[1:])
+            self._t = (order, indptr, self.rows[order])
+        return self._t
 
     def entry_dots(self, Y: np.ndarray, D: np.ndarray) -> np.ndarray:
         """``Y[row] · D[col]`` for every entry (the needed entries of ``Y Dᵀ``), gathered chunk by chunk."""
@@ -96,8 +125,12 @@ class _Codes:
 
     def add_transposed_product(self, out: np.ndarray, vals: np.ndarray, Y: np.ndarray) -> None:
         """``out += Aᵀ Y`` for ``A`` the codes' support holding ``vals`` (``out`` is (n_cols, width))."""
-        AT = self.matrix(vals).T.tocsr()  # a cheap conversion: O(entries)
-        _add_csr_product(out, AT.indptr, AT.indices, AT.data, AT.shape, Y)
+        order, indptr, indices = self._transpose()
+        _add_csr_product(out, indptr, indices, vals[order], self.shape[::-1], Y)
+
+    def column_sums(self, vals: np.ndarray) -> np.ndarray:
+        """``Σ_rows A`` for ``A`` the codes' support holding ``vals`` (float64, one per column)."""
+        return np.bincount(self.cols, weights=vals, minlength=self.shape[1])
 
 
 def _add_csr_product(out, indptr, indices, data, shape, Y) -> None:
@@ -157,9 +190,8 @@ class _SAEKernel(BlockedKernel):
     ):
         per = 2 * m * d + m + d
         plan.setdefault("block_entries", BLOCK_ENTRIES)
-        plan.setdefault(
-            "target_groups", int(max(2, min(16, PARTIAL_BYTES // (per * np.dtype(dtype).itemsize))))
-        )
+        plan.setdefault("group_ns", GROUP_NS)
+        plan.setdefault("target_groups", _target_groups(batch * _row_ns(m, d), per * np.dtype(dtype).itemsize))
         super().__init__(
             n_inst,
             batch,
@@ -320,14 +352,14 @@ class _SAEKernel(BlockedKernel):
                     gz += half_l1
                 codes.add_transposed_product(gD, codes.vals, r)
                 codes.add_transposed_product(gE, gz, X)
-                gbe += np.bincount(codes.cols, weights=gz, minlength=m).astype(dt)
+                gbe += codes.column_sums(gz).astype(dt)
         tick("decoder")
         sq = float(rowdot(r.reshape(-1), r.reshape(-1)))
         r_sum = r.sum(axis=0, dtype=np.float64)
         if grad:
             gbd += r_sum.astype(dt)
         rsum += r_sum
-        fires += np.bincount(codes.cols, minlength=m)
+        fires += codes.counts()
         total = sq
         if half_l1 is not None:
             total += float(self.l1[i]) * float(codes.vals.sum(dtype=np.float64))
@@ -357,5 +389,5 @@ class _SAEKernel(BlockedKernel):
             codes.add_transposed_product(gD, codes.vals * w, q)
             gz = codes.entry_dots(q, D) * w
             codes.add_transposed_product(gE, gz, X)
-            gbe += np.bincount(codes.cols, weights=gz, minlength=self.m).astype(self.dtype)
+            gbe += codes.column_sums(gz).astype(self.dtype)
         return value
