@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: figures test lint bench clean venv
+.PHONY: figures docs-figures test lint bench clean venv
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -14,8 +14,15 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+# `make figures FIGURE_ARGS=--quick` draws everything at toy size in a few minutes;
+# FIGURE_ARGS="--only NAME" draws one (`$(PY) -m packing figures --list` lists them).
 figures: $(STAMP)
-	MPLBACKEND=Agg $(PY) scripts/make_figures.py --out figures $(FIGURE_ARGS)
+	MPLBACKEND=Agg $(PY) -m packing figures --out figures $(FIGURE_ARGS)
+
+# The README embeds small copies of three figures: refresh them from the output of `make figures`.
+docs-figures: figures
+	mkdir -p docs/figures
+	cp figures/learned_features_2d.png figures/toy_importance.png figures/interference_distribution.png docs/figures/
 
 test: $(STAMP)
 	MPLBACKEND=Agg $(PY) -m pytest $(PYTEST_ARGS)

@@ -10,6 +10,7 @@ re-exported here, explicitly, so that readers, IDEs and type checkers see them.
 
 __version__ = "0.1.0"
 
+from ._limits import ResourceLimitError, get_memory_limit, set_memory_limit
 from .analytic import (
     PairSpectrum,
     admissible_k,
@@ -195,6 +196,9 @@ from .train import (
 
 __all__ = [
     "__version__",
+    "ResourceLimitError",
+    "get_memory_limit",
+    "set_memory_limit",
     "PairStatistics",
     "SignedInterference",
     "pairwise_statistics",

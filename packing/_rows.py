@@ -35,29 +35,53 @@ _CHUNK_ROWS = 8192
 _SAFE_SQ = (1e-290, 1e290)
 
 
-def _unit_chunk(W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return unit rows and norms (float64) of one chunk of rows, rescaled by each row's max |entry|."""
+def _unit_chunk(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return unit rows (float64) of one chunk and each row norm as ``w * 2**e`` (``w`` in [0.5, sqrt(d)]).
+
+    Rows are rescaled by their largest absolute entry unless every squared norm
+    is safely inside the float range. Zero rows give ``w = 0, e = 0``.
+    """
     X = np.asarray(W, dtype=np.float64)
     sq = np.einsum("ij,ij->i", X, X)
     if sq.size and sq.min() > _SAFE_SQ[0] and sq.max() < _SAFE_SQ[1]:  # the common case: no rescaling
         norms = np.sqrt(sq)
-        return X / norms[:, None], norms
+        w, e = np.frexp(norms)
+        return X / norms[:, None], w, e
     scale = np.max(np.abs(X), axis=1) if X.shape[1] else np.zeros(X.shape[0])
     nonzero = scale > 0
     inv = np.zeros_like(scale)
-    np.divide(1.0, scale, out=inv, where=nonzero)
-    # 1/scale can overflow for subnormal scales; divide instead where it would
+    # 1/scale overflows for subnormal scales (0 * inf is then NaN): those rows are divided instead
+    with np.errstate(over="ignore", invalid="ignore"):
+        np.divide(1.0, scale, out=inv, where=nonzero)
+        Y = X * inv[:, None]
     finite_inv = np.isfinite(inv)
-    Y = X * inv[:, None]
     if not finite_inv.all():
         bad = ~finite_inv
         Y[bad] = X[bad] / scale[bad, None]
-        inv[bad] = 0.0
     r = np.sqrt(np.einsum("ij,ij->i", Y, Y))  # in [1, sqrt(d)] for nonzero rows
     np.divide(Y, r[:, None], out=Y, where=nonzero[:, None])
-    with np.errstate(over="ignore"):
-        norms = scale * r  # may be inf for rows whose true norm exceeds the float range
-    return Y, norms
+    m, e = np.frexp(scale)
+    return Y, m * r, e
+
+
+def scaled_norms(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return unit rows (float64) and every row norm as ``w * 2**e`` without overflow or underflow.
+
+    ``w`` is in ``[0.5, sqrt(d)]`` and ``e`` an integer for every nonzero row
+    (``w = 0, e = 0`` for zero rows), so ratios of norms ``|W_i| / |W_j|`` can be
+    formed exactly in powers of two, whatever the scales of the rows.
+
+    Examples
+    --------
+    >>> U, w, e = scaled_norms(np.array([[3e300, 4e300], [0.0, 0.0], [3e-320, 4e-320]]))
+    >>> U.tolist(), np.ldexp(w, e).tolist()
+    ([[0.6, 0.8], [0.0, 0.0], [0.6, 0.8]], [5e+300, 0.0, 5e-320])
+    """
+    W = np.asarray(W)
+    if W.shape[0] <= _CHUNK_ROWS:
+        return _unit_chunk(W)
+    parts = [_unit_chunk(W[r0 : r0 + _CHUNK_ROWS]) for r0 in range(0, W.shape[0], _CHUNK_ROWS)]
+    return tuple(np.concatenate(part) for part in zip(*parts, strict=True))
 
 
 def unit_rows(W: np.ndarray, *, dtype=None) -> np.ndarray:
@@ -97,12 +121,9 @@ def row_norms(W: np.ndarray) -> np.ndarray:
     >>> row_norms(np.array([[3e200, 4e200], [0.0, 0.0], [3e-200, 4e-200]]))
     array([5.e+200, 0.e+000, 5.e-200])
     """
-    W = np.asarray(W)
-    if W.shape[0] <= _CHUNK_ROWS:
-        return _unit_chunk(W)[1]
-    return np.concatenate(
-        [_unit_chunk(W[r0 : r0 + _CHUNK_ROWS])[1] for r0 in range(0, W.shape[0], _CHUNK_ROWS)]
-    )
+    _, w, e = scaled_norms(W)
+    with np.errstate(over="ignore"):
+        return np.ldexp(w, e)  # inf for rows whose true norm exceeds the float range
 
 
 def nonzero_rows(W: np.ndarray) -> np.ndarray:

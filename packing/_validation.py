@@ -7,6 +7,7 @@ expected and what arrived, and, where it is short, how to fix it.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import operator
@@ -15,6 +16,9 @@ import warnings
 from collections.abc import Iterable
 
 import numpy as np
+
+from ._integers import FactorizationLimit, divisor_count, divisors
+from ._limits import ResourceLimitError, format_bytes, memory_limit_and_source
 
 __all__: list[str] = []  # private module
 
@@ -115,10 +119,79 @@ def _tensor_layout_check(W, arr: np.ndarray, name: str) -> None:
 def _describe(value) -> str:
     if isinstance(value, np.ndarray):
         return f"array of shape {value.shape} and dtype {value.dtype}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return show_int(value) if abs(value) >= 10**30 else f"int {value}"
     text = repr(value)
     if len(text) > 60:
         text = text[:57] + "..."
     return f"{type(value).__name__} {text}"
+
+
+def show_int(value: int) -> str:
+    """``value`` as text, abbreviated for huge ints (``10**5000`` cannot even be printed in full).
+
+    Examples
+    --------
+    >>> show_int(12), show_int(10**160 + 1)
+    ('12', 'a 161-digit integer (about 1.0e160)')
+    """
+    value = int(value)
+    if abs(value) < 10**30:
+        return str(value)
+    sign = "-" if value < 0 else ""
+    if value.bit_length() < 14_000:  # str() of ints beyond ~4300 digits is refused by Python
+        text = str(abs(value))
+        return f"a {len(text)}-digit integer (about {sign}{text[0]}.{text[1]}e{len(text) - 1})"
+    exponent = math.log10(abs(value))
+    return f"a {int(exponent) + 1}-digit integer (about {sign}1e{int(exponent)})"
+
+
+def _as_array(value, name: str, expected: str) -> np.ndarray:
+    """Return ``value`` as a real numeric ndarray (no copy if it is one); refuse anything else.
+
+    ``expected`` says what the argument should be (``"a real 2-D array of shape (n, d)"``).
+    Complex, object, string and ragged input is a ``TypeError`` naming ``name``.
+    """
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(
+            f"{name} must be {expected}, not a masked array (its masked entries would be read as they "
+            f"are stored); got {_describe(value)}. Pass {name}.filled(value) or drop the masked rows."
+        )
+    if isinstance(value, np.ndarray):
+        arr = value if type(value) is np.ndarray else np.asarray(value)  # np.matrix indexes as 2-D rows
+    else:
+        if isinstance(value, str | bytes) or value is None:
+            raise TypeError(f"{name} must be {expected}; got {_describe(value)}.")
+        arr = as_array(value, name)  # nested sequences, __array__, framework tensors
+    if arr.dtype.kind == "c":
+        raise TypeError(
+            f"{name} must be real; got a complex array (dtype {arr.dtype}). "
+            f"Pass W.real or stack real and imaginary parts as extra columns."
+        )
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be {expected}; got {_describe(value)}.")
+    return arr
+
+
+def _float_array(arr: np.ndarray, dtype, name: str, copy: bool = False) -> np.ndarray:
+    """``arr`` as float32/float64 (its own precision unless ``dtype`` is given; ints and bools: float64)."""
+    if dtype is not None:
+        target = np.dtype(dtype)
+    elif arr.dtype in (np.float32, np.float64):
+        target = arr.dtype
+    else:
+        target = np.dtype(np.float64)
+    with np.errstate(over="ignore"):
+        out = np.array(arr, dtype=target, copy=copy or None)
+    if arr.dtype.kind == "f" and arr.dtype.itemsize > out.dtype.itemsize:  # e.g. longdouble entries
+        overflow = np.isfinite(arr) & ~np.isfinite(out)
+        if overflow.any():
+            bad = tuple(int(i) for i in np.argwhere(overflow)[0])
+            raise ValueError(
+                f"{name} must fit in {out.dtype}; got {np.format_float_scientific(arr[bad], precision=3)} "
+                f"at index {bad} (dtype {arr.dtype})."
+            )
+    return out
 
 
 def check_packing(
@@ -133,18 +206,22 @@ def check_packing(
 
     float32 and float64 input keep their precision; integer and boolean input is
     converted to float64. Complex, object and string input is refused.
+
+    Examples
+    --------
+    >>> check_packing([[1, 0], [0, 1]]).dtype
+    dtype('float64')
+    >>> check_packing([1.0, 2.0])
+    Traceback (most recent call last):
+    ...
+    ValueError: W must be 2-D with shape (n_features, d), one row per feature; got 1-D shape (2,). ...
+    >>> check_packing("[[1, 0]]")
+    Traceback (most recent call last):
+    ...
+    TypeError: W must be a real numeric array of shape (n, d); got str '[[1, 0]]'.
     """
-    arr = as_array(W, name)
+    arr = _as_array(W, name, "a real numeric array of shape (n, d)")
     _tensor_layout_check(W, arr, name)
-    if arr.dtype.kind == "c":
-        raise TypeError(
-            f"{name} must be real; got a complex array (dtype {arr.dtype}). "
-            f"Pass W.real or stack real and imaginary parts as extra columns."
-        )
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(
-            f"{name} must be a real numeric array of shape (n, d); got {_describe(W)}."
-        )
     if arr.ndim != 2:
         raise ValueError(
             f"{name} must be 2-D with shape (n_features, d), one row per feature; "
@@ -152,16 +229,81 @@ def check_packing(
             + (" Use W[None, :] for a single vector." if arr.ndim == 1 else "")
         )
     if arr.shape[0] < min_rows or arr.shape[1] < 1:
+        raise ValueError(f"{name} must have at least {min_rows} row(s) and 1 column; got shape {arr.shape}.")
+    return check_finite(_float_array(arr, dtype, name, copy), name)
+
+
+def check_batch(W, name: str = "W", *, dtype=None, min_instances: int = 1) -> tuple[np.ndarray, bool]:
+    """Return a packing or a batch of packings as a finite float array ``(instances, n, d)``.
+
+    The one validator of batches: a 2-D ``(n, d)`` array is one instance (the
+    second value returned says it came 2-D). float32 and float64 keep their
+    precision unless ``dtype`` is given; integer and boolean input become
+    float64. Every instance needs ``n >= 1`` rows and ``d >= 1`` columns; a
+    batch needs at least ``min_instances`` instances. A non-finite entry of
+    instance ``k`` is reported as ``{name}[k]``.
+
+    Examples
+    --------
+    >>> B, single = check_batch(np.ones((5, 2)))
+    >>> B.shape, B.dtype, single
+    ((1, 5, 2), dtype('float64'), True)
+    >>> check_batch(np.ones(5))
+    Traceback (most recent call last):
+    ...
+    ValueError: W must have shape 2-D (n_features, d) or 3-D (instances, n_features, d); got 1-D shape (5,).
+    >>> check_batch(np.array([[[1.0]], [[np.nan]]]))
+    Traceback (most recent call last):
+    ...
+    ValueError: W[1] must be finite; found nan at index (0, 0).
+    """
+    arr = _as_array(W, name, "a real numeric array")
+    _tensor_layout_check(W, arr, name)
+    if arr.ndim not in (2, 3) or 0 in arr.shape[-2:]:
         raise ValueError(
-            f"{name} must have at least {min_rows} row(s) and 1 column; got shape {arr.shape}."
+            f"{name} must have shape 2-D (n_features, d) or 3-D (instances, n_features, d); "
+            f"got {arr.ndim}-D shape {arr.shape}."
         )
-    if dtype is not None:
-        target = np.dtype(dtype)
-    elif arr.dtype in (np.float32, np.float64):
-        target = arr.dtype
-    else:
-        target = np.dtype(np.float64)
-    arr = np.array(arr, dtype=target, copy=copy or None)
+    if arr.ndim == 3 and arr.shape[0] < min_instances:
+        raise ValueError(f"{name} must hold at least {min_instances} instance(s); got shape {arr.shape}.")
+    arr = _float_array(arr, dtype, name)
+    if arr.ndim == 2:
+        return check_finite(arr, name)[None], True
+    if not np.isfinite(arr).all():
+        k = int(np.argwhere(~np.isfinite(arr))[0][0])
+        check_finite(arr[k], f"{name}[{k}]")
+    return arr, False
+
+
+def check_packings(W, name: str = "W", *, min_instances: int = 1) -> np.ndarray:
+    """Return a packing ``(n, d)`` or a batch ``(instances, n, d)`` as a validated float array.
+
+    :func:`check_batch` that keeps the number of dimensions of its input.
+
+    Examples
+    --------
+    >>> check_packings(np.zeros((2, 3, 1))).shape
+    (2, 3, 1)
+    >>> check_packings(np.zeros(3))
+    Traceback (most recent call last):
+    ...
+    ValueError: W must have shape 2-D (n_features, d) or 3-D (instances, n_features, d); got 1-D shape (3,).
+    """
+    arr, single = check_batch(W, name, min_instances=min_instances)
+    return arr[0] if single else arr
+
+
+def check_real(value, name: str, *, dtype=None) -> np.ndarray:
+    """Return ``value`` as a real float array of any shape (values unchecked).
+
+    float32 and float64 keep their precision unless ``dtype`` is given; integer
+    and boolean input become float64. Anything else is a ``TypeError``.
+    """
+    return _float_array(_as_array(value, name, "a real numeric array"), dtype, name)
+
+
+def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
+    """Return ``arr`` if every entry is finite; otherwise name the first bad entry and its index."""
     if not np.isfinite(arr).all():
         bad = np.argwhere(~np.isfinite(arr))[0]
         raise ValueError(
@@ -174,16 +316,14 @@ def check_int(value, name: str, *, minimum: int | None = 1, maximum: int | None 
     """Return ``value`` as a Python int in ``[minimum, maximum]``."""
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Integral):
         if isinstance(value, float | np.floating) and float(value).is_integer():
-            raise TypeError(
-                f"{name} must be an integer; got float {value!r}. Pass int({value!r})."
-            )
+            raise TypeError(f"{name} must be an integer; got float {value!r}. Pass int({value!r}).")
         raise TypeError(f"{name} must be an integer; got {_describe(value)}.")
-    value = operator.index(value)
+    value = int(operator.index(value))
     if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {value}.")
+        raise ValueError(f"{name} must be >= {show_int(minimum)}; got {show_int(value)}.")
     if maximum is not None and value > maximum:
-        raise ValueError(f"{name} must be <= {maximum}; got {value}.")
-    return int(value)
+        raise ValueError(f"{name} must be <= {show_int(maximum)}; got {show_int(value)}.")
+    return value
 
 
 def check_float(
@@ -199,7 +339,12 @@ def check_float(
     """Return ``value`` as a Python float within the given (open or closed) range."""
     if isinstance(value, bool | np.bool_) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a real number; got {_describe(value)}.")
-    value = float(value)
+    try:
+        value = float(value)
+    except OverflowError:  # an int or Fraction beyond the float range
+        raise ValueError(
+            f"{name} must be a finite number in the float range; got {_describe(value)}."
+        ) from None
     if np.isnan(value) or (np.isinf(value) and not allow_inf):
         raise ValueError(f"{name} must be a finite number; got {value}.")
     if minimum is not None and (value <= minimum if strict_min else value < minimum):
@@ -220,7 +365,8 @@ def check_ps(p, name: str = "p") -> tuple[tuple[float, ...], bool]:
         return (check_p(p, name),), True
     if isinstance(p, str) or not isinstance(p, Iterable | np.ndarray):
         raise TypeError(f"{name} must be a number > 0 or a sequence of them; got {_describe(p)}.")
-    orders = tuple(check_p(v, f"{name}[{i}]") for i, v in enumerate(np.ravel(np.asarray(p))))
+    values = np.ravel(p) if isinstance(p, np.ndarray) else list(p)
+    orders = tuple(check_p(v, f"{name}[{i}]") for i, v in enumerate(values))
     if not orders:
         raise ValueError(f"{name} must contain at least one order; got an empty sequence.")
     return orders, False
@@ -269,6 +415,65 @@ def check_instance(value, cls: type, name: str, *, what: str | None = None):
     if not isinstance(value, cls):
         raise TypeError(f"{name} must be {what or 'a ' + cls.__name__}; got {type(value).__name__}.")
     return value
+
+
+def check_axes(ax, name: str = "ax"):
+    """Return ``ax`` if it is a matplotlib ``Axes``; raise naming ``name`` otherwise."""
+    from matplotlib.axes import Axes  # deferred: only the plotting functions load matplotlib
+
+    if not isinstance(ax, Axes):
+        raise TypeError(f"{name} must be a matplotlib Axes (fig, ax = plt.subplots()); got {_describe(ax)}.")
+    return ax
+
+
+def check_callable(fn, name: str, arities: tuple[int, ...], what: str):
+    """Return ``fn`` if it can be called with one of ``arities`` positional arguments; else a TypeError.
+
+    Builtins without a signature are trusted. Returns ``(fn, arity)`` with the largest arity that binds.
+
+    Examples
+    --------
+    >>> check_callable(lambda m, D: 0.0, "cost", (2,), "a callable f(m, D) -> float")[1]
+    2
+    >>> check_callable(lambda: 0.0, "cost", (2,), "a callable f(m, D) -> float")
+    Traceback (most recent call last):
+    ...
+    TypeError: cost must be a callable f(m, D) -> float; got a callable with signature ().
+    """
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return fn, max(arities)
+    for arity in sorted(arities, reverse=True):
+        try:
+            signature.bind(*range(arity))
+        except TypeError:
+            continue
+        return fn, arity
+    raise TypeError(f"{name} must be {what}; got a callable with signature {signature}.")
+
+
+def check_vector(value, name: str, *, length: int | None = None, allow_nan: bool = False) -> np.ndarray:
+    """Return ``value`` as a 1-D float64 array (of ``length`` entries if given), finite unless NaN is allowed.
+
+    Examples
+    --------
+    >>> check_vector([1, 2], "x")
+    array([1., 2.])
+    >>> check_vector([1.0, np.inf], "x")
+    Traceback (most recent call last):
+    ...
+    ValueError: x must be finite; found inf at index (1,).
+    """
+    arr = _float_array(_as_array(value, name, "a 1-D array of real numbers"), np.float64, name)
+    if arr.ndim != 1 or (length is not None and arr.shape[0] != length):
+        want = f"have shape ({length},)" if length is not None else "be 1-D"
+        raise ValueError(f"{name} must {want}; got shape {arr.shape}.")
+    if allow_nan:
+        check_finite(np.where(np.isnan(arr), 0.0, arr), name)
+    else:
+        check_finite(arr, name)
+    return arr
 
 
 # --------------------------------------------------------------------------- choices and options
@@ -411,10 +616,16 @@ def check_table(value, name: str, n_features: int, *, one_d: str, minimum: float
     """  # noqa: E501
     if isinstance(value, bool | np.bool_):
         raise TypeError(f"{name} must be a number or an array of numbers; got {_describe(value)}.")
+    if isinstance(value, str | bytes):
+        raise TypeError(f"{name} must be a number or an array of numbers; got {_describe(value)}.")
     try:
         arr = np.asarray(as_array(value, name), dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a number or an array of numbers; got {_describe(value)}.") from None
+    rows = arr.shape[0] if arr.ndim in (1, 2) and not (arr.ndim == 1 and one_d == "feature") else 1
+    check_memory(
+        16 * rows * n_features, name, "one float64 value per instance and feature", n_features=n_features
+    )
     if arr.ndim == 0:
         arr = arr.reshape(1, 1) * np.ones((1, n_features))
     elif arr.ndim == 1 and one_d == "instance":
@@ -479,57 +690,6 @@ def check_instances(n_instances, tables: dict, name: str = "n_instances") -> int
     return m
 
 
-def check_real(value, name: str, *, dtype=None) -> np.ndarray:
-    """Return ``value`` as a real float array of any shape (values unchecked).
-
-    float32 and float64 keep their precision unless ``dtype`` is given; integer
-    and boolean input become float64. Anything else is a ``TypeError``.
-    """
-    arr = as_array(value, name)
-    if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be a real numeric array; got {_describe(value)}.")
-    if dtype is None:
-        dtype = arr.dtype if arr.dtype in (np.float32, np.float64) else np.float64
-    return arr.astype(dtype, copy=False)
-
-
-def check_batch(W, name: str = "W", *, dtype=None) -> tuple[np.ndarray, bool]:
-    """Return a batch of packings as a finite float array ``(instances, n, d)`` and whether it came 2-D.
-
-    A 2-D ``(n, d)`` array is one instance. float32 and float64 keep their
-    precision unless ``dtype`` is given; integer and boolean input become float64.
-
-    Examples
-    --------
-    >>> B, single = check_batch(np.ones((5, 2)))
-    >>> B.shape, B.dtype, single
-    ((1, 5, 2), dtype('float64'), True)
-    >>> check_batch(np.ones(5))
-    Traceback (most recent call last):
-    ...
-    ValueError: W must be 2-D (n_features, d) or 3-D (instances, n_features, d); got 1-D shape (5,).
-    """
-    arr = check_real(W, name, dtype=dtype)
-    _tensor_layout_check(W, arr, name)
-    if arr.ndim not in (2, 3) or 0 in arr.shape:
-        raise ValueError(
-            f"{name} must be 2-D (n_features, d) or 3-D (instances, n_features, d); "
-            f"got {arr.ndim}-D shape {arr.shape}."
-        )
-    check_finite(arr, name)
-    return (arr[None], True) if arr.ndim == 2 else (arr, False)
-
-
-def check_finite(arr: np.ndarray, name: str) -> np.ndarray:
-    """Return ``arr`` if every entry is finite; otherwise name the first bad entry and its index."""
-    if not np.isfinite(arr).all():
-        bad = np.argwhere(~np.isfinite(arr))[0]
-        raise ValueError(
-            f"{name} must be finite; found {arr[tuple(bad)]} at index {tuple(int(i) for i in bad)}."
-        )
-    return arr
-
-
 # ---------------------------------------------------------------- choice lists, array dtypes, int tables
 
 
@@ -572,34 +732,6 @@ def check_array_dtype(
     if arr.dtype.kind not in kinds:
         raise TypeError(f"{name} must be {expected}; got {_describe(arr)}.")
     return arr
-
-
-def check_packings(W, name: str = "W", *, min_instances: int = 1) -> np.ndarray:
-    """Return a packing ``(n, d)`` or a batch ``(instances, n, d)`` as a validated float array.
-
-    Each instance of a batch is checked by :func:`check_packing` under the name
-    ``{name}[k]``; float32 stays float32, other real input becomes float64.
-
-    Examples
-    --------
-    >>> check_packings(np.zeros((2, 3, 1))).shape
-    (2, 3, 1)
-    >>> check_packings(np.zeros(3))
-    Traceback (most recent call last):
-    ...
-    ValueError: W must have shape (n_features, d) or (instances, n_features, d); got shape (3,).
-    """
-    arr = as_array(W, name)
-    _tensor_layout_check(W, arr, name)
-    if arr.ndim == 3:
-        if len(arr) < min_instances:
-            raise ValueError(f"{name} must hold at least {min_instances} instance(s); got shape {arr.shape}.")
-        return np.stack([check_packing(w, f"{name}[{k}]") for k, w in enumerate(arr)]) if len(arr) else arr
-    if arr.ndim != 2:
-        raise ValueError(
-            f"{name} must have shape (n_features, d) or (instances, n_features, d); got shape {arr.shape}."
-        )
-    return check_packing(arr, name)
 
 
 def check_int_table(
@@ -647,12 +779,31 @@ def check_divisor(
     """
     if any(t % value for t in targets.values()):
         common = math.gcd(*targets.values())
-        divisors = [x for x in range(1, common + 1) if common % x == 0]
         both = "both " if len(targets) == 2 else "all of " if len(targets) > 2 else ""
-        where = " and ".join(f"{k}={v}" for k, v in targets.items())
-        got = f"got {name}={value}. {listing}: {divisors}{hint}."
+        where = " and ".join(f"{k}={show_int(v)}" for k, v in targets.items())
+        got = f"got {name}={show_int(value)}. {listing}: {divisor_listing(common)}{hint}."
         raise ValueError(f"{name} must divide {both}{where} for {purpose}; {got}")
     return value
+
+
+def divisor_listing(common: int, most: int = 40) -> str:
+    """Return the divisors of ``common`` for a message (the first ``most`` of them, if factorable).
+
+    Examples
+    --------
+    >>> divisor_listing(12), divisor_listing(2**80)[-30:]
+    ('[1, 2, 3, 4, 6, 12]', '888, ... (81 divisors in all)]')
+    """
+    try:
+        count = divisor_count(common)
+        if count > 10_000:
+            return f"the {show_int(count)} divisors of {show_int(common)}"
+        found = divisors(common)
+    except FactorizationLimit:
+        return f"the divisors of {show_int(common)}"
+    if count <= most:
+        return str(found)
+    return f"[{', '.join(map(str, found[:most]))}, ... ({count} divisors in all)]"
 
 
 def check_equal_blocks(n: int, d: int, k) -> int:
@@ -702,3 +853,44 @@ def child_seed(seed: np.random.SeedSequence, *key: int) -> np.random.SeedSequenc
 def child_rng(seed: np.random.SeedSequence, *key: int) -> np.random.Generator:
     """Return a Generator on the independent stream :func:`child_seed` ``(seed, *key)``."""
     return np.random.default_rng(child_seed(seed, *key))
+
+
+# --------------------------------------------------------------------------- resource guards
+
+
+def call_text(func: str, **sizes) -> str:
+    """``func(a=1, b=2)`` with huge ints abbreviated, for messages.
+
+    Examples
+    --------
+    >>> call_text("random_packing", n=10**40, d=3)
+    'random_packing(n=a 41-digit integer (about 1.0e40), d=3)'
+    """
+    shown = (f"{k}={show_int(v) if isinstance(v, int) else repr(v)}" for k, v in sizes.items())
+    return f"{func}({', '.join(shown)})"
+
+
+def check_memory(nbytes, func: str, purpose: str, **sizes) -> int:
+    """Refuse, before allocating, a call that would need more than the memory limit; return ``nbytes``.
+
+    ``nbytes`` is the caller's estimate (an int, however large), ``func`` and
+    ``sizes`` name the call and the arguments that make it large (as the user
+    passed them), ``purpose`` says what the memory is for. The limit is
+    :func:`packing.get_memory_limit` (half of physical memory by default).
+
+    Examples
+    --------
+    >>> check_memory(8 * 10**12, "random_packing", "the (n, d) float64 array", n=10**11, d=10)
+    Traceback (most recent call last):
+    ...
+    packing.ResourceLimitError: random_packing(n=100000000000, d=10) would need about 7.3 TiB \
+for the (n, d) float64 array, more than the memory limit of ...
+    """
+    limit, source = memory_limit_and_source()
+    if nbytes > limit:
+        raise ResourceLimitError(
+            f"{call_text(func, **sizes)} would need about {format_bytes(nbytes)} for {purpose}, more than "
+            f"the memory limit of {format_bytes(limit)} ({source}). Use smaller sizes, or raise the limit "
+            f"with packing.set_memory_limit(nbytes) if the machine has the memory."
+        )
+    return int(nbytes)

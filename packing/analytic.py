@@ -37,18 +37,23 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ._integers import FactorizationLimit, divisor_count, divisors
 from ._results import Savable
 from ._validation import (
     _describe,
+    check_bool,
     check_choice,
     check_divisor,
     check_equal_blocks,
     check_float,
     check_int,
     check_int_table,
+    check_memory,
     check_p,
+    show_int,
 )
 from .constructions import etf_exists
+from .constructions.known import spectrum_moment
 
 __all__ = [
     "tegum_orthogonal_pairs",
@@ -224,6 +229,8 @@ def turan_packing(n: int, d: int, *, return_labels: bool = False):
     """
     n = check_int(n, "n", minimum=1)
     d = check_int(d, "d", minimum=1)
+    return_labels = check_bool(return_labels, "return_labels")
+    check_memory(8 * (n + d) * d + 8 * n, "turan_packing", "the (n, d) array", n=n, d=d)
     labels = np.arange(n) % d
     W = np.eye(d)[labels]
     return (W, labels) if return_labels else W
@@ -242,12 +249,25 @@ def admissible_k(n: int, d: int) -> list[int]:
     """
     n = check_int(n, "n", minimum=1)
     d = check_int(d, "d", minimum=1)
-    return _admissible_k(n, d)
+    return _admissible_k(n, d, "admissible_k")
 
 
-def _admissible_k(n: int, d: int) -> list[int]:
+#: Bytes per admissible k held by the tegum-loss tables (an int and a float in a dict).
+_BYTES_PER_K = 200
+
+
+def _admissible_k(n: int, d: int, func: str) -> list[int]:
+    """Return the divisors of ``gcd(n, d)`` from its factorization (never a loop up to the gcd)."""
     g = math.gcd(n, d)
-    return [k for k in range(1, g + 1) if g % k == 0]
+    try:
+        count = divisor_count(g)
+    except FactorizationLimit:
+        raise ValueError(
+            f"{func}: gcd(n, d) = {show_int(g)} has prime factors too large to find here, so its divisors "
+            f"(the admissible block counts k) cannot be listed; n={show_int(n)}, d={show_int(d)}."
+        ) from None
+    check_memory(_BYTES_PER_K * count, func, "the admissible block counts (divisors of gcd(n, d))", n=n, d=d)
+    return divisors(g)
 
 
 def tegum_loss(n: int, d: int, k: int, p: float, *, ordered: bool = True) -> float:
@@ -289,18 +309,36 @@ def tegum_loss(n: int, d: int, k: int, p: float, *, ordered: bool = True) -> flo
     """
     n = check_int(n, "n", minimum=1)
     d = check_int(d, "d", minimum=1)
-    return _tegum_loss(n, d, check_equal_blocks(n, d, k), check_p(p), ordered)
+    return _tegum_loss(n, d, check_equal_blocks(n, d, k), check_p(p), check_bool(ordered, "ordered"))
 
 
 def _tegum_loss(n: int, d: int, k: int, p: float, ordered: bool) -> float:
     if n <= d:
         return 0.0
     m = n // k
-    eps = math.sqrt((n - d) / (d * (m - 1)))
     if math.isinf(p):
-        return eps
-    loss = n * (m - 1) * eps**p
-    return loss if ordered else loss / 2
+        return _sqrt_ratio(n - d, d * (m - 1))
+    pairs = n * (m - 1) if ordered else n * (m - 1) / 2
+    if n < 2**300:  # the direct formula: nothing leaves the float range
+        return pairs * math.sqrt((n - d) / (d * (m - 1))) ** p
+    log_loss = math.log(n) + math.log(m - 1) + 0.5 * p * (math.log(n - d) - math.log(d) - math.log(m - 1))
+    return _exp_or_overflow(log_loss if ordered else log_loss - math.log(2), "the tegum loss", n=n, d=d, p=p)
+
+
+def _sqrt_ratio(a: int, b: int) -> float:
+    """``sqrt(a / b)`` for ints (a ratio below the float range goes through logs)."""
+    ratio = a / b
+    return math.sqrt(ratio) if ratio > 0.0 or a == 0 else math.exp(0.5 * (math.log(a) - math.log(b)))
+
+
+def _exp_or_overflow(log_value: float, what: str, **sizes) -> float:
+    """``exp(log_value)``; an ``OverflowError`` naming the sizes when it is beyond the float range."""
+    if log_value > 709.78:
+        shown = ", ".join(f"{k}={show_int(v) if isinstance(v, int) else v}" for k, v in sizes.items())
+        raise OverflowError(
+            f"{what} at {shown} is about 10^{log_value / math.log(10):.0f}, beyond the float range."
+        )
+    return math.exp(log_value)
 
 
 def tegum_losses(n: int, d: int, p: float, *, ordered: bool = True) -> dict[int, float]:
@@ -313,11 +351,11 @@ def tegum_losses(n: int, d: int, p: float, *, ordered: bool = True) -> dict[int,
     """
     n = check_int(n, "n", minimum=1)
     d = check_int(d, "d", minimum=1)
-    return _tegum_losses(n, d, check_p(p), bool(ordered))
+    return _tegum_losses(n, d, check_p(p), check_bool(ordered, "ordered"), "tegum_losses")
 
 
-def _tegum_losses(n: int, d: int, p: float, ordered: bool) -> dict[int, float]:
-    return {k: _tegum_loss(n, d, k, p, ordered) for k in _admissible_k(n, d)}
+def _tegum_losses(n: int, d: int, p: float, ordered: bool, func: str) -> dict[int, float]:
+    return {k: _tegum_loss(n, d, k, p, ordered) for k in _admissible_k(n, d, func)}
 
 
 def tegum_loss_regime(p: float) -> str:
@@ -353,8 +391,11 @@ def optimal_k(n: int, d: int, p: float, *, rtol: float = 1e-12) -> int:
     """
     n = check_int(n, "n", minimum=1)
     d = check_int(d, "d", minimum=1)
-    losses = _tegum_losses(n, d, check_p(p), True)
+    p = check_p(p)
     rtol = check_float(rtol, "rtol", minimum=0.0)
+    if n <= d or p >= 2:  # every loss 0, constant in k (p = 2) or increasing (p > 2): k = 1
+        return 1
+    losses = _tegum_losses(n, d, p, True, "optimal_k")
     best = min(losses.values())
     return min(k for k, v in losses.items() if v <= best * (1 + rtol) + 1e-300)
 
@@ -382,15 +423,33 @@ class PairSpectrum(Savable):
 
     @classmethod
     def from_pairs(cls, n: int, pairs: dict[float, int]) -> PairSpectrum:
-        """Build from ``{|cos|: count}``, merging values equal to 12 digits and dropping zero counts."""
-        merged: dict[float, int] = {}
-        for v, c in pairs.items():
-            key = 0.0 if abs(v) < 1e-12 else round(abs(float(v)), 12)
-            merged[key] = merged.get(key, 0) + int(c)
-        items = sorted((v, c) for v, c in merged.items() if c)
+        """Build from ``{|cos|: count}``, merging values equal to 12 significant digits, dropping zero counts.
+
+        Only values given as exactly 0 are orthogonal pairs; a tiny nonzero value
+        (the simplex of ``10**13`` points has ``|cos| = 1e-13``) stays nonzero.
+        Counts may be ints of any size.
+        """
+        values = np.fromiter(pairs, dtype=np.float64, count=len(pairs))
+        return cls._from_arrays(n, values, list(pairs.values()))
+
+    @classmethod
+    def _from_arrays(cls, n: int, values: np.ndarray, counts) -> PairSpectrum:
+        """:meth:`from_pairs` from parallel arrays (``counts`` an int64 array or a list of ints)."""
+        keys, groups = np.unique(_significant(values), return_inverse=True)
+        if isinstance(counts, np.ndarray):  # int64 counts: their sum n(n-1)/2 is far below 2**63 here
+            totals = np.zeros(keys.size, dtype=np.int64)
+            np.add.at(totals, groups, counts)
+            totals = totals.tolist()
+        else:
+            totals = [0] * keys.size
+            for g, c in zip(groups.tolist(), counts, strict=True):
+                totals[g] += int(c)
+        items = [(v, c) for v, c in zip(keys.tolist(), totals, strict=True) if c]
         spec = cls(n, tuple(v for v, _ in items), tuple(c for _, c in items))
         if sum(spec.counts) != _pairs(n):
-            raise ValueError(f"counts must add up to n(n-1)/2 = {_pairs(n)}; got {sum(spec.counts)}.")
+            raise ValueError(
+                f"counts must add up to n(n-1)/2 = {show_int(_pairs(n))}; got {show_int(sum(spec.counts))}."
+            )
         return spec
 
     @property
@@ -413,15 +472,26 @@ class PairSpectrum(Savable):
         p = check_p(p)
         if math.isinf(p):
             return self.coherence
-        return float(sum(c * v**p for v, c in zip(self.values, self.counts, strict=True) if v))
+        return spectrum_moment(zip(self.values, self.counts, strict=True), p)
 
 
-def _circle_spectrum(m: int, step: float) -> dict[float, int]:
-    pairs: dict[float, int] = {}
-    for t in range(1, m):  # pairs (i, i + t): m - t of them at angle step * t
-        v = round(abs(math.cos(step * t)), 12)
-        pairs[v] = pairs.get(v, 0) + m - t
-    return pairs
+def _significant(values: np.ndarray, digits: int = 12) -> np.ndarray:
+    """``|values|`` rounded to ``digits`` significant digits (exact zeros stay 0; extreme magnitudes kept)."""
+    v = np.abs(values)
+    out = v.copy()
+    ok = (v > 1e-290) & (v < 1e290)
+    exponent = np.floor(np.log10(v[ok]))
+    scale = 10.0 ** (digits - 1 - exponent)
+    out[ok] = np.round(v[ok] * scale) / scale
+    return out
+
+
+def _circle_spectrum(m: int, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """``|cos(step t)|`` (exact zeros snapped to 0) and the ``m − t`` pairs ``(i, i + t)``, ``t = 1..m−1``."""
+    t = np.arange(1, m, dtype=np.int64)
+    values = np.abs(np.cos(step * t))
+    values[values < 1e-12] = 0.0  # cos(π/2) is 6e-17 in floating point: perpendicular lines
+    return values, m - t
 
 
 def _antiprism_pairs() -> dict[float, int]:
@@ -470,28 +540,41 @@ def construction_spectrum(name: str, *args: int) -> PairSpectrum:
         "polygon": (1, lambda m: (m, _circle_spectrum(m, 2 * math.pi / m))),
         "antipodal_pair": (0, lambda: (2, {1.0: 1})),
         "digon": (0, lambda: (2, {1.0: 1})),
-        "simplex": (1, lambda m: (m, {1.0 / (m - 1): _pairs(m)})),
+        "simplex": (1, lambda m: (m, {1 / (m - 1): _pairs(m)})),
         "cross_polytope": (1, lambda d: (2 * d, {1.0: d, 0.0: 2 * d * (d - 1)})),
         "orthonormal_basis": (1, lambda d: (d, {0.0: _pairs(d)})),
         "square_antiprism": (0, lambda: (8, _antiprism_pairs())),
         "icosahedron_lines": (0, lambda: (6, {1 / math.sqrt(5): 15})),
         "equiangular_lines_28": (0, lambda: (28, {1.0 / 3.0: 378})),
-        "etf": (2, lambda n, d: (n, {math.sqrt((n - d) / (d * (n - 1))) if n > 1 else 0.0: _pairs(n)})),
-        "mub": (2, lambda d, m: (m * d, {0.0: m * _pairs(d), d**-0.5: _pairs(m * d) - m * _pairs(d)})),
+        "etf": (2, lambda n, d: (n, {_sqrt_ratio(n - d, d * (n - 1)) if n > 1 else 0.0: _pairs(n)})),
+        "mub": (
+            2,
+            lambda d, m: (m * d, {0.0: m * _pairs(d), _sqrt_ratio(1, d): _pairs(m * d) - m * _pairs(d)}),
+        ),
         "coincident_lines": (1, lambda m: (m, {1.0: _pairs(m)})),
         "turan": (2, lambda n, d: (n, {0.0: (t := _turan_orthogonal_pairs(n, d)), 1.0: _pairs(n) - t})),
     }
     check_choice(name, "name", table, expected=f"one of {sorted(table)}")
     arity, make = table[name]
     if len(args) != arity:
-        raise TypeError(f"construction_spectrum({name!r}, ...) takes {arity} size(s); got {len(args)}.")
+        raise TypeError(
+            f"construction_spectrum({name!r}, ...) takes {arity} size(s): args must hold {arity} for "
+            f"{name!r}; got {len(args)}."
+        )
     minimum = {"simplex": 2}.get(name, 1)
     sizes = [check_int(a, f"args[{i}]", minimum=minimum) for i, a in enumerate(args)]
+    if name in ("polygon_lines", "polygon"):  # one |cos| per offset t = 1..m-1, through float64 arrays
+        check_memory(
+            64 * sizes[0], "construction_spectrum", "the |cos| of the m - 1 offsets", name=name, m=sizes[0]
+        )
     if name == "etf":
         exists, reason = etf_exists(*sizes)
         if exists is False:
-            raise ValueError(f"no real ETF of n={sizes[0]} vectors in d={sizes[1]} dimensions: {reason}.")
+            what = f"n={show_int(sizes[0])} vectors in d={show_int(sizes[1])} dimensions"
+            raise ValueError(f"no real ETF of {what} exists: {reason}.")
     n, pairs = make(*sizes)
+    if isinstance(pairs, tuple):  # the circles' arrays
+        return PairSpectrum._from_arrays(n, *pairs)
     return PairSpectrum.from_pairs(n, pairs)
 
 
@@ -543,5 +626,16 @@ def expected_random_moment(n: int, d: int, p: float) -> float:
     p = check_p(p)
     if math.isinf(p):
         raise ValueError("p must be finite for an expected moment; got inf.")
-    log_e = math.lgamma((p + 1) / 2) + math.lgamma(d / 2) - 0.5 * math.log(math.pi) - math.lgamma((d + p) / 2)
-    return _pairs(n) * math.exp(log_e)
+    if d < 2**60:
+        log_ratio = math.lgamma(d / 2) - math.lgamma((d + p) / 2)
+    else:  # Γ(x) / Γ(x + p/2) = x^(-p/2) (1 + O(p² / x)) with x = d / 2 beyond 1e17: exact in float64
+        log_ratio = -0.5 * p * (math.log(d) - math.log(2))
+    log_e = math.lgamma((p + 1) / 2) - 0.5 * math.log(math.pi) + log_ratio
+    pairs = _pairs(n)
+    if pairs == 0:
+        return 0.0
+    if pairs < 2**1000:
+        value = pairs * math.exp(log_e)
+        if math.isfinite(value):
+            return value
+    return _exp_or_overflow(math.log(pairs) + log_e, "the expected moment", n=n, d=d, p=p)

@@ -37,6 +37,7 @@ from ._rows import span, unit_rows
 from ._validation import (
     check_choices,
     check_float,
+    check_instance,
     check_packing,
     check_packings,
     check_ps,
@@ -54,6 +55,7 @@ from .structure import (
     INTERFERENCE_ATOL,
     NORM_THRESHOLD,
     SHAPE_TOL,
+    StructureReport,
     analyze_structure,
     shape_template,
     tegum_factors,
@@ -306,6 +308,17 @@ def ideal_tegum_product(W, report=None, **kwargs) -> np.ndarray:
     W = check_packing(W).astype(np.float64)
     if report is None:
         report = analyze_structure(W, **kwargs)
+    else:
+        if kwargs:
+            raise TypeError(
+                f"pass either report or the options of analyze_structure, not both; got {sorted(kwargs)}."
+            )
+        check_instance(report, StructureReport, "report", what="a StructureReport from analyze_structure(W)")
+        if (report.factors.n, report.factors.d) != W.shape:
+            raise ValueError(
+                f"report must describe W, a {W.shape} packing; got the report of a "
+                f"{(report.factors.n, report.factors.d)} packing."
+            )
     return _ideal_tegum_product(W, report)
 
 
@@ -463,7 +476,9 @@ def compare_packings(
     Ws = list(arr) if batch else [arr]
     ps, _ = check_ps(ps, "ps")
     partition_ps, _ = check_ps(partition_ps, "partition_ps")
-    empty_grid = isinstance(p_grid, Iterable) and not isinstance(p_grid, str) and not len(tuple(p_grid))
+    if isinstance(p_grid, Iterable) and not isinstance(p_grid, str | bytes | np.ndarray):
+        p_grid = tuple(p_grid)  # a generator is read once
+    empty_grid = isinstance(p_grid, tuple | np.ndarray) and np.size(p_grid) == 0
     p_grid = () if empty_grid else check_ps(p_grid, "p_grid")[0]
     include = check_choices(include, "include", _REFERENCES, what="references")
     atol = check_tolerance(atol, "atol")

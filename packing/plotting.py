@@ -8,12 +8,50 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._validation import check_packing, check_ps, check_rng
+from ._rows import unit_rows
+from ._validation import (
+    _describe,
+    check_axes,
+    check_bool,
+    check_float,
+    check_instance,
+    check_int,
+    check_int_table,
+    check_memory,
+    check_packing,
+    check_ps,
+    check_rng,
+    check_vector,
+)
 from .analytic import optimal_k, tegum_losses
 from .geometry import pairwise_statistics
 from .structure.shapes import SHAPE_COLORS, SHAPE_FRACTIONS
 
 __all__ = ["plot_cosine_histogram", "plot_moment_profile"]
+
+
+def _draw(method, name: str, *args, **kwargs):
+    """Call an Axes drawing ``method``; a keyword matplotlib does not know becomes a TypeError naming it."""
+    try:
+        return method(*args, **kwargs)
+    except AttributeError as exc:  # matplotlib: "Line2D.set() got an unexpected keyword argument 'x'"
+        raise TypeError(f"{name}: a keyword passed on to matplotlib was refused ({exc}).") from None
+
+
+def _check_cmap(cmap, name: str = "cmap") -> str:
+    import matplotlib  # deferred: `import packing` does not load matplotlib
+
+    if not isinstance(cmap, str) or cmap not in matplotlib.colormaps:
+        raise ValueError(
+            f"{name} must be the name of a matplotlib colormap such as 'viridis'; got {_describe(cmap)}."
+        )
+    return cmap
+
+
+def _check_label(label, name: str = "label"):
+    if label is not None and not isinstance(label, str):
+        raise TypeError(f"{name} must be a string or None; got {_describe(label)}.")
+    return label
 
 
 def plot_cosine_histogram(ax, W, *, bins: int = 50, label: str | None = None, **kwargs):
@@ -37,11 +75,14 @@ def plot_cosine_histogram(ax, W, *, bins: int = 50, label: str | None = None, **
     -------
     matplotlib.axes.Axes
     """
+    check_axes(ax)
     W = check_packing(W)
+    bins = check_int(bins, "bins", minimum=1)
+    label = _check_label(label)
     stats = pairwise_statistics(W, p=(np.inf,), bins=bins)
     counts, edges = stats.histogram
     frac = counts / max(stats.n_pairs, 1)
-    ax.stairs(np.where(frac > 0, frac, np.nan), edges, label=label, **kwargs)
+    _draw(ax.stairs, "plot_cosine_histogram", np.where(frac > 0, frac, np.nan), edges, label=label, **kwargs)
     ax.set_yscale("log")
     ax.set_xlabel(r"$|\cos\theta_{ij}|$")
     ax.set_ylabel("fraction of pairs")
@@ -60,13 +101,20 @@ def plot_moment_profile(ax, W, ps=None, *, label: str | None = None, normalize: 
     -------
     matplotlib.axes.Axes
     """
+    check_axes(ax)
     W = check_packing(W)
-    ps = np.geomspace(0.25, 64, 25) if ps is None else np.asarray(ps, dtype=float)
+    ps = np.geomspace(0.25, 64, 25) if ps is None else np.array(check_ps(ps, "ps")[0])
+    if np.isinf(ps).any():
+        raise ValueError(
+            f"ps must be finite orders (the coherence is drawn as a line anyway); got {ps.tolist()}."
+        )
+    label = _check_label(label)
+    normalize = check_bool(normalize, "normalize")
     stats = pairwise_statistics(W, p=tuple(ps) + (np.inf,))
     vals = np.array([stats.moment(p) for p in ps])
     if normalize:
         vals = (vals / max(stats.n_pairs, 1)) ** (1.0 / ps)
-    (line,) = ax.plot(ps, vals, marker=".", label=label, **kwargs)
+    (line,) = _draw(ax.plot, "plot_moment_profile", ps, vals, marker=".", label=label, **kwargs)
     if normalize:
         ax.axhline(stats.coherence, color=line.get_color(), ls=":", lw=1)
         ax.set_ylabel(r"$(M_p / \#\mathrm{pairs})^{1/p}$")
@@ -110,7 +158,15 @@ def plot_tegum_losses(ax, n: int, d: int, ps=(0.5, 1.0, 1.5, 2.0, 3.0, 4.0), *, 
     4
     >>> plt.close(fig)
     """
+    check_axes(ax)
+    n, d = check_int(n, "n"), check_int(d, "d")
+    if n <= d:
+        raise ValueError(
+            f"n must be > d for tegum losses to compare (n <= d fits orthogonally: every loss is 0); "
+            f"got n={n}, d={d}."
+        )
     orders, _ = check_ps(ps, "ps")
+    normalize = check_bool(normalize, "normalize")
     cmap = __import__("matplotlib").colormaps["coolwarm"]
     for i, p in enumerate(orders):
         losses = tegum_losses(n, d, p)
@@ -153,7 +209,11 @@ def plot_partition(ax, result, *, cmap: str = "tab20"):
     """
     from matplotlib.patches import Rectangle  # deferred: `import packing` does not load matplotlib
 
-    colors = __import__("matplotlib").colormaps[cmap]
+    from .partition import PartitionResult
+
+    check_axes(ax)
+    check_instance(result, PartitionResult, "result", what="a PartitionResult from optimal_partition")
+    colors = __import__("matplotlib").colormaps[_check_cmap(cmap)]
     x = y = 0
     for b, (m, D) in enumerate(result.blocks):
         ax.add_patch(Rectangle((x, y), m, D, facecolor=colors(b % 20), edgecolor="k", lw=0.8))
@@ -225,19 +285,25 @@ def plot_features_2d(ax, W, *, importance=None, cmap: str = "viridis", title: st
     """
     import matplotlib  # deferred: `import packing` does not load matplotlib
 
+    check_axes(ax)
     W = check_packing(W)
     if W.shape[1] != 2:
         raise ValueError(f"W must have 2 columns to be drawn in the plane; got shape {W.shape}.")
     n = W.shape[0]
+    cmap = _check_cmap(cmap)
+    title = _check_label(title, "title")
     if importance is None:
         colors = ["C0"] * n
     else:
-        imp = np.asarray(importance, dtype=float)
-        if imp.shape != (n,):
-            raise ValueError(f"importance must have shape ({n},); got {imp.shape}.")
-        span = np.ptp(imp) or 1.0
-        colors = matplotlib.colormaps[cmap]((imp - imp.min()) / span)
-    r = max(float(np.max(np.linalg.norm(W, axis=1))), 1e-12) * 1.15
+        imp = check_vector(importance, "importance", length=n)
+        span = float(np.ptp(imp)) or 1.0
+        colors = matplotlib.colormaps[cmap]((imp - imp.min()) / span if np.isfinite(span) else imp * 0)
+    top = float(np.max(np.abs(W)))
+    if top == 0.0 or not np.isfinite(top * top):
+        raise ValueError(
+            f"W's largest entry must be nonzero and below 1e154 to draw it in the plane; got {top:.3g}."
+        )
+    r = max(float(np.max(np.linalg.norm(W, axis=1))), 1e-300) * 1.15
     for w, c in zip(W, colors, strict=True):
         ax.plot([0, w[0]], [0, w[1]], color=c, lw=1.5)
         ax.plot([w[0]], [w[1]], "o", color=c, ms=4)
@@ -285,21 +351,30 @@ def plot_gram(ax, W, *, order=None, groups=None, normalize=False, cmap: str = "R
     ValueError: order must hold distinct row indices in [0, 4); got [0, 0, 1, 2].
     >>> plt.close(fig)
     """
+    check_axes(ax)
     W = check_packing(W).astype(np.float64)
-    if normalize:
-        norms = np.linalg.norm(W, axis=1, keepdims=True)
-        W = np.divide(W, norms, out=np.zeros_like(W), where=norms > 0)
+    n = W.shape[0]
+    check_memory(24 * n * n, "plot_gram", "the n x n Gram matrix and its image", n=n)
+    cmap = _check_cmap(cmap)
+    colorbar = check_bool(colorbar, "colorbar")
+    if check_bool(normalize, "normalize"):
+        W = unit_rows(W)
     if order is not None:
-        order = np.asarray(order, dtype=int)
-        if sorted(order.tolist()) != sorted(set(order.tolist())) or order.min(initial=0) < 0 or (
-            order.size and order.max() >= W.shape[0]
-        ):
-            raise ValueError(
-                f"order must hold distinct row indices in [0, {W.shape[0]}); got {order.tolist()}."
-            )
+        order = np.array(check_int_table(order, "order", minimum=0, item="row index"))
+        if len(set(order.tolist())) != order.size or order.max() >= n:
+            raise ValueError(f"order must hold distinct row indices in [0, {n}); got {order.tolist()}.")
         W = W[order]
-    G = W @ W.T
-    vmax = max(float(np.max(np.abs(G))), 1e-12)
+    if groups is not None:
+        groups = check_int_table(groups, "groups", minimum=1, item="group size")
+        if sum(groups) > W.shape[0]:
+            raise ValueError(f"groups must add up to at most the {W.shape[0]} rows drawn; got {groups}.")
+    with np.errstate(over="ignore"):
+        G = W @ W.T
+    vmax = max(float(np.max(np.abs(G))), 1e-300)
+    if not np.isfinite(vmax):
+        raise ValueError(
+            "W's Gram matrix leaves the float range (entries beyond about 1e154); pass normalize=True."
+        )
     im = ax.imshow(G, cmap=cmap, vmin=-vmax, vmax=vmax, interpolation="nearest")
     if groups is not None:
         for edge in np.cumsum(groups)[:-1]:
@@ -346,14 +421,21 @@ def plot_feature_dimensionality(ax, x, dimensionality, labels, *, jitter=0.0, rn
     ValueError: x, dimensionality and labels must be 1-D of one length; got shapes (1,), (2,), (1,).
     >>> plt.close(fig)
     """
-    x = np.asarray(x, dtype=float)
-    D = np.asarray(dimensionality, dtype=float)
+    check_axes(ax)
+    x = check_vector(x, "x")
+    D = check_vector(dimensionality, "dimensionality")
+    if isinstance(labels, str) or not isinstance(labels, list | tuple | np.ndarray):
+        raise TypeError(f"labels must be a sequence of str, one per point; got {_describe(labels)}.")
     labels = np.asarray(labels, dtype=object)
     if not (x.shape == D.shape == labels.shape) or x.ndim != 1:
         raise ValueError(
             f"x, dimensionality and labels must be 1-D of one length; got shapes {x.shape}, "
             f"{D.shape}, {labels.shape}."
         )
+    jitter = check_float(jitter, "jitter", minimum=0.0)
+    s = check_float(s, "s", minimum=0.0, strict_min=True)
+    if jitter and np.any(x <= 0):
+        raise ValueError("x must be > 0 with a multiplicative jitter; got a value <= 0.")
     rng = check_rng(rng)
     xs = x * np.exp(jitter * rng.normal(size=x.shape)) if jitter else x
     for name, frac in SHAPE_FRACTIONS.items():
@@ -407,19 +489,29 @@ def plot_coherence_curves(ax, n, curves: dict, *, styles: dict | None = None, d:
     ValueError: curves['Welch'] must have the shape of n, (2,); got (1,).
     >>> plt.close(fig)
     """
-    n = np.asarray(n, dtype=float)
-    if n.ndim != 1:
-        raise ValueError(f"n must be 1-D; got shape {n.shape}.")
+    check_axes(ax)
+    n = check_vector(n, "n")
+    if not isinstance(curves, dict):
+        raise TypeError(f"curves must be a dict of name -> values; got {_describe(curves)}.")
+    if styles is not None and not isinstance(styles, dict):
+        raise TypeError(f"styles must be None or a dict of name -> keyword dict; got {_describe(styles)}.")
+    if d is not None:
+        d = check_int(d, "d")
     bound_names = ("bound", "welch", "orthoplex", "levenstein", "bukh", "lp")
     for name, values in curves.items():
-        values = np.asarray(values, dtype=float)
-        if values.shape != n.shape:
-            raise ValueError(f"curves[{name!r}] must have the shape of n, {n.shape}; got {values.shape}.")
+        if not isinstance(name, str):
+            raise TypeError(f"curves must have str names; got the key {_describe(name)}.")
+        if np.shape(values) != n.shape:
+            raise ValueError(f"curves[{name!r}] must have the shape of n, {n.shape}; got {np.shape(values)}.")
+        values = check_vector(values, f"curves[{name!r}]", allow_nan=True)
+        style = (styles or {}).get(name, {})
+        if not isinstance(style, dict):
+            raise TypeError(f"styles[{name!r}] must be a dict of ax.plot keywords; got {_describe(style)}.")
         kw = {"lw": 1.2}
         if any(b in name.lower() for b in bound_names):
             kw.update(ls="--", lw=1.0)
-        kw.update((styles or {}).get(name, {}))
-        ax.plot(n, values, label=name, **kw)
+        kw.update(style)
+        _draw(ax.plot, "plot_coherence_curves", n, values, label=name, **kw)
     ax.set_xlabel("number of lines n")
     ax.set_ylabel("coherence max |cos|")
     if d is not None:

@@ -1,40 +1,15 @@
-"""Interference distribution of a random packing vs a tegum product with the same n and d.
+"""Draw the figure ``interference_distribution``: a thin wrapper of its driver module.
 
-A random (Johnson–Lindenstrauss style) packing spreads its overlap over every
-pair; a tegum product of small polygons makes all cross-block pairs exactly
-orthogonal and concentrates the overlap inside blocks. The left panel shows the
-distribution of |cos| over pairs, the right panel the p-means of |cos|: the
-tegum product wins for small p (many exact zeros), the random packing for large
-p (lower worst case).
+The driver (:mod:`packing.figures.interference_distribution`) says what it shows. Usage:
+``.venv/bin/python scripts/fig_interference_distribution.py [--out DIR] [--quick] [--force] [--seed S]``,
+the same as ``packing figures --only interference_distribution``.
 """
 
-from __future__ import annotations
+from packing.figures import run_figure_cli
+from packing.figures.interference_distribution import __doc__ as DOC
+from packing.figures.interference_distribution import main
 
-import numpy as np
-
-from packing import plot_cosine_histogram, plot_moment_profile, random_packing, tegum_packing
-from packing.figures import FigureRun, run_figure_cli
-
-
-def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: int = 0):
-    rng = np.random.default_rng(seed)
-    n, d = (64, 16) if quick else (1024, 256)
-    random_W = random_packing(n, d, rng=rng)
-    # d/2 orthogonal planes, each holding n/(d/2) lines at angle pi/m
-    tegum_W = tegum_packing(n, d, d // 2, block="polygon", rotate=True, rng=rng)
-    with FigureRun(out_dir, force=force) as run:
-        fig, axes = run.figure(1, 2, figsize=(10, 3.8))
-        tegum = f"tegum: {d // 2} planes × {n // (d // 2)} lines"
-        for W, label in ((random_W, "random (JL)"), (tegum_W, tegum)):
-            plot_cosine_histogram(axes[0], W, bins=40, label=label)
-            plot_moment_profile(axes[1], W, label=label)
-        axes[0].set_title(f"|cos| over pairs, n={n}, d={d}")
-        axes[1].set_title("p-mean of |cos| (dotted: coherence)")
-        axes[0].legend()
-        fig.tight_layout()
-        run.save(fig, "interference_distribution")
-    return run.paths
-
+__all__ = ["main"]
 
 if __name__ == "__main__":
-    run_figure_cli(main, __doc__)
+    run_figure_cli(main, DOC)

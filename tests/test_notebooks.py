@@ -1,11 +1,15 @@
-"""Execute every notebook in notebooks/ top to bottom and check that its cells produce what they claim.
+"""Execute every notebook in notebooks/ and check that its cells produce what they claim.
 
-The notebooks are plain .ipynb JSON; running their code cells in-process needs no
-Jupyter kernel, so the suite checks them on every `make test`. They run at toy
-size (``PACKING_QUICK=1``); each notebook then has a checker that compares what
-its cells computed and printed with the claims of its text, recomputed
-independently where they are numbers (brute-force cosines, closed forms, the
-reference tables).
+Two runs per notebook, both at toy size (``PACKING_QUICK=1``):
+
+* as a notebook, by a Jupyter kernel (nbclient + ipykernel, from the test
+  extra), in the notebook's own folder as Jupyter would: no cell may fail, every
+  cell that draws must show its figure, and nothing may be written next to the
+  notebooks;
+* in-process, cell by cell in one namespace, so that a checker per notebook can
+  compare what its cells computed and printed with the claims of its text,
+  recomputed independently where they are numbers (brute-force cosines, closed
+  forms, the reference tables).
 """
 
 import contextlib
@@ -22,7 +26,8 @@ from helpers import brute_force_cosines
 
 import packing
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
 def run_notebook(path):
@@ -137,8 +142,33 @@ def check_04(cells):
     ns, out = cells[3]  # one instance per sparsity, rows are features, best of several seeds
     r, S = ns["r"], ns["S"]
     assert r.W.shape == (len(S), 5, 2) and r.b.shape == (len(S), 5)
-    assert r.loss_history.shape == (ns["steps"], len(S))
+    assert r.loss_history.shape == (max(ns["steps"], 1500), len(S))
     np.testing.assert_allclose(r.eval_loss, r.seed_eval_losses.min(axis=1))
+    # the text's claims, per sparsity, checked on the learned W by plain numpy
+    W = {float(s): w.astype(np.float64) for s, w in zip(S, r.W, strict=True)}
+    b = {float(s): v for s, v in zip(S, r.b, strict=True)}
+
+    def antipodal_pairs(w):
+        kept = w[np.linalg.norm(w, axis=1) > 0.5]
+        unit = kept / np.linalg.norm(kept, axis=1, keepdims=True)
+        return int(np.sum(np.triu(unit @ unit.T, 1) < -0.99))
+
+    def dimensionality(w):  # ||W_i||^4 / sum_j (W_i . W_j)^2
+        G = w @ w.T
+        return np.diag(G) ** 2 / np.maximum(np.sum(G**2, axis=1), 1e-300)
+
+    # S = 0: no clean shape, unequal dimensionalities
+    dims0 = dimensionality(W[0.0])
+    assert "S= 0.0: other" in out and dims0.max() - dims0.min() > 0.3
+    # S = 0.6: two antipodal pairs (four features of dimensionality 1/2), the fifth dropped
+    norms = np.linalg.norm(W[0.6], axis=1)
+    assert antipodal_pairs(W[0.6]) == 2 and np.sum(norms < 0.1) == 1
+    np.testing.assert_allclose(dimensionality(W[0.6])[norms > 0.5], 0.5, atol=0.03)
+    assert "S= 0.6: 2×digon" in out
+    # S = 0.8 and 0.95: a regular pentagon (every dimensionality 2/5) with negative biases
+    for s in (0.8, 0.95):
+        np.testing.assert_allclose(dimensionality(W[s]), 0.4, atol=0.02)
+        assert np.all(b[s] < 0) and f"S={s:4}: pentagon" in out
     ns, _ = cells[5]  # 1-D importance is per feature, 1-D sparsity per instance
     r20 = ns["r20"]
     np.testing.assert_allclose(r20.importance, np.broadcast_to(0.7 ** np.arange(20), (3, 20)), rtol=1e-6)
@@ -196,9 +226,36 @@ def test_every_notebook_has_a_checker():
     assert NOTEBOOKS and {p.stem[:2] for p in NOTEBOOKS} == set(CHECKS)
 
 
+DRAWS = ("plt.subplots", "plt.show()", "plt.figure")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_notebook_executes_as_a_notebook(path, monkeypatch):
+    import nbclient
+    import nbformat
+
+    monkeypatch.setenv("PACKING_QUICK", "1")
+    monkeypatch.setenv("PACKING_PROGRESS", "0")
+    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # what Jupyter shows
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the kernel imports this checkout's packing
+    nb = nbformat.read(path, as_version=4)
+    before = sorted(p.name for p in path.parent.iterdir())
+    client = nbclient.NotebookClient(
+        nb, kernel_name="python3", timeout=900, resources={"metadata": {"path": str(path.parent)}}
+    )
+    client.execute()  # raises CellExecutionError, with the cell and its traceback, if any cell fails
+    assert sorted(p.name for p in path.parent.iterdir()) == before, "the notebook wrote files into notebooks/"
+    drawing = [cell for cell in nb.cells if cell.cell_type == "code" and any(d in cell.source for d in DRAWS)]
+    assert drawing, f"{path.name} draws nothing"
+    for cell in drawing:
+        images = [o for o in cell.outputs if "image/png" in o.get("data", {})]
+        assert images, f"{path.name}: a cell that draws shows no figure:\n{cell.source}"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_runs_and_does_what_it_says(path, tmp_path, monkeypatch):
     matplotlib.use("Agg")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PACKING_QUICK", "1")
+    monkeypatch.setenv("HYPOTHESIS_STORAGE_DIRECTORY", str(tmp_path / ".hypothesis"))  # restored afterwards
     CHECKS[path.stem[:2]](run_notebook(path))

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 
-from .._validation import check_bool, check_int
+from .._validation import check_bool, check_int, show_int
 from ..constructions.known import known_optimum
 from ._lp import certified_lp_value
 
@@ -48,23 +48,47 @@ def _nd(n, d) -> tuple[int, int]:
 # ----------------------------------------------------------------------------- formulas (trusted input)
 
 
+# Sizes may be any Python int (``lower_bound(10**160, 5)``): ratios of ints are formed by Python's
+# correctly rounded int / int division, which never overflows for a ratio in the float range, and
+# square roots of huge ints go through logarithms.
+
+
+def _sqrt(k: int) -> float:
+    """``sqrt(k)`` for any int ``k >= 0`` (``math.sqrt`` converts to float first and overflows)."""
+    return math.sqrt(k) if k < 2**1000 else math.exp(0.5 * math.log(k))
+
+
+def _sqrt_ratio(a: int, b: int) -> float:
+    """``sqrt(a / b)`` for ints ``a >= 0``, ``b > 0`` (a ratio below the float range goes through logs)."""
+    ratio = a / b
+    if ratio == 0.0 and a > 0:
+        return math.exp(0.5 * (math.log(a) - math.log(b)))
+    return math.sqrt(ratio)
+
+
 def _welch(n: int, d: int) -> float:
-    return 0.0 if n <= d else math.sqrt((n - d) / (d * (n - 1)))
+    return 0.0 if n <= d else _sqrt_ratio(n - d, d * (n - 1))
 
 
 def _orthoplex(n: int, d: int) -> float:
-    return 1.0 / math.sqrt(d)
+    return 1.0 / _sqrt(d)
 
 
 def _levenstein(n: int, d: int) -> float:
-    return math.sqrt((3 * n - d * d - 2 * d) / ((d + 2) * (n - d)))
+    return _sqrt_ratio(3 * n - d * d - 2 * d, (d + 2) * (n - d))
 
 
 def _bukh_cox(n: int, d: int) -> float:
     k = n - d
-    N = k * (k + 1) / 2
-    a = 1.0 / math.sqrt(k + 2)
-    return min(1.0, N / (n * (1.0 + (N - 1.0) * a) - N))
+    if n < 2**500:
+        N = k * (k + 1) / 2
+        a = 1.0 / math.sqrt(k + 2)
+        return min(1.0, N / (n * (1.0 + (N - 1.0) * a) - N))
+    # the same bound written as μ >= (k/n) / (C_k − k/n), C_k = (2 + (k − 1) sqrt(k + 2)) / (k + 1),
+    # every quantity a ratio of ints or a square root, so nothing leaves the float range
+    ratio = k / n
+    c_k = 2 / (k + 1) + (k - 1) / (k + 1) * _sqrt(k + 2)
+    return min(1.0, ratio / (c_k - ratio))
 
 
 def _outside_welch(n: int, d: int) -> str | None:
@@ -78,8 +102,8 @@ def _outside_beyond_gerzon(label: str):
         g = d * (d + 1) // 2
         if n <= g:
             return (
-                f"{label} is valid only for n > d(d+1)/2 = {g} in R^{d}; got n={n}. "
-                f"Use lower_bound(n, d) for the best bound that applies."
+                f"{label} is valid only for n > d(d+1)/2 = {show_int(g)} in R^{show_int(d)}; "
+                f"got n={show_int(n)}. Use lower_bound(n, d) for the best bound that applies."
             )
         return None
 
@@ -87,7 +111,7 @@ def _outside_beyond_gerzon(label: str):
 
 
 def _outside_bukh_cox(n: int, d: int) -> str | None:
-    return f"Bukh–Cox bound is valid only for n > d = {d}; got n={n}." if n <= d else None
+    return f"Bukh–Cox bound is valid only for n > d = {show_int(d)}; got n={show_int(n)}." if n <= d else None
 
 
 #: name in :func:`bound_table` → (why ``(n, d)`` is outside the proven range, or None; the value there)
@@ -227,7 +251,8 @@ def exact_coherence(n: int, d: int) -> float | None:
 def bound_table(n: int, d: int, *, lp: bool = False) -> dict[str, float | None]:
     """Every bound at ``(n, d)``: name → value, or ``None`` outside its validity range.
 
-    ``lp=True`` adds the certified Delsarte LP bound (:func:`lp_bound`) as ``"lp"``.
+    ``lp=True`` adds the certified Delsarte LP bound (:func:`lp_bound`) as ``"lp"``
+    (``None`` for ``n <= d``, ``d = 1`` and beyond the LP's range ``d <= 10**12``).
 
     Examples
     --------

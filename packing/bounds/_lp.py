@@ -19,12 +19,21 @@ from fractions import Fraction
 import numpy as np
 
 from .._results import Savable
-from .._validation import check_bool, check_int
+from .._validation import check_bool, check_int, show_int
 
 __all__ = ["lp_bound", "LPBound"]
 
 #: Degree (in ``cos θ``) of the certificate when none is asked for.
 DEFAULT_DEGREE = 16
+#: Largest degree served: the exact certificate takes about 12 s at degree 48 and grows quickly beyond.
+MAX_DEGREE = 64
+#: Largest dimension served: the zonal polynomials are evaluated in floating point (1e12 gives a valid
+#: but weaker bound than Welch's already; beyond it the recurrence leaves the float range).
+MAX_D = 10**12
+
+
+class SolverFailure(RuntimeError):
+    """Every cvxpy solver tried raised an error on the Delsarte LP."""
 
 
 @dataclass(frozen=True)
@@ -164,17 +173,21 @@ class _DelsarteLP:
 
         self.A.value = _zonal_values(self.d, self.K, mu * mu * self.s)
         solvers = [self.solver] if self.solver else ["CLARABEL", "HIGHS", "SCS"]
+        errors = []
         for name in solvers:
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # "inaccurate" results are certified below anyway
                     self.problem.solve(solver=name)
-            except (cp.SolverError, ValueError):
+            except (cp.SolverError, ValueError) as exc:
+                errors.append(f"{name}: {exc}")
                 continue
             if self.problem.status in ("optimal", "optimal_inaccurate"):
                 return float(self.problem.value), np.maximum(np.asarray(self.f.value), 0.0), name
             if self.problem.status in ("infeasible", "infeasible_inaccurate"):
                 return math.inf, None, name
+        if len(errors) == len(solvers):
+            raise SolverFailure("; ".join(errors))
         return math.inf, None, solvers[-1]
 
 
@@ -222,8 +235,14 @@ def _lp_bound_cached(n: int, d: int, degree: int, solver: str | None) -> LPBound
         shift, lines = _certify(Q, f, mu)
         if lines < n:
             return LPBound(
-                float(mu), n, d, degree, used, tuple([1.0] + [float(v) for v in f]),
-                float(shift), float(lines),
+                float(mu),
+                n,
+                d,
+                degree,
+                used,
+                tuple([1.0] + [float(v) for v in f]),
+                float(shift),
+                float(lines),
             )
     return LPBound(0.0, n, d, degree, used)
 
@@ -254,11 +273,12 @@ def lp_bound(
     Parameters
     ----------
     n, d : int
-        Number of lines (``>= 1``) and dimension (``>= 1``).
+        Number of lines (``>= 1``, any size) and dimension (``1 <= d <= 10**12``).
     degree : int, default 16
-        Even degree in ``cos θ`` of the certificate (``>= 2``).
+        Even degree in ``cos θ`` of the certificate (``2 <= degree <= 64``).
     solver : str or None
-        A cvxpy LP solver name; ``None`` tries CLARABEL, then HIGHS, then SCS.
+        An installed cvxpy LP solver (``cvxpy.installed_solvers()``, any case);
+        ``None`` tries CLARABEL, then HIGHS, then SCS.
     return_info : bool
         Return an :class:`LPBound` (value, solver, degree, certificate) instead of a float.
 
@@ -275,23 +295,60 @@ def lp_bound(
     >>> lp_bound(7, 3, degree=3)
     Traceback (most recent call last):
     ...
-    ValueError: degree must be an even integer >= 2; got 3.
+    ValueError: degree must be an even integer from 2 to 64; got 3.
+    >>> lp_bound(8, 3, solver="NOSUCHSOLVER")
+    Traceback (most recent call last):
+    ...
+    ValueError: solver must be None or one of the installed cvxpy solvers ...; got 'NOSUCHSOLVER'.
+
+    Raises
+    ------
+    RuntimeError
+        When the solver raises an error on every LP (no bound is claimed then).
     """
     n = check_int(n, "n", minimum=1)
-    d = check_int(d, "d", minimum=1)
+    d = check_int(d, "d", minimum=1, maximum=MAX_D)
     degree = check_int(degree, "degree", minimum=2)
-    if degree % 2:
-        raise ValueError(f"degree must be an even integer >= 2; got {degree}.")
-    if solver is not None and not isinstance(solver, str):
+    if degree % 2 or degree > MAX_DEGREE:
+        raise ValueError(
+            f"degree must be an even integer from 2 to {MAX_DEGREE}; got {show_int(degree)}."
+            + (" (The exact certificate's cost grows quickly with it.)" if degree > MAX_DEGREE else "")
+        )
+    solver = _check_solver(solver)
+    return_info = check_bool(return_info, "return_info")
+    try:
+        info = _lp_bound_cached(n, d, degree, solver)
+    except SolverFailure as exc:
+        raise RuntimeError(
+            f"lp_bound({show_int(n)}, {show_int(d)}): the LP solver failed on every LP ({exc}); "
+            f"no bound is claimed. Try solver=None or another installed solver."
+        ) from None
+    return info if return_info else info.value
+
+
+def _check_solver(solver) -> str | None:
+    """``None`` or the upper-case name of an installed cvxpy solver; raise naming ``solver`` otherwise."""
+    if solver is None:
+        return None
+    if not isinstance(solver, str):
         raise TypeError(
             f"solver must be None or a cvxpy solver name such as 'CLARABEL'; "
             f"got {type(solver).__name__} {solver!r}."
         )
-    return_info = check_bool(return_info, "return_info")
-    info = _lp_bound_cached(n, d, degree, solver.upper() if solver else None)
-    return info if return_info else info.value
+    import cvxpy as cp  # deferred: importing cvxpy takes about a second, and only the LP needs it
+
+    installed = sorted(cp.installed_solvers())
+    if solver.upper() not in installed:
+        expected = f"None or one of the installed cvxpy solvers {installed}"
+        raise ValueError(f"solver must be {expected}; got {solver!r}.")
+    return solver.upper()
 
 
-def certified_lp_value(n: int, d: int) -> float:
-    """:func:`lp_bound` ``(n, d)`` with the default degree and solvers, for trusted ``n, d >= 1``."""
-    return _lp_bound_cached(n, d, DEFAULT_DEGREE, None).value
+def certified_lp_value(n: int, d: int) -> float | None:
+    """:func:`lp_bound` ``(n, d)`` with the default degree and solvers (None beyond :data:`MAX_D`)."""
+    if d > MAX_D:
+        return None
+    try:
+        return _lp_bound_cached(n, d, DEFAULT_DEGREE, None).value
+    except SolverFailure:
+        return None

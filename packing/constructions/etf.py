@@ -17,7 +17,8 @@ from functools import cache, lru_cache
 
 import numpy as np
 
-from .._validation import check_int
+from .._integers import FactorizationLimit, is_prime, is_sum_of_two_squares
+from .._validation import check_int, check_memory, show_int
 from .polytopes import _unit, equiangular_lines_28, icosahedron_lines, regular_simplex
 
 __all__ = [
@@ -31,8 +32,8 @@ __all__ = [
 # --------------------------------------------------------------------------- Hadamard
 
 
-def _is_prime(q: int) -> bool:
-    return q >= 2 and all(q % f for f in range(2, math.isqrt(q) + 1))
+#: Hadamard matrices up to this order are kept for the session (larger ones are rebuilt: memory).
+_CACHE_ORDER = 1024
 
 
 def _legendre(q: int) -> np.ndarray:
@@ -49,8 +50,19 @@ def _jacobsthal(q: int) -> np.ndarray:
     return chi[(x[None, :] - x[:, None]) % q]
 
 
-@cache
 def _hadamard(m: int) -> np.ndarray | None:
+    return _hadamard_cached(m) if m <= _CACHE_ORDER else _hadamard_built(m)
+
+
+@cache
+def _hadamard_cached(m: int) -> np.ndarray | None:
+    H = _hadamard_built(m)
+    if H is not None:
+        H.setflags(write=False)
+    return H
+
+
+def _hadamard_built(m: int) -> np.ndarray | None:
     if m == 1:
         return np.ones((1, 1), dtype=np.int64)
     if m == 2:
@@ -61,13 +73,13 @@ def _hadamard(m: int) -> np.ndarray | None:
         half = _hadamard(m // 2)
         return np.block([[half, half], [half, -half]])
     q = m - 1
-    if _is_prime(q) and q % 4 == 3:  # Paley I
+    if is_prime(q) and q % 4 == 3:  # Paley I
         Q = _jacobsthal(q)
         S = np.zeros((m, m), dtype=np.int64)
         S[0, 1:], S[1:, 0], S[1:, 1:] = 1, -1, Q
         return S + np.eye(m, dtype=np.int64)
     q = m // 2 - 1
-    if _is_prime(q) and q % 4 == 1:  # Paley II
+    if is_prime(q) and q % 4 == 1:  # Paley II
         C = _conference(q)
         return np.kron(C, [[1, 1], [1, -1]]) + np.kron(np.eye(q + 1, dtype=np.int64), [[1, -1], [-1, -1]])
     half = _hadamard(m // 2)
@@ -104,7 +116,10 @@ def hadamard_matrix(m: int) -> np.ndarray:
     """
     m = check_int(m, "m", minimum=1)
     if m > 2 and m % 4:
-        raise ValueError(f"m must be 1, 2 or a multiple of 4 for a Hadamard matrix to exist; got {m}.")
+        raise ValueError(
+            f"m must be 1, 2 or a multiple of 4 for a Hadamard matrix to exist; got {show_int(m)}."
+        )
+    check_memory(32 * m * m, "hadamard_matrix", "the m x m matrix and its building blocks", m=m)
     H = _hadamard(m)
     if H is None:
         raise ValueError(
@@ -190,7 +205,7 @@ _ETF_LIMIT = 1024
 def _direct_etfs() -> dict[tuple[int, int], Callable[[], np.ndarray]]:
     table: dict[tuple[int, int], Callable[[], np.ndarray]] = {}
     for q in range(5, _ETF_LIMIT):
-        if _is_prime(q) and q % 4 == 1:
+        if is_prime(q) and q % 4 == 1:
             table[(q + 1, (q + 1) // 2)] = lambda q=q: _etf_from_seidel(_conference(q))
     table[(10, 5)] = lambda: _etf_from_seidel(_seidel_from_graph(_petersen_adjacency()))
     table[(36, 21)] = lambda: _etf_from_seidel(_seidel_from_graph(_latin_square_graph(6)))
@@ -244,23 +259,33 @@ def etf_exists(n: int, d: int) -> tuple[bool | None, str]:
     """
     n = check_int(n, "n", minimum=1)
     d = check_int(d, "d", minimum=1)
+    return _etf_exists(n, d)
+
+
+def _etf_exists(n: int, d: int) -> tuple[bool | None, str]:
     if d > n:
-        return False, f"an ETF needs d <= n; got d={d} > n={n}"
+        return False, f"an ETF needs d <= n; got d={show_int(d)} > n={show_int(n)}"
     if _etf_builder(n, d) is not None:
         return True, "constructible"
     for dd, what in ((d, "d"), (n - d, "n - d")):
         if n > dd * (dd + 1) // 2:
             suffix = "" if what == "d" else " for the Naimark complement"
-            return False, f"Gerzon's bound: n <= {what}({what}+1)/2 = {dd * (dd + 1) // 2} fails{suffix}"
+            g = show_int(dd * (dd + 1) // 2)
+            return False, f"Gerzon's bound: n <= {what}({what}+1)/2 = {g} fails{suffix}"
     if n == 2 * d:
         if n % 4 != 2:
             return False, "n = 2d needs a symmetric conference matrix, so n = 2 (mod 4)"
-        if not any(math.isqrt(n - 1 - a * a) ** 2 == n - 1 - a * a for a in range(math.isqrt(n - 1) + 1)):
+        try:
+            two_squares = is_sum_of_two_squares(n - 1)
+        except FactorizationLimit:
+            return None, "n = 2 (mod 4) holds; whether n - 1 is a sum of two squares is out of reach here"
+        if not two_squares:
             return False, "n = 2d needs n - 1 to be a sum of two squares"
     else:
         for num, den, text in ((d * (n - 1), n - d, "d(n-1)/(n-d)"), ((n - d) * (n - 1), d, "(n-d)(n-1)/d")):
             if num % den or math.isqrt(num // den) ** 2 != num // den or math.isqrt(num // den) % 2 == 0:
-                return False, f"{text} = {num / den:g} is not the square of an odd integer"
+                value = show_int(num // den) if num % den == 0 else f"{num / den:g}"
+                return False, f"{text} = {value} is not the square of an odd integer"
     return None, "passes the known necessary conditions but is not constructible here"
 
 
@@ -275,8 +300,13 @@ def etf_sizes(max_n: int = 64) -> list[tuple[int, int]]:
     [(6, 3), (10, 5), (14, 7), (16, 6), (16, 10)]
     """
     max_n = check_int(max_n, "max_n", minimum=1)
-    top = min(max_n, _ETF_LIMIT)
-    return [(n, d) for n in range(4, top + 1) for d in range(2, n - 1) if _etf_builder(n, d)]
+    return [(n, d) for n, d in _etf_size_list() if n <= max_n]
+
+
+@lru_cache(maxsize=1)
+def _etf_size_list() -> tuple[tuple[int, int], ...]:
+    """Every ``(n, d)``, ``2 <= d <= n - 2``, ``n <= 1024``, with a construction here."""
+    return tuple((n, d) for n in range(4, _ETF_LIMIT + 1) for d in range(2, n - 1) if _etf_builder(n, d))
 
 
 def equiangular_tight_frame(n: int, d: int) -> np.ndarray:
@@ -324,15 +354,15 @@ def equiangular_tight_frame(n: int, d: int) -> np.ndarray:
     d = check_int(d, "d", minimum=1)
     build = _etf_builder(n, d) if d <= n else None
     if build is not None:
+        check_memory(32 * n * n, "equiangular_tight_frame", "the frame and its n x n Gram matrix", n=n, d=d)
         return np.ascontiguousarray(build(), dtype=np.float64)
-    known, reason = etf_exists(n, d)
-    same_d = [d + 1] + [s[0] for s in etf_sizes(min(4 * n, _ETF_LIMIT)) if s[1] == d]
-    hint = f" Constructible with d={d}: n in {same_d}."
+    known, reason = _etf_exists(n, d)
+    same_d = [d + 1] + [s[0] for s in _etf_size_list() if s[1] == d and s[0] <= 4 * n]
+    hint = f" Constructible with d={show_int(d)}: n in {same_d}."
+    what = f"n={show_int(n)} vectors in d={show_int(d)} dimensions"
     if known is False:
-        raise ValueError(
-            f"no real equiangular tight frame of n={n} vectors in d={d} dimensions exists ({reason})." + hint
-        )
-    raise ValueError(f"a real ETF of n={n} vectors in d={d} dimensions {reason}.{hint}")
+        raise ValueError(f"no real equiangular tight frame of {what} exists ({reason}).{hint}")
+    raise ValueError(f"a real ETF of {what} {reason}.{hint}")
 
 
 # --------------------------------------------------------------------------- mutually unbiased bases
@@ -425,6 +455,9 @@ def mutually_unbiased_bases(d: int, m: int) -> np.ndarray:
     """
     d = check_int(d, "d", minimum=1)
     m = check_int(m, "m", minimum=1)
+    if m > 1 and m > d // 2 + 1:
+        raise ValueError(f"m must be <= d/2 + 1 = {d // 2 + 1} for real unbiased bases of R^{d}; got {m}.")
+    check_memory(8 * d * d * (m + 4), "mutually_unbiased_bases", "the (m d, d) array", d=d, m=m)
     if m == 1:
         return np.eye(d)
     if d > 2 and d % 4:

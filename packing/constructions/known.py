@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
-from .._validation import check_int, check_p
+from .._validation import check_int, check_memory, check_p
 from .etf import _etf_builder
 from .polytopes import regular_polygon_lines, regular_simplex
 
@@ -53,10 +53,15 @@ class KnownOptimum:
 
     def build(self) -> np.ndarray:
         """Return the packing, shape ``(n, d)``, float64 unit rows."""
+        rows = self.n if self.name != "simplex" else 4 * self.n  # the simplex is built from n x n matrices
+        check_memory(8 * rows * max(self.n, self.d), "KnownOptimum.build", "the packing", n=self.n, d=self.d)
+        if self.n * self.d <= _CACHE_ENTRIES:
+            return _build_cached(self.n, self.d, self.name)
         return _build(self.n, self.d, self.name)
 
     def pair_spectrum(self) -> dict[float, int]:
         """``{|cos θ|: number of unordered pairs}`` of the packing, in closed form."""
+        _check_spectrum_memory(self)
         return dict(_spectrum(self.n, self.d, self.name, self.coherence))
 
     def moment(self, p) -> float:
@@ -64,13 +69,64 @@ class KnownOptimum:
         p = check_p(p)
         if math.isinf(p):
             return self.coherence if self.n > 1 else 0.0
-        return float(sum(count * c**p for c, count in _spectrum(self.n, self.d, self.name, self.coherence)))
+        _check_spectrum_memory(self)
+        return spectrum_moment(_spectrum(self.n, self.d, self.name, self.coherence), p)
+
+
+#: Packings up to this many entries are kept for the session (larger ones are rebuilt: memory).
+_CACHE_ENTRIES = 2**20
+
+
+def _check_spectrum_memory(entry: KnownOptimum) -> None:
+    if entry.name == "polygon lines":
+        need = 48 * entry.n
+        check_memory(need, "KnownOptimum.pair_spectrum", "the n/2 distinct |cos| of the lines", n=entry.n)
+
+
+def spectrum_moment(pairs, p: float) -> float:
+    """``Σ count * value**p`` over ``(value, count)`` pairs, without overflow in the intermediate products.
+
+    Counts may be huge ints (``n (n - 1) / 2`` for ``n = 10**160``); terms go
+    through logarithms when ``count`` or the result leaves the float range, and a
+    moment beyond the float range is an ``OverflowError``.
+    """
+    pairs = list(pairs)
+    if len(pairs) > 1000 and all(0 <= c < 2**53 for _, c in pairs):  # long spectra: vectorized
+        values, counts = np.array(pairs, dtype=np.float64).T
+        with np.errstate(under="ignore"):
+            total = float(np.dot(counts, values**p))
+        if not math.isfinite(total):
+            raise OverflowError(f"the moment of order p={p} is beyond the float range.")
+        return total
+    total = 0.0
+    for value, count in pairs:
+        if value == 0.0 or count == 0:
+            continue
+        if count < 2**1000:
+            total += count * value**p
+            continue
+        log_term = math.log(count) + p * math.log(value)
+        if log_term > 709.0:
+            raise OverflowError(
+                f"the moment of order p={p} is about 10^{log_term / math.log(10):.0f}, beyond the float range"
+            )
+        total += math.exp(log_term)
+    if not math.isfinite(total):
+        raise OverflowError(f"the moment of order p={p} is beyond the float range.")
+    return float(total)
 
 
 @cache
+def _build_cached(n: int, d: int, name: str) -> np.ndarray:
+    W = _build(n, d, name)
+    W.setflags(write=False)
+    return W
+
+
 def _build(n: int, d: int, name: str) -> np.ndarray:
     if name == "orthonormal":
-        W = np.eye(d)[:n]
+        W = np.zeros((n, d))
+        W[np.arange(n), np.arange(n)] = 1.0
     elif name == "coincident lines":
         W = np.ones((n, 1))
     elif name == "polygon lines":
@@ -79,12 +135,10 @@ def _build(n: int, d: int, name: str) -> np.ndarray:
         W = regular_simplex(n)
     else:
         W = _etf_builder(n, d)()
-    W = np.ascontiguousarray(W, dtype=np.float64)
-    W.setflags(write=False)
-    return W
+    return np.ascontiguousarray(W, dtype=np.float64)
 
 
-@cache
+@lru_cache(maxsize=256)
 def _spectrum(n: int, d: int, name: str, mu: float) -> tuple[tuple[float, int], ...]:
     pairs = n * (n - 1) // 2
     if pairs == 0 or name == "orthonormal":
@@ -92,14 +146,13 @@ def _spectrum(n: int, d: int, name: str, mu: float) -> tuple[tuple[float, int], 
     if name != "polygon lines":
         return ((mu, pairs),)  # equiangular: coincident lines, simplex, ETF
     # n lines at angles π t / n: a pair at offset k has |cos| = |cos(π k / n)|, and n − k pairs have
-    # offset k; offsets k and n − k give the same |cos|.
-    out = []
-    for k in range(1, n // 2 + 1):
-        if 2 * k == n:  # perpendicular lines: exactly 0, not cos(π/2) in floating point
-            out.append((0.0, n // 2))
-        else:
-            out.append((abs(math.cos(math.pi * k / n)), n))
-    return tuple(out)
+    # offset k; offsets k and n − k give the same |cos| (n pairs in all, n/2 at k = n/2).
+    k = np.arange(1, n // 2 + 1)
+    values = np.abs(np.cos(np.pi * k / n))
+    counts = np.full(k.size, n, dtype=np.int64)
+    if n % 2 == 0:  # perpendicular lines: exactly 0, not cos(π/2) in floating point
+        values[-1], counts[-1] = 0.0, n // 2
+    return tuple(zip(values.tolist(), counts.tolist(), strict=True))
 
 
 def _known(n: int, d: int) -> KnownOptimum | None:
@@ -108,12 +161,17 @@ def _known(n: int, d: int) -> KnownOptimum | None:
     if d == 1:
         return KnownOptimum(n, d, 1.0, "coincident lines", "closed form")
     if d == 2:
-        return KnownOptimum(n, d, math.cos(math.pi / n), "polygon lines", "closed form")
+        return KnownOptimum(n, d, polygon_coherence(n), "polygon lines", "closed form")
     if n == d + 1:
-        return KnownOptimum(n, d, 1.0 / d, "simplex", "closed form")
+        return KnownOptimum(n, d, 1 / d, "simplex", "closed form")
     if _etf_builder(n, d) is not None:
         return KnownOptimum(n, d, math.sqrt((n - d) / (d * (n - 1))), "equiangular tight frame", "welch")
     return None
+
+
+def polygon_coherence(n: int) -> float:
+    """``cos(π / n)`` for any int ``n >= 1`` (``π / n`` is below 1e-154 for ``n >= 2**512``: then 1.0)."""
+    return math.cos(math.pi / n) if n < 2**512 else 1.0
 
 
 def known_optimum(n: int, d: int) -> KnownOptimum | None:
@@ -156,6 +214,10 @@ def best_known_block(m: int, D: int) -> np.ndarray | None:
     --------
     >>> best_known_block(3, 2).shape, best_known_block(7, 3)
     ((3, 2), None)
+    >>> best_known_block(-1, 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: m must be >= 1; got -1.
     """
-    entry = known_optimum(m, D)
+    entry = _known(check_int(m, "m", minimum=1), check_int(D, "D", minimum=1))
     return None if entry is None else np.array(entry.build())

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .._rows import unit_rows
-from .._validation import check_int
+from .._validation import check_int, check_memory
 
 __all__ = [
     "regular_polygon_lines",
@@ -68,6 +68,7 @@ def regular_polygon_lines(m: int) -> np.ndarray:
     ValueError: m must be >= 1; got 0.
     """
     m = check_int(m, "m", minimum=1)
+    check_memory(48 * m, "regular_polygon_lines", "the (m, 2) array and its angles", m=m)
     return _circle(np.pi * np.arange(m) / m)
 
 
@@ -99,6 +100,7 @@ def regular_polygon(m: int) -> np.ndarray:
     TypeError: m must be an integer; got float 2.0. Pass int(2.0).
     """
     m = check_int(m, "m", minimum=1)
+    check_memory(48 * m, "regular_polygon", "the (m, 2) array and its angles", m=m)
     return _circle(2 * np.pi * np.arange(m) / m)
 
 
@@ -159,6 +161,7 @@ def regular_simplex(m: int) -> np.ndarray:
     ValueError: m must be >= 2; got 1.
     """
     m = check_int(m, "m", minimum=2)
+    check_memory(32 * m * m, "regular_simplex", "the m x m centering and its Helmert basis", m=m)
     centered = np.eye(m) - 1.0 / m
     return _unit(centered @ _helmert(m))
 
@@ -191,6 +194,7 @@ def cross_polytope(d: int) -> np.ndarray:
     ValueError: d must be >= 1; got -1.
     """
     d = check_int(d, "d", minimum=1)
+    check_memory(40 * d * d, "cross_polytope", "the (2 d, d) array", d=d)
     return np.repeat(np.eye(d), 2, axis=0) * np.tile([1.0, -1.0], d)[:, None]
 
 
@@ -208,6 +212,7 @@ def orthonormal_basis(d: int) -> np.ndarray:
     ValueError: d must be >= 1; got 0.
     """
     d = check_int(d, "d", minimum=1)
+    check_memory(8 * d * d, "orthonormal_basis", "the d x d identity", d=d)
     return np.eye(d)
 
 

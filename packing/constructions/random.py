@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._rows import unit_rows
-from .._validation import check_int, check_rng
+from .._validation import check_int, check_memory, check_rng
 
 __all__ = ["haar_rotation", "random_packing"]
 
@@ -25,6 +25,7 @@ def haar_rotation(d: int, *, rng=None) -> np.ndarray:
     """
     d = check_int(d, "d", minimum=1)
     rng = check_rng(rng)
+    check_memory(32 * d * d, "haar_rotation", "the d x d Gaussian matrix and its QR factors", d=d)
     Q, R = np.linalg.qr(rng.normal(size=(d, d)))
     return Q * np.where(np.diag(R) < 0, -1.0, 1.0)
 
@@ -47,4 +48,5 @@ def random_packing(n: int, d: int, *, rng=None) -> np.ndarray:
     n = check_int(n, "n", minimum=1)
     d = check_int(d, "d", minimum=1)
     rng = check_rng(rng)
+    check_memory(16 * n * d, "random_packing", "the (n, d) Gaussian draws and their unit rows", n=n, d=d)
     return unit_rows(rng.normal(size=(n, d)))

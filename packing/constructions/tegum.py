@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-import inspect
 import numbers
 
 import numpy as np
 
-from .._validation import _describe, check_int, check_packing, check_rng
+from .._validation import (
+    _describe,
+    check_bool,
+    check_callable,
+    check_int,
+    check_memory,
+    check_packing,
+    check_rng,
+    show_int,
+)
 from .etf import mutually_unbiased_bases
 from .known import best_known_block
 from .polytopes import regular_polygon_lines, regular_simplex
@@ -53,9 +61,18 @@ def tegum_product(*blocks, rotate: bool = False, rng=None, return_labels: bool =
     """
     if not blocks:
         raise ValueError("blocks must hold at least one packing; got none.")
+    rotate = check_bool(rotate, "rotate")
+    return_labels = check_bool(return_labels, "return_labels")
     arrays = [check_packing(B, f"blocks[{i}]", dtype=np.float64) for i, B in enumerate(blocks)]
     n = sum(B.shape[0] for B in arrays)
     d = sum(B.shape[1] for B in arrays)
+    check_memory(
+        8 * n * d * (3 if rotate else 1) + 32 * d * d * rotate,
+        "tegum_product",
+        "the block-diagonal (n, d) array",
+        n=n,
+        d=d,
+    )
     W = np.zeros((n, d))
     labels = np.empty(n, dtype=np.int64)
     r = c = 0
@@ -99,20 +116,25 @@ def partition_sizes(n: int, d: int, k: int) -> list[tuple[int, int]]:
     k = check_int(k, "k", minimum=1)
     if k > min(n, d):
         raise ValueError(
-            f"k must be <= min(n, d) = {min(n, d)} so every block has a feature and a dimension; got k={k}."
+            f"k must be <= min(n, d) = {show_int(min(n, d))} so every block has a feature and a dimension; "
+            f"got k={show_int(k)}."
         )
+    check_memory(_BYTES_PER_BLOCK * k, "partition_sizes", "the list of k (n_b, d_b) pairs", k=k)
     ns = [n // k + (b < n % k) for b in range(k)]
     ds = [d // k + (b < d % k) for b in range(k)]
     return list(zip(ns, ds, strict=True))
 
 
+#: Bytes of one ``(n_b, d_b)`` entry of a Python list of pairs (a tuple of two ints and its slot).
+_BYTES_PER_BLOCK = 128
+
+
 def _block_factory(block):
     if callable(block):
-        try:
-            takes_rng = len(inspect.signature(block).parameters) >= 3
-        except (TypeError, ValueError):  # builtins without a signature
-            takes_rng = True
-        return block if takes_rng else (lambda m, D, rng: block(m, D))
+        _, arity = check_callable(
+            block, "block", (2, 3), "a callable block(n_b, d_b) or block(n_b, d_b, rng)"
+        )
+        return block if arity == 3 else (lambda m, D, rng: block(m, D))
     if block == "simplex":
 
         def make(m, D, rng):
@@ -165,6 +187,8 @@ def _block_sizes(n, d, k) -> list[tuple[int, int]]:
         return partition_sizes(n, d, k)
     n = check_int(n, "n", minimum=1)
     d = check_int(d, "d", minimum=1)
+    if isinstance(k, str | bytes):
+        raise TypeError(f"k must be an int or a sequence of (n_b, d_b) pairs; got {_describe(k)}.")
     try:
         sizes = [tuple(pair) for pair in k]
     except TypeError:
@@ -248,6 +272,8 @@ def tegum_packing(
     sizes = _block_sizes(n, d, k)
     rng = check_rng(rng)
     make = _block_factory(block)
+    n_total, d_total = sum(a for a, _ in sizes), sum(b for _, b in sizes)
+    check_memory(16 * n_total * d_total, "tegum_packing", "the blocks and the (n, d) array", n=n, d=d)
     arrays = []
     for b, (m, D) in enumerate(sizes):
         B = np.asarray(make(m, D, rng), dtype=np.float64)
@@ -307,8 +333,12 @@ def overlapping_orthogonal_sets(
     n = check_int(n, "n", minimum=1)
     d = check_int(d, "d", minimum=1)
     rng = check_rng(rng)
+    return_labels = check_bool(return_labels, "return_labels")
     sets = -(-n // d)
     if kind == "random":
+        check_memory(
+            8 * d * d * (sets + 4), "overlapping_orthogonal_sets", "ceil(n/d) d x d rotations", n=n, d=d
+        )
         W = np.vstack([haar_rotation(d, rng=rng) for _ in range(sets)])[:n]
     elif kind == "mub":
         try:

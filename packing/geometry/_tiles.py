@@ -22,6 +22,7 @@ DENSE_LIMIT_BYTES = 64 * 2**20
 _CHUNK_ELEMENTS = 2**18
 _LOG_MAX = math.log(np.finfo(np.float64).max)
 
+
 def _power_sum(A: np.ndarray, p: float, tmp: np.ndarray) -> float:
     """Σ A**p for A >= 0, using cheap paths for small integer p."""
     if p == 1.0:
@@ -87,9 +88,7 @@ class _Accumulator:
         self.zero_bin = None
         if bins is not None:
             self.edges = (
-                np.linspace(0.0, 1.0, int(bins) + 1)
-                if np.ndim(bins) == 0
-                else np.asarray(bins, dtype=float)
+                np.linspace(0.0, 1.0, int(bins) + 1) if np.ndim(bins) == 0 else np.asarray(bins, dtype=float)
             )
             self.counts = np.zeros(len(self.edges) - 1, dtype=np.int64)
             self.zero_bin = _zero_bin(self.edges)
@@ -149,24 +148,80 @@ def _pair(argmax, value, n):
     return (int(min(i, j)), int(max(i, j)))
 
 
-def _side(side, orders, n, log_scale=0.0) -> tuple[dict, float, tuple | None]:
-    """Moments, maximum and maximising pair of one signed part, times ``exp(log_scale)`` per power."""
+def _side(side, orders, n) -> tuple[dict, float, tuple | None]:
+    """Moments, maximum and maximising pair of one signed part."""
+    moments = {float(p): float(side.sums[p]) if np.isfinite(p) else side.max for p in orders}
+    if n < 2:
+        moments = {p: 0.0 for p in moments}
+    return moments, (side.max if n > 1 else 0.0), _pair(side.argmax, side.max, n)
 
-    def scaled(raw, power):
-        if raw == 0.0 or n < 2:
-            return 0.0
-        if log_scale == 0.0:
-            return float(raw)
-        log_value = power * log_scale + math.log(raw)
-        if log_value > _LOG_MAX:
-            raise OverflowError(
-                f"W's weighted interference of order p={power} exceeds the float64 range "
-                f"(about 10^{log_value / math.log(10):.0f}); rescale W or use weighted=False."
-            )
-        return math.exp(log_value)
 
-    moments = {float(p): scaled(side.sums[p], p) if np.isfinite(p) else scaled(side.max, 1.0) for p in orders}
-    return moments, scaled(side.max, 1.0), _pair(side.argmax, side.max, n)
+class _LogSum:
+    """A sum of positive terms given by their base-2 logarithms, held as ``s * 2**m`` (no under/overflow)."""
+
+    def __init__(self):
+        self.m, self.s = -math.inf, 0.0
+
+    def add(self, logs: np.ndarray) -> None:
+        if logs.size:
+            top = max(self.m, float(logs.max()))
+            self.s = self.s * 2.0 ** (self.m - top) + float(np.sum(np.exp2(logs - top)))
+            self.m = top
+
+    def log2(self) -> float:
+        return self.m + math.log2(self.s) if self.s > 0 else -math.inf
+
+
+def _from_log2(value: float, power: float) -> float:
+    """``2**value`` as a float; an ``OverflowError`` beyond the float64 range."""
+    if value >= 1024.0:
+        raise OverflowError(
+            f"W's weighted interference of order p={power} exceeds the float64 range (about "
+            f"10^{value * math.log10(2):.0f}, beyond 1.8e308); rescale W or use weighted=False."
+        )
+    return 2.0**value if value > -1100 else 0.0
+
+
+def weighted_signed(X: np.ndarray, e: np.ndarray, orders, block: int) -> tuple[dict, dict]:
+    """Positive and negative parts of the dot products ``W_i·W_j = (X_i·X_j) 2**(e_i + e_j)``, ``i < j``.
+
+    ``X`` holds the rows scaled to norms in ``[0.5, sqrt(d)]`` and ``e`` their
+    binary exponents (:func:`packing._rows.scaled_norms`), so every product
+    ``X_i·X_j`` is well scaled however far apart the norms of the rows are.
+    Each part's moments are accumulated from the base-2 logarithms of the terms
+    (:class:`_LogSum`): no term underflows against a larger scale and no sum
+    overflows before it is returned. Returns, per part, ``{"moments",
+    "max", "pair"}``.
+    """
+    n = X.shape[0]
+    finite = [p for p in orders if np.isfinite(p)]
+    parts = {s: {"sums": {p: _LogSum() for p in finite}, "max": -math.inf, "pair": None} for s in (1, -1)}
+    for i0 in range(0, n, block):
+        i1 = min(i0 + block, n)
+        for j0 in range(i0, n, block):
+            j1 = min(j0 + block, n)
+            A = X[i0:i1] @ X[j0:j1].T
+            E = e[i0:i1, None] + e[None, j0:j1]
+            upper = np.arange(j0, j1)[None, :] > np.arange(i0, i1)[:, None]
+            for sign, part in parts.items():
+                mask = upper & (sign * A > 0)
+                if not mask.any():
+                    continue
+                logs = np.log2(sign * A[mask]) + E[mask]
+                k = int(np.argmax(logs))
+                if logs[k] > part["max"]:
+                    rows, cols = np.nonzero(mask)
+                    part["max"], part["pair"] = float(logs[k]), (i0 + int(rows[k]), j0 + int(cols[k]))
+                for p in finite:
+                    part["sums"][p].add(p * logs)
+    out = {}
+    for sign, part in parts.items():
+        top = _from_log2(part["max"], 1.0) if part["max"] > -math.inf else 0.0
+        moments = {
+            float(p): (_from_log2(part["sums"][p].log2(), p) if np.isfinite(p) else top) for p in orders
+        }
+        out[sign] = {"moments": moments, "max": top, "pair": _pair(part["pair"], top, n)}
+    return out[1], out[-1]
 
 
 def _dense(U, orders, atol, bins, signed=False):
@@ -249,16 +304,31 @@ def _blocked(U, orders, atol, bins, block_size, n_threads, signed=False):
     return acc
 
 
+def resolve(n: int, itemsize: int, method: str, block_size, n_threads) -> tuple[str, int, int]:
+    """Return the method ``"auto"`` stands for at this size, the tile edge and the thread count."""
+    if method == "auto":
+        method = "dense" if n * n * itemsize <= DENSE_LIMIT_BYTES else "blocked"
+    B = min(2048 if block_size is None else block_size, max(n, 1))
+    threads = min(4, os.cpu_count() or 1) if n_threads is None else n_threads
+    return method, B, max(1, min(threads, B // 64 or 1))
+
+
+def memory_estimate(n: int, d: int, itemsize: int, method: str, B: int, n_threads: int, bins) -> int:
+    """Bytes one pass needs beyond ``W``: the unit rows, and the cosine matrix (dense) or the tiles.
+
+    The dense path holds the ``n × n`` cosines, the ``triu`` indices and the
+    pair values in float64 with their scratch copies: about ``40 n²`` bytes.
+    The blocked path holds four ``B × B`` tiles (and one scratch strip per thread).
+    """
+    rows = n * d * (itemsize + 8)  # unit rows (and the float64 chunk they come through)
+    pairs = n * n * (itemsize + 32) if method == "dense" else B * B * itemsize * (4 + n_threads)
+    histogram = 16 * (int(bins) + 1) if bins is not None and np.ndim(bins) == 0 else 0
+    return rows + pairs + histogram
+
+
 def _tiled(U, orders, atol, bins, method, block_size, n_threads, signed):
     """Run the dense or blocked reduction over the pairs of the rows of ``U``."""
-    n = U.shape[0]
-    if method == "auto":
-        method = "dense" if n * n * U.itemsize <= DENSE_LIMIT_BYTES else "blocked"
+    method, B, n_threads = resolve(U.shape[0], U.itemsize, method, block_size, n_threads)
     if method == "dense":
         return _dense(U, orders, atol, bins, signed), method
-    B = 2048 if block_size is None else block_size
-    if n_threads is None:
-        n_threads = min(4, os.cpu_count() or 1)
-    return _blocked(U, orders, atol, bins, min(B, max(n, 1)), n_threads, signed), method
-
-
+    return _blocked(U, orders, atol, bins, B, n_threads, signed), method

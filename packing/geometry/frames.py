@@ -1,11 +1,41 @@
-"""Per-feature capacity and dimensionality, the frame potential and tightness."""
+"""Per-feature capacity and dimensionality, the frame potential and tightness.
+
+Exact under scaling
+-------------------
+Every statistic here is computed from unit rows and norms written as
+``w * 2**e`` (:func:`packing._rows.scaled_norms`), never from squares of raw
+entries, so rows with norms anywhere in the float range (subnormal to
+``1.8e308``) neither overflow nor underflow.
+
+Capacity ``C_i = (W_i·W_i)² / Σ_j (W_i·W_j)²`` only depends on the directions
+``u_j`` and the ratios of norms: with ``W_j = r_j u_j``,
+
+    ``C_i = 1 / Σ_j (r_j / r_i)² (u_i·u_j)²``,
+
+so it is invariant under a global rescale of ``W``. Rows of wildly different
+norms are grouped by the binary exponent of their norm relative to the
+largest (groups :data:`GROUP_BITS` exponents wide). Inside group ``g`` with
+reference norm ``2**E_g`` every ``σ_j = r_j / 2**E_g`` lies in ``(2**-64, 1]``,
+so ``S_g = Σ_{j∈g} σ_j² u_j u_jᵀ`` is formed without underflow, and
+
+    ``Σ_j (r_j / r_i)² (u_i·u_j)² = Σ_g 2**(2 (E_g − e_i)) u_iᵀ S_g u_i / w_i²``
+
+(``r_i = w_i 2**e_i``), each group's power of two applied exactly with
+``ldexp``: a row far smaller than an overlapping one gets capacity 0 (its
+true value is below the float range), a row orthogonal to every larger row
+keeps its capacity however small it is. One group (every norm within a factor
+``2**64`` of the largest, the common case) costs ``O(n d²)`` as before.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .._rows import unit_rows
-from .._validation import check_packing, check_tolerance
+from .._rows import scaled_norms, unit_rows
+from .._validation import check_bool, check_memory, check_packing, check_tolerance
+
+#: Width, in binary exponents, of the norm groups of the capacity computation.
+GROUP_BITS = 64
 
 __all__ = [
     "frame_potential",
@@ -14,6 +44,7 @@ __all__ = [
     "feature_dimensionality",
     "dimensions_per_feature",
 ]
+
 
 def frame_potential(W, *, normalize: bool = False) -> float:
     """Return the frame potential ``Σ_{i,j} <W_i, W_j>**2`` over all ordered pairs.
@@ -28,6 +59,12 @@ def frame_potential(W, *, normalize: bool = False) -> float:
     normalize : bool, default False
         Use the unit rows of ``W`` (zero rows stay zero).
 
+    Raises
+    ------
+    OverflowError
+        Without ``normalize``, when the potential (it scales as ``|W|**4``) is
+        beyond the float64 range; a potential below it rounds to 0.
+
     Examples
     --------
     >>> frame_potential(np.eye(3))
@@ -35,11 +72,13 @@ def frame_potential(W, *, normalize: bool = False) -> float:
     >>> round(frame_potential([[1, 0], [0.5, 3 ** 0.5 / 2], [-0.5, 3 ** 0.5 / 2]]), 6)
     4.5
     """
-    W = check_packing(W).astype(np.float64)
-    if normalize:
-        W = unit_rows(W)
-    S = W.T @ W
-    return float(np.sum(S * S))
+    W = _checked(W, "frame_potential")
+    if check_bool(normalize, "normalize"):
+        S = _frame_operator(unit_rows(W, dtype=np.float64))
+        return float(np.sum(S * S))
+    V, e = _globally_scaled(W)
+    S = _frame_operator(V)
+    return _unscale(float(np.sum(S * S)), 4 * e, "frame_potential(W)", "the frame potential", "large")
 
 
 def is_tight_frame(W, *, rtol: float = 1e-8) -> bool:
@@ -59,8 +98,8 @@ def is_tight_frame(W, *, rtol: float = 1e-8) -> bool:
     False
     """
     rtol = check_tolerance(rtol, "rtol")
-    W = check_packing(W).astype(np.float64)
-    S = W.T @ W
+    V, _ = _globally_scaled(_checked(W, "is_tight_frame"))
+    S = _frame_operator(V)
     scale = np.trace(S) / S.shape[0]
     norm = np.linalg.norm(S)
     if norm == 0:
@@ -68,18 +107,72 @@ def is_tight_frame(W, *, rtol: float = 1e-8) -> bool:
     return bool(np.linalg.norm(S - scale * np.eye(S.shape[0])) <= rtol * norm)
 
 
-def _quadratic_forms(X: np.ndarray, W: np.ndarray) -> np.ndarray:
-    """Return ``Σ_j (X_i · W_j)**2 = X_i (WᵀW) X_iᵀ`` for every row of X, in float64."""
-    S = W.T @ W
-    return np.einsum("ij,ij->i", X @ S, X)
+def _checked(W, func: str) -> np.ndarray:
+    """``W`` validated, after checking the float64 copies of the statistics fit in memory."""
+    W = check_packing(W)
+    n, d = W.shape
+    check_memory(8 * n * d * 4 + 8 * d * d * 2, func, "float64 copies of W", n=n, d=d)
+    return W
+
+
+def _frame_operator(V: np.ndarray) -> np.ndarray:
+    """``Vᵀ V`` in float64."""
+    V = np.asarray(V, dtype=np.float64)
+    return V.T @ V
+
+
+def _globally_scaled(W: np.ndarray) -> tuple[np.ndarray, int]:
+    """``(V, e)`` with ``W = V * 2**e`` and the largest ``|V|`` in ``[0.5, 1)`` (exact: a power of two)."""
+    top = float(np.max(np.abs(W)))
+    if top == 0.0:
+        return np.zeros(W.shape), 0
+    e = int(np.frexp(top)[1])
+    with np.errstate(under="ignore"):
+        return np.ldexp(np.asarray(W, dtype=np.float64), -e), e
+
+
+def _unscale(value: float, e: int, call: str, what: str, cause: str) -> float:
+    """``value * 2**e``; an ``OverflowError`` naming the call when it leaves the float range."""
+    with np.errstate(over="ignore", under="ignore"):
+        out = float(np.ldexp(value, e))
+    if not np.isfinite(out):
+        raise OverflowError(
+            f"{call}: {what} is about 2**{int(np.frexp(value)[1]) + e}, beyond the float64 range "
+            f"(about 2**1024); W's entries are too {cause} for it to be a float. Rescale W."
+        )
+    return out
+
+
+def _capacities(W: np.ndarray) -> np.ndarray:
+    """``C_i = 1 / Σ_j (r_j / r_i)² (u_i·u_j)²`` (0 for zero rows), exact under scaling (see the module)."""
+    U, w, e = scaled_norms(W)
+    nonzero = w > 0
+    out = np.zeros(W.shape[0])
+    if not nonzero.any():
+        return out
+    top = int(e[nonzero].max())
+    group = np.where(nonzero, (top - e) // GROUP_BITS, -1)
+    total = np.zeros(W.shape[0])
+    with np.errstate(over="ignore", under="ignore"):
+        for g in np.unique(group[nonzero]):
+            ref = top - int(g) * GROUP_BITS  # reference exponent E_g of the group
+            members = group == g
+            sigma = np.ldexp(w[members], e[members] - ref)
+            V = U[members] * sigma[:, None]
+            q = np.einsum("ij,ij->i", U @ (V.T @ V), U)
+            q[members] = np.maximum(q[members], sigma**2)  # the j = i term alone; clamps rounding
+            total += np.ldexp(np.maximum(q, 0.0), 2 * (ref - e))
+        np.divide(w * w, total, out=out, where=nonzero)
+    return np.clip(out, 0.0, 1.0)
 
 
 def capacity(W) -> np.ndarray:
     """Per-feature capacity ``C_i = (W_i·W_i)**2 / Σ_j (W_i·W_j)**2`` (Scherlis et al. 2022).
 
     ``0 <= C_i <= 1``; ``Σ_i C_i <= rank(W)`` with equality for tight frames.
-    Zero rows get capacity 0. Algebraically this equals
-    :func:`feature_dimensionality`; the two are computed by different formulas.
+    Zero rows get capacity 0. It equals :func:`feature_dimensionality`
+    (``C_i = 1 / Σ_j (|W_j| / |W_i|)² cos² θ_ij`` for both), is invariant under a
+    global rescale of ``W`` and is exact for rows of any norms (see the module).
 
     Parameters
     ----------
@@ -96,12 +189,7 @@ def capacity(W) -> np.ndarray:
     >>> capacity([[1, 0], [-0.5, 3 ** 0.5 / 2], [-0.5, -(3 ** 0.5) / 2]]).round(4)
     array([0.6667, 0.6667, 0.6667])
     """
-    W = check_packing(W).astype(np.float64)
-    sq = np.einsum("ij,ij->i", W, W)
-    denom = _quadratic_forms(W, W)
-    out = np.zeros_like(sq)
-    np.divide(sq * sq, denom, out=out, where=sq > 0)
-    return np.clip(out, 0.0, 1.0)
+    return _capacities(_checked(W, "capacity"))
 
 
 def feature_dimensionality(W) -> np.ndarray:
@@ -124,26 +212,30 @@ def feature_dimensionality(W) -> np.ndarray:
     >>> feature_dimensionality([[1, 0], [-1, 0], [0, 2]])
     array([0.5, 0.5, 1. ])
     """
-    W = check_packing(W).astype(np.float64)
-    sq = np.einsum("ij,ij->i", W, W)
-    U = unit_rows(W)
-    denom = _quadratic_forms(U, W)
-    out = np.zeros_like(sq)
-    np.divide(sq, denom, out=out, where=sq > 0)
-    return np.clip(out, 0.0, 1.0)
+    return _capacities(_checked(W, "feature_dimensionality"))
 
 
 def dimensions_per_feature(W) -> float:
     """Return ``d / ||W||_F**2``, the "dimensions per feature" of Elhage et al. (2022).
+
+    ``||W||_F`` is computed from ``W`` rescaled by a power of two, so it never
+    overflows; a value below the float range rounds to 0.
+
+    Raises
+    ------
+    ValueError
+        For an all-zero ``W``.
+    OverflowError
+        When ``d / ||W||_F**2`` is beyond the float64 range (entries below about 1e-154).
 
     Examples
     --------
     >>> dimensions_per_feature([[1, 0], [-1, 0], [0, 1], [0, -1]])
     0.5
     """
-    W = check_packing(W).astype(np.float64)
-    total = float(np.sum(W * W))
+    W = _checked(W, "dimensions_per_feature")
+    V, e = _globally_scaled(W)
+    total = float(np.sum(V * V))
     if total == 0:
         raise ValueError("W must have at least one nonzero entry; got an all-zero W.")
-    return W.shape[1] / total
-
+    return _unscale(W.shape[1] / total, -2 * e, "dimensions_per_feature(W)", "d / ||W||_F²", "small")

@@ -7,15 +7,24 @@ its ``n × n`` matrix in memory.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .._results import Savable
-from .._rows import row_norms, unit_rows
-from .._validation import _describe, check_int, check_packing, check_ps, check_tolerance, clip_cosines
-from ._tiles import _pair, _side, _tiled
+from .._rows import scaled_norms, unit_rows
+from .._validation import (
+    _describe,
+    check_bool,
+    check_choice,
+    check_int,
+    check_memory,
+    check_packing,
+    check_ps,
+    check_tolerance,
+    clip_cosines,
+)
+from ._tiles import _pair, _side, _tiled, memory_estimate, resolve, weighted_signed
 
 __all__ = [
     "PairStatistics",
@@ -30,6 +39,7 @@ __all__ = [
     "default_atol",
 ]
 
+
 def default_atol(dtype) -> float:
     """Default tolerance for "orthogonal": 1e-6 in float64, 1e-4 in float32.
 
@@ -38,7 +48,13 @@ def default_atol(dtype) -> float:
     >>> default_atol(np.float32), default_atol(np.float64)
     (0.0001, 1e-06)
     """
-    return 1e-4 if np.dtype(dtype) == np.float32 else 1e-6
+    try:
+        dt = np.dtype(dtype) if dtype is not None else None
+    except TypeError:
+        dt = None
+    if dt is None:
+        raise TypeError(f"dtype must be a numpy dtype such as np.float32; got {_describe(dtype)}.")
+    return 1e-4 if dt == np.float32 else 1e-6
 
 
 @dataclass(frozen=True)
@@ -157,6 +173,9 @@ def cosine_matrix(W) -> np.ndarray:
            [0.7071, 1.    ]])
     """
     W = check_packing(W)
+    n, d = W.shape
+    need = n * n * W.itemsize + n * d * (W.itemsize + 8)
+    check_memory(need, "cosine_matrix", "the n x n cosines", n=n, d=d)
     U = unit_rows(W)
     C = U @ U.T
     clip_cosines(C)
@@ -218,13 +237,22 @@ def _check_bins(bins):
 
 
 def _check_method(method, block_size, n_threads):
-    if method not in ("auto", "dense", "blocked"):
-        raise ValueError(f"method must be 'auto', 'dense' or 'blocked'; got {_describe(method)}.")
+    expected = "'auto', 'dense' or 'blocked'"
+    method = check_choice(method, "method", ("auto", "dense", "blocked"), expected=expected)
     if block_size is not None:
         block_size = check_int(block_size, "block_size", minimum=1)
     if n_threads is not None:
         n_threads = check_int(n_threads, "n_threads", minimum=1)
     return method, block_size, n_threads
+
+
+def _check_pass_memory(func: str, W: np.ndarray, method, block_size, n_threads, bins) -> None:
+    """Refuse a tiled pass whose cosine matrix (dense) or tiles would not fit in the memory limit."""
+    n, d = W.shape
+    method, B, threads = resolve(n, W.itemsize, method, block_size, n_threads)
+    need = memory_estimate(n, d, W.itemsize, method, B, threads, bins)
+    sizes = {"n": n, "d": d, "method": method} | ({"block_size": B} if method == "blocked" else {})
+    check_memory(need, func, "the unit rows and the cosines of the pass", **sizes)
 
 
 def pairwise_statistics(
@@ -294,9 +322,11 @@ def pairwise_statistics(
     orders, _ = check_ps(p)
     atol = default_atol(W.dtype) if atol is None else check_tolerance(atol, "atol")
     bins = _check_bins(bins)
+    signed = check_bool(signed, "signed")
     method, block_size, n_threads = _check_method(method, block_size, n_threads)
+    _check_pass_memory("pairwise_statistics", W, method, block_size, n_threads, bins)
     n = W.shape[0]
-    acc, method = _tiled(unit_rows(W), orders, atol, bins, method, block_size, n_threads, bool(signed))
+    acc, method = _tiled(unit_rows(W), orders, atol, bins, method, block_size, n_threads, signed)
     return _finish(acc, orders, n, method)
 
 
@@ -324,8 +354,10 @@ def signed_interference(
     weighted : bool, default False
         ``False``: parts of the cosines of the unit directions. ``True``: parts of
         the dot products ``W_i·W_j`` of the weights with their norms (the
-        interference a toy model's hidden layer actually adds). A weighted moment
-        too large for a float raises ``OverflowError``.
+        interference a toy model's hidden layer actually adds), computed as
+        ``|W_i| |W_j| cos θ_ij`` from the rows' directions and norms at any scale:
+        accurate to about ``1e-16 |W_i| |W_j|``, as any dot product of directions.
+        A weighted moment too large for a float raises ``OverflowError``.
     method, block_size, n_threads
         As for :func:`pairwise_statistics`.
 
@@ -344,31 +376,19 @@ def signed_interference(
     """
     W = check_packing(W)
     orders, _ = check_ps(p)
+    weighted = check_bool(weighted, "weighted")
     method, block_size, n_threads = _check_method(method, block_size, n_threads)
+    _check_pass_memory("signed_interference", W, method, block_size, n_threads, None)
     n = W.shape[0]
     if not weighted:
         acc, _ = _tiled(unit_rows(W), orders, 0.0, None, method, block_size, n_threads, True)
         return _finish(acc, orders, n, method).signed
-    # rescale so every |dot| <= 1, then undo the scale in the moments
-    norms = row_norms(W)
-    top = float(norms.max()) if n else 0.0
-    if top == 0.0:
-        zeros = {float(q): 0.0 for q in orders}
-        return SignedInterference(n, zeros, dict(zeros), 0.0, _pair(None, 0, n), 0.0, _pair(None, 0, n), True)
-    if np.isfinite(top):
-        V = (W / np.asarray(top, dtype=W.dtype)) if W.dtype == np.float64 else (W.astype(np.float64) / top)
-        log_scale = 2.0 * math.log(top)
-    else:  # the largest norm overflows: scale by the largest entry first
-        big = float(np.max(np.abs(W)))
-        V = W.astype(np.float64) / big
-        inner = float(row_norms(V).max())
-        V /= inner
-        log_scale = 2.0 * (math.log(big) + math.log(inner))
-    V = V.astype(W.dtype, copy=False)
-    acc, _ = _tiled(V, orders, 0.0, None, method, block_size, n_threads, True)
-    pos, max_pos, pos_pair = _side(acc.pos, orders, n, log_scale)
-    neg, max_neg, neg_pair = _side(acc.neg, orders, n, log_scale)
-    return SignedInterference(n, pos, neg, max_pos, pos_pair, max_neg, neg_pair, True)
+    # dot products of rows of any norms: per-row binary exponents, moments summed in log space
+    U, w, e = scaled_norms(W)
+    pos, neg = weighted_signed(U * w[:, None], e, orders, block_size or 1024)
+    return SignedInterference(
+        n, pos["moments"], neg["moments"], pos["max"], pos["pair"], neg["max"], neg["pair"], True
+    )
 
 
 def interference_moments(W, p=(1.0, 2.0, 4.0, np.inf), **kwargs) -> np.ndarray:
@@ -462,5 +482,3 @@ def coherence(W, **kwargs) -> float:
     0.5
     """
     return pairwise_statistics(W, p=(np.inf,), **kwargs).coherence
-
-

@@ -36,11 +36,30 @@ _SHORTCUT_MINMAX = ("polygon lines",)
 
 def objective_value(U: np.ndarray, p: float) -> float:
     """Objective of unit rows ``U``: the coherence (``p = inf``) or ``Σ_{i<j} |c_ij|**p``."""
+    return evaluate(U, p)[0]
+
+
+def evaluate(U: np.ndarray, p: float) -> tuple[float, float]:
+    """Return the objective of unit rows ``U`` and its logarithm, which never underflows.
+
+    For large ``p`` every ``|c|**p`` may be below the float range while the
+    packings still differ: the logarithm ``p log c_max + log Σ (|c| / c_max)**p``
+    is normalised by the largest term, so it orders packings (and meets the
+    lower bound) at any ``p``. ``-inf`` for an objective of exactly 0.
+    """
     c = np.abs(pair_cosines(U))
     if c.size == 0:
-        return 0.0
+        return 0.0, -math.inf
     c = np.minimum(c, 1.0)
-    return float(c.max()) if math.isinf(p) else float(np.sum(c**p))
+    top = float(c.max())
+    if top == 0.0:
+        return 0.0, -math.inf
+    if math.isinf(p):
+        return top, math.log(top)
+    with np.errstate(under="ignore"):
+        value = float(np.sum(c**p))
+        log_value = p * math.log(top) + math.log(float(np.sum((c / top) ** p)))
+    return value, log_value
 
 
 def packing_objective(W, p=np.inf) -> float:
@@ -93,20 +112,31 @@ def objective_lower_bound(n: int, d: int, p: float) -> float:
     """Proven lower bound on the objective over all packings of ``n`` lines in ``R^d``.
 
     ``p = inf``: :func:`packing.lower_bound` with the certified LP bound. Finite
-    ``p``: the value of a short-cut optimum, else the Benedetto–Fickus bound
-    ``Σ_{i<j} c² >= (n²/d − n)/2``, carried to ``p >= 2`` by the power-mean
-    inequality and to ``p < 2`` by ``|c|**p >= c²``.
+    ``p``: the value of a short-cut optimum, else the larger of the
+    Benedetto–Fickus bound ``Σ_{i<j} c² >= (n²/d − n)/2``, carried to ``p >= 2``
+    by the power-mean inequality and to ``p < 2`` by ``|c|**p >= c²``, and
+    ``lower_bound(n, d)**p`` (the largest term alone is at least the coherence
+    bound to the power ``p``; it dominates for large ``p``).
     """
+    return math.exp(objective_lower_bound_log(n, d, p))
+
+
+def objective_lower_bound_log(n: int, d: int, p: float) -> float:
+    """Return the logarithm of :func:`objective_lower_bound` (``-inf`` for 0), which never underflows."""
     if math.isinf(p):
-        return lower_bound(n, d, lp=True)
+        bound = lower_bound(n, d, lp=True)
+        return math.log(bound) if bound > 0 else -math.inf
     entry = shortcut_optimum(n, d, p)
     if entry is not None:
-        return entry.moment(p)
+        value = entry.moment(p)
+        return math.log(value) if value > 0 else -math.inf
     pairs = n * (n - 1) / 2.0
     f2 = max(0.0, (n * n / d - n) / 2.0)
-    if p >= 2:
-        return pairs * (f2 / pairs) ** (p / 2.0)
-    return f2
+    if f2 == 0.0:
+        return -math.inf
+    frame = math.log(pairs) + 0.5 * p * (math.log(f2) - math.log(pairs)) if p >= 2 else math.log(f2)
+    coherence = lower_bound(n, d)
+    return max(frame, p * math.log(coherence)) if coherence > 0 else frame
 
 
 def _smooth_max(G: np.ndarray, q: float):

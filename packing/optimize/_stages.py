@@ -22,7 +22,7 @@ from scipy import sparse
 from scipy.optimize import linprog, minimize
 
 from .._rows import nonzero_rows, require_nonzero_rows
-from .._validation import check_float, check_int, check_packing
+from .._validation import check_float, check_int, check_memory, check_packing
 from ._objectives import _smooth_value_grad, objective_value
 from ._sphere import pair_cosine_jacobian, retract, tangent_constraints, unit
 
@@ -37,6 +37,10 @@ _Q_RATIOS = (4.0, 8.0)
 _Q_LAST = 2048.0
 #: Smoothing ε of the potential for p < 2, one L-BFGS stage each (p >= 2 is smooth: one stage, ε = 0).
 _EPS_SCHEDULE = (1e-1, 1e-2, 1e-3, 1e-4, 1e-6)
+#: Above this p the potential Σ |c|**p is descended through its logarithm (the smooth max with
+#: q = p/2, normalised by the largest term): the potential itself is then so small that L-BFGS's
+#: tolerances stop it at once (at p = 64 every term of a good packing is below 1e-12).
+_LOG_POTENTIAL_P = 16.0
 #: The LP polish stops when its trust region is smaller than this.
 _MIN_RADIUS = 1e-10
 #: Weight of the L1 norm of the step in the LP polish (keeps steps off flat directions).
@@ -91,6 +95,8 @@ def smooth_descent(
             its += k
             if time.perf_counter() > deadline:
                 break
+    elif p > _LOG_POTENTIAL_P:  # (2/p) log Σ |c|**p, normalised by the largest term: no underflow
+        U, its = _lbfgs(U, "max", p / 2.0, 0.0, maxiter)
     else:
         for eps in _EPS_SCHEDULE if p < 2 else (0.0,):
             U, k = _lbfgs(U, "pot", p, eps, maxiter)
@@ -181,6 +187,9 @@ def polish_coherence(W, *, max_iter: int = 200, radius: float = 1e-3, tol: float
     ValueError: radius must be > 0.0; got 0.0.
     """
     W = check_packing(W, min_rows=2)
+    n, d = W.shape
+    need = 32 * n * n + 80 * n * d
+    check_memory(need, "polish_coherence", "the n x n cosines and the LP of the pairs", n=n, d=d)
     max_iter = check_int(max_iter, "max_iter", minimum=0)
     radius = check_float(radius, "radius", minimum=0.0, strict_min=True)
     tol = check_float(tol, "tol", minimum=0.0)

@@ -18,12 +18,28 @@ from dataclasses import dataclass, field
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .._progress import check_progress, progress_bar
 from .._results import Savable
 from .._rows import require_nonzero_rows
-from .._validation import check_bool, check_choice, check_float, check_int, check_p, check_packing, check_rng
+from .._validation import (
+    check_bool,
+    check_choice,
+    check_float,
+    check_int,
+    check_memory,
+    check_p,
+    check_packing,
+    check_rng,
+)
 from ..bounds import lower_bound
 from ..constructions.polytopes import regular_polygon_lines
-from ._objectives import objective_lower_bound, objective_value, shortcut_optimum
+from ._objectives import (
+    evaluate,
+    objective_lower_bound,
+    objective_lower_bound_log,
+    objective_value,
+    shortcut_optimum,
+)
 from ._sphere import random_point, unit
 from ._stages import alternating_projection, equalize, lp_polish, q_schedule, smooth_descent
 
@@ -122,6 +138,7 @@ def _validate(n, d, p, budget, restarts, method, max_iter, polish, hop, tol, ver
     n = check_int(n, "n", minimum=1)
     d = check_int(d, "d", minimum=1)
     p = check_p(p)
+    check_memory(48 * n * n + 80 * n * d, "optimize_packing", "the n x n cosines and Gram matrices", n=n, d=d)
     if budget is None:
         budget = DEFAULT_BUDGET if math.isinf(p) else DEFAULT_BUDGET_FINITE_P
     else:
@@ -172,6 +189,7 @@ class _Search:
     history: list[float] = field(default_factory=list)
     best: np.ndarray | None = None
     best_obj: float = math.inf
+    best_key: float = math.inf  # log of best_obj, which orders packings even where best_obj underflows
     k: int = 0  # starts completed in this call
     max_gain: float = 0.0  # the largest objective drop the polish has achieved
 
@@ -181,17 +199,23 @@ class _Search:
             return cls()
         return cls(prev.iterations, prev.restarts, prev.time, list(prev.history))
 
-    def offer(self, U: np.ndarray, obj: float) -> bool:
-        """Keep ``U`` if it beats the incumbent; say whether it did."""
-        if obj < self.best_obj:
-            self.best, self.best_obj = U, obj
+    def offer(self, U: np.ndarray, obj: float, key: float) -> bool:
+        """Keep ``U`` if it beats the incumbent (by ``key``, the log of its objective ``obj``)."""
+        if key < self.best_key:
+            self.best, self.best_obj, self.best_key = U, obj, key
             return True
         return False
 
 
-def _stop_reason(state: _Search, cfg: _Settings, lb: float, t_search: float) -> str | None:
-    """Return the stopping rule met before the next restart, or ``None`` to go on."""
-    if state.best is not None and state.best_obj - lb <= cfg.tol:
+def _stop_reason(state: _Search, cfg: _Settings, lb_log: float, t_search: float) -> str | None:
+    """Return the stopping rule met before the next restart, or ``None`` to go on.
+
+    The lower-bound test is relative: ``objective <= lower_bound * (1 + tol)``, compared in logs,
+    so it means the same at every scale of the objective (a p-potential of large p is tiny).
+    """
+    if state.best is not None and (
+        state.best_key == -math.inf or state.best_key - lb_log <= math.log1p(cfg.tol)
+    ):
         return "lower_bound"
     if cfg.restarts is not None and state.k >= cfg.restarts:
         return "restarts"
@@ -248,7 +272,9 @@ def _local_search(U, state: _Search, cfg: _Settings, rng, deadline: float, floor
     return U
 
 
-def _search(cfg: _Settings, rng, start, fresh: bool, lb: float, state: _Search) -> tuple[np.ndarray, str]:
+def _search(
+    cfg: _Settings, rng, start, fresh: bool, lb_log: float, state: _Search, progress=False
+) -> tuple[np.ndarray, str]:
     """Run restarts until a stopping rule fires; return the best packing and the reason."""
     t_search = time.perf_counter()  # the budget is for the search; the (cached) bound is extra
     deadline = t_search + cfg.budget
@@ -256,22 +282,28 @@ def _search(cfg: _Settings, rng, start, fresh: bool, lb: float, state: _Search) 
     if not math.isinf(cfg.p) and fresh:
         queue += _structured_starts(cfg.n, cfg.d)
     if start is not None:
-        state.offer(start, objective_value(start, cfg.p))
+        state.offer(start, *evaluate(start, cfg.p))
     uses_ap = math.isinf(cfg.p) and cfg.method != "smooth"
     floor = lower_bound(cfg.n, cfg.d, lp=False) if uses_ap else None
+    # progress hook (cli branch): restarts done out of `restarts`, else seconds out of the budget
+    by_restarts = cfg.restarts is not None
+    total, unit = (cfg.restarts, "restart") if by_restarts else (round(cfg.budget, 2), "s")
+    desc = f"optimize_packing({cfg.n}, {cfg.d})"
     try:
-        with threadpool_limits(1):
-            while (reason := _stop_reason(state, cfg, lb, t_search)) is None:
+        with threadpool_limits(1), progress_bar(total, desc=desc, progress=progress, unit=unit) as bar:
+            while (reason := _stop_reason(state, cfg, lb_log, t_search)) is None:
                 U = _next_start(queue, state, cfg, rng)
                 if state.best is None:
-                    state.offer(U, objective_value(U, cfg.p))
+                    state.offer(U, *evaluate(U, cfg.p))
                 U = _local_search(U, state, cfg, rng, deadline, floor)
                 state.k += 1
                 state.restarts += 1
-                obj = objective_value(U, cfg.p)
-                if state.offer(U, obj) and cfg.verbose:
+                obj, key = evaluate(U, cfg.p)
+                if state.offer(U, obj, key) and cfg.verbose:
                     print(f"restart {state.restarts}: {obj:.15g}")
                 state.history.append(state.best_obj)
+                bar.set(state.k if by_restarts else round(time.perf_counter() - t_search, 2))
+                bar.note(best=f"{state.best_obj:.6g}")
     except KeyboardInterrupt:
         reason = "interrupted"
         if state.best is None:
@@ -297,6 +329,7 @@ def optimize_packing(
     hop: float = 0.5,
     tol: float = 1e-12,
     verbose: bool = False,
+    progress="auto",
 ) -> PackingResult:
     """Find ``n`` unit vectors in ``R^d`` with small coherence (``p = inf``) or p-frame potential.
 
@@ -352,17 +385,25 @@ def optimize_packing(
         ``[0.003, 0.3]``, a quarter of the time with 1–3 lines redrawn) instead
         of a fresh random packing.
     tol : float, default 1e-12
-        Stop as soon as the objective is within ``tol`` of the certified lower bound.
+        Stop as soon as the objective is within ``tol`` of the certified lower bound,
+        relatively: ``objective <= lower_bound * (1 + tol)`` (compared in logarithms,
+        so it holds its meaning for the tiny potentials of large ``p``).
     verbose : bool
         Print the best objective after each improving restart.
+    progress : True, False or "auto"
+        A progress bar on standard error (restarts out of ``restarts``, else
+        seconds out of ``budget``, with the best objective so far); ``"auto"``
+        (default) shows it only when standard error is a terminal and the search
+        takes longer than half a second.
 
     Returns
     -------
     PackingResult
         ``lower_bound`` is :func:`packing.lower_bound` ``(n, d, lp=True)`` for
-        ``p = inf``. For finite ``p`` it is the Benedetto–Fickus frame-potential
-        bound ``(n²/d − n)/2`` on ``Σ c²``, carried to ``p >= 2`` by the power-mean
-        inequality and to ``p < 2`` by ``|c|**p >= c²`` (tight only for ``p = 2``).
+        ``p = inf``. For finite ``p`` it is the larger of the Benedetto–Fickus
+        frame-potential bound ``(n²/d − n)/2`` on ``Σ c²``, carried to ``p >= 2`` by
+        the power-mean inequality and to ``p < 2`` by ``|c|**p >= c²`` (tight only
+        for ``p = 2``), and ``lower_bound(n, d)**p``.
         The search stops at the ``budget``, after ``restarts`` starts, when the
         lower bound is reached, or on Ctrl-C (the best packing so far is returned
         with ``stopping_reason="interrupted"``; during the first phase, the LP
@@ -391,10 +432,12 @@ def optimize_packing(
     t0 = time.perf_counter()
     cfg = _validate(n, d, p, budget, restarts, method, max_iter, polish, hop, tol, verbose)
     rng = check_rng(rng)
+    progress = check_progress(progress)
     prev, start = _validate_init(init, cfg)
     state = _Search.resume(prev)
     try:
-        lb = objective_lower_bound(cfg.n, cfg.d, cfg.p)
+        objective_lower_bound(cfg.n, cfg.d, cfg.p)  # solves (and caches) the LP bound: interruptible
+        lb_log = objective_lower_bound_log(cfg.n, cfg.d, cfg.p)  # the same bound in logs, cached LP
     except KeyboardInterrupt:  # Ctrl-C while the LP bound is solved: the search has not started
         # still proven: the closed-form bounds without the LP (the finite-p bound needs no LP)
         finite = not math.isinf(cfg.p)
@@ -402,11 +445,12 @@ def optimize_packing(
         W = start if start is not None else (prev.W if prev is not None else random_point(rng, cfg.n, cfg.d))
         reason = "interrupted"
     else:
+        lb = math.exp(lb_log)
         exact = shortcut_optimum(cfg.n, cfg.d, cfg.p)
         if exact is not None:
             W, reason = np.array(exact.build()), "exact"
         else:
-            W, reason = _search(cfg, rng, start, prev is None, lb, state)
+            W, reason = _search(cfg, rng, start, prev is None, lb_log, state, progress)
     obj = objective_value(W, cfg.p)
     return PackingResult(
         W=W,

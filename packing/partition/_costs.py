@@ -26,11 +26,14 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .._progress import check_progress, progress_bar
 from .._validation import (
     _describe,
+    check_callable,
     check_choice,
     check_float,
     check_int,
+    check_memory,
     check_p,
     check_seed_sequence,
     child_rng,
@@ -76,7 +79,7 @@ def _optimizer_run(purpose: int, m: int, D: int, p: float, budget, seed, **optio
     key = (purpose, m, D, p, budget, seed.entropy, seed.spawn_key, tuple(sorted(options.items())))
     if key not in OPTIMIZER_CACHE:
         stream = child_rng(seed, purpose, m, D)
-        res = optimize_packing(m, D, p=p, rng=stream, budget=budget, **options)
+        res = optimize_packing(m, D, p=p, rng=stream, budget=budget, progress=False, **options)
         if getattr(res, "stopping_reason", "") == "interrupted":  # Ctrl-C: never cache a cut-short value
             raise KeyboardInterrupt
         OPTIMIZER_CACHE[key] = (float(res.objective), np.asarray(res.W, dtype=np.float64))
@@ -94,7 +97,7 @@ def optimizer_cost(m: int, D: int, p: float, budget, seed: np.random.SeedSequenc
 def cost_function(cost, p: float, budget, seed) -> tuple[str, Callable[[int, int], float]]:
     """Return ``(name, f)`` for a validated ``cost``: ``"callable"`` for a user's function."""
     if callable(cost):
-        return "callable", cost
+        return "callable", check_callable(cost, "cost", (2,), "a callable f(m, D) -> float")[0]
     check_choice(cost, "cost", COSTS, expected=_COST_TEXT)
     if cost == "welch":
         return cost, lambda m, D: welch_cost(m, D, p)
@@ -103,20 +106,50 @@ def cost_function(cost, p: float, budget, seed) -> tuple[str, Callable[[int, int
     return cost, lambda m, D: optimizer_cost(m, D, p, budget, seed)
 
 
-def cost_table(n: int, d: int, fn: Callable[[int, int], float]) -> np.ndarray:
-    """Evaluate ``fn`` on every block shape; refuse values that are not numbers ``>= 0`` (inf allowed)."""
+#: Bytes per cell of an ``(n + 1) x (d + 1)`` table that the partition DP holds at once: the cost
+#: table and its envelope, the padded rows of F and of the block counts, the choices and the kept shapes.
+BYTES_PER_CELL = 96
+#: Scratch of the fast DP's (block shapes x feature counts) matrices: ``_dp.CHUNK`` entries, several arrays.
+DP_SCRATCH = 160 * 2**20
+
+
+def check_table_memory(func: str, n: int, d: int, *, dp: bool) -> None:
+    """Refuse a table (and, with ``dp``, the dynamic programme over it) beyond the memory limit."""
+    cells = (n + 1) * (d + 1)
+    need = cells * BYTES_PER_CELL + DP_SCRATCH if dp else cells * 16
+    what = "the (n + 1) x (d + 1) tables of the partition programme" if dp else "the (n + 1) x (d + 1) table"
+    check_memory(need, func, what, n=n, d=d)
+
+
+def cost_table(n: int, d: int, fn: Callable[[int, int], float], progress=False) -> np.ndarray:
+    """Evaluate ``fn`` on every block shape; refuse values that are not numbers ``>= 0`` (inf allowed).
+
+    ``progress`` shows a bar over the table (callers pass it for the optimizer cost only).
+    """
     f = np.full((n + 1, d + 1), np.inf)
+    # progress hook (cli branch): one bar over the n * d entries
+    with progress_bar(n * d, desc=f"block costs ({n}, {d})", progress=progress, unit="block") as bar:
+        _fill(f, n, d, fn, bar)
+    return f
+
+
+def _fill(f: np.ndarray, n: int, d: int, fn: Callable[[int, int], float], bar) -> None:
     for m in range(1, n + 1):
         for D in range(1, d + 1):
-            value = fn(m, D)
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                raise TypeError(f"cost({m}, {D}) must return a number; got {_describe(value)}.") from None
-            if math.isnan(value) or value < 0:
-                raise ValueError(f"cost({m}, {D}) must be >= 0 (or inf); got {value}.")
-            f[m, D] = value
-    return f
+            f[m, D] = checked_cost(fn, m, D)
+            bar.update()
+
+
+def checked_cost(fn: Callable[[int, int], float], m: int, D: int) -> float:
+    """``fn(m, D)`` as a float; refuse values that are not numbers ``>= 0`` (inf allowed)."""
+    value = fn(m, D)
+    try:
+        value = float(value)
+    except (TypeError, ValueError, OverflowError):
+        raise TypeError(f"cost({m}, {D}) must return a number; got {_describe(value)}.") from None
+    if math.isnan(value) or value < 0:
+        raise ValueError(f"cost({m}, {D}) must be >= 0 (or inf); got {value}.")
+    return value
 
 
 def build_block(m: int, D: int, p: float, cost: str, budget, seed) -> np.ndarray:
@@ -153,7 +186,9 @@ def check_rng_or_seed(rng, seed) -> np.random.SeedSequence:
     return check_seed_sequence(rng)
 
 
-def block_cost_table(n: int, d: int, p: float, *, cost="welch", budget=None, rng=0, seed=None) -> np.ndarray:
+def block_cost_table(
+    n: int, d: int, p: float, *, cost="welch", budget=None, rng=0, seed=None, progress="auto"
+) -> np.ndarray:
     """Return the table ``f[m, D]`` (``0 <= m <= n``, ``0 <= D <= d``) of within-block losses.
 
     ``f[m, D]`` is ``Σ_{i<j} |cos θ_ij|^p`` (``p = inf``: the coherence) of the
@@ -177,6 +212,9 @@ def block_cost_table(n: int, d: int, p: float, *, cost="welch", budget=None, rng
         draws fresh entropy.
     seed : int, optional
         Deprecated alias of ``rng`` (an int seed).
+    progress : True, False or "auto"
+        With ``cost="optimizer"``, a progress bar over the table's entries on
+        standard error; ``"auto"`` (default) only when standard error is a terminal.
 
     Returns
     -------
@@ -199,5 +237,7 @@ def block_cost_table(n: int, d: int, p: float, *, cost="welch", budget=None, rng
     d = check_int(d, "d", minimum=1)
     p = check_p(p)
     seq = check_rng_or_seed(rng, seed)
-    _, fn = cost_function(cost, p, check_budget(budget), seq)
-    return cost_table(n, d, fn)
+    name, fn = cost_function(cost, p, check_budget(budget), seq)
+    check_table_memory("block_cost_table", n, d, dp=False)
+    progress = check_progress(progress)
+    return cost_table(n, d, fn, progress if name == "optimizer" else False)

@@ -64,7 +64,7 @@ def backtrack(F, choice_m, choice_D) -> tuple[float, list[tuple[int, int]]]:
     if not np.isfinite(F[n, d]):
         raise ValueError(
             f"no partition of n={n} features into d={d} dims has finite cost; the cost table is inf "
-            f"everywhere it is needed (cost must be finite at least for blocks of 1 dimension)."
+            f"everywhere it is needed (cost must be finite at least for blocks of 1 dimension; got inf)."
         )
     blocks = []
     a, b = n, d

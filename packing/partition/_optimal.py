@@ -7,12 +7,21 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._progress import check_progress
 from .._results import Savable
-from .._validation import check_equal_blocks, check_int, check_p
+from .._validation import check_bool, check_equal_blocks, check_int, check_memory, check_p
 from ..constructions import tegum_product
 from ..geometry import interference_moment
 from . import _dp
-from ._costs import build_block, check_budget, check_rng_or_seed, cost_function, cost_table
+from ._costs import (
+    build_block,
+    check_budget,
+    check_rng_or_seed,
+    check_table_memory,
+    checked_cost,
+    cost_function,
+    cost_table,
+)
 
 __all__ = ["PartitionResult", "optimal_partition", "equal_partition_loss"]
 
@@ -87,6 +96,7 @@ def optimal_partition(
     build: bool = True,
     rng=0,
     seed: int | None = None,
+    progress="auto",
 ) -> PartitionResult:
     """Return the partition of ``n`` features and ``d`` dims into orthogonal blocks of least interference.
 
@@ -132,6 +142,9 @@ def optimal_partition(
     seed : int, optional
         Deprecated alias of ``rng`` (an int seed); warns with
         ``DeprecationWarning``.
+    progress : True, False or "auto"
+        With ``cost="optimizer"``, a progress bar over the cost table on
+        standard error; ``"auto"`` (default) only when standard error is a terminal.
 
     Returns
     -------
@@ -156,9 +169,14 @@ def optimal_partition(
     d = check_int(d, "d", minimum=1)
     p = check_p(p)
     budget = check_budget(budget)
+    build = check_bool(build, "build")
     seq = check_rng_or_seed(rng, seed)
     name, fn = cost_function(cost, p, budget, seq)
-    f = cost_table(n, d, fn)
+    progress = check_progress(progress)
+    check_table_memory("optimal_partition", n, d, dp=True)
+    if build:
+        check_memory(24 * n * d, "optimal_partition", "the block-diagonal packing W (build=True)", n=n, d=d)
+    f = cost_table(n, d, fn, progress if name == "optimizer" else False)
     envelope = np.minimum.accumulate(f, axis=1)
     loss, blocks = _dp.solve(envelope, n, d, math.isinf(p))
     if math.isinf(p) and len(blocks) > 1:  # max ignores all but one block: fewest blocks at that level
@@ -201,6 +219,11 @@ def equal_partition_loss(n: int, d: int, k: int, p: float, *, cost="welch") -> f
     d = check_int(d, "d", minimum=1)
     k = check_equal_blocks(n, d, k)
     p = check_p(p)
-    _, fn = cost_function(cost, p, None, check_rng_or_seed(0, None))
-    value = float(np.min(cost_table(n // k, d // k, fn)[n // k, 1:]))
+    name, fn = cost_function(cost, p, None, check_rng_or_seed(0, None))
+    m, D = n // k, d // k
+    if name == "welch":  # the Welch cost falls with the dimension: a block uses all of its D
+        value = checked_cost(fn, m, D)
+    else:  # a block may leave dimensions unused: the least cost over 1..D dimensions
+        check_memory(16 * D, "equal_partition_loss", "the costs of one block in 1..d/k dimensions", d=d, k=k)
+        value = min(checked_cost(fn, m, used) for used in range(1, D + 1))
     return value if math.isinf(p) else k * value

@@ -14,6 +14,7 @@ from itertools import permutations
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
+from threadpoolctl import threadpool_limits
 
 __all__: list[str] = []  # private module
 
@@ -21,8 +22,14 @@ __all__: list[str] = []  # private module
 EXHAUSTIVE_POINTS = 6
 #: Seeded search: anchor inner products may differ from the template's by this much ...
 SLACK = 0.5
-#: ... and at most this many anchor correspondences are tried.
+#: ... and at most this many anchor correspondences are tried ...
 MAX_STARTS = 2000
+#: ... within this many elementary steps (each start costs three m x m assignments, about 3 m³):
+#: a template of more points than the budget allows even one start for is not matched (a factor
+#: of 5,050 features could otherwise take hours against the rectified 100-simplex).
+MATCH_WORK = 2e10
+#: The seeded search for anchor correspondences stops after this many candidate checks.
+ANCHOR_CHECKS = 2_000_000
 
 
 def _procrustes(A: np.ndarray, B: np.ndarray) -> np.ndarray:
@@ -31,7 +38,7 @@ def _procrustes(A: np.ndarray, B: np.ndarray) -> np.ndarray:
     return U @ Vt
 
 
-def _starts(family: str, X: np.ndarray, T: np.ndarray):
+def _starts(family: str, X: np.ndarray, T: np.ndarray, max_starts: int = MAX_STARTS):
     """Yield initial correspondences (rows of X, rows of T) seeding the Procrustes search."""
     m, k = T.shape
     if family == "simplex":  # every bijection is an automorphism
@@ -57,17 +64,18 @@ def _starts(family: str, X: np.ndarray, T: np.ndarray):
         v = R[a] / max(np.linalg.norm(R[a]), 1e-300)
         R = R - np.outer(R @ v, v)
     GX, GT = X[anchors] @ X[anchors].T, T @ T.T
-    count = 0
+    count = checks = 0
 
     def extend(tup):
-        nonlocal count
+        nonlocal count, checks
         j = len(tup)
         if j == k:
             count += 1
             yield np.array(anchors), np.array(tup)
             return
         for t in range(m):
-            if count >= MAX_STARTS:
+            checks += 1
+            if count >= max_starts or checks > ANCHOR_CHECKS:
                 return
             if t not in tup and all(abs(GX[j, i] - GT[t, tup[i]]) <= SLACK for i in range(j)):
                 yield from extend((*tup, t))
@@ -76,14 +84,28 @@ def _starts(family: str, X: np.ndarray, T: np.ndarray):
 
 
 def match(family: str, X: np.ndarray, out2: float, T: np.ndarray) -> tuple[float, np.ndarray]:
+    """Return the best ``(residual, perm)`` aligning ``X`` onto ``T`` (see :func:`_match`).
+
+    The products here are small: one BLAS thread is faster than several that
+    contend for the cores (tenfold on a loaded machine).
+    """
+    with threadpool_limits(1):
+        return _match(family, X, out2, T)
+
+
+def _match(family: str, X: np.ndarray, out2: float, T: np.ndarray) -> tuple[float, np.ndarray]:
     """Return the best ``(residual, perm)`` aligning ``X`` (m, k) onto template ``T`` (m, k).
 
     ``out2 >= 0`` is the squared norm of the part of the vectors outside the
     ``k``-dimensional span ``X`` is expressed in; it adds to the residual.
-    ``perm[i]`` is the template point matched to row ``i`` of ``X``.
+    ``perm[i]`` is the template point matched to row ``i`` of ``X``; ``(inf, None)``
+    when not even one start fits in :data:`MATCH_WORK`.
     """
     m = T.shape[0]
     best = (np.inf, None)
+    max_starts = min(MAX_STARTS, int(MATCH_WORK // (3 * m**3)))
+    if m > EXHAUSTIVE_POINTS and max_starts < 1:
+        return best
     if m <= EXHAUSTIVE_POINTS:
         for perm in permutations(range(m)):
             perm = np.array(perm)
@@ -92,7 +114,7 @@ def match(family: str, X: np.ndarray, out2: float, T: np.ndarray) -> tuple[float
             if r2 < best[0]:
                 best = (r2, perm)
         return float(np.sqrt(max(best[0] + out2, 0.0) / m)), best[1]
-    for rows, cols in _starts(family, X, T):
+    for rows, cols in _starts(family, X, T, max_starts):
         Q = _procrustes(X[rows], T[cols])
         for _ in range(3):
             Y = X @ Q

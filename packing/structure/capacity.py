@@ -13,10 +13,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._results import Savable
-from .._rows import row_norms, unit_rows
 from .._validation import check_instance, check_packing, check_tolerance
-from ..geometry import capacity, feature_dimensionality
-from .factors import TegumFactors, _check_factor_options, _tegum_factors
+from ..geometry.frames import _capacities
+from .factors import (
+    FACTOR_BYTES_PER_PAIR,
+    TegumFactors,
+    _check_factor_options,
+    _tegum_factors,
+    check_pairwise_memory,
+    row_scales,
+)
 
 __all__ = ["FactorCapacity", "factor_capacities"]
 
@@ -89,7 +95,9 @@ def factor_capacities(W, factors=None, *, tol: float = CAPACITY_TOL, **kwargs) -
     W = check_packing(W, dtype=np.float64)
     tol = check_tolerance(tol, "tol")
     if factors is None:
-        factors = _tegum_factors(unit_rows(W), row_norms(W), *_check_factor_options(**kwargs))
+        options = _check_factor_options(**kwargs)
+        check_pairwise_memory("factor_capacities", *W.shape, per_pair=FACTOR_BYTES_PER_PAIR)
+        factors = _tegum_factors(*row_scales(W), *options)
     check_instance(factors, TegumFactors, "factors", what="a TegumFactors from tegum_factors(W)")
     if (factors.n, factors.d) != W.shape:
         raise ValueError(
@@ -101,9 +109,9 @@ def factor_capacities(W, factors=None, *, tol: float = CAPACITY_TOL, **kwargs) -
 
 def _factor_capacities(W: np.ndarray, factors: TegumFactors, tol: float) -> list[FactorCapacity]:
     """:func:`factor_capacities` of a checked float64 ``W`` and a decomposition of it."""
-    C, D = capacity(W), feature_dimensionality(W)
+    C = _capacities(W)  # feature dimensionality is the same number (see packing.geometry.frames)
     out = []
     for f, k in zip(factors.factors, factors.dims, strict=True):
         total = float(C[f].sum())
-        out.append(FactorCapacity(f, C[f], D[f], total, int(k), bool(abs(total - k) <= tol)))
+        out.append(FactorCapacity(f, C[f], C[f].copy(), total, int(k), bool(abs(total - k) <= tol)))
     return out

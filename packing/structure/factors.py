@@ -19,8 +19,8 @@ from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .._results import Savable
-from .._rows import cosines, nonzero_rows, rank, row_norms, span, unit_rows
-from .._validation import check_float, check_packing, check_tolerance
+from .._rows import cosines, nonzero_rows, rank, scaled_norms, span, unit_rows
+from .._validation import check_bool, check_float, check_memory, check_packing, check_tolerance
 from .shapes import RANK_RTOL
 
 __all__ = [
@@ -35,6 +35,48 @@ __all__ = [
 NORM_THRESHOLD = 0.1
 #: Default |cos| above which two features interfere (an edge of the interference graph).
 INTERFERENCE_ATOL = 0.05
+#: Bytes a networkx graph holds per edge (both adjacency entries and an attribute dict) and per node.
+GRAPH_EDGE_BYTES, GRAPH_NODE_BYTES = 600, 400
+
+
+def check_pairwise_memory(func: str, n: int, d: int, per_pair: int) -> None:
+    """Refuse a dense computation of ``per_pair`` bytes per entry of an ``n x n`` matrix beyond the limit."""
+    check_memory(per_pair * n * n + 24 * n * d, func, "its dense n x n matrices", n=n, d=d)
+
+
+def check_graph_memory(func: str, nodes: int, edges: int) -> None:
+    """Refuse a networkx graph of ``nodes`` and ``edges`` beyond the memory limit."""
+    need = GRAPH_NODE_BYTES * nodes + GRAPH_EDGE_BYTES * edges
+    check_memory(need, func, f"a networkx graph with {edges} edges", n=nodes)
+
+
+class Norms:
+    """Row norms as ``w * 2**e`` (:func:`packing._rows.scaled_norms`): compared exactly at any scale."""
+
+    def __init__(self, w: np.ndarray, e: np.ndarray):
+        self.w, self.e = w, e
+        with np.errstate(divide="ignore"):
+            self.log2 = np.where(w > 0, np.log2(np.where(w > 0, w, 1.0)) + e, -np.inf)
+
+    @property
+    def values(self) -> np.ndarray:
+        """The norms as floats (``inf`` for a norm beyond the float range, about 1.8e308)."""
+        with np.errstate(over="ignore"):
+            return np.ldexp(self.w, self.e)
+
+    def above(self, threshold: float, relative: bool) -> np.ndarray:
+        """Rows whose norm is ``> threshold`` (times the largest norm when ``relative``)."""
+        with np.errstate(divide="ignore"):
+            cut = np.log2(threshold) if threshold > 0 else -np.inf
+        if relative:
+            cut += float(self.log2.max()) if self.log2.size else 0.0
+        return self.log2 > cut
+
+
+def row_scales(W: np.ndarray) -> tuple[np.ndarray, Norms]:
+    """Return the unit rows of ``W`` (float64) and its row norms, for the private implementations."""
+    U, w, e = scaled_norms(W)
+    return U, Norms(w, e)
 
 
 def represented_features(W, *, threshold: float = NORM_THRESHOLD, relative: bool = True):
@@ -70,14 +112,15 @@ def represented_features(W, *, threshold: float = NORM_THRESHOLD, relative: bool
     """
     W = check_packing(W)
     threshold = check_tolerance(threshold, "threshold")
-    norms = row_norms(W)
-    kept, dropped = _represented(norms, threshold, bool(relative))
-    return kept, dropped, norms
+    relative = check_bool(relative, "relative")
+    _, norms = row_scales(W)
+    kept, dropped = _represented(norms, threshold, relative)
+    return kept, dropped, norms.values
 
 
-def _represented(norms: np.ndarray, threshold: float, relative: bool) -> tuple[np.ndarray, np.ndarray]:
+def _represented(norms: Norms, threshold: float, relative: bool) -> tuple[np.ndarray, np.ndarray]:
     """Return the rows with norm above, and at most, ``threshold`` (times the largest if ``relative``)."""
-    keep = norms > threshold * (norms.max() if relative else 1.0)
+    keep = norms.above(threshold, relative)
     return np.flatnonzero(keep), np.flatnonzero(~keep)
 
 
@@ -104,10 +147,12 @@ def interference_graph(W, *, atol: float = INTERFERENCE_ATOL) -> nx.Graph:
     """
     W = check_packing(W)
     atol = check_tolerance(atol, "atol")
+    check_pairwise_memory("interference_graph", *W.shape, per_pair=18)
     C = cosines(W)
+    i, j = np.nonzero(np.triu(np.abs(C) > atol, k=1))
+    check_graph_memory("interference_graph", C.shape[0], i.size)
     G = nx.Graph()
     G.add_nodes_from(range(C.shape[0]))
-    i, j = np.nonzero(np.triu(np.abs(C) > atol, k=1))
     G.add_edges_from((int(a), int(b), {"cos": float(C[a, b])}) for a, b in zip(i, j, strict=True))
     return G
 
@@ -125,18 +170,26 @@ def orthogonality_graph(W, *, atol: float = INTERFERENCE_ATOL) -> nx.Graph:
     """
     W = check_packing(W)
     atol = check_tolerance(atol, "atol")
-    return _orthogonality_graph(unit_rows(W, dtype=np.float64), atol)
+    check_pairwise_memory("orthogonality_graph", *W.shape, per_pair=18)
+    return _orthogonality_graph(unit_rows(W, dtype=np.float64), atol, "orthogonality_graph")
 
 
-def _orthogonality_graph(U: np.ndarray, atol: float) -> nx.Graph:
+def _orthogonality_graph(U: np.ndarray, atol: float, func: str) -> nx.Graph:
     """:func:`orthogonality_graph` of unit rows ``U`` (zero rows allowed) at a checked ``atol``."""
+    nodes, i, j = orthogonal_pairs_of(U, atol)
+    check_graph_memory(func, nodes.size, i.size)
+    G = nx.Graph()
+    G.add_nodes_from(nodes.tolist())
+    G.add_edges_from(zip(i.tolist(), j.tolist(), strict=True))
+    return G
+
+
+def orthogonal_pairs_of(U: np.ndarray, atol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return the nonzero rows of unit rows ``U`` and their pairs ``i < j`` with ``|cos| <= atol``."""
     nonzero = np.flatnonzero(nonzero_rows(U))
     V = U[nonzero]
-    G = nx.Graph()
-    G.add_nodes_from(int(k) for k in nonzero)
-    i, j = np.nonzero(np.triu(np.abs(V @ V.T) <= atol, k=1))
-    G.add_edges_from((int(nonzero[a]), int(nonzero[b])) for a, b in zip(i, j, strict=True))
-    return G
+    a, b = np.nonzero(np.triu(np.abs(V @ V.T) <= atol, k=1))
+    return nonzero, nonzero[a], nonzero[b]
 
 
 def _subspace_overlap(bases: list) -> float:
@@ -270,7 +323,12 @@ def tegum_factors(
     """
     W = check_packing(W)
     options = _check_factor_options(atol, norm_threshold, rank_rtol, orth_tol)
-    return _tegum_factors(unit_rows(W, dtype=np.float64), row_norms(W), *options)
+    check_pairwise_memory("tegum_factors", *W.shape, per_pair=FACTOR_BYTES_PER_PAIR)
+    return _tegum_factors(*row_scales(W), *options)
+
+
+#: Bytes per pair of the dense work of :func:`tegum_factors` (|cosines|, masks, the cross-factor values).
+FACTOR_BYTES_PER_PAIR = 40
 
 
 def _check_factor_options(
@@ -290,7 +348,7 @@ def _check_factor_options(
 
 
 def _tegum_factors(
-    U: np.ndarray, norms: np.ndarray, atol: float, norm_threshold: float, rank_rtol: float, orth_tol: float
+    U: np.ndarray, norms: Norms, atol: float, norm_threshold: float, rank_rtol: float, orth_tol: float
 ) -> TegumFactors:
     """:func:`tegum_factors` from the unit rows ``U`` (float64) and row norms, options checked."""
     n, d = U.shape
@@ -316,7 +374,7 @@ def _tegum_factors(
         factors=factors,
         dims=dims,
         dropped=dropped,
-        norms=norms,
+        norms=norms.values,
         cross_overlap=cross_overlap,
         subspace_overlap=min(sub, 1.0),
         block_orthogonal=bool(sub <= orth_tol and sum(dims) <= d),

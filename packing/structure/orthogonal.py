@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import networkx as nx
 import numpy as np
+from scipy.sparse import csr_matrix
+from scipy.sparse.csgraph import connected_components
 
 from .._results import Savable
 from .._rows import unit_rows
 from .._validation import check_int, check_packing, check_tolerance
 from ..analytic import turan_orthogonal_pairs
-from .factors import INTERFERENCE_ATOL, _orthogonality_graph
+from .factors import INTERFERENCE_ATOL, check_graph_memory, check_pairwise_memory, orthogonal_pairs_of
 
 __all__ = ["OrthogonalSets", "orthogonal_sets"]
 
@@ -105,31 +106,72 @@ def orthogonal_sets(W, *, atol: float = INTERFERENCE_ATOL, max_sets: int = MAX_S
     W = check_packing(W)
     atol = check_tolerance(atol, "atol")
     max_sets = check_int(max_sets, "max_sets")
-    return _orthogonal_sets(unit_rows(W, dtype=np.float64), atol, max_sets)
+    check_pairwise_memory("orthogonal_sets", *W.shape, per_pair=18)
+    return _orthogonal_sets(unit_rows(W, dtype=np.float64), atol, max_sets, "orthogonal_sets")
 
 
-def _orthogonal_sets(U: np.ndarray, atol: float, max_sets: int) -> OrthogonalSets:
-    """:func:`orthogonal_sets` of unit rows ``U`` (float64, zero rows allowed), options checked."""
-    G = _orthogonality_graph(U, atol)
+def _orthogonal_sets(U: np.ndarray, atol: float, max_sets: int, func: str) -> OrthogonalSets:
+    """:func:`orthogonal_sets` of unit rows ``U`` (float64, zero rows allowed), options checked.
+
+    The graph is held as arrays and neighbour sets, not a networkx graph: a
+    dictionary of 5,000 features can have millions of orthogonal pairs.
+    """
+    nodes, i, j = orthogonal_pairs_of(U, atol)
+    check_graph_memory(func, nodes.size, i.size)
     sets, complete = [], True
-    for clique in nx.find_cliques(G):
+    for clique in _maximal_cliques(nodes, i, j):
         if len(sets) == max_sets:
             complete = False
             break
         sets.append(np.array(sorted(clique), dtype=int))
     sets.sort(key=lambda s: (-len(s), s.tolist()))
-    disjoint = all(
-        G.subgraph(c).number_of_edges() == len(c) * (len(c) - 1) // 2 for c in nx.connected_components(G)
-    )
-    n, d = G.number_of_nodes(), U.shape[1]
+    n, d = nodes.size, U.shape[1]
     return OrthogonalSets(
         sets=tuple(sets),
         largest=max((len(s) for s in sets), default=0),
-        disjoint=bool(disjoint),
+        disjoint=_components_are_cliques(nodes, i, j),
         complete=complete,
-        orthogonal_pairs=G.number_of_edges(),
+        orthogonal_pairs=int(i.size),
         turan_bound=int(turan_orthogonal_pairs(n, d)) if n else 0,
         n=n,
         d=d,
         atol=atol,
     )
+
+
+def _components_are_cliques(nodes: np.ndarray, i: np.ndarray, j: np.ndarray) -> bool:
+    """Whether every connected component of the graph (edges ``i_k – j_k``) is a clique."""
+    if not nodes.size:
+        return True
+    index = np.full(int(nodes.max()) + 1, -1)
+    index[nodes] = np.arange(nodes.size)
+    a, b = index[i], index[j]
+    graph = csr_matrix((np.ones(a.size), (a, b)), shape=(nodes.size, nodes.size))
+    _, label = connected_components(graph, directed=False)
+    sizes = np.bincount(label)
+    edges = np.bincount(label[a], minlength=sizes.size) if a.size else np.zeros(sizes.size, dtype=int)
+    return bool(np.all(edges == sizes * (sizes - 1) // 2))
+
+
+def _maximal_cliques(nodes: np.ndarray, i: np.ndarray, j: np.ndarray):
+    """Yield every maximal clique (a list of nodes) of the graph: Bron–Kerbosch with Tomita's pivot.
+
+    Isolated nodes are cliques of one. Iterative, so deep graphs do not hit the recursion limit.
+    """
+    ends, others = np.concatenate([i, j]), np.concatenate([j, i])
+    order = np.argsort(ends, kind="stable")
+    ends, others = ends[order], others[order]
+    bounds = np.searchsorted(ends, np.r_[nodes, np.iinfo(np.int64).max])
+    adj = {int(v): set(others[bounds[k] : bounds[k + 1]].tolist()) for k, v in enumerate(nodes)}
+    stack = [([], set(adj), set())]
+    while stack:
+        R, P, X = stack.pop()
+        if not P:
+            if not X:
+                yield R
+            continue
+        pivot = max(P | X, key=lambda u: len(P & adj[u]))
+        for v in list(P - adj[pivot]):
+            stack.append((R + [v], P & adj[v], X & adj[v]))
+            P = P - {v}
+            X = X | {v}

@@ -12,13 +12,21 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .._results import Savable
-from .._rows import row_norms, unit_rows
-from .._validation import check_packing, check_tolerance
+from .._validation import check_bool, check_packing, check_tolerance
 from .capacity import CAPACITY_TOL, FactorCapacity, _factor_capacities
-from .factors import INTERFERENCE_ATOL, NORM_THRESHOLD, TegumFactors, _check_factor_options, _tegum_factors
+from .factors import (
+    FACTOR_BYTES_PER_PAIR,
+    INTERFERENCE_ATOL,
+    NORM_THRESHOLD,
+    TegumFactors,
+    _check_factor_options,
+    _tegum_factors,
+    check_pairwise_memory,
+    row_scales,
+)
 from .orthogonal import MAX_SETS, OrthogonalSets, _orthogonal_sets
 from .shapes import DROPPED, RANK_RTOL, SHAPE_TOL, ShapeMatch, _identify_shape
-from .signature import SIGNATURE_ATOL, PackingSignature, _packing_signature
+from .signature import SIGNATURE_ATOL, SIGNATURE_BYTES_PER_PAIR, PackingSignature, _packing_signature
 
 __all__ = ["StructureReport", "analyze_structure"]
 
@@ -149,9 +157,13 @@ def analyze_structure(
     W = check_packing(W, dtype=np.float64)
     shape_tol = check_tolerance(shape_tol, "shape_tol")
     options = _check_factor_options(atol, norm_threshold)
+    signed = check_bool(signed, "signed")
     atol = options[0]
-    U = unit_rows(W)
-    tf = _tegum_factors(U, row_norms(W), *options)
+    check_pairwise_memory(
+        "analyze_structure", *W.shape, per_pair=FACTOR_BYTES_PER_PAIR + SIGNATURE_BYTES_PER_PAIR
+    )
+    U, norms = row_scales(W)
+    tf = _tegum_factors(U, norms, *options)
     if not tf.factors:
         raise ValueError(
             f"W has no represented feature (every row norm <= {norm_threshold} times the largest, "
@@ -160,7 +172,7 @@ def analyze_structure(
     shapes = [_identify_shape(U[f], shape_tol, RANK_RTOL) for f in tf.factors]
     caps = _factor_capacities(W, tf, CAPACITY_TOL)
     kept = np.setdiff1d(np.arange(tf.n), tf.dropped)
-    orth = _orthogonal_sets(U[kept], atol, MAX_SETS)
+    orth = _orthogonal_sets(U[kept], atol, MAX_SETS, "analyze_structure")
     orth = replace(orth, sets=tuple(kept[s] for s in orth.sets))  # indices into W
-    signature = _packing_signature(W[kept], bool(signed), True, SIGNATURE_ATOL)
+    signature = _packing_signature(W[kept], signed, True, SIGNATURE_ATOL)
     return StructureReport(tf, shapes, caps, orth, signature)

@@ -23,16 +23,17 @@ it here (:mod:`packing.plotting` and the figure drivers import from this module)
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from functools import cache
+from functools import cache, lru_cache
 
 import numpy as np
 
 from .._results import Savable
 from .._rows import gram_spectrum, nonzero_rows, rank, span, unit_rows
-from .._validation import check_float, check_int, check_packing, check_tolerance
+from .._validation import _describe, check_float, check_int, check_memory, check_packing, check_tolerance
 from ..constructions import (
     antipodal_pair,
     cross_polytope,
@@ -75,7 +76,7 @@ _POLYGON_NAMES = {3: "triangle", 4: "square", 5: "pentagon", 6: "hexagon", 7: "h
 
 def _rectified_rank(m: int) -> int | None:
     """Return ``r`` with ``m = (r + 1) r / 2`` (the rectified r-simplex has m vertices), else None."""
-    r = int(round((np.sqrt(8 * m + 1) - 1) / 2))
+    r = (math.isqrt(8 * m + 1) - 1) // 2
     return r if r >= 2 and r * (r + 1) // 2 == m else None
 
 
@@ -113,9 +114,7 @@ class _Family:
 _FAMILY = {
     "dedicated": _Family(1, 1, lambda m: 1, lambda m: "dedicated", lambda m: orthonormal_basis(1)),
     "digon": _Family(2, 2, lambda m: 1, lambda m: "digon", lambda m: antipodal_pair()),
-    "polygon": _Family(
-        None, 3, lambda m: 2, lambda m: _POLYGON_NAMES.get(m, f"{m}-gon"), regular_polygon
-    ),
+    "polygon": _Family(None, 3, lambda m: 2, lambda m: _POLYGON_NAMES.get(m, f"{m}-gon"), regular_polygon),
     "simplex": _Family(None, 2, lambda m: m - 1, _simplex_name, regular_simplex),
     "cross_polytope": _Family(
         None, 2, lambda m: m // 2, _cross_polytope_name, lambda m: cross_polytope(m // 2)
@@ -132,8 +131,8 @@ SHAPE_FAMILIES = tuple(_FAMILY)
 
 def _check_shape(family, m) -> int:
     """Return the number of points of shape ``(family, m)``; raise naming ``family`` or ``m``."""
-    if family not in _FAMILY:
-        raise ValueError(f"family must be one of {SHAPE_FAMILIES}; got {family!r}.")
+    if not isinstance(family, str) or family not in _FAMILY:
+        raise ValueError(f"family must be one of {SHAPE_FAMILIES}; got {_describe(family)}.")
     fixed = _FAMILY[family].points
     if fixed is not None:
         if m is not None and check_int(m, "m") != fixed:
@@ -252,7 +251,7 @@ def _candidates(m: int, max_polygon: int = 24) -> list:
     return out
 
 
-@cache
+@lru_cache(maxsize=256)
 def _template(family: str, m: int) -> np.ndarray:
     """Return the unit rows of the ideal shape in coordinates of its own span (read-only)."""
     T = unit_rows(np.asarray(_FAMILY[family].build(m), dtype=np.float64))
@@ -318,7 +317,10 @@ def shape_template(family: str, m: int | None = None) -> np.ndarray:
     ...
     ValueError: m must be >= 3; got 2.
     """
-    return _template(family, _check_shape(family, m)).copy()
+    m = _check_shape(family, m)
+    dim = _FAMILY[family].dim(m)
+    check_memory(48 * m * max(m, dim), "shape_template", "the construction and its span", family=family, m=m)
+    return _template(family, m).copy()
 
 
 # ----------------------------------------------------------------------------- matching
@@ -341,7 +343,9 @@ class ShapeMatch(Savable):
         Family of the nearest template (``"polygon"``, ``"simplex"``, ...).
     residual : float
         RMS distance per unit vector between the vectors (optimally rotated,
-        reflected and relabelled) and the nearest template; 0 for an exact match.
+        reflected and relabelled) and the nearest template; 0 for an exact match;
+        ``inf`` (with ``nearest=None``) when no template with this many points fits
+        in the vectors' dimension or within the matching work budget.
     confidence : float
         ``max(0, 1 - residual / (AMBIGUOUS_FACTOR * tol))``: 1 for an exact match,
         0 at or beyond the "other" threshold.
@@ -423,6 +427,8 @@ def identify_shape(V, *, tol: float = SHAPE_TOL, rank_rtol: float = RANK_RTOL) -
     V = check_packing(V, "V", dtype=np.float64)
     tol = check_tolerance(tol, "tol")
     rank_rtol = check_float(rank_rtol, "rank_rtol", minimum=0.0, maximum=1.0)
+    m, d = V.shape
+    check_memory(48 * m * max(m, d), "identify_shape", "the templates with as many points as V", m=m, d=d)
     zero = ~nonzero_rows(V)
     if zero.any():
         raise ValueError(
@@ -446,6 +452,8 @@ def _identify_shape(U: np.ndarray, tol: float, rank_rtol: float) -> ShapeMatch:
         out2 = max(float(np.sum(U * U) - np.sum(X * X)), 0.0)  # the part of U outside the span
         templates = _antiprism_family() if family == "square_antiprism" else (T,)
         residual, perm = min((match(family, X, out2, S) for S in templates), key=lambda r: r[0])
+        if perm is None:  # too many points to match within the work budget: not tried
+            continue
         order = np.empty(m, dtype=int)
         order[perm] = np.arange(m)
         results[_FAMILY[family].name(size)] = (residual, family, order)

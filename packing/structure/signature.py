@@ -10,6 +10,7 @@ signatures agree.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -17,14 +18,26 @@ from scipy.optimize import linear_sum_assignment
 
 from .._results import Savable
 from .._rows import gram_spectrum, unit_rows
-from .._validation import check_instance, check_packing, check_tolerance
+from .._validation import (
+    _describe,
+    check_bool,
+    check_instance,
+    check_int,
+    check_memory,
+    check_packing,
+    check_tolerance,
+)
 
 __all__ = ["PackingSignature", "packing_signature", "deduplicate_packings"]
 
 #: Default tolerance of ``==`` between signatures.
 SIGNATURE_ATOL = 1e-6
-#: Rows of the feature-distance matrix computed at once (memory O(64 n²)).
+#: Rows of the feature-distance matrix computed at once (memory O(64 n²)) ...
 _BLOCK = 64
+#: ... at most this many bytes of them.
+_BLOCK_BYTES = 2**27
+#: Bytes per pair a signature needs: the Gram matrix, its sorted rows, the profiles and their copies.
+SIGNATURE_BYTES_PER_PAIR = 48
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,10 +84,15 @@ class PackingSignature(Savable):
         if self.n == 0:
             return 0.0
         spec = float(np.max(np.abs(self.spectrum - other.spectrum)))
-        diff = np.empty((self.n, self.n))
-        for i in range(0, self.n, _BLOCK):
-            block = self.profiles[i : i + _BLOCK, None, :] - other.profiles[None, :, :]
-            diff[i : i + _BLOCK] = np.abs(block).max(axis=2)
+        n = self.n
+        rows = max(1, min(_BLOCK, _BLOCK_BYTES // (8 * n * (n + 2))))
+        check_memory(
+            24 * n * n + 8 * rows * n * (n + 2), "PackingSignature.distance", "the feature distances", n=n
+        )
+        diff = np.empty((n, n))
+        for i in range(0, n, rows):
+            block = self.profiles[i : i + rows, None, :] - other.profiles[None, :, :]
+            diff[i : i + rows] = np.abs(block).max(axis=2)
         rows, cols = linear_sum_assignment(diff)
         return max(spec, float(diff[rows, cols].max()))
 
@@ -95,6 +113,7 @@ class PackingSignature(Savable):
 
     def key(self, decimals: int = 3) -> tuple:
         """Return a hashable, rounded summary (equal packings may straddle a rounding edge)."""
+        decimals = check_int(decimals, "decimals", minimum=None)
         return (self.n, self.rank, self.signed, tuple(np.round(self.spectrum, decimals) + 0.0))
 
 
@@ -118,6 +137,12 @@ def packing_signature(
     -------
     PackingSignature
 
+    Raises
+    ------
+    OverflowError
+        With ``normalize=False``, when the Gram powers leave the float range
+        (entries beyond about ``1e50``).
+
     Examples
     --------
     >>> rng = np.random.default_rng(0)
@@ -133,17 +158,33 @@ def packing_signature(
     """
     W = check_packing(W, dtype=np.float64)
     atol = check_tolerance(atol, "atol")
-    return _packing_signature(W, bool(signed), bool(normalize), atol)
+    signed, normalize = check_bool(signed, "signed"), check_bool(normalize, "normalize")
+    check_signature_memory("packing_signature", *W.shape)
+    return _packing_signature(W, signed, normalize, atol)
+
+
+def check_signature_memory(func: str, n: int, d: int) -> None:
+    """Refuse a signature whose ``n x n`` matrices would not fit in the memory limit."""
+    check_memory(
+        SIGNATURE_BYTES_PER_PAIR * n * n + 16 * n * d, func, "the n x n Gram matrix and profiles", n=n, d=d
+    )
 
 
 def _packing_signature(W: np.ndarray, signed: bool, normalize: bool, atol: float) -> PackingSignature:
     """:func:`packing_signature` of a checked float64 ``W``, options checked."""
     X = unit_rows(W) if normalize else W
-    G = X @ X.T
-    n = G.shape[0]
-    spectrum = gram_spectrum(X)
-    S = X.T @ X  # (G^k)_ii = X_i S^(k-1) X_iᵀ: no n x n x n products
-    walks = np.c_[np.einsum("ij,ij->i", X @ S, X), np.einsum("ij,ij->i", X @ (S @ S), X)]
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        G = X @ X.T
+        n = G.shape[0]
+        spectrum = gram_spectrum(X)
+        S = X.T @ X  # (G^k)_ii = X_i S^(k-1) X_iᵀ: no n x n x n products
+        walks = np.c_[np.einsum("ij,ij->i", X @ S, X), np.einsum("ij,ij->i", X @ (S @ S), X)]
+    if not (np.isfinite(walks).all() and np.isfinite(spectrum).all()):  # only without normalize
+        raise OverflowError(
+            f"W's entries must stay below about 1e50 for the Gram powers (G³ grows as |W|**6) of the "
+            f"signature with normalize=False; got {float(np.max(np.abs(W))):.3g}, beyond the float range. "
+            f"Use normalize=True or rescale W."
+        )
     rows = np.sort(G if signed else np.abs(G), axis=1)
     scale = max(float(np.max(np.abs(spectrum))), 1e-300)
     rank = int(np.count_nonzero(spectrum > 1e-8 * scale)) if n else 0
@@ -180,11 +221,13 @@ def deduplicate_packings(Ws, *, signed: bool = True, atol: float = 0.05, normali
     atol = check_tolerance(atol, "atol")
     if isinstance(Ws, np.ndarray) and Ws.ndim != 3:
         raise ValueError(f"Ws must be a sequence of (n, d) packings or a 3-D array; got shape {Ws.shape}.")
-    signed, normalize = bool(signed), bool(normalize)
-    sigs = [
-        _packing_signature(check_packing(W, f"Ws[{k}]", dtype=np.float64), signed, normalize, SIGNATURE_ATOL)
-        for k, W in enumerate(Ws)
-    ]
+    if isinstance(Ws, str | bytes | dict) or not isinstance(Ws, Iterable):
+        raise TypeError(f"Ws must be a sequence of (n, d) packings or a 3-D array; got {_describe(Ws)}.")
+    signed, normalize = check_bool(signed, "signed"), check_bool(normalize, "normalize")
+    packings = [check_packing(W, f"Ws[{k}]", dtype=np.float64) for k, W in enumerate(Ws)]
+    for k, W in enumerate(packings):
+        check_signature_memory(f"deduplicate_packings (Ws[{k}])", *W.shape)
+    sigs = [_packing_signature(W, signed, normalize, SIGNATURE_ATOL) for W in packings]
     reps, labels = [], np.empty(len(sigs), dtype=int)
     for k, s in enumerate(sigs):
         for g, r in enumerate(reps):

@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from .._rows import nonzero_rows, unit_rows
-from .._validation import check_choice, check_int
+from .._validation import check_bool, check_choice, check_int
 from ..constructions import haar_rotation, mutually_unbiased_bases, tegum_product
 
 __all__ = ["unit_packings", "tegum_products", "overlapping_sets"]
@@ -41,16 +41,18 @@ __all__ = ["unit_packings", "tegum_products", "overlapping_sets"]
 Size = int | tuple[int, int] | st.SearchStrategy[int]
 
 _ENTRIES = st.floats(-1.0, 1.0, allow_nan=False, allow_infinity=False, width=32)
+#: Largest sizes a strategy draws (rows are drawn one by one: hypothesis data, not a benchmark).
+MAX_ROWS, MAX_DIM, MAX_BLOCKS = 10_000, 1_000, 1_000
 
 
-def _sizes(value: Size, name: str, default_min: int) -> st.SearchStrategy[int]:
+def _sizes(value: Size, name: str, default_min: int, maximum: int) -> st.SearchStrategy[int]:
     if isinstance(value, st.SearchStrategy):
         return value
     if isinstance(value, tuple) and len(value) == 2:
-        lo = check_int(value[0], f"{name}[0]", minimum=default_min)
-        hi = check_int(value[1], f"{name}[1]", minimum=lo)
+        lo = check_int(value[0], f"{name}[0]", minimum=default_min, maximum=maximum)
+        hi = check_int(value[1], f"{name}[1]", minimum=lo, maximum=maximum)
         return st.integers(lo, hi)
-    return st.just(check_int(value, name, minimum=default_min))
+    return st.just(check_int(value, name, minimum=default_min, maximum=maximum))
 
 
 def _has_direction(row: np.ndarray) -> bool:
@@ -75,7 +77,7 @@ def unit_packings(*, n: Size = (1, 12), d: Size = (1, 6)) -> st.SearchStrategy[n
     Parameters
     ----------
     n, d : int, (min, max) tuple, or strategy of int
-        Number of rows and columns (each ``>= 1``).
+        Number of rows (``1..10_000``) and columns (``1..1_000``).
 
     Returns
     -------
@@ -92,7 +94,7 @@ def unit_packings(*, n: Size = (1, 12), d: Size = (1, 6)) -> st.SearchStrategy[n
     ...
     ValueError: n must be >= 1; got 0.
     """
-    return _unit_packings(_sizes(n, "n", 1), _sizes(d, "d", 1))
+    return _unit_packings(_sizes(n, "n", 1, MAX_ROWS), _sizes(d, "d", 1, MAX_DIM))
 
 
 @st.composite
@@ -143,7 +145,10 @@ def tegum_products(
     if rotate is not None and not isinstance(rotate, bool):
         raise TypeError(f"rotate must be True, False or None; got {type(rotate).__name__} {rotate!r}.")
     return _tegum_products(
-        _sizes(blocks, "blocks", 1), _sizes(block_n, "block_n", 1), _sizes(block_d, "block_d", 1), rotate
+        _sizes(blocks, "blocks", 1, MAX_BLOCKS),
+        _sizes(block_n, "block_n", 1, MAX_ROWS),
+        _sizes(block_d, "block_d", 1, MAX_DIM),
+        rotate,
     )
 
 
@@ -203,4 +208,5 @@ def overlapping_sets(
     ValueError: kind must be 'random' or 'mub'; got 'hadamard'.
     """
     check_choice(kind, "kind", ("random", "mub"), expected="'random' or 'mub'")
-    return _overlapping_sets(_sizes(n, "n", 1), _sizes(d, "d", 1), kind, bool(with_labels))
+    with_labels = check_bool(with_labels, "with_labels")
+    return _overlapping_sets(_sizes(n, "n", 1, MAX_ROWS), _sizes(d, "d", 1, MAX_DIM), kind, with_labels)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_bool, check_dtype, check_int, check_rng
+from .._validation import check_bool, check_dtype, check_int, check_memory, check_rng
 from ._inputs import check_inputs
 
 __all__ = ["Sampler", "sample_toy_batch"]
@@ -204,6 +204,14 @@ def sample_toy_batch(
     )
     signed = check_bool(signed, "signed")
     dt = check_dtype(dtype)
+    check_memory(
+        inputs.n_instances * batch_size * n_features * (dt.itemsize + 1),
+        "sample_toy_batch",
+        "the (instances, batch, n_features) batch and its mask",
+        n_features=n_features,
+        batch_size=batch_size,
+        instances=inputs.n_instances,
+    )
     sampler = Sampler(
         inputs.density,
         dt,

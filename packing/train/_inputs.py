@@ -27,11 +27,37 @@ from .._validation import (
     check_float,
     check_instances,
     check_int,
+    check_memory,
     check_real,
     check_table,
 )
 
-__all__ = ["Inputs", "check_init_scale", "check_inputs", "check_model_arrays", "plain"]
+__all__ = [
+    "Inputs",
+    "check_init_scale",
+    "check_inputs",
+    "check_model_arrays",
+    "check_run_memory",
+    "plain",
+]
+
+#: Entries per cache block of a kernel (the kernels hold a few such blocks per instance at most).
+_BLOCK_ENTRIES = 2**16
+
+
+def check_run_memory(
+    func: str, *, params: int, itemsize: int, n_steps: int, rows: int, batch: int, **sizes
+) -> None:
+    """Refuse a training run beyond the memory limit, before anything is allocated.
+
+    ``params`` parameters of ``itemsize`` bytes are held about seven times (the
+    values, gradient, two optimizer moments, a scratch copy and an evaluation
+    kernel's values and gradient); the loss history holds ``n_steps x rows``
+    float64; ``batch`` entries of the batch (or of its cache blocks) are held in
+    about four buffers.
+    """
+    need = 7 * params * itemsize + 8 * (n_steps + 1) * rows + 4 * batch * itemsize
+    check_memory(need, func, "its parameters, optimizer state, loss history and batch", **sizes)
 
 
 @dataclass(frozen=True)
@@ -92,7 +118,7 @@ def check_inputs(
     if sparsity is not None and density is not None:
         raise ValueError(
             "give either sparsity (probability a feature is zero, S) or density (probability it is "
-            "active, 1 - S), not both."
+            "active, 1 - S), not both; got both."
         )
     if density is not None:
         dens_name = "density"
@@ -111,7 +137,7 @@ def check_inputs(
     if 2 * (nc + na) > n_features:
         raise ValueError(
             f"2 * (n_correlated_pairs + n_anticorrelated_pairs) = {2 * (nc + na)} exceeds "
-            f"n_features={n_features}."
+            f"n_features={n_features}: it must be <= n_features; got {2 * (nc + na)}."
         )
     # An anticorrelated pair is active (one of its two features) with probability 2 p.
     firsts = dens[:, 2 * nc : 2 * (nc + na) : 2]
@@ -145,7 +171,7 @@ def check_init_scale(init_scale, n_features: int, d: int) -> float:
     return check_float(init_scale, "init_scale", minimum=0.0)
 
 
-def check_model_arrays(weights: dict, b, x, *, importance=None):
+def check_model_arrays(weights: dict, b, x, *, importance=None, func: str = "the model"):
     """Validate the arrays of a forward or loss call; return ``(weights, b, x, importance, single)``.
 
     ``weights`` maps each weight's argument name to an array of shape
@@ -181,4 +207,13 @@ def check_model_arrays(weights: dict, b, x, *, importance=None):
         importance = check_table(importance, "importance", n, one_d="feature", minimum=0.0)
         if importance.shape[0] not in (1, n_inst):
             raise ValueError(f"importance has {importance.shape[0]} instance rows; {first} has {n_inst}.")
+    width = n + max(W.shape[2] for W in arrays)
+    check_memory(
+        4 * n_inst * x.shape[1] * width * W0.itemsize,
+        func,
+        "its activations on x (every instance on the whole batch)",
+        instances=n_inst,
+        batch=x.shape[1],
+        n_features=n,
+    )
     return arrays, b, x, importance, single

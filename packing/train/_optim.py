@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .._progress import progress_bar
 from ._checkpoint import Checkpointer, deferred_interrupt
 from ._parallel import blas_limits
 
@@ -200,15 +201,22 @@ class TrainingLoop:
         return history, np.asarray(self.snap_steps, dtype=int), snapshots
 
 
-def run_loop(*args, threads: int | None = 1, **kwargs):
+def run_loop(*args, threads: int | None = 1, progress=False, desc: str = "training", **kwargs):
     """Run the steps of a :class:`TrainingLoop` (same arguments); return its :meth:`~TrainingLoop.result`.
 
     BLAS is limited to ``threads`` threads meanwhile. Ctrl-C stops after the
     current step (a ``KeyboardInterrupt`` from ``loss_and_grad`` before it): the
-    history then has fewer than ``steps`` rows.
+    history then has fewer than ``steps`` rows. ``progress`` (checked by the
+    public trainer) shows a bar over the steps (:func:`packing._progress.progress_bar`).
     """
     loop = TrainingLoop(*args, **kwargs)
-    with loop.running(threads), deferred_interrupt() as interrupted:  # Ctrl-C ends the run after a whole step
-        while loop.t < loop.steps and loop.step() and not interrupted.is_set():
-            pass
+    # progress hook: one bar around the loop, one update per step; a resumed run starts where it stopped
+    bar = progress_bar(loop.steps, desc=desc, progress=progress, unit="step", every=64)
+    # Ctrl-C ends the run after a whole step
+    with loop.running(threads), bar as tick, deferred_interrupt() as interrupted:
+        tick.set(loop.t)
+        while loop.t < loop.steps and loop.step():
+            tick.update()
+            if interrupted.is_set():
+                break
     return loop.result()

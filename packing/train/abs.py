@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._progress import check_progress
 from .._results import Savable
 from .._validation import (
     check_blas_threads,
@@ -24,7 +25,7 @@ from .._validation import (
 )
 from ._checkpoint import Checkpointer
 from ._data import Sampler
-from ._inputs import Inputs, check_init_scale, check_inputs, check_model_arrays
+from ._inputs import Inputs, check_init_scale, check_inputs, check_model_arrays, check_run_memory
 from ._optim import CHOICES, Optimizer, run_loop
 
 __all__ = ["AbsModelResult", "abs_model_forward", "abs_model_loss", "train_abs_model"]
@@ -119,7 +120,7 @@ def abs_model_forward(W1, W2, b, x):
     ...
     ValueError: W2 must have the shape of W1, (1, 1, 2); got (1, 2, 2).
     """
-    (W1, W2), b, x, _, single = check_model_arrays({"W1": W1, "W2": W2}, b, x)
+    (W1, W2), b, x, _, single = check_model_arrays({"W1": W1, "W2": W2}, b, x, func="abs_model_forward")
     out = np.maximum(_forward(W1, W2, b, x)[2], 0)
     return out[0] if single else out
 
@@ -150,7 +151,9 @@ def abs_model_loss(W1, W2, b, x, *, importance=1.0, return_grad=False):
     0.01
     """
     return_grad = check_bool(return_grad, "return_grad")
-    (W1, W2), b, x, imp, single = check_model_arrays({"W1": W1, "W2": W2}, b, x, importance=importance)
+    (W1, W2), b, x, imp, single = check_model_arrays(
+        {"W1": W1, "W2": W2}, b, x, importance=importance, func="abs_model_loss"
+    )
     grads = (np.empty_like(W1), np.empty_like(W2), np.empty_like(b))
     loss = _loss_and_grad(W1, W2, b, x, np.broadcast_to(imp, b.shape), grads)
     loss = float(loss[0]) if single else loss
@@ -182,6 +185,7 @@ def train_abs_model(
     blas_threads=1,
     checkpoint=None,
     checkpoint_every=None,
+    progress="auto",
 ) -> AbsModelResult:
     """Train the computation-in-superposition model ``y' = ReLU(W2 ReLU(W1 x) + b)`` on ``|x|``.
 
@@ -204,6 +208,8 @@ def train_abs_model(
         As in :func:`train_toy_model`: save the run's state to a ``.npz`` file every
         ``checkpoint_every`` steps (default 1000), at the end and on Ctrl-C, and
         resume from it bit for bit.
+    progress : True, False or "auto"
+        As in :func:`train_toy_model`.
 
     Returns
     -------
@@ -243,10 +249,26 @@ def train_abs_model(
         rng=seed,
         blas_threads=check_blas_threads(blas_threads),
     )
-    return _train(config, inputs, gen, t0, ckpt)
+    m = inputs.n_instances
+    check_run_memory(
+        "train_abs_model",
+        params=m * n * (2 * d + 1),
+        itemsize=np.dtype(config["dtype"]).itemsize,
+        n_steps=config["steps"],
+        rows=m,
+        batch=m * config["batch_size"] * (2 * n + 2 * d),
+        n_features=n,
+        d=d,
+        n_instances=m,
+        batch_size=config["batch_size"],
+        steps=config["steps"],
+    )
+    return _train(config, inputs, gen, t0, ckpt, check_progress(progress))
 
 
-def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, ckpt=None) -> AbsModelResult:
+def _train(
+    cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, ckpt=None, progress=False
+) -> AbsModelResult:
     """Train from validated options ``cfg`` and tables ``inputs``, drawing from ``gen``."""
     n, d, n_inst, dt = cfg["n_features"], cfg["d"], inputs.n_instances, np.dtype(cfg["dtype"])
     weight = inputs.importance
@@ -277,6 +299,8 @@ def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, ckpt=
         n_inst,
         threads=cfg["blas_threads"],
         checkpoint=None if ckpt is None else ckpt.bind(cfg, generators=[gen, data]),
+        progress=progress,  # progress hook (cli branch)
+        desc="train_abs_model",
     )
     return AbsModelResult(
         W1=W1.copy(),

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._progress import check_progress
 from .._results import Savable
 from .._validation import (
     _describe,
@@ -24,6 +25,7 @@ from .._validation import (
     check_dtype,
     check_float,
     check_int,
+    check_memory,
     check_optimizer_options,
     check_pair,
     check_real,
@@ -64,8 +66,8 @@ def scurve_closed_form(t, s0):
     ValueError: s0 must be > 0.0; got 0.0.
     """
     s0 = check_float(s0, "s0", minimum=0.0, strict_min=True, maximum=1.0)
-    t = np.asarray(t, dtype=np.float64)
-    if t.dtype.kind not in "f" or (t < 0).any() or not np.isfinite(t).all():
+    t = check_real(t, "t", dtype=np.float64)
+    if (t < 0).any() or not np.isfinite(t).all():
         raise ValueError(f"t must be finite and >= 0; got {_describe(t)}.")
     # s0 e^t / sqrt(1 + s0^2 (e^{2t} - 1)), written to stay finite for large t.
     e = np.exp(-2.0 * t)
@@ -229,6 +231,7 @@ def train_scurve(
     blas_threads=1,
     checkpoint=None,
     checkpoint_every=None,
+    progress="auto",
 ) -> ScurveResult:
     """Train ``Ã = P Qᵀ`` of rank ``rank`` on ``A = Σ_k s_k a_k b_kᵀ`` from small initialization.
 
@@ -267,6 +270,8 @@ def train_scurve(
         As in :func:`train_toy_model`: save the run's state to a ``.npz`` file every
         ``checkpoint_every`` steps (default 1000), at the end and on Ctrl-C, and
         resume from it bit for bit.
+    progress : True, False or "auto"
+        As in :func:`train_toy_model`.
 
     Returns
     -------
@@ -315,10 +320,18 @@ def train_scurve(
         rng=seed,
         blas_threads=check_blas_threads(blas_threads),
     )
-    return _train(config, gen, t0, ckpt)
+    m, m2 = config["size"]
+    check_memory(
+        8 * (6 * m * m2 + 8 * (m + m2) * (rank + strengths.size)) + 8 * 4 * (config["steps"] + 1),
+        "train_scurve",
+        "the target, its factors, the parameters and the records",
+        size=(m, m2),
+        rank=rank,
+    )
+    return _train(config, gen, t0, ckpt, check_progress(progress))
 
 
-def _train(cfg: dict, gen: np.random.Generator, t0: float, ckpt=None) -> ScurveResult:
+def _train(cfg: dict, gen: np.random.Generator, t0: float, ckpt=None, progress=False) -> ScurveResult:
     """Train from validated options ``cfg``, drawing from ``gen``."""
     (m, m2), rank, every, steps = cfg["size"], cfg["rank"], cfg["record_every"], cfg["steps"]
     strengths, init_scale, dt = np.array(cfg["target_strengths"]), cfg["init_scale"], np.dtype(cfg["dtype"])
@@ -360,6 +373,8 @@ def _train(cfg: dict, gen: np.random.Generator, t0: float, ckpt=None) -> ScurveR
         record=record,
         threads=cfg["blas_threads"],
         checkpoint=None if ckpt is None else ckpt.bind(cfg, generators=[gen], records=records),
+        progress=progress,  # progress hook (cli branch)
+        desc="train_scurve",
     )
     done = len(history)  # steps, or fewer after Ctrl-C
     final_loss = loss_and_grad(done)[0]

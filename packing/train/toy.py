@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._progress import check_progress
 from .._results import Savable
 from .._validation import (
     check_blas_threads,
@@ -29,7 +30,14 @@ from .._validation import (
 )
 from ._checkpoint import Checkpointer
 from ._data import Sampler
-from ._inputs import Inputs, check_init_scale, check_inputs, check_model_arrays
+from ._inputs import (
+    _BLOCK_ENTRIES,
+    Inputs,
+    check_init_scale,
+    check_inputs,
+    check_model_arrays,
+    check_run_memory,
+)
 from ._optim import CHOICES, Optimizer, run_loop
 from ._parallel import blas_limits
 from ._toy_kernel import _ToyKernel
@@ -70,7 +78,7 @@ def toy_model_forward(W, b, x, *, model="relu"):
     ValueError: model must be one of 'relu', 'linear'; got 'gelu'.
     """
     model = check_choice(model, "model", MODELS)
-    (W,), b, x, _, single = check_model_arrays({"W": W}, b, x)
+    (W,), b, x, _, single = check_model_arrays({"W": W}, b, x, func="toy_model_forward")
     out = (x @ W) @ W.transpose(0, 2, 1) + b[:, None, :]
     if model == "relu":
         np.maximum(out, 0, out=out)
@@ -115,7 +123,7 @@ def toy_model_loss(W, b, x, *, importance=1.0, model="relu", reduction="sum", re
     model = check_choice(model, "model", MODELS)
     reduction = check_choice(reduction, "reduction", REDUCTIONS)
     return_grad = check_bool(return_grad, "return_grad")
-    (W,), b, x, imp, single = check_model_arrays({"W": W}, b, x, importance=importance)
+    (W,), b, x, imp, single = check_model_arrays({"W": W}, b, x, importance=importance, func="toy_model_loss")
     n_inst, n, d = W.shape
     weight = np.broadcast_to(_feature_weight(imp, reduction, n), (n_inst, n))
     k = _ToyKernel(n_inst, n, d, x.shape[1], weight, model == "relu", W.dtype, threads=None)
@@ -220,6 +228,7 @@ def train_toy_model(
     blas_threads=None,
     checkpoint=None,
     checkpoint_every=None,
+    progress="auto",
 ) -> ToyModelResult:
     """Train many toy models of superposition at once, vectorized over instances.
 
@@ -295,6 +304,10 @@ def train_toy_model(
         checkpoint's seed is used). See :mod:`packing.train._checkpoint`.
     checkpoint_every : int, optional
         Steps between checkpoints (default 1000).
+    progress : True, False or "auto"
+        A progress bar with an ETA over the steps, on standard error; ``"auto"``
+        (default) shows it only when standard error is a terminal. Not part of
+        ``config``: it does not change the result.
 
     Returns
     -------
@@ -366,10 +379,27 @@ def train_toy_model(
         n_threads=None if n_threads is None else check_int(n_threads, "n_threads"),
         blas_threads=check_blas_threads(blas_threads),
     )
-    return _train(config, inputs, gen, t0, ckpt)
+    total = inputs.n_instances * config["n_seeds"]
+    snaps = 0 if config["snapshot_every"] is None else config["steps"] // config["snapshot_every"] + 1
+    check_run_memory(
+        "train_toy_model",
+        params=total * n * (d + 1) * (1 + snaps),
+        itemsize=np.dtype(config["dtype"]).itemsize,
+        n_steps=config["steps"],
+        rows=total,
+        batch=total * max(_BLOCK_ENTRIES, 8 * n) + 4 * total * n,
+        n_features=n,
+        d=d,
+        n_instances=inputs.n_instances,
+        n_seeds=config["n_seeds"],
+        steps=config["steps"],
+    )
+    return _train(config, inputs, gen, t0, ckpt, check_progress(progress))
 
 
-def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, ckpt=None) -> ToyModelResult:
+def _train(
+    cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, ckpt=None, progress=False
+) -> ToyModelResult:
     """Train from validated options ``cfg`` and tables ``inputs``, drawing from ``gen``."""
     n, d, k, n_inst = cfg["n_features"], cfg["d"], cfg["n_seeds"], inputs.n_instances
     dt, relu = np.dtype(cfg["dtype"]), cfg["model"] == "relu"
@@ -401,6 +431,8 @@ def _train(cfg: dict, inputs: Inputs, gen: np.random.Generator, t0: float, ckpt=
             snapshot=lambda: kern.W.copy(),
             threads=kern.layout.blas_threads,
             checkpoint=None if ckpt is None else ckpt.bind(cfg, generators=[gen, *kern.gens]),
+            progress=progress,  # progress hook (cli branch)
+            desc="train_toy_model",
         )
     finally:
         kern.close()

@@ -1,0 +1,104 @@
+"""Coherence of n lines in R^d against n: records, this optimizer, random packings and every lower bound.
+
+For d = 3, 4, 5 and n = d+1 … 40 the top row draws the best known coherence
+(Sloane's and Cohn's tables, shipped as :func:`packing.best_known_table`),
+``optimize_packing`` with a short budget per cell (stated in the title; the
+benchmark ``scripts/bench_packings.py`` uses 15 s), the median coherence of
+random Gaussian packings, and the Welch, orthoplex, Levenstein, Bukh–Cox and
+certified Delsarte LP lower bounds. The bottom row shows the two gaps on a log
+scale: optimizer minus record (how far the search is from the best known) and
+record minus the best lower bound (how far the best known could still be from
+optimal). Optimizer results are cached in ``<out>/.cache/``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import (
+    best_known_table,
+    bound_table,
+    coherence,
+    lp_bound,
+    optimize_packing,
+    plot_coherence_curves,
+)
+from ._kit import FigureRun, run_figure_cli
+
+BOUNDS = {"welch": "Welch", "orthoplex": "orthoplex", "levenstein": "Levenstein", "bukh_cox": "Bukh–Cox"}
+BOUND_COLORS = {
+    "Welch": "C0", "orthoplex": "C1", "Levenstein": "C2", "Bukh–Cox": "C4", "LP bound (certified)": "C9",
+}
+#: Records are rounded to 10 decimals: smaller differences are drawn at this floor.
+FLOOR = 1e-10
+
+
+def _records() -> dict:
+    return {(e.d, e.n): e.coherence for e in best_known_table()}
+
+
+def coherence_vs_n(d: int, ns, budget: float, seed: int, random_draws: int) -> dict:
+    """Optimizer coherence and the median over random Gaussian packings, per n (independent streams)."""
+    ours, rand = [], []
+    for n in ns:
+        opt_rng, rand_rng = np.random.default_rng([seed, d, int(n)]).spawn(2)
+        ours.append(optimize_packing(int(n), d, rng=opt_rng, budget=budget).coherence)
+        draws = [coherence(rand_rng.normal(size=(int(n), d))) for _ in range(random_draws)]
+        rand.append(np.median(draws))
+    return {"n": np.asarray(ns), "ours": np.asarray(ours), "random": np.asarray(rand)}
+
+
+def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: int = 0):
+    """Draw into ``out_dir`` (``quick``: tiny sizes, ``force``: recompute the cache); return the paths."""
+    dims = (3,) if quick else (3, 4, 5)
+    budget = 0.1 if quick else 1.5
+    records = _records()
+    with FigureRun(out_dir, force=force) as run:
+        fig, axes = run.figure(2, len(dims), figsize=(5.2 * len(dims), 7.5), squeeze=False)
+        for col, d in enumerate(dims):
+            ns = np.arange(d + 1, 8 if quick else 41)
+            data = run.cached(coherence_vs_n, d=d, ns=ns, budget=budget, seed=seed, random_draws=20)
+            _draw(axes[:, col], d, ns, data, records, budget, legend=col == 0)
+        fig.suptitle(f"Grassmannian line packings: optimizer budget {budget:g} s per cell (seed {seed})")
+        fig.tight_layout()
+        run.save(fig, "coherence_vs_n")
+    return run.paths
+
+
+def _draw(axes, d, ns, data, records, budget, legend):
+    """Top: coherence curves of one d; bottom: the two gaps on a log scale."""
+    rec = np.array([records.get((d, int(n)), np.nan) for n in ns])
+    optimizer = f"optimizer ({budget:g} s/cell)"
+    curves = {"record (Sloane/Cohn)": rec, optimizer: data["ours"], "random (median of 20)": data["random"]}
+    table = [bound_table(int(n), d) for n in ns]
+    for key, label in BOUNDS.items():
+        curves[label] = np.array([t[key] if t[key] is not None else np.nan for t in table])
+    curves["LP bound (certified)"] = np.array([lp_bound(int(n), d) for n in ns])
+    styles = {
+        "record (Sloane/Cohn)": {"color": "k", "lw": 2.5, "alpha": 0.35},
+        optimizer: {"color": "C3", "marker": ".", "lw": 1},
+        "random (median of 20)": {"color": "0.5"},
+    }
+    styles.update({k: {"color": c} for k, c in BOUND_COLORS.items()})
+    ax = plot_coherence_curves(axes[0], ns, curves, styles=styles, d=d)
+    ax.set_ylim(0, 1.02)
+    bounds = [v for k, v in curves.items() if k in BOUNDS.values() or k.startswith("LP")]
+    best_bound = np.nanmax(np.vstack(bounds), axis=0)
+    gap_ax = axes[1]
+    for gap, marker, color, label in (
+        (data["ours"] - rec, "o-", "C3", "optimizer − record"),
+        (rec - best_bound, "s-", "C0", "record − best lower bound"),
+    ):
+        gap_ax.semilogy(ns, np.maximum(gap, FLOOR), marker, color=color, ms=3, label=label)
+    gap_ax.axhline(1e-4, color="0.6", lw=0.8, ls=":")
+    gap_ax.set_xlabel("number of lines n")
+    gap_ax.set_ylabel(f"gap (below {FLOOR:g}, the records' rounding: drawn at {FLOOR:g})")
+    for a in (ax, gap_ax):
+        a.xaxis.get_major_locator().set_params(integer=True)
+    if legend:
+        ax.legend(loc="lower right")
+        gap_ax.legend()
+
+
+if __name__ == "__main__":
+    run_figure_cli(main, __doc__)

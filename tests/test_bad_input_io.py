@@ -1,0 +1,81 @@
+"""Bad input to packing.io (see test_bad_input_common).
+
+packing.io is owned by the io-results work; these cases pin only what any
+version must keep: the exception type and the argument named in the message.
+"""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from test_bad_input_common import (
+    PACKINGS,
+    case,
+    check_bad_input,
+    small_memory_limit,  # noqa: F401  (autouse: every case runs under a small memory limit)
+    substitute,
+)
+
+from packing import (
+    atomic_write,
+    from_torch_layout,
+    list_arrays,
+    load_packing,
+    load_packing_metadata,
+    load_result,
+    save_packing,
+    save_result,
+)
+
+HERE = Path(tempfile.mkdtemp(prefix="packing-bad-input-"))
+GOOD = save_packing(HERE / "good.npz", np.eye(2), metadata={"run": 1})
+SAVABLE = [v for v in PACKINGS if not (isinstance(v[0], np.ndarray) and v[0].ndim == 3)]
+
+CASES = [
+    *substitute(save_packing, (HERE / "w.npz", np.eye(2)), {}, 1, SAVABLE, name="W"),
+    case(save_packing, HERE / "w.txt", np.eye(2), exc=ValueError, name="path"),
+    case(
+        save_packing,
+        HERE / "w.npz",
+        np.eye(2),
+        extra=np.array([object()], dtype=object),
+        exc=TypeError,
+        name="extra",
+        case_id="object array",
+    ),
+    case(
+        save_packing, HERE / "w.npz", np.eye(2), extra={"a": 1}, exc=TypeError, name="extra", case_id="dict"
+    ),
+    case(
+        save_packing, HERE / "w.npz", np.eye(2), metadata={"when": object()}, exc=TypeError, name="metadata"
+    ),
+    case(load_packing, HERE / "missing.npy", exc=FileNotFoundError, name="path"),
+    case(load_packing, GOOD, layout="torch", exc=ValueError, name="layout"),
+    case(load_packing, GOOD, key="V", exc=ValueError, name="key"),
+    case(load_packing_metadata, HERE / "missing.npz", exc=FileNotFoundError, name="path"),
+    case(from_torch_layout, np.zeros(3), exc=ValueError, name="weight"),
+    case(from_torch_layout, np.full((2, 2), np.nan), exc=ValueError, name="weight"),
+    case(list_arrays, HERE / "missing.npz", exc=FileNotFoundError, name="path"),
+    case(save_result, object(), HERE / "r.npz", exc=TypeError, name="obj"),
+    case(load_result, HERE / "missing.npz", exc=FileNotFoundError, name="path"),
+    case(
+        lambda path: atomic_write(path).__enter__(),
+        HERE / "no-such-folder" / "x",
+        exc=FileNotFoundError,
+        name="path",
+    ),
+]
+CASES[-1].values[0].__name__ = "atomic_write"  # a context manager: entered by the lambda above
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_files():
+    yield
+    shutil.rmtree(HERE, ignore_errors=True)
+
+
+@pytest.mark.parametrize("fn, args, kwargs, exc, name", CASES)
+def test_bad_input(fn, args, kwargs, exc, name):
+    check_bad_input(fn, args, kwargs, exc, name, wording=False)  # the wording is io's to choose

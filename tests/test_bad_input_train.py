@@ -1,0 +1,153 @@
+"""Bad input to packing.train (see test_bad_input_common).
+
+The good calls train for one step on tiny batches, so a case that is wrongly
+accepted fails fast instead of training for minutes.
+"""
+
+import numpy as np
+import pytest
+from test_bad_input_common import (
+    BOOLS,
+    CHOICES,
+    FLOATS,
+    INTS,
+    RNGS,
+    TOLERANCES,
+    case,
+    check_bad_input,
+    small_memory_limit,  # noqa: F401  (autouse: every case runs under a small memory limit)
+    substitute,
+)
+
+from packing import (
+    abs_model_forward,
+    abs_model_loss,
+    sample_toy_batch,
+    scurve_closed_form,
+    scurve_loss,
+    toy_model_forward,
+    toy_model_loss,
+    train_abs_model,
+    train_scurve,
+    train_toy_model,
+)
+
+TOY = dict(n_features=5, d=2, steps=1, batch_size=2, eval_batch_size=2)
+ABS = dict(n_features=3, d=4, steps=1, batch_size=2)
+SCURVE = dict(rank=1, steps=1, size=(4, 4))
+W, B, X = np.ones((3, 2)), np.zeros(3), np.ones((4, 3))
+TABLES = [
+    (-0.5, ValueError),
+    (1.5, ValueError),
+    (np.nan, ValueError),
+    ("0.5", TypeError),
+    (True, TypeError),
+    ([[0.5, 0.5]], ValueError),
+]
+ARRAYS = [
+    (None, TypeError),
+    ("abc", TypeError),
+    ([["a"]], TypeError),
+    (np.full((3, 2), np.nan), ValueError),
+    (np.ones((3, 2), dtype=complex), TypeError),
+]
+POSITIVE = [v for v in TOLERANCES if v[0] is not None] + [(0.0, ValueError)]
+
+CASES = [
+    *substitute(train_toy_model, (), TOY, "n_features", INTS),
+    *substitute(train_toy_model, (), TOY, "d", INTS),
+    *substitute(train_toy_model, (), TOY, "steps", INTS),
+    *substitute(train_toy_model, (), TOY, "batch_size", INTS),
+    *substitute(train_toy_model, (), TOY, "n_seeds", INTS),
+    *substitute(train_toy_model, (), TOY, "sparsity", TABLES),
+    *substitute(train_toy_model, (), TOY, "density", TABLES),
+    *substitute(
+        train_toy_model,
+        (),
+        TOY,
+        "importance",
+        [(-1.0, ValueError), (np.inf, ValueError), ("1", TypeError), ([1.0, 2.0], ValueError)],
+    ),
+    *substitute(train_toy_model, (), TOY, "lr", POSITIVE),
+    *substitute(train_toy_model, (), TOY, "weight_decay", [v for v in TOLERANCES if v[0] is not None]),
+    *substitute(train_toy_model, (), TOY, "eps", POSITIVE),
+    *substitute(train_toy_model, (), TOY, "momentum", FLOATS[:-1] + [(1.0, ValueError)]),
+    *substitute(train_toy_model, (), TOY, "init_scale", [v for v in TOLERANCES if v[0] is not None]),
+    *substitute(train_toy_model, (), TOY, "model", CHOICES),
+    *substitute(train_toy_model, (), TOY, "reduction", CHOICES),
+    *substitute(train_toy_model, (), TOY, "optimizer", CHOICES),
+    *substitute(train_toy_model, (), TOY, "schedule", CHOICES),
+    *substitute(train_toy_model, (), TOY, "rng", RNGS),
+    *substitute(train_toy_model, (), TOY, "snapshot_every", [v for v in INTS if v[0] is not None]),
+    *substitute(train_toy_model, (), TOY, "n_threads", INTS),
+    *substitute(train_toy_model, (), TOY, "blas_threads", [v for v in INTS if v[0] is not None]),
+    case(train_toy_model, **TOY, betas=(0.9, 1.0), exc=ValueError, name="betas[1]"),
+    case(train_toy_model, **TOY, betas="0.9", exc=TypeError, name="betas"),
+    case(train_toy_model, **TOY, dtype="float16", exc=ValueError, name="dtype"),
+    case(train_toy_model, **TOY, n_correlated_pairs=3, exc=ValueError, name="n_correlated_pairs"),
+    case(train_toy_model, **TOY, sparsity=0.5, density=0.5, exc=ValueError, name="sparsity"),
+    case(train_toy_model, **dict(TOY, n_features=10**9), exc=MemoryError, name="n_features", case_id="issue"),
+    case(train_toy_model, **dict(TOY, steps=10**9), exc=MemoryError, name="steps", case_id="history"),
+    case(train_toy_model, **TOY, snapshot_every=1, n_instances=10**5, exc=MemoryError, name="n_instances"),
+    *substitute(train_abs_model, (), ABS, "n_features", INTS),
+    *substitute(train_abs_model, (), ABS, "d", INTS),
+    *substitute(train_abs_model, (), ABS, "steps", INTS),
+    *substitute(train_abs_model, (), ABS, "sparsity", TABLES),
+    *substitute(train_abs_model, (), ABS, "rng", RNGS),
+    *substitute(train_abs_model, (), ABS, "lr", POSITIVE),
+    case(train_abs_model, **dict(ABS, n_features=10**5, d=10**4), exc=MemoryError, name="n_features"),
+    *substitute(train_scurve, (), SCURVE, "rank", INTS),
+    *substitute(train_scurve, (), SCURVE, "steps", INTS),
+    *substitute(train_scurve, (), SCURVE, "lr", POSITIVE),
+    *substitute(train_scurve, (), SCURVE, "init_scale", POSITIVE),
+    *substitute(train_scurve, (), SCURVE, "loss", CHOICES),
+    *substitute(train_scurve, (), SCURVE, "rng", RNGS),
+    case(train_scurve, **dict(SCURVE, size=(10**6, 10**6)), exc=MemoryError, name="size"),
+    case(train_scurve, **dict(SCURVE, target_strengths=[1.0, -1.0]), exc=ValueError, name="target_strengths"),
+    case(train_scurve, **dict(SCURVE, rank=5), exc=ValueError, name="rank", case_id="too large"),
+    *substitute(sample_toy_batch, (4, 10), {}, 0, INTS),
+    *substitute(sample_toy_batch, (4, 10), {}, 1, INTS),
+    *substitute(sample_toy_batch, (4, 10), {}, "sparsity", TABLES),
+    *substitute(sample_toy_batch, (4, 10), {}, "signed", BOOLS),
+    *substitute(sample_toy_batch, (4, 10), {}, "rng", RNGS),
+    case(sample_toy_batch, 10**6, 10**6, exc=MemoryError, name="n_features"),
+    *substitute(toy_model_forward, (W, B, X), {}, 0, ARRAYS),
+    *substitute(toy_model_forward, (W, B, X), {}, 1, ARRAYS[:3]),
+    *substitute(toy_model_forward, (W, B, X), {}, 2, ARRAYS[:3] + [(np.full((4, 3), np.inf), ValueError)]),
+    *substitute(toy_model_forward, (W, B, X), {}, "model", CHOICES),
+    *substitute(toy_model_loss, (W, B, X), {}, 0, ARRAYS),
+    *substitute(toy_model_loss, (W, B, X), {}, "importance", [(-1.0, ValueError), ("1", TypeError)]),
+    *substitute(toy_model_loss, (W, B, X), {}, "reduction", CHOICES),
+    *substitute(toy_model_loss, (W, B, X), {}, "return_grad", BOOLS),
+    case(toy_model_loss, np.full((3, 2), np.nan), B, X, exc=ValueError, name="W", case_id="issue"),
+    case(
+        toy_model_forward,
+        np.ones((2000, 2)),
+        np.zeros(2000),
+        np.ones((20_000, 2000)),
+        exc=MemoryError,
+        name="batch",
+        case_id="activations",
+    ),
+    *substitute(abs_model_forward, (W, W, B, X), {}, 0, ARRAYS, name="W1"),
+    *substitute(abs_model_forward, (W, W, B, X), {}, 1, ARRAYS[:3], name="W2"),
+    *substitute(abs_model_loss, (W, W, B, X), {}, "return_grad", BOOLS),
+    case(abs_model_forward, W, np.ones((3, 3)), B, X, exc=ValueError, name="W2", case_id="shape"),
+    *substitute(
+        scurve_loss, (np.ones((2, 1)), np.ones((2, 1)), np.ones((2, 2))), {}, 0, ARRAYS[:3], name="P"
+    ),
+    *substitute(scurve_loss, (np.ones((2, 1)), np.ones((2, 1)), np.ones((2, 2))), {}, "loss", CHOICES),
+    *substitute(
+        scurve_closed_form,
+        (1.0, 0.1),
+        {},
+        1,
+        [("0.1", TypeError), (0.0, ValueError), (1.5, ValueError), (np.nan, ValueError)],
+    ),
+    case(scurve_closed_form, "t", 0.1, exc=TypeError, name="t"),
+]
+
+
+@pytest.mark.parametrize("fn, args, kwargs, exc, name", CASES)
+def test_bad_input(fn, args, kwargs, exc, name):
+    check_bad_input(fn, args, kwargs, exc, name)
