@@ -135,6 +135,22 @@ from .reference import (
     best_known,
     best_known_table,
 )
+from .sae import (
+    GeometrySummary,
+    RecoveryMetrics,
+    SAEResult,
+    SparseActivations,
+    SVDResult,
+    feature_frequencies,
+    geometry_summary,
+    recovery_metrics,
+    sae_encode,
+    sae_loss,
+    sparse_activations,
+    svd_dictionary,
+    toy_model_activations,
+    train_sae,
+)
 from .structure import (
     COMMON_SHAPES,
     SHAPE_COLORS,
@@ -158,22 +174,6 @@ from .structure import (
     represented_features,
     shape_template,
     tegum_factors,
-)
-from .sae import (
-    GeometrySummary,
-    RecoveryMetrics,
-    SAEResult,
-    SparseActivations,
-    SVDResult,
-    feature_frequencies,
-    geometry_summary,
-    recovery_metrics,
-    sae_encode,
-    sae_loss,
-    sparse_activations,
-    svd_dictionary,
-    toy_model_activations,
-    train_sae,
 )
 from .train import (
     AbsModelResult,

@@ -54,7 +54,9 @@ def ref_forward(x, E, be, D, bd, kind, k=None):
     return pre, Z, Z @ D + bd
 
 
-def ref_loss(x, E, be, D, bd, kind, lam=0.0, k=None, dead=None, aux_k=1, aux_norm=1.0, alpha=0.0, e_fixed=None):
+def ref_loss(
+    x, E, be, D, bd, kind, lam=0.0, k=None, dead=None, aux_k=1, aux_norm=1.0, alpha=0.0, e_fixed=None
+):
     """The training objective written out; the auxiliary residual ``e`` may be held fixed (as training does).
 
     Returns ``(loss, e, support)``: ``support`` is every selection the loss made (for checking that a
@@ -103,8 +105,18 @@ def sae_problems(draw):
 
 def call_sae_loss(p, o, return_grad=False):
     return sae_loss(
-        p["x"], p["E"], p["be"], p["D"], p["bd"], kind=o["kind"], l1_coefficient=o["lam"], k=o["k"],
-        dead_latents=o["dead"], aux_k=o["aux_k"], aux_norm=o["aux_norm"], aux_coefficient=o["alpha"],
+        p["x"],
+        p["E"],
+        p["be"],
+        p["D"],
+        p["bd"],
+        kind=o["kind"],
+        l1_coefficient=o["lam"],
+        k=o["k"],
+        dead_latents=o["dead"],
+        aux_k=o["aux_k"],
+        aux_norm=o["aux_norm"],
+        aux_coefficient=o["alpha"],
         return_grad=return_grad,
     )
 
@@ -126,7 +138,8 @@ def test_gradients_match_finite_differences_of_the_written_out_loss(dense, probl
         V = rng.normal(size=p[key].shape)
         plus = ref_loss(**{**p, key: p[key] + h * V}, **o, e_fixed=e0)
         minus = ref_loss(**{**p, key: p[key] - h * V}, **o, e_fixed=e0)
-        same = all(np.array_equal(a, b) and np.array_equal(a, c) for a, b, c in zip(support, plus[2], minus[2]))
+        triples = zip(support, plus[2], minus[2], strict=True)
+        same = all(np.array_equal(a, b) and np.array_equal(a, c) for a, b, c in triples)
         assume(same)  # the step crossed a kink of ReLU or a top-k selection: no derivative there
         fd = (plus[0] - minus[0]) / (2 * h)
         assert float((grads[name] * V).sum()) == pytest.approx(fd, rel=1e-5, abs=1e-6), name
@@ -137,11 +150,29 @@ def test_instances_are_independent_and_blocks_add_up():
     rng = np.random.default_rng(3)
     B, d, m = 300, 6, 10
     x = rng.normal(size=(B, d))
-    params = [dict(E=rng.normal(size=(m, d)), D=rng.normal(size=(m, d)), be=rng.normal(size=m),
-                   bd=rng.normal(size=d)) for _ in range(2)]
+    params = [
+        dict(
+            E=rng.normal(size=(m, d)), D=rng.normal(size=(m, d)), be=rng.normal(size=m), bd=rng.normal(size=d)
+        )
+        for _ in range(2)
+    ]
     for kind, k in (("l1", 0), ("topk", 3), ("batchtopk", 2)):
-        kern = _SAEKernel(2, m, d, B, np.float64, kind=kind, l1=[0.1, 0.4], k=k, aux_coefficient=0.3, aux_k=2,
-                          block_entries=64, min_rows=8, target_groups=8, group_ns=1)
+        kern = _SAEKernel(
+            2,
+            m,
+            d,
+            B,
+            np.float64,
+            kind=kind,
+            l1=[0.1, 0.4],
+            k=k,
+            aux_coefficient=0.3,
+            aux_k=2,
+            block_entries=64,
+            min_rows=8,
+            target_groups=8,
+            group_ns=1,
+        )
         assert len(kern.groups) > 2 and any(len(g.blocks) > 1 for g in kern.groups)
         dead = rng.random((2, m)) < 0.4
         for i, q in enumerate(params):
@@ -151,9 +182,21 @@ def test_instances_are_independent_and_blocks_add_up():
         kern.aux_norm[...] = [0.5, 2.0]
         loss = kern.loss_and_grad()
         for i, q in enumerate(params):
-            one, g = sae_loss(x, q["E"], q["be"], q["D"], q["bd"], kind=kind, l1_coefficient=[0.1, 0.4][i],
-                              k=k or None, dead_latents=dead[i], aux_coefficient=0.3, aux_k=2,
-                              aux_norm=[0.5, 2.0][i], return_grad=True)
+            one, g = sae_loss(
+                x,
+                q["E"],
+                q["be"],
+                q["D"],
+                q["bd"],
+                kind=kind,
+                l1_coefficient=[0.1, 0.4][i],
+                k=k or None,
+                dead_latents=dead[i],
+                aux_coefficient=0.3,
+                aux_k=2,
+                aux_norm=[0.5, 2.0][i],
+                return_grad=True,
+            )
             assert loss[i] == pytest.approx(one, rel=1e-12)
             np.testing.assert_allclose(kern.gE[i], g["encoder"], rtol=1e-10, atol=1e-12)
             np.testing.assert_allclose(kern.gD[i], g["decoder"], rtol=1e-10, atol=1e-12)
@@ -164,10 +207,13 @@ def test_encode_matches_the_written_out_forward():
     rng = np.random.default_rng(0)
     x, E, be, bd = rng.normal(size=(7, 4)), rng.normal(size=(6, 4)), rng.normal(size=6), rng.normal(size=4)
     for kind, k in (("l1", None), ("topk", 2)):
-        np.testing.assert_allclose(sae_encode(x, E, be, bd, kind=kind, k=k), ref_forward(x, E, be, E, bd, kind, k)[1])
+        np.testing.assert_allclose(
+            sae_encode(x, E, be, bd, kind=kind, k=k), ref_forward(x, E, be, E, bd, kind, k)[1]
+        )
     pre = (x - bd) @ E.T + be
     np.testing.assert_allclose(
-        sae_encode(x, E, be, bd, kind="batchtopk", k=1, threshold=0.5), np.where(pre >= 0.5, np.maximum(pre, 0), 0)
+        sae_encode(x, E, be, bd, kind="batchtopk", k=1, threshold=0.5),
+        np.where(pre >= 0.5, np.maximum(pre, 0), 0),
     )
 
 
@@ -212,14 +258,17 @@ def test_same_seed_same_data_and_config_regenerates_it():
     a = sparse_activations(W, n_samples=500, n_active=2, correlation=0.3, noise=0.01, rng=5)
     b = sparse_activations(**a.config)
     assert np.array_equal(a.activations, b.activations) and np.array_equal(a.code_indices, b.code_indices)
-    assert not np.array_equal(a.activations, sparse_activations(W, n_samples=500, n_active=2, rng=6).activations)
+    assert not np.array_equal(
+        a.activations, sparse_activations(W, n_samples=500, n_active=2, rng=6).activations
+    )
 
 
 def test_toy_model_activations_are_its_hidden_layer():
     toy = train_toy_model(n_features=8, d=3, sparsity=[0.5, 0.9], steps=50, rng=0)
     data = toy_model_activations(toy, n_samples=300, instance=1, rng=1)
-    np.testing.assert_allclose(data.dense_codes() @ toy.W[1].astype(np.float64), data.activations, rtol=1e-5,
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        data.dense_codes() @ toy.W[1].astype(np.float64), data.activations, rtol=1e-5, atol=1e-6
+    )
     np.testing.assert_array_equal(data.W, toy.W[1])
     np.testing.assert_allclose(data.frequencies, 1 - toy.sparsity[1])
 
@@ -244,7 +293,9 @@ def test_every_kind_recovers_orthogonal_features():
 
 def test_penalties_and_seeds_are_instances_and_best_of_seeds_is_kept():
     data = sparse_activations(np.eye(5), n_samples=2048, n_active=1, rng=0)
-    sae = train_sae(data, n_latents=5, l1_coefficient=[0.01, 0.5], n_seeds=3, steps=100, batch_size=128, rng=0)
+    sae = train_sae(
+        data, n_latents=5, l1_coefficient=[0.01, 0.5], n_seeds=3, steps=100, batch_size=128, rng=0
+    )
     assert sae.decoder.shape == (2, 5, 5) and sae.dictionary.shape == (2, 5, 5)
     assert sae.seed_eval_losses.shape == (2, 3)
     np.testing.assert_array_equal(sae.eval_loss, sae.seed_eval_losses.min(axis=1))
@@ -277,8 +328,16 @@ def test_dead_latents_are_detected_and_resampling_revives_them():
     within dead_after samples); resampling points dead latents at inputs, and then they fire. Feature 0 is
     always active, so that no input is 0 (where the bias alone, moving by lr, decides)."""
     data = sparse_activations(np.eye(2), n_samples=2048, density=[1.0, 0.5], rng=0)
-    kw = dict(n_latents=32, l1_coefficient=0.01, steps=40, batch_size=128, dead_after=4096, lr=1e-9,
-              decoder_bias_init="zero", rng=3)
+    kw = dict(
+        n_latents=32,
+        l1_coefficient=0.01,
+        steps=40,
+        batch_size=128,
+        dead_after=4096,
+        lr=1e-9,
+        decoder_bias_init="zero",
+        rng=3,
+    )
     sae = train_sae(data, **kw)
     pre = (data.activations - sae.decoder_bias[0]) @ sae.encoder[0].T + sae.encoder_bias[0]
     never = ~(pre > 0).any(axis=0)
@@ -336,12 +395,15 @@ print("finished", flush=True)
 
 
 def test_a_killed_run_resumes_bit_for_bit(tmp_path, monkeypatch):
-    kwargs = dict(n_latents=16, kind="topk", k=2, steps=300, batch_size=64, dead_after=256, resample_every=50,
-                  rng=3)
+    kwargs = dict(
+        n_latents=16, kind="topk", k=2, steps=300, batch_size=64, dead_after=256, resample_every=50, rng=3
+    )
     path, every = tmp_path / "run.npz", 40
     proc = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(path), str(every), json.dumps(kwargs)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         deadline = time.monotonic() + 120
@@ -392,9 +454,11 @@ def test_hungarian_matching_is_the_best_permutation(n_true, n_learned, d, seed):
     k = min(n_true, n_learned)
     for lat in itertools.permutations(range(n_learned), k):
         for tru in itertools.combinations(range(n_true), k):
-            best = max(best, sum(C[a, b] for a, b in zip(lat, tru)))
+            best = max(best, sum(C[a, b] for a, b in zip(lat, tru, strict=True)))
     assert m.mcc == pytest.approx(best / n_true, abs=1e-9)
-    assert m.recovery == pytest.approx(C.max(axis=0).mean()) and m.precision == pytest.approx(C.max(axis=1).mean())
+    assert m.recovery == pytest.approx(C.max(axis=0).mean()) and m.precision == pytest.approx(
+        C.max(axis=1).mean()
+    )
     assert m.recovery_abs == pytest.approx(np.abs(C).max(axis=0).mean())
     assert sorted(m.matching[m.matching >= 0].tolist()) == sorted(set(m.matching[m.matching >= 0].tolist()))
 
@@ -419,8 +483,13 @@ def test_code_statistics_of_a_perfect_autoencoder_and_of_svd():
     Q = np.eye(6)[[3, 0, 5, 1, 4, 2]] * np.array([1, -1, 1, 1, -1, -1])[:, None]
     data = sparse_activations(Q, n_samples=5000, n_active=2, rng=1, dtype=np.float64)
     sae = train_sae(data, n_latents=6, l1_coefficient=0.0, steps=1, batch_size=64, rng=0, dtype=np.float64)
-    perfect = dataclasses.replace(sae, encoder=Q[None].copy(), decoder=Q[None].copy(),
-                                  encoder_bias=np.zeros((1, 6)), decoder_bias=np.zeros((1, 6)))
+    perfect = dataclasses.replace(
+        sae,
+        encoder=Q[None].copy(),
+        decoder=Q[None].copy(),
+        encoder_bias=np.zeros((1, 6)),
+        decoder_bias=np.zeros((1, 6)),
+    )
     m = recovery_metrics(perfect, data)
     assert m.mcc == pytest.approx(1.0) and m.dead == 0
     assert m.explained_variance == pytest.approx(1.0) and m.code_scale == pytest.approx(1.0)
@@ -456,53 +525,195 @@ DATA = sparse_activations(W6, n_samples=64, n_active=1, rng=0)
 BAD = [
     (sparse_activations, (W6,), dict(n_samples=0, density=0.1), ValueError, "n_samples must be >= 1"),
     (sparse_activations, (W6,), dict(n_samples=5), ValueError, "give density"),
-    (sparse_activations, (W6,), dict(n_samples=5, density=[0.1] * 5), ValueError, "density given as an array"),
+    (
+        sparse_activations,
+        (W6,),
+        dict(n_samples=5, density=[0.1] * 5),
+        ValueError,
+        "density given as an array",
+    ),
     (sparse_activations, (W6,), dict(n_samples=5, density=0.1, n_active=1), ValueError, "not both"),
-    (sparse_activations, (W6,), dict(n_samples=5, density=0.1, frequencies="zipf"), ValueError, "frequencies must"),
+    (
+        sparse_activations,
+        (W6,),
+        dict(n_samples=5, density=0.1, frequencies="zipf"),
+        ValueError,
+        "frequencies must",
+    ),
     (sparse_activations, (W6,), dict(n_samples=5, density=0.1, decay=0), ValueError, "decay must be > 0"),
-    (sparse_activations, (W6,), dict(n_samples=5, density=0.1, magnitudes=[1.0]), ValueError, "magnitudes must"),
-    (sparse_activations, (W6,), dict(n_samples=5, density=0.1, correlation=1.0), ValueError, "correlation must"),
-    (sparse_activations, (W6,), dict(n_samples=5, density=0.1, correlation=True), TypeError, "correlation must"),
+    (
+        sparse_activations,
+        (W6,),
+        dict(n_samples=5, density=0.1, magnitudes=[1.0]),
+        ValueError,
+        "magnitudes must",
+    ),
+    (
+        sparse_activations,
+        (W6,),
+        dict(n_samples=5, density=0.1, correlation=1.0),
+        ValueError,
+        "correlation must",
+    ),
+    (
+        sparse_activations,
+        (W6,),
+        dict(n_samples=5, density=0.1, correlation=True),
+        TypeError,
+        "correlation must",
+    ),
     (sparse_activations, (W6,), dict(n_samples=5, density=0.1, noise=-1), ValueError, "noise must be >= 0"),
     (sparse_activations, (np.ones(3),), dict(n_samples=5, density=0.1), ValueError, "W must be 2-D"),
     (toy_model_activations, (W6,), dict(n_samples=5), TypeError, "model must be a ToyModelResult"),
     (train_sae, (np.ones(5),), dict(n_latents=2, l1_coefficient=0.1), ValueError, "activations must be 2-D"),
-    (train_sae, ([[np.nan, 1.0]],), dict(n_latents=2, l1_coefficient=0.1), ValueError, "activations must be finite"),
+    (
+        train_sae,
+        ([[np.nan, 1.0]],),
+        dict(n_latents=2, l1_coefficient=0.1),
+        ValueError,
+        "activations must be finite",
+    ),
     (train_sae, (DATA,), dict(n_latents=0, l1_coefficient=0.1), ValueError, "n_latents must be >= 1"),
-    (train_sae, (DATA,), dict(n_latents=4, l1_coefficient=0.1, kind="gated"), ValueError, "kind must be one of"),
+    (
+        train_sae,
+        (DATA,),
+        dict(n_latents=4, l1_coefficient=0.1, kind="gated"),
+        ValueError,
+        "kind must be one of",
+    ),
     (train_sae, (DATA,), dict(n_latents=4), ValueError, "l1_coefficient is required"),
     (train_sae, (DATA,), dict(n_latents=4, l1_coefficient=-1), ValueError, "l1_coefficient must be >= 0"),
-    (train_sae, (DATA,), dict(n_latents=4, l1_coefficient=[0.1, -1]), ValueError, r"l1_coefficient\[1\] must"),
-    (train_sae, (DATA,), dict(n_latents=4, l1_coefficient="0.1"), TypeError, "l1_coefficient must be a number"),
+    (
+        train_sae,
+        (DATA,),
+        dict(n_latents=4, l1_coefficient=[0.1, -1]),
+        ValueError,
+        r"l1_coefficient\[1\] must",
+    ),
+    (
+        train_sae,
+        (DATA,),
+        dict(n_latents=4, l1_coefficient="0.1"),
+        TypeError,
+        "l1_coefficient must be a number",
+    ),
     (train_sae, (DATA,), dict(n_latents=4, l1_coefficient=0.1, k=2), ValueError, "k applies to kind"),
     (train_sae, (DATA,), dict(n_latents=4, kind="topk", k=5), ValueError, "k must be <= 4"),
-    (train_sae, (DATA,), dict(n_latents=4, kind="topk", k=2, l1_coefficient=0.1), ValueError, "l1_coefficient app"),
+    (
+        train_sae,
+        (DATA,),
+        dict(n_latents=4, kind="topk", k=2, l1_coefficient=0.1),
+        ValueError,
+        "l1_coefficient app",
+    ),
     (train_sae, (DATA,), dict(n_latents=4, kind="topk", k=2.0), TypeError, "k must be an integer"),
     (train_sae, (DATA,), dict(n_latents=4, l1_coefficient=0.1, lr=0), ValueError, "lr must be > 0"),
-    (train_sae, (DATA,), dict(n_latents=4, l1_coefficient=0.1, batch_size=0), ValueError, "batch_size must be"),
-    (train_sae, (DATA,), dict(n_latents=4, l1_coefficient=0.1, aux_coefficient=-1), ValueError, "aux_coefficient"),
-    (train_sae, (DATA,), dict(n_latents=4, l1_coefficient=0.1, dead_after=0), ValueError, "dead_after must be"),
-    (train_sae, (DATA,), dict(n_latents=4, l1_coefficient=0.1, resample_every=0), ValueError, "resample_every"),
-    (train_sae, (DATA,), dict(n_latents=4, l1_coefficient=0.1, decoder_bias_init="median"), ValueError,
-     "decoder_bias_init must be"),
-    (train_sae, (DATA,), dict(n_latents=4, l1_coefficient=0.1, dtype=np.float16), ValueError, "dtype must be"),
-    (train_sae, (DATA,), dict(n_latents=4, l1_coefficient=0.1, progress="yes"), TypeError, "progress must be"),
+    (
+        train_sae,
+        (DATA,),
+        dict(n_latents=4, l1_coefficient=0.1, batch_size=0),
+        ValueError,
+        "batch_size must be",
+    ),
+    (
+        train_sae,
+        (DATA,),
+        dict(n_latents=4, l1_coefficient=0.1, aux_coefficient=-1),
+        ValueError,
+        "aux_coefficient",
+    ),
+    (
+        train_sae,
+        (DATA,),
+        dict(n_latents=4, l1_coefficient=0.1, dead_after=0),
+        ValueError,
+        "dead_after must be",
+    ),
+    (
+        train_sae,
+        (DATA,),
+        dict(n_latents=4, l1_coefficient=0.1, resample_every=0),
+        ValueError,
+        "resample_every",
+    ),
+    (
+        train_sae,
+        (DATA,),
+        dict(n_latents=4, l1_coefficient=0.1, decoder_bias_init="median"),
+        ValueError,
+        "decoder_bias_init must be",
+    ),
+    (
+        train_sae,
+        (DATA,),
+        dict(n_latents=4, l1_coefficient=0.1, dtype=np.float16),
+        ValueError,
+        "dtype must be",
+    ),
+    (
+        train_sae,
+        (DATA,),
+        dict(n_latents=4, l1_coefficient=0.1, progress="yes"),
+        TypeError,
+        "progress must be",
+    ),
     (train_sae, (DATA,), dict(n_latents=4, l1_coefficient=0.1, rng=-1), ValueError, "rng seed must be"),
-    (train_sae, (DATA,), dict(n_latents=4, l1_coefficient=0.1, checkpoint="x.pt"), ValueError, "checkpoint must"),
-    (sae_loss, (np.ones((2, 3)), np.eye(3), np.zeros(3), np.eye(2), np.zeros(3)), {}, ValueError,
-     "decoder must have the encoder's shape"),
-    (sae_loss, (np.ones((2, 2)), np.eye(3), np.zeros(3), np.eye(3), np.zeros(3)), {}, ValueError,
-     "x must have d=3 columns"),
-    (sae_loss, (np.ones((2, 3)), np.eye(3), np.zeros(3), np.eye(3), np.zeros(3)), dict(dead_latents=[1, 0, 0]),
-     ValueError, "dead_latents must be a boolean array"),
-    (sae_loss, (np.ones((2, 3)), np.eye(3), np.zeros(3), np.eye(3), np.zeros(3)), dict(kind="topk"), ValueError,
-     "k .latents active per sample. is required"),
-    (sae_loss, (np.ones((2, 3)), np.eye(3), np.zeros(3), np.eye(3), np.zeros(3)), dict(aux_norm=0), ValueError,
-     "aux_norm must be > 0"),
-    (sae_encode, (np.ones((2, 3)), np.eye(3), np.zeros(3), np.zeros(3)), dict(kind="batchtopk", k=1), ValueError,
-     "threshold .the inference threshold. is required"),
-    (sae_encode, (np.ones((2, 3)), np.eye(3), np.zeros(2), np.zeros(3)), {}, ValueError,
-     r"encoder_bias must have shape \(3,\)"),
+    (
+        train_sae,
+        (DATA,),
+        dict(n_latents=4, l1_coefficient=0.1, checkpoint="x.pt"),
+        ValueError,
+        "checkpoint must",
+    ),
+    (
+        sae_loss,
+        (np.ones((2, 3)), np.eye(3), np.zeros(3), np.eye(2), np.zeros(3)),
+        {},
+        ValueError,
+        "decoder must have the encoder's shape",
+    ),
+    (
+        sae_loss,
+        (np.ones((2, 2)), np.eye(3), np.zeros(3), np.eye(3), np.zeros(3)),
+        {},
+        ValueError,
+        "x must have d=3 columns",
+    ),
+    (
+        sae_loss,
+        (np.ones((2, 3)), np.eye(3), np.zeros(3), np.eye(3), np.zeros(3)),
+        dict(dead_latents=[1, 0, 0]),
+        ValueError,
+        "dead_latents must be a boolean array",
+    ),
+    (
+        sae_loss,
+        (np.ones((2, 3)), np.eye(3), np.zeros(3), np.eye(3), np.zeros(3)),
+        dict(kind="topk"),
+        ValueError,
+        "k .latents active per sample. is required",
+    ),
+    (
+        sae_loss,
+        (np.ones((2, 3)), np.eye(3), np.zeros(3), np.eye(3), np.zeros(3)),
+        dict(aux_norm=0),
+        ValueError,
+        "aux_norm must be > 0",
+    ),
+    (
+        sae_encode,
+        (np.ones((2, 3)), np.eye(3), np.zeros(3), np.zeros(3)),
+        dict(kind="batchtopk", k=1),
+        ValueError,
+        "threshold .the inference threshold. is required",
+    ),
+    (
+        sae_encode,
+        (np.ones((2, 3)), np.eye(3), np.zeros(2), np.zeros(3)),
+        {},
+        ValueError,
+        r"encoder_bias must have shape \(3,\)",
+    ),
     (recovery_metrics, (np.eye(3), np.eye(4)), {}, ValueError, "learned and true must have the same number"),
     (recovery_metrics, (np.eye(3), np.eye(3)), dict(threshold=2), ValueError, "threshold must be <= 1"),
     (recovery_metrics, (np.eye(3), "W"), {}, TypeError, "true must be a real numeric array"),
@@ -512,7 +723,9 @@ BAD = [
 ]
 
 
-@pytest.mark.parametrize("fn, args, kwargs, exc, msg", BAD, ids=[f"{b[0].__name__}-{i}" for i, b in enumerate(BAD)])
+@pytest.mark.parametrize(
+    "fn, args, kwargs, exc, msg", BAD, ids=[f"{b[0].__name__}-{i}" for i, b in enumerate(BAD)]
+)
 def test_bad_input_is_refused_naming_the_argument(fn, args, kwargs, exc, msg):
     with pytest.raises(exc, match=msg):
         fn(*args, **kwargs)

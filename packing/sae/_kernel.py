@@ -191,7 +191,9 @@ class _SAEKernel(BlockedKernel):
         per = 2 * m * d + m + d
         plan.setdefault("block_entries", BLOCK_ENTRIES)
         plan.setdefault("group_ns", GROUP_NS)
-        plan.setdefault("target_groups", _target_groups(batch * _row_ns(m, d), per * np.dtype(dtype).itemsize))
+        plan.setdefault(
+            "target_groups", _target_groups(batch * _row_ns(m, d), per * np.dtype(dtype).itemsize)
+        )
         super().__init__(
             n_inst,
             batch,
