@@ -16,7 +16,8 @@ one-to-one matching, "rec" = fraction of true features with a learned cosine
    0.99) from its hidden activations;
 5. penalty: the sparse-coding toy of Sharkey et al. (2022), scaled down to 128
    features in 64 dims (5 active on average, geometric frequencies, decay 0.99),
-   L1 SAEs over dictionary size and penalty.
+   L1 SAEs over dictionary size and penalty (``--sharkey-full``: at their size,
+   512 features in 256 dims).
 
 Run it niced on one thread: ``OMP_NUM_THREADS=1 nice -n 15 .venv/bin/python
 scripts/bench_sae_recovery.py [--quick] [--seed S] [--only geometry,density,ratio,toy,penalty]``.
@@ -49,6 +50,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--quick", action="store_true", help="tiny sizes (seconds), for the tests")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--only", default=",".join(PARTS), help="comma-separated parts to run")
+    parser.add_argument(
+        "--sharkey-full",
+        action="store_true",
+        help="part 5 at Sharkey et al.'s own size, 512 features in 256 dims (ratios 1, 2; λ 0.1, 0.3)",
+    )
     args = parser.parse_args(argv)
     parts = [p for p in args.only.split(",") if p]
     unknown = sorted(set(parts) - set(PARTS))
@@ -82,7 +88,8 @@ def main(argv=None) -> dict:
                 )
         out["toy"] = toy
     if "penalty" in parts:
-        print("5. Sharkey et al.'s sparse-coding toy (scaled down): L1 SAEs over dictionary size and penalty")
+        scale = "at their size" if args.sharkey_full else "scaled down"
+        print(f"5. Sharkey et al.'s sparse-coding toy ({scale}): L1 SAEs over dictionary size and penalty")
 
         def show(label, r):
             print(
@@ -91,7 +98,8 @@ def main(argv=None) -> dict:
                 flush=True,
             )
 
-        pen = bench.penalty_sweep(quick=q, seed=seed, report=show)
+        size = dict(n=512, d=256, ratios=(1, 2), penalties=(0.1, 0.3)) if args.sharkey_full else {}
+        pen = bench.penalty_sweep(quick=q, seed=seed, report=show, **size)
         print(
             f"  SVD (PCA, d of n)  mmcs={float(pen['svd_mmcs']):.3f} mcc={float(pen['svd_mcc']):.3f}"
             f" rec={float(pen['svd_recovered']):.2f} (ceiling d/n = {int(pen['d']) / int(pen['n']):.2f})"
