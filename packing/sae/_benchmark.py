@@ -110,6 +110,13 @@ def geometry_suite(*, quick: bool = False, seed: int = 0) -> list[tuple[str, np.
     return out
 
 
+def _summary(m) -> dict:
+    """Return the numbers the benchmark reports of one :class:`RecoveryMetrics`."""
+    return dict(
+        mcc=m.mcc, recovered=m.recovered, mmcs=m.recovery, ev=m.explained_variance, l0=m.l0, dead=m.dead
+    )
+
+
 def svd_metrics(data) -> dict:
     """Score the SVD baseline (centred: PCA) sign-free: a singular direction has no sign.
 
@@ -150,11 +157,7 @@ def recovery_point(W, *, n_active, n_samples, steps, n_seeds, latent_ratio=2, rn
         d=d,
         coherence=coherence(W),
         welch=welch,
-        sae_mcc=s.mcc,
-        sae_recovered=s.recovered,
-        sae_mmcs=s.recovery,
-        sae_ev=s.explained_variance,
-        sae_dead=s.dead,
+        **{f"sae_{key}": value for key, value in _summary(s).items()},
         svd_mcc=v["mcc"],
         svd_recovered=v["recovered"],
         svd_mmcs=v["mmcs"],
@@ -272,9 +275,7 @@ def toy_benchmark(*, n_features=200, d=20, sparsity=0.99, toy_steps=5000, quick=
     )
     for i, k in enumerate(ks):
         m = recovery_metrics(sae, data, instance=i, structure=False)
-        out[f"topk{k}"] = dict(
-            mcc=m.mcc, recovered=m.recovered, mmcs=m.recovery, ev=m.explained_variance, l0=m.l0
-        )
+        out[f"topk{k}"] = _summary(m)
     out["svd"] = svd_metrics(data)
     return out
 
@@ -319,16 +320,7 @@ def penalty_sweep(
         )
         for i, lam in enumerate(penalties):
             m = recovery_metrics(sae, data, instance=i, structure=False)
-            row = dict(
-                ratio=r,
-                penalty=lam,
-                mmcs=m.recovery,
-                mcc=m.mcc,
-                recovered=m.recovered,
-                ev=m.explained_variance,
-                l0=m.l0,
-                dead=m.dead,
-            )
+            row = dict(ratio=r, penalty=lam, **_summary(m))
             rows.append(row)
             if report:
                 report(f"ratio={r} λ={lam}", row)
