@@ -79,7 +79,7 @@ CASES = [
     *substitute(train_toy_model, (), TOY, "schedule", CHOICES),
     *substitute(train_toy_model, (), TOY, "rng", RNGS),
     *substitute(train_toy_model, (), TOY, "snapshot_every", [v for v in INTS if v[0] is not None]),
-    *substitute(train_toy_model, (), TOY, "n_threads", INTS),
+    *substitute(train_toy_model, (), TOY, "n_threads", [v for v in INTS if v[0] is not None]),
     *substitute(train_toy_model, (), TOY, "blas_threads", [v for v in INTS if v[0] is not None]),
     case(train_toy_model, **TOY, betas=(0.9, 1.0), exc=ValueError, name="betas[1]"),
     case(train_toy_model, **TOY, betas="0.9", exc=TypeError, name="betas"),
