@@ -129,11 +129,14 @@ def svd_metrics(data) -> dict:
     return dict(mcc=m.mcc_abs, recovered=recovered, mmcs=m.recovery_abs, ev=m.explained_variance, l0=m.l0)
 
 
-def recovery_point(W, *, n_active, n_samples, steps, n_seeds, latent_ratio=2, rng=None) -> dict:
-    """Sparse activations of ``W`` -> best of ``n_seeds`` TopK SAEs (k = n_active) and SVD -> metrics."""
-    gen = np.random.default_rng(rng)
+def recovery_point(W, *, n_active, n_samples, steps, n_seeds, stream, latent_ratio=2) -> dict:
+    """Sparse activations of ``W`` -> best of ``n_seeds`` TopK SAEs (k = n_active) and SVD -> metrics.
+
+    ``stream`` (a :class:`numpy.random.SeedSequence`) gives the data and the SAE independent streams.
+    """
+    s_data, s_sae = stream.spawn(2)
     n, d = W.shape
-    data = sparse_activations(W, n_samples=n_samples, n_active=n_active, rng=gen)
+    data = sparse_activations(W, n_samples=n_samples, n_active=n_active, rng=np.random.default_rng(s_data))
     k = max(1, int(round(n_active)))
     sae = train_sae(
         data,
@@ -145,7 +148,7 @@ def recovery_point(W, *, n_active, n_samples, steps, n_seeds, latent_ratio=2, rn
         lr=3e-3,
         n_seeds=n_seeds,
         eval_size=min(n_samples, 8192),
-        rng=gen,
+        rng=np.random.default_rng(s_sae),
         n_threads=1,
         progress=False,
     )
@@ -183,7 +186,7 @@ def geometry_benchmark(*, n_active: float = 4.0, quick: bool = False, seed: int 
     streams = np.random.SeedSequence(seed).spawn(len(suite))
     rows, families = [], []
     for (family, W), stream in zip(suite, streams, strict=True):
-        row = recovery_point(W, n_active=n_active, rng=stream, **_settings(quick))
+        row = recovery_point(W, n_active=n_active, stream=stream, **_settings(quick))
         rows.append(row)
         families.append(family)
         if report:
@@ -209,7 +212,7 @@ def density_sweep(*, quick: bool = False, seed: int = 0, report=None) -> dict:
     rows, families = [], []
     for family, W in suite:
         for a in actives:
-            row = recovery_point(W, n_active=a, rng=next(streams), **_settings(quick))
+            row = recovery_point(W, n_active=a, stream=next(streams), **_settings(quick))
             row["n_active"] = a
             rows.append(row)
             families.append(family)
@@ -224,9 +227,9 @@ def ratio_sweep(*, quick: bool = False, seed: int = 0, report=None) -> dict:
     streams = np.random.SeedSequence(seed + 2).spawn(len(ratios))
     rows = []
     for r, stream in zip(ratios, streams, strict=True):
-        gen = np.random.default_rng(stream)
-        W = random_packing(int(r * d), d, rng=gen)
-        row = recovery_point(W, n_active=2.0, rng=gen, **_settings(quick))
+        s_w, s_point = stream.spawn(2)
+        W = random_packing(int(r * d), d, rng=np.random.default_rng(s_w))
+        row = recovery_point(W, n_active=2.0, stream=s_point, **_settings(quick))
         rows.append(row)
         if report:
             report(f"n/d={r}", row)
