@@ -40,7 +40,7 @@ def _panel_geometry(ax, geo):
     ax.set_ylabel("MCC (Hungarian matching)")
     ax.set_ylim(0, 1.02)
     ax.set_title(f"(a) geometry, {float(geo['n_active']):g} active per sample\nfilled: TopK SAE, hollow: SVD")
-    ax.legend(fontsize=7, loc="lower left")
+    ax.legend(fontsize=7, loc="center", ncol=3)  # between the SAE (near 1) and SVD (below 0.5) markers
 
 
 def _panel_density(ax, dens):
