@@ -292,3 +292,44 @@ def test_theory_figure_draws_the_predictions_it_is_given():
     tp.draw_loss_gap(ax, sweep, 200, 20)
     assert ax.get_lines()[0].get_ydata() == pytest.approx([0.0, 0.25, 0.0])
     plt.close("all")
+
+
+def test_sae_recovery_draws_svd_under_its_ceiling_and_no_packing_below_welch():
+    """What panels (a) and (c) show obeys two facts checked here independently of the benchmark.
+
+    No packing of n > d unit vectors has coherence below the Welch bound
+    sqrt((n - d) / (d (n - 1))); SVD has d directions, so a one-to-one matching
+    reaches at most d of n features: MCC <= min(1, d/n).
+    """
+    from matplotlib.figure import Figure
+
+    from packing.figures import sae_recovery
+    from packing.sae import _benchmark as bench
+
+    tables = {
+        "geo": bench.geometry_benchmark(quick=True),
+        "dens": bench.density_sweep(quick=True),
+        "ratio": bench.ratio_sweep(quick=True),
+        "pen": bench.penalty_sweep(quick=True),
+    }
+    axes = Figure().subplots(2, 2)
+    sae_recovery.draw(axes, **tables)
+    geo = tables["geo"]
+    welch = np.sqrt((geo["n"] - geo["d"]) / (geo["d"] * (geo["n"] - 1)))
+    xs = np.concatenate(
+        [line.get_xdata() for line in axes[0, 0].get_lines() if line.get_linestyle() == "None"]
+    )
+    assert len(xs) == 2 * len(geo["n"])  # one SAE and one SVD marker per packing
+    assert np.all(xs >= 1 - 1e-9) and np.allclose(np.sort(xs), np.sort(np.tile(geo["coherence"] / welch, 2)))
+    lines = {line.get_label(): line for line in axes[1, 0].get_lines()}
+    x, y = lines["SVD"].get_xdata(), lines["SVD"].get_ydata()
+    assert len(x) == len(tables["ratio"]["n"]) and np.all(y <= np.minimum(1.0, 1.0 / x) + 1e-12)
+    gx, gy = lines["SVD ceiling min(1, d/n)"].get_data()
+    assert np.allclose(gy, np.minimum(1.0, 1.0 / gx))
+    for ax in axes.ravel():  # every plotted recovery is a cosine statistic in [0, 1]
+        for line in ax.get_lines():
+            if line.get_label().startswith("SVD ceiling") or ax is axes[0, 0] and line.get_linestyle() == ":":
+                continue
+            assert np.all(
+                (np.asarray(line.get_ydata()) >= -1e-12) & (np.asarray(line.get_ydata()) <= 1 + 1e-12)
+            )

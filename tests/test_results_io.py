@@ -287,7 +287,58 @@ def certificates(draw):
     return packing.certify_packing(W + noise, digits=draw(st.integers(1, 40)))
 
 
+
+
+@st.composite
+def sparse_data(draw):
+    n, d = draw(st.integers(1, 6)), draw(st.integers(1, 4))
+    W = np.random.default_rng(draw(seeds)).normal(size=(n, d))
+    return packing.sparse_activations(
+        W,
+        n_samples=draw(st.integers(1, 40)),
+        n_active=draw(st.floats(0.1, float(n))),
+        noise=draw(st.sampled_from([0.0, 0.1])),
+        dtype=draw(st.sampled_from([np.float32, np.float64])),
+        rng=draw(seeds),
+    )
+
+
+@st.composite
+def sae_results(draw, data=None):
+    data = draw(sparse_data()) if data is None else data
+    kind = draw(st.sampled_from(["l1", "topk", "batchtopk"]))
+    m = draw(st.integers(1, 5))
+    extra = dict(l1_coefficient=0.1) if kind == "l1" else dict(k=draw(st.integers(1, m)))
+    return packing.train_sae(
+        data,
+        n_latents=m,
+        kind=kind,
+        steps=draw(st.integers(1, 8)),
+        batch_size=draw(st.integers(1, 16)),
+        rng=draw(seeds),
+        **extra,
+    )
+
+
+@st.composite
+def recovery_results(draw):
+    data = draw(sparse_data())
+    learned = draw(st.sampled_from(["svd", "sae", "matrix"]))
+    if learned == "svd":
+        return packing.recovery_metrics(packing.svd_dictionary(data), data)
+    if learned == "sae":
+        return packing.recovery_metrics(draw(sae_results(data)), data)
+    W = draw(packings())
+    other = np.random.default_rng(draw(seeds)).normal(size=(draw(st.integers(1, 6)), W.shape[1]))
+    return packing.recovery_metrics(other, W, structure=draw(st.booleans()))
+
+
 STRATEGIES = {
+    "SparseActivations": sparse_data(),
+    "SAEResult": sae_results(),
+    "SVDResult": sparse_data().map(packing.svd_dictionary),
+    "RecoveryMetrics": recovery_results(),
+    "GeometrySummary": packings().map(packing.geometry_summary),
     "ToyModelResult": toy_results(),
     "AbsModelResult": abs_results(),
     "ScurveResult": scurve_results(),

@@ -92,6 +92,13 @@ FIGURES: dict[str, FigureDriver] = {
             "biases and activation heat maps, plus input noise (not in the paper)",
         ),
         FigureDriver(
+            "sae_recovery",
+            ("sae_recovery",),
+            "Sharkey, Braun & Millidge (2022), 'Taking features out of superposition with sparse "
+            "autoencoders' (their sparse-coding toy, scaled down), extended to ground truths of known "
+            "geometry against the Welch bound (no published counterpart)",
+        ),
+        FigureDriver(
             "scurves",
             ("scurves_squared", "scurves_cross_entropy"),
             "Saxe, McClelland & Ganguli (2014): the logistic learning curve of each component of a "
