@@ -27,7 +27,11 @@ from ._kit import FigureRun, run_figure_cli
 
 BOUNDS = {"welch": "Welch", "orthoplex": "orthoplex", "levenstein": "Levenstein", "bukh_cox": "Bukh–Cox"}
 BOUND_COLORS = {
-    "Welch": "C0", "orthoplex": "C1", "Levenstein": "C2", "Bukh–Cox": "C4", "LP bound (certified)": "C9",
+    "Welch": "C0",
+    "orthoplex": "C1",
+    "Levenstein": "C2",
+    "Bukh–Cox": "C4",
+    "LP bound (certified)": "C9",
 }
 #: Records are rounded to 10 decimals: smaller differences are drawn at this floor.
 FLOOR = 1e-10

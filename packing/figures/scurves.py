@@ -80,9 +80,7 @@ def _figure(run, loss, seed, quick):
                 frac = r["strengths"] / r["target_strengths"]
                 colors = matplotlib.colormaps["viridis"](np.linspace(0, 0.9, rank))
                 for k in range(rank):
-                    ax.plot(
-                        x, frac[:, k], color=colors[k], lw=1.3, label=f"k={k + 1}" if rank <= 2 else None
-                    )
+                    ax.plot(x, frac[:, k], color=colors[k], lw=1.3, label=f"k={k + 1}" if rank <= 2 else None)
                 if rank == 1 and optimizer == "sgd":
                     al = scurve(run, loss, optimizer, rank, seed, quick, aligned=True)
                     ax.plot(
