@@ -212,8 +212,7 @@ def check_input_file(path, name: str = "path", *, suffixes=None) -> tuple[Path, 
             what = _KIND_TEXT[kind]
             raise CorruptFileError(f"{name} {shown} is not a valid {suffix} file (it holds {what}).")
         raise FileFormatError(
-            f"{name} {shown} ends in {suffix} but holds {_KIND_TEXT[kind]}; rename it to match its "
-            f"content."
+            f"{name} {shown} ends in {suffix} but holds {_KIND_TEXT[kind]}; rename it to match its content."
         )
     return path, kind
 

@@ -238,8 +238,12 @@ class Encoder:
             return {k: self.encode(v, _join(where, k), f"{what}[{k!r}]") for k, v in value.items()}
         items = []
         for i, (k, v) in enumerate(value.items()):
-            items.append([self.encode(k, f"{where}.key{i}", f"{what} key {k!r}"),
-                          self.encode(v, _join(where, str(k)), f"{what}[{k!r}]")])
+            items.append(
+                [
+                    self.encode(k, f"{where}.key{i}", f"{what} key {k!r}"),
+                    self.encode(v, _join(where, str(k)), f"{what}[{k!r}]"),
+                ]
+            )
         return {"$dict": items}
 
     def fields(self, obj, where: str = "", what: str | None = None) -> dict:
@@ -395,8 +399,7 @@ def _digest(arr: np.ndarray) -> str:
 def array_table(arrays: Mapping[str, np.ndarray]) -> dict:
     """Return dtype, shape and SHA-256 of every array: the structural check of a file."""
     return {
-        k: {"dtype": a.dtype.str, "shape": list(a.shape), "sha256": _digest(a)}
-        for k, a in arrays.items()
+        k: {"dtype": a.dtype.str, "shape": list(a.shape), "sha256": _digest(a)} for k, a in arrays.items()
     }
 
 

@@ -225,8 +225,14 @@ def lp_polish(
         A_eq = _split_step_matrix(tangent_constraints(U), n, nd)
         bounds[:-1, 1] = r
         lp = linprog(
-            cost, A_ub=A_ub, b_ub=-s * c[act], A_eq=A_eq, b_eq=np.zeros(n), bounds=bounds,
-            method="highs", options=_HIGHS_OPTIONS,
+            cost,
+            A_ub=A_ub,
+            b_ub=-s * c[act],
+            A_eq=A_eq,
+            b_eq=np.zeros(n),
+            bounds=bounds,
+            method="highs",
+            options=_HIGHS_OPTIONS,
         )
         if lp.status != 0:
             r *= 0.25
