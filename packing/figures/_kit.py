@@ -81,6 +81,7 @@ __all__ = [
     "Drawn",
     "cached",
     "capture_figures",
+    "draw_quick",
     "legibility_problems",
     "add_colorbar",
     "integer_ticks",
@@ -240,8 +241,20 @@ def capture_figures():
     _CAPTURE.append(sink)
     try:
         yield sink
-    finally:
-        _CAPTURE.remove(sink)
+    finally:  # by identity: two open blocks may hold equal dicts
+        del _CAPTURE[next(i for i, open_sink in enumerate(_CAPTURE) if open_sink is sink)]
+
+
+def draw_quick(main: Callable, out_dir, *, seed: int = 0, force: bool = True):
+    """Run a driver's quick mode; return ``(paths, drawn)``: the files and the :class:`Drawn` figures.
+
+    The helper of every driver's test: check a property of ``drawn[name].facts``
+    (the numbers the figure shows) or of the figure's artists, and that
+    :func:`legibility_problems` finds nothing.
+    """
+    with capture_figures() as drawn:
+        paths = main(out_dir, quick=True, force=force, seed=seed)
+    return [Path(p) for p in paths], drawn
 
 
 # --------------------------------------------------------------------------- legibility

@@ -163,6 +163,7 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
         run.save(_gram_figure(run, W, reports, S), "learned_gram")
         run.save(_dimensionality_figure(run, W, reports, S), "learned_dimensionality")
         fig, facts = _moments_figure(run, _moments(W, reports), S, n, d)
+        facts.update(W=W, dropped=[r.factors.dropped for r in reports])
         run.save(fig, "learned_moments", facts=facts)
         table = compare_packings(W, include=("ideal", "partition", "random"), rng=seed)
         run.save_text("learned_sweep_comparison.csv", table.to_csv())

@@ -121,6 +121,7 @@ def _figure(run, loss, seed, quick):
             facts[(optimizer, rank)] = {
                 "final_fraction": frac[-1],
                 "converged_at": done,
+                "half_times": half_times(frac),
                 "loss": r["loss"][-1],
             }
             for row, (opt, kind) in enumerate(rows):
@@ -153,13 +154,13 @@ def _figure(run, loss, seed, quick):
                 last = row == len(rows) - 1 or rows[row + 1][0] != optimizer
                 if last:
                     ax.set_xlabel("time  lr · step" if optimizer == "sgd" else "Adam step")
-    _key(fig, axes)
     title = {"squared": "squared loss", "cross_entropy": "cross-entropy (softmax over all entries)"}[loss]
     fig.suptitle(
         f"S-curves, {title}: 16 x 16 target, strengths {SCALE[loss]:g}·0.8^k, init scale {INIT:g}\n"
         f"converged: every component within {CONVERGED:.0%} of its target (x axis ends 1.4x later)"
     )
     fig.tight_layout(rect=(0, 0.07, 1, 1))
+    _key(fig, axes)  # after the layout: the key's colour bar has a fixed place below the panels
     run.save(fig, f"scurves_{loss}", facts=facts)
 
 
