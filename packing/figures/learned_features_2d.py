@@ -56,7 +56,7 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
         fig, axes = run.figure(
             3,
             len(S) + 1,  # the last, narrow column holds the colour bar of the W Wᵀ row
-            figsize=(width, 4.1),
+            figsize=(width, 3.8),
             squeeze=False,
             gridspec_kw={"height_ratios": [1.25, 1, 0.9], "width_ratios": [1] * len(S) + [0.12]},
         )
