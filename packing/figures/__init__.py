@@ -27,6 +27,7 @@ from ._kit import (
     integer_ticks,
     legibility_problems,
     plain_log_ticks,
+    reference_line,
     run_figure_cli,
 )
 from ._registry import FIGURES, FigureDriver, FigureOutcome, make_figures, resolve_figures
@@ -45,6 +46,7 @@ __all__ = [
     "add_colorbar",
     "integer_ticks",
     "plain_log_ticks",
+    "reference_line",
     "FigureRun",
     "cached",
     "figure_parser",

@@ -85,6 +85,7 @@ __all__ = [
     "legibility_problems",
     "add_colorbar",
     "integer_ticks",
+    "reference_line",
     "plain_log_ticks",
     "figure_parser",
     "run_figure_cli",
@@ -271,6 +272,23 @@ def add_colorbar(ax, mappable, label: str, **kw):
     bar = fig.colorbar(mappable, ax=ax, **kw)
     bar.set_label(label)
     return bar
+
+
+def reference_line(ax, y: float, text: str | None = None, **line_kw):
+    """Draw a horizontal reference level, labelled in the right margin where no data hides the label."""
+    line_kw = {"color": "0.6", "ls": "--", "lw": 0.7, "zorder": 0} | line_kw
+    ax.axhline(y, **line_kw)
+    if text:
+        ax.annotate(
+            text,
+            (1.0, y),
+            xycoords=("axes fraction", "data"),
+            xytext=(2, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize="x-small",
+            color="0.3",
+        )
 
 
 def integer_ticks(ax, axis: str = "x", *, max_ticks: int | None = None):

@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import abs_model_forward, sample_toy_batch, train_abs_model
-from ._kit import FigureRun, add_colorbar, integer_ticks, run_figure_cli
+from ._kit import FigureRun, add_colorbar, integer_ticks, reference_line, run_figure_cli
 
 SPARSITIES = (0.0, 0.9, 0.99)
 N_FEATURES, D = 20, 10
@@ -122,18 +122,8 @@ def _draw(axes, W1, W2, b, imp, params, seed):
         ax = axes[1, col]
         ax.bar(np.arange(n), np.clip(ev, -0.2, 1), color="tab:blue", zorder=2)
         for level, text in ((0.75, "bias only"), (0.5, "one sign")):
-            ax.axhline(level, color="0.5", ls="--", lw=0.7, zorder=3)
-            if col == len(SPARSITIES) - 1:  # labelled in the margin, where no bar hides them
-                ax.annotate(
-                    text,
-                    (1.0, level),
-                    xycoords=("axes fraction", "data"),
-                    xytext=(2, 0),
-                    textcoords="offset points",
-                    va="center",
-                    fontsize="x-small",
-                    color="0.3",
-                )
+            # labelled in the margin of the last panel, where no bar hides the label
+            reference_line(ax, level, text if col == len(SPARSITIES) - 1 else None, color="0.5", zorder=3)
         ax.set_ylim(-0.2, 1.25)
         ax.set_xlabel("feature i (importance 0.8^i)")
         if col == 0:

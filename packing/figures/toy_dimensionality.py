@@ -48,7 +48,7 @@ from .. import (
     toy_model_loss,
     train_toy_model,
 )
-from ._kit import FigureRun, run_figure_cli
+from ._kit import FigureRun, reference_line, run_figure_cli
 
 #: How many of the densest points get the long (dense) budget.
 N_DENSE = 6
@@ -115,17 +115,7 @@ def _draw(axes, W, b, inv, budget, p, seed):
         seeds = "1 seed" if n_seeds == 1 else f"best of {n_seeds} seeds"
         ax.plot(inv[mask], dpf[mask], marker, color="k", ms=3.5, label=f"{steps:,} steps, {seeds}", zorder=2)
     for frac, text in ((1.0, "1"), (0.5, "1/2 (antipodal pairs)"), (0.4, "2/5")):
-        ax.axhline(frac, color="0.8", lw=0.8, ls="--", zorder=0)
-        ax.annotate(
-            text,
-            (1.0, frac),
-            xycoords=("axes fraction", "data"),
-            xytext=(2, 0),
-            textcoords="offset points",
-            va="center",
-            fontsize="x-small",
-            color="0.4",
-        )
+        reference_line(ax, frac, text, color="0.8", lw=0.8)
     trained, known = _dense_losses(W[0], b[0], n, d, seed)
     ax.text(
         0.98,
