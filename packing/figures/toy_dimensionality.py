@@ -48,7 +48,7 @@ from .. import (
     toy_model_loss,
     train_toy_model,
 )
-from ._kit import FigureRun, reference_line, run_figure_cli
+from ._kit import FigureRun, plain_log_ticks, reference_line, run_figure_cli
 
 #: How many of the densest points get the long (dense) budget.
 N_DENSE = 6
@@ -57,7 +57,7 @@ N_DENSE = 6
 def settings(quick: bool) -> dict:
     """Model size, sweep and the two training budgets (dense end, rest) of the full and quick figure."""
     if quick:
-        return dict(n=20, d=4, points=6, top=30.0, batch=128, dense=(400, 1), rest=(100, 1), n_dense=2)
+        return dict(n=20, d=4, points=6, top=30.0, batch=256, dense=(1500, 1), rest=(1000, 1), n_dense=2)
     return dict(
         n=200, d=20, points=24, top=300.0, batch=512, dense=(20000, 1), rest=(5000, 2), n_dense=N_DENSE
     )
@@ -143,6 +143,8 @@ def _draw(axes, W, b, inv, budget, p, seed):
     x, D = np.concatenate(xs), np.concatenate(Ds)
     plot_feature_dimensionality(axes[1], x, D, labels, jitter=0.03, rng=0, s=5)
     axes[1].set_xscale("log")
+    axes[1].set_xticks([t for t in (1, 2, 5, 10, 20, 50, 100, 300) if t <= inv[-1] * 1.01])
+    plain_log_ticks(axes[1], "x")
     axes[1].set_xlabel("1 / (1 - S)   (S = sparsity, probability a feature is zero)")
     axes[1].legend(loc="upper right", title="detected shape (features)", ncol=2)
     axes[1].set_ylim(-0.02, 1.3)
