@@ -5,10 +5,16 @@ For d = 3, 4, 5 and n = d+1 … 40 the top row draws the best known coherence
 ``optimize_packing`` with a short budget per cell (stated in the title; the
 benchmark ``scripts/bench_packings.py`` uses 15 s), the median coherence of
 random Gaussian packings, and the Welch, orthoplex, Levenstein, Bukh–Cox and
-certified Delsarte LP lower bounds. The bottom row shows the two gaps on a log
-scale: optimizer minus record (how far the search is from the best known) and
-record minus the best lower bound (how far the best known could still be from
-optimal). Optimizer results are cached in ``<out>/.cache/``.
+certified Delsarte LP lower bounds; the right axis gives the minimum angle in
+degrees, the unit of Sloane's tables. The record is drawn thin and dark over
+the optimizer's wide pale line, so both show where they agree. The bottom row
+shows the two gaps on a log scale: optimizer minus record (how far the search
+is from the best known) and record minus the best lower bound (how far the
+best known could still be from optimal). The records are rounded to 10
+decimals, so a gap below 1e-10 is no gap: it is drawn as a hollow marker at
+that floor, not as a spike down to the rounding noise. Optimizer results are
+cached in ``<out>/.cache/``. No single published figure: the records are
+Conway, Hardin & Sloane (1996) and Cohn's continuation of their table.
 """
 
 from __future__ import annotations
