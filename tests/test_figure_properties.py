@@ -230,5 +230,7 @@ def test_learned_moments_draw_positive_interference():
         kept = np.setdiff1d(np.arange(len(W)), dropped)
         cos = brute_force_cosines(W[kept])  # by a double loop: antipodal pairs count 0, not 1
         positive = np.maximum(cos, 0)
-        np.testing.assert_allclose(learned[k], [positive.sum(), (positive**2).sum(), positive.max()], atol=1e-5)
+        np.testing.assert_allclose(
+            learned[k], [positive.sum(), (positive**2).sum(), positive.max()], atol=1e-5
+        )
         assert learned[k, 0] <= interference_moments(W[kept], [1])[0] + 1e-9

@@ -5,8 +5,8 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-
 from helpers import quick_figures
+
 from packing.figures import FIGURES as DRIVERS
 
 SCRIPTS = Path(__file__).resolve().parents[1] / "scripts"
