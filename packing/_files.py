@@ -32,6 +32,7 @@ __all__ = [
     "MissingDependencyError",
     "ResultSchemaError",
     "atomic_write",
+    "as_path",
 ]
 
 
@@ -71,6 +72,28 @@ class ResultSchemaError(PackingFileError):
     """A result file is of an unknown class, of a newer schema, or of an old one that cannot be migrated."""
 
 
+# --------------------------------------------------------------------------- paths
+
+
+def as_path(path, name: str = "path") -> Path:
+    """Return ``path`` as a :class:`~pathlib.Path`, or raise ``TypeError`` naming ``name``.
+
+    A str or an ``os.PathLike`` (``pathlib.Path``) is accepted; anything else (a
+    number, ``None``, bytes, an open file) is refused with the type that arrived,
+    as is an empty string.
+    """
+    if isinstance(path, bool) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"{name} must be a file path (a str or pathlib.Path); got {type(path).__name__} {path!r:.60}."
+        )
+    text = os.fspath(path)
+    if not isinstance(text, str):
+        raise TypeError(f"{name} must be a file path given as text, not bytes; got {text!r:.60}.")
+    if not text:
+        raise ValueError(f"{name} must be a file path; got an empty string.")
+    return Path(text)
+
+
 # --------------------------------------------------------------------------- writing
 
 
@@ -101,7 +124,9 @@ def atomic_write(path, *, text: bool = False) -> Iterator[IO]:
     >>> open(path).read(), sorted(os.listdir(os.path.dirname(path)))
     ('done', ['note.txt'])
     """
-    path = Path(path)
+    path = as_path(path)
+    if not isinstance(text, bool):
+        raise TypeError(f"text must be True or False; got {type(text).__name__} {text!r:.40}.")
     if path.is_dir():
         raise FileFormatError(f"path {str(path)!r} is a folder; give a file name to write to.")
     if not path.parent.is_dir():
@@ -187,7 +212,7 @@ def check_input_file(path, name: str = "path", *, suffixes=None) -> tuple[Path, 
     :class:`FileFormatError` or :class:`CorruptFileError` with one line that
     names the file and says what to do.
     """
-    path = Path(path)
+    path = as_path(path, name)
     shown = repr(str(path))
     suffixes = tuple(SUFFIX_KINDS) if suffixes is None else tuple(suffixes)
     if not path.exists():
@@ -249,9 +274,17 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
     """
     try:
         with np.load(path, allow_pickle=False) as data:
-            return {k: data[k] for k in data.files}
+            arrays = {k: data[k] for k in data.files}
     except READ_ERRORS as exc:
         raise corrupt(path, ".npz file", exc) from None
+    # NumPy hands back a member that is not an .npy array (no magic string) as raw bytes
+    raw = [k for k, v in arrays.items() if not isinstance(v, np.ndarray)]
+    if raw:
+        raise CorruptFileError(
+            f"{str(path)!r} is not a readable .npz file: its member {raw[0]!r} is not a NumPy array "
+            f"(garbage or another format inside the archive)."
+        )
+    return arrays
 
 
 # The error classes are documented and caught as packing.io.X (their public home).

@@ -66,6 +66,7 @@ from ._files import (
     CorruptFileError,
     PackingFileError,
     ResultSchemaError,
+    as_path,
     atomic_write,
     check_input_file,
     read_npz,
@@ -441,7 +442,7 @@ def _seed_of(config) -> int | None:
 
 
 def _npz_path(path, name: str = "path") -> Path:
-    path = Path(path)
+    path = as_path(path, name)
     if path.suffix.lower() != ".npz":
         raise PackingFileError(f"{name} must end in .npz (results are .npz files); got {path.suffix!r}.")
     return path
@@ -584,6 +585,8 @@ def load_result(path, *, cls: type | None = None):
     >>> type(back).__name__, back.blocks == r.blocks, bool(np.array_equal(back.W, r.W))
     ('PartitionResult', True, True)
     """
+    if cls is not None and not isinstance(cls, type):
+        raise TypeError(f"cls must be a result class (e.g. packing.ToyModelResult) or None; got {cls!r:.60}.")
     path, header, arrays = read_record(path)
     klass = _lookup(header.get("class"), header.get("module"), path)
     if cls is not None and klass is not cls:

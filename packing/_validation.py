@@ -678,7 +678,8 @@ def check_instances(n_instances, tables: dict, name: str = "n_instances") -> int
     sizes = set(rows.values())
     if len(sizes) > 1:
         raise ValueError(
-            "per-instance arrays disagree on the number of instances: "
+            "per-instance arrays disagree on the number of instances: they must have the same number "
+            "of rows (or one); found "
             + ", ".join(f"{k} has {m}" for k, m in rows.items())
             + "."
         )

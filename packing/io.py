@@ -65,6 +65,7 @@ from ._files import (
     PackingFileError,
     PackingFileNotFoundError,
     ResultSchemaError,
+    as_path,
     atomic_write,
     check_input_file,
     corrupt,
@@ -79,6 +80,7 @@ from ._validation import (
     check_array_dtype,
     check_choice,
     check_packings,
+    check_real,
     warn_layout,
 )
 
@@ -144,7 +146,7 @@ def from_torch_layout(weight) -> np.ndarray:
     ...
     ValueError: weight must have shape (d, n_features) or (instances, d, n_features); got shape (3,).
     """
-    arr = as_array(weight, "weight")
+    arr = check_real(weight, "weight")
     if arr.ndim not in (2, 3):
         raise ValueError(
             f"weight must have shape (d, n_features) or (instances, d, n_features); got shape {arr.shape}."
@@ -438,7 +440,7 @@ def save_packing(path, W, /, *, metadata: dict | None = None, **arrays) -> Path:
     ...
     ValueError: path must end in .npy or .npz; got '.txt'.
     """
-    path = Path(path)
+    path = as_path(path)
     W = check_packings(W, "W", min_instances=0)
     if path.suffix not in (".npy", ".npz"):
         raise ValueError(f"path must end in .npy or .npz; got {path.suffix!r}.")

@@ -1,5 +1,7 @@
 """Small independent reference computations used by several test modules."""
 
+import dataclasses
+
 import numpy as np
 
 
@@ -48,3 +50,16 @@ def quick_figures(name):
         paths, drawn = draw_quick(FIGURES[name].main(), out)
         _QUICK[name] = (out, paths, drawn)
     return _QUICK[name]
+
+
+def same_result(a, b):
+    """Every field equal, arrays bit for bit with their dtype (the wall time excepted)."""
+    assert type(a) is type(b)
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if f.name == "seconds":
+            continue
+        if isinstance(x, np.ndarray):
+            assert x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y), f.name
+        else:
+            assert x == y, f.name

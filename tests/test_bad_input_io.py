@@ -25,12 +25,14 @@ from packing import (
     load_packing,
     load_packing_metadata,
     load_result,
+    pairwise_statistics,
     save_packing,
     save_result,
 )
 
 HERE = Path(tempfile.mkdtemp(prefix="packing-bad-input-"))
 GOOD = save_packing(HERE / "good.npz", np.eye(2), metadata={"run": 1})
+GOOD_RESULT = pairwise_statistics(np.eye(3))
 SAVABLE = [v for v in PACKINGS if not (isinstance(v[0], np.ndarray) and v[0].ndim == 3)]
 
 CASES = [
@@ -68,6 +70,44 @@ CASES = [
     ),
 ]
 CASES[-1].values[0].__name__ = "atomic_write"  # a context manager: entered by the lambda above
+
+
+def _enter_atomic_write(path, **kwargs):
+    return atomic_write(path, **kwargs).__enter__()
+
+
+_enter_atomic_write.__name__ = "atomic_write"
+NOT_PATHS = [
+    (3, "int"),
+    (None, "None"),
+    (b"x.npz", "bytes"),
+    (2.5, "float"),
+    (["x.npz"], "list"),
+    (True, "bool"),
+]
+CASES += [
+    # a path that is not a path is a TypeError naming the argument, in every function taking one
+    *(
+        case(fn, *pre, bad, *post, exc=TypeError, name="path", case_id=f"{fn.__name__}-{what}")
+        for bad, what in NOT_PATHS
+        for fn, pre, post in [
+            (list_arrays, (), ()),
+            (load_packing, (), ()),
+            (load_packing_metadata, (), ()),
+            (load_result, (), ()),
+            (save_packing, (), (np.eye(2),)),
+            (save_result, (GOOD_RESULT,), ()),
+            (_enter_atomic_write, (), ()),
+        ]
+    ),
+    case(list_arrays, "", exc=ValueError, name="path", case_id="empty"),
+    case(load_result, GOOD, cls=3, exc=TypeError, name="cls"),
+    case(load_result, GOOD, cls="ToyModelResult", exc=TypeError, name="cls"),
+    case(_enter_atomic_write, HERE / "t.txt", text="yes", exc=TypeError, name="text"),
+    case(_enter_atomic_write, HERE / "t.txt", text=1, exc=TypeError, name="text"),
+    case(from_torch_layout, "weight", exc=TypeError, name="weight"),
+    case(from_torch_layout, [["a", "b"]], exc=TypeError, name="weight"),
+]
 
 
 @pytest.fixture(scope="module", autouse=True)

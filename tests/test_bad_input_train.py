@@ -20,14 +20,18 @@ from test_bad_input_common import (
 )
 
 from packing import (
+    MonosemanticityModelResult,
     abs_model_forward,
     abs_model_loss,
+    monosemanticity,
+    monosemanticity_model_loss,
     sample_toy_batch,
     scurve_closed_form,
     scurve_loss,
     toy_model_forward,
     toy_model_loss,
     train_abs_model,
+    train_monosemanticity_model,
     train_scurve,
     train_toy_model,
 )
@@ -35,6 +39,9 @@ from packing import (
 TOY = dict(n_features=5, d=2, steps=1, batch_size=2, eval_batch_size=2)
 ABS = dict(n_features=3, d=4, steps=1, batch_size=2)
 SCURVE = dict(rank=1, steps=1, size=(4, 4))
+MONO = dict(n_features=4, d=2, n_neurons=5, steps=1, batch_size=2, eval_batch_size=2)
+NONNEGATIVE = [(-0.1, ValueError), (np.nan, ValueError), ("0.1", TypeError), (True, TypeError)]
+E2 = np.eye(2)
 W, B, X = np.ones((3, 2)), np.zeros(3), np.ones((4, 3))
 TABLES = [
     (-0.5, ValueError),
@@ -79,7 +86,7 @@ CASES = [
     *substitute(train_toy_model, (), TOY, "schedule", CHOICES),
     *substitute(train_toy_model, (), TOY, "rng", RNGS),
     *substitute(train_toy_model, (), TOY, "snapshot_every", [v for v in INTS if v[0] is not None]),
-    *substitute(train_toy_model, (), TOY, "n_threads", INTS),
+    *substitute(train_toy_model, (), TOY, "n_threads", [v for v in INTS if v[0] is not None]),
     *substitute(train_toy_model, (), TOY, "blas_threads", [v for v in INTS if v[0] is not None]),
     case(train_toy_model, **TOY, betas=(0.9, 1.0), exc=ValueError, name="betas[1]"),
     case(train_toy_model, **TOY, betas="0.9", exc=TypeError, name="betas"),
@@ -96,6 +103,81 @@ CASES = [
     *substitute(train_abs_model, (), ABS, "rng", RNGS),
     *substitute(train_abs_model, (), ABS, "lr", POSITIVE),
     case(train_abs_model, **dict(ABS, n_features=10**5, d=10**4), exc=MemoryError, name="n_features"),
+    *substitute(train_monosemanticity_model, (), MONO, "n_features", INTS),
+    *substitute(train_monosemanticity_model, (), MONO, "d", INTS),
+    *substitute(train_monosemanticity_model, (), MONO, "n_neurons", INTS),
+    *substitute(train_monosemanticity_model, (), MONO, "steps", INTS),
+    *substitute(train_monosemanticity_model, (), MONO, "density", TABLES[:-1]),
+    *substitute(train_monosemanticity_model, (), MONO, "frequencies", CHOICES),
+    *substitute(train_monosemanticity_model, (), MONO, "task", CHOICES),
+    *substitute(train_monosemanticity_model, (), MONO, "activation", CHOICES),
+    *substitute(train_monosemanticity_model, (), MONO, "noise_on", CHOICES),
+    *substitute(train_monosemanticity_model, (), MONO, "optimizer", CHOICES),
+    *substitute(train_monosemanticity_model, (), MONO, "init_bias", [(np.inf, ValueError), ("0", TypeError)]),
+    *substitute(train_monosemanticity_model, (), MONO, "bias_decay", NONNEGATIVE),
+    *substitute(train_monosemanticity_model, (), MONO, "input_noise", NONNEGATIVE),
+    *substitute(train_monosemanticity_model, (), MONO, "l1", NONNEGATIVE),
+    *substitute(train_monosemanticity_model, (), MONO, "lr", POSITIVE),
+    *substitute(train_monosemanticity_model, (), MONO, "rng", RNGS),
+    *substitute(train_monosemanticity_model, (), MONO, "progress", BOOLS[:1]),
+    case(
+        train_monosemanticity_model,
+        **MONO,
+        init_bias=[0.0, -1.0],
+        l1=[0.0, 0.1, 0.2],
+        exc=ValueError,
+        name="l1",
+        case_id="instances",
+    ),
+    case(
+        train_monosemanticity_model,
+        **MONO,
+        density=[[0.1] * 4],
+        frequencies="power_law",
+        exc=ValueError,
+        name="density",
+        case_id="power law table",
+    ),
+    case(
+        train_monosemanticity_model,
+        **dict(MONO, n_features=10**5, d=10**4),
+        exc=MemoryError,
+        name="n_features",
+    ),
+    *substitute(
+        monosemanticity_model_loss, (E2, np.zeros(2), E2, E2, [[0.5, 0.0]]), {}, 0, ARRAYS[:3], name="W1"
+    ),
+    *substitute(
+        monosemanticity_model_loss, (E2, np.zeros(2), E2, E2, [[0.5, 0.0]]), {}, 4, ARRAYS[:3], name="v"
+    ),
+    *substitute(monosemanticity_model_loss, (E2, np.zeros(2), E2, E2, [[0.5, 0.0]]), {}, "task", CHOICES),
+    *substitute(
+        monosemanticity_model_loss, (E2, np.zeros(2), E2, E2, [[0.5, 0.0]]), {}, "return_grad", BOOLS
+    ),
+    case(monosemanticity_model_loss, E2, np.zeros(3), E2, E2, [[0.5, 0.0]], exc=ValueError, name="b"),
+    case(
+        monosemanticity_model_loss,
+        E2,
+        np.zeros(2),
+        E2,
+        np.eye(3),
+        [[0.5, 0.0]],
+        exc=ValueError,
+        name="embedding",
+    ),
+    case(
+        monosemanticity_model_loss,
+        E2,
+        np.zeros(2),
+        E2,
+        E2,
+        [[0.5, 0.0, 1.0]],
+        exc=ValueError,
+        name="v",
+        case_id="width",
+    ),
+    case(monosemanticity, "result", exc=TypeError, name="result"),
+    case(monosemanticity, MonosemanticityModelResult, exc=TypeError, name="result", case_id="class"),
     *substitute(train_scurve, (), SCURVE, "rank", INTS),
     *substitute(train_scurve, (), SCURVE, "steps", INTS),
     *substitute(train_scurve, (), SCURVE, "lr", POSITIVE),

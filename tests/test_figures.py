@@ -194,3 +194,61 @@ def test_figure_run_cache_lives_next_to_the_figures(tmp_path):
     with FigureRun(tmp_path, force=True) as run:
         run.cached(simulate, n=3)
     assert len(CALLS) == 2 and len(list((tmp_path / ".cache").glob("simulate-*.npz"))) == 1
+
+
+# --------------------------------------------------------------------------- the monosemanticity driver
+
+
+def test_monosemanticity_heat_map_puts_each_feature_on_its_monosemantic_neuron():
+    """A hand-built model: what is drawn is sorted as the paper sorts it, dead neurons last."""
+    from packing.figures import monosemanticity as drv
+
+    # neurons x features: neuron 0 serves feature 2 only, 1 is dead, 2 serves feature 0 only,
+    # 3 is polysemantic (features 0 and 1), 4 serves feature 1 only but more weakly
+    acts = np.array(
+        [[0, 0, 2.0], [0, 0, 0], [1.5, 0, 0], [0.5, 0.5, 0], [0, 0.3, 0]], dtype=float
+    )
+    pos = np.maximum(acts, 0)
+    total = pos.sum(1)
+    score = np.divide(pos.max(1), total, out=np.zeros(5), where=total > 0)
+    mono = score > 0.999
+    bias = np.array([-0.5, -2.0, -0.4, 0.1, -0.3])
+    with FigureRun(".", force=False) as run:
+        fig, axes = run.figure(1, 2, squeeze=False)
+        ((neurons, features),) = drv.draw_neurons(fig, axes, [("hand-built", bias, score, mono, acts)])
+    assert list(neurons[:3]) == [0, 2, 4]  # the monosemantic ones first (stable among equal scores)
+    assert neurons[-1] == 1  # the dead neuron last
+    drawn = axes[0, 1].images[0].get_array()
+    assert np.array_equal(drawn, acts[np.ix_(neurons, features)])
+    # sorted features put each monosemantic neuron's activation on the diagonal of the top block
+    assert all(drawn[r, r] > 0 and drawn[r].sum() == drawn[r, r] for r in range(3))
+    # the bias panel shows each neuron's bias in that order
+    offsets = axes[0, 0].collections[0].get_offsets()
+    assert np.allclose(offsets[:, 1], bias[neurons])
+
+
+def test_monosemanticity_sweep_lines_join_the_best_seed():
+    from packing.figures import monosemanticity as drv
+
+    rng = np.random.default_rng(0)
+    seeds = 3
+
+    def data(conditions):
+        frac = rng.uniform(size=(conditions, seeds))
+        loss = rng.uniform(size=(conditions, seeds))
+        return {"monosemantic_fraction": frac, "clean_loss": loss, "mean_bias_alive": -frac}
+
+    result = {
+        "bias": {"x": ["0, no decay", "0.0", "-1.0"], "data": data(3)},
+        "neurons": {"x": np.array([0.5, 1.0]), "data": [data(2), data(2)]},
+        "noise": {"x": np.array([0.0, 0.1]), "data": data(4)},
+    }
+    with FigureRun(".", force=False) as run:
+        fig, axes = run.figure(2, 4)
+        drv.draw_sweeps(fig, axes, result)
+    line = [ln for ln in axes[0, 0].lines if ln.get_linestyle() == "-"][0]
+    assert np.allclose(line.get_ydata(), result["bias"]["data"]["monosemantic_fraction"].max(axis=1))
+    noise_lines = [ln for ln in axes[0, 2].lines if ln.get_linestyle() == "-"]
+    frac = result["noise"]["data"]["monosemantic_fraction"]
+    assert np.allclose(noise_lines[0].get_ydata(), frac[:2].max(axis=1))
+    assert np.allclose(noise_lines[1].get_ydata(), frac[2:].max(axis=1))

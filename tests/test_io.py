@@ -369,6 +369,13 @@ def _garbage_member():
     return path.read_bytes()
 
 
+def _raw_member():  # no .npy magic: NumPy returns such a member as bytes
+    path = Path(tempfile.mkdtemp()) / "x.npz"
+    with zipfile.ZipFile(path, "w") as zf:
+        zf.writestr("W.npy", b"garbage, not an array")
+    return path.read_bytes()
+
+
 def _bad_crc():
     data = bytearray(_npz_bytes(W=np.arange(64.0).reshape(16, 4)))
     data[200] ^= 0xFF  # inside W's data: the zip's CRC no longer matches
@@ -386,6 +393,7 @@ BAD_FILES = [
     ("garbage.npy", bytes(range(256)) * 4, CorruptFileError, "is not a valid .npy file"),
     ("garbage.npz", bytes(range(256)) * 4, CorruptFileError, "is not a valid .npz file"),
     ("member.npz", _garbage_member(), CorruptFileError, "corrupt or truncated"),
+    ("raw_member.npz", _raw_member(), CorruptFileError, "its member 'W' is not a NumPy array"),
     ("crc.npz", _bad_crc(), CorruptFileError, "corrupt or truncated"),
     ("zip_named.npy", _npz_bytes(W=np.eye(2)), FileFormatError, "ends in .npy but holds a zip archive"),
     ("npy_named.npz", _npy_bytes(np.eye(2)), FileFormatError, "ends in .npz but holds a NumPy .npy array"),

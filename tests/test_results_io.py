@@ -116,6 +116,39 @@ def abs_results(draw):
 
 
 @st.composite
+def monosemanticity_results(draw):
+    return packing.train_monosemanticity_model(
+        n_features=draw(st.integers(1, 5)),
+        d=draw(st.integers(1, 4)),
+        n_neurons=draw(st.integers(1, 7)),
+        density=draw(st.floats(0.05, 1.0)),
+        frequencies=draw(st.sampled_from(["equal", "power_law"])),
+        task=draw(st.sampled_from(["decoder", "abs"])),
+        activation=draw(st.sampled_from(["relu", "gelu"])),
+        init_bias=draw(st.sampled_from([0.0, -1.0, [0.0, -0.5]])),
+        bias_decay=draw(st.sampled_from([0.0, 0.03])),
+        input_noise=draw(st.sampled_from([0.0, 0.1])),
+        steps=draw(st.integers(1, 8)),
+        batch_size=draw(st.integers(1, 16)),
+        eval_batch_size=32,
+        snapshot_every=draw(st.sampled_from([None, 1, 3])),
+        dtype=draw(st.sampled_from([np.float32, np.float64])),
+        rng=draw(seeds),
+    )
+
+
+@st.composite
+def monosemanticity_reports(draw):
+    result = draw(monosemanticity_results())
+    return packing.monosemanticity(
+        result,
+        threshold=draw(st.sampled_from([0.5, 0.999])),
+        statistics=draw(st.booleans()),
+        structure=draw(st.booleans()),
+    )
+
+
+@st.composite
 def scurve_results(draw):
     return packing.train_scurve(
         rank=draw(st.integers(1, 2)),
@@ -198,6 +231,8 @@ STRATEGIES = {
     "ToyModelResult": toy_results(),
     "AbsModelResult": abs_results(),
     "ScurveResult": scurve_results(),
+    "MonosemanticityModelResult": monosemanticity_results(),
+    "MonosemanticityReport": monosemanticity_reports(),
     "PackingResult": packing_results(),
     "PartitionResult": partition_results(),
     "StructureReport": reports(),

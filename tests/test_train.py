@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import same_result
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -863,19 +864,6 @@ name, path, every = sys.argv[1], sys.argv[2], int(sys.argv[3])
 getattr(packing, name)(**json.loads(sys.argv[4]), checkpoint=path, checkpoint_every=every)
 print("finished", flush=True)
 """
-
-
-def same_result(a, b):
-    """Every field equal, arrays bit for bit with their dtype (the wall time excepted)."""
-    assert type(a) is type(b)
-    for f in dataclasses.fields(a):
-        x, y = getattr(a, f.name), getattr(b, f.name)
-        if f.name == "seconds":
-            continue
-        if isinstance(x, np.ndarray):
-            assert x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y), f.name
-        else:
-            assert x == y, f.name
 
 
 class CountSteps:

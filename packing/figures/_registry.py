@@ -87,6 +87,13 @@ FIGURES: dict[str, FigureDriver] = {
             "(no single published figure)",
         ),
         FigureDriver(
+            "monosemanticity",
+            ("monosemanticity_sweeps", "monosemanticity_neurons"),
+            "Jermyn, Schiefer & Hubinger (2022), Engineering Monosemanticity in Toy Models: the feature "
+            "decoder's monosemantic fraction against bias initialization and neurons per feature, sorted "
+            "biases and activation heat maps, plus input noise (not in the paper)",
+        ),
+        FigureDriver(
             "scurves",
             ("scurves_squared", "scurves_cross_entropy"),
             "Saxe, McClelland & Ganguli (2014): the logistic learning curve of each component of a "

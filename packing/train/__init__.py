@@ -6,6 +6,10 @@
   expose the model and its loss.
 * :mod:`~packing.train.abs`: :func:`train_abs_model`, computation in superposition,
   ``y' = ReLU(W2 ReLU(W1 x) + b)`` on ``|x|``; :func:`abs_model_forward`, :func:`abs_model_loss`.
+* :mod:`~packing.train.monosemanticity`: :func:`train_monosemanticity_model`, the
+  engineered-monosemanticity model of Jermyn et al. (2022) (sparse features, a fixed
+  embedding, ``k`` neurons with biases, a linear read-out; LAMB, bias decay, input
+  noise, L1); :func:`monosemanticity` measures which neurons serve one feature.
 * :mod:`~packing.train.scurve`: :func:`train_scurve`, :func:`scurve_closed_form`,
   :func:`scurve_loss`: the multi-component ("S-curve") factorization toy under
   squared and cross-entropy losses.
@@ -28,24 +32,36 @@ from ._checkpoint import CheckpointMismatchError, TrainingCheckpoint
 from ._data import sample_toy_batch
 from ._optim import TrainingDivergedError
 from .abs import AbsModelResult, abs_model_forward, abs_model_loss, train_abs_model
+from .monosemanticity import (
+    MonosemanticityModelResult,
+    MonosemanticityReport,
+    monosemanticity,
+    monosemanticity_model_loss,
+    train_monosemanticity_model,
+)
 from .scurve import ScurveResult, scurve_closed_form, scurve_loss, train_scurve
 from .toy import ToyModelResult, toy_model_forward, toy_model_loss, train_toy_model
 
 __all__ = [
     "AbsModelResult",
     "CheckpointMismatchError",
+    "MonosemanticityModelResult",
+    "MonosemanticityReport",
     "ScurveResult",
     "ToyModelResult",
     "TrainingCheckpoint",
     "TrainingDivergedError",
     "abs_model_forward",
     "abs_model_loss",
+    "monosemanticity",
+    "monosemanticity_model_loss",
     "sample_toy_batch",
     "scurve_closed_form",
     "scurve_loss",
     "toy_model_forward",
     "toy_model_loss",
     "train_abs_model",
+    "train_monosemanticity_model",
     "train_scurve",
     "train_toy_model",
 ]

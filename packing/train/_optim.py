@@ -15,6 +15,7 @@ import numpy as np
 
 from .._progress import progress_bar
 from ._checkpoint import Checkpointer, deferred_interrupt
+from ._kernel import rowdot
 from ._parallel import blas_limits
 
 __all__: list[str] = []
@@ -23,6 +24,10 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "linear", "cosine")
 #: The accepted names, as :func:`packing._validation.check_optimizer_options` takes them.
 CHOICES = {"optimizers": OPTIMIZERS, "schedules": SCHEDULES}
+#: Trainers whose parameters come in named tensors (they pass ``tensors=``) also offer LAMB.
+LAYERWISE_CHOICES = {"optimizers": (*OPTIMIZERS, "lamb"), "schedules": SCHEDULES}
+#: LAMB's cap on a tensor's norm in the trust ratio (torch_optimizer.Lamb's ``clamp_value``).
+LAMB_CLAMP = 10.0
 
 
 class TrainingDivergedError(FloatingPointError):
@@ -40,14 +45,37 @@ def schedule_factor(schedule: str, t: int, steps: int) -> float:
 
 
 class Optimizer:
-    """In-place SGD (with optional momentum), Adam or AdamW over one flat parameter buffer.
+    """In-place SGD (with optional momentum), Adam, AdamW or LAMB over one flat parameter buffer.
 
     ``weight_decay`` is decoupled (``p -= lr * wd * p``) for ``"adamw"`` and an
     L2 term added to the gradient for ``"adam"`` and ``"sgd"``, as in PyTorch.
     Adam follows PyTorch's arithmetic: ``p -= lr / c1 * m / (sqrt(v) / sqrt(c2) + eps)``.
+
+    ``"lamb"`` is layer-wise Adam (You et al. 2019, "Large Batch Optimization for
+    Deep Learning: Training BERT in 76 minutes", Algorithm 2) as ``torch_optimizer.Lamb``
+    computes it with its defaults, the optimizer of Jermyn et al. (2022): with
+    the Adam moments ``m, v`` (no bias correction) and ``u = m / (sqrt(v) + eps) +
+    wd p``, each tensor moves by ``-lr * min(||p||, 10) / ||u|| * u`` (trust ratio 1
+    when either norm is 0). Its tensors are given by ``tensors = (n_instances,
+    [(start, stop), ...])``: the flat buffer is ``(n_instances, per_instance)`` and
+    each ``(start, stop)`` is a tensor's column range in every instance's row,
+    so each instance's tensors get their own trust ratio (instances never mix).
     """
 
-    def __init__(self, params: np.ndarray, *, kind, lr, schedule, steps, weight_decay, betas, eps, momentum):
+    def __init__(
+        self,
+        params: np.ndarray,
+        *,
+        kind,
+        lr,
+        schedule,
+        steps,
+        weight_decay,
+        betas,
+        eps,
+        momentum,
+        tensors=None,
+    ):
         self.kind, self.lr, self.schedule, self.steps = kind, lr, schedule, steps
         self.wd, self.eps, self.momentum = weight_decay, eps, momentum
         self.b1, self.b2 = betas
@@ -56,9 +84,15 @@ class Optimizer:
         self.v = np.zeros_like(params) if kind != "sgd" else None
         self.tmp = np.empty_like(params)
         self._one = dt.type(1)
+        if kind == "lamb":
+            if tensors is None:
+                raise ValueError("LAMB needs the tensors: tensors=(n_instances, [(start, stop), ...]).")
+            n_inst, self.tensors = tensors[0], list(tensors[1])
+            self.rows = n_inst
+        self.trust = None  # LAMB: the last trust ratios, (n_instances, n_tensors)
 
     @classmethod
-    def from_options(cls, params: np.ndarray, opts: dict) -> Optimizer:
+    def from_options(cls, params: np.ndarray, opts: dict, tensors=None) -> Optimizer:
         """Build from the dict returned by :func:`packing._validation.check_optimizer_options`."""
         return cls(
             params,
@@ -70,12 +104,16 @@ class Optimizer:
             betas=opts["betas"],
             eps=opts["eps"],
             momentum=opts["momentum"],
+            tensors=tensors,
         )
 
     def step(self, params: np.ndarray, grad: np.ndarray, t: int) -> None:
         """Apply update number ``t`` (0-based) to ``params`` given ``grad`` (which may be clobbered)."""
         lr = self.lr * schedule_factor(self.schedule, t, self.steps)
         tmp = self.tmp
+        if self.kind == "lamb":
+            self._lamb(params, grad, lr)
+            return
         if self.wd and self.kind != "adamw":
             grad += self.wd * params  # small arrays: the temporary is harmless
         if self.kind == "sgd":
@@ -88,14 +126,7 @@ class Optimizer:
             return
         if self.kind == "adamw" and self.wd:
             params *= 1.0 - lr * self.wd
-        m, v = self.m, self.v
-        m *= self.b1
-        np.multiply(grad, 1.0 - self.b1, out=tmp)
-        m += tmp
-        v *= self.b2
-        np.multiply(grad, grad, out=tmp)
-        tmp *= 1.0 - self.b2
-        v += tmp
+        m, v = self._moments(grad)
         c1 = 1.0 - self.b1 ** (t + 1)
         c2 = 1.0 - self.b2 ** (t + 1)
         np.sqrt(v, out=tmp)
@@ -104,6 +135,39 @@ class Optimizer:
         np.divide(m, tmp, out=tmp)
         tmp *= lr / c1
         params -= tmp
+
+    def _moments(self, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Update Adam's moments in place (``tmp`` is scratch); return ``(m, v)``."""
+        m, v, tmp = self.m, self.v, self.tmp
+        m *= self.b1
+        np.multiply(grad, 1.0 - self.b1, out=tmp)
+        m += tmp
+        v *= self.b2
+        np.multiply(grad, grad, out=tmp)
+        tmp *= 1.0 - self.b2
+        v += tmp
+        return m, v
+
+    def _lamb(self, params: np.ndarray, grad: np.ndarray, lr: float) -> None:
+        """One LAMB update (see the class docstring): one trust ratio per instance and tensor."""
+        tmp = self.tmp
+        m, v = self._moments(grad)
+        np.sqrt(v, out=tmp)
+        tmp += self.eps
+        np.divide(m, tmp, out=tmp)  # the Adam direction u
+        if self.wd:
+            tmp += self.wd * params
+        P, U = params.reshape(self.rows, -1), tmp.reshape(self.rows, -1)
+        trust = np.ones((self.rows, len(self.tensors)))
+        for j, (a, b) in enumerate(self.tensors):
+            p, u = P[:, a:b], U[:, a:b]
+            p_norm = np.minimum(np.sqrt(rowdot(p, p).astype(np.float64)), LAMB_CLAMP)
+            u_norm = np.sqrt(rowdot(u, u).astype(np.float64))
+            ok = (p_norm > 0) & (u_norm > 0)
+            trust[ok, j] = p_norm[ok] / u_norm[ok]
+            u *= (lr * trust[:, j]).astype(params.dtype)[:, None]
+            p -= u
+        self.trust = trust
 
 
 class TrainingLoop:

@@ -1,0 +1,242 @@
+"""The engineered-monosemanticity model's blocked kernel: loss and hand-derived gradients.
+
+The model of Jermyn, Schiefer & Hubinger (2022): sparse features ``v`` (N),
+a fixed embedding ``x = v E`` (m), a hidden layer ``a = φ(x W1 + b)`` of ``k``
+neurons (``φ`` ReLU or GeLU) and a linear read-out ``y = a W2ᵀ`` (N), trained
+on ``L = (Σ_n (y_n - t_n)² + λ Σ_j |a_j|) / B`` summed over the batch, with
+the target ``t = v`` (feature decoder) or ``|v|`` (absolute value).
+
+Built on :class:`packing.train._kernel.BlockedKernel` (groups, blocks, worker
+threads); :mod:`packing.train.monosemanticity` trains with it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy.special import ndtr
+
+from ._kernel import BlockedKernel, rowdot
+
+__all__: list[str] = []
+
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+def _row_ns(N, m, k):
+    """Estimated ns per batch row of one instance: ~2 (N m + 2 m k + 3 k N) GEMM flops at ~30 GFLOP/s."""
+    return 2.0 * (N * m + 2 * (m + 1) * k + 3 * k * N) / 30.0 + 3.0 * (N + k)
+
+
+class _MonoKernel(BlockedKernel):
+    """Loss and gradients of the model, block by block (see :mod:`._kernel`).
+
+    Parameters of an instance are ``[P1 | W2]`` with ``P1 = [W1; b]`` of shape
+    ``(m + 1, k)`` (the bias is the last row) and ``W2`` of shape ``(N, k)``
+    (rows are features). A block is laid out features first: ``V`` (instances,
+    N, rows) is ``vᵀ`` and ``H = [xᵀ; 1]`` (instances, m + 1, rows), so that::
+
+        Z = P1ᵀ H (k, rows),  A = φ(Z),  O = W2 A (N, rows),  R = O - T,
+        ∂L/∂W2 = (2/B) R Aᵀ,   G = (W2ᵀ R + (λ/2) sign A) ⊙ φ'(Z),   ∂L/∂P1 = (2/B) H Gᵀ,
+
+    (``H Gᵀ``'s last row is the bias gradient). ``2 / B`` and ``1 / B`` are
+    applied once, after the blocks are summed.
+
+    ``embedding`` is ``(I, N, m)``; ``noise`` (``(I,)``, the standard deviation
+    of Gaussian noise added to ``x``, or to ``v`` before the embedding with
+    ``noise_on="features"``; the target stays clean) and ``l1`` (``(I,)``) are
+    per instance. ``task`` is ``"decoder"`` or ``"abs"`` (``v = v₁ - v₂``, each
+    drawn by ``sampler`` at half the density, target ``|v|``).
+    """
+
+    def __init__(
+        self,
+        n_inst,
+        N,
+        m,
+        k,
+        batch,
+        dtype,
+        *,
+        embedding,
+        noise,
+        noise_on,
+        l1,
+        task,
+        gelu,
+        sampler=None,
+        threads=1,
+        blas_threads=None,
+        **plan,
+    ):
+        super().__init__(
+            n_inst,
+            batch,
+            (m + 1) * k + N * k,
+            dtype,
+            row_entries=max(N, k),
+            row_ns=_row_ns(N, m, k),
+            streams=None if sampler is None else sampler.streams,
+            threads=threads,
+            blas_threads=blas_threads,
+            **plan,
+        )
+        self.N, self.m, self.k, self.sampler = N, m, k, sampler
+        self.task, self.gelu, self.noise_on = task, gelu, noise_on
+        per = self.params.reshape(n_inst, -1)
+        self.split = (m + 1) * k
+        self.P1 = per[:, : self.split].reshape(n_inst, m + 1, k)
+        self.W1, self.b = self.P1[:, :m], self.P1[:, m]
+        self.W2 = per[:, self.split :].reshape(n_inst, N, k)
+        gper = self.grad.reshape(n_inst, -1)
+        self.gP1 = gper[:, : self.split].reshape(n_inst, m + 1, k)
+        self.gW2 = gper[:, self.split :].reshape(n_inst, N, k)
+        dt = self.dtype
+        self.E = np.ascontiguousarray(embedding, dtype=dt)  # (I, N, m)
+        self.noise = np.asarray(noise, dtype=dt).reshape(-1, 1, 1)
+        self.any_noise = bool(np.any(self.noise))
+        self.l1 = np.asarray(l1, dtype=np.float64)
+        self.half_l1 = (0.5 * self.l1).astype(dt).reshape(-1, 1, 1)
+        self.any_l1 = bool(np.any(self.l1))
+        self.v = None  # a given batch of features (I, batch, N): model_loss; else sampled block by block
+        self.given_noise = None  # with a given batch: its scaled noise (I, batch, m or N), or None
+        self.penalty = np.zeros(n_inst)  # λ Σ|a| / B of the last call
+        self._pen = [np.zeros(g.i1 - g.i0) for g in self.groups]
+        self._pen_of = {id(slot): pen for slot, pen in zip(self.losses, self._pen, strict=True)}
+
+    def prepare(self):
+        for pen in self._pen:
+            pen[...] = 0
+
+    @property
+    def tensors(self):
+        """The LAMB tensors of one instance's row: ``W1``, ``b``, ``W2`` (column ranges)."""
+        mk = self.m * self.k
+        return [(0, mk), (mk, self.split), (self.split, self.split + self.N * self.k)]
+
+    def finish(self, loss):
+        if self.need_grad:
+            self.grad *= self.dtype.type(2.0 / self.B)
+        pen = np.zeros(self.n_inst)
+        for g, part in zip(self.groups, self._pen, strict=True):
+            pen[g.i0 : g.i1] += part
+        self.penalty = pen / self.B
+        return loss / self.B
+
+    def _sample(self, ws, V, i0, gen, name):
+        """Fill the features-first block ``V`` (ni, N, R) with fresh features of instances ``i0 ..``."""
+        ni, N, R = V.shape
+        Vr = V.reshape(ni * N, R)
+        for k0, k1 in self.chunks(ni * N, R):
+            self.sampler.fill_rows(Vr[k0:k1], i0 * N + k0, ws.flat(name + "mask", (k1 - k0, R), bool), gen)
+
+    def _noise(self, out, gen, i0, r0):
+        """Fill ``out`` (ni, dim, R) with the input noise of instances ``i0 ..``, rows ``r0 ..``.
+
+        Drawn from ``gen`` and scaled, or copied from :attr:`given_noise`
+        (instances, batch, dim), already scaled, when a batch is given.
+        """
+        ni, _, R = out.shape
+        if self.given_noise is not None:
+            out[...] = self.given_noise[i0 : i0 + ni, r0 : r0 + R].transpose(0, 2, 1)
+            return
+        gen.standard_normal(out.shape, dtype=self.dtype, out=out)
+        out *= self.noise[i0 : i0 + ni]
+
+    def block(self, ws, blk, gen, slot, loss, first, tick):
+        i0, i1, r0, r1 = blk
+        ni, R, N, m, k, dt = i1 - i0, r1 - r0, self.N, self.m, self.k, self.dtype
+        H = ws.array("h", (self.max_ni, m + 1, self.max_rows), dt, fill=1)[:ni, :, :R]  # row m: ones
+        X = H[:, :m]
+        # ---- the batch: features V (N, R), target T, inputs X = Eᵀ V (+ noise)
+        V = ws.flat("v", (ni, N, R), dt)
+        if self.v is not None:
+            V[...] = self.v[i0:i1, r0:r1].transpose(0, 2, 1)
+        else:
+            self._sample(ws, V, i0, gen, "v")
+            if self.task == "abs":
+                V2 = ws.flat("v2", (ni, N, R), dt)
+                self._sample(ws, V2, i0, gen, "v2")
+                V -= V2
+        if self.task == "abs":
+            T = ws.flat("t", (ni, N, R), dt)
+            np.abs(V, out=T)
+        else:
+            T = V
+        if self.any_noise and self.noise_on == "features":
+            Vn = ws.flat("vn", (ni, N, R), dt)
+            self._noise(Vn, gen, i0, r0)
+            Vn += V
+            np.matmul(self.E[i0:i1].transpose(0, 2, 1), Vn, out=X)
+        else:
+            np.matmul(self.E[i0:i1].transpose(0, 2, 1), V, out=X)
+            if self.any_noise:
+                Xn = ws.flat("xn", (ni, m, R), dt)
+                self._noise(Xn, gen, i0, r0)
+                X += Xn
+        tick("sampling")
+        # ---- forward
+        P1 = self.P1[i0:i1]
+        W2 = self.W2[i0:i1]
+        Z = ws.flat("z", (ni, k, R), dt)
+        np.matmul(P1.transpose(0, 2, 1), H, out=Z)
+        A = ws.flat("a", (ni, k, R), dt)
+        if self.gelu:
+            Phi = ws.flat("phi", (ni, k, R), dt)
+            ndtr(Z, out=Phi)
+            np.multiply(Z, Phi, out=A)
+        else:
+            np.maximum(Z, ws.flat("zeros", (ni, k, R), dt, fill=0), out=A)
+        tick("elementwise")
+        O = ws.flat("o", (ni, N, R), dt)
+        np.matmul(W2, A, out=O)
+        tick("matmul")
+        O -= T  # the residual
+        Or = O.reshape(ni, N * R)
+        loss += rowdot(Or, Or)
+        if self.any_l1:
+            absA = np.abs(A) if self.gelu else A
+            pen = self._pen_of[id(loss)]  # the group's own penalty slots (no other thread writes them)
+            pen += self.l1[i0:i1] * absA.reshape(ni, -1).sum(axis=1, dtype=np.float64)
+        tick("elementwise")
+        if not self.need_grad:
+            return
+        # ---- backward
+        S = slot.reshape(ni, -1)
+        gP1 = S[:, : self.split].reshape(ni, m + 1, k)
+        gW2 = S[:, self.split :].reshape(ni, N, k)
+        if first:
+            np.matmul(O, A.transpose(0, 2, 1), out=gW2)
+        else:
+            T2 = ws.flat("tw2", (ni, N, k), dt)
+            np.matmul(O, A.transpose(0, 2, 1), out=T2)
+            gW2 += T2
+        G = ws.flat("g", (ni, k, R), dt)
+        np.matmul(W2.transpose(0, 2, 1), O, out=G)
+        tick("matmul")
+        if self.any_l1:
+            sgn = np.sign(A) if self.gelu else np.greater(A, 0).astype(dt)
+            sgn *= self.half_l1[i0:i1]
+            G += sgn
+        if self.gelu:  # φ'(z) = Φ(z) + z exp(-z²/2) / sqrt(2π)
+            D = ws.flat("d", (ni, k, R), dt)
+            np.multiply(Z, Z, out=D)
+            D *= dt.type(-0.5)
+            np.exp(D, out=D)
+            D *= Z
+            D *= dt.type(_INV_SQRT_2PI)
+            D += Phi
+            G *= D
+        else:
+            mask = ws.flat("mask", (ni, k, R), bool)
+            np.greater(Z, 0, out=mask)
+            G *= mask
+        tick("elementwise")
+        if first:
+            np.matmul(H, G.transpose(0, 2, 1), out=gP1)
+        else:
+            T1 = ws.flat("tp1", (ni, m + 1, k), dt)
+            np.matmul(H, G.transpose(0, 2, 1), out=T1)
+            gP1 += T1
+        tick("matmul")

@@ -1,0 +1,162 @@
+"""Reproduce the findings of Jermyn, Schiefer & Hubinger (2022) at small size, and ask what input noise does.
+
+Runs the sweeps of :mod:`packing.figures.monosemanticity` (sizes in its ``FULL``;
+the results land in the figure cache, so ``packing figures --only
+monosemanticity`` draws them afterwards without training) and prints:
+
+1. at equal loss, how widely monosemanticity differs (all models of the bias sweep);
+2. ``init_bias = -1`` with bias decay against 0: monosemantic fraction and loss (best of seeds);
+3. the monosemantic fraction against ``k / N``;
+4. input noise (not in the paper): the learned biases, the monosemantic fraction and the loss.
+
+Usage (one thread, niced; ``--part`` runs one sweep, so that separate processes
+can share the work; a run without ``--part`` reads what they cached)::
+
+    OMP_NUM_THREADS=1 nice -n 15 .venv/bin/python scripts/monosemanticity_findings.py [--quick] [--part P]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+from packing.figures import FigureRun
+from packing.figures import monosemanticity as drv
+
+
+def _stats(values, best):
+    """``best (mean ± sd)`` over the seeds of one condition."""
+    return f"{values[best]:.3f} ({values.mean():.3f} ± {values.std():.3f})"
+
+
+def _loose(d, c, threshold=0.9):
+    """Per seed of condition ``c``: the fraction of neurons scoring above ``threshold`` (looser)."""
+    return (d["score"][c] > threshold).mean(axis=-1)
+
+
+def report_bias(part) -> dict:
+    """Print findings 1 and 2; return their numbers."""
+    d, labels = part["data"], part["x"]
+    print(f"\n== bias initialization (k = {drv.K_RATIO}N); per condition: best seed (mean ± sd over seeds)")
+    print(
+        f"{'init_bias':>14} {'mono fraction':>24} {'features owned':>24} {'dead':>6} {'clean loss':>24} "
+        f"{'score > 0.9':>11}"
+    )
+    out = {}
+    for c, label in enumerate(labels):
+        b = drv.best_seed(d, c)
+        lo = int(np.argmin(d["clean_loss"][c]))
+        print(
+            f"{label:>14} {_stats(d['monosemantic_fraction'][c], b):>24} "
+            f"{_stats(d['features_with_monosemantic_neuron'][c], b):>24} {d['dead_fraction'][c, b]:6.2f} "
+            f"{_stats(d['clean_loss'][c], lo):>24} {_loose(d, c).max():11.3f}"
+        )
+        out[label] = dict(
+            mono_best=float(d["monosemantic_fraction"][c].max()),
+            mono_mean=float(d["monosemantic_fraction"][c].mean()),
+            owned_best=float(d["features_with_monosemantic_neuron"][c].max()),
+            loss_best=float(d["clean_loss"][c].min()),
+            loss_mean=float(d["clean_loss"][c].mean()),
+            loose_best=float(_loose(d, c).max()),
+        )
+    loss = d["clean_loss"].ravel()
+    frac = d["monosemantic_fraction"].ravel()
+    for tol in (0.05, 0.15):
+        near = loss <= (1 + tol) * loss.min()
+        print(
+            f"finding 1: {int(near.sum())} of {loss.size} models within {tol:.0%} of the lowest loss "
+            f"({loss.min():.4f}) have monosemantic fractions {frac[near].min():.3f} to {frac[near].max():.3f}"
+        )
+        out["equal_loss_range" if tol == 0.05 else "within_15_percent"] = (
+            float(frac[near].min()),
+            float(frac[near].max()),
+            int(near.sum()),
+        )
+    return out
+
+
+def report_neurons(part) -> dict:
+    """Print finding 3, the monosemantic fraction against k/N; return it."""
+    print("\n== neurons per feature; best seed (mean ± sd)")
+    print(
+        f"{'k/N':>6} {'init 0: mono':>24} {'init -1: mono':>24} {'init 0: loss':>10} {'init -1: loss':>10} "
+        f"{'>0.9 (0, -1)':>12}"
+    )
+    out = {}
+    for ratio, d in zip(part["x"], part["data"], strict=True):
+        b0, b1 = drv.best_seed(d, 0), drv.best_seed(d, 1)
+        print(
+            f"{ratio:6.2f} {_stats(d['monosemantic_fraction'][0], b0):>24} "
+            f"{_stats(d['monosemantic_fraction'][1], b1):>24} {d['clean_loss'][0].min():10.4f} "
+            f"{d['clean_loss'][1].min():10.4f} {_loose(d, 0).max():6.3f} {_loose(d, 1).max():5.3f}"
+        )
+        out[float(ratio)] = [float(d["monosemantic_fraction"][c].max()) for c in (0, 1)]
+    return out
+
+
+def report_noise(part) -> dict:
+    """Print finding 4: learned biases, monosemantic fraction and loss against the input noise."""
+    d, sigmas = part["data"], part["x"]
+    nn = len(sigmas)
+    print(f"\n== input noise σ added to x = v E (k = {drv.K_RATIO}N); seed means; mono: best (mean ± sd)")
+    out = {}
+    for c, title in enumerate(("init 0, no decay", f"init -1, decay {drv.DECAY}")):
+        print(f"-- {title}")
+        print(
+            f"{'σ':>6} {'bias (alive)':>12} {'bias mono':>10} {'bias poly':>10} {'dead':>6} "
+            f"{'mono fraction':>24} {'clean loss':>10} {'noisy loss':>10}"
+        )
+        rows = []
+        for i, sigma in enumerate(sigmas):
+            j = c * nn + i
+            b = drv.best_seed(d, j)
+            row = dict(
+                sigma=float(sigma),
+                bias=float(np.nanmean(d["mean_bias_alive"][j])),
+                bias_mono=float(np.nanmean(d["mean_bias_monosemantic"][j]))
+                if np.isfinite(d["mean_bias_monosemantic"][j]).any()
+                else float("nan"),
+                bias_poly=float(np.nanmean(d["mean_bias_polysemantic"][j])),
+                dead=float(d["dead_fraction"][j].mean()),
+                mono_best=float(d["monosemantic_fraction"][j].max()),
+                loss=float(d["clean_loss"][j].mean()),
+                noisy=float(d["eval_loss"][j].mean()),
+            )
+            rows.append(row)
+            print(
+                f"{sigma:6.2f} {row['bias']:12.3f} {row['bias_mono']:10.3f} {row['bias_poly']:10.3f} "
+                f"{row['dead']:6.2f} {_stats(d['monosemantic_fraction'][j], b):>24} {row['loss']:10.4f} "
+                f"{row['noisy']:10.4f}"
+            )
+        out[title] = rows
+        slope = np.polyfit([r["sigma"] for r in rows], [r["bias"] for r in rows], 1)[0]
+        print(f"   least-squares slope of the mean alive bias against σ: {slope:+.3f}")
+    return out
+
+
+def main(argv=None) -> dict:
+    """Run (or read) the sweeps and print the findings; return the numbers."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="tiny sizes (seconds)")
+    ap.add_argument("--out", default="figures", help="the figure folder whose cache holds the runs")
+    ap.add_argument("--part", choices=drv.PARTS, action="append", help="run only these sweeps")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    parts = tuple(args.part) if args.part else drv.PARTS
+    t0 = time.perf_counter()
+    with FigureRun(args.out) as run:
+        result = drv.sweeps(run, quick=args.quick, seed=args.seed, parts=parts)
+    print(f"sizes: {result['sizes']} ({time.perf_counter() - t0:.0f} s)")
+    out = {}
+    for name, report in (("bias", report_bias), ("neurons", report_neurons), ("noise", report_noise)):
+        if name in result:
+            out[name] = report(result[name])
+    sys.stdout.flush()
+    return out
+
+
+if __name__ == "__main__":
+    main()
