@@ -104,10 +104,22 @@ def test_capture_collects_figures_with_their_facts_and_nothing_outside(tmp_path)
 # --------------------------------------------------------------------------- every figure
 
 
-ALL = [(name, out) for name, driver in FIGURES.items() for out in driver.outputs]
+#: Figures drawn before the standard of issue #16 and not yet brought to it, with what they break.
+#: The mark is strict: once a figure passes, its test fails until it is removed from this table.
+NOT_YET = {
+    "monosemanticity": "merged from the monosemanticity branch before the #16 standard: 17 and 12 in wide "
+    "(3.1-pt text in print), heat maps without colour bars, panels without y labels",
+}
+ALL = [
+    pytest.param(name, out, id=f"{name}:{out}", marks=[pytest.mark.xfail(strict=True, reason=NOT_YET[name])])
+    if name in NOT_YET
+    else pytest.param(name, out, id=f"{name}:{out}")
+    for name, driver in FIGURES.items()
+    for out in driver.outputs
+]
 
 
-@pytest.mark.parametrize(("name", "output"), ALL, ids=[f"{n}:{o}" for n, o in ALL])
+@pytest.mark.parametrize(("name", "output"), ALL)
 def test_every_figure_is_legible_at_paper_width(name, output):
     _, _, drawn = quick_figures(name)
     assert set(drawn) == set(FIGURES[name].outputs)
