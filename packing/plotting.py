@@ -438,9 +438,16 @@ def plot_feature_dimensionality(ax, x, dimensionality, labels, *, jitter=0.0, rn
         raise ValueError("x must be > 0 with a multiplicative jitter; got a value <= 0.")
     rng = check_rng(rng)
     xs = x * np.exp(jitter * rng.normal(size=x.shape)) if jitter else x
-    for name, frac in SHAPE_FRACTIONS.items():
+    previous = None
+    for name, frac in sorted(SHAPE_FRACTIONS.items(), key=lambda item: item[1]):
         ax.axhline(frac, color="0.85", lw=0.8, zorder=0)
-        ax.text(1.0, frac, f" {name}", transform=ax.get_yaxis_transform(), va="center", fontsize=7)
+        # two fractions closer than a label's height (2/5 and 3/8): the lower label below its line
+        crowded = previous is not None and frac - previous < 0.05
+        va = "bottom" if crowded else "center"
+        if not crowded and any(0 < f - frac < 0.05 for f in SHAPE_FRACTIONS.values()):
+            va = "top"
+        ax.text(1.0, frac, f" {name}", transform=ax.get_yaxis_transform(), va=va, fontsize=7)
+        previous = frac
     colors = _shape_colors(labels)
     for label, color in colors.items():
         mask = labels == label

@@ -26,6 +26,32 @@ def random_rotation(d, rng):
     return Q * np.sign(np.diag(R))
 
 
+_QUICK: dict = {}
+
+
+def quick_figures(name):
+    """Each figure driver's quick run, once per test session: ``(out_dir, paths, drawn)``.
+
+    ``drawn`` maps each figure the driver saved to its :class:`packing.figures.Drawn`
+    (the matplotlib figure and the numbers it shows), so the smoke test of the
+    driver and the tests of what it draws share one run.
+    """
+    if name not in _QUICK:
+        import atexit
+        import shutil
+        import tempfile
+        from pathlib import Path
+
+        from packing.figures import FIGURES, draw_quick
+
+        root = Path(tempfile.mkdtemp(prefix=f"quick-{name}-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        out = root / "figs"
+        paths, drawn = draw_quick(FIGURES[name].main(), out)
+        _QUICK[name] = (out, paths, drawn)
+    return _QUICK[name]
+
+
 def same_result(a, b):
     """Every field equal, arrays bit for bit with their dtype (the wall time excepted)."""
     assert type(a) is type(b)

@@ -5,6 +5,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from helpers import quick_figures
 
 from packing.figures import FIGURES as DRIVERS
 
@@ -51,9 +52,8 @@ def check_written(written, out):
 
 
 @pytest.mark.parametrize("name", list(DRIVERS))
-def test_figure_driver_runs_quick(name, tmp_path):
-    out = tmp_path / "figs"
-    written = DRIVERS[name].main()(out, quick=True, force=True, seed=0)
+def test_figure_driver_runs_quick(name):
+    out, written, _ = quick_figures(name)  # the run tests/test_figure_properties.py checks too
     check_written(written, out)
     # the registry says which figures a driver writes
     assert {p.stem for p in written if p.suffix == ".png"} == set(DRIVERS[name].outputs)

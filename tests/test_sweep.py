@@ -628,21 +628,6 @@ def test_cli_scheduler_that_does_not_answer(tmp_path, capsys, monkeypatch):
     assert time.monotonic() - start < 30
 
 
-# --------------------------------------------------------------------------- the figure driver, ported
-
-
-def test_learned_sweep_predictions_come_from_sweep_cells_equal_to_direct_calls(tmp_path):
-    from packing.figures import FigureRun
-    from packing.figures.learned_sweep import PS, _predicted_packings
-
-    with FigureRun(tmp_path) as run:
-        packings = _predicted_packings(run, [4, 6, 4], 3, quick=True)
-    assert set(packings) == {(n, p) for n in (4, 6) for p in PS}
-    for (n, p), W in packings.items():
-        assert np.array_equal(W, packing.optimal_partition(n, 3, p, rng=0).W)
-    assert len(list((tmp_path / ".cache" / "sweep" / "optimal_partition").glob("*.npz"))) == 2 * len(PS)
-
-
 def test_optional_tasks_register_when_their_module_exists(monkeypatch):
     from packing.sweep import _tasks
 

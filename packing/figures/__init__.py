@@ -10,13 +10,43 @@ atomically and caches expensive results keyed by their full configuration
 (:func:`cached`). Axes-level drawing lives in :mod:`packing.plotting`.
 """
 
-from ._kit import FORMATS, STYLE, CacheWarning, FigureRun, cached, figure_parser, run_figure_cli
+from ._kit import (
+    COLUMN_WIDTH,
+    FORMATS,
+    MIN_FONT_PT,
+    PAGE_WIDTH,
+    STYLE,
+    CacheWarning,
+    Drawn,
+    FigureRun,
+    add_colorbar,
+    cached,
+    capture_figures,
+    draw_quick,
+    figure_parser,
+    integer_ticks,
+    legibility_problems,
+    plain_log_ticks,
+    reference_line,
+    run_figure_cli,
+)
 from ._registry import FIGURES, FigureDriver, FigureOutcome, make_figures, resolve_figures
 
 __all__ = [
     "STYLE",
     "FORMATS",
+    "COLUMN_WIDTH",
+    "PAGE_WIDTH",
+    "MIN_FONT_PT",
     "CacheWarning",
+    "Drawn",
+    "capture_figures",
+    "draw_quick",
+    "legibility_problems",
+    "add_colorbar",
+    "integer_ticks",
+    "plain_log_ticks",
+    "reference_line",
     "FigureRun",
     "cached",
     "figure_parser",

@@ -15,6 +15,17 @@ Style
     block, so drivers set no font sizes of their own. Figures are
     :class:`matplotlib.figure.Figure` objects made without pyplot: no backend is
     selected, nothing global changes, and nothing needs closing.
+Legibility
+    Every figure must read at paper size: a figure is printed at
+    :data:`COLUMN_WIDTH` (one column) or :data:`PAGE_WIDTH` (two columns), and
+    :func:`legibility_problems` lists what a reader could not read there: text
+    below :data:`MIN_FONT_PT` after scaling, a heat map without a colour bar,
+    axes without a y label, a legend sitting on data points, texts drawn on top
+    of each other, a log axis with "6×10⁰" labels. The helpers
+    :func:`add_colorbar`, :func:`integer_ticks` and :func:`plain_log_ticks`
+    fix the common cases. Every driver's test runs it on what the driver drew
+    (:func:`capture_figures` collects the figures and the numbers the driver
+    says they show, ``run.save(fig, name, facts={...})``).
 Output
     :meth:`FigureRun.save` writes every format of :data:`FORMATS` through
     :func:`packing.io.atomic_write` (temporary file in the same folder, flush
@@ -39,6 +50,7 @@ Cache
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import hashlib
 import inspect
@@ -58,7 +70,26 @@ from .._files import check_input_file, read_npz
 from .._results import array_table, check_arrays
 from ..io import atomic_write
 
-__all__ = ["STYLE", "FORMATS", "CacheWarning", "FigureRun", "cached", "figure_parser", "run_figure_cli"]
+__all__ = [
+    "STYLE",
+    "FORMATS",
+    "COLUMN_WIDTH",
+    "PAGE_WIDTH",
+    "MIN_FONT_PT",
+    "CacheWarning",
+    "FigureRun",
+    "Drawn",
+    "cached",
+    "capture_figures",
+    "draw_quick",
+    "legibility_problems",
+    "add_colorbar",
+    "integer_ticks",
+    "reference_line",
+    "plain_log_ticks",
+    "figure_parser",
+    "run_figure_cli",
+]
 
 #: The one style of every figure: matplotlib rc parameters applied by :class:`FigureRun`.
 STYLE: dict[str, object] = {
@@ -71,10 +102,17 @@ STYLE: dict[str, object] = {
     "legend.title_fontsize": 7,
     "figure.titlesize": 10,
     "image.interpolation": "nearest",
-    "savefig.dpi": 130,
+    "axes.formatter.useoffset": False,  # no "+1e3" offsets: tick labels say the value
+    "savefig.dpi": 200,
     "savefig.bbox": "tight",
     "pdf.fonttype": 42,  # embed TrueType: text stays text in the PDF
 }
+
+#: Width (inches) of one column of a two-column paper, and of the whole text block.
+COLUMN_WIDTH = 3.35
+PAGE_WIDTH = 7.0
+#: Smallest legible font size (points) once a figure is scaled to the width it is printed at.
+MIN_FONT_PT = 5.0
 
 #: Every figure is written in each of these formats.
 FORMATS = ("png", "pdf")
@@ -137,8 +175,15 @@ class FigureRun:
         fig = Figure(figsize=figsize)
         return fig, fig.subplots(nrows, ncols, **subplots_kw)
 
-    def save(self, fig: Figure, name: str) -> list[Path]:
-        """Write ``fig`` as ``out_dir/name.png`` and ``.pdf`` (atomically); return the paths."""
+    def save(self, fig: Figure, name: str, *, facts: Mapping | None = None) -> list[Path]:
+        """Write ``fig`` as ``out_dir/name.png`` and ``.pdf`` (atomically); return the paths.
+
+        ``facts`` are the numbers the figure shows (what a test checks, e.g.
+        ``{"computed_at_S0": [0, 1, 2, 3, 4]}``); they are handed, with the
+        figure, to every :func:`capture_figures` block that is open.
+        """
+        for sink in _CAPTURE:
+            sink[name] = Drawn(name, fig, dict(facts or {}))
         self.out_dir.mkdir(parents=True, exist_ok=True)
         written = []
         for fmt in FORMATS:
@@ -161,6 +206,276 @@ class FigureRun:
     def cached(self, compute: Callable, /, **params) -> dict[str, np.ndarray]:
         """Return ``compute(**params)`` as arrays, from this run's cache if possible (:func:`cached`)."""
         return cached(compute, params, cache_dir=self.cache_dir, force=self.force)
+
+
+@dataclasses.dataclass
+class Drawn:
+    """A figure a driver saved, with the numbers it says the figure shows (see :func:`capture_figures`)."""
+
+    name: str
+    figure: Figure
+    facts: dict
+
+
+_CAPTURE: list[dict] = []
+
+
+@contextlib.contextmanager
+def capture_figures():
+    """Collect every figure saved inside the block: ``{name: Drawn(name, figure, facts)}``.
+
+    The test helper of every driver: run the driver, then check what it drew
+    (the artists of ``figure``) and the ``facts`` it reported, and run
+    :func:`legibility_problems` on it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with capture_figures() as drawn, FigureRun(tempfile.mkdtemp()) as run:
+    ...     fig, ax = run.figure(figsize=(2, 2))
+    ...     _ = ax.plot([0, 1], [1, 0])
+    ...     _ = run.save(fig, "line", facts={"slope": -1})
+    >>> drawn["line"].facts, drawn["line"].figure is fig
+    ({'slope': -1}, True)
+    """
+    sink: dict[str, Drawn] = {}
+    _CAPTURE.append(sink)
+    try:
+        yield sink
+    finally:  # by identity: two open blocks may hold equal dicts
+        del _CAPTURE[next(i for i, open_sink in enumerate(_CAPTURE) if open_sink is sink)]
+
+
+def draw_quick(main: Callable, out_dir, *, seed: int = 0, force: bool = True):
+    """Run a driver's quick mode; return ``(paths, drawn)``: the files and the :class:`Drawn` figures.
+
+    The helper of every driver's test: check a property of ``drawn[name].facts``
+    (the numbers the figure shows) or of the figure's artists, and that
+    :func:`legibility_problems` finds nothing.
+    """
+    with capture_figures() as drawn:
+        paths = main(out_dir, quick=True, force=force, seed=seed)
+    return [Path(p) for p in paths], drawn
+
+
+# --------------------------------------------------------------------------- legibility
+
+
+def add_colorbar(ax, mappable, label: str, **kw):
+    """Draw ``mappable``'s colour bar next to ``ax`` (or a list of axes sharing it) with a label.
+
+    Every heat map gets one; heat maps drawn with the same colour map and
+    limits as ``mappable`` share it (one bar for a row of panels on one scale).
+    """
+    kw = {"fraction": 0.046, "pad": 0.03} | kw
+    fig = mappable.axes.figure if mappable.axes is not None else np.atleast_1d(ax)[0].figure
+    bar = fig.colorbar(mappable, ax=ax, **kw)
+    bar.set_label(label)
+    return bar
+
+
+def reference_line(ax, y: float, text: str | None = None, **line_kw):
+    """Draw a horizontal reference level, labelled in the right margin where no data hides the label."""
+    line_kw = {"color": "0.6", "ls": "--", "lw": 0.7, "zorder": 0} | line_kw
+    ax.axhline(y, **line_kw)
+    if text:
+        ax.annotate(
+            text,
+            (1.0, y),
+            xycoords=("axes fraction", "data"),
+            xytext=(2, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize="x-small",
+            color="0.3",
+        )
+
+
+def integer_ticks(ax, axis: str = "x", *, max_ticks: int | None = None):
+    """Put only integer ticks on ``axis`` ("x", "y" or "both"), e.g. for feature indices."""
+    from matplotlib.ticker import MaxNLocator
+
+    for name in ("x", "y") if axis == "both" else (axis,):
+        locator = MaxNLocator(integer=True, nbins=max_ticks or "auto")
+        getattr(ax, f"{name}axis").set_major_locator(locator)
+
+
+def plain_log_ticks(ax, axis: str = "x"):
+    """Label a log axis with plain numbers (0.5, 2, 8) and no minor labels (no "6×10⁰")."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    def plain(value, _pos):
+        return f"{value:g}"
+
+    for name in ("x", "y") if axis == "both" else (axis,):
+        which = getattr(ax, f"{name}axis")
+        which.set_major_formatter(FuncFormatter(plain))
+        which.set_minor_formatter(NullFormatter())
+
+
+def _texts(fig):
+    """Every visible, non-empty text of ``fig`` with its owner axes (None for figure texts)."""
+    out = [(None, t) for t in fig.texts]
+    for ax in fig.axes:
+        owned = [ax.title, ax._left_title, ax._right_title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
+        owned += ax.get_xticklabels() + ax.get_yticklabels()
+        legend = ax.get_legend()
+        if legend is not None:
+            owned += [*legend.get_texts(), legend.get_title()]
+        out += [(ax, t) for t in owned]
+    return [(ax, t) for ax, t in out if t.get_visible() and t.get_text().strip()]
+
+
+def _is_colorbar(ax) -> bool:
+    return hasattr(ax, "_colorbar")
+
+
+def legibility_problems(fig: Figure, *, width: float | None = None) -> list[str]:
+    """Return what a reader could not read in ``fig`` printed ``width`` inches wide (empty: fine).
+
+    Checks:
+
+    * every text (titles, labels, tick labels, legends, annotations) is at least
+      :data:`MIN_FONT_PT` points once the figure is scaled to ``width``
+      (default: :data:`COLUMN_WIDTH` for figures up to 1.3 times as wide,
+      else :data:`PAGE_WIDTH`);
+    * every heat map (image or mesh) has a colour bar;
+    * every axes that draws y tick labels has a y label;
+    * no legend box covers a data point of its axes;
+    * no two titles, axis labels, legends or annotations overlap;
+    * log axes have no minor tick labels ("6×10⁰").
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+    width : float, optional
+        Printed width in inches.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> fig = Figure(figsize=(3, 2))
+    >>> ax = fig.subplots()
+    >>> _ = ax.imshow(np.eye(3))
+    >>> legibility_problems(fig)
+    ['axes 0: a heat map without a colour bar', "axes 0 ('') has y tick labels but no y label"]
+    """
+    from matplotlib.collections import QuadMesh
+    from matplotlib.ticker import NullFormatter
+
+    fig_w = float(fig.get_figwidth())
+    if width is None:
+        width = COLUMN_WIDTH if fig_w <= 1.3 * COLUMN_WIDTH else PAGE_WIDTH
+    scale = min(1.0, float(width) / fig_w)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if not hasattr(fig.canvas, "get_renderer"):
+        FigureCanvasAgg(fig)
+    renderer = fig.canvas.get_renderer()
+    fig.draw_without_rendering()
+    problems = []
+    small = [t.get_fontsize() * scale for _, t in _texts(fig)]
+    small = [s for s in small if s < MIN_FONT_PT - 1e-9]
+    if small:
+        problems.append(f"text of {min(small):.1f} pt at {width:g} in wide (minimum {MIN_FONT_PT:g} pt)")
+    axes = [ax for ax in fig.axes if not _is_colorbar(ax) and ax.get_visible()]
+    maps = [m for ax in axes for m in [*ax.images, *(c for c in ax.collections if isinstance(c, QuadMesh))]]
+    scales = {_scale(m) for m in maps if getattr(m, "colorbar", None) is not None}
+    for k, ax in enumerate(axes):
+        where = f"axes {k}"
+        heat = [m for m in maps if m.axes is ax]
+        if any(getattr(m, "colorbar", None) is None and _scale(m) not in scales for m in heat):
+            problems.append(f"{where}: a heat map without a colour bar")
+        shows_y = ax.axison and any(t.get_visible() and t.get_text() for t in ax.get_yticklabels())
+        if shows_y and not ax.get_ylabel().strip():
+            problems.append(f"{where} ({ax.get_title()!r}) has y tick labels but no y label")
+        for name in ("x", "y"):
+            axis = getattr(ax, f"{name}axis")
+            minor = [t for t in axis.get_ticklabels(minor=True) if t.get_visible() and t.get_text()]
+            if (
+                axis.get_scale() == "log"
+                and minor
+                and not isinstance(axis.get_minor_formatter(), NullFormatter)
+            ):
+                problems.append(f"{where}: minor tick labels on its log {name} axis ({minor[0].get_text()})")
+        legend = ax.get_legend()
+        if legend is not None and legend.get_visible():
+            box = legend.get_window_extent(renderer)
+            for artist in [*ax.lines, *ax.collections]:
+                points = _data_points(ax, artist) if artist.get_visible() else None
+                if points is None or not len(points):
+                    continue
+                inside = _inside(box, points)
+                if np.any(inside):
+                    problems.append(
+                        f"{where} ({ax.get_title()!r}): the legend covers {int(np.sum(inside))} point(s) of "
+                        f"{artist.get_label()!r}"
+                    )
+    boxes = []
+    for ax, t in _texts(fig):
+        if ax is not None and (t in ax.get_xticklabels() or t in ax.get_yticklabels()):
+            continue
+        boxes.append((t.get_text(), t.get_window_extent(renderer)))
+    for ax in axes:
+        legend = ax.get_legend()
+        if legend is not None and legend.get_visible():
+            boxes = [(n, b) for n, b in boxes if not _within(b, legend.get_window_extent(renderer))]
+            boxes.append(("legend", legend.get_window_extent(renderer)))
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            (a, ba), (b, bb) = boxes[i], boxes[j]
+            if _overlap(ba, bb) > 2.0:
+                problems.append(f"texts overlap: {a[:30]!r} and {b[:30]!r}")
+    return problems
+
+
+def _scale(mappable):
+    """Colour map and limits: heat maps with equal scales can share one colour bar."""
+    return (mappable.get_cmap().name, *np.round(mappable.get_clim(), 12))
+
+
+def _data_points(ax, artist):
+    """Display coordinates of the drawn points of a line or scatter (None for other artists)."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.lines import Line2D
+
+    if isinstance(artist, Line2D):
+        xy = np.column_stack([np.asarray(artist.get_xdata(), float), np.asarray(artist.get_ydata(), float)])
+        transform = artist.get_transform()
+    elif isinstance(artist, PathCollection):
+        xy = np.asarray(artist.get_offsets(), float)
+        transform = artist.get_offset_transform()
+    else:
+        return None
+    xy = xy[np.all(np.isfinite(xy), axis=1)]
+    if not len(xy):
+        return xy
+    points = transform.transform(xy)
+    return points[_inside(ax.bbox, points)]
+
+
+def _inside(box, points):
+    x, y = points[:, 0], points[:, 1]
+    return (x > box.x0) & (x < box.x1) & (y > box.y0) & (y < box.y1)
+
+
+def _within(inner, outer) -> bool:
+    return (
+        inner.x0 >= outer.x0 - 1
+        and inner.x1 <= outer.x1 + 1
+        and inner.y0 >= outer.y0 - 1
+        and inner.y1 <= outer.y1 + 1
+    )
+
+
+def _overlap(a, b) -> float:
+    """Area (square pixels) shared by two boxes."""
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return max(w, 0.0) * max(h, 0.0)
 
 
 # --------------------------------------------------------------------------- the cache

@@ -76,13 +76,15 @@ FIGURES: dict[str, FigureDriver] = {
         FigureDriver(
             "learned_features_2d",
             ("learned_features_2d",),
-            f"{_TMS}, the introduction's figure: 5 features in 2 dimensions across sparsity",
+            f"{_TMS}, the introduction's figure: 5 features in 2 dimensions across sparsity, with "
+            "W Wᵀ and the biases under each",
         ),
         FigureDriver(
             "learned_sweep",
             ("learned_gram", "learned_dimensionality", "learned_moments"),
-            f"{_TMS}, section 'The Geometry of Superposition' (tegum products of small polytopes), "
-            "compared with optimal_partition's prediction (no single published figure)",
+            f"{_TMS}, section 'The Geometry of Superposition' (tegum products of small polytopes): "
+            "detected shapes, the ideal tegum product and the positive interference a ReLU passes "
+            "(no single published figure)",
         ),
         FigureDriver(
             "monosemanticity",
@@ -120,7 +122,8 @@ FIGURES: dict[str, FigureDriver] = {
             "toy_dimensionality",
             ("toy_dimensionality",),
             f"{_TMS}, section 'Feature Dimensionality': dimensions per feature against 1/(1-S) and "
-            "the per-feature dimensionalities",
+            "the per-feature dimensionalities coloured by detected shape (dense end trained to the "
+            "(n-d)/12 optimum)",
         ),
         FigureDriver(
             "toy_importance",

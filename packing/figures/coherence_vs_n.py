@@ -5,10 +5,16 @@ For d = 3, 4, 5 and n = d+1 … 40 the top row draws the best known coherence
 ``optimize_packing`` with a short budget per cell (stated in the title; the
 benchmark ``scripts/bench_packings.py`` uses 15 s), the median coherence of
 random Gaussian packings, and the Welch, orthoplex, Levenstein, Bukh–Cox and
-certified Delsarte LP lower bounds. The bottom row shows the two gaps on a log
-scale: optimizer minus record (how far the search is from the best known) and
-record minus the best lower bound (how far the best known could still be from
-optimal). Optimizer results are cached in ``<out>/.cache/``.
+certified Delsarte LP lower bounds; the right axis gives the minimum angle in
+degrees, the unit of Sloane's tables. The record is drawn thin and dark over
+the optimizer's wide pale line, so both show where they agree. The bottom row
+shows the two gaps on a log scale: optimizer minus record (how far the search
+is from the best known) and record minus the best lower bound (how far the
+best known could still be from optimal). The records are rounded to 10
+decimals, so a gap below 1e-10 is no gap: it is drawn as a hollow marker at
+that floor, not as a spike down to the rounding noise. Optimizer results are
+cached in ``<out>/.cache/``. No single published figure: the records are
+Conway, Hardin & Sloane (1996) and Cohn's continuation of their table.
 """
 
 from __future__ import annotations
@@ -27,7 +33,11 @@ from ._kit import FigureRun, run_figure_cli
 
 BOUNDS = {"welch": "Welch", "orthoplex": "orthoplex", "levenstein": "Levenstein", "bukh_cox": "Bukh–Cox"}
 BOUND_COLORS = {
-    "Welch": "C0", "orthoplex": "C1", "Levenstein": "C2", "Bukh–Cox": "C4", "LP bound (certified)": "C9",
+    "Welch": "C0",
+    "orthoplex": "C1",
+    "Levenstein": "C2",
+    "Bukh–Cox": "C4",
+    "LP bound (certified)": "C9",
 }
 #: Records are rounded to 10 decimals: smaller differences are drawn at this floor.
 FLOOR = 1e-10
@@ -54,50 +64,93 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
     budget = 0.1 if quick else 1.5
     records = _records()
     with FigureRun(out_dir, force=force) as run:
-        fig, axes = run.figure(2, len(dims), figsize=(5.2 * len(dims), 7.5), squeeze=False)
+        width = 7.0 if len(dims) > 1 else 3.35
+        fig, axes = run.figure(
+            2, len(dims), figsize=(width, 5.6), squeeze=False, gridspec_kw={"height_ratios": [1.3, 1]}
+        )
+        facts = {}
         for col, d in enumerate(dims):
             ns = np.arange(d + 1, 8 if quick else 41)
             data = run.cached(coherence_vs_n, d=d, ns=ns, budget=budget, seed=seed, random_draws=20)
-            _draw(axes[:, col], d, ns, data, records, budget, legend=col == 0)
+            facts[d] = _draw(
+                axes[:, col], d, ns, data, records, budget, first=col == 0, last=col == len(dims) - 1
+            )
+        for col in range(1, len(dims)):  # one scale per row: the tick labels of the first column serve all
+            axes[0, col].sharey(axes[0, 0])
+            axes[1, col].sharey(axes[1, 0])
+        handles, labels = [], []
+        for ax in axes[:, 0]:
+            for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+                handles.append(h)
+                labels.append(lab)
+        fig.legend(handles, labels, loc="lower center", ncol=3 if len(dims) > 1 else 2, frameon=False)
         fig.suptitle(f"Grassmannian line packings: optimizer budget {budget:g} s per cell (seed {seed})")
-        fig.tight_layout()
-        run.save(fig, "coherence_vs_n")
+        fig.tight_layout(rect=(0, 0.14 if len(dims) > 1 else 0.24, 1, 1))
+        run.save(fig, "coherence_vs_n", facts=facts)
     return run.paths
 
 
-def _draw(axes, d, ns, data, records, budget, legend):
-    """Top: coherence curves of one d; bottom: the two gaps on a log scale."""
+def _degrees(c):
+    """Angle (degrees) of lines whose |cos| is ``c``: the unit of Sloane's tables."""
+    return np.degrees(np.arccos(np.clip(c, 0.0, 1.0)))
+
+
+def _cosine(a):
+    return np.cos(np.radians(np.clip(a, 0.0, 90.0)))
+
+
+def _draw(axes, d, ns, data, records, budget, *, first, last):
+    """Top: coherence curves of one d (angle on the right); bottom: the two gaps on a log scale."""
     rec = np.array([records.get((d, int(n)), np.nan) for n in ns])
     optimizer = f"optimizer ({budget:g} s/cell)"
-    curves = {"record (Sloane/Cohn)": rec, optimizer: data["ours"], "random (median of 20)": data["random"]}
+    # the optimizer first, wide and pale, the record over it, thin and dark: both visible where they agree
+    curves = {optimizer: data["ours"], "record (Sloane/Cohn)": rec, "random (median of 20)": data["random"]}
     table = [bound_table(int(n), d) for n in ns]
     for key, label in BOUNDS.items():
         curves[label] = np.array([t[key] if t[key] is not None else np.nan for t in table])
     curves["LP bound (certified)"] = np.array([lp_bound(int(n), d) for n in ns])
     styles = {
-        "record (Sloane/Cohn)": {"color": "k", "lw": 2.5, "alpha": 0.35},
-        optimizer: {"color": "C3", "marker": ".", "lw": 1},
+        optimizer: {"color": "C3", "lw": 3.0, "alpha": 0.45},
+        "record (Sloane/Cohn)": {"color": "k", "lw": 0.9, "marker": ".", "ms": 3},
         "random (median of 20)": {"color": "0.5"},
     }
     styles.update({k: {"color": c} for k, c in BOUND_COLORS.items()})
     ax = plot_coherence_curves(axes[0], ns, curves, styles=styles, d=d)
+    ax.set_title(f"d = {d}, n = {ns[0]}…{ns[-1]} lines")
     ax.set_ylim(0, 1.02)
+    ax.set_xlabel("")
+    if not first:
+        ax.set_ylabel("")
+        ax.tick_params(labelleft=False)
+    angle = ax.secondary_yaxis("right", functions=(_degrees, _cosine))
+    angle.set_yticks([90, 75, 60, 45, 30, 15] if last else [])
+    if last:
+        angle.set_ylabel("minimum angle (degrees)")
     bounds = [v for k, v in curves.items() if k in BOUNDS.values() or k.startswith("LP")]
     best_bound = np.nanmax(np.vstack(bounds), axis=0)
     gap_ax = axes[1]
+    gaps = {}
     for gap, marker, color, label in (
-        (data["ours"] - rec, "o-", "C3", "optimizer − record"),
-        (rec - best_bound, "s-", "C0", "record − best lower bound"),
+        (data["ours"] - rec, "o", "C3", "optimizer − record"),
+        (rec - best_bound, "s", "C0", "record − best lower bound"),
     ):
-        gap_ax.semilogy(ns, np.maximum(gap, FLOOR), marker, color=color, ms=3, label=label)
-    gap_ax.axhline(1e-4, color="0.6", lw=0.8, ls=":")
+        above = gap > FLOOR
+        gap_ax.semilogy(
+            ns, np.where(above, gap, np.nan), marker + "-", color=color, ms=3, lw=0.8, label=label
+        )
+        at_floor = ~above & np.isfinite(gap)
+        gap_ax.plot(ns[at_floor], np.full(at_floor.sum(), FLOOR), marker, mfc="none", color=color, ms=3.5)
+        gaps[label] = gap
+    gap_ax.axhline(FLOOR, color="0.6", lw=0.8, ls=":")
+    gap_ax.set_ylim(FLOOR / 4, None)
     gap_ax.set_xlabel("number of lines n")
-    gap_ax.set_ylabel(f"gap (below {FLOOR:g}, the records' rounding: drawn at {FLOOR:g})")
+    if first:
+        gap_ax.set_ylabel(f"gap in coherence\n(hollow: below {FLOOR:g}, the\nrecords' rounding)")
+    else:
+        gap_ax.tick_params(labelleft=False)
     for a in (ax, gap_ax):
         a.xaxis.get_major_locator().set_params(integer=True)
-    if legend:
-        ax.legend(loc="lower right")
-        gap_ax.legend()
+    return {"ns": ns, "record": rec, "optimizer": data["ours"], "gaps": gaps}
 
 
 if __name__ == "__main__":

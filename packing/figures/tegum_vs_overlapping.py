@@ -10,7 +10,12 @@
 (c, d) Optimal subspace partition (exact DP) over (n/d, p) at d = 12 with
     Welch-ideal block costs (c) and with only the exact packings built here
     (d: orthonormal, coincident, polygon lines, real ETFs): number of blocks
-    k*; dots mark uneven optima.
+    k*; white dots mark uneven optima (blocks of unequal sizes).
+
+No single published figure: panel (a) and (b) illustrate the tegum-product
+argument of Elhage et al. (2022, "Toy Models of Superposition", "The Geometry
+of Superposition") with this toolkit's closed forms checked on built packings;
+Turán's bound is Turán's theorem on graphs without a (d+1)-clique.
 """
 
 from __future__ import annotations
@@ -30,14 +35,21 @@ from .. import (
     turan_orthogonal_pairs,
     turan_packing,
 )
-from ._kit import FigureRun, run_figure_cli
+from ._kit import FigureRun, add_colorbar, plain_log_ticks, run_figure_cli
 
 PS = (0.5, 1.0, 1.5, 2.0, 3.0, 4.0)
+
+
+#: One clearly visible colour per p (blue below 2, black at 2, red above): no pale middle of a colour map.
+P_COLORS = ("#08306b", "#2171b5", "#6baed6", "k", "#ef6548", "#b30000")
 
 
 def _panel_losses(ax):
     n, d = 120, 60
     plot_tegum_losses(ax, n, d, PS)
+    for i, color in enumerate(P_COLORS):  # each p: its curve, then the ring on its optimal k
+        ax.lines[2 * i].set_color(color)
+        ax.lines[2 * i + 1].set_color(color)
     # measured on built tegum products whose blocks are exact tight frames at the Welch value:
     # k = 20 icosahedral blocks (6 lines in R^3), k = 60 digons (2 lines in R^1)
     for i, p in enumerate(PS):
@@ -46,7 +58,12 @@ def _panel_losses(ax):
             W = tegum_packing(n, d, k, block="best", rotate=True, rng=k)
             measured = 2 * interference_moment(W, p)  # ordered pairs
             ax.plot([k], [measured / tegum_loss(n, d, 1, p)], "x", color=color, ms=7)
-    ax.set_title(f"(a) $k$ equal tegum blocks, n={n}, d={d}\nlines: closed form; ×: measured on built W")
+    ax.set_title(
+        f"(a) $k$ equal tegum blocks, n = {n}, d = {d}\n"
+        "lines: closed form; ×: measured on built W; ○: optimal k"
+    )
+    ax.set_xticks([1, 2, 5, 10, 20, 60])
+    plain_log_ticks(ax, "x")
     ax.legend(ncol=2)
 
 
@@ -73,9 +90,10 @@ def _panel_orthogonal(ax, quick, seed):
             ax.plot(r, orthogonal_pairs(W) / (n * (n - 1) / 2), "o", mfc="none", color=color)
     ax.set_xlabel("features per dimension $n/d$")
     ax.set_ylabel("fraction of pairs exactly orthogonal")
-    ax.set_title(f"(b) orthogonal pairs, d={d} (o: counted on built W)")
-    ax.set_ylim(0, 1.02)
-    ax.legend()
+    ax.set_title(f"(b) orthogonal pairs, d = {d}, n = {ns[0]}…{ns[-1]}\nlines: exact; ○: counted on built W")
+    ax.set_ylim(0, 1.32)  # room for the legend above the data
+    ax.set_yticks(np.linspace(0, 1, 6))
+    ax.legend(loc="upper center", ncol=2, fontsize="x-small")
 
 
 def partition_map(d: int, ns, ps, cost: str) -> dict:
@@ -94,14 +112,16 @@ def _panel_partition(ax, data, title):
     ratios, ps, ks = data["ratios"], data["ps"], data["ks"]
     mesh = ax.pcolormesh(ratios, ps, ks, shading="nearest", cmap="viridis", vmin=1, vmax=data["d"])
     ii, jj = np.nonzero(data["uneven"])
-    ax.scatter(ratios[jj], ps[ii], marker=".", s=6, color="w", label="uneven optimum")
+    ax.scatter(ratios[jj], ps[ii], marker=".", s=6, color="w")
     ax.axhline(2.0, color="w", ls="--", lw=0.8)
     ax.set_yscale("log")
+    ax.set_yticks([0.25, 0.5, 1, 2, 4, 8])
+    plain_log_ticks(ax, "y")
     ax.set_xlabel("features per dimension $n/d$")
     ax.set_ylabel("moment order $p$")
     ax.set_title(title)
-    ax.legend(loc="upper right", framealpha=0.8)
-    ax.figure.colorbar(mesh, ax=ax, label="number of blocks $k^*$")
+    bar = add_colorbar(ax, mesh, "number of blocks $k^*$")
+    bar.set_ticks(range(1, int(data["d"]) + 1, max(1, int(data["d"]) // 6)))
 
 
 def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: int = 0):
@@ -110,15 +130,18 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
     ns = np.arange(d, (3 if quick else 6) * d + 1)
     ps = np.geomspace(0.25, 8, 4 if quick else 25)
     with FigureRun(out_dir, force=force) as run:
-        fig, axes = run.figure(2, 2, figsize=(11, 8.4))
+        fig, axes = run.figure(2, 2, figsize=(7.0, 6.4))
         _panel_losses(axes[0, 0])
         _panel_orthogonal(axes[0, 1], quick, seed)
         for ax, cost, title in (
             (axes[1, 0], "welch", "(c) optimal partition, Welch-ideal blocks"),
-            (axes[1, 1], "known", "(d) optimal partition, exact known blocks only"),
+            (axes[1, 1], "known", "(d) optimal partition, exact known blocks"),
         ):
             data = run.cached(partition_map, d=d, ns=ns, ps=ps, cost=cost)
-            _panel_partition(ax, data, f"{title}, d={int(data['d'])}")
+            n_range = f"n = {ns[0]}…{ns[-1]}"
+            _panel_partition(
+                ax, data, f"{title}\nd = {int(data['d'])}, {n_range} (white dots: uneven optimum)"
+            )
         fig.tight_layout()
         run.save(fig, "tegum_vs_overlapping")
     return run.paths
