@@ -97,6 +97,7 @@ def _panel_penalty(ax, pen):
         ax.plot(pen["penalty"][sel], pen["mmcs"][sel], "o-", color=f"C{i}", label=f"L1 SAE, {r:g}·n latents")
     ax.axhline(float(pen["svd_mmcs"]), color=SVD_GREY, ls="--", label="SVD")
     ax.set_xscale("log")
+    ax.set_xticks(np.unique(pen["penalty"]))
     plain_log_ticks(ax, "x")
     ax.set_xlabel("L1 penalty λ")
     ax.set_ylabel("MMCS (truth → learned)")

@@ -158,9 +158,9 @@ def _log_labels(value, _pos):
 
 
 def _extent(x, y):
-    """imshow extent putting each cell's centre on its grid value (rows: ``y`` from the top)."""
-    hx = (x[-1] - x[0]) / (2 * max(len(x) - 1, 1)) if len(x) > 1 else 0.5
-    hy = (y[0] - y[-1]) / (2 * max(len(y) - 1, 1)) if len(y) > 1 else 0.5
+    """Return the ``imshow`` extent that centres each cell on its grid value (``y`` rows from the top)."""
+    hx = (x[-1] - x[0]) / (2 * (len(x) - 1)) if len(x) > 1 else 0.5
+    hy = (y[0] - y[-1]) / (2 * (len(y) - 1)) if len(y) > 1 else 0.5
     return [x[0] - hx, x[-1] + hx, y[-1] - hy, y[0] + hy]
 
 
