@@ -112,7 +112,7 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
                 )
             )
         fig, axes = run.figure(
-            len(diagrams), 3, figsize=(PAGE_WIDTH, 1.0 + 2.2 * len(diagrams)), squeeze=False
+            len(diagrams), 3, figsize=(PAGE_WIDTH, 1.2 + 2.3 * len(diagrams)), squeeze=False
         )
         fig.set_layout_engine("constrained")
         draw_phases(fig, axes, diagrams)
@@ -193,7 +193,7 @@ def draw_phases(fig, axes, diagrams) -> None:
                 aspect="auto",
                 interpolation="nearest",
             )
-            ax.set_title(f"{system}: {title}")
+            ax.set_title(f"{system}\n{title}")
         differ_im = row[2].imshow(
             (pd.predicted != pd.trained).astype(int),
             cmap=ListedColormap(DIFFER_COLORS),
@@ -203,7 +203,7 @@ def draw_phases(fig, axes, diagrams) -> None:
             aspect="auto",
             interpolation="nearest",
         )
-        row[2].set_title(f"{system}: agree {pd.agreement:.0%}")
+        row[2].set_title(f"{system}\nagree in {pd.agreement:.0%} of cells")
         row[0].set_ylabel("density of all features")
         for ax in row:
             for which, lo, hi in ((ax.xaxis, ext[0], ext[1]), (ax.yaxis, ext[2], ext[3])):
