@@ -106,11 +106,7 @@ def test_capture_collects_figures_with_their_facts_and_nothing_outside(tmp_path)
 
 #: Figures drawn before the standard of issue #16 and not yet brought to it, with what they break.
 #: The mark is strict: once a figure passes, its test fails until it is removed from this table.
-NOT_YET = {
-    "sae_recovery": "merged from the sae branch before the #16 standard: 11 in wide",
-    "theory_predictions:theory_phase_diagrams": "merged from the theory branch before the #16 standard: "
-    "12 in wide",
-}
+NOT_YET: dict[str, str] = {}
 
 
 def _not_yet(name: str, out: str):
@@ -256,6 +252,104 @@ def test_learned_moments_draw_positive_interference():
             learned[k], [positive.sum(), (positive**2).sum(), positive.max()], atol=1e-5
         )
         assert learned[k, 0] <= interference_moments(W[kept], [1])[0] + 1e-9
+
+
+def _pca_mcc_by_brute_force(X, W):
+    """Hungarian MCC of the centred principal directions of ``X`` against the rows of ``W``, sign-free.
+
+    Principal directions from the eigenvectors of the covariance (not an SVD),
+    the best one-to-one matching by trying every injective map of the ``d``
+    directions into the ``n`` features (not an assignment solver), divided by ``n``.
+    """
+    import itertools
+
+    X = np.asarray(X, dtype=np.float64)
+    Xc = X - X.mean(axis=0)
+    _, vecs = np.linalg.eigh(Xc.T @ Xc)
+    V = vecs.T  # d directions (all of them: d <= n here)
+    U = W / np.linalg.norm(W, axis=1, keepdims=True)
+    C = np.abs(U @ V.T)  # (n, d)
+    n, d = C.shape
+    best = max(sum(C[f, j] for j, f in enumerate(fs)) for fs in itertools.permutations(range(n), d))
+    return best / n
+
+
+def test_sae_recovery_hollow_markers_are_pca_matched_by_brute_force():
+    from packing.sae import _benchmark as bench
+    from packing.sae import sparse_activations
+
+    d = drawn("sae_recovery")
+    geo = d.facts["geo"]
+    panel_a = d.figure.axes[0]
+    hollow = [
+        ln
+        for ln in panel_a.get_lines()
+        if ln.get_linestyle() == "None" and ln.get_markerfacecolor() == "none"
+    ]
+    drawn_svd = np.sort(np.concatenate([ln.get_ydata() for ln in hollow]))
+    # the quick run's packings and activations, rebuilt from the benchmark's seeds
+    suite = bench.geometry_suite(quick=True, seed=0)
+    streams = np.random.SeedSequence(0).spawn(len(suite))
+    want = []
+    for (_, W), stream in zip(suite, streams, strict=True):
+        s_data, _ = stream.spawn(2)
+        data = sparse_activations(
+            W, n_samples=2000, n_active=float(geo["n_active"]), rng=np.random.default_rng(s_data)
+        )
+        want.append(_pca_mcc_by_brute_force(data.activations, W))
+        n, dim = W.shape
+        assert want[-1] <= min(1.0, dim / n) + 1e-12  # d directions match at most d of n features
+    np.testing.assert_allclose(drawn_svd, np.sort(want), atol=1e-8)
+    # the ETF sits on the Welch bound: its x is 1 (cosines by a double loop)
+    etf = [W for family, W in suite if family == "ETF"][0]
+    n, dim = etf.shape
+    welch = math.sqrt((n - dim) / (dim * (n - 1)))
+    x_etf = [ln.get_xdata()[0] for ln in panel_a.get_lines() if ln.get_label() == "ETF"][0]
+    assert x_etf == pytest.approx(np.abs(brute_force_cosines(etf)).max() / welch) and x_etf == pytest.approx(
+        1.0
+    )
+
+
+def _phase_by_brute_force(W):
+    """What W does with its last feature, by norms and a loop over pairwise cosines (PHASES order)."""
+    W = np.asarray(W, float)
+    norms = [math.sqrt(sum(v * v for v in w)) for w in W]
+    top, last = max(norms), len(W) - 1
+    if top == 0 or norms[last] <= 0.1 * top:
+        return 0
+    touching = []
+    for j in range(last):
+        if norms[j] > 0.1 * top:
+            c = sum(a * b for a, b in zip(W[last], W[j], strict=True)) / (norms[last] * norms[j])
+            if abs(c) > 0.05:
+                touching.append(c)
+    if not touching:
+        return 1
+    return 2 if len(touching) == 1 and touching[0] < -0.95 else 3
+
+
+def test_theory_phase_diagrams_draw_the_papers_phases_and_the_trained_weights():
+    from packing.theory import PHASES
+
+    d = drawn("theory_predictions", "theory_phase_diagrams")
+    diagrams = d.facts["diagrams"]
+    assert [(pd.n_features, pd.d) for pd in diagrams] == [(2, 1), (3, 2)]
+    heat = [ax for ax in d.figure.axes if ax.images and not hasattr(ax, "_colorbar")]
+    assert len(heat) == 6 and sum(1 for ax in d.figure.axes if hasattr(ax, "_colorbar")) == 2
+    for row, pd in enumerate(diagrams):
+        predicted, trained, differ = (
+            np.asarray(ax.images[0].get_array()) for ax in heat[3 * row : 3 * row + 3]
+        )
+        # the trained panel: the trained weights, classified here by brute force
+        want = [[_phase_by_brute_force(w) for w in cells] for cells in pd.trained_W]
+        assert trained.tolist() == want
+        assert differ.tolist() == (predicted != trained).astype(int).tolist()
+        # Elhage et al. (2022), "Superposition as a Phase Change": dense inputs (top row, density 1)
+        # leave an unimportant extra feature out and give an important one a dedicated dimension
+        assert PHASES[predicted[0, 0]] == "not represented"
+        assert PHASES[predicted[0, -1]] == "dedicated dimension"
+    # ... and sparse inputs (density 0.01) store 2 features in 1 dimension as an antipodal pair
+    assert {PHASES[c] for c in np.asarray(heat[0].images[0].get_array())[-1]} == {"antipodal superposition"}
 
 
 def test_monosemanticity_figures_count_monosemantic_neurons_as_the_paper_does():

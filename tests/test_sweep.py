@@ -658,3 +658,59 @@ def test_a_worker_with_another_package_version_is_refused():
 
     with pytest.raises(RuntimeError, match="a worker runs packing .*, the sweep packing 0.0.0-other"):
         compute_cell(get_task("test-det"), {"x": 1}, None, "k", "0.0.0-other")
+
+
+# --------------------------------------------------------------------------- the figure driver, ported
+
+
+def _same_packing(a, b):
+    """Equal optimizer results: packing bit for bit, every number and the history (the wall time excepted)."""
+    assert np.array_equal(a.W, b.W) and a.W.dtype == b.W.dtype
+    for name in ("objective", "coherence", "lower_bound", "gap", "p", "iterations", "restarts"):
+        assert getattr(a, name) == getattr(b, name), name
+    assert a.stopping_reason == b.stopping_reason and list(a.history) == list(b.history)
+
+
+def test_coherence_figure_cells_equal_direct_calls_and_land_in_its_cache(tmp_path):
+    from packing.figures import FigureRun
+    from packing.figures.coherence_vs_n import TASK, optimizer_cells
+
+    cells = [(4, 3), (7, 3), (6, 4)]
+    out = tmp_path / "figs"
+    with FigureRun(out) as run:  # two workers, as the full figure runs: each cell keeps its own stream
+        table = optimizer_cells(run, cells, seed=5, restarts=2, n_jobs=2)
+    assert list(zip(table["n"], table["d"], strict=True)) == cells and list(table["seed"]) == [5] * 3
+    assert set(table["status"]) == {"computed"}
+    folder = out / ".cache" / "sweep" / TASK
+    assert sorted(Path(p) for p in table["path"]) == sorted(folder.glob("*.npz"))
+    for (n, d), path, coh in zip(cells, table["path"], table["coherence"], strict=True):
+        # the stream the driver gave cell (n, d) in its hand loop: the first of two spawned from (seed, d, n)
+        opt_rng = np.random.default_rng([5, d, n]).spawn(2)[0]
+        direct = packing.optimize_packing(n, d, rng=opt_rng, restarts=2, progress=False)
+        _same_packing(load_cell(path).result, direct)
+        assert coh == direct.coherence
+    stamps = {p: p.stat().st_mtime_ns for p in folder.glob("*.npz")}
+    with FigureRun(out) as run:
+        again = optimizer_cells(run, cells, seed=5, restarts=2, n_jobs=1)
+    assert set(again["status"]) == {"cached"} and again["coherence"].equals(table["coherence"])
+    assert {p: p.stat().st_mtime_ns for p in folder.glob("*.npz")} == stamps
+    with FigureRun(out, force=True) as run:  # --force: the figure's cells are removed and recomputed ...
+        forced = optimizer_cells(run, cells[:1], seed=5, restarts=2, n_jobs=1)
+        assert list(forced["status"]) == ["computed"] and forced["coherence"][0] == table["coherence"][0]
+        assert sorted(folder.glob("*.npz")) == [Path(forced["path"][0])]
+        twice = optimizer_cells(run, cells[:1], seed=5, restarts=2, n_jobs=1)  # ... once per run
+        assert list(twice["status"]) == ["cached"]
+
+
+def test_coherence_figure_draws_its_cached_cells():
+    from helpers import quick_figures
+
+    from packing.figures.coherence_vs_n import TASK
+
+    out, _, drawn = quick_figures("coherence_vs_n")
+    facts = drawn["coherence_vs_n"].facts[3]
+    paths = sorted((out / ".cache" / "sweep" / TASK).glob("*.npz"))
+    cells = sorted((load_cell(p) for p in paths), key=lambda c: c.config["n"])
+    assert [c.config["n"] for c in cells] == list(facts["ns"]) == [4, 5, 6, 7]
+    assert {(c.config["d"], c.config["budget"], c.seed) for c in cells} == {(3, 0.1, 0)}
+    assert [c.result.coherence for c in cells] == list(facts["optimizer"])

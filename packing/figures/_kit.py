@@ -45,6 +45,12 @@ Cache
     cannot be read (empty, truncated, garbage), whose stored key differs, or
     whose arrays fail their checksums is recomputed with a :class:`CacheWarning`,
     never plotted.
+Sweeps
+    A driver that computes one result per cell of a grid runs it through the
+    sweep engine with :meth:`FigureRun.sweep` (:func:`packing.sweep`: joblib on
+    every core, or in this process with ``n_jobs=1``), its cells stored in
+    ``cache_dir / "sweep"`` under their own keys, so an interrupted figure
+    resumes cell by cell.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ import inspect
 import json
 import math
 import numbers
+import shutil
 import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -158,6 +165,7 @@ class FigureRun:
         self.cache_dir = self.out_dir / ".cache" if cache_dir is None else Path(cache_dir)
         self.paths: list[Path] = []
         self._style = None
+        self._cleared: set[str] = set()  # sweep tasks whose cells --force removed in this run
 
     def __enter__(self) -> FigureRun:
         self._style = matplotlib.rc_context(STYLE)
@@ -206,6 +214,34 @@ class FigureRun:
     def cached(self, compute: Callable, /, **params) -> dict[str, np.ndarray]:
         """Return ``compute(**params)`` as arrays, from this run's cache if possible (:func:`cached`)."""
         return cached(compute, params, cache_dir=self.cache_dir, force=self.force)
+
+    def sweep(self, task: str, grid, *, seeds=1, n_jobs=None, progress="auto"):
+        """Return :func:`packing.sweep` of ``task`` over ``grid``, cached in ``cache_dir / "sweep"``.
+
+        With ``force`` the task's cells in that folder are removed before its
+        first sweep of this run (later sweeps of the run reuse what it computed),
+        so every cell is recomputed. ``n_jobs=1`` runs the cells in this process
+        (no worker start-up, for quick runs); ``None`` uses every core.
+
+        Examples
+        --------
+        >>> import tempfile
+        >>> with FigureRun(tempfile.mkdtemp()) as run:
+        ...     table = run.sweep("optimal_partition", {"n": [6, 8], "d": [3], "p": [1.0]}, n_jobs=1,
+        ...                       progress=False)
+        >>> table["k"].tolist() == [optimal_partition(6, 3, 1.0).k, optimal_partition(8, 3, 1.0).k]
+        True
+        >>> Path(table["path"][0]).parent == run.cache_dir / "sweep" / "optimal_partition"
+        True
+        """
+        from ..sweep import sweep, sweep_tasks
+
+        folder = self.cache_dir / "sweep"
+        # only a registered task's folder (its name is a plain folder name); sweep() refuses anything else
+        if self.force and isinstance(task, str) and task in sweep_tasks() and task not in self._cleared:
+            shutil.rmtree(folder / task, ignore_errors=True)
+            self._cleared.add(task)
+        return sweep(task, grid, seeds=seeds, cache_dir=folder, n_jobs=n_jobs, progress=progress)
 
 
 @dataclasses.dataclass

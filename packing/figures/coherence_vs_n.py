@@ -12,9 +12,13 @@ shows the two gaps on a log scale: optimizer minus record (how far the search
 is from the best known) and record minus the best lower bound (how far the
 best known could still be from optimal). The records are rounded to 10
 decimals, so a gap below 1e-10 is no gap: it is drawn as a hollow marker at
-that floor, not as a spike down to the rounding noise. Optimizer results are
-cached in ``<out>/.cache/``. No single published figure: the records are
-Conway, Hardin & Sloane (1996) and Cohn's continuation of their table.
+that floor, not as a spike down to the rounding noise. The optimizer runs one
+sweep cell per ``(n, d)`` through :func:`packing.sweep` (every core; in this
+process for ``--quick``), each cell on its own stream drawn from ``(seed, d,
+n)`` and cached in ``<out>/.cache/sweep/``; ``--force`` recomputes them. The
+random medians take a second stream of the same cell and are recomputed each
+run (under a second). No single published figure: the records are Conway,
+Hardin & Sloane (1996) and Cohn's continuation of their table.
 """
 
 from __future__ import annotations
@@ -28,6 +32,8 @@ from .. import (
     lp_bound,
     optimize_packing,
     plot_coherence_curves,
+    register_task,
+    sweep_tasks,
 )
 from ._kit import FigureRun, run_figure_cli
 
@@ -47,15 +53,54 @@ def _records() -> dict:
     return {(e.d, e.n): e.coherence for e in best_known_table()}
 
 
-def coherence_vs_n(d: int, ns, budget: float, seed: int, random_draws: int) -> dict:
-    """Optimizer coherence and the median over random Gaussian packings, per n (independent streams)."""
-    ours, rand = [], []
+#: The sweep task of one cell, registered by :func:`optimizer_cells`.
+TASK = "figure.coherence_vs_n"
+#: Enters every cell's key: change it when :func:`optimize_cell` changes its results.
+TASK_VERSION = "1"
+
+
+def cell_streams(seed: int, d: int, n: int) -> list[np.random.Generator]:
+    """Return the two independent streams of cell ``(n, d)``: the optimizer's and the random packings'."""
+    return np.random.default_rng([seed, d, int(n)]).spawn(2)
+
+
+def optimize_cell(n: int, d: int, *, budget=None, restarts=None, seed: int = 0):
+    """Return ``optimize_packing(n, d)`` run on the optimizer's stream of the cell (:func:`cell_streams`).
+
+    The figure's sweep task: the engine passes the figure's ``seed``, and the
+    cell draws its own stream from ``(seed, d, n)``, so every cell has its own
+    random starts whichever process runs it.
+    """
+    opt_rng, _ = cell_streams(seed, d, n)
+    return optimize_packing(n, d, rng=opt_rng, budget=budget, restarts=restarts, progress=False)
+
+
+def optimizer_cells(run: FigureRun, cells, *, seed: int, budget=None, restarts=None, n_jobs=None):
+    """Run :func:`optimize_cell` on every ``(n, d)`` of ``cells`` through the sweep engine; return its table.
+
+    One row per cell in the order given; ``coherence`` is the optimizer's and
+    ``path`` the cached cell (``run.cache_dir / "sweep"``) that
+    :func:`packing.load_cell` reads. ``n_jobs=1`` runs the cells in this
+    process, ``None`` on every core.
+    """
+    register_task(
+        TASK,
+        optimize_cell,
+        summarize=sweep_tasks()["optimize_packing"].summarize,
+        version=TASK_VERSION,
+        replace=True,
+    )
+    grid = [{"n": int(n), "d": int(d), "budget": budget, "restarts": restarts} for n, d in cells]
+    return run.sweep(TASK, grid, seeds=[seed], n_jobs=n_jobs)
+
+
+def random_medians(d: int, ns, seed: int, random_draws: int) -> np.ndarray:
+    """Median coherence of ``random_draws`` Gaussian packings per ``n``, on each cell's second stream."""
+    medians = []
     for n in ns:
-        opt_rng, rand_rng = np.random.default_rng([seed, d, int(n)]).spawn(2)
-        ours.append(optimize_packing(int(n), d, rng=opt_rng, budget=budget).coherence)
-        draws = [coherence(rand_rng.normal(size=(int(n), d))) for _ in range(random_draws)]
-        rand.append(np.median(draws))
-    return {"n": np.asarray(ns), "ours": np.asarray(ours), "random": np.asarray(rand)}
+        _, rand_rng = cell_streams(seed, d, n)
+        medians.append(np.median([coherence(rand_rng.normal(size=(int(n), d))) for _ in range(random_draws)]))
+    return np.asarray(medians)
 
 
 def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: int = 0):
@@ -64,14 +109,18 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
     budget = 0.1 if quick else 1.5
     records = _records()
     with FigureRun(out_dir, force=force) as run:
+        ns_of = {d: np.arange(d + 1, 8 if quick else 41) for d in dims}
+        cells = [(int(n), d) for d in dims for n in ns_of[d]]
+        table = optimizer_cells(run, cells, seed=seed, budget=budget, n_jobs=1 if quick else None)
         width = 7.0 if len(dims) > 1 else 3.35
         fig, axes = run.figure(
             2, len(dims), figsize=(width, 5.6), squeeze=False, gridspec_kw={"height_ratios": [1.3, 1]}
         )
         facts = {}
         for col, d in enumerate(dims):
-            ns = np.arange(d + 1, 8 if quick else 41)
-            data = run.cached(coherence_vs_n, d=d, ns=ns, budget=budget, seed=seed, random_draws=20)
+            ns = ns_of[d]
+            ours = table.loc[table["d"] == d, "coherence"].to_numpy(dtype=np.float64)
+            data = {"n": ns, "ours": ours, "random": random_medians(d, ns, seed, random_draws=20)}
             facts[d] = _draw(
                 axes[:, col], d, ns, data, records, budget, first=col == 0, last=col == len(dims) - 1
             )

@@ -1,40 +1,56 @@
 """Predicted against trained: phase diagrams, dimensions per feature, and the loss gap.
 
 The theory (:mod:`packing.theory`) predicts, before training, the geometry a
-ReLU toy model learns; this figure draws the prediction over what the numpy
-trainer learns (best of several seeds):
+ReLU toy model ``x' = ReLU(x W Wᵀ + b)`` learns (the lowest expected loss among
+its candidate geometries, :func:`packing.theory.predict_geometry`); this figure
+draws the prediction beside what the numpy trainer learns. Features are zero
+with probability ``S = 1 − density`` and otherwise uniform on [0, 1), as in the
+paper; Adam, lr 1e-2 with a cosine schedule.
 
-* ``theory_phase_diagrams``: the phase diagrams of Elhage et al. (2022, "Toy
-  Models of Superposition", section "Superposition as a Phase Change") for 2
-  features in 1 dimension and 3 in 2: what happens to the last feature as its
-  relative importance (x) and the density of all features (y) vary;
-  predicted | trained | disagreement, with the fraction of agreeing cells;
+* ``theory_phase_diagrams`` reproduces the phase diagrams of Elhage et al.
+  (2022, "Toy Models of Superposition", section "Superposition as a Phase
+  Change"): 2 features in 1 dimension (top row) and 3 in 2 (bottom row); the
+  last feature has relative importance 0.1-10 (x, the others 1) and every
+  feature the density 1-0.01 (y), 20 x 20 log-spaced cells. Each row is
+  predicted | trained (6,000 steps of 1,024 inputs, best of 4 seeds by loss) |
+  where they differ, with the fraction of agreeing cells. Both weight matrices
+  are classified by one rule (:func:`packing.theory.classify_phase`): the last
+  feature not represented, given a dedicated dimension, stored as an antipodal
+  pair, or in other superposition. What differs: the prediction is this
+  toolkit's own (:mod:`packing.theory`), not the paper's analysis; the trained
+  cells come from the numpy trainer with the settings above, not the paper's
+  runs; the paper's single "superposition" phase is split into antipodal pairs
+  and other superposition. Cells where candidates nearly tie (e.g. 3 equal features in
+  2 dims at density 1, whose triangle beats dropping a feature by 2e-4 in
+  expected loss) can flip either way in training.
 * ``theory_dimensionality``: dimensions per feature ``d / ||W||_F²`` of 200
   features in 20 dims against ``1/(1−S)`` (the paper's "Feature
-  Dimensionality" plot): trained points, the predicted curve drawn over them;
+  Dimensionality" plot; 20 sparsities, 10,000 steps of 512 inputs, best of 2
+  seeds): trained points, the predicted curve drawn over them;
 * ``theory_loss_gap``: the trained model's expected loss minus the predicted
   optimum's (relative), across the same sparsities: below 0 the trained model
   found a geometry outside the predicted candidates, above 0 it sits in a worse
   configuration (a local minimum or unfinished training).
 
-Quick mode uses 3 x 3 phase grids, 12 features in 3 dims and a few hundred
-training steps (seconds); the full figure trains 20 x 20 cells with 4 seeds
-and the 200-in-20 sweep (tens of minutes, cached).
+Quick mode (a test, not a result) uses 3 x 3 phase grids with 200 steps and one
+seed, 12 features in 3 dims and 200 training steps (seconds); the full figure
+takes tens of minutes (cached).
 """
 
 from __future__ import annotations
 
 import numpy as np
 from matplotlib.colors import ListedColormap
-from matplotlib.patches import Patch
 
 from ..geometry import dimensions_per_feature
 from ..theory import PHASES, expected_loss, phase_diagram, predict_geometry
 from ..train import train_toy_model
-from ._kit import FigureRun, run_figure_cli
+from ._kit import PAGE_WIDTH, FigureRun, run_figure_cli
 
 #: Colours of :data:`packing.theory.PHASES` in the phase panels.
 PHASE_COLORS = ("0.85", "tab:blue", "tab:orange", "tab:red")
+#: Colours of agreeing and disagreeing cells in the disagreement panels.
+DIFFER_COLORS = ("white", "0.25")
 FULL = dict(cells=20, phase_seeds=4, phase_steps=6000, n=200, d=20, points=20, seeds=2, steps=10_000)
 QUICK = dict(cells=3, phase_seeds=1, phase_steps=200, n=12, d=3, points=3, seeds=1, steps=200)
 
@@ -90,11 +106,17 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
                     relative_importance=np.geomspace(0.1, 10, cfg["cells"]),
                     density=np.geomspace(1, 0.01, cfg["cells"]),
                     trained_weights=(t["W"], t["b"]),
+                    n_seeds=cfg["phase_seeds"],
+                    steps=cfg["phase_steps"],
+                    rng=seed,
                 )
             )
-        fig, axes = run.figure(len(diagrams), 3, figsize=(12, 3.6 * len(diagrams)), squeeze=False)
+        fig, axes = run.figure(
+            len(diagrams), 3, figsize=(PAGE_WIDTH, 1.2 + 2.3 * len(diagrams)), squeeze=False
+        )
+        fig.set_layout_engine("constrained")
         draw_phases(fig, axes, diagrams)
-        run.save(fig, "theory_phase_diagrams")
+        run.save(fig, "theory_phase_diagrams", facts={"diagrams": diagrams})
 
         n, d = cfg["n"], cfg["d"]
         inv = np.geomspace(1.0, 300.0, cfg["points"])
@@ -130,38 +152,75 @@ def phase_codes(labels) -> np.ndarray:
     return np.vectorize(index.__getitem__, otypes=[int])(np.asarray(labels))
 
 
+def _log_labels(value, _pos):
+    """Tick label of a log10 coordinate: the plain value (-1 -> "0.1")."""
+    return f"{10.0**value:g}"
+
+
+def _extent(x, y):
+    """Return the ``imshow`` extent that centres each cell on its grid value (``y`` rows from the top)."""
+    hx = (x[-1] - x[0]) / (2 * (len(x) - 1)) if len(x) > 1 else 0.5
+    hy = (y[0] - y[-1]) / (2 * (len(y) - 1)) if len(y) > 1 else 0.5
+    return [x[0] - hx, x[-1] + hx, y[-1] - hy, y[0] + hy]
+
+
 def draw_phases(fig, axes, diagrams) -> None:
-    """One row per diagram: predicted | trained | disagreement, log axes (importance, density)."""
+    """One row per diagram: predicted | trained | disagreement, log axes (importance, density).
+
+    The phase colours share one colour bar (under the predicted and trained
+    columns), the disagreement map has its own (under its column).
+    """
+    from matplotlib.ticker import FixedLocator, FuncFormatter
+
+    from ._kit import add_colorbar
+
     cmap = ListedColormap(PHASE_COLORS)
-    for row, pd in zip(axes, diagrams, strict=True):
-        ext = np.log10([pd.relative_importance[0], pd.relative_importance[-1], pd.density[-1], pd.density[0]])
+    axes = np.asarray(axes)
+    phase_im = differ_im = None
+    for k, (row, pd) in enumerate(zip(axes, diagrams, strict=True)):
+        ext = _extent(np.log10(pd.relative_importance), np.log10(pd.density))
+        system = f"n={pd.n_features}, d={pd.d}"
+        seeds = pd.config.get("n_seeds")
+        trained = "trained" + (f", best of {seeds} seed{'s' if seeds > 1 else ''}" if seeds else "")
         grids = (phase_codes(pd.predicted), phase_codes(pd.trained))
-        for ax, grid, title in zip(row, grids, ("predicted", "trained (best of seeds)"), strict=False):
-            ax.imshow(
+        for ax, grid, title in zip(row, grids, ("predicted", trained), strict=False):
+            phase_im = ax.imshow(
                 grid,
                 cmap=cmap,
-                vmin=0,
-                vmax=len(PHASES) - 1,
+                vmin=-0.5,
+                vmax=len(PHASES) - 0.5,
                 extent=ext,
                 aspect="auto",
                 interpolation="nearest",
             )
-            ax.set_title(f"{pd.n_features} in {pd.d}: {title}")
-        row[2].imshow(
+            ax.set_title(f"{system}\n{title}")
+        differ_im = row[2].imshow(
             (pd.predicted != pd.trained).astype(int),
-            cmap="Greys",
-            vmin=0,
-            vmax=1,
+            cmap=ListedColormap(DIFFER_COLORS),
+            vmin=-0.5,
+            vmax=1.5,
             extent=ext,
             aspect="auto",
             interpolation="nearest",
         )
-        row[2].set_title(f"disagreement (agreement {pd.agreement:.0%})")
-        row[0].set_ylabel("log10 density")
+        row[2].set_title(f"{system}\nagree in {pd.agreement:.0%} of cells")
+        row[0].set_ylabel("density of all features")
         for ax in row:
-            ax.set_xlabel("log10 relative importance of the last feature")
-    handles = [Patch(color=c, label=p) for c, p in zip(PHASE_COLORS, PHASES, strict=True)]
-    fig.legend(handles=handles, loc="lower center", ncol=len(PHASES), bbox_to_anchor=(0.5, -0.02))
+            for which, lo, hi in ((ax.xaxis, ext[0], ext[1]), (ax.yaxis, ext[2], ext[3])):
+                which.set_major_locator(FixedLocator(np.arange(np.ceil(lo), np.floor(hi) + 1)))
+                which.set_major_formatter(FuncFormatter(_log_labels))
+            if k == len(axes) - 1:
+                ax.set_xlabel("importance of the last feature")
+        for ax in row[1:]:
+            ax.tick_params(labelleft=False)
+    bar = add_colorbar(
+        list(axes[:, :2].ravel()), phase_im, "phase of the last feature", location="bottom", aspect=40
+    )
+    bar.set_ticks(range(len(PHASES)), labels=[p.replace(" ", "\n", 1) for p in PHASES])
+    bar.ax.tick_params(length=0)
+    bar = add_colorbar(list(axes[:, 2]), differ_im, "predicted vs trained", location="bottom", aspect=20)
+    bar.set_ticks([0, 1], labels=["agree", "differ"])
+    bar.ax.tick_params(length=0)
 
 
 def draw_dimensionality(ax, sweep, n, d) -> None:
