@@ -242,7 +242,7 @@ def test_monosemanticity_sweep_lines_join_the_best_seed():
         "noise": {"x": np.array([0.0, 0.1]), "data": data(4)},
     }
     with FigureRun(".", force=False) as run:
-        fig, axes = run.figure(2, 4)
+        fig, axes = run.figure(3, 3, sharex="col", sharey="row")
         drv.draw_sweeps(fig, axes, result)
     line = [ln for ln in axes[0, 0].lines if ln.get_linestyle() == "-"][0]
     assert np.allclose(line.get_ydata(), result["bias"]["data"]["monosemantic_fraction"].max(axis=1))

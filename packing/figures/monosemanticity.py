@@ -15,13 +15,35 @@ model with the most monosemantic neurons):
   v E`` (not in the paper), at ``k = 4N``, zero initialization (the biases
   free to find their level) and ``-1`` with decay.
 
-Figure ``monosemanticity_sweeps``: the fraction of monosemantic neurons (the
-paper's criterion, 0.999) and the clean reconstruction loss against each knob,
-and the learned mean bias against the noise. Figure ``monosemanticity_neurons``:
-for the best model with ``init_bias = -1`` and for the best with 0, every
-neuron's bias sorted by its monosemanticity score (monosemantic ones marked)
-and the neuron x feature activation heat map (each one-hot feature fed in;
-neurons sorted by score, features by the neuron they own).
+Figure ``monosemanticity_sweeps`` (page width, 3 x 3 panels; one column
+per sweep): the fraction of neurons that are monosemantic (the paper's
+criterion: the largest activation on a one-hot feature above 0.999 of their
+sum), the clean reconstruction loss, and the learned mean bias of the alive
+neurons (dashed: 0). Pale dots are single seeds, lines join the best seed of
+each point; orange is ``init_bias`` 0 without decay, blue -1 with bias decay
+0.3 (in the bias column, the first point is the orange condition). The paper
+plots monosemanticity against the loss across initializations and against the
+neurons per layer; here each knob is its own x axis, the loss a row beneath.
+
+Figure ``monosemanticity_neurons`` (page width): for the best seed with
+``init_bias = -1`` (top) and with 0 (bottom), at ``k = 4N``: each neuron's
+bias, neurons sorted by decreasing monosemanticity score (blue: monosemantic,
+dark grey: polysemantic, pale: dead), and the neuron x feature activation map
+(each one-hot feature fed in; neurons in the same order, features sorted by the
+neuron they own, so monosemantic neurons sit on a diagonal above the white
+line), both maps on one colour scale. As in the paper's activation maps of its
+feature decoder, at far smaller size.
+
+Settings (``FULL``): N = 16 features in m = 4 dimensions, density 1/16, 10,000
+LAMB steps of batch 1,024 at lr 0.01 with one cosine anneal, 3 seeds per
+point. What differs from the paper (N = 512, m = 64, ε = 1/64, k = 1024,
+2^17 steps of batch 2^13, bias decay 0.03): about 10^4 times less compute,
+bias decay 0.3 (0.03 over our 5,000 decaying steps leaves half the neurons
+dead), one cosine anneal instead of its repeating one, and the noise sweep,
+which is not in the paper. Monosemantic neurons stay rare at this size (at
+most 7% without noise), so the figures show the paper's directions, not its
+highly monosemantic models. The quick mode (N = 8, 60 steps, 2 seeds) only
+exercises the drawing.
 
 ``scripts/monosemanticity_findings.py`` runs the same sweeps (from the same
 cache) and prints the numbers.
@@ -33,7 +55,15 @@ import numpy as np
 
 from .. import monosemanticity, train_monosemanticity_model
 from ..train.monosemanticity import heatmap_order
-from ._kit import FigureRun, run_figure_cli
+from ._kit import (
+    PAGE_WIDTH,
+    FigureRun,
+    add_colorbar,
+    integer_ticks,
+    plain_log_ticks,
+    reference_line,
+    run_figure_cli,
+)
 
 #: Sizes of the full run: N features in m dimensions (N/m = 4), mean frequency ε = 1/N (one
 #: active feature per input on average), k = 4N neurons unless swept. The paper: N = 512, m = 64,
@@ -151,107 +181,177 @@ def best_seed(data: dict, condition: int) -> int:
     return int(np.lexsort((loss, -frac))[0])
 
 
-def _points(ax, x, values, best, color, label):
-    """Every seed as a dot, the best seeds joined by a line."""
+#: The colours of the two conditions: init 0 without decay, init -1 with bias decay.
+COLORS = {"zero": "tab:orange", "negative": "tab:blue"}
+#: The rows of the sweeps figure: the measurement and its y label.
+ROWS = (
+    ("monosemantic_fraction", "monosemantic fraction\nof neurons"),
+    ("clean_loss", "loss (no noise)"),
+    ("mean_bias_alive", "mean bias of the\nalive neurons"),
+)
+
+
+def _points(ax, x, values, best, color, label=None):
+    """Every seed as a pale dot, the best seeds joined by a line; return the values on the line."""
     x = np.asarray(x)
+    on_line = values[np.arange(len(x)), best]
     for s in range(values.shape[1]):
         ax.plot(x, values[:, s], "o", color=color, alpha=0.35, ms=3)
-    ax.plot(x, values[np.arange(len(x)), best], "-o", color=color, label=label)
+    ax.plot(x, on_line, "-o", color=color, ms=4, label=label)
+    return on_line
 
 
-def draw_sweeps(fig, axes, result: dict) -> None:
-    """Monosemantic fraction and clean loss against the bias initialization, ``k / N`` and the noise."""
+def _tick_label(label: str) -> str:
+    """Return a bias-sweep condition as a tick label (``"0, no decay"`` on two lines, ``"-1.0"`` as -1)."""
+    value, _, rest = label.partition(", ")
+    value = f"{float(value):g}"
+    return f"{value}\n{rest}" if rest else value
+
+
+def draw_sweeps(fig, axes, result: dict) -> dict:
+    """Draw the monosemantic fraction, clean loss and mean bias against the three knobs.
+
+    ``axes`` is a 3 x 3 grid (rows as in :data:`ROWS`; columns the bias, the
+    neuron and the noise sweep), made with ``sharex="col", sharey="row"``.
+    Returns the best-seed values drawn, ``{(sweep, condition, key): array}``
+    (condition ``"zero"``: init 0 without decay, ``"negative"``: init -1 with
+    decay; the bias sweep's condition is ``"all"``).
+    """
     bias, neurons, noise = result["bias"], result["neurons"], result["noise"]
+    keys = [key for key, _ in ROWS]
+    drawn = {}
     d = bias["data"]
-    n_cond = len(bias["x"])
-    best = [best_seed(d, c) for c in range(n_cond)]
-    pos = np.arange(n_cond)
-    _points(axes[0, 0], pos, d["monosemantic_fraction"], best, "tab:blue", "best seed")
-    _points(axes[1, 0], pos, d["clean_loss"], best, "tab:blue", "best seed")
-    for ax in axes[:, 0]:
-        ax.set_xticks(pos, bias["x"])
-    axes[1, 0].set_xlabel(f"init_bias (with bias decay {DECAY} unless 'no decay')")
+    pos = np.arange(len(bias["x"]))
+    best = [best_seed(d, c) for c in pos]
+    for row, key in enumerate(keys):
+        drawn[("bias", "all", key)] = _points(axes[row, 0], pos, d[key], best, "0.45")
+        # the first condition (0, no decay) is the neuron and noise sweeps' "zero", the others decay
+        colors = [COLORS["zero"]] + [COLORS["negative"]] * (len(pos) - 1)
+        axes[row, 0].scatter(pos, drawn[("bias", "all", key)], c=colors, s=18, zorder=3)
+    axes[-1, 0].set_xticks(pos, [_tick_label(x) for x in bias["x"]])
+    axes[-1, 0].set_xlabel(f"init_bias (bias decay {DECAY})")
     axes[0, 0].set_title(f"bias initialization, k = {K_RATIO}N")
-    for c, (label, color) in enumerate((("init 0", "tab:orange"), (f"init -1, decay {DECAY}", "tab:blue"))):
-        frac = np.array([g["monosemantic_fraction"][c] for g in neurons["data"]])
-        loss = np.array([g["clean_loss"][c] for g in neurons["data"]])
-        best = [best_seed({"monosemantic_fraction": frac, "clean_loss": loss}, i) for i in range(len(frac))]
-        _points(axes[0, 1], neurons["x"], frac, best, color, label)
-        _points(axes[1, 1], neurons["x"], loss, best, color, label)
-        d, nn = noise["data"], len(noise["x"])
-        rows = slice(c * nn, (c + 1) * nn)
-        sub = {key: d[key][rows] for key in ("monosemantic_fraction", "clean_loss", "mean_bias_alive")}
-        best = [best_seed(sub, i) for i in range(nn)]
-        _points(axes[0, 2], noise["x"], sub["monosemantic_fraction"], best, color, label)
-        _points(axes[1, 2], noise["x"], sub["clean_loss"], best, color, label)
-        _points(axes[0, 3], noise["x"], sub["mean_bias_alive"], best, color, label)
+    for c, condition in enumerate(("zero", "negative")):
+        per_k = {key: np.array([g[key][c] for g in neurons["data"]]) for key in keys}
+        nn = len(noise["x"])
+        per_noise = {key: noise["data"][key][c * nn : (c + 1) * nn] for key in keys}
+        best_k = [best_seed(per_k, i) for i in range(len(neurons["x"]))]
+        best_noise = [best_seed(per_noise, i) for i in range(nn)]
+        for row, key in enumerate(keys):
+            color = COLORS[condition]
+            drawn[("neurons", condition, key)] = _points(
+                axes[row, 1], neurons["x"], per_k[key], best_k, color
+            )
+            drawn[("noise", condition, key)] = _points(
+                axes[row, 2], noise["x"], per_noise[key], best_noise, color
+            )
     for ax in axes[:, 1]:
         ax.set_xscale("log", base=2)
-    axes[1, 1].set_xlabel("neurons per feature k / N")
+        plain_log_ticks(ax, "x")
+    axes[-1, 1].set_xticks(neurons["x"])
     axes[0, 1].set_title("number of neurons")
-    axes[1, 2].set_xlabel("input noise σ (added to x = v E)")
+    axes[-1, 1].set_xlabel("neurons per feature k / N")
     axes[0, 2].set_title(f"input noise, k = {K_RATIO}N")
-    axes[0, 3].set_title("learned bias against noise")
-    axes[0, 3].set_ylabel("mean bias of the alive neurons")
-    axes[0, 3].set_xlabel("input noise σ")
-    axes[0, 0].set_ylabel("monosemantic fraction of neurons")
-    axes[1, 0].set_ylabel("loss (no noise)")
-    axes[0, 1].legend(fontsize="small")
-    axes[1, 3].set_visible(False)
+    axes[-1, 2].set_xlabel("input noise σ (on x = v E)")
+    for row, (key, label) in enumerate(ROWS):
+        axes[row, 0].set_ylabel(label)
+        if key == "mean_bias_alive":
+            for ax in axes[row]:
+                reference_line(ax, 0.0)
+    return drawn
+
+
+def _sweep_key(fig) -> None:
+    """Draw one key for every panel, under them: the two conditions, the seeds and the best-seed line."""
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], color=COLORS["zero"], marker="o", ms=4, label="init_bias 0, no decay"),
+        Line2D([], [], color=COLORS["negative"], marker="o", ms=4, label=f"init_bias -1, bias decay {DECAY}"),
+        Line2D([], [], color="0.45", marker="o", ms=3, alpha=0.35, ls="none", label="one seed"),
+        Line2D([], [], color="0.45", marker="o", ms=4, label="best seed (most monosemantic)"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=4, frameon=False)
 
 
 def draw_neurons(fig, axes, models: list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]):
     """Per model ``(title, bias, score, monosemantic, activations)``: sorted biases and the heat map.
 
-    Returns the neuron and feature orders drawn, one pair per model.
+    ``axes`` has one row per model: the biases, then the neuron x feature
+    activations (every heat map on one colour scale, one colour bar). Returns
+    the neuron and feature orders drawn, one pair per model.
     """
     orders = []
+    vmax = max(max(float(acts.max()) for *_, acts in models), 1e-12)
     for row, (title, bias, score, mono, acts) in enumerate(models):
         dead = acts.max(axis=1) <= 0
         owner = np.where(dead, -1, acts.argmax(axis=1))
         neurons, features = heatmap_order(score, mono, dead, owner, acts.shape[1])
         orders.append((neurons, features))
+        n_mono = int(mono.sum())
         ax = axes[row, 0]
         ranks = np.arange(len(neurons))
-        colors = np.where(mono[neurons], "tab:blue", np.where(dead[neurons], "0.85", "tab:gray"))
+        colors = np.where(mono[neurons], COLORS["negative"], np.where(dead[neurons], "0.8", "0.35"))
         ax.scatter(ranks, bias[neurons], c=colors, s=8)
-        ax.axhline(0, color="0.5", lw=0.6)
-        ax.set_xlabel("neuron by decreasing monosemanticity score (blue: monosemantic, pale: dead)")
+        reference_line(ax, 0.0)
+        integer_ticks(ax, "x")
         ax.set_ylabel("bias")
-        ax.set_title(f"{title}: {int(mono.sum())} of {len(mono)} neurons monosemantic")
+        ax.set_title(f"{title}: biases", loc="left")
         ax = axes[row, 1]
-        M = acts[np.ix_(neurons, features)]
-        ax.imshow(M, aspect="auto", cmap="viridis", interpolation="nearest", vmin=0)
-        ax.set_xlabel("feature (sorted by the neuron it owns)")
-        ax.set_ylabel("neuron (sorted)")
-        ax.set_title("activation on each one-hot feature")
+        im = ax.imshow(acts[np.ix_(neurons, features)], aspect="auto", cmap="viridis", vmin=0, vmax=vmax)
+        if 0 < n_mono < len(neurons):
+            ax.axhline(n_mono - 0.5, color="w", lw=0.8)
+        integer_ticks(ax, "both")
+        ax.set_ylabel("neuron (by score)")
+        ax.set_title(f"{n_mono} of {len(mono)} neurons monosemantic", loc="left")
+    axes[-1, 0].set_xlabel("neuron, by decreasing monosemanticity score")
+    axes[-1, 1].set_xlabel("feature (by the neuron it owns)")
+    add_colorbar(list(axes[:, 1]), im, "activation on the one-hot feature")
     return orders
+
+
+def _neuron_key(fig) -> None:
+    """Explain the colours of the bias panels, under them."""
+    from matplotlib.lines import Line2D
+
+    handles = [
+        Line2D([], [], color=color, marker="o", ms=4, ls="none", label=label)
+        for color, label in ((COLORS["negative"], "monosemantic"), ("0.35", "polysemantic"), ("0.8", "dead"))
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False)
 
 
 def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: int = 0):
     """Draw into ``out_dir`` (``quick``: tiny sizes, ``force``: recompute the cache); return the paths."""
     with FigureRun(out_dir, force=force) as run:
         result = sweeps(run, quick=quick, seed=seed)
-        fig, axes = run.figure(2, 4, figsize=(17, 7.5))
-        draw_sweeps(fig, axes, result)
         s = result["sizes"]
+        fig, axes = run.figure(3, 3, figsize=(PAGE_WIDTH, 6.4), sharex="col", sharey="row")
+        fig.set_layout_engine("constrained")
+        drawn = draw_sweeps(fig, axes, result)
         fig.suptitle(
-            f"Engineering monosemanticity: N = {s['n_features']} features in m = {s['d']} dimensions, "
-            f"ε = {s['density']:.3g}, {s['steps']} LAMB steps, {s['seeds']} seeds per point"
+            f"N = {s['n_features']} features in m = {s['d']} dims, ε = {s['density']:.3g}, "
+            f"{s['steps']:,} LAMB steps, {s['seeds']} seeds per point"
         )
-        fig.tight_layout()
-        run.save(fig, "monosemanticity_sweeps")
+        _sweep_key(fig)
+        facts = {"drawn": drawn, "data": {part: result[part]["data"] for part in PARTS}}
+        run.save(fig, "monosemanticity_sweeps", facts=facts)
         d = result["bias"]["data"]
         models = []
         for c, title in ((len(BIAS_INITS), f"init_bias -1, decay {DECAY}"), (0, "init_bias 0")):
-            s = best_seed(d, c)
+            b = best_seed(d, c)
             models.append(
-                (title, d["bias"][c, s], d["score"][c, s], d["monosemantic"][c, s], d["activations"][c, s])
+                (title, d["bias"][c, b], d["score"][c, b], d["monosemantic"][c, b], d["activations"][c, b])
             )
-        fig, axes = run.figure(2, 2, figsize=(12, 9), gridspec_kw={"width_ratios": [1, 1.2]})
-        draw_neurons(fig, axes, models)
-        fig.tight_layout()
-        run.save(fig, "monosemanticity_neurons")
+        fig, axes = run.figure(2, 2, figsize=(PAGE_WIDTH, 5.6), squeeze=False)
+        fig.set_layout_engine("constrained")
+        orders = draw_neurons(fig, axes, models)
+        fig.suptitle(
+            f"Best seed of each initialization, N = {s['n_features']} features in m = {s['d']} dims, "
+            f"k = {K_RATIO}N neurons"
+        )
+        _neuron_key(fig)
+        run.save(fig, "monosemanticity_neurons", facts={"models": models, "orders": orders})
     return run.paths
 
 
