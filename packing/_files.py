@@ -98,7 +98,7 @@ def as_path(path, name: str = "path") -> Path:
 
 
 @contextlib.contextmanager
-def atomic_write(path, *, text: bool = False) -> Iterator[IO]:
+def atomic_write(path, *, text: bool = False, sync_folder: bool = True) -> Iterator[IO]:
     """Open a file that replaces ``path`` atomically when the ``with`` block ends without error.
 
     The data go to a new temporary file in the same folder (so the final rename
@@ -114,6 +114,12 @@ def atomic_write(path, *, text: bool = False) -> Iterator[IO]:
         The file to write (its folder must exist).
     text : bool
         Open in text mode (UTF-8, newlines written as given) instead of binary.
+    sync_folder : bool
+        Sync the folder after the rename (default). ``False`` leaves that to the
+        caller, who writes many files into one folder and syncs it once
+        afterwards (the file itself is always synced before the
+        rename, so a crash leaves the old file or the whole new one, never a
+        partial one; only the rename may be lost).
 
     Examples
     --------
@@ -127,6 +133,10 @@ def atomic_write(path, *, text: bool = False) -> Iterator[IO]:
     path = as_path(path)
     if not isinstance(text, bool):
         raise TypeError(f"text must be True or False; got {type(text).__name__} {text!r:.40}.")
+    if not isinstance(sync_folder, bool):
+        raise TypeError(
+            f"sync_folder must be True or False; got {type(sync_folder).__name__} {sync_folder!r:.40}."
+        )
     if path.is_dir():
         raise FileFormatError(f"path {str(path)!r} is a folder; give a file name to write to.")
     if not path.parent.is_dir():
@@ -143,8 +153,14 @@ def atomic_write(path, *, text: bool = False) -> Iterator[IO]:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    if sync_folder:
+        _sync_folder(path.parent)
+
+
+def _sync_folder(folder: Path) -> None:
+    """``fsync`` a folder, so that the renames into it survive a crash (where the platform allows)."""
     with contextlib.suppress(OSError):  # not every platform can open and sync a folder
-        fd = os.open(path.parent, os.O_RDONLY)
+        fd = os.open(folder, os.O_RDONLY)
         try:
             os.fsync(fd)
         finally:

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._files import PackingFileError, atomic_write
+from .._files import PackingFileError, _sync_folder, atomic_write
 from .._results import FORMAT, RECORD, Decoder, Savable, _type_name, load_result
 from .._validation import _describe
 
@@ -203,11 +203,22 @@ def cell_path(cache: Path, task: str, key: str) -> Path:
     return cache / task / f"{key}.npz"
 
 
-def write_cell(path: Path, data: bytes) -> None:
-    """Store the bytes of a cell file (as a worker produced them) atomically."""
+def write_cell(path: Path, data: bytes, *, sync_folder: bool = True) -> None:
+    """Store the bytes of a cell file (as a worker produced them) atomically.
+
+    ``sync_folder=False``: the file is synced before its rename, the folder is
+    left to the caller (one :func:`sync_cells` per batch of cells): a crash may
+    then lose the rename of the last cells, which are recomputed, never leave a
+    partial file.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_write(path) as fh:
+    with atomic_write(path, sync_folder=sync_folder) as fh:
         fh.write(data)
+
+
+def sync_cells(folder: Path) -> None:
+    """Sync the folder of cells written with ``sync_folder=False`` (their renames survive a crash)."""
+    _sync_folder(folder)
 
 
 def read_cell(path: Path, key: str) -> dict | None:

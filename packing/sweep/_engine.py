@@ -6,13 +6,23 @@ import math
 import numbers
 import time
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 import numpy as np
 
 from .._progress import check_progress, progress_bar
 from .._results import result_bytes
 from .._validation import _describe
-from ._cache import SweepCell, canonical, cell_key, cell_path, prepare_cache, read_cell, write_cell
+from ._cache import (
+    SweepCell,
+    canonical,
+    cell_key,
+    cell_path,
+    prepare_cache,
+    read_cell,
+    sync_cells,
+    write_cell,
+)
 from ._grid import column_value, expand_grid
 from ._tasks import FORBIDDEN, SweepTask, get_task, is_scalar, plain_scalar
 
@@ -55,14 +65,7 @@ def _blas_controller():
     return _CONTROLLER[0]
 
 
-def compute_cell(task: SweepTask, config: dict, seed, key: str, version: str | None = None):
-    """Run one cell and return ``(key, bytes of its result file)``; runs in the worker process.
-
-    BLAS is limited to one thread here and the task gets ``n_threads=1``: the
-    processes are the parallelism. The bytes are a result file in the toolkit's
-    format, so what crosses the process (or machine) boundary is checked and
-    decoded like a file by the caller; no result object is unpickled.
-    """
+def _check_version(version: str | None) -> None:
     from .. import __version__
 
     if version is not None and version != __version__:  # a cluster worker with another installation
@@ -70,6 +73,10 @@ def compute_cell(task: SweepTask, config: dict, seed, key: str, version: str | N
             f"a worker runs packing {__version__}, the sweep packing {version}: its cells would not be the "
             "cells of their keys; install the same version of packing on every worker."
         )
+
+
+def _run_cell(task: SweepTask, config: dict, seed, key: str) -> SweepCell:
+    """Run the task on one cell (BLAS limited to one thread) and return the cell with its summary."""
     kwargs = {**config, **task.fixed}
     if task.seed_arg is not None:
         kwargs[task.seed_arg] = seed
@@ -95,8 +102,67 @@ def compute_cell(task: SweepTask, config: dict, seed, key: str, version: str | N
             f"booleans, None); got {_describe(summary)}."
         )
     summary = {k: plain_scalar(v) for k, v in summary.items()}
-    cell = SweepCell(task.name, key, config, seed, summary, result, seconds, task.version)
-    return key, result_bytes(cell)
+    return SweepCell(task.name, key, config, seed, summary, result, seconds, task.version)
+
+
+def compute_cell(task: SweepTask, config: dict, seed, key: str, version: str | None = None):
+    """Run one cell and return ``(key, bytes of its result file)``; runs in a Dask worker.
+
+    BLAS is limited to one thread here and the task gets ``n_threads=1``: the
+    processes are the parallelism. The bytes are a result file in the toolkit's
+    format, so what crosses the process (or machine) boundary is checked and
+    decoded like a file by the caller; no result object is unpickled.
+    """
+    _check_version(version)
+    return key, result_bytes(_run_cell(task, config, seed, key))
+
+
+class _CellWriter:
+    """Writes cell files on a thread of their own, so that a file's ``fsync`` overlaps the next cell.
+
+    Each file is written atomically and synced before its rename; the folder is
+    synced once when the block ends (also on an error, after the files finished
+    so far are written), not once per file.
+    """
+
+    def __init__(self, folder: Path):
+        self.folder, self.pending = folder, []
+
+    def __enter__(self):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="packing-sweep-writer")
+        return self
+
+    def write(self, key: str, data: bytes) -> None:
+        path = self.folder / f"{key}.npz"
+        self.pending.append(self.pool.submit(write_cell, path, data, sync_folder=False))
+
+    def __exit__(self, *exc) -> None:
+        self.pool.shutdown(wait=True)
+        if self.pending:
+            sync_cells(self.folder)
+        if exc[0] is None:
+            for future in self.pending:
+                future.result()  # a write that failed raises here
+
+
+def compute_chunk(task: SweepTask, items: list, folder: str, version: str | None = None) -> list:
+    """Run cells ``(config, seed, key)`` one after another, store each in ``folder``; runs in a local worker.
+
+    Returns ``[(key, summary, seconds), ...]``: only the small summaries cross
+    the process boundary, the full results go straight to the cache (the same
+    files, byte for byte in content, as one cell per call would write). A cell
+    that raises ends the chunk; the cells before it are stored.
+    """
+    _check_version(version)
+    done = []
+    with _CellWriter(Path(folder)) as writer:
+        for config, seed, key in items:
+            cell = _run_cell(task, config, seed, key)
+            writer.write(key, result_bytes(cell))
+            done.append((key, cell.summary, cell.seconds))
+    return done
 
 
 # --------------------------------------------------------------------------- validation
@@ -176,6 +242,17 @@ def _check_n_jobs(n_jobs) -> int:
     return int(n_jobs) if n_jobs > 0 else max(1, cores + 1 + int(n_jobs))
 
 
+def _check_chunk_size(chunk_size) -> int | None:
+    if chunk_size is None:
+        return None
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, numbers.Integral) or chunk_size < 1:
+        raise ValueError(
+            f"chunk_size must be None (sized from the cells' times) or a positive int (cells per call of "
+            f"a worker); got {_describe(chunk_size)}."
+        )
+    return int(chunk_size)
+
+
 def _check_client(client) -> None:
     """Refuse anything but ``None``, a scheduler address or a Dask client (before any work)."""
     if client is None or isinstance(client, str):
@@ -225,6 +302,7 @@ def sweep(
     n_jobs=None,
     client=None,
     progress="auto",
+    chunk_size=None,
 ):
     """Run ``task`` on every cell of ``grid`` and seed, in parallel, cached; return one table.
 
@@ -271,6 +349,13 @@ def sweep(
     progress : True, False or "auto"
         One progress bar over the cells on standard error (``"auto"``: when it
         is a terminal).
+    chunk_size : int, optional
+        Cells a local worker runs per call (it stores each cell as it finishes
+        and returns only the summaries). Default: sized from the first cells'
+        times, so that small cells are sent in chunks of about 0.25 s of work
+        and the workers finish together. Results, files and resuming do not
+        depend on it. Ignored with ``n_jobs=1`` and on a Dask cluster (one cell
+        per task there).
 
     Returns
     -------
@@ -329,6 +414,7 @@ def sweep(
     cache = prepare_cache(cache_dir)
     _check_client(client)
     workers = _check_n_jobs(n_jobs) if client is None else None
+    chunk = _check_chunk_size(chunk_size)
     started = time.perf_counter()
 
     cells = []  # (config index, seed, key, path)
@@ -352,20 +438,21 @@ def sweep(
             todo.append((full[i], s, key, path))
 
     if todo:
+        folder = cell_path(cache, task.name, "-").parent.resolve()
+        folder.mkdir(parents=True, exist_ok=True)
         client, owned = _connect(client, CONNECT_TIMEOUT)
         try:
             with progress_bar(
                 len(todo), desc=f"sweep {task.name}", unit="cell", progress=progress, leave=True
             ) as bar:
-                run = _run_dask if client is not None else _run_local
-                for key, data in run(task, todo, client if client is not None else workers):
-                    path = cell_path(cache, task.name, key)
-                    write_cell(path, data)
-                    cell = read_cell(path, key)
-                    if cell is None:  # pragma: no cover - the bytes were written by compute_cell
-                        raise RuntimeError(f"the cell {key} written to {str(path)!r} does not read back.")
-                    found[key] = cell
-                    bar.update()
+                if client is not None:
+                    done = _run_dask(task, todo, client, folder)
+                else:
+                    done = _run_local(task, todo, workers, folder, chunk)
+                for finished in done:
+                    for key, summary, seconds in finished:
+                        found[key] = {"summary": summary, "seconds": seconds}
+                    bar.update(len(finished))
         finally:
             if owned:
                 client.close()
@@ -392,23 +479,81 @@ def sweep(
     return table
 
 
-def _run_local(task: SweepTask, todo: list, workers: int):
-    """Yield ``(key, bytes)`` of each cell as it finishes, on ``workers`` joblib processes (or here)."""
+#: Seconds of work a chunk of cells aims at (local workers, ``chunk_size=None``): enough that one call's
+#: fixed cost (sending the chunk, returning its summaries) is a few percent of it.
+CHUNK_SECONDS = 0.25
+
+
+class _Chunks:
+    """The cells in chunks for the local workers: a fixed size, or sized from the cells' measured times.
+
+    Adaptive (``size=None``): the first chunk of each worker holds one cell;
+    afterwards a chunk holds about :data:`CHUNK_SECONDS` of work at the mean
+    time of the cells finished so far, and never more than a quarter of the
+    remaining cells per worker, so that the workers finish together. Which
+    cells share a chunk changes neither their results nor their files.
+    """
+
+    def __init__(self, todo: list, workers: int, size: int | None):
+        self.todo, self.workers, self.size = todo, workers, size
+        self.cells, self.seconds = 0, 0.0
+
+    def record(self, finished: list) -> None:
+        self.cells += len(finished)
+        self.seconds += sum(seconds for _, _, seconds in finished)
+
+    def __iter__(self):
+        i, n = 0, len(self.todo)
+        while i < n:
+            if self.size is not None:
+                size = self.size
+            elif self.cells == 0 or i < self.workers:
+                size = 1
+            else:
+                mean = max(self.seconds / self.cells, 1e-6)
+                size = max(1, min(int(CHUNK_SECONDS / mean), (n - i) // (4 * self.workers)))
+            yield [(cfg, s, key) for cfg, s, key, _ in self.todo[i : i + size]]
+            i += size
+
+
+def _run_local(task: SweepTask, todo: list, workers: int, folder: Path, chunk: int | None):
+    """Yield ``[(key, summary, seconds), ...]`` as cells finish: ``workers`` joblib processes, or here.
+
+    The workers store the cells' files themselves (:func:`compute_chunk`) and
+    return only their summaries; here, one after another, the files are written
+    on a thread while the next cell runs.
+    """
     if workers == 1 or len(todo) == 1:
-        for cfg, s, key, _ in todo:
-            yield compute_cell(task, cfg, s, key)
+        with _CellWriter(folder) as writer:
+            for cfg, s, key, _ in todo:
+                cell = _run_cell(task, cfg, s, key)
+                writer.write(key, result_bytes(cell))
+                yield [(key, cell.summary, cell.seconds)]
         return
     from joblib import Parallel, delayed
 
-    # loky processes; max_nbytes=None: arguments are small and nothing is memory-mapped through files
+    chunks = _Chunks(todo, min(workers, len(todo)), chunk)
+    # loky processes; max_nbytes=None: arguments are small and nothing is memory-mapped through files;
+    # batch_size=1: the chunks are the batches
     parallel = Parallel(
-        n_jobs=min(workers, len(todo)), backend="loky", return_as="generator_unordered", max_nbytes=None
+        n_jobs=min(workers, len(todo)),
+        backend="loky",
+        return_as="generator_unordered",
+        max_nbytes=None,
+        batch_size=1,
     )
-    yield from parallel(delayed(compute_cell)(task, cfg, s, key) for cfg, s, key, _ in todo)
+    for finished in parallel(delayed(compute_chunk)(task, items, str(folder)) for items in chunks):
+        chunks.record(finished)
+        yield finished
 
 
-def _run_dask(task: SweepTask, todo: list, client):
-    """Yield ``(key, bytes)`` of each cell as the cluster finishes it (lost workers' cells are rerun)."""
+def _run_dask(task: SweepTask, todo: list, client, folder: Path):
+    """Yield ``[(key, summary, seconds)]`` of each cell as the cluster finishes it (lost cells are rerun).
+
+    A cluster's workers need not see this machine's disk: each returns its
+    cell's file bytes, written here (the folder synced once at the end) and
+    read back through the cache's checks.
+    """
     from distributed import as_completed
 
     cfgs, seeds, keys, _ = zip(*todo, strict=True)
@@ -418,10 +563,20 @@ def _run_dask(task: SweepTask, todo: list, client):
     n = len(todo)
     versions = [__version__] * n
     futures = client.map(compute_cell, [task] * n, cfgs, seeds, keys, versions, key=names, pure=False)
+    written = False
     try:
         for future in as_completed(futures, loop=client.loop):
-            yield future.result()
+            key, data = future.result()
+            path = folder / f"{key}.npz"
+            write_cell(path, data, sync_folder=False)
+            written = True
+            cell = read_cell(path, key)
+            if cell is None:  # pragma: no cover - the bytes were written by compute_cell
+                raise RuntimeError(f"the cell {key} written to {str(path)!r} does not read back.")
+            yield [(key, cell["summary"], cell["seconds"])]
     finally:
+        if written:
+            sync_cells(folder)
         for future in futures:
             future.release()
 
