@@ -1,24 +1,33 @@
-"""Benchmark packing.sweep: local cores against one after another, the Dask path's overhead, cache hits.
+"""Benchmark packing.sweep: all local cores against one, a cell's fixed costs, the Dask path, cache hits.
 
 All numbers come from one invocation, so that load from other processes hits
 each measurement alike:
 
-* **speedup**: a sweep of ``--cells`` small ReLU toy-model trainings (10
-  features in 4 dims, sparsities x seeds) with ``n_jobs=1`` (in this process,
-  one after another) and with ``n_jobs`` = every core (joblib processes), each
-  into a fresh cache. The parallel time is reported cold (the first parallel
-  sweep of the process, worker start-up included) and warm (workers already
-  running, as for every later sweep of a session). Target (issue 13): parallel
-  / sequential <= 0.6 on 2 cores.
+* **speedup at three cell sizes**: sweeps of ``--cells`` ReLU toy-model
+  trainings (10 features in 4 dims, sparsities x 4 seeds) at ``--steps``
+  training steps per cell (default 300, 1000 and 4000: about 0.05 s, 0.17 s and
+  0.6 s of work per cell on an idle core), each with ``n_jobs=1`` (in this
+  process, one after another) and with ``n_jobs`` = every core (joblib
+  processes), each into a fresh cache. The parallel time is reported cold (the
+  workers started for this sweep: start-up and imports included) and warm
+  (workers already running, as for every later sweep of a session), with the
+  cells chunked (the default: chunks sized from the first cells' times) and one
+  cell per worker call (``chunk_size=1``). Rounds are interleaved and medians
+  taken. Target (issue 13): parallel / sequential <= 0.6 on 2 cores.
+* **per-cell overhead breakdown**: what the engine adds to a cell, each part
+  measured on its own in this process (the engine around the task call, the
+  result file's bytes, the atomic write with and without the folder's fsync,
+  the cache check) and from sweeps of do-nothing cells (one worker call per cell
+  against chunks: the call's round trip; a cold sweep against a warm one: the
+  workers' start-up).
 * **Dask overhead per cell**: ``--trivial`` cells of a task that does nothing,
-  on a ``LocalCluster`` of 2 worker processes on loopback: wall time per cell,
-  i.e. scheduling, transfer of the cell's file bytes and the atomic write to the
-  cache. Target: under 50 ms.
+  on a ``LocalCluster`` of 2 worker processes on loopback: wall time per cell.
+  Target: under 50 ms.
 * **cache hit per cell**: the same sweeps again, every cell read back from the
-  cache (checksums verified). Target: under 5 ms.
+  cache. Target: under 5 ms.
 
-``python scripts/bench_sweep.py [--cells 40] [--steps 1500] [--trivial 200] [--quick]``
-(run it niced, ``OMP_NUM_THREADS=1``, on a shared machine).
+``python scripts/bench_sweep.py [--cells 40] [--steps 300 1000 4000] [--trivial 200] [--rounds 3] [--quick]``
+(needs the 2 cores to itself for the parallel ratios: report ``uptime``).
 """
 
 from __future__ import annotations
@@ -51,99 +60,196 @@ def _timed(fn, *args, **kwargs):
     return time.perf_counter() - start, out
 
 
+def _stop_workers() -> None:
+    """Shut the reusable joblib workers down, so that the next parallel sweep starts them (cold)."""
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor().shutdown(wait=True)
+
+
+def _per_call(fn, repeat: int) -> float:
+    """Median seconds of ``fn()`` over ``repeat`` calls."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def breakdown(tmp: Path, grid: dict, steps: int, repeat: int) -> dict:
+    """Seconds per cell of each part of the engine's own work, measured here one by one."""
+    from packing._results import result_bytes
+    from packing.sweep._cache import cell_key, read_cell, sync_cells, write_cell
+    from packing.sweep._engine import _run_cell
+    from packing.sweep._tasks import get_task
+
+    toy, noop = get_task("train_toy_model"), get_task("bench-nothing")
+    cfg = {k: v[0] for k, v in grid.items()} | {"steps": steps}
+    params, _ = toy.parameters()
+    full = {k: p.default for k, p in params.items() if p.default is not p.empty} | cfg
+    key = cell_key(toy.name, full, 0)
+    cell = _run_cell(toy, full, 0, key)
+    data = result_bytes(cell)
+    folder = tmp / "breakdown"
+    folder.mkdir()
+    path = folder / f"{key}.npz"
+    out = {
+        "cell_key": _per_call(lambda: cell_key(toy.name, full, 0), repeat),
+        "engine_around_task": _per_call(lambda: _run_cell(noop, {"x": 0}, 0, "k"), repeat)
+        - _per_call(lambda: nothing(0, rng=0), repeat),
+        "result_bytes": _per_call(lambda: result_bytes(cell), repeat),
+        "write_file_fsync": _per_call(lambda: write_cell(path, data, sync_folder=False), repeat),
+        "write_file_and_folder_fsync": _per_call(lambda: write_cell(path, data), repeat),
+        "folder_fsync": _per_call(lambda: sync_cells(folder), repeat),
+        "cache_check": _per_call(lambda: read_cell(path, key), repeat),
+        "result_file_bytes": len(data),
+    }
+    return out
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cells", type=int, default=40, help="toy-model trainings (default 40)")
-    parser.add_argument("--steps", type=int, default=1500, help="training steps per cell (default 1500)")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        nargs="+",
+        default=[300, 1000, 4000],
+        help="steps per cell (default 300 1000 4000)",
+    )
     parser.add_argument("--trivial", type=int, default=200, help="do-nothing cells for the overheads")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds, medians (default 3)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes (smoke run)")
     args = parser.parse_args(argv)
     if args.quick:
-        args.cells, args.steps, args.trivial, args.rounds = 4, 50, 10, 1
+        args.cells, args.steps, args.trivial, args.rounds = 4, [50], 10, 1
     cores = available_cpus()
     seeds = 4 if args.cells >= 8 else 1
     sparsities = [float(s) for s in np.round(np.linspace(0.0, 0.95, max(1, args.cells // seeds)), 4)]
-    grid = {
-        "n_features": [10],
-        "d": [4],
-        "sparsity": sparsities,
-        "steps": [args.steps],
-        "batch_size": [256],
-    }
+    grid = {"n_features": [10], "d": [4], "sparsity": sparsities, "batch_size": [256]}
     cells = len(sparsities) * seeds
     packing.register_task("bench-nothing", nothing, replace=True)
-    out: dict = {"cores": cores, "cells": cells, "steps": args.steps}
+    out: dict = {"cores": cores, "cells": cells, "sizes": {}}
     load = os.getloadavg()[0]
     out["load_average"] = load
-    print(f"{cells} toy-model cells ({args.steps} steps each), {cores} cores, load average {load:.1f}")
+    print(f"{cells} toy-model cells per sweep, {cores} cores, load average {load:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
+        count = iter(range(10**6))
 
-        def toy(folder, n_jobs):
+        def toy(steps, n_jobs, **kw):
             return _timed(
                 packing.sweep,
                 "train_toy_model",
-                grid,
+                {**grid, "steps": [steps]},
                 seeds=seeds,
-                cache_dir=tmp / folder,
+                cache_dir=tmp / f"toy{next(count)}",
                 n_jobs=n_jobs,
                 progress=False,
+                **kw,
             )
 
+        packing.sweep("bench-nothing", {"x": [0]}, cache_dir=tmp / "warm-up", n_jobs=1, progress=False)
+        print(
+            f"{'steps':>6} {'s/cell':>7} {'n_jobs=1':>9} {'cold':>6} {'warm':>6} {'warm, 1 cell/call':>18}"
+            "   (ratios: parallel / n_jobs=1; target <= 0.6)"
+        )
+        for steps in args.steps:
+            _stop_workers()
+            t_seq, seq = toy(steps, 1)
+            t_cold, cold = toy(steps, cores)
+            seqs, warm, single = [t_seq], [], []
+            for _ in range(args.rounds):  # interleaved, so that load from other processes hits all alike
+                warm.append(toy(steps, cores)[0])
+                single.append(toy(steps, cores, chunk_size=1)[0])
+                if len(seqs) < args.rounds:
+                    seqs.append(toy(steps, 1)[0])
+            t_seq, t_warm, t_single = (float(np.median(x)) for x in (seqs, warm, single))
+            cols = ["eval_loss", "final_loss", "dims_per_feature", "key"]
+            same = seq[cols].equals(cold[cols])
+            per_cell = float(seq["cell_seconds"].mean())
+            out["sizes"][steps] = dict(
+                cell_seconds=per_cell,
+                sequential_s=t_seq,
+                parallel_cold_s=t_cold,
+                parallel_warm_s=t_warm,
+                parallel_warm_one_cell_per_call_s=t_single,
+                ratio_cold=t_cold / t_seq,
+                ratio_warm=t_warm / t_seq,
+                ratio_warm_one_cell_per_call=t_single / t_seq,
+                identical=bool(same),
+            )
+            print(
+                f"{steps:6d} {per_cell:7.3f} {t_seq:8.2f}s {t_cold / t_seq:6.2f} {t_warm / t_seq:6.2f} "
+                f"{t_single / t_seq:18.2f}   identical tables: {same}; seconds: n_jobs=1 "
+                f"{', '.join(f'{t:.1f}' for t in seqs)}, warm {', '.join(f'{t:.1f}' for t in warm)}"
+            )
+        t_hit, hit = toy(args.steps[0], 1)
+        assert set(hit["status"]) == {"computed"}
+        t_hit, hit = _timed(
+            packing.sweep,
+            "train_toy_model",
+            {**grid, "steps": [args.steps[0]]},
+            seeds=seeds,
+            cache_dir=hit.attrs["cache_dir"],
+            n_jobs=1,
+            progress=False,
+        )
+        assert set(hit["status"]) == {"cached"}
+        out["toy_cache_hit_ms"] = 1e3 * t_hit / cells
+
+        # ------------------------------------------------------------ where a cell's fixed cost goes
+        parts = breakdown(tmp, grid, args.steps[0], 5 if args.quick else 30)
+        n = args.trivial * seeds
+
         def trivial(folder, **where):
-            cells = {"x": list(range(args.trivial))}
             return _timed(
                 packing.sweep,
                 "bench-nothing",
-                cells,
+                {"x": list(range(args.trivial))},
                 seeds=seeds,
                 cache_dir=tmp / folder,
                 progress=False,
                 **where,
             )
 
-        packing.sweep("bench-nothing", {"x": [0]}, cache_dir=tmp / "warm-up", n_jobs=1, progress=False)
-        t_seq, seq = toy("seq", 1)
-        t_cold, par = toy("cold", cores)
-        warm, seqs = [t_cold], [t_seq]
-        for r in range(1, args.rounds):  # interleaved, so that load from other processes hits both alike
-            seqs.append(toy(f"seq{r}", 1)[0])
-            warm.append(toy(f"warm{r}", cores)[0])
-        t_seq = float(np.median(seqs))
-        t_warm = float(np.median(warm[1:])) if len(warm) > 1 else t_cold
-        same = seq["eval_loss"].equals(par["eval_loss"])
-        t_hit, hit = toy("seq", 1)
-        c_hit = _CPU["last"]
-        assert set(hit["status"]) == {"cached"}
-        out.update(
-            sequential_s=t_seq,
-            parallel_cold_s=t_cold,
-            parallel_warm_s=t_warm,
-            ratio_cold=t_cold / t_seq,
-            ratio_warm=t_warm / t_seq,
-            identical=bool(same),
-            toy_cache_hit_ms=1e3 * t_hit / cells,
-            toy_cache_hit_cpu_ms=1e3 * c_hit / cells,
-        )
-        print(
-            f"  n_jobs=1          {t_seq:8.2f} s   (median of {len(seqs)}: "
-            f"{', '.join(f'{t:.1f}' for t in seqs)})"
-        )
-        print(f"  n_jobs={cores} (cold)   {t_cold:8.2f} s   ratio {t_cold / t_seq:.2f}  (target <= 0.6)")
-        print(
-            f"  n_jobs={cores} (warm)   {t_warm:8.2f} s   ratio {t_warm / t_seq:.2f}  "
-            f"(median of {len(warm) - 1}: {', '.join(f'{t:.1f}' for t in warm[1:])})"
-        )
-        print(
-            f"  identical tables: {same}; cache hit {1e3 * t_hit / cells:.2f} ms per toy cell "
-            f"({1e3 * c_hit / cells:.2f} ms CPU)"
-        )
-
+        _stop_workers()
+        t_tcold, _ = trivial("t-cold", n_jobs=cores)
+        t_tchunk, _ = trivial("t-chunk", n_jobs=cores)
+        t_tone, _ = trivial("t-one", n_jobs=cores, chunk_size=1)
         t_local, _ = trivial("t-local", n_jobs=1)
         c_local = _CPU["last"]
         t_thit, _ = trivial("t-local", n_jobs=1)
         c_thit = _CPU["last"]
+        parts.update(
+            worker_call_round_trip=(t_tone - t_tchunk) * cores / n,
+            worker_start_up=t_tcold - t_tchunk,
+            serial_engine_per_cell=t_local / n,
+        )
+        out["breakdown_s"] = parts
+        print(f"\nper-cell overhead breakdown ({args.steps[0]}-step toy cell, do-nothing cells; ms):")
+        rows = [
+            ("cell key (SHA-256 of the canonical config)", parts["cell_key"], "parent"),
+            ("engine around the task call (BLAS limit, summary)", parts["engine_around_task"], "worker"),
+            (f"result file bytes ({parts['result_file_bytes']:,} B npz)", parts["result_bytes"], "worker"),
+            ("atomic write, file fsync only (now)", parts["write_file_fsync"], "writer thread"),
+            (
+                "atomic write, file + folder fsync (before)",
+                parts["write_file_and_folder_fsync"],
+                "(before: parent)",
+            ),
+            ("folder fsync (now once per chunk)", parts["folder_fsync"], "writer, per chunk"),
+            ("cache check of a cell (zip, CRC, header)", parts["cache_check"], "parent (before: per cell)"),
+            ("worker call round trip (1 cell/call - chunks)", parts["worker_call_round_trip"], "per call"),
+            ("all of it, do-nothing cells one after another", parts["serial_engine_per_cell"], "n_jobs=1"),
+        ]
+        for label, seconds, where in rows:
+            print(f"  {label:52s} {1e3 * seconds:8.2f}   {where}")
+        print(
+            f"  worker start-up (cold - warm sweep of {n} do-nothing cells): {parts['worker_start_up']:.2f} s"
+        )
+
         from distributed import Client, LocalCluster
 
         processes = not args.quick
@@ -156,7 +262,6 @@ def main(argv=None) -> dict:
         ):
             t_dask, _ = trivial("t-dask", client=client)
             c_dask = _CPU["last"]
-        n = args.trivial * seeds
         out.update(
             trivial_cells=n,
             local_ms_per_cell=1e3 * t_local / n,
@@ -166,7 +271,7 @@ def main(argv=None) -> dict:
             dask_client_cpu_ms_per_cell=1e3 * c_dask / n,
             trivial_cache_hit_cpu_ms=1e3 * c_thit / n,
         )
-        print(f"{n} do-nothing cells")
+        print(f"\n{n} do-nothing cells")
         kind = "processes" if processes else "threads"
         print(f"{'':28}wall ms/cell   CPU ms/cell (this process: load-independent)")
         print(f"  local, one after another  {1e3 * t_local / n:9.2f}   {1e3 * c_local / n:9.2f}")
@@ -174,9 +279,8 @@ def main(argv=None) -> dict:
             f"  Dask LocalCluster, 2 {kind[:5]} {1e3 * t_dask / n:9.2f}   {1e3 * c_dask / n:9.2f}  "
             "(target < 50 wall)"
         )
-        print(
-            f"  cache hit                 {1e3 * t_thit / n:9.2f}   {1e3 * c_thit / n:9.2f}  (target < 5)"
-        )
+        print(f"  cache hit                 {1e3 * t_thit / n:9.2f}   {1e3 * c_thit / n:9.2f}  (target < 5)")
+        print(f"  cache hit, toy cells      {out['toy_cache_hit_ms']:9.2f}")
     out["load_average_end"] = os.getloadavg()[0]
     print(f"load average at the end {out['load_average_end']:.1f} (parallel ratios need idle cores)")
     return out

@@ -105,6 +105,8 @@ CASES += [
     case(load_result, GOOD, cls="ToyModelResult", exc=TypeError, name="cls"),
     case(_enter_atomic_write, HERE / "t.txt", text="yes", exc=TypeError, name="text"),
     case(_enter_atomic_write, HERE / "t.txt", text=1, exc=TypeError, name="text"),
+    case(_enter_atomic_write, HERE / "t.txt", sync_folder="no", exc=TypeError, name="sync_folder"),
+    case(_enter_atomic_write, HERE / "t.txt", sync_folder=None, exc=TypeError, name="sync_folder"),
     case(from_torch_layout, "weight", exc=TypeError, name="weight"),
     case(from_torch_layout, [["a", "b"]], exc=TypeError, name="weight"),
 ]

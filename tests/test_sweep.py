@@ -234,6 +234,100 @@ def test_failing_cell_raises_and_keeps_finished_cells(tmp_path):
     assert list(table["status"]) == ["cached", "cached"]
 
 
+# --------------------------------------------------------------------------- chunks of cells per worker call
+
+#: How and when a cell was computed, not what: the engine's columns and the toy model's wall time.
+ENGINE_ONLY = ["status", "cell_seconds", "path", "seconds"]
+
+
+def test_chunked_and_unchunked_sweeps_give_identical_tables_and_files(tmp_path):
+    grid = {**TOY, "sparsity": [0.0, 0.5, 0.7, 0.9, 0.95], "steps": [60]}
+    tables = {
+        (n_jobs, chunk): sweep(
+            "train_toy_model",
+            grid,
+            seeds=2,
+            cache_dir=tmp_path / f"{n_jobs}-{chunk}",
+            n_jobs=n_jobs,
+            chunk_size=chunk,
+            progress=False,
+        )
+        for n_jobs, chunk in [(1, None), (2, 1), (2, 3), (2, None), (2, 100)]
+    }
+    serial = tables[(1, None)]
+    assert len(serial) == 10 and set(serial["status"]) == {"computed"}
+    for (n_jobs, chunk), table in tables.items():
+        assert table.drop(columns=ENGINE_ONLY).equals(serial.drop(columns=ENGINE_ONLY)), (n_jobs, chunk)
+        assert set(table["status"]) == {"computed"}
+        folder = tmp_path / f"{n_jobs}-{chunk}" / "train_toy_model"
+        assert sorted(p.name for p in folder.iterdir()) == sorted(f"{k}.npz" for k in serial["key"])
+        for a, b in zip(serial["path"], table["path"], strict=True):
+            ra, rb = load_cell(a), load_cell(b)
+            assert (ra.config, ra.seed) == (rb.config, rb.seed)
+            assert {**ra.summary, "seconds": 0} == {**rb.summary, "seconds": 0}
+            assert np.array_equal(ra.result.W, rb.result.W)
+            assert np.array_equal(ra.result.loss_history, rb.result.loss_history)
+    # the cells of a chunked sweep are the cache of an unchunked one, and the other way round
+    again = sweep("train_toy_model", grid, seeds=2, cache_dir=tmp_path / "2-3", n_jobs=1, progress=False)
+    assert set(again["status"]) == {"cached"}
+    serial_cache = tmp_path / "1-None"
+    again = sweep(
+        "train_toy_model", grid, seeds=2, cache_dir=serial_cache, n_jobs=2, chunk_size=4, progress=False
+    )
+    assert set(again["status"]) == {"cached"}
+
+
+def _stop_at_seven(x, rng=None):
+    """Fails on x = 7 (the first run of the resume test), else returns numbers drawn from rng."""
+    if x == 7:
+        raise RuntimeError("interrupted at x = 7")
+    return _drawn(x, rng)
+
+
+def _drawn(x, rng=None):
+    return {"y": float(np.random.default_rng(rng).normal()) + x, "pid": os.getpid()}
+
+
+def test_an_interruption_inside_a_chunk_keeps_its_finished_cells_and_recomputes_only_the_rest(tmp_path):
+    register_task("test-resume", _stop_at_seven, replace=True, version="1")
+    xs = list(range(8))
+    with pytest.raises(SweepError, match=r"task 'test-resume' failed on the cell \(x=7\)"):
+        # chunks [0..3] and [4..7]: the second stops at its last cell, after storing 4, 5, 6
+        sweep("test-resume", {"x": xs}, cache_dir=tmp_path, n_jobs=2, chunk_size=4, progress=False)
+    folder = tmp_path / "test-resume"
+    stamps = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in folder.glob("*.npz")}
+    register_task("test-resume", _drawn, replace=True, version="1")  # same keys: the same task, resumed
+    keys = {x: cell_key("test-resume", {"x": x}, 0, task_version="1") for x in xs}
+    assert {f"{keys[x]}.npz" for x in (4, 5, 6)} <= set(stamps)  # finished inside the failed chunk
+    assert f"{keys[7]}.npz" not in stamps
+    table = sweep("test-resume", {"x": xs}, cache_dir=tmp_path, n_jobs=2, chunk_size=4, progress=False)
+    cached = {x for x, s in zip(table["x"], table["status"], strict=True) if s == "cached"}
+    assert {f"{keys[x]}.npz" for x in cached} == set(stamps)  # exactly the stored cells are reused ...
+    assert set(table["status"]) <= {"cached", "computed"} and 7 not in cached
+    for name, stamp in stamps.items():  # ... and not written again
+        p = folder / name
+        assert (p.stat().st_ino, p.stat().st_mtime_ns) == stamp
+    fresh = sweep("test-resume", {"x": xs}, cache_dir=tmp_path / "fresh", n_jobs=1, progress=False)
+    assert table["y"].equals(fresh["y"])  # the resumed table is the uninterrupted one
+
+
+def test_adaptive_chunks_follow_the_cells_times_and_shrink_at_the_end():
+    from packing.sweep._engine import CHUNK_SECONDS, _Chunks
+
+    todo = [({"x": i}, 0, f"k{i}", None) for i in range(100)]
+    chunks = _Chunks(todo, 2, None)
+    it = iter(chunks)
+    sizes = [len(next(it)), len(next(it))]  # one cell per worker first: nothing measured yet
+    chunks.record([("k0", {}, CHUNK_SECONDS / 10), ("k1", {}, CHUNK_SECONDS / 10)])
+    sizes += [len(c) for c in it]
+    assert sizes[:3] == [1, 1, 10]  # about CHUNK_SECONDS of work per chunk
+    assert sizes[-1] == 1 and all(a >= b for a, b in zip(sizes[2:], sizes[3:], strict=False))
+    assert sum(sizes) == 100
+    flat = [c for chunk in _Chunks(todo, 2, None) for c in chunk]
+    assert flat == [(cfg, s, k) for cfg, s, k, _ in todo]  # every cell once, in order
+    assert [len(c) for c in _Chunks(todo[:7], 2, 3)] == [3, 3, 1]
+
+
 # --------------------------------------------------------------------------- cache: corrupt, stale, resume
 
 
@@ -440,6 +534,9 @@ def _free_port():
         ({"client": 3}, TypeError, "client must be a dask.distributed.Client or a scheduler address"),
         ({"progress": "yes"}, TypeError, "progress must be True, False or 'auto'"),
         ({"cache_dir": 5}, TypeError, "cache_dir must be a folder path"),
+        ({"chunk_size": 0}, ValueError, r"chunk_size must be None \(sized from the cells' times\) or a "),
+        ({"chunk_size": 2.0}, ValueError, "chunk_size must be None .*; got float 2.0"),
+        ({"chunk_size": True}, ValueError, "chunk_size must be None"),
     ],
 )
 def test_bad_input(tmp_path, kwargs, exc, match):
