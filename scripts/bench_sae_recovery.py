@@ -19,15 +19,23 @@ one-to-one matching, "rec" = fraction of true features with a learned cosine
    L1 SAEs over dictionary size and penalty (``--sharkey-full``: at their size,
    512 features in 256 dims).
 
-Run it niced on one thread: ``OMP_NUM_THREADS=1 nice -n 15 .venv/bin/python
-scripts/bench_sae_recovery.py [--quick] [--seed S] [--only geometry,density,ratio,toy,penalty]``.
+Parts 1-3 and 5 run their points as cells of a sweep on every core (``--jobs``),
+cached cell by cell in ``--cache-dir`` (default: a temporary folder), the same
+cells as the figure ``sae_recovery``: ``--cache-dir figures/.cache`` shares the
+figure's cache.
+
+Run it niced: ``OMP_NUM_THREADS=1 nice -n 15 .venv/bin/python
+scripts/bench_sae_recovery.py [--quick] [--seed S] [--only geometry,density,ratio,toy,penalty]
+[--jobs N] [--cache-dir DIR]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
 
+from packing.figures import FigureRun
 from packing.sae import _benchmark as bench
 
 PARTS = ("geometry", "density", "ratio", "toy", "penalty")
@@ -55,24 +63,45 @@ def main(argv=None) -> dict:
         action="store_true",
         help="part 5 at Sharkey et al.'s own size, 512 features in 256 dims (ratios 1, 2; λ 0.1, 0.3)",
     )
+    parser.add_argument("--jobs", type=int, default=None, help="worker processes (default: every core)")
+    parser.add_argument("--cache-dir", default=None, help="folder of the cells' cache (default: temporary)")
     args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        return _run(args, parser, FigureRun(tmp, cache_dir=args.cache_dir or tmp))
+
+
+class _Cells:
+    """The benchmark's sweeps on ``run`` with ``--jobs`` workers (one process in quick mode)."""
+
+    def __init__(self, run: FigureRun, jobs, quick: bool):
+        self.run, self.jobs = run, 1 if quick else jobs
+
+    def cached(self, compute, /, **params):
+        return self.run.cached(compute, **params)
+
+    def sweep(self, task, grid, **kwargs):
+        return self.run.sweep(task, grid, **{**kwargs, "n_jobs": self.jobs or kwargs.get("n_jobs")})
+
+
+def _run(args, parser, figure_run: FigureRun) -> dict:
     parts = [p for p in args.only.split(",") if p]
     unknown = sorted(set(parts) - set(PARTS))
     if unknown:
         parser.error(f"--only must name parts among {', '.join(PARTS)}; got {', '.join(unknown)}")
     q, seed, out = args.quick, args.seed, {}
+    run = _Cells(figure_run, args.jobs, q)
     t0 = time.perf_counter()
     if "geometry" in parts:
         print("1. recovery against the geometry of the truth (4 active per sample, latents = 2n)")
-        out["geometry"] = bench.geometry_benchmark(quick=q, seed=seed, report=_row)
+        out["geometry"] = bench.geometry_benchmark(quick=q, seed=seed, report=_row, run=run)
     if "density" in parts:
         print("2. recovery against active features per sample")
         out["density"] = bench.density_sweep(
-            quick=q, seed=seed, report=lambda f, r: _row(f"{f} a={r['n_active']:g}", r)
+            quick=q, seed=seed, report=lambda f, r: _row(f"{f} a={r['n_active']:g}", r), run=run
         )
     if "ratio" in parts:
         print("3. SAE against SVD as n/d grows (random packings, 2 active per sample)")
-        out["ratio"] = bench.ratio_sweep(quick=q, seed=seed, report=_row)
+        out["ratio"] = bench.ratio_sweep(quick=q, seed=seed, report=_row, run=run)
     if "toy" in parts:
         print("4. the rows of a trained toy model from its hidden activations")
         toy = bench.toy_benchmark(quick=q, seed=seed)
@@ -99,7 +128,7 @@ def main(argv=None) -> dict:
             )
 
         size = dict(n=512, d=256, ratios=(1, 2), penalties=(0.1, 0.3)) if args.sharkey_full else {}
-        pen = bench.penalty_sweep(quick=q, seed=seed, report=show, **size)
+        pen = bench.penalty_sweep(quick=q, seed=seed, report=show, run=run, **size)
         print(
             f"  SVD (PCA, d of n)  mmcs={float(pen['svd_mmcs']):.3f} mcc={float(pen['svd_mcc']):.3f}"
             f" rec={float(pen['svd_recovered']):.2f} (ceiling d/n = {int(pen['d']) / int(pen['n']):.2f})"

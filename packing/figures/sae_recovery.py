@@ -29,7 +29,9 @@ What differs from Sharkey et al.: smaller sizes, fewer dictionary sizes and
 shorter training (numpy, CPU; ``--sharkey-full`` of the benchmark script runs
 their size). Quick mode (a test, not a
 result) uses 6 features in 3 dims and 60 training steps. The numbers are
-those of ``scripts/bench_sae_recovery.py`` (same functions, same seeds).
+those of ``scripts/bench_sae_recovery.py`` (same functions, same seeds); each
+point is a cell of the sweep tasks ``sae_recovery_point`` / ``sae_penalty_point``
+(all cores, cached cell by cell in ``.cache/sweep``).
 """
 
 from __future__ import annotations
@@ -131,8 +133,9 @@ def draw(axes, geo, dens, ratio, pen) -> None:
 def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: int = 0):
     """Draw into ``out_dir`` (``quick``: tiny sizes, ``force``: recompute the cache); return the paths."""
     with FigureRun(out_dir, force=force) as run:
+        # every point is a cell of a cached sweep on all cores (one process in quick mode)
         tables = {
-            name: run.cached(fn, quick=quick, seed=seed)
+            name: fn(quick=quick, seed=seed, run=run)
             for name, fn in (
                 ("geo", bench.geometry_benchmark),
                 ("dens", bench.density_sweep),

@@ -13,7 +13,11 @@ the settings are the benchmark's, not an API.
   several TopK SAE seeds and the SVD baseline -> their recovery metrics.
 * :func:`geometry_benchmark`, :func:`density_sweep`, :func:`ratio_sweep`,
   :func:`toy_benchmark`, :func:`penalty_sweep`: the tables, as dicts of arrays
-  (what :meth:`packing.figures._kit.FigureRun.cached` stores).
+  (what :meth:`packing.figures._kit.FigureRun.cached` stores). Given ``run`` (a
+  :class:`packing.figures.FigureRun`), their points are cells of the sweep tasks
+  ``sae_recovery_point`` and ``sae_penalty_point`` (:func:`recovery_cell`,
+  :func:`penalty_cell`): computed on every core and cached one by one, with the
+  same streams, so the same numbers, as one after another here.
 """
 
 from __future__ import annotations
@@ -167,6 +171,63 @@ def recovery_point(W, *, n_active, n_samples, steps, n_seeds, stream, latent_rat
     )
 
 
+def _stream_args(stream: np.random.SeedSequence) -> dict:
+    """Return a spawned stream as plain data (a sweep cell's configuration): entropy and spawn key."""
+    return dict(stream_entropy=int(stream.entropy), stream_key=[int(k) for k in stream.spawn_key])
+
+
+def _stream(stream_entropy: int, stream_key) -> np.random.SeedSequence:
+    """Return the stream of :func:`_stream_args` again (fresh: nothing spawned from it yet)."""
+    return np.random.SeedSequence(stream_entropy, spawn_key=tuple(stream_key))
+
+
+def recovery_cell(
+    W, *, n_active, n_samples, steps, n_seeds, stream_entropy, stream_key, latent_ratio=2
+) -> dict:
+    """:func:`recovery_point` with its stream given as plain data: the sweep task ``sae_recovery_point``."""
+    stream = _stream(stream_entropy, stream_key)
+    return recovery_point(
+        np.asarray(W),
+        n_active=n_active,
+        n_samples=n_samples,
+        steps=steps,
+        n_seeds=n_seeds,
+        stream=stream,
+        latent_ratio=latent_ratio,
+    )
+
+
+_TASKS = {"sae_recovery_point": recovery_cell}
+
+
+def _task(name: str) -> str:
+    """Register the sweep task ``name`` of this module (once per process); return its name."""
+    from ..sweep import register_task, sweep_tasks
+
+    fn = _TASKS[name]
+    if sweep_tasks().get(name) is None or sweep_tasks()[name].fn is not fn:
+        register_task(name, fn, seed_arg=None, replace=True)
+    return name
+
+
+def _cells(task: str, configs: list[dict], run, quick: bool) -> list[dict]:
+    """Results of ``_TASKS[task](**config)`` for each config: a cached sweep on ``run``, or here."""
+    if run is None:
+        return [_TASKS[task](**config) for config in configs]
+    from ..sweep import load_cell
+
+    table = run.sweep(_task(task), configs, n_jobs=1 if quick else None)
+    return [load_cell(path).result for path in table["path"]]
+
+
+def _recovery_points(points: list[tuple[np.ndarray, float, np.random.SeedSequence]], quick, run) -> list:
+    """:func:`recovery_point` of each ``(W, n_active, stream)`` at the benchmark's settings."""
+    configs = [
+        dict(W=W, n_active=float(a), **_settings(quick), **_stream_args(stream)) for W, a, stream in points
+    ]
+    return _cells("sae_recovery_point", configs, run, quick)
+
+
 def _table(rows: list[dict], **extra) -> dict:
     keys = rows[0].keys()
     out = {key: np.array([r[key] for r in rows]) for key in keys}
@@ -180,21 +241,37 @@ def _settings(quick: bool) -> dict:
     return dict(n_samples=20000, steps=2000, n_seeds=2)
 
 
-def geometry_benchmark(*, n_active: float = 4.0, quick: bool = False, seed: int = 0, report=None) -> dict:
-    """Recovery of every packing of :func:`geometry_suite` at ``n_active`` features per sample."""
+def suite_arrays(*, quick: bool = False, seed: int = 0) -> dict:
+    """:func:`geometry_suite` as arrays (``family``, ``W0``, ``W1``, ...), what a figure run caches."""
     suite = geometry_suite(quick=quick, seed=seed)
+    return {"family": np.array([f for f, _ in suite]), **{f"W{i}": W for i, (_, W) in enumerate(suite)}}
+
+
+def geometry_benchmark(
+    *, n_active: float = 4.0, quick: bool = False, seed: int = 0, report=None, run=None
+) -> dict:
+    """Recovery of every packing of :func:`geometry_suite` at ``n_active`` features per sample.
+
+    ``run`` (a :class:`~packing.figures.FigureRun`): the suite is cached there
+    and the points are a sweep on every core (the same numbers).
+    """
+    if run is None:
+        suite = geometry_suite(quick=quick, seed=seed)
+    else:
+        arrays = run.cached(suite_arrays, quick=quick, seed=seed)
+        suite = [(str(f), arrays[f"W{i}"]) for i, f in enumerate(arrays["family"])]
     streams = np.random.SeedSequence(seed).spawn(len(suite))
-    rows, families = [], []
-    for (family, W), stream in zip(suite, streams, strict=True):
-        row = recovery_point(W, n_active=n_active, stream=stream, **_settings(quick))
-        rows.append(row)
-        families.append(family)
+    rows = _recovery_points(
+        [(W, n_active, stream) for (_, W), stream in zip(suite, streams, strict=True)], quick, run
+    )
+    families = [family for family, _ in suite]
+    for family, row in zip(families, rows, strict=True):
         if report:
             report(family, row)
     return _table(rows, family=np.array(families), n_active=n_active)
 
 
-def density_sweep(*, quick: bool = False, seed: int = 0, report=None) -> dict:
+def density_sweep(*, quick: bool = False, seed: int = 0, report=None, run=None) -> dict:
     """Recovery against features per sample: ETF, tegum digons, overlapping sets and random at (30, 15)."""
     gen = np.random.default_rng(seed)
     if quick:
@@ -209,28 +286,25 @@ def density_sweep(*, quick: bool = False, seed: int = 0, report=None) -> dict:
             ("random", random_packing(n, d, rng=gen)),
         ]
     streams = iter(np.random.SeedSequence(seed + 1).spawn(len(suite) * len(actives)))
-    rows, families = [], []
-    for family, W in suite:
-        for a in actives:
-            row = recovery_point(W, n_active=a, stream=next(streams), **_settings(quick))
-            row["n_active"] = a
-            rows.append(row)
-            families.append(family)
-            if report:
-                report(family, row)
-    return _table(rows, family=np.array(families))
+    points = [(family, W, a, next(streams)) for family, W in suite for a in actives]
+    rows = _recovery_points([(W, a, stream) for _, W, a, stream in points], quick, run)
+    for (family, _, a, _), row in zip(points, rows, strict=True):
+        row["n_active"] = a
+        if report:
+            report(family, row)
+    return _table(rows, family=np.array([family for family, *_ in points]))
 
 
-def ratio_sweep(*, quick: bool = False, seed: int = 0, report=None) -> dict:
+def ratio_sweep(*, quick: bool = False, seed: int = 0, report=None, run=None) -> dict:
     """SAE against SVD as ``n/d`` grows: random packings in ``d = 8`` with 2 features per sample."""
     d, ratios = (3, (1, 2)) if quick else (8, (0.5, 1, 2, 3, 4))
     streams = np.random.SeedSequence(seed + 2).spawn(len(ratios))
-    rows = []
+    points = []
     for r, stream in zip(ratios, streams, strict=True):
         s_w, s_point = stream.spawn(2)
-        W = random_packing(int(r * d), d, rng=np.random.default_rng(s_w))
-        row = recovery_point(W, n_active=2.0, stream=s_point, **_settings(quick))
-        rows.append(row)
+        points.append((random_packing(int(r * d), d, rng=np.random.default_rng(s_w)), 2.0, s_point))
+    rows = _recovery_points(points, quick, run)
+    for r, row in zip(ratios, rows, strict=True):
         if report:
             report(f"n/d={r}", row)
     return _table(rows)
@@ -283,6 +357,40 @@ def toy_benchmark(*, n_features=200, d=20, sparsity=0.99, toy_steps=5000, quick=
     return out
 
 
+def _penalty_problem(n, d, n_active, n_samples, stream_entropy):
+    """Return the data of the penalty sweep (the same in every cell that rebuilds it)."""
+    s_w, s_data = (_stream(stream_entropy, [i]) for i in (0, 1))
+    W = random_packing(n, d, rng=np.random.default_rng(s_w))
+    return sparse_activations(
+        W, n_samples=n_samples, n_active=n_active, frequencies="geometric", rng=np.random.default_rng(s_data)
+    )
+
+
+def penalty_cell(*, n, d, n_active, n_samples, ratio, penalties, steps, stream_entropy, stream_key) -> dict:
+    """One dictionary size of the penalty sweep, every penalty: the sweep task ``sae_penalty_point``.
+
+    Returns the :func:`_summary` numbers, one array entry per penalty.
+    """
+    data = _penalty_problem(n, d, n_active, n_samples, stream_entropy)
+    sae = train_sae(
+        data,
+        n_latents=max(1, int(ratio * n)),
+        l1_coefficient=list(penalties),
+        steps=steps,
+        batch_size=256,
+        lr=3e-3,
+        eval_size=8192,
+        rng=np.random.default_rng(_stream(stream_entropy, stream_key)),
+        n_threads=1,
+        progress=False,
+    )
+    rows = [_summary(recovery_metrics(sae, data, instance=i, structure=False)) for i in range(len(penalties))]
+    return {key: np.array([row[key] for row in rows]) for key in rows[0]}
+
+
+_TASKS["sae_penalty_point"] = penalty_cell
+
+
 def penalty_sweep(
     *,
     n=128,
@@ -294,38 +402,38 @@ def penalty_sweep(
     quick=False,
     seed=0,
     report=None,
+    run=None,
 ) -> dict:
-    """Train L1 SAEs over size and penalty on the sparse-coding toy of Sharkey et al. (2022)."""
+    """Train L1 SAEs over size and penalty on the sparse-coding toy of Sharkey et al. (2022).
+
+    One cell per dictionary size (its penalties are trained together, as instances
+    of one model); ``run``: a sweep on every core, cached per size.
+    """
     if quick:
         n, d, ratios, penalties, steps = 8, 4, (1,), (0.1,), 60
-    s_w, s_data, *s_sae = np.random.SeedSequence(seed + 4).spawn(2 + len(ratios))
-    W = random_packing(n, d, rng=np.random.default_rng(s_w))
-    data = sparse_activations(
-        W,
-        n_samples=2000 if quick else 40000,
-        n_active=n_active,
-        frequencies="geometric",
-        rng=np.random.default_rng(s_data),
-    )
-    rows = []
-    for r, stream in zip(ratios, s_sae, strict=True):
-        sae = train_sae(
-            data,
-            n_latents=max(1, int(r * n)),
-            l1_coefficient=list(penalties),
+    n_samples = 2000 if quick else 40000
+    entropy = seed + 4
+    s_sae = np.random.SeedSequence(entropy).spawn(2 + len(ratios))[2:]
+    configs = [
+        dict(
+            n=n,
+            d=d,
+            n_active=float(n_active),
+            n_samples=n_samples,
+            ratio=r,
+            penalties=[float(lam) for lam in penalties],
             steps=steps,
-            batch_size=256,
-            lr=3e-3,
-            eval_size=8192,
-            rng=np.random.default_rng(stream),
-            n_threads=1,
-            progress=False,
+            **_stream_args(stream),
         )
+        for r, stream in zip(ratios, s_sae, strict=True)
+    ]
+    cells = _cells("sae_penalty_point", configs, run, quick)
+    rows = []
+    for r, cell in zip(ratios, cells, strict=True):
         for i, lam in enumerate(penalties):
-            m = recovery_metrics(sae, data, instance=i, structure=False)
-            row = dict(ratio=r, penalty=lam, **_summary(m))
+            row = dict(ratio=r, penalty=lam, **{key: cell[key][i].item() for key in cell})
             rows.append(row)
             if report:
                 report(f"ratio={r} λ={lam}", row)
-    v = svd_metrics(data)
+    v = svd_metrics(_penalty_problem(n, d, n_active, n_samples, entropy))
     return _table(rows, n=n, d=d, svd_mmcs=v["mmcs"], svd_mcc=v["mcc"], svd_recovered=v["recovered"])
