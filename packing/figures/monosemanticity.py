@@ -118,6 +118,61 @@ def measure(*, seeds: int, **params) -> dict[str, np.ndarray]:
     }
 
 
+def measure_cell(
+    *,
+    seeds,
+    n_features,
+    d,
+    n_neurons,
+    density,
+    steps,
+    batch_size,
+    lr,
+    init_bias=0.0,
+    bias_decay=0.0,
+    input_noise=0.0,
+    rng=None,
+    n_threads=None,
+    blas_threads=None,
+    progress=False,
+) -> dict[str, np.ndarray]:
+    """:func:`measure` with its arguments spelled out: the sweep task ``monosemanticity_measure``.
+
+    One cell trains every condition and seed of one sweep (or one neuron count)
+    as instances of one model with one ``rng``, exactly as :func:`measure` does.
+    """
+    return measure(
+        seeds=seeds,
+        n_features=n_features,
+        d=d,
+        n_neurons=n_neurons,
+        density=density,
+        steps=steps,
+        batch_size=batch_size,
+        lr=lr,
+        init_bias=init_bias,
+        bias_decay=bias_decay,
+        input_noise=input_noise,
+        rng=rng,
+        n_threads=n_threads,
+        blas_threads=blas_threads,
+        progress=progress,
+    )
+
+
+#: The sweep task of a sweep's cell (registered when the sweeps run).
+TASK = "monosemanticity_measure"
+
+
+def _task() -> str:
+    from ..sweep import register_task, sweep_tasks
+
+    if TASK not in sweep_tasks() or sweep_tasks()[TASK].fn is not measure_cell:
+        # the seed is an ordinary argument: each cell has its own (the paper's sweeps, seed + j)
+        register_task(TASK, measure_cell, seed_arg=None, replace=True)
+    return TASK
+
+
 PARTS = ("bias", "neurons", "noise")
 
 
@@ -125,53 +180,62 @@ def sweeps(run: FigureRun, *, quick: bool = False, seed: int = 0, parts=PARTS) -
     """Run (or read from ``run``'s cache) the sweeps in ``parts``; return ``{name: {"x": ..., "data": ...}}``.
 
     Each ``data[key]`` has shape ``(conditions, seeds, ...)``; for ``"neurons"``
-    it is a list over ``K_RATIOS`` of such dicts (the sizes differ). Every part
-    is cached on its own, so parts may be computed by separate processes.
+    it is a list over ``K_RATIOS`` of such dicts (the sizes differ). Each part
+    (each neuron count) is a cell of one sweep on every core (one process in
+    quick mode), cached on its own, so parts may also be computed by separate
+    processes.
     """
     size = dict(QUICK if quick else FULL)
     seeds = size.pop("seeds")
     n = size["n_features"]
-    common = dict(size, seeds=seeds, n_threads=1, blas_threads=1, progress=False)
+    common = dict(size, seeds=seeds)
 
     def grouped(data, conditions):
         return {key: value.reshape(conditions, seeds, *value.shape[1:]) for key, value in data.items()}
 
-    out = {"sizes": dict(size, seeds=seeds)}
+    cells = {}  # (part, index) -> the cell's configuration; all of them one sweep on every core
     if "bias" in parts:
-        bias = run.cached(
-            measure,
-            **common,
+        cells["bias", 0] = dict(
+            common,
             n_neurons=K_RATIO * n,
             init_bias=np.array((0.0, *BIAS_INITS)),
             bias_decay=np.array((0.0,) + (DECAY,) * len(BIAS_INITS)),
             rng=seed,
         )
-        labels = ["0, no decay", *map(str, BIAS_INITS)]
-        out["bias"] = {"x": labels, "data": grouped(bias, 1 + len(BIAS_INITS))}
     if "neurons" in parts:
-        neurons = []
         for j, ratio in enumerate(K_RATIOS):
-            data = run.cached(
-                measure,
-                **common,
+            cells["neurons", j] = dict(
+                common,
                 n_neurons=max(1, int(round(ratio * n))),
                 init_bias=np.array((0.0, -1.0)),
                 bias_decay=np.array((0.0, DECAY)),
                 rng=seed + 1 + j + (j >= 4),  # seed + 5 is the noise sweep's
             )
-            neurons.append(grouped(data, 2))
-        out["neurons"] = {"x": np.array(K_RATIOS), "data": neurons}
     if "noise" in parts:
-        noise = run.cached(
-            measure,
-            **common,
+        cells["noise", 0] = dict(
+            common,
             n_neurons=K_RATIO * n,
             init_bias=np.repeat([0.0, -1.0], len(NOISES)),
             bias_decay=np.repeat([0.0, DECAY], len(NOISES)),
             input_noise=np.tile(np.array(NOISES), 2),
             rng=seed + 5,
         )
-        out["noise"] = {"x": np.array(NOISES), "data": grouped(noise, 2 * len(NOISES))}
+    data = {}
+    if cells:
+        from ..sweep import load_cell
+
+        table = run.sweep(_task(), list(cells.values()), n_jobs=1 if quick else None)
+        data = {cell: load_cell(path).result for cell, path in zip(cells, table["path"], strict=True)}
+
+    out = {"sizes": dict(size, seeds=seeds)}
+    if "bias" in parts:
+        labels = ["0, no decay", *map(str, BIAS_INITS)]
+        out["bias"] = {"x": labels, "data": grouped(data["bias", 0], 1 + len(BIAS_INITS))}
+    if "neurons" in parts:
+        neurons = [grouped(data["neurons", j], 2) for j in range(len(K_RATIOS))]
+        out["neurons"] = {"x": np.array(K_RATIOS), "data": neurons}
+    if "noise" in parts:
+        out["noise"] = {"x": np.array(NOISES), "data": grouped(data["noise", 0], 2 * len(NOISES))}
     return out
 
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._validation import _describe, check_float, check_int, check_packing
 from ..bounds import welch_bound
 from ..constructions import (
     equiangular_tight_frame,
@@ -178,7 +179,11 @@ def _stream_args(stream: np.random.SeedSequence) -> dict:
 
 def _stream(stream_entropy: int, stream_key) -> np.random.SeedSequence:
     """Return the stream of :func:`_stream_args` again (fresh: nothing spawned from it yet)."""
-    return np.random.SeedSequence(stream_entropy, spawn_key=tuple(stream_key))
+    entropy = check_int(stream_entropy, "stream_entropy", minimum=0)
+    if not isinstance(stream_key, list | tuple):
+        raise TypeError(f"stream_key must be a list of ints >= 0 (a spawn key); got {_describe(stream_key)}.")
+    key = tuple(check_int(k, f"stream_key[{i}]", minimum=0) for i, k in enumerate(stream_key))
+    return np.random.SeedSequence(entropy, spawn_key=key)
 
 
 def recovery_cell(
@@ -187,7 +192,7 @@ def recovery_cell(
     """:func:`recovery_point` with its stream given as plain data: the sweep task ``sae_recovery_point``."""
     stream = _stream(stream_entropy, stream_key)
     return recovery_point(
-        np.asarray(W),
+        check_packing(W, "W", min_rows=2),
         n_active=n_active,
         n_samples=n_samples,
         steps=steps,
@@ -371,6 +376,8 @@ def penalty_cell(*, n, d, n_active, n_samples, ratio, penalties, steps, stream_e
 
     Returns the :func:`_summary` numbers, one array entry per penalty.
     """
+    ratio = check_float(ratio, "ratio", minimum=0.0, strict_min=True)
+    stream = _stream(stream_entropy, stream_key)
     data = _penalty_problem(n, d, n_active, n_samples, stream_entropy)
     sae = train_sae(
         data,
@@ -380,7 +387,7 @@ def penalty_cell(*, n, d, n_active, n_samples, ratio, penalties, steps, stream_e
         batch_size=256,
         lr=3e-3,
         eval_size=8192,
-        rng=np.random.default_rng(_stream(stream_entropy, stream_key)),
+        rng=np.random.default_rng(stream),
         n_threads=1,
         progress=False,
     )
