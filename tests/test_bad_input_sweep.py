@@ -14,6 +14,8 @@ from test_bad_input_common import (
 )
 
 from packing import cell_key, load_cell, read_grid, register_task, sweep, sweep_dataset
+from packing.figures.monosemanticity import QUICK, measure_cell
+from packing.sae._benchmark import penalty_cell, recovery_cell
 
 HERE = Path(tempfile.mkdtemp(prefix="packing-bad-input-sweep-"))
 (HERE / "file").write_text("x")
@@ -115,6 +117,26 @@ CASES = [
     case(read_grid, HERE, exc=ValueError, name="path"),
     case(read_grid, 5, exc=TypeError, name="path"),
     case(load_cell, 5, exc=TypeError, name="path"),
+]
+# the figures' sweep tasks (sae_recovery, monosemanticity): each refuses what it cannot run, naming it
+POINT = dict(
+    W=np.eye(3)[:, :2], n_active=1.0, n_samples=50, steps=2, n_seeds=1, stream_entropy=0, stream_key=[0]
+)
+PENALTY = dict(
+    n=4, d=2, n_active=1.0, n_samples=50, ratio=1, penalties=[0.1], steps=2, stream_entropy=4, stream_key=[2]
+)
+MONO = {k: v for k, v in QUICK.items() if k != "seeds"} | dict(n_neurons=4, steps=2, rng=0)
+CASES += [
+    *substitute(sweep, GOOD, OPTIONS, "chunk_size", [(0, ValueError), (-1, ValueError), (1.5, ValueError)]),
+    *substitute(sweep, GOOD, OPTIONS, "chunk_size", [("2", ValueError), (True, ValueError)]),
+    *substitute(recovery_cell, (), POINT, "W", [(np.zeros(3), ValueError), ("W", TypeError)]),
+    *substitute(recovery_cell, (), POINT, "stream_entropy", [(-1, ValueError), (0.5, TypeError)]),
+    *substitute(recovery_cell, (), POINT, "stream_key", [("0", TypeError), (5, TypeError)]),
+    case(recovery_cell, **{**POINT, "stream_key": [0, -2]}, exc=ValueError, name="stream_key[1]"),
+    *substitute(penalty_cell, (), PENALTY, "ratio", [(0, ValueError), ("1", TypeError)]),
+    *substitute(penalty_cell, (), PENALTY, "stream_key", [(None, TypeError)]),
+    *substitute(measure_cell, (), {**MONO, "seeds": 1}, "seeds", [(0, ValueError), (1.5, TypeError)]),
+    *substitute(measure_cell, (), {**MONO, "seeds": 1}, "n_features", [(0, ValueError)]),
 ]
 FILES = (load_cell, read_grid)  # file errors: the wording is io's (test_bad_input_io)
 

@@ -811,3 +811,81 @@ def test_coherence_figure_draws_its_cached_cells():
     assert [c.config["n"] for c in cells] == list(facts["ns"]) == [4, 5, 6, 7]
     assert {(c.config["d"], c.config["budget"], c.seed) for c in cells} == {(3, 0.1, 0)}
     assert [c.result.coherence for c in cells] == list(facts["optimizer"])
+
+
+class _OnTwoWorkers:
+    """A FigureRun whose sweeps run on two worker processes even in quick mode (as the full figures do)."""
+
+    def __init__(self, run):
+        self.run, self.tasks = run, []
+
+    def cached(self, compute, /, **params):
+        return self.run.cached(compute, **params)
+
+    def sweep(self, task, grid, **kwargs):
+        table = self.run.sweep(task, grid, **{**kwargs, "n_jobs": 2, "progress": False})
+        self.tasks.append((task, list(table["status"])))
+        return table
+
+
+def _same_tables(a: dict, b: dict) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        x, y = np.asarray(a[key]), np.asarray(b[key])
+        assert x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y), key
+
+
+def test_sae_recovery_points_are_cached_sweep_cells_equal_to_the_hand_loop(tmp_path):
+    from packing.figures import FigureRun
+    from packing.sae import _benchmark as bench
+
+    parts = (bench.geometry_benchmark, bench.density_sweep, bench.ratio_sweep, bench.penalty_sweep)
+    by_hand = [fn(quick=True, seed=1) for fn in parts]  # one point after another in this process
+    with FigureRun(tmp_path) as figure_run:
+        run = _OnTwoWorkers(figure_run)
+        swept = [fn(quick=True, seed=1, run=run) for fn in parts]
+        for a, b in zip(by_hand, swept, strict=True):
+            _same_tables(a, b)
+        assert [t for t, _ in run.tasks] == ["sae_recovery_point"] * 3 + ["sae_penalty_point"]
+        assert all(set(status) == {"computed"} for _, status in run.tasks)
+        folder = tmp_path / ".cache" / "sweep"
+        cells = len(by_hand[0]["n"]) + len(by_hand[1]["n"]) + len(by_hand[2]["n"])
+        assert len(list((folder / "sae_recovery_point").glob("*.npz"))) == cells
+        run.tasks.clear()
+        again = [fn(quick=True, seed=1, run=run) for fn in parts]  # every point from the cache
+        assert all(set(status) == {"cached"} for _, status in run.tasks)
+        for a, b in zip(by_hand, again, strict=True):
+            _same_tables(a, b)
+
+
+def test_monosemanticity_sweeps_are_cached_cells_equal_to_direct_measurements(tmp_path):
+    from packing.figures import FigureRun
+    from packing.figures import monosemanticity as drv
+
+    with FigureRun(tmp_path) as figure_run:
+        run = _OnTwoWorkers(figure_run)
+        result = drv.sweeps(run, quick=True, seed=3, parts=("neurons", "noise"))
+    assert run.tasks == [(drv.TASK, ["computed"] * 6)]
+    size = {k: v for k, v in drv.QUICK.items() if k != "seeds"}
+    seeds, n = drv.QUICK["seeds"], drv.QUICK["n_features"]
+    common = dict(size, seeds=seeds, n_threads=1, blas_threads=1, progress=False)
+    for j in (0, 4):  # the paper's k/N sweep: condition-major instances, seed 3 + 1 + j (+1 past the noise's)
+        direct = drv.measure(
+            **common,
+            n_neurons=max(1, round(drv.K_RATIOS[j] * n)),
+            init_bias=np.array([0.0, -1.0]),
+            bias_decay=np.array([0.0, drv.DECAY]),
+            rng=3 + 1 + j + (j >= 4),
+        )
+        got = result["neurons"]["data"][j]
+        for key, value in direct.items():
+            assert np.array_equal(got[key], value.reshape(2, seeds, *value.shape[1:]), equal_nan=True), key
+    direct = drv.measure(
+        **common,
+        n_neurons=drv.K_RATIO * n,
+        init_bias=np.repeat([0.0, -1.0], len(drv.NOISES)),
+        bias_decay=np.repeat([0.0, drv.DECAY], len(drv.NOISES)),
+        input_noise=np.tile(drv.NOISES, 2),
+        rng=3 + 5,
+    )
+    assert np.array_equal(result["noise"]["data"]["clean_loss"].ravel(), direct["clean_loss"])

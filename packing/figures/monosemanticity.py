@@ -54,6 +54,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import monosemanticity, train_monosemanticity_model
+from .._validation import check_int
 from ..train.monosemanticity import heatmap_order
 from ._kit import (
     PAGE_WIDTH,
@@ -142,7 +143,7 @@ def measure_cell(
     as instances of one model with one ``rng``, exactly as :func:`measure` does.
     """
     return measure(
-        seeds=seeds,
+        seeds=check_int(seeds, "seeds"),
         n_features=n_features,
         d=d,
         n_neurons=n_neurons,
