@@ -14,6 +14,11 @@ each measurement alike:
   cells chunked (the default: chunks sized from the first cells' times) and one
   cell per worker call (``chunk_size=1``). Rounds are interleaved and medians
   taken. Target (issue 13): parallel / sequential <= 0.6 on 2 cores.
+* **CPU**: the CPU seconds of this process and its workers in each sweep
+  (psutil), and ``parallel CPU / (cores x sequential CPU)``: the ratio the
+  cores would give if CPU were all the time (no waiting, no imbalance). On a
+  machine shared with other jobs the wall ratios say little (each job gets its
+  share of the cores); the CPU figures do not depend on the load.
 * **per-cell overhead breakdown**: what the engine adds to a cell, each part
   measured on its own in this process (the engine around the task call, the
   result file's bytes, the atomic write with and without the folder's fsync,
@@ -52,11 +57,33 @@ def nothing(x, rng=None):
 _CPU = {}
 
 
+def _children_cpu() -> dict[int, float]:
+    """CPU seconds so far of each live child process (the joblib workers), by process id."""
+    import psutil
+
+    out = {}
+    for child in psutil.Process().children(recursive=True):
+        try:
+            t = child.cpu_times()
+        except psutil.Error:  # ended meanwhile
+            continue
+        out[child.pid] = t.user + t.system
+    return out
+
+
 def _timed(fn, *args, **kwargs):
-    """Return ``(wall seconds, result)``; the CPU seconds of this process land in ``_CPU["last"]``."""
+    """Return ``(wall seconds, result)``.
+
+    The CPU seconds of this process land in ``_CPU["last"]``, those of this
+    process and its worker processes together in ``_CPU["all"]``: CPU time is
+    what the engine costs whatever else runs on the machine, wall time is not.
+    """
+    before = _children_cpu()
     start, cpu = time.perf_counter(), time.process_time()
     out = fn(*args, **kwargs)
     _CPU["last"] = time.process_time() - cpu
+    after = _children_cpu()
+    _CPU["all"] = _CPU["last"] + sum(t - before.get(pid, 0.0) for pid, t in after.items())
     return time.perf_counter() - start, out
 
 
@@ -153,19 +180,27 @@ def main(argv=None) -> dict:
         packing.sweep("bench-nothing", {"x": [0]}, cache_dir=tmp / "warm-up", n_jobs=1, progress=False)
         print(
             f"{'steps':>6} {'s/cell':>7} {'n_jobs=1':>9} {'cold':>6} {'warm':>6} {'warm, 1 cell/call':>18}"
-            "   (ratios: parallel / n_jobs=1; target <= 0.6)"
+            "   (wall ratios: parallel / n_jobs=1; target <= 0.6)"
         )
+        cpu_rows = []
         for steps in args.steps:
             _stop_workers()
             t_seq, seq = toy(steps, 1)
+            cpus = {"seq": [_CPU["all"]], "warm": [], "single": []}
             t_cold, cold = toy(steps, cores)
+            cpus["cold"] = [_CPU["all"]]
             seqs, warm, single = [t_seq], [], []
             for _ in range(args.rounds):  # interleaved, so that load from other processes hits all alike
                 warm.append(toy(steps, cores)[0])
+                cpus["warm"].append(_CPU["all"])
                 single.append(toy(steps, cores, chunk_size=1)[0])
+                cpus["single"].append(_CPU["all"])
                 if len(seqs) < args.rounds:
                     seqs.append(toy(steps, 1)[0])
+                    cpus["seq"].append(_CPU["all"])
             t_seq, t_warm, t_single = (float(np.median(x)) for x in (seqs, warm, single))
+            cpu = {k: float(np.median(v)) for k, v in cpus.items()}
+            cpu_rows.append((steps, cpu))
             cols = ["eval_loss", "final_loss", "dims_per_feature", "key"]
             same = seq[cols].equals(cold[cols])
             per_cell = float(seq["cell_seconds"].mean())
@@ -179,11 +214,26 @@ def main(argv=None) -> dict:
                 ratio_warm=t_warm / t_seq,
                 ratio_warm_one_cell_per_call=t_single / t_seq,
                 identical=bool(same),
+                cpu_s=cpu,
+                cpu_bound_ratio_cold=cpu["cold"] / (cores * cpu["seq"]),
+                cpu_bound_ratio_warm=cpu["warm"] / (cores * cpu["seq"]),
+                cpu_bound_ratio_warm_one_cell_per_call=cpu["single"] / (cores * cpu["seq"]),
             )
             print(
                 f"{steps:6d} {per_cell:7.3f} {t_seq:8.2f}s {t_cold / t_seq:6.2f} {t_warm / t_seq:6.2f} "
                 f"{t_single / t_seq:18.2f}   identical tables: {same}; seconds: n_jobs=1 "
                 f"{', '.join(f'{t:.1f}' for t in seqs)}, warm {', '.join(f'{t:.1f}' for t in warm)}"
+            )
+        print(
+            f"CPU seconds of this process and its workers; in brackets the ratio {cores} cores would give if "
+            f"CPU were all the time, parallel / ({cores} x n_jobs=1): load-independent, blind to waits"
+        )
+        for steps, cpu in cpu_rows:
+            print(
+                f"{steps:6d} n_jobs=1 {cpu['seq']:6.2f} s CPU; parallel cold {cpu['cold']:6.2f} s "
+                f"({cpu['cold'] / (cores * cpu['seq']):.2f}), warm {cpu['warm']:6.2f} s "
+                f"({cpu['warm'] / (cores * cpu['seq']):.2f}), 1 cell/call {cpu['single']:6.2f} s "
+                f"({cpu['single'] / (cores * cpu['seq']):.2f})"
             )
         t_hit, hit = toy(args.steps[0], 1)
         assert set(hit["status"]) == {"computed"}
