@@ -63,27 +63,6 @@ def test_scaled_kernel_gradient_matches_finite_differences_on_a_fixed_batch():
         np.testing.assert_allclose(fd, exact, rtol=1e-6, atol=1e-9)
 
 
-def test_scaled_rows_have_the_stated_density_and_uniform_values_on_their_grid():
-    density = np.array([[1.0, 0.5, 0.1], [0.02, 0.002, 0.0]])  # 0.002 < 2**-8: float64 uniforms
-    s = Sampler(density, np.dtype(np.float32), np.random.default_rng(0))
-    gen = s.streams(1)[0]
-    x = np.empty((6, 40000), np.float32)
-    for k0, k1 in [(0, 2), (2, 3), (3, 6)]:  # rows j: feature j % 3 of instance j // 3
-        s.fill_rows_scaled(x[k0:k1], k0, np.zeros((k1 - k0, 40000), np.float32), gen)
-    alpha = s.alpha.reshape(-1, 1)
-    v = x / alpha
-    assert v.min() >= 0 and v.max() < 1
-    p = density.ravel()
-    frac = (x > 0).mean(axis=1)
-    assert np.all(np.abs(frac - p) <= 5 * np.sqrt(p * (1 - p) / 40000) + 1e-9), (frac, p)
-    for j in (0, 1, 2, 3, 4):  # instance 0: 24-bit words, x = (v - K_j) / M_j; instance 1: float64
-        assert alpha[j, 0] == np.floor(p[j] * 2**24)
-        assert np.array_equal(x[j], np.round(x[j])) == (j < 3)
-        active = v[j][x[j] > 0]  # at least 80 values: within 5 standard errors
-        assert abs(active.mean() - 0.5) < 5 * np.sqrt(1 / 12 / active.size)
-        assert abs(active.var() - 1 / 12) < 5 * np.sqrt(1 / 180 / active.size)
-
-
 def test_a_chunk_across_rows_of_different_density_equals_row_by_row():
     density = np.array([[0.9, 0.9, 0.4, 0.4, 0.4]])
     x = [np.empty((5, 300), np.float32) for _ in range(2)]

@@ -28,7 +28,9 @@ class Sampler:
     for float64 runs and, in float32 runs, for instances with a density below
     2**-8). With ``signed=True`` the lowest bit gives an independent sign.
     The words come from SFC64 streams (numpy's fastest generator with 64-bit
-    output, about 1 ns per entry) spawned from ``rng``.
+    output, about 1 ns per entry) spawned from ``rng``. The toy-model kernel
+    draws with :meth:`fill_rows_scaled` instead: the same words, mapped so that
+    no per-feature constant multiplies the batch (it holds ``alpha ⊙ x``).
 
     The batch may be laid out with features last, ``(instances, rows, n)``, or
     features second, ``(instances, n, rows)`` (the trainers' kernels: per-feature
