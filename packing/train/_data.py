@@ -65,8 +65,7 @@ class Sampler:
         # _run_end[j]: the last row of the run of rows sharing row j's offset (a scalar then serves
         # a chunk inside one run: numpy's loops against a scalar are about 3x faster than a column).
         ends = np.append(np.flatnonzero(offset[1:] != offset[:-1]), offset.size - 1)
-        self._run_end = ends[np.searchsorted(ends, np.arange(offset.size))].tolist()
-        self._offsets = offset.tolist()
+        self._run_end = ends[np.searchsorted(ends, np.arange(offset.size))]
 
     def streams(self, k):
         """``k`` fresh independent generators (each call spawns new ones, deterministically)."""
@@ -140,7 +139,7 @@ class Sampler:
         u = gen.bit_generator.random_raw((x.size + 1) // 2).view(np.uint32)[: x.size].reshape(x.shape)
         np.right_shift(u, 8, out=u)
         np.copyto(x, u.view(np.int32), casting="unsafe")  # < 2**24: exact, and int32 casts fastest
-        k = self._offsets[start] if self._run_end[start] >= stop - 1 else offset[start:stop]
+        k = float(offset[start, 0]) if self._run_end[start] >= stop - 1 else offset[start:stop]
         np.subtract(x, k, out=x)  # exact: integers below 2**24
         np.maximum(x, zeros, out=x)
 
