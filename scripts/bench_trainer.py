@@ -32,6 +32,13 @@ worker, two BLAS threads) for comparison. For each setting the numpy trainer's
 FLOP rate (``10 I B n d`` flops per step: five GEMM-sized products) is given as
 a fraction of the machine's float32 GEMM rate (1024³ ``matmul`` with as many
 BLAS threads) measured in the same rounds.
+The ``floor`` column is the ratio a kernel would reach if those flops ran at
+the reference GEMM rate and nothing else (sampling, elementwise work, the
+optimizer) took any time: no kernel built on dense products of these shapes
+can go below it, so a target below the floor cannot be met that way. ``+rng``
+adds the time to draw the step's random words from SFC64 (one 32-bit word per
+batch entry, numpy's fastest source; spread over the workers), which a numpy
+sampler cannot avoid either.
 With one thread the thread CPU time of both sides is also reported: it does not
 count time the process waited for a core, so its ratio is the one to trust on
 a loaded machine. Last, where the numpy trainer's time goes (one thread, CPU
@@ -100,6 +107,7 @@ class NumpyTrainer:
             betas=(0.9, 0.999),
             eps=1e-8,
             momentum=0.0,
+            pool=self.kern.pool,  # as train_toy_model: the update runs on the kernel's workers
         )
         self.tick = None
         kern = self.kern
@@ -175,6 +183,18 @@ def torch_trainer(torch, n, d, n_inst, batch, variant, seed=0):
     return step
 
 
+class Words:
+    """Draw the random words of one step (one 32-bit word per batch entry) as the sampler does, from SFC64."""
+
+    def __init__(self, entries):
+        self.bitgen, self.words = np.random.SFC64(0), (entries + 1) // 2
+
+    def run(self, n_steps):
+        """Draw ``n_steps`` steps' words."""
+        for _ in range(n_steps):
+            self.bitgen.random_raw(self.words)
+
+
 class Gemm:
     """The reference float32 GEMM (1024³ ``matmul``) with ``threads`` BLAS threads."""
 
@@ -232,6 +252,7 @@ def bench_config(shape, torch, settings, rounds, seconds):
 
                 contenders[(label, variant)] = {"run": run}
         contenders[(label, "gemm")] = {"run": Gemm(gemm_threads).run}
+        contenders[(label, "words")] = {"run": Words(n_inst * batch * n).run}
     wall, cpu = measure(contenders, rounds, seconds)
     rows = {}
     for label in settings:
@@ -253,6 +274,10 @@ def bench_config(shape, torch, settings, rounds, seconds):
                 bmm_ms=1e3 * wall[(label, "bmm")],
                 peer=peer,
                 ratio=t_np / wall[(label, peer)],
+                floor=flops / gemm_rate / wall[(label, peer)],
+                # ... plus drawing the words, spread over the workers
+                floor_words=(flops / gemm_rate + wall[(label, "words")] / layouts[label].workers)
+                / wall[(label, peer)],
             )
             if label == "1 thread":
                 cpu_peer = min(cpu[(label, v)] for v in ("einsum", "bmm"))
@@ -301,7 +326,8 @@ def main(argv=None) -> dict:
     head = f"{'cfg':3} {'setting':9} {'numpy layout':>12} | {'numpy ms':>9} {'GF/s':>6} "
     head += f"{'GEMM GF/s':>9} {'frac':>5}"
     if torch is not None:
-        head += f" | {'einsum ms':>9} {'bmm ms':>9} | {'ratio':>5} {'target':>6} {'cpu ratio':>9}"
+        head += f" | {'einsum ms':>9} {'bmm ms':>9} | {'ratio':>5} {'target':>6} {'floor':>5} {'+rng':>5}"
+        head += f" {'cpu ratio':>9}"
     print(head)
     for name, (rows, _) in results.items():
         n, d, n_inst, batch = configs[name]
@@ -317,7 +343,8 @@ def main(argv=None) -> dict:
                 target = TARGETS[label] if applies else None
                 verdict = "" if target is None else ("yes" if row["ratio"] <= target else "NO")
                 line += f" | {row['einsum_ms']:9.3f} {row['bmm_ms']:9.3f} | {row['ratio']:5.3f} "
-                line += f"{verdict + (f' <={target}' if target else ''):>6}"
+                line += f"{verdict + (f' <={target}' if target else ''):>6} {row['floor']:5.3f}"
+                line += f" {row['floor_words']:5.3f}"
                 if "cpu_ratio" in row:
                     line += f" {row['cpu_ratio']:9.3f}"
             print(line)

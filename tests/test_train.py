@@ -1146,13 +1146,23 @@ def test_sampled_kernel_runs_are_independent_of_threads_and_blas_threads():
             np.testing.assert_array_equal(ga, gb)
 
 
-def test_features_first_rows_have_the_stated_density_and_values():
+@pytest.mark.parametrize("scaled", [False, True])
+def test_features_first_rows_have_the_stated_density_and_values(scaled):
     density = np.array([[1.0, 0.5, 0.1], [0.02, 0.002, 0.0]])  # 0.002 < 2**-8: float64 uniforms
     s = Sampler(density, np.dtype(np.float32), np.random.default_rng(0))
     gen = s.streams(1)[0]
     x = np.empty((6, 40000), np.float32)
     for k0, k1 in [(0, 2), (2, 3), (3, 6)]:  # rows j: feature j % 3 of instance j // 3
-        s.fill_rows(x[k0:k1], k0, np.empty((k1 - k0, 40000), bool), gen)
+        if scaled:  # the toy kernel's sampler: rows hold alpha_j x_j
+            s.fill_rows_scaled(x[k0:k1], k0, np.zeros((k1 - k0, 40000), np.float32), gen)
+        else:
+            s.fill_rows(x[k0:k1], k0, np.empty((k1 - k0, 40000), bool), gen)
+    if scaled:
+        alpha = s.alpha.reshape(-1, 1)
+        assert np.array_equal(alpha.ravel(), np.maximum(np.floor(density.ravel() * 2**24), 1))
+        # instance 0 draws 24-bit words: alpha_j x_j = v - K_j, integers; instance 1 float64 uniforms
+        assert np.array_equal(x[:3], np.round(x[:3])) and not np.array_equal(x[3:5], np.round(x[3:5]))
+        x = x / alpha
     assert x.min() >= 0 and x.max() < 1
     frac = (x > 0).mean(axis=1)
     p = density.ravel()

@@ -600,7 +600,7 @@ def _train(X, cfg, l1_list, k_list, gen, t0, ckpt, progress) -> SAEResult:
     kern.E[...] = D0
     kern.be[...] = 0
     kern.bd[...] = Xd.mean(axis=0, dtype=np.float64) if cfg["decoder_bias_init"] == "mean" else 0.0
-    opt = Optimizer.from_options(kern.params, cfg)
+    opt = Optimizer.from_options(kern.params, cfg, pool=kern.pool)
     resample_gen = child_rng(root, 2)
     # state that a checkpoint must carry besides parameters and moments: one-element lists (restored in place)
     state = {

@@ -28,7 +28,9 @@ class Sampler:
     for float64 runs and, in float32 runs, for instances with a density below
     2**-8). With ``signed=True`` the lowest bit gives an independent sign.
     The words come from SFC64 streams (numpy's fastest generator with 64-bit
-    output, about 1 ns per entry) spawned from ``rng``.
+    output, about 1 ns per entry) spawned from ``rng``. The toy-model kernel
+    draws with :meth:`fill_rows_scaled` instead: the same words, mapped so that
+    no per-feature constant multiplies the batch (it holds ``alpha ⊙ x``).
 
     The batch may be laid out with features last, ``(instances, rows, n)``, or
     features second, ``(instances, n, rows)`` (the trainers' kernels: per-feature
@@ -54,6 +56,16 @@ class Sampler:
         self.wide = low.any(axis=1) if self.dtype == np.float32 else np.ones(len(density), bool)
         self._wide = self.wide.tolist()  # per instance, for quick checks of a block's rows
         self._rows = (self.scale.reshape(-1, 1), self.inv_p.reshape(-1, 1))
+        # Scaled features (fill_rows_scaled): with M_j = floor(p_j 2**24), feature j of a 24-bit
+        # word v is active iff v >= K_j = 2**24 - M_j, and then holds alpha_j x_j = v - K_j.
+        m = np.floor(density * 2.0**24)
+        self.alpha = np.where(m >= 1, m, 1.0)  # (I, n) float64, exact in float32 (<= 2**24)
+        offset = (2.0**24 - m).reshape(-1)
+        self._scaled_rows = (offset.astype(dtype).reshape(-1, 1), self.alpha.reshape(-1, 1))
+        # _run_end[j]: the last row of the run of rows sharing row j's offset (a scalar then serves
+        # a chunk inside one run: numpy's loops against a scalar are about 3x faster than a column).
+        ends = np.append(np.flatnonzero(offset[1:] != offset[:-1]), offset.size - 1)
+        self._run_end = ends[np.searchsorted(ends, np.arange(offset.size))]
 
     def streams(self, k):
         """``k`` fresh independent generators (each call spawns new ones, deterministically)."""
@@ -98,6 +110,38 @@ class Sampler:
         scale, inv = self._rows
         wide = any(self._wide[start // n : (stop - 1) // n + 1])
         self._draw(x, scale[start:stop], inv[start:stop], wide, mask, gen)
+
+    def fill_rows_scaled(self, x, start, zeros, gen):
+        """Overwrite ``x`` (k, rows), rows ``start ..`` of a features-first batch, with ``alpha ⊙ batch``.
+
+        The toy kernel's sampler: row ``j`` holds ``alpha_j x_j`` (``alpha`` per
+        feature row, see :attr:`alpha`), so the per-feature scaling moves from
+        the batch onto the small weight matrices. One 32-bit word per entry,
+        its top 24 bits ``v``: active iff ``v >= K_j = 2**24 - M_j`` with ``M_j =
+        floor(p_j 2**24)``, then ``alpha_j x_j = v - K_j`` (exact) and ``x_j =
+        (v - K_j) / M_j``, uniform on the grid ``{0, 1, .., M_j - 1} / M_j`` of
+        [0, 1); inactive entries are 0. This draws the same words as
+        :meth:`fill_rows` and maps them differently (the active words are the
+        top ``M_j`` instead of the bottom ones). Rows of instances on the wide
+        path (see the class docstring) draw float64 uniforms as
+        :meth:`fill_rows` does and are multiplied by ``alpha``. ``zeros`` is a
+        zero array of ``x``'s shape (read only). No pairs (see :attr:`has_pairs`).
+        """
+        n, stop = self.scale.shape[1], start + x.shape[0]
+        offset, alpha = self._scaled_rows
+        if any(self._wide[start // n : (stop - 1) // n + 1]):
+            v = gen.random(x.shape)
+            v *= self.inv_p.reshape(-1, 1)[start:stop]
+            v *= v < 1
+            v *= alpha[start:stop]
+            x[...] = v
+            return
+        u = gen.bit_generator.random_raw((x.size + 1) // 2).view(np.uint32)[: x.size].reshape(x.shape)
+        np.right_shift(u, 8, out=u)
+        np.copyto(x, u.view(np.int32), casting="unsafe")  # < 2**24: exact, and int32 casts fastest
+        k = float(offset[start, 0]) if self._run_end[start] >= stop - 1 else offset[start:stop]
+        np.subtract(x, k, out=x)  # exact: integers below 2**24
+        np.maximum(x, zeros, out=x)
 
     def _draw(self, x, scale, inv, wide, mask, gen):
         """Fill ``x`` given its per-feature ``scale`` (``2**-24 / p``) and ``inv`` (``1 / p``) arrays."""

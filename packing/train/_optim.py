@@ -26,6 +26,8 @@ SCHEDULES = ("constant", "linear", "cosine")
 CHOICES = {"optimizers": OPTIMIZERS, "schedules": SCHEDULES}
 #: Trainers whose parameters come in named tensors (they pass ``tensors=``) also offer LAMB.
 LAYERWISE_CHOICES = {"optimizers": (*OPTIMIZERS, "lamb"), "schedules": SCHEDULES}
+#: Fewest parameters per thread for a parallel Adam or SGD update (fewer: one thread, no dispatch).
+PARALLEL_ENTRIES = 2**15
 #: LAMB's cap on a tensor's norm in the trust ratio (torch_optimizer.Lamb's ``clamp_value``).
 LAMB_CLAMP = 10.0
 
@@ -75,7 +77,9 @@ class Optimizer:
         eps,
         momentum,
         tensors=None,
+        pool=None,
     ):
+        self.pool = pool  # a WorkerPool: Adam and SGD update slices of the buffer on its threads
         self.kind, self.lr, self.schedule, self.steps = kind, lr, schedule, steps
         self.wd, self.eps, self.momentum = weight_decay, eps, momentum
         self.b1, self.b2 = betas
@@ -92,7 +96,7 @@ class Optimizer:
         self.trust = None  # LAMB: the last trust ratios, (n_instances, n_tensors)
 
     @classmethod
-    def from_options(cls, params: np.ndarray, opts: dict, tensors=None) -> Optimizer:
+    def from_options(cls, params: np.ndarray, opts: dict, tensors=None, pool=None) -> Optimizer:
         """Build from the dict returned by :func:`packing._validation.check_optimizer_options`."""
         return cls(
             params,
@@ -105,28 +109,44 @@ class Optimizer:
             eps=opts["eps"],
             momentum=opts["momentum"],
             tensors=tensors,
+            pool=pool,
         )
 
     def step(self, params: np.ndarray, grad: np.ndarray, t: int) -> None:
         """Apply update number ``t`` (0-based) to ``params`` given ``grad`` (which may be clobbered)."""
         lr = self.lr * schedule_factor(self.schedule, t, self.steps)
-        tmp = self.tmp
         if self.kind == "lamb":
             self._lamb(params, grad, lr)
             return
+        parts = 1 if self.pool is None else min(self.pool.workers, params.size // PARALLEL_ENTRIES)
+        if parts <= 1:
+            self._update(params, grad, self.m, self.v, self.tmp, lr, t)
+            return
+        # Every operation is elementwise, so slices give bit for bit the result of the whole.
+        bounds = [(params.size * k // parts, params.size * (k + 1) // parts) for k in range(parts)]
+
+        def part(k, worker):
+            sl = slice(*bounds[k])
+            m, v = (None if a is None else a[sl] for a in (self.m, self.v))
+            self._update(params[sl], grad[sl], m, v, self.tmp[sl], lr, t)
+
+        self.pool.run(part, parts)
+
+    def _update(self, params, grad, m, v, tmp, lr, t):
+        """Update ``params`` (a slice of the buffer, with the matching slices of the state) in place."""
         if self.wd and self.kind != "adamw":
             grad += self.wd * params  # small arrays: the temporary is harmless
         if self.kind == "sgd":
             if self.momentum:
-                self.m *= self.momentum
-                self.m += grad
-                grad = self.m
+                m *= self.momentum
+                m += grad
+                grad = m
             np.multiply(grad, lr, out=tmp)
             params -= tmp
             return
         if self.kind == "adamw" and self.wd:
             params *= 1.0 - lr * self.wd
-        m, v = self._moments(grad)
+        self._moments(grad, m, v, tmp)
         c1 = 1.0 - self.b1 ** (t + 1)
         c2 = 1.0 - self.b2 ** (t + 1)
         np.sqrt(v, out=tmp)
@@ -136,9 +156,8 @@ class Optimizer:
         tmp *= lr / c1
         params -= tmp
 
-    def _moments(self, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Update Adam's moments in place (``tmp`` is scratch); return ``(m, v)``."""
-        m, v, tmp = self.m, self.v, self.tmp
+    def _moments(self, grad, m, v, tmp) -> tuple[np.ndarray, np.ndarray]:
+        """Update Adam's moments ``m, v`` in place (``tmp`` is scratch); return ``(m, v)``."""
         m *= self.b1
         np.multiply(grad, 1.0 - self.b1, out=tmp)
         m += tmp
@@ -151,7 +170,7 @@ class Optimizer:
     def _lamb(self, params: np.ndarray, grad: np.ndarray, lr: float) -> None:
         """One LAMB update (see the class docstring): one trust ratio per instance and tensor."""
         tmp = self.tmp
-        m, v = self._moments(grad)
+        m, v = self._moments(grad, self.m, self.v, tmp)
         np.sqrt(v, out=tmp)
         tmp += self.eps
         np.divide(m, tmp, out=tmp)  # the Adam direction u

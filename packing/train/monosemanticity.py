@@ -637,7 +637,7 @@ def _train(cfg, table, knobs, gen, t0, ckpt, progress) -> MonosemanticityModelRe
     sampler = Sampler(np.ascontiguousarray(sample_table), dt, gen)
     kern = _kernel(cfg, table, knobs, embedding, cfg["batch_size"], sampler)
     kern.W1[...], kern.b[...], kern.W2[...] = W1, b, W2
-    opt = Optimizer.from_options(kern.params, cfg, tensors=(n_inst, kern.tensors))
+    opt = Optimizer.from_options(kern.params, cfg, tensors=(n_inst, kern.tensors), pool=kern.pool)
     opt = _DecayingBias(opt, kern.b, knobs["bias_decay"], cfg["lr"], cfg["steps"])
 
     def step(t):

@@ -424,7 +424,7 @@ def _train(
             kern.params,
             kern.grad,
             step,
-            Optimizer.from_options(kern.params, cfg),
+            Optimizer.from_options(kern.params, cfg, pool=kern.pool),
             cfg["steps"],
             total,
             snapshot_every=cfg["snapshot_every"],

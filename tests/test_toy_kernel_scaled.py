@@ -1,0 +1,97 @@
+"""The toy kernel's scaled units (sampled blocks hold α ⊙ X) and the threaded optimizer update."""
+
+import numpy as np
+import pytest
+
+from packing.train import _parallel
+from packing.train._data import Sampler
+from packing.train._optim import Optimizer
+from packing.train._toy_kernel import _ToyKernel
+
+N_INST, N, D, B = 3, 30, 5, 400
+DENSITY = np.array([[1.0] * N, [0.3] * N, list(np.linspace(0.05, 0.9, N))])  # the last: per feature
+
+
+def _kernel(dtype, relu, seed=2, W=None, b=None):
+    s = Sampler(DENSITY, np.dtype(dtype), np.random.default_rng(seed))
+    imp = np.random.default_rng(1).random((N_INST, N))
+    k = _ToyKernel(N_INST, N, D, B, imp, relu, np.dtype(dtype), s, 1)
+    k.W[...] = np.random.default_rng(3).normal(size=k.W.shape) * 0.3 if W is None else W
+    k.b[...] = 0.05 if b is None else b
+    return k, s, imp
+
+
+def _drawn_batch(k, s, dtype):
+    """The batch of the last call, unscaled: (instances, batch, n) float64 (one group, one block)."""
+    assert len(k.groups) == 1 and len(k.groups[0].blocks) == 1
+    Xt = k.workspaces[0].flat("x", (N_INST, N, B), np.dtype(dtype)).astype(np.float64)
+    return (Xt / s.alpha[:, :, None]).transpose(0, 2, 1)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("relu", [True, False])
+def test_scaled_kernel_matches_the_model_written_out_on_the_batch_it_drew(dtype, relu):
+    k, s, imp = _kernel(dtype, relu)
+    loss = k.loss_and_grad()
+    x = _drawn_batch(k, s, dtype)
+    assert x.min() >= 0 and x.max() < 1
+    W, b = k.W.astype(np.float64), k.b.astype(np.float64)
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    for i in range(N_INST):
+        out = x[i] @ W[i] @ W[i].T + b[i]
+        y = np.maximum(out, 0) if relu else out
+        G = 2 * imp[i] * (y - x[i]) * ((out > 0) if relu else 1) / B
+        want = x[i].T @ G @ W[i] + G.T @ x[i] @ W[i]
+        assert loss[i] == pytest.approx(np.sum(imp[i] * (y - x[i]) ** 2) / B, rel=tol)
+        np.testing.assert_allclose(k.gW[i], want, rtol=tol, atol=tol * np.abs(want).max())
+        np.testing.assert_allclose(k.gb[i], G.sum(0), rtol=tol, atol=tol * np.abs(G.sum(0)).max())
+
+
+def test_scaled_kernel_gradient_matches_finite_differences_on_a_fixed_batch():
+    k, _, _ = _kernel(np.float64, True)
+    k.loss_and_grad()
+    W0, b0, gW, gb = k.W.copy(), k.b.copy(), k.gW.copy(), k.gb.copy()
+    rng = np.random.default_rng(7)
+    eps = 1e-6
+    for _ in range(4):  # a fresh kernel with the same seed draws the same batch
+        dW, db = rng.normal(size=W0.shape), rng.normal(size=b0.shape)
+        up = _kernel(np.float64, True, W=W0 + eps * dW, b=b0 + eps * db)[0]
+        down = _kernel(np.float64, True, W=W0 - eps * dW, b=b0 - eps * db)[0]
+        up.need_grad = down.need_grad = False
+        fd = (up.loss_and_grad() - down.loss_and_grad()) / (2 * eps)
+        exact = (gW * dW).sum(axis=(1, 2)) + (gb * db).sum(axis=1)
+        np.testing.assert_allclose(fd, exact, rtol=1e-6, atol=1e-9)
+
+
+def test_a_chunk_across_rows_of_different_density_equals_row_by_row():
+    density = np.array([[0.9, 0.9, 0.4, 0.4, 0.4]])
+    x = [np.empty((5, 300), np.float32) for _ in range(2)]
+    for out, spans in zip(x, ([(0, 5)], [(0, 2), (2, 5)]), strict=True):
+        s = Sampler(density, np.dtype(np.float32), np.random.default_rng(4))
+        gen = s.streams(1)[0]
+        for k0, k1 in spans:  # one chunk with a column of offsets, or two with a scalar each
+            s.fill_rows_scaled(out[k0:k1], k0, np.zeros((k1 - k0, 300), np.float32), gen)
+    np.testing.assert_array_equal(x[0], x[1])
+
+
+@pytest.mark.parametrize(
+    "kind, wd, momentum", [("adam", 0.0, 0.0), ("adamw", 0.01, 0.0), ("adam", 0.01, 0.0), ("sgd", 0.01, 0.9)]
+)
+def test_the_update_on_worker_threads_equals_the_single_thread_update_bit_for_bit(kind, wd, momentum):
+    rng = np.random.default_rng(0)
+    p0 = rng.normal(size=3 * 2**15 + 17).astype(np.float32)  # large enough to be split over 3 threads
+    grads = [rng.normal(size=p0.shape).astype(np.float32) for _ in range(3)]
+    pool = _parallel.WorkerPool(3)
+    opts = dict(kind=kind, lr=1e-2, schedule="cosine", steps=3, weight_decay=wd, betas=(0.9, 0.99), eps=1e-8)
+    try:
+        results = []
+        for worker_pool in (None, pool):
+            p = p0.copy()
+            opt = Optimizer(p, momentum=momentum, pool=worker_pool, **opts)
+            for t, g in enumerate(grads):
+                opt.step(p, g.copy(), t)
+            results.append(p)
+    finally:
+        pool.close()
+    assert not np.array_equal(results[0], p0)
+    np.testing.assert_array_equal(results[0], results[1])
