@@ -185,7 +185,7 @@ class ToyModelResult(Savable):
     stopping_reason: str = "completed"
 
     def rerun(self) -> ToyModelResult:
-        """Train again from ``config`` (bit-for-bit identical on the same machine and threads)."""
+        """Train again from ``config`` (bit-for-bit identical on the same machine and package version)."""
         return train_toy_model(**self.config)
 
     def predict(self, x) -> np.ndarray:
