@@ -214,6 +214,45 @@ def test_blocks_and_split_instances_sum_to_the_same_gradient(threads):
     np.testing.assert_allclose(split[2], ref[2], rtol=1e-11, atol=1e-12)
 
 
+@pytest.mark.parametrize("l1", [0.0, 0.3])
+@pytest.mark.parametrize("split", [False, True])
+def test_blocks_on_the_active_neurons_only_give_the_full_gradient(monkeypatch, l1, split):
+    """A block of one instance whose neurons are partly (or all) silent runs its products on the
+    active ones: loss, penalty and gradients equal those of the full products (float64)."""
+    import packing.train._mono_kernel as mk
+
+    n, m, k, batch = 9, 4, 12, 200
+    W1, b, W2, E, v = random_model(3, 1, n, m, k, batch, False)
+    b = b.copy()
+    b[0, :5] = -50.0  # five neurons silent on every row; the rest live
+    plan = dict(block_entries=64, min_rows=16, group_ns=1.0, target_groups=4) if split else {}
+
+    def run(fraction, bias):
+        monkeypatch.setattr(mk, "COMPACT_FRACTION", fraction)
+        kern = _MonoKernel(
+            1, n, m, k, batch, np.float64, embedding=E, noise=np.zeros(1), noise_on="input",
+            l1=np.full(1, l1), task="decoder", gelu=False, threads=1, **plan,
+        )  # fmt: skip
+        kern.W1[...], kern.b[...], kern.W2[...] = W1, bias, W2
+        kern.v = v
+        calls = []
+        compact = kern._compact
+        kern._compact = lambda *a: calls.append(a[6].size) or compact(*a)
+        try:
+            loss = kern.loss_and_grad()
+        finally:
+            kern.close()
+        return loss, kern.penalty, kern.grad.copy(), calls
+
+    for bias in (b, np.full_like(b, -50.0)):  # some neurons silent; all of them
+        full = run(-1.0, bias)  # never compacted
+        part = run(1.0, bias)  # always compacted
+        assert not full[3] and part[3] and max(part[3]) <= k - 5
+        for got, want in zip(part[:3], full[:3], strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+    assert not run(1.0, np.full_like(b, -50.0))[2].any()  # nothing active: zero gradient
+
+
 # ----------------------------------------------------------------------------- data, noise, bias decay
 def kernel(n_inst, n, m, k, batch, *, density, task="decoder", noise=0.0, noise_on="input", seed=0):
     gen = np.random.default_rng(seed)
