@@ -80,6 +80,21 @@ K_RATIO = 4
 BIAS_INITS = (0.0, -0.25, -0.5, -1.0)
 K_RATIOS = (0.5, 1.0, 2.0, 4.0, 8.0)
 NOISES = (0.0, 0.05, 0.1, 0.2, 0.4)
+#: Sizes of the runs for findings 1 (equal loss) and 2 (bias decay): m = 32 dimensions, where
+#: random unit directions overlap far less (|cos| ~ 1/sqrt(32)) than in 4, so that neurons can
+#: be monosemantic at all; N/m = 2, ε = 1/32 (two active features per input), k = 2N as in the
+#: paper's k = 1024 for N = 512.
+LOSS_FULL = dict(n_features=64, d=32, n_neurons=128, density=1 / 32, steps=8000, batch_size=512, seeds=3)
+LOSS_QUICK = dict(n_features=8, d=4, n_neurons=16, density=1 / 8, steps=60, batch_size=128, seeds=2)
+#: The learning rates of finding 1 (the paper swept 0.001 to 0.03 at 2^17 steps).
+LRS = (0.01, 0.02, 0.03, 0.05)
+#: The bias initializations of finding 1: (init_bias, bias_decay) per condition.
+LR_CONDITIONS = ((0.0, 0.0), (-1.0, 0.3))
+#: Finding 2: the learning rate, and the decays tried with init_bias = -1 (after init 0, no decay).
+DECAY_LR = 0.03
+DECAYS = (0.03, 0.1, 0.3, 1.0)
+#: Models within this fraction of the lowest loss count as "at equal loss" (finding 1).
+EQUAL_LOSS = 0.05
 
 
 def measure(*, seeds: int, **params) -> dict[str, np.ndarray]:
@@ -118,7 +133,7 @@ def measure(*, seeds: int, **params) -> dict[str, np.ndarray]:
     }
 
 
-PARTS = ("bias", "neurons", "noise")
+PARTS = ("bias", "neurons", "noise", "lr", "decay")
 
 
 def sweeps(run: FigureRun, *, quick: bool = False, seed: int = 0, parts=PARTS) -> dict[str, dict]:
@@ -172,6 +187,61 @@ def sweeps(run: FigureRun, *, quick: bool = False, seed: int = 0, parts=PARTS) -
             rng=seed + 5,
         )
         out["noise"] = {"x": np.array(NOISES), "data": grouped(noise, 2 * len(NOISES))}
+    big = dict(LOSS_QUICK if quick else LOSS_FULL)
+    big_seeds = big.pop("seeds")
+    big_common = dict(big, seeds=big_seeds, n_threads=1, blas_threads=1, progress=False)
+    out["loss_sizes"] = dict(big, seeds=big_seeds)
+
+    def big_grouped(data, conditions):
+        return {key: value.reshape(conditions, big_seeds, *value.shape[1:]) for key, value in data.items()}
+
+    if "lr" in parts:
+        runs = []
+        for j, lr in enumerate(LRS):
+            data = run.cached(
+                measure,
+                **big_common,
+                lr=lr,
+                init_bias=np.array([c[0] for c in LR_CONDITIONS]),
+                bias_decay=np.array([c[1] for c in LR_CONDITIONS]),
+                rng=seed + 10 + j,
+            )
+            runs.append(big_grouped(data, len(LR_CONDITIONS)))
+        out["lr"] = {"x": np.array(LRS), "data": runs}
+    if "decay" in parts:
+        data = run.cached(
+            measure,
+            **big_common,
+            lr=DECAY_LR,
+            init_bias=np.array((0.0,) + (-1.0,) * len(DECAYS)),
+            bias_decay=np.array((0.0, *DECAYS)),
+            rng=seed + 20,
+        )
+        out["decay"] = {"x": np.array(DECAYS), "data": big_grouped(data, 1 + len(DECAYS))}
+    return out
+
+
+def equal_loss(lr_part: dict, tolerance: float = EQUAL_LOSS) -> dict[str, np.ndarray]:
+    """Every model of the learning-rate sweep, flat, and which are within ``tolerance`` of the lowest loss.
+
+    Returns ``{"lr", "condition", "seed", "loss", "fraction", "bias", "equal"}``,
+    one entry per trained model (``condition`` indexes :data:`LR_CONDITIONS`,
+    ``bias`` is the mean bias of the alive neurons, ``equal`` the models whose
+    clean loss is at most ``(1 + tolerance)`` times the lowest).
+    """
+    rows = {key: [] for key in ("lr", "condition", "seed", "loss", "fraction", "bias")}
+    for lr, d in zip(lr_part["x"], lr_part["data"], strict=True):
+        conditions, seeds = d["clean_loss"].shape
+        for c in range(conditions):
+            for s in range(seeds):
+                rows["lr"].append(lr)
+                rows["condition"].append(c)
+                rows["seed"].append(s)
+                rows["loss"].append(d["clean_loss"][c, s])
+                rows["fraction"].append(d["monosemantic_fraction"][c, s])
+                rows["bias"].append(d["mean_bias_alive"][c, s])
+    out = {key: np.array(value) for key, value in rows.items()}
+    out["equal"] = out["loss"] <= (1.0 + tolerance) * out["loss"].min()
     return out
 
 
@@ -321,6 +391,93 @@ def _neuron_key(fig) -> None:
     fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False)
 
 
+#: Markers of the two bias conditions of the learning-rate sweep.
+MARKERS = ("o", "s")
+
+
+def draw_loss(fig, axes, result: dict) -> dict:
+    """Draw findings 1 and 2: monosemanticity against loss across learning rates, and the bias decay.
+
+    ``axes`` holds three panels: (a) every model of the learning-rate sweep as a
+    point (monosemantic fraction against clean loss; colour: learning rate,
+    marker: bias condition), the models within :data:`EQUAL_LOSS` of the lowest
+    loss shaded; (b) the clean loss and (c) the monosemantic fraction against the
+    bias decay with ``init_bias = -1`` (one dot per seed, the line joins the seed
+    means), zero initialization as a band (mean ± sd over its seeds). Returns
+    what is drawn: ``{"equal_loss": equal_loss(...), "decay": {key: means}}``.
+    """
+    from matplotlib import colormaps
+
+    lr_part, decay_part = result["lr"], result["decay"]
+    flat = equal_loss(lr_part)
+    colors = colormaps["viridis"](np.linspace(0.0, 0.85, len(lr_part["x"])))
+    ax = axes[0]
+    best = flat["loss"].min()
+    ax.axvspan(best, (1 + EQUAL_LOSS) * best, color="0.88", zorder=0)
+    for j, lr in enumerate(lr_part["x"]):
+        for c in range(len(LR_CONDITIONS)):
+            sel = (flat["lr"] == lr) & (flat["condition"] == c)
+            ax.plot(flat["loss"][sel], flat["fraction"][sel], MARKERS[c], color=colors[j], ms=4, ls="none")
+    ax.set_xlabel("loss (no noise)")
+    ax.set_ylabel("monosemantic fraction")
+    eq = flat["fraction"][flat["equal"]]
+    ax.set_title(
+        f"(a) {int(flat['equal'].sum())} models within {EQUAL_LOSS:.0%}\n"
+        f"of the best: {eq.min():.2f} to {eq.max():.2f}",
+        loc="left",
+    )
+    d, decays = decay_part["data"], decay_part["x"]
+    drawn = {"equal_loss": flat, "decay": {}}
+    for ax, key, label in (
+        (axes[1], "clean_loss", "loss (no noise)"),
+        (axes[2], "monosemantic_fraction", "monosemantic fraction"),
+    ):
+        zero = d[key][0]
+        ax.axhspan(zero.mean() - zero.std(), zero.mean() + zero.std(), color=COLORS["zero"], alpha=0.25)
+        reference_line(ax, float(zero.mean()), color=COLORS["zero"])
+        neg = d[key][1:]
+        for s in range(neg.shape[1]):
+            ax.plot(decays, neg[:, s], "o", color=COLORS["negative"], alpha=0.35, ms=3)
+        ax.plot(decays, neg.mean(axis=1), "-o", color=COLORS["negative"], ms=4)
+        drawn["decay"][key] = neg.mean(axis=1)
+        ax.set_xscale("log")
+        ax.set_xticks(decays, [f"{x:g}" for x in decays])
+        ax.set_xlabel(f"bias decay (init -1, lr {DECAY_LR:g})")
+        ax.set_ylabel(label)
+    axes[1].set_title("(b) loss", loc="left")
+    axes[2].set_title("(c) monosemanticity", loc="left")
+    return drawn
+
+
+def _loss_key(fig, lrs) -> None:
+    """One key under the panels: learning-rate colours, condition markers, the decay panels' colours."""
+    from matplotlib import colormaps
+    from matplotlib.lines import Line2D
+
+    colors = colormaps["viridis"](np.linspace(0.0, 0.85, len(lrs)))
+    handles = [
+        Line2D([], [], color=c, marker="s", ls="none", ms=5, label=f"lr {lr:g}")
+        for c, lr in zip(colors, lrs, strict=True)
+    ]
+    handles += [
+        Line2D(
+            [],
+            [],
+            color="0.3",
+            marker=MARKERS[c],
+            ls="none",
+            ms=4,
+            label=f"init {init:g}" + (f", decay {dec:g}" if dec else ""),
+        )
+        for c, (init, dec) in enumerate(LR_CONDITIONS)
+    ]
+    handles += [
+        Line2D([], [], color=COLORS["zero"], lw=4, alpha=0.4, label="init 0: mean ± sd"),
+        Line2D([], [], color=COLORS["negative"], marker="o", ms=4, label="init -1: seed mean"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=5, frameon=False)
+
+
 def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: int = 0):
     """Draw into ``out_dir`` (``quick``: tiny sizes, ``force``: recompute the cache); return the paths."""
     with FigureRun(out_dir, force=force) as run:
@@ -352,6 +509,17 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
         )
         _neuron_key(fig)
         run.save(fig, "monosemanticity_neurons", facts={"models": models, "orders": orders})
+        ls = result["loss_sizes"]
+        fig, axes = run.figure(1, 3, figsize=(PAGE_WIDTH, 3.0))
+        fig.set_layout_engine("constrained")
+        drawn = draw_loss(fig, axes, result)
+        fig.suptitle(
+            f"N = {ls['n_features']} features in m = {ls['d']} dims, k = {ls['n_neurons']} neurons, "
+            f"ε = {ls['density']:.3g}, {ls['steps']:,} LAMB steps, {ls['seeds']} seeds per point"
+        )
+        _loss_key(fig, result["lr"]["x"])
+        facts = {"drawn": drawn, "data": {part: result[part]["data"] for part in ("lr", "decay")}}
+        run.save(fig, "monosemanticity_loss", facts=facts)
     return run.paths
 
 
