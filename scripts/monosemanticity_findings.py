@@ -137,6 +137,70 @@ def report_noise(part) -> dict:
     return out
 
 
+def report_lr(part) -> dict:
+    """Print finding 1 the paper's way: a learning-rate sweep, and the models at equal loss."""
+    print(
+        "\n== finding 1: learning rates (the paper's lr sweep); per lr and condition: "
+        "best seed (mean ± sd over seeds)"
+    )
+    print(
+        f"{'lr':>6} {'condition':>18} {'mono fraction':>24} {'clean loss':>24} {'dead':>6} {'alive bias':>10}"
+    )
+    for lr, d in zip(part["x"], part["data"], strict=True):
+        for c, (init, decay) in enumerate(drv.LR_CONDITIONS):
+            b = drv.best_seed(d, c)
+            lo = int(np.argmin(d["clean_loss"][c]))
+            label = f"init {init:g}" + (f", decay {decay:g}" if decay else "")
+            print(
+                f"{lr:6g} {label:>18} {_stats(d['monosemantic_fraction'][c], b):>24} "
+                f"{_stats(d['clean_loss'][c], lo):>24} {d['dead_fraction'][c].mean():6.2f} "
+                f"{np.nanmean(d['mean_bias_alive'][c]):10.3f}"
+            )
+    out = {}
+    for tol in (drv.EQUAL_LOSS, 0.10):
+        flat = drv.equal_loss(part, tol)
+        eq = flat["equal"]
+        frac, bias = flat["fraction"][eq], flat["bias"][eq]
+        lo, hi = int(np.argmin(frac)), int(np.argmax(frac))
+        print(
+            f"finding 1: {int(eq.sum())} of {eq.size} models within {tol:.0%} of the lowest loss "
+            f"({flat['loss'].min():.4f}): monosemantic fraction {frac.min():.3f} (lr {flat['lr'][eq][lo]:g}, "
+            f"bias {bias[lo]:+.3f}) to {frac.max():.3f} (lr {flat['lr'][eq][hi]:g}, bias {bias[hi]:+.3f})"
+        )
+        if eq.sum() > 2:
+            r = np.corrcoef(np.argsort(np.argsort(frac)), np.argsort(np.argsort(bias)))[0, 1]
+            print(f"           Spearman correlation of their monosemantic fraction and alive bias: {r:+.2f}")
+        out[tol] = dict(n=int(eq.sum()), low=float(frac.min()), high=float(frac.max()))
+    return out
+
+
+def report_decay(part, optimizer="LAMB", lr=drv.DECAY_LR) -> dict:
+    """Print finding 2: init -1 with bias decay against init 0, loss and monosemanticity over seeds."""
+    d, decays = part["data"], part["x"]
+    print(
+        f"\n== finding 2: init_bias -1 with bias decay against init 0 ({optimizer}, lr {lr}); "
+        "mean ± sd over seeds"
+    )
+    print(
+        f"{'condition':>18} {'clean loss':>18} {'mono fraction':>18} {'best mono':>9} {'dead':>6} "
+        f"{'alive bias':>10} {'loss - init 0':>14}"
+    )
+    zero = d["clean_loss"][0]
+    out = {}
+    for c, label in enumerate(["init 0, no decay"] + [f"init -1, decay {x:g}" for x in decays]):
+        loss, frac = d["clean_loss"][c], d["monosemantic_fraction"][c]
+        gap = loss.mean() - zero.mean()
+        print(
+            f"{label:>18} {loss.mean():8.4f} ± {loss.std():7.4f} {frac.mean():8.3f} ± {frac.std():7.3f} "
+            f"{frac.max():9.3f} {d['dead_fraction'][c].mean():6.2f} "
+            f"{np.nanmean(d['mean_bias_alive'][c]):10.3f} {gap:+14.4f}"
+        )
+        out[label] = dict(
+            loss=float(loss.mean()), loss_sd=float(loss.std()), mono=float(frac.mean()), gap=float(gap)
+        )
+    return out
+
+
 def main(argv=None) -> dict:
     """Run (or read) the sweeps and print the findings; return the numbers."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -149,9 +213,20 @@ def main(argv=None) -> dict:
     t0 = time.perf_counter()
     with FigureRun(args.out) as run:
         result = drv.sweeps(run, quick=args.quick, seed=args.seed, parts=parts)
-    print(f"sizes: {result['sizes']} ({time.perf_counter() - t0:.0f} s)")
+    print(
+        f"sizes: {result['sizes']}; findings 1 and 2: {result['loss_sizes']} "
+        f"({time.perf_counter() - t0:.0f} s)"
+    )
     out = {}
-    for name, report in (("bias", report_bias), ("neurons", report_neurons), ("noise", report_noise)):
+    reports = (
+        ("bias", report_bias),
+        ("neurons", report_neurons),
+        ("noise", report_noise),
+        ("lr", report_lr),
+        ("decay", report_decay),
+        ("decay_adam", lambda part: report_decay(part, "Adam", drv.ADAM_LR)),
+    )
+    for name, report in reports:
         if name in result:
             out[name] = report(result[name])
     sys.stdout.flush()

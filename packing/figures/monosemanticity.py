@@ -93,6 +93,8 @@ LR_CONDITIONS = ((0.0, 0.0), (-1.0, 0.3))
 #: Finding 2: the learning rate, and the decays tried with init_bias = -1 (after init 0, no decay).
 DECAY_LR = 0.03
 DECAYS = (0.03, 0.1, 0.3, 1.0)
+#: Finding 2 again with Adam (one step size per parameter, no per-tensor trust ratio) at its usual lr.
+ADAM_LR = 0.003
 #: Models within this fraction of the lowest loss count as "at equal loss" (finding 1).
 EQUAL_LOSS = 0.05
 
@@ -218,6 +220,17 @@ def sweeps(run: FigureRun, *, quick: bool = False, seed: int = 0, parts=PARTS) -
             rng=seed + 20,
         )
         out["decay"] = {"x": np.array(DECAYS), "data": big_grouped(data, 1 + len(DECAYS))}
+        data = run.cached(
+            measure,
+            **big_common,
+            lr=ADAM_LR,
+            optimizer="adam",
+            schedule="cosine",
+            init_bias=np.array((0.0,) + (-1.0,) * len(DECAYS)),
+            bias_decay=np.array((0.0, *DECAYS)),
+            rng=seed + 21,
+        )
+        out["decay_adam"] = {"x": np.array(DECAYS), "data": big_grouped(data, 1 + len(DECAYS))}
     return out
 
 
