@@ -421,6 +421,8 @@ def _neuron_key(fig) -> None:
 
 #: Markers of the two bias conditions of the learning-rate sweep.
 MARKERS = ("o", "s")
+#: Colours of the optimizers in the bias-decay panels.
+OPTIMIZER_COLORS = {"lamb": "tab:blue", "adam": "tab:green"}
 
 
 def draw_loss(fig, axes, result: dict) -> dict:
@@ -431,8 +433,10 @@ def draw_loss(fig, axes, result: dict) -> dict:
     marker: bias condition), the models within :data:`EQUAL_LOSS` of the lowest
     loss shaded; (b) the clean loss and (c) the monosemantic fraction against the
     bias decay with ``init_bias = -1`` (one dot per seed, the line joins the seed
-    means), zero initialization as a band (mean ± sd over its seeds). Returns
-    what is drawn: ``{"equal_loss": equal_loss(...), "decay": {key: means}}``.
+    means; x: decay x lr, the fraction the bias shrinks per step), zero
+    initialization as a band (mean ± sd over its seeds), with LAMB and, if
+    ``result`` has ``"decay_adam"``, Adam. Returns what is drawn:
+    ``{"equal_loss": equal_loss(...), "decay": {(optimizer, key): means}}``.
     """
     from matplotlib import colormaps
 
@@ -454,23 +458,27 @@ def draw_loss(fig, axes, result: dict) -> dict:
         f"of the best: {eq.min():.2f} to {eq.max():.2f}",
         loc="left",
     )
-    d, decays = decay_part["data"], decay_part["x"]
     drawn = {"equal_loss": flat, "decay": {}}
+    runs = [("lamb", DECAY_LR, decay_part)]
+    if "decay_adam" in result:
+        runs.append(("adam", ADAM_LR, result["decay_adam"]))
     for ax, key, label in (
         (axes[1], "clean_loss", "loss (no noise)"),
         (axes[2], "monosemantic_fraction", "monosemantic fraction"),
     ):
-        zero = d[key][0]
-        ax.axhspan(zero.mean() - zero.std(), zero.mean() + zero.std(), color=COLORS["zero"], alpha=0.25)
-        reference_line(ax, float(zero.mean()), color=COLORS["zero"])
-        neg = d[key][1:]
-        for s in range(neg.shape[1]):
-            ax.plot(decays, neg[:, s], "o", color=COLORS["negative"], alpha=0.35, ms=3)
-        ax.plot(decays, neg.mean(axis=1), "-o", color=COLORS["negative"], ms=4)
-        drawn["decay"][key] = neg.mean(axis=1)
+        for optimizer, lr, part in runs:
+            d, rate = part["data"], np.asarray(part["x"]) * lr  # the bias shrinks by 1 - rate per step
+            zero, neg = d[key][0], d[key][1:]
+            color = OPTIMIZER_COLORS[optimizer]
+            ax.axhspan(zero.mean() - zero.std(), zero.mean() + zero.std(), color=color, alpha=0.15)
+            reference_line(ax, float(zero.mean()), color=color)
+            for s in range(neg.shape[1]):
+                ax.plot(rate, neg[:, s], "o", color=color, alpha=0.35, ms=3)
+            ax.plot(rate, neg.mean(axis=1), "-o", color=color, ms=4)
+            drawn["decay"][(optimizer, key)] = neg.mean(axis=1)
         ax.set_xscale("log")
-        ax.set_xticks(decays, [f"{x:g}" for x in decays])
-        ax.set_xlabel(f"bias decay (init -1, lr {DECAY_LR:g})")
+        plain_log_ticks(ax, "x")
+        ax.set_xlabel("bias decay x lr (init -1)")
         ax.set_ylabel(label)
     axes[1].set_title("(b) loss", loc="left")
     axes[2].set_title("(c) monosemanticity", loc="left")
@@ -500,8 +508,9 @@ def _loss_key(fig, lrs) -> None:
         for c, (init, dec) in enumerate(LR_CONDITIONS)
     ]
     handles += [
-        Line2D([], [], color=COLORS["zero"], lw=4, alpha=0.4, label="init 0: mean ± sd"),
-        Line2D([], [], color=COLORS["negative"], marker="o", ms=4, label="init -1: seed mean"),
+        Line2D([], [], color=OPTIMIZER_COLORS["lamb"], marker="o", ms=4, label=f"LAMB lr {DECAY_LR:g}"),
+        Line2D([], [], color=OPTIMIZER_COLORS["adam"], marker="o", ms=4, label=f"Adam lr {ADAM_LR:g}"),
+        Line2D([], [], color="0.5", lw=4, alpha=0.3, label="init 0: mean ± sd"),
     ]
     fig.legend(handles=handles, loc="outside lower center", ncol=5, frameon=False)
 
@@ -546,7 +555,10 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
             f"ε = {ls['density']:.3g}, {ls['steps']:,} LAMB steps, {ls['seeds']} seeds per point"
         )
         _loss_key(fig, result["lr"]["x"])
-        facts = {"drawn": drawn, "data": {part: result[part]["data"] for part in ("lr", "decay")}}
+        facts = {
+            "drawn": drawn,
+            "data": {part: result[part]["data"] for part in ("lr", "decay", "decay_adam")},
+        }
         run.save(fig, "monosemanticity_loss", facts=facts)
     return run.paths
 
