@@ -175,9 +175,16 @@ def report_lr(part) -> dict:
     return out
 
 
-def report_decay(part, optimizer="LAMB", lr=drv.DECAY_LR) -> dict:
+def report_decay(part) -> dict:
+    """Print finding 2 for every run of the decay part (``DECAY_RUNS`` of the figure driver)."""
+    return {
+        (optimizer, lr): report_decay_run(d, part["x"], optimizer, lr)
+        for (optimizer, lr, _), d in zip(part["runs"], part["data"], strict=True)
+    }
+
+
+def report_decay_run(d, decays, optimizer, lr) -> dict:
     """Print finding 2: init -1 with bias decay against init 0, loss and monosemanticity over seeds."""
-    d, decays = part["data"], part["x"]
     print(
         f"\n== finding 2: init_bias -1 with bias decay against init 0 ({optimizer}, lr {lr}); "
         "mean ± sd over seeds"
@@ -270,7 +277,6 @@ def main(argv=None) -> dict:
         ("noise", report_noise),
         ("lr", report_lr),
         ("decay", report_decay),
-        ("decay_adam", lambda part: report_decay(part, "Adam", drv.ADAM_LR)),
     )
     for name, report in reports:
         if name in result:

@@ -396,12 +396,12 @@ def test_monosemanticity_figures_count_monosemantic_neurons_as_the_paper_does():
     assert f"{int(inside.sum())} models within 5%" in ax.get_title(loc="left")
     assert f"of the best: {frac[inside].min():.2f} to {frac[inside].max():.2f}" in ax.get_title(loc="left")
     # the decay panels (finding 2): the line is the seed mean of the init -1 conditions
-    # (one line per optimizer, LAMB then Adam, against decay x lr)
-    from packing.figures.monosemanticity import ADAM_LR, DECAY_LR, DECAYS
+    # (one line per run of DECAY_RUNS, against decay x lr)
+    from packing.figures.monosemanticity import DECAY_RUNS, DECAYS
 
     for ax, key in zip(f.figure.axes[1:3], ("clean_loss", "monosemantic_fraction"), strict=True):
         lines = [ln for ln in ax.lines if ln.get_linestyle() == "-"]
-        assert len(lines) == 2
-        for line, part, lr in zip(lines, ("decay", "decay_adam"), (DECAY_LR, ADAM_LR), strict=True):
+        assert len(lines) == len(DECAY_RUNS)
+        for line, (_, lr, _), data in zip(lines, DECAY_RUNS, f.facts["data"]["decay"], strict=True):
             np.testing.assert_allclose(line.get_xdata(), np.array(DECAYS) * lr)
-            np.testing.assert_allclose(line.get_ydata(), f.facts["data"][part][key][1:].mean(axis=1))
+            np.testing.assert_allclose(line.get_ydata(), data[key][1:].mean(axis=1))

@@ -105,10 +105,13 @@ LOSS_QUICK = dict(n_features=8, d=4, n_neurons=16, density=1 / 8, steps=60, batc
 LRS = (0.01, 0.02, 0.03, 0.05)
 #: The bias initializations of finding 1: (init_bias, bias_decay) per condition.
 LR_CONDITIONS = ((0.0, 0.0), (-1.0, 0.3))
-#: Finding 2: the learning rate, and the decays tried with init_bias = -1 (after init 0, no decay).
-DECAY_LR = 0.03
+#: Finding 2: the decays tried with init_bias = -1 (after init 0, no decay) ...
 DECAYS = (0.03, 0.1, 0.3, 1.0)
-#: Finding 2 again with Adam (one step size per parameter, no per-tensor trust ratio) at its usual lr.
+#: ... in these runs: (optimizer, lr, seed offset). LAMB at two learning rates; Adam (one step
+#: size per parameter, no per-tensor trust ratio) at its usual lr.
+DECAY_RUNS = (("lamb", 0.01, 22), ("lamb", 0.03, 20), ("adam", 0.003, 21))
+#: The learning rate of the bias-dynamics diagnostic (``scripts/monosemanticity_findings.py``).
+DECAY_LR = 0.03
 ADAM_LR = 0.003
 #: Models within this fraction of the lowest loss count as "at equal loss" (finding 1).
 EQUAL_LOSS = 0.05
@@ -226,26 +229,21 @@ def sweeps(run: FigureRun, *, quick: bool = False, seed: int = 0, parts=PARTS) -
             runs.append(big_grouped(data, len(LR_CONDITIONS)))
         out["lr"] = {"x": np.array(LRS), "data": runs}
     if "decay" in parts:
-        data = run.cached(
-            measure,
-            **big_common,
-            lr=DECAY_LR,
-            init_bias=np.array((0.0,) + (-1.0,) * len(DECAYS)),
-            bias_decay=np.array((0.0, *DECAYS)),
-            rng=seed + 20,
-        )
-        out["decay"] = {"x": np.array(DECAYS), "data": big_grouped(data, 1 + len(DECAYS))}
-        data = run.cached(
-            measure,
-            **big_common,
-            lr=ADAM_LR,
-            optimizer="adam",
-            schedule="cosine",
-            init_bias=np.array((0.0,) + (-1.0,) * len(DECAYS)),
-            bias_decay=np.array((0.0, *DECAYS)),
-            rng=seed + 21,
-        )
-        out["decay_adam"] = {"x": np.array(DECAYS), "data": big_grouped(data, 1 + len(DECAYS))}
+        runs = []
+        for optimizer, lr, offset in DECAY_RUNS:
+            # LAMB is the trainer's default: not passed, so that the cache key is the default's
+            extra = {} if optimizer == "lamb" else dict(optimizer=optimizer, schedule="cosine")
+            data = run.cached(
+                measure,
+                **big_common,
+                **extra,
+                lr=lr,
+                init_bias=np.array((0.0,) + (-1.0,) * len(DECAYS)),
+                bias_decay=np.array((0.0, *DECAYS)),
+                rng=seed + offset,
+            )
+            runs.append(big_grouped(data, 1 + len(DECAYS)))
+        out["decay"] = {"x": np.array(DECAYS), "runs": DECAY_RUNS, "data": runs}
     return out
 
 
@@ -421,8 +419,8 @@ def _neuron_key(fig) -> None:
 
 #: Markers of the two bias conditions of the learning-rate sweep.
 MARKERS = ("o", "s")
-#: Colours of the optimizers in the bias-decay panels.
-OPTIMIZER_COLORS = {"lamb": "tab:blue", "adam": "tab:green"}
+#: Colours of the runs of the bias-decay panels, by (optimizer, lr).
+RUN_COLORS = {("lamb", 0.01): "tab:blue", ("lamb", 0.03): "tab:purple", ("adam", 0.003): "tab:green"}
 
 
 def draw_loss(fig, axes, result: dict) -> dict:
@@ -434,9 +432,9 @@ def draw_loss(fig, axes, result: dict) -> dict:
     loss shaded; (b) the clean loss and (c) the monosemantic fraction against the
     bias decay with ``init_bias = -1`` (one dot per seed, the line joins the seed
     means; x: decay x lr, the fraction the bias shrinks per step), zero
-    initialization as a band (mean ± sd over its seeds), with LAMB and, if
-    ``result`` has ``"decay_adam"``, Adam. Returns what is drawn:
-    ``{"equal_loss": equal_loss(...), "decay": {(optimizer, key): means}}``.
+    initialization as a band (mean ± sd over its seeds), one colour per run of
+    :data:`DECAY_RUNS`. Returns what is drawn:
+    ``{"equal_loss": equal_loss(...), "decay": {(optimizer, lr, key): means}}``.
     """
     from matplotlib import colormaps
 
@@ -459,23 +457,21 @@ def draw_loss(fig, axes, result: dict) -> dict:
         loc="left",
     )
     drawn = {"equal_loss": flat, "decay": {}}
-    runs = [("lamb", DECAY_LR, decay_part)]
-    if "decay_adam" in result:
-        runs.append(("adam", ADAM_LR, result["decay_adam"]))
+    decays = np.asarray(decay_part["x"])
     for ax, key, label in (
         (axes[1], "clean_loss", "loss (no noise)"),
         (axes[2], "monosemantic_fraction", "monosemantic fraction"),
     ):
-        for optimizer, lr, part in runs:
-            d, rate = part["data"], np.asarray(part["x"]) * lr  # the bias shrinks by 1 - rate per step
+        for (optimizer, lr, _), d in zip(decay_part["runs"], decay_part["data"], strict=True):
+            rate = decays * lr  # the bias shrinks by the factor 1 - rate per step
             zero, neg = d[key][0], d[key][1:]
-            color = OPTIMIZER_COLORS[optimizer]
+            color = RUN_COLORS[(optimizer, lr)]
             ax.axhspan(zero.mean() - zero.std(), zero.mean() + zero.std(), color=color, alpha=0.15)
             reference_line(ax, float(zero.mean()), color=color)
             for s in range(neg.shape[1]):
                 ax.plot(rate, neg[:, s], "o", color=color, alpha=0.35, ms=3)
             ax.plot(rate, neg.mean(axis=1), "-o", color=color, ms=4)
-            drawn["decay"][(optimizer, key)] = neg.mean(axis=1)
+            drawn["decay"][(optimizer, lr, key)] = neg.mean(axis=1)
         ax.set_xscale("log")
         plain_log_ticks(ax, "x")
         ax.set_xlabel("bias decay x lr (init -1)")
@@ -508,8 +504,17 @@ def _loss_key(fig, lrs) -> None:
         for c, (init, dec) in enumerate(LR_CONDITIONS)
     ]
     handles += [
-        Line2D([], [], color=OPTIMIZER_COLORS["lamb"], marker="o", ms=4, label=f"LAMB lr {DECAY_LR:g}"),
-        Line2D([], [], color=OPTIMIZER_COLORS["adam"], marker="o", ms=4, label=f"Adam lr {ADAM_LR:g}"),
+        *(
+            Line2D(
+                [],
+                [],
+                color=RUN_COLORS[(opt, lr)],
+                marker="o",
+                ms=4,
+                label=f"{opt.upper() if opt == 'lamb' else 'Adam'} lr {lr:g}",
+            )
+            for opt, lr, _ in DECAY_RUNS
+        ),
         Line2D([], [], color="0.5", lw=4, alpha=0.3, label="init 0: mean ± sd"),
     ]
     fig.legend(handles=handles, loc="outside lower center", ncol=5, frameon=False)
@@ -557,7 +562,7 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
         _loss_key(fig, result["lr"]["x"])
         facts = {
             "drawn": drawn,
-            "data": {part: result[part]["data"] for part in ("lr", "decay", "decay_adam")},
+            "data": {part: result[part]["data"] for part in ("lr", "decay")},
         }
         run.save(fig, "monosemanticity_loss", facts=facts)
     return run.paths
