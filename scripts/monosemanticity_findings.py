@@ -1,13 +1,20 @@
 """Reproduce the findings of Jermyn, Schiefer & Hubinger (2022) at small size, and ask what input noise does.
 
-Runs the sweeps of :mod:`packing.figures.monosemanticity` (sizes in its ``FULL``;
-the results land in the figure cache, so ``packing figures --only
-monosemanticity`` draws them afterwards without training) and prints:
+Runs the sweeps of :mod:`packing.figures.monosemanticity` (sizes in its ``FULL``
+and ``LOSS_FULL``; the results land in the figure cache, so ``packing figures
+--only monosemanticity`` draws them afterwards without training) and prints:
 
-1. at equal loss, how widely monosemanticity differs (all models of the bias sweep);
-2. ``init_bias = -1`` with bias decay against 0: monosemantic fraction and loss (best of seeds);
-3. the monosemantic fraction against ``k / N``;
-4. input noise (not in the paper): the learned biases, the monosemantic fraction and the loss.
+1. at equal loss, how widely monosemanticity differs: the paper's learning-rate
+   sweep (init 0, and -1 with bias decay, at several lr), the models within 5%
+   and 10% of the lowest loss, their monosemantic fractions and biases
+   (``--part lr``; the old bias-initialization view, ``--part bias``, too);
+2. ``init_bias = -1`` with bias decay against 0: loss and monosemantic fraction
+   over seeds for several decays, with LAMB at two learning rates and with Adam
+   (``--part decay``), and why the paper's decay 0.03 is not enough in short
+   runs: the dead fraction and the bias range along training (``--part dynamics``);
+3. the monosemantic fraction against ``k / N`` (``--part neurons``);
+4. input noise (not in the paper): the learned biases, the monosemantic fraction
+   and the loss (``--part noise``).
 
 Usage (one thread, niced; ``--part`` runs one sweep, so that separate processes
 can share the work; a run without ``--part`` reads what they cached)::
