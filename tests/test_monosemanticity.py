@@ -502,11 +502,22 @@ def test_the_findings_script_runs_quick_and_reports_every_finding(tmp_path, caps
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     out = module.main(["--quick", "--out", str(tmp_path)])
-    assert set(out) == {"bias", "neurons", "noise"}
+    assert set(out) == {"bias", "neurons", "noise", "lr", "decay", "dynamics"}
     low, high, count = out["bias"]["equal_loss_range"]
     assert 0.0 <= low <= high <= 1.0 and count >= 1
     assert len(out["neurons"]) == 5 and all(len(row) == 2 for row in out["neurons"].values())
     for rows in out["noise"].values():
         assert [r["sigma"] for r in rows] == [0.0, 0.05, 0.1, 0.2, 0.4]
         assert all(r["noisy"] >= 0 and r["loss"] >= 0 for r in rows)
+    # finding 1 the paper's way: the models of the learning-rate sweep at equal loss (5% and 10%)
+    from packing.figures.monosemanticity import DECAY_RUNS, DECAYS, LR_CONDITIONS, LRS
+
+    for tol, row in out["lr"].items():
+        assert 1 <= row["n"] <= len(LRS) * len(LR_CONDITIONS) * 2 and 0 <= row["low"] <= row["high"] <= 1
+    assert out["lr"][0.05]["n"] <= out["lr"][0.10]["n"]
+    # finding 2: one table per run, init 0 first (its loss gap to itself is 0), then every decay
+    assert set(out["decay"]) == {(opt, lr) for opt, lr, _ in DECAY_RUNS}
+    for rows in out["decay"].values():
+        assert len(rows) == 1 + len(DECAYS) and rows["init 0, no decay"]["gap"] == 0.0
+    assert set(out["dynamics"]) == {"lamb", "adam"} and all(rows for rows in out["dynamics"].values())
     assert "finding 1" in capsys.readouterr().out

@@ -474,6 +474,8 @@ def draw_loss(fig, axes, result: dict) -> dict:
             drawn["decay"][(optimizer, lr, key)] = neg.mean(axis=1)
         ax.set_xscale("log")
         plain_log_ticks(ax, "x")
+        if key == "clean_loss":  # the failed runs' losses are 10x the others
+            ax.set_yscale("log")
         ax.set_xlabel("bias decay x lr (init -1)")
         ax.set_ylabel(label)
     axes[1].set_title("(b) loss", loc="left")
