@@ -512,7 +512,7 @@ def test_the_findings_script_runs_quick_and_reports_every_finding(tmp_path, caps
     # finding 1 the paper's way: the models of the learning-rate sweep at equal loss (5% and 10%)
     from packing.figures.monosemanticity import DECAY_RUNS, DECAYS, LR_CONDITIONS, LRS
 
-    for tol, row in out["lr"].items():
+    for row in out["lr"].values():
         assert 1 <= row["n"] <= len(LRS) * len(LR_CONDITIONS) * 2 and 0 <= row["low"] <= row["high"] <= 1
     assert out["lr"][0.05]["n"] <= out["lr"][0.10]["n"]
     # finding 2: one table per run, init 0 first (its loss gap to itself is 0), then every decay
