@@ -476,6 +476,9 @@ def draw_loss(fig, axes, result: dict) -> dict:
         plain_log_ticks(ax, "x")
         if key == "clean_loss":  # the failed runs' losses are 10x the others
             ax.set_yscale("log")
+            plain_log_ticks(ax, "y")
+            low, high = ax.get_ylim()
+            ax.set_yticks([t for t in (0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0) if low <= t <= high])
         ax.set_xlabel("bias decay x lr (init -1)")
         ax.set_ylabel(label)
     axes[1].set_title("(b) loss", loc="left")
