@@ -1,8 +1,8 @@
 """Benchmark the numpy monosemanticity trainer against PyTorch on the CPU, step for step.
 
 Both sides train the same model (Jermyn et al. 2022, the feature decoder):
-sparse features ``v`` (equal frequencies ε), a fixed embedding ``x = v E``, ``a =
-ReLU(x W1 + b)``, ``y = a W2ᵀ``, loss ``Σ (y - v)² / B``, LAMB with a cosine
+sparse features ``v`` (equal frequencies ε = 1/64), a fixed embedding ``x = v E``,
+``a = ReLU(x W1 + b)``, ``y = a W2ᵀ``, loss ``Σ (y - v)² / B``, LAMB with a cosine
 schedule and bias decay. A numpy step is the training loop's own step
 (:class:`packing.train._optim.TrainingLoop`: fresh batch, loss and gradient,
 divergence check, history, LAMB update, bias decay). The PyTorch peer is plain
@@ -15,11 +15,21 @@ checked against the textbook algorithm in the tests).
 One thread each (``n_threads=1``, ``torch.set_num_threads(1)``), rounds
 interleaved (numpy, torch, numpy, ...) so that load from other processes hits
 both alike; medians of wall time and of thread CPU time per step (the CPU ratio
-is the one to trust on a loaded machine). Two sizes: ``small`` (N = 16, m = 4,
-k = 64, 8 instances, batch 1024: the findings script's size) and ``paper``
-(N = 512, m = 64, k = 1024, one instance, batch 1024; the paper used batch
-8192). Target (issue 14): numpy at most 0.5x PyTorch's time per step.
-Last, where the numpy time goes (one thread, CPU time by phase).
+is the one to trust on a loaded machine; the load average is printed). Two
+sizes: ``small`` (N = 16, m = 4, k = 64, 8 instances, batch 1024: the findings
+script's size) and ``paper`` (N = 512, m = 64, k = 1024, one instance, batch
+1024; the paper used batch 8192), each in two states of the biases:
+
+* ``init -1``: the paper's negative initialization (``b ~ -1 + U(±1/√m)``). At
+  the paper size no neuron fires on any input: the numpy kernel then skips the
+  matrix products of silent neurons (exactly zero contributions), PyTorch
+  computes them all. With bias decay 0.03 at lr 0.01 the biases take thousands
+  of steps to rise far enough, so training does spend its first steps here.
+* ``init 0``: zero initialization, about half the neurons active on each input:
+  every product is dense on both sides.
+
+Target (issue 14): numpy at most 0.5x PyTorch's time per step. Last, where the
+numpy time goes (one thread, CPU time by phase).
 
 Usage: ``python scripts/bench_monosemanticity.py [--rounds 5] [--seconds 0.5] [--quick]``.
 """
@@ -27,11 +37,11 @@ Usage: ``python scripts/bench_monosemanticity.py [--rounds 5] [--seconds 0.5] [-
 from __future__ import annotations
 
 import argparse
-import time
-from collections import defaultdict
+import os
 
 import numpy as np
 
+from packing.train._benchmark import LoopBench, breakdown, measure
 from packing.train._data import Sampler
 from packing.train._mono_kernel import _MonoKernel
 from packing.train._optim import Optimizer, TrainingLoop
@@ -42,14 +52,20 @@ QUICK = {"small": (16, 4, 64, 2, 128), "paper": (64, 16, 128, 1, 128)}
 TARGET = 0.5
 MAX_STEPS = 100_000
 LR, DECAY = 0.01, 0.03
+DENSITY = 1.0 / 64.0
+#: The states of the biases: the paper's negative initialization, then zero.
+STATES = {"init -1": -1.0, "init 0": 0.0}
 
 
-class NumpyTrainer:
+class NumpyTrainer(LoopBench):
     """The numpy trainer's kernel, LAMB and loop on one configuration, one thread."""
 
-    def __init__(self, N, m, k, n_inst, batch, seed=0):
+    max_steps = MAX_STEPS
+    rest = "optimizer, bias decay and loop"
+
+    def __init__(self, N, m, k, n_inst, batch, init_bias, seed=0):
         rng = np.random.default_rng(seed)
-        density = np.full((n_inst, N), 1.0 / 64.0)
+        density = np.full((n_inst, N), DENSITY)
         sampler = Sampler(density, np.dtype(np.float32), rng)
         E = random_embedding(rng, n_inst, N, m)
         kern = _MonoKernel(
@@ -58,55 +74,36 @@ class NumpyTrainer:
         )  # fmt: skip
         s1, s2 = 1 / np.sqrt(m), 1 / np.sqrt(k)
         kern.W1[...] = rng.uniform(-s1, s1, (n_inst, m, k))
-        kern.b[...] = rng.uniform(-s1, s1, (n_inst, k)) - 1.0
+        kern.b[...] = rng.uniform(-s1, s1, (n_inst, k)) + init_bias
         kern.W2[...] = rng.uniform(-s2, s2, (n_inst, N, k))
         opt = Optimizer(
             kern.params, kind="lamb", lr=LR, schedule="cosine", steps=MAX_STEPS, weight_decay=0.0,
             betas=(0.9, 0.999), eps=1e-6, momentum=0.0, tensors=(n_inst, kern.tensors),
         )  # fmt: skip
         opt = _DecayingBias(opt, kern.b, np.full(n_inst, DECAY), LR, MAX_STEPS)
-        self.kern, self.tick = kern, None
+        self.kern = kern
         self.loop = TrainingLoop(
             kern.params, kern.grad, lambda t: kern.loss_and_grad(self.tick), opt, MAX_STEPS, n_inst
         )
 
-    def run(self, n_steps):
-        """Take ``n_steps`` steps (the history wraps around: it is only a benchmark)."""
-        with self.loop.running(1):
-            for _ in range(n_steps):
-                if self.loop.t == MAX_STEPS:
-                    self.loop.t = 0
-                self.loop.step()
-
-    def profile(self, n_steps) -> dict:
-        """Thread CPU time per step by phase."""
-        acc, last = defaultdict(float), [0.0]
-
-        def tick(label):
-            now = time.thread_time()
-            acc[label] += now - last[0]
-            last[0] = now
-
-        self.tick = tick
-        try:
-            with self.loop.running(1):
-                for _ in range(n_steps):
-                    last[0] = time.thread_time()
-                    self.loop.step()
-                    tick("optimizer, bias decay and loop")
-        finally:
-            self.tick = None
-        return {key: value / n_steps for key, value in acc.items()}
+    def active_fraction(self) -> float:
+        """Fraction of (neuron, input) pairs with a positive pre-activation on a fresh batch."""
+        k = self.kern
+        v = k.sampler
+        x = np.zeros((k.n_inst, 256, k.N), np.float32)
+        v.fill(x, 0, np.empty(x.shape, bool), np.random.default_rng(1))
+        z = x @ k.E @ k.W1 + k.b[:, None, :]
+        return float((z > 0).mean())
 
 
-def torch_trainer(torch, N, m, k, n_inst, batch, seed=0):
+def torch_trainer(torch, N, m, k, n_inst, batch, init_bias, seed=0):
     """Plain PyTorch: the same model, batched over instances with bmm, autograd, LAMB written out."""
     g = torch.Generator().manual_seed(seed)
     E = torch.linalg.qr(torch.randn(n_inst, N, m, generator=g))[0]
     E = E / E.norm(dim=2, keepdim=True)
     s1, s2 = 1 / np.sqrt(m), 1 / np.sqrt(k)
     W1 = torch.nn.Parameter((torch.rand(n_inst, m, k, generator=g) * 2 - 1) * s1)
-    b = torch.nn.Parameter((torch.rand(n_inst, 1, k, generator=g) * 2 - 1) * s1 - 1.0)
+    b = torch.nn.Parameter((torch.rand(n_inst, 1, k, generator=g) * 2 - 1) * s1 + init_bias)
     W2 = torch.nn.Parameter((torch.rand(n_inst, k, N, generator=g) * 2 - 1) * s2)
     params = [W1, b, W2]
     state = [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]
@@ -114,7 +111,7 @@ def torch_trainer(torch, N, m, k, n_inst, batch, seed=0):
 
     def step():
         feat = torch.rand((n_inst, batch, N), generator=g)
-        keep = torch.rand((n_inst, batch, N), generator=g) < 1.0 / 64.0
+        keep = torch.rand((n_inst, batch, N), generator=g) < DENSITY
         v = torch.where(keep, feat, torch.zeros(()))
         a = torch.relu(torch.baddbmm(b, torch.bmm(v, E), W1))
         loss = ((torch.bmm(a, W2) - v) ** 2).sum() / batch
@@ -144,26 +141,8 @@ def torch_trainer(torch, N, m, k, n_inst, batch, seed=0):
     return run
 
 
-def measure(contenders, rounds, seconds):
-    """Interleaved rounds of about ``seconds`` each; medians of wall and thread-CPU seconds per step."""
-    n_steps = {}
-    for key, run in contenders.items():
-        run(1)
-        t = time.perf_counter()
-        run(1)
-        n_steps[key] = max(1, int(seconds / max(time.perf_counter() - t, 1e-6)))
-    wall, cpu = defaultdict(list), defaultdict(list)
-    for _ in range(rounds):
-        for key, run in contenders.items():
-            t, tc = time.perf_counter(), time.thread_time()
-            run(n_steps[key])
-            wall[key].append((time.perf_counter() - t) / n_steps[key])
-            cpu[key].append((time.thread_time() - tc) / n_steps[key])
-    return {k: float(np.median(v)) for k, v in wall.items()}, {k: float(np.median(v)) for k, v in cpu.items()}
-
-
 def main(argv=None) -> dict:
-    """Run the benchmark; print and return ``{config: {numpy_ms, torch_ms, ratio, cpu_ratio, profile}}``."""
+    """Run the benchmark; print and return ``{(config, state): {numpy_ms, torch_ms, ratio, ...}}``."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=0.5)
@@ -178,33 +157,42 @@ def main(argv=None) -> dict:
         torch = None
         print("torch is not installed (pip install -e .[bench]): numpy times only")
     results = {}
+    load = os.getloadavg()
     for name, shape in configs.items():
-        npt = NumpyTrainer(*shape)
-        contenders = {"numpy": npt.run}
-        if torch is not None:
-            contenders["torch"] = torch_trainer(torch, *shape)
-        wall, cpu = measure(contenders, rounds, seconds)
-        row = {"numpy_ms": 1e3 * wall["numpy"], "profile": npt.profile(max(1, int(seconds / wall["numpy"])))}
-        if torch is not None:
-            row.update(
-                torch_ms=1e3 * wall["torch"],
-                ratio=wall["numpy"] / wall["torch"],
-                cpu_ratio=cpu["numpy"] / cpu["torch"],
-            )
-        results[name] = row
-        N, m, k, n_inst, batch = shape
-        line = f"{name:6} N={N} m={m} k={k} instances={n_inst} batch={batch}: "
-        line += f"numpy {row['numpy_ms']:.2f} ms/step"
-        if torch is not None:
-            verdict = "yes" if row["cpu_ratio"] <= TARGET else "NO"
-            line += (
-                f", torch {row['torch_ms']:.2f} ms/step; ratio {row['ratio']:.3f} (wall), "
-                f"{row['cpu_ratio']:.3f} (CPU) <= {TARGET}: {verdict}"
-            )
-        print(line)
-        total = sum(row["profile"].values())
-        parts = ", ".join(f"{key} {100 * v / total:.0f}%" for key, v in sorted(row["profile"].items()))
-        print(f"       numpy time (one thread, {1e3 * total:.2f} ms CPU per step): {parts}")
+        for state, init in STATES.items():
+            npt = NumpyTrainer(*shape, init)
+            contenders = {"numpy": npt.run}
+            if torch is not None:
+                contenders["torch"] = torch_trainer(torch, *shape, init)
+            active = npt.active_fraction()
+            wall, cpu = measure(contenders, rounds, seconds)
+            row = {
+                "numpy_ms": 1e3 * wall["numpy"],
+                "active": active,
+                "profile": npt.profile(max(1, int(seconds / wall["numpy"]))),
+            }
+            if torch is not None:
+                row.update(
+                    torch_ms=1e3 * wall["torch"],
+                    ratio=wall["numpy"] / wall["torch"],
+                    cpu_ratio=cpu["numpy"] / cpu["torch"],
+                )
+            results[(name, state)] = row
+            N, m, k, n_inst, batch = shape
+            line = f"{name:6} N={N} m={m} k={k} instances={n_inst} batch={batch}, {state} "
+            line += f"({100 * active:.0f}% of neuron-inputs active): numpy {row['numpy_ms']:.2f} ms/step"
+            if torch is not None:
+                verdict = "yes" if row["cpu_ratio"] <= TARGET else "NO"
+                line += (
+                    f", torch {row['torch_ms']:.2f} ms/step; ratio {row['ratio']:.3f} (wall), "
+                    f"{row['cpu_ratio']:.3f} (CPU) <= {TARGET}: {verdict}"
+                )
+            print(line)
+            total = sum(row["profile"].values())
+            print(f"       numpy time (one thread, {1e3 * total:.2f} ms CPU per step): ", end="")
+            print(breakdown(row["profile"]))
+    after = os.getloadavg()
+    print(f"load average (1 min) before {load[0]:.2f}, after {after[0]:.2f}; medians of {rounds} rounds")
     return results
 
 

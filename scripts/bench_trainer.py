@@ -56,12 +56,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
-from collections import defaultdict
 
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from packing.train._benchmark import LoopBench, measure
+from packing.train._benchmark import breakdown as phases
 from packing.train._data import Sampler
 from packing.train._optim import Optimizer, TrainingLoop
 from packing.train._parallel import available_cpus
@@ -87,8 +87,10 @@ def problem(n, d, n_inst):
     return density, importance
 
 
-class NumpyTrainer:
+class NumpyTrainer(LoopBench):
     """The numpy trainer on one configuration with ``threads`` threads (``None``: its default)."""
+
+    max_steps = MAX_STEPS
 
     def __init__(self, n, d, n_inst, batch, threads=None, seed=0, blas_threads=None, **plan):
         rng = np.random.default_rng(seed)
@@ -109,40 +111,11 @@ class NumpyTrainer:
             momentum=0.0,
             pool=self.kern.pool,  # as train_toy_model: the update runs on the kernel's workers
         )
-        self.tick = None
         kern = self.kern
+        self.threads = kern.layout.blas_threads
         self.loop = TrainingLoop(
             kern.params, kern.grad, lambda t: kern.loss_and_grad(self.tick), opt, MAX_STEPS, n_inst
         )
-
-    def run(self, n_steps):
-        """Take ``n_steps`` steps (the loop's history wraps around: it is only a benchmark)."""
-        with self.loop.running(self.kern.layout.blas_threads):
-            for _ in range(n_steps):
-                if self.loop.t == MAX_STEPS:
-                    self.loop.t = 0
-                self.loop.step()
-
-    def profile(self, n_steps) -> dict:
-        """Thread CPU time per step by phase (one worker)."""
-        acc = defaultdict(float)
-        last = [0.0]
-
-        def tick(label):
-            now = time.thread_time()
-            acc[label] += now - last[0]
-            last[0] = now
-
-        self.tick = tick
-        try:
-            with self.loop.running(1):
-                for _ in range(n_steps):
-                    last[0] = time.thread_time()
-                    self.loop.step()
-                    tick("optimizer and loop")
-        finally:
-            self.tick = None
-        return {k: v / n_steps for k, v in acc.items()}
 
 
 def torch_trainer(torch, n, d, n_inst, batch, variant, seed=0):
@@ -212,24 +185,6 @@ class Gemm:
                 np.matmul(self.A, self.B, out=self.C)
 
 
-def measure(contenders, rounds, target_seconds):
-    """Interleaved rounds; each contender runs about ``target_seconds``; medians of wall and CPU s/step."""
-    n_steps = {}
-    for key, c in contenders.items():
-        c["run"](1)  # warm up (threads, buffers, first-touch)
-        t = time.perf_counter()
-        c["run"](1)
-        n_steps[key] = max(1, int(target_seconds / max(time.perf_counter() - t, 1e-6)))
-    wall, cpu = defaultdict(list), defaultdict(list)
-    for _ in range(rounds):
-        for key, c in contenders.items():
-            t, tc = time.perf_counter(), time.thread_time()
-            c["run"](n_steps[key])
-            wall[key].append((time.perf_counter() - t) / n_steps[key])
-            cpu[key].append((time.thread_time() - tc) / n_steps[key])
-    return {k: float(np.median(v)) for k, v in wall.items()}, {k: float(np.median(v)) for k, v in cpu.items()}
-
-
 def bench_config(shape, torch, settings, rounds, seconds):
     """Measure one configuration at every thread setting; return one row per setting."""
     n, d, n_inst, batch = shape
@@ -238,9 +193,9 @@ def bench_config(shape, torch, settings, rounds, seconds):
     for label, (np_threads, torch_threads, gemm_threads) in settings.items():
         trainer = NumpyTrainer(n, d, n_inst, batch, np_threads)
         layouts[label] = trainer.kern.layout
-        contenders[(label, "numpy")] = {"run": trainer.run}
+        contenders[(label, "numpy")] = trainer.run
         if label == "2 threads":  # the other layout, for comparison: one worker, two BLAS threads
-            contenders[(label, "numpy_blas")] = {"run": NumpyTrainer(n, d, n_inst, batch, 2, 0, 2).run}
+            contenders[(label, "numpy_blas")] = NumpyTrainer(n, d, n_inst, batch, 2, 0, 2).run
         if torch is not None:
             for variant in ("einsum", "bmm"):
                 step = torch_trainer(torch, n, d, n_inst, batch, variant)
@@ -250,9 +205,9 @@ def bench_config(shape, torch, settings, rounds, seconds):
                     for _ in range(k):
                         step()
 
-                contenders[(label, variant)] = {"run": run}
-        contenders[(label, "gemm")] = {"run": Gemm(gemm_threads).run}
-        contenders[(label, "words")] = {"run": Words(n_inst * batch * n).run}
+                contenders[(label, variant)] = run
+        contenders[(label, "gemm")] = Gemm(gemm_threads).run
+        contenders[(label, "words")] = Words(n_inst * batch * n).run
     wall, cpu = measure(contenders, rounds, seconds)
     rows = {}
     for label in settings:
@@ -352,8 +307,7 @@ def main(argv=None) -> dict:
                 print(f"{'':14}(numpy with 1 worker x 2 BLAS threads instead: {row['numpy_1w2b_ms']:.3f} ms)")
     for name, (_, breakdown) in results.items():
         total = sum(breakdown.values())
-        parts = ", ".join(f"{k} {100 * v / total:.0f}%" for k, v in sorted(breakdown.items()))
-        print(f"numpy time in {name} (one thread, {1e3 * total:.2f} ms CPU per step): {parts}")
+        print(f"numpy time in {name} (one thread, {1e3 * total:.2f} ms CPU per step): {phases(breakdown)}")
     print(f"(goal at defaults: {GOAL}; 1000x100 target: >= 50% of the GEMM rate)")
     return results
 

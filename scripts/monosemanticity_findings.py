@@ -1,13 +1,20 @@
 """Reproduce the findings of Jermyn, Schiefer & Hubinger (2022) at small size, and ask what input noise does.
 
-Runs the sweeps of :mod:`packing.figures.monosemanticity` (sizes in its ``FULL``;
-the results land in the figure cache, so ``packing figures --only
-monosemanticity`` draws them afterwards without training) and prints:
+Runs the sweeps of :mod:`packing.figures.monosemanticity` (sizes in its ``FULL``
+and ``LOSS_FULL``; the results land in the figure cache, so ``packing figures
+--only monosemanticity`` draws them afterwards without training) and prints:
 
-1. at equal loss, how widely monosemanticity differs (all models of the bias sweep);
-2. ``init_bias = -1`` with bias decay against 0: monosemantic fraction and loss (best of seeds);
-3. the monosemantic fraction against ``k / N``;
-4. input noise (not in the paper): the learned biases, the monosemantic fraction and the loss.
+1. at equal loss, how widely monosemanticity differs: the paper's learning-rate
+   sweep (init 0, and -1 with bias decay, at several lr), the models within 5%
+   and 10% of the lowest loss, their monosemantic fractions and biases
+   (``--part lr``; the old bias-initialization view, ``--part bias``, too);
+2. ``init_bias = -1`` with bias decay against 0: loss and monosemantic fraction
+   over seeds for several decays, with LAMB at two learning rates and with Adam
+   (``--part decay``), and why the paper's decay 0.03 is not enough in short
+   runs: the dead fraction and the bias range along training (``--part dynamics``);
+3. the monosemantic fraction against ``k / N`` (``--part neurons``);
+4. input noise (not in the paper): the learned biases, the monosemantic fraction
+   and the loss (``--part noise``).
 
 Usage (one thread, niced; ``--part`` runs one sweep, so that separate processes
 can share the work; a run without ``--part`` reads what they cached)::
@@ -23,6 +30,7 @@ import time
 
 import numpy as np
 
+from packing import monosemanticity, train_monosemanticity_model
 from packing.figures import FigureRun
 from packing.figures import monosemanticity as drv
 
@@ -137,23 +145,151 @@ def report_noise(part) -> dict:
     return out
 
 
+def report_lr(part) -> dict:
+    """Print finding 1 the paper's way: a learning-rate sweep, and the models at equal loss."""
+    print(
+        "\n== finding 1: learning rates (the paper's lr sweep); per lr and condition: "
+        "best seed (mean ± sd over seeds)"
+    )
+    print(
+        f"{'lr':>6} {'condition':>18} {'mono fraction':>24} {'clean loss':>24} {'dead':>6} {'alive bias':>10}"
+    )
+    for lr, d in zip(part["x"], part["data"], strict=True):
+        for c, (init, decay) in enumerate(drv.LR_CONDITIONS):
+            b = drv.best_seed(d, c)
+            lo = int(np.argmin(d["clean_loss"][c]))
+            label = f"init {init:g}" + (f", decay {decay:g}" if decay else "")
+            print(
+                f"{lr:6g} {label:>18} {_stats(d['monosemantic_fraction'][c], b):>24} "
+                f"{_stats(d['clean_loss'][c], lo):>24} {d['dead_fraction'][c].mean():6.2f} "
+                f"{np.nanmean(d['mean_bias_alive'][c]):10.3f}"
+            )
+    out = {}
+    for tol in (drv.EQUAL_LOSS, 0.10):
+        flat = drv.equal_loss(part, tol)
+        eq = flat["equal"]
+        frac, bias = flat["fraction"][eq], flat["bias"][eq]
+        lo, hi = int(np.argmin(frac)), int(np.argmax(frac))
+        print(
+            f"finding 1: {int(eq.sum())} of {eq.size} models within {tol:.0%} of the lowest loss "
+            f"({flat['loss'].min():.4f}): monosemantic fraction {frac.min():.3f} (lr {flat['lr'][eq][lo]:g}, "
+            f"bias {bias[lo]:+.3f}) to {frac.max():.3f} (lr {flat['lr'][eq][hi]:g}, bias {bias[hi]:+.3f})"
+        )
+        if eq.sum() > 2:
+            r = np.corrcoef(np.argsort(np.argsort(frac)), np.argsort(np.argsort(bias)))[0, 1]
+            print(f"           Spearman correlation of their monosemantic fraction and alive bias: {r:+.2f}")
+        out[tol] = dict(n=int(eq.sum()), low=float(frac.min()), high=float(frac.max()))
+    return out
+
+
+def report_decay(part) -> dict:
+    """Print finding 2 for every run of the decay part (``DECAY_RUNS`` of the figure driver)."""
+    return {
+        (optimizer, lr): report_decay_run(d, part["x"], optimizer, lr)
+        for (optimizer, lr, _), d in zip(part["runs"], part["data"], strict=True)
+    }
+
+
+def report_decay_run(d, decays, optimizer, lr) -> dict:
+    """Print finding 2: init -1 with bias decay against init 0, loss and monosemanticity over seeds."""
+    print(
+        f"\n== finding 2: init_bias -1 with bias decay against init 0 ({optimizer}, lr {lr}); "
+        "mean ± sd over seeds"
+    )
+    print(
+        f"{'condition':>18} {'clean loss':>18} {'mono fraction':>18} {'best mono':>9} {'dead':>6} "
+        f"{'alive bias':>10} {'loss - init 0':>14}"
+    )
+    zero = d["clean_loss"][0]
+    out = {}
+    for c, label in enumerate(["init 0, no decay"] + [f"init -1, decay {x:g}" for x in decays]):
+        loss, frac = d["clean_loss"][c], d["monosemantic_fraction"][c]
+        gap = loss.mean() - zero.mean()
+        print(
+            f"{label:>18} {loss.mean():8.4f} ± {loss.std():7.4f} {frac.mean():8.3f} ± {frac.std():7.3f} "
+            f"{frac.max():9.3f} {d['dead_fraction'][c].mean():6.2f} "
+            f"{np.nanmean(d['mean_bias_alive'][c]):10.3f} {gap:+14.4f}"
+        )
+        out[label] = dict(
+            loss=float(loss.mean()), loss_sd=float(loss.std()), mono=float(frac.mean()), gap=float(gap)
+        )
+    return out
+
+
+def bias_dynamics(quick=False, seed=0) -> dict:
+    """Print why init -1 with the paper's decay 0.03 loses neurons in short runs: LAMB against Adam.
+
+    Trains the loss-size model (findings 1 and 2) from ``init_bias = -1`` with bias
+    decay 0.03, once with LAMB (lr :data:`DECAY_LR`) and once with Adam (lr
+    :data:`ADAM_LR`), keeping snapshots; prints the dead fraction and the bias
+    distribution along training.
+    """
+    size = dict(drv.LOSS_QUICK if quick else drv.LOSS_FULL)
+    seeds = size.pop("seeds")
+    out = {}
+    print("\n== bias dynamics from init_bias -1, bias decay 0.03 (seed means)")
+    print(f"{'optimizer':>9} {'step':>6} {'dead':>6} {'mean bias':>10} {'min bias':>9} {'max bias':>9}")
+    for optimizer, lr in (("lamb", drv.DECAY_LR), ("adam", drv.ADAM_LR)):
+        r = train_monosemanticity_model(
+            **size,
+            lr=lr,
+            optimizer=optimizer,
+            init_bias=-1.0,
+            bias_decay=0.03,
+            n_instances=seeds,
+            snapshot_every=max(1, size["steps"] // 8),
+            rng=seed + 30,
+            n_threads=1,
+            blas_threads=1,
+            progress=False,
+        )
+        rows = []
+        for i, step in enumerate(r.snapshot_steps):
+            rep = monosemanticity(r, snapshot=i, statistics=False)
+            b = r.b_snapshots[i]
+            rows.append(
+                (int(step), float(rep.dead_fraction.mean()), float(b.mean()), float(b.min()), float(b.max()))
+            )
+            print(
+                f"{optimizer:>9} {step:6d} {rows[-1][1]:6.2f} {b.mean():10.3f} {b.min():9.3f} {b.max():9.3f}"
+            )
+        print(
+            f"{optimizer:>9} final clean loss {r.clean_eval_loss.mean():.4f} "
+            f"(seeds {np.round(r.clean_eval_loss, 4)})"
+        )
+        out[optimizer] = rows
+    return out
+
+
 def main(argv=None) -> dict:
     """Run (or read) the sweeps and print the findings; return the numbers."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="tiny sizes (seconds)")
     ap.add_argument("--out", default="figures", help="the figure folder whose cache holds the runs")
-    ap.add_argument("--part", choices=drv.PARTS, action="append", help="run only these sweeps")
+    ap.add_argument("--part", choices=(*drv.PARTS, "dynamics"), action="append", help="run only these sweeps")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
-    parts = tuple(args.part) if args.part else drv.PARTS
+    parts = tuple(args.part) if args.part else (*drv.PARTS, "dynamics")
     t0 = time.perf_counter()
     with FigureRun(args.out) as run:
         result = drv.sweeps(run, quick=args.quick, seed=args.seed, parts=parts)
-    print(f"sizes: {result['sizes']} ({time.perf_counter() - t0:.0f} s)")
+    print(
+        f"sizes: {result['sizes']}; findings 1 and 2: {result['loss_sizes']} "
+        f"({time.perf_counter() - t0:.0f} s)"
+    )
     out = {}
-    for name, report in (("bias", report_bias), ("neurons", report_neurons), ("noise", report_noise)):
+    reports = (
+        ("bias", report_bias),
+        ("neurons", report_neurons),
+        ("noise", report_noise),
+        ("lr", report_lr),
+        ("decay", report_decay),
+    )
+    for name, report in reports:
         if name in result:
             out[name] = report(result[name])
+    if "dynamics" in parts:
+        out["dynamics"] = bias_dynamics(args.quick, args.seed)
     sys.stdout.flush()
     return out
 

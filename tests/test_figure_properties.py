@@ -379,3 +379,29 @@ def test_monosemanticity_figures_count_monosemantic_neurons_as_the_paper_does():
     np.testing.assert_allclose(best, fraction.max(axis=1))
     line = [ln for ln in s.figure.axes[0].lines if ln.get_linestyle() == "-"][0]
     np.testing.assert_allclose(line.get_ydata(), fraction.max(axis=1))
+    # equal loss (finding 1): every trained model of the learning-rate sweep is one point of panel (a),
+    # the shaded band runs from the lowest loss to 5% above it, and the title's count and range are
+    # those of the models inside it, recounted here from the measured data
+    f = drawn("monosemanticity", "monosemanticity_loss")
+    runs = f.facts["data"]["lr"]
+    loss = np.concatenate([r["clean_loss"].ravel() for r in runs])
+    frac = np.concatenate([r["monosemantic_fraction"].ravel() for r in runs])
+    ax = f.figure.axes[0]
+    points = np.concatenate([np.column_stack(ln.get_data()) for ln in ax.lines])
+    assert sorted(map(tuple, points)) == sorted(zip(loss, frac, strict=True))
+    (band,) = ax.patches
+    x0, x1 = band.get_x(), band.get_x() + band.get_width()
+    assert (x0, x1) == pytest.approx((loss.min(), 1.05 * loss.min()))
+    inside = loss <= 1.05 * loss.min()
+    assert f"{int(inside.sum())} models within 5%" in ax.get_title(loc="left")
+    assert f"of the best: {frac[inside].min():.2f} to {frac[inside].max():.2f}" in ax.get_title(loc="left")
+    # the decay panels (finding 2): the line is the seed mean of the init -1 conditions
+    # (one line per run of DECAY_RUNS, against decay x lr)
+    from packing.figures.monosemanticity import DECAY_RUNS, DECAYS
+
+    for ax, key in zip(f.figure.axes[1:3], ("clean_loss", "monosemantic_fraction"), strict=True):
+        lines = [ln for ln in ax.lines if ln.get_linestyle() == "-"]
+        assert len(lines) == len(DECAY_RUNS)
+        for line, (_, lr, _), data in zip(lines, DECAY_RUNS, f.facts["data"]["decay"], strict=True):
+            np.testing.assert_allclose(line.get_xdata(), np.array(DECAYS) * lr)
+            np.testing.assert_allclose(line.get_ydata(), data[key][1:].mean(axis=1))

@@ -214,6 +214,45 @@ def test_blocks_and_split_instances_sum_to_the_same_gradient(threads):
     np.testing.assert_allclose(split[2], ref[2], rtol=1e-11, atol=1e-12)
 
 
+@pytest.mark.parametrize("l1", [0.0, 0.3])
+@pytest.mark.parametrize("split", [False, True])
+def test_blocks_on_the_active_neurons_only_give_the_full_gradient(monkeypatch, l1, split):
+    """A block of one instance whose neurons are partly (or all) silent runs its products on the
+    active ones: loss, penalty and gradients equal those of the full products (float64)."""
+    import packing.train._mono_kernel as mk
+
+    n, m, k, batch = 9, 4, 12, 200
+    W1, b, W2, E, v = random_model(3, 1, n, m, k, batch, False)
+    b = b.copy()
+    b[0, :5] = -50.0  # five neurons silent on every row; the rest live
+    plan = dict(block_entries=64, min_rows=16, group_ns=1.0, target_groups=4) if split else {}
+
+    def run(fraction, bias):
+        monkeypatch.setattr(mk, "COMPACT_FRACTION", fraction)
+        kern = _MonoKernel(
+            1, n, m, k, batch, np.float64, embedding=E, noise=np.zeros(1), noise_on="input",
+            l1=np.full(1, l1), task="decoder", gelu=False, threads=1, **plan,
+        )  # fmt: skip
+        kern.W1[...], kern.b[...], kern.W2[...] = W1, bias, W2
+        kern.v = v
+        calls = []
+        compact = kern._compact
+        kern._compact = lambda *a: calls.append(a[6].size) or compact(*a)
+        try:
+            loss = kern.loss_and_grad()
+        finally:
+            kern.close()
+        return loss, kern.penalty, kern.grad.copy(), calls
+
+    for bias in (b, np.full_like(b, -50.0)):  # some neurons silent; all of them
+        full = run(-1.0, bias)  # never compacted
+        part = run(1.0, bias)  # always compacted
+        assert not full[3] and part[3] and max(part[3]) <= k - 5
+        for got, want in zip(part[:3], full[:3], strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-13)
+    assert not run(1.0, np.full_like(b, -50.0))[2].any()  # nothing active: zero gradient
+
+
 # ----------------------------------------------------------------------------- data, noise, bias decay
 def kernel(n_inst, n, m, k, batch, *, density, task="decoder", noise=0.0, noise_on="input", seed=0):
     gen = np.random.default_rng(seed)
@@ -463,11 +502,22 @@ def test_the_findings_script_runs_quick_and_reports_every_finding(tmp_path, caps
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     out = module.main(["--quick", "--out", str(tmp_path)])
-    assert set(out) == {"bias", "neurons", "noise"}
+    assert set(out) == {"bias", "neurons", "noise", "lr", "decay", "dynamics"}
     low, high, count = out["bias"]["equal_loss_range"]
     assert 0.0 <= low <= high <= 1.0 and count >= 1
     assert len(out["neurons"]) == 5 and all(len(row) == 2 for row in out["neurons"].values())
     for rows in out["noise"].values():
         assert [r["sigma"] for r in rows] == [0.0, 0.05, 0.1, 0.2, 0.4]
         assert all(r["noisy"] >= 0 and r["loss"] >= 0 for r in rows)
+    # finding 1 the paper's way: the models of the learning-rate sweep at equal loss (5% and 10%)
+    from packing.figures.monosemanticity import DECAY_RUNS, DECAYS, LR_CONDITIONS, LRS
+
+    for row in out["lr"].values():
+        assert 1 <= row["n"] <= len(LRS) * len(LR_CONDITIONS) * 2 and 0 <= row["low"] <= row["high"] <= 1
+    assert out["lr"][0.05]["n"] <= out["lr"][0.10]["n"]
+    # finding 2: one table per run, init 0 first (its loss gap to itself is 0), then every decay
+    assert set(out["decay"]) == {(opt, lr) for opt, lr, _ in DECAY_RUNS}
+    for rows in out["decay"].values():
+        assert len(rows) == 1 + len(DECAYS) and rows["init 0, no decay"]["gap"] == 0.0
+    assert set(out["dynamics"]) == {"lamb", "adam"} and all(rows for rows in out["dynamics"].values())
     assert "finding 1" in capsys.readouterr().out

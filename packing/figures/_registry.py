@@ -88,10 +88,11 @@ FIGURES: dict[str, FigureDriver] = {
         ),
         FigureDriver(
             "monosemanticity",
-            ("monosemanticity_sweeps", "monosemanticity_neurons"),
+            ("monosemanticity_sweeps", "monosemanticity_neurons", "monosemanticity_loss"),
             "Jermyn, Schiefer & Hubinger (2022), Engineering Monosemanticity in Toy Models: the feature "
             "decoder's monosemantic fraction against bias initialization and neurons per feature, sorted "
-            "biases and activation heat maps, plus input noise (not in the paper)",
+            "biases and activation heat maps, monosemanticity at equal loss across learning rates, the "
+            "bias decay, plus input noise (not in the paper)",
         ),
         FigureDriver(
             "sae_recovery",

@@ -38,12 +38,24 @@ Settings (``FULL``): N = 16 features in m = 4 dimensions, density 1/16, 10,000
 LAMB steps of batch 1,024 at lr 0.01 with one cosine anneal, 3 seeds per
 point. What differs from the paper (N = 512, m = 64, ε = 1/64, k = 1024,
 2^17 steps of batch 2^13, bias decay 0.03): about 10^4 times less compute,
-bias decay 0.3 (0.03 over our 5,000 decaying steps leaves half the neurons
-dead), one cosine anneal instead of its repeating one, and the noise sweep,
+bias decay 0.3 (0.03 over our 5,000 decaying steps leaves 60-80% of the
+neurons dead: see :data:`DECAY`), one cosine anneal instead of its repeating one, and the noise sweep,
 which is not in the paper. Monosemantic neurons stay rare at this size (at
 most 7% without noise), so the figures show the paper's directions, not its
 highly monosemantic models. The quick mode (N = 8, 60 steps, 2 seeds) only
 exercises the drawing.
+
+Figure ``monosemanticity_loss`` (page width, findings 1 and 2 at a size where
+neurons can be monosemantic at all: N = 64 features in m = 32 dimensions, ε =
+1/32, k = 2N = 128 neurons as the paper's k = 1024 for N = 512, 8,000 LAMB
+steps of batch 512, 3 seeds). (a) The paper's learning-rate sweep (its
+``learning_rate_sweep.py``: lr 0.001 to 0.03, zero and -1 initialization):
+every trained model as a point, monosemantic fraction against loss (colour:
+learning rate 0.01 to 0.05, marker: init 0 or -1 with decay 0.3); the models
+within 5% of the lowest loss are shaded and the title gives how many there are
+and the range of their monosemantic fractions. (b, c) Loss and monosemantic
+fraction against the bias decay for ``init_bias = -1`` at lr 0.03 (dots:
+seeds, line: their mean), zero initialization as an orange band (mean ± sd).
 
 ``scripts/monosemanticity_findings.py`` runs the same sweeps (from the same
 cache) and prints the numbers.
@@ -72,15 +84,38 @@ from ._kit import (
 FULL = dict(n_features=16, d=4, density=1 / 16, steps=10000, batch_size=1024, lr=0.01, seeds=3)
 #: Sizes of the quick run (seconds).
 QUICK = dict(n_features=8, d=4, density=1 / 8, steps=60, batch_size=128, lr=0.01, seeds=2)
-#: The bias decay used wherever biases start negative. The paper's 0.03 over its 2^16 decaying
-#: steps multiplies the bias by exp(-0.03 lr 2^16) (e^-20 at lr 0.01); over 5,000 decaying steps
-#: 0.03 leaves half the neurons dead at the end, 0.3 brings the bias near 0 as the paper's does.
+#: The bias decay used wherever biases start negative. From init -1 almost no neuron fires, and
+#: LAMB's one trust ratio per tensor (step norm lr·min(||b||, 10)) then lands the whole bias
+#: tensor's step on the few neurons that do, pushing their biases far below -1 (as low as -22 by
+#: step 1,000 at lr 0.03; ``scripts/monosemanticity_findings.py --part dynamics``). The paper's
+#: 0.03 undoes that over its 2^16 decaying steps (bias factor exp(-0.03 lr 2^16), e^-20 at lr
+#: 0.01); over our 4,000-5,000 it leaves 60-80% of the neurons dead. 0.3 revives most of them.
 DECAY = 0.3
 #: Neurons per feature where k is not swept.
 K_RATIO = 4
 BIAS_INITS = (0.0, -0.25, -0.5, -1.0)
 K_RATIOS = (0.5, 1.0, 2.0, 4.0, 8.0)
 NOISES = (0.0, 0.05, 0.1, 0.2, 0.4)
+#: Sizes of the runs for findings 1 (equal loss) and 2 (bias decay): m = 32 dimensions, where
+#: random unit directions overlap far less (|cos| ~ 1/sqrt(32)) than in 4, so that neurons can
+#: be monosemantic at all; N/m = 2, ε = 1/32 (two active features per input), k = 2N as in the
+#: paper's k = 1024 for N = 512.
+LOSS_FULL = dict(n_features=64, d=32, n_neurons=128, density=1 / 32, steps=8000, batch_size=512, seeds=3)
+LOSS_QUICK = dict(n_features=8, d=4, n_neurons=16, density=1 / 8, steps=60, batch_size=128, seeds=2)
+#: The learning rates of finding 1 (the paper swept 0.001 to 0.03 at 2^17 steps).
+LRS = (0.01, 0.02, 0.03, 0.05)
+#: The bias initializations of finding 1: (init_bias, bias_decay) per condition.
+LR_CONDITIONS = ((0.0, 0.0), (-1.0, 0.3))
+#: Finding 2: the decays tried with init_bias = -1 (after init 0, no decay) ...
+DECAYS = (0.03, 0.1, 0.3, 1.0)
+#: ... in these runs: (optimizer, lr, seed offset). LAMB at two learning rates; Adam (one step
+#: size per parameter, no per-tensor trust ratio) at its usual lr.
+DECAY_RUNS = (("lamb", 0.01, 22), ("lamb", 0.03, 20), ("adam", 0.003, 21))
+#: The learning rate of the bias-dynamics diagnostic (``scripts/monosemanticity_findings.py``).
+DECAY_LR = 0.03
+ADAM_LR = 0.003
+#: Models within this fraction of the lowest loss count as "at equal loss" (finding 1).
+EQUAL_LOSS = 0.05
 
 
 def measure(*, seeds: int, **params) -> dict[str, np.ndarray]:
@@ -174,7 +209,7 @@ def _task() -> str:
     return TASK
 
 
-PARTS = ("bias", "neurons", "noise")
+PARTS = ("bias", "neurons", "noise", "lr", "decay")
 
 
 def sweeps(run: FigureRun, *, quick: bool = False, seed: int = 0, parts=PARTS) -> dict[str, dict]:
@@ -237,6 +272,67 @@ def sweeps(run: FigureRun, *, quick: bool = False, seed: int = 0, parts=PARTS) -
         out["neurons"] = {"x": np.array(K_RATIOS), "data": neurons}
     if "noise" in parts:
         out["noise"] = {"x": np.array(NOISES), "data": grouped(data["noise", 0], 2 * len(NOISES))}
+    big = dict(LOSS_QUICK if quick else LOSS_FULL)
+    big_seeds = big.pop("seeds")
+    big_common = dict(big, seeds=big_seeds, n_threads=1, blas_threads=1, progress=False)
+    out["loss_sizes"] = dict(big, seeds=big_seeds)
+
+    def big_grouped(data, conditions):
+        return {key: value.reshape(conditions, big_seeds, *value.shape[1:]) for key, value in data.items()}
+
+    if "lr" in parts:
+        runs = []
+        for j, lr in enumerate(LRS):
+            data = run.cached(
+                measure,
+                **big_common,
+                lr=lr,
+                init_bias=np.array([c[0] for c in LR_CONDITIONS]),
+                bias_decay=np.array([c[1] for c in LR_CONDITIONS]),
+                rng=seed + 10 + j,
+            )
+            runs.append(big_grouped(data, len(LR_CONDITIONS)))
+        out["lr"] = {"x": np.array(LRS), "data": runs}
+    if "decay" in parts:
+        runs = []
+        for optimizer, lr, offset in DECAY_RUNS:
+            # LAMB is the trainer's default: not passed, so that the cache key is the default's
+            extra = {} if optimizer == "lamb" else dict(optimizer=optimizer, schedule="cosine")
+            data = run.cached(
+                measure,
+                **big_common,
+                **extra,
+                lr=lr,
+                init_bias=np.array((0.0,) + (-1.0,) * len(DECAYS)),
+                bias_decay=np.array((0.0, *DECAYS)),
+                rng=seed + offset,
+            )
+            runs.append(big_grouped(data, 1 + len(DECAYS)))
+        out["decay"] = {"x": np.array(DECAYS), "runs": DECAY_RUNS, "data": runs}
+    return out
+
+
+def equal_loss(lr_part: dict, tolerance: float = EQUAL_LOSS) -> dict[str, np.ndarray]:
+    """Every model of the learning-rate sweep, flat, and which are within ``tolerance`` of the lowest loss.
+
+    Returns ``{"lr", "condition", "seed", "loss", "fraction", "bias", "equal"}``,
+    one entry per trained model (``condition`` indexes :data:`LR_CONDITIONS`,
+    ``bias`` is the mean bias of the alive neurons, ``equal`` the models whose
+    clean loss is at most ``(1 + tolerance)`` times the lowest).
+    """
+    rows = {key: [] for key in ("lr", "condition", "seed", "loss", "fraction", "bias")}
+    for lr, d in zip(lr_part["x"], lr_part["data"], strict=True):
+        conditions, seeds = d["clean_loss"].shape
+        for c in range(conditions):
+            for s in range(seeds):
+                rows["lr"].append(lr)
+                rows["condition"].append(c)
+                rows["seed"].append(s)
+                rows["loss"].append(d["clean_loss"][c, s])
+                rows["fraction"].append(d["monosemantic_fraction"][c, s])
+                rows["bias"].append(d["mean_bias_alive"][c, s])
+    out = {key: np.array(value) for key, value in rows.items()}
+    out["equal"] = out["loss"] <= (1.0 + tolerance) * out["loss"].min()
     return out
 
 
@@ -386,6 +482,114 @@ def _neuron_key(fig) -> None:
     fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False)
 
 
+#: Markers of the two bias conditions of the learning-rate sweep.
+MARKERS = ("o", "s")
+#: Colours of the runs of the bias-decay panels, by (optimizer, lr).
+RUN_COLORS = {("lamb", 0.01): "tab:blue", ("lamb", 0.03): "tab:purple", ("adam", 0.003): "tab:green"}
+
+
+def draw_loss(fig, axes, result: dict) -> dict:
+    """Draw findings 1 and 2: monosemanticity against loss across learning rates, and the bias decay.
+
+    ``axes`` holds three panels: (a) every model of the learning-rate sweep as a
+    point (monosemantic fraction against clean loss; colour: learning rate,
+    marker: bias condition), the models within :data:`EQUAL_LOSS` of the lowest
+    loss shaded; (b) the clean loss and (c) the monosemantic fraction against the
+    bias decay with ``init_bias = -1`` (one dot per seed, the line joins the seed
+    means; x: decay x lr, the fraction the bias shrinks per step), zero
+    initialization as a band (mean ± sd over its seeds), one colour per run of
+    :data:`DECAY_RUNS`. Returns what is drawn:
+    ``{"equal_loss": equal_loss(...), "decay": {(optimizer, lr, key): means}}``.
+    """
+    from matplotlib import colormaps
+
+    lr_part, decay_part = result["lr"], result["decay"]
+    flat = equal_loss(lr_part)
+    colors = colormaps["viridis"](np.linspace(0.0, 0.85, len(lr_part["x"])))
+    ax = axes[0]
+    best = flat["loss"].min()
+    ax.axvspan(best, (1 + EQUAL_LOSS) * best, color="0.88", zorder=0)
+    for j, lr in enumerate(lr_part["x"]):
+        for c in range(len(LR_CONDITIONS)):
+            sel = (flat["lr"] == lr) & (flat["condition"] == c)
+            ax.plot(flat["loss"][sel], flat["fraction"][sel], MARKERS[c], color=colors[j], ms=4, ls="none")
+    ax.set_xlabel("loss (no noise)")
+    ax.set_ylabel("monosemantic fraction")
+    eq = flat["fraction"][flat["equal"]]
+    ax.set_title(
+        f"(a) {int(flat['equal'].sum())} models within {EQUAL_LOSS:.0%}\n"
+        f"of the best: {eq.min():.2f} to {eq.max():.2f}",
+        loc="left",
+    )
+    drawn = {"equal_loss": flat, "decay": {}}
+    decays = np.asarray(decay_part["x"])
+    for ax, key, label in (
+        (axes[1], "clean_loss", "loss (no noise)"),
+        (axes[2], "monosemantic_fraction", "monosemantic fraction"),
+    ):
+        for (optimizer, lr, _), d in zip(decay_part["runs"], decay_part["data"], strict=True):
+            rate = decays * lr  # the bias shrinks by the factor 1 - rate per step
+            zero, neg = d[key][0], d[key][1:]
+            color = RUN_COLORS[(optimizer, lr)]
+            ax.axhspan(zero.mean() - zero.std(), zero.mean() + zero.std(), color=color, alpha=0.15)
+            reference_line(ax, float(zero.mean()), color=color)
+            for s in range(neg.shape[1]):
+                ax.plot(rate, neg[:, s], "o", color=color, alpha=0.35, ms=3)
+            ax.plot(rate, neg.mean(axis=1), "-o", color=color, ms=4)
+            drawn["decay"][(optimizer, lr, key)] = neg.mean(axis=1)
+        ax.set_xscale("log")
+        plain_log_ticks(ax, "x")
+        if key == "clean_loss":  # the failed runs' losses are 10x the others
+            ax.set_yscale("log")
+            plain_log_ticks(ax, "y")
+            low, high = ax.get_ylim()
+            ax.set_yticks([t for t in (0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 1.0) if low <= t <= high])
+        ax.set_xlabel("bias decay x lr (init -1)")
+        ax.set_ylabel(label)
+    axes[1].set_title("(b) loss", loc="left")
+    axes[2].set_title("(c) monosemanticity", loc="left")
+    return drawn
+
+
+def _loss_key(fig, lrs) -> None:
+    """One key under the panels: learning-rate colours, condition markers, the decay panels' colours."""
+    from matplotlib import colormaps
+    from matplotlib.lines import Line2D
+
+    colors = colormaps["viridis"](np.linspace(0.0, 0.85, len(lrs)))
+    handles = [
+        Line2D([], [], color=c, marker="s", ls="none", ms=5, label=f"lr {lr:g}")
+        for c, lr in zip(colors, lrs, strict=True)
+    ]
+    handles += [
+        Line2D(
+            [],
+            [],
+            color="0.3",
+            marker=MARKERS[c],
+            ls="none",
+            ms=4,
+            label=f"init {init:g}" + (f", decay {dec:g}" if dec else ""),
+        )
+        for c, (init, dec) in enumerate(LR_CONDITIONS)
+    ]
+    handles += [
+        *(
+            Line2D(
+                [],
+                [],
+                color=RUN_COLORS[(opt, lr)],
+                marker="o",
+                ms=4,
+                label=f"{opt.upper() if opt == 'lamb' else 'Adam'} lr {lr:g}",
+            )
+            for opt, lr, _ in DECAY_RUNS
+        ),
+        Line2D([], [], color="0.5", lw=4, alpha=0.3, label="init 0: mean ± sd"),
+    ]
+    fig.legend(handles=handles, loc="outside lower center", ncol=5, frameon=False)
+
+
 def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: int = 0):
     """Draw into ``out_dir`` (``quick``: tiny sizes, ``force``: recompute the cache); return the paths."""
     with FigureRun(out_dir, force=force) as run:
@@ -417,6 +621,20 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
         )
         _neuron_key(fig)
         run.save(fig, "monosemanticity_neurons", facts={"models": models, "orders": orders})
+        ls = result["loss_sizes"]
+        fig, axes = run.figure(1, 3, figsize=(PAGE_WIDTH, 3.0))
+        fig.set_layout_engine("constrained")
+        drawn = draw_loss(fig, axes, result)
+        fig.suptitle(
+            f"N = {ls['n_features']} features in m = {ls['d']} dims, k = {ls['n_neurons']} neurons, "
+            f"ε = {ls['density']:.3g}, {ls['steps']:,} LAMB steps, {ls['seeds']} seeds per point"
+        )
+        _loss_key(fig, result["lr"]["x"])
+        facts = {
+            "drawn": drawn,
+            "data": {part: result[part]["data"] for part in ("lr", "decay")},
+        }
+        run.save(fig, "monosemanticity_loss", facts=facts)
     return run.paths
 
 

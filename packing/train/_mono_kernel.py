@@ -22,6 +22,13 @@ from ._kernel import BlockedKernel, rowdot
 __all__: list[str] = []
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+#: Fewest batch rows in a block of a split instance: the read-out gradient ``R Aᵀ`` is a product
+#: over the rows, inefficient when they are few, and each split adds an ``N x k`` partial sum.
+MIN_ROWS = 256
+#: With ReLU, a one-instance block whose fraction of neurons active on any of its rows is at most
+#: this runs its matrix products on the active neurons only (dead or silent ones contribute
+#: exactly zero to the output and to every gradient).
+COMPACT_FRACTION = 0.75
 
 
 def _row_ns(N, m, k):
@@ -80,7 +87,7 @@ class _MonoKernel(BlockedKernel):
             streams=None if sampler is None else sampler.streams,
             threads=threads,
             blas_threads=blas_threads,
-            **plan,
+            **{"min_rows": MIN_ROWS, **plan},
         )
         self.N, self.m, self.k, self.sampler = N, m, k, sampler
         self.task, self.gelu, self.noise_on = task, gelu, noise_on
@@ -181,6 +188,12 @@ class _MonoKernel(BlockedKernel):
         W2 = self.W2[i0:i1]
         Z = ws.flat("z", (ni, k, R), dt)
         np.matmul(P1.transpose(0, 2, 1), H, out=Z)
+        tick("matmul")
+        if ni == 1 and not self.gelu:
+            active = np.flatnonzero(Z[0].max(axis=1) > 0)
+            if active.size <= COMPACT_FRACTION * k:
+                self._compact(ws, i0, R, H, Z[0], T[0], active, slot, loss, first, tick)
+                return
         A = ws.flat("a", (ni, k, R), dt)
         if self.gelu:
             Phi = ws.flat("phi", (ni, k, R), dt)
@@ -239,4 +252,51 @@ class _MonoKernel(BlockedKernel):
             T1 = ws.flat("tp1", (ni, m + 1, k), dt)
             np.matmul(H, G.transpose(0, 2, 1), out=T1)
             gP1 += T1
+        tick("matmul")
+
+    def _compact(self, ws, i, R, H, Z, T, active, slot, loss, first, tick):
+        """:meth:`block` for one instance (ReLU) on its ``active`` neurons only (the others are 0 throughout).
+
+        ``H`` is the block's ``[xᵀ; 1]`` (1, m + 1, R), ``Z`` (k, R) the pre-activations,
+        ``T`` (N, R) the target. Silent neurons add nothing to the output, and their
+        columns of both gradients are zero (their ReLU derivative is 0 on every row).
+        """
+        N, m, ka, dt = self.N, self.m, active.size, self.dtype
+        A = ws.flat("ca", (ka, R), dt)
+        np.take(Z, active, axis=0, out=A)
+        np.maximum(A, ws.flat("czeros", (ka, R), dt, fill=0), out=A)
+        W2 = ws.flat("cw2", (N, ka), dt)
+        np.take(self.W2[i], active, axis=1, out=W2)
+        tick("elementwise")
+        O = ws.flat("o", (1, N, R), dt)[0]
+        np.matmul(W2, A, out=O)
+        tick("matmul")
+        O -= T  # the residual
+        loss += rowdot(O.reshape(1, -1), O.reshape(1, -1))
+        if self.any_l1:
+            self._pen_of[id(loss)] += self.l1[i] * A.sum(dtype=np.float64)
+        tick("elementwise")
+        if not self.need_grad:
+            return
+        S = slot.reshape(1, -1)[0]
+        gP1 = S[: self.split].reshape(m + 1, self.k)
+        gW2 = S[self.split :].reshape(N, self.k)
+        if first:
+            gP1[...] = 0
+            gW2[...] = 0
+        T2 = ws.flat("ctw2", (N, ka), dt)
+        np.matmul(O, A.T, out=T2)
+        gW2[:, active] += T2
+        G = ws.flat("cg", (ka, R), dt)
+        np.matmul(W2.T, O, out=G)
+        tick("matmul")
+        mask = ws.flat("cmask", (ka, R), bool)
+        np.greater(A, 0, out=mask)
+        G *= mask
+        if self.any_l1:
+            G += mask * self.half_l1[i, 0, 0]
+        tick("elementwise")
+        T1 = ws.flat("ctp1", (m + 1, ka), dt)
+        np.matmul(H[0], G.T, out=T1)
+        gP1[:, active] += T1
         tick("matmul")
