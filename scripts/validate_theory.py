@@ -69,7 +69,7 @@ FULL = {
         density=[1.0, 0.3, 0.1, 0.03, 0.01], n_seeds=4, steps=30_000, lr=1e-2, batch_size=1024
     ),
     "dims": dict(
-        inv=np.geomspace(1.0, 300.0, 20).tolist(), n_seeds=1, steps=4_000, lr=1e-2, batch_size=512, chunk=5
+        inv=np.geomspace(1.0, 300.0, 20).tolist(), n_seeds=3, steps=4_000, lr=1e-2, batch_size=512, chunk=5
     ),
     "loss": dict(samples=2_000_000),
 }
