@@ -44,8 +44,9 @@ def test_free_fit_keeps_every_member_and_does_not_split(pentagon_fit):
 
 def test_free_fit_beats_the_regular_polytope_it_starts_from(pentagon_fit):
     loss, _, _ = pentagon_fit
-    regular = fit_factor(packing.regular_polygon(5) @ packing.regular_polygon(5).T, np.full(5, DENS), IMP,
-                         share=False)[2]
+    regular = fit_factor(
+        packing.regular_polygon(5) @ packing.regular_polygon(5).T, np.full(5, DENS), IMP, share=False
+    )[2]
     assert loss <= regular + 1e-7, (loss, regular)
 
 
@@ -69,6 +70,7 @@ def test_free_fit_rejects_a_tegum_split():
 def test_prediction_with_a_free_block_is_its_expected_loss_and_no_worse():
     kw = dict(density=DENS, importance=IMP)
     base = theory.predict_geometry(5, 2, **kw)
-    free = theory.predict_geometry(5, 2, **kw, shapes=theory.default_block_shapes() + [theory.free_block(5, 2)])
+    shapes = theory.default_block_shapes() + [theory.free_block(5, 2)]
+    free = theory.predict_geometry(5, 2, **kw, shapes=shapes)
     assert free.loss <= base.loss + 1e-7
     assert free.loss == pytest.approx(float(theory.expected_loss(free.W, free.b, **kw)), abs=1e-12)

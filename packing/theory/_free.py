@@ -43,7 +43,7 @@ SPLIT_ATOL = 0.02
 
 
 class _Objective:
-    """Weighted loss of a batch of blocks ``W`` (B, m, D), ``b`` (B, m) for fixed densities and importances."""
+    """Weighted loss of blocks ``W`` (B, m, D), ``b`` (B, m) at fixed densities and importances."""
 
     def __init__(self, m, D, dens, imp, grid=FREE_GRID):
         self.m, self.D, self.grid = m, D, grid
@@ -77,7 +77,7 @@ class _Objective:
 
 
 def _starts(m, D, dens, seed, directions):
-    """Initial ``(W, b)``: the given direction sets and seeded random ones, norm 1, bias 0 or negative."""
+    """Return the starts ``(W, b)``: the given direction sets and seeded random ones, norm 1."""
     rng = np.random.default_rng([seed, m, D])
     sets = [np.asarray(U, float) for U in directions]
     for _ in range(RANDOM_STARTS):

@@ -123,7 +123,7 @@ class _Costs:
         return (shape.key, tuple(np.round(imp / imp.max(), 12)), tuple(np.round(dens, 12)))
 
     def directions(self, start, shape: BlockShape):
-        """``(unit directions, name)`` of ``shape`` on features ``start ..`` (fitted ones for a free block)."""
+        """Return ``(unit directions, name)`` of ``shape`` on features ``start ..`` (fitted if free)."""
         if not shape.free:
             return shape.directions, shape.name
         return self.free[self._key(start, shape)]
@@ -137,8 +137,9 @@ class _Costs:
             return 0.0, np.zeros(shape.m), np.zeros(shape.m)
         key = self._key(start, shape)
         if key not in self.cache and shape.spread:
-            _, loss, r0, b0 = fit_spread(shape.m, shape.D, density=float(dens.mean()), imp=imp / scale,
-                                         scan=SPREAD_SCAN)
+            _, loss, r0, b0 = fit_spread(
+                shape.m, shape.D, density=float(dens.mean()), imp=imp / scale, scan=SPREAD_SCAN
+            )
             self.cache[key] = (loss if r0 > 0 else np.inf, np.full(shape.m, r0), np.full(shape.m, b0))
             self.fits += 1
         if key not in self.cache and shape.free:
@@ -159,7 +160,7 @@ class _Costs:
         return scale * loss, r, b
 
     def _starts(self, shape):
-        """Starting directions of a free block: its own and every library block of the same size."""
+        """Return the starting directions of a free block: its own and the library blocks of its size."""
         same = [s.directions for s in self.shapes if s.m == shape.m and s.D == shape.D and not s.free]
         return [shape.directions, *same]
 
@@ -299,8 +300,14 @@ def _assemble(n, d, order, blocks, costs, dens_orig, imp_orig, t0):
             for i, ri in zip(idx, r, strict=True):
                 shapes[i] = name if ri > 0 else DROPPED
             block_list.append((name, idx))
-    ev = expected_loss(W, b, density=dens_orig[None], importance=imp_orig[None], return_details=True,
-                       max_grid_points=REPORT_GRID)
+    ev = expected_loss(
+        W,
+        b,
+        density=dens_orig[None],
+        importance=imp_orig[None],
+        return_details=True,
+        max_grid_points=REPORT_GRID,
+    )
     counts: dict = {}
     for name in names:
         counts[name] = counts.get(name, 0) + 1
