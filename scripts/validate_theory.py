@@ -13,7 +13,8 @@ Experiments (issue 12 targets):
   best-of-8 training; target within 0.05.
 * ``importance``: 20 features in 5 dims, importance 0.7^i, densities 1, 0.3, 0.1,
   0.03, 0.01; represented count and shapes (``analyze_structure`` names),
-  predicted against best-of-4 trained.
+  predicted (the block library plus free blocks of 5, 6, 7 features in 2 dims and
+  8 in 3, ``theory.free_block``) against best-of-4 trained.
 * ``dims``: 200 features in 20 dims, equal importance, 20 sparsities;
   dimensions per feature ``d / ||W||_F²`` predicted against trained; target
   within 0.05 at >= 80% of the sparsities. (The configuration below trains one
@@ -66,7 +67,12 @@ FULL = {
         batch_size=1024,
     ),
     "importance": dict(
-        density=[1.0, 0.3, 0.1, 0.03, 0.01], n_seeds=4, steps=30_000, lr=1e-2, batch_size=1024
+        density=[1.0, 0.3, 0.1, 0.03, 0.01],
+        n_seeds=4,
+        steps=30_000,
+        lr=1e-2,
+        batch_size=1024,
+        free=[[5, 2], [6, 2], [7, 2], [8, 3]],
     ),
     "dims": dict(
         inv=np.geomspace(1.0, 300.0, 20).tolist(), n_seeds=3, steps=4_000, lr=1e-2, batch_size=512, chunk=5
@@ -76,7 +82,9 @@ FULL = {
 QUICK = {
     "phase": dict(cells=3, n_seeds=1, steps=200, lr=1e-2, batch_size=256),
     "pentagon": dict(sparsity=[0.6, 0.9], n_seeds=1, steps=200, lr=1e-2, batch_size=256),
-    "importance": dict(density=[1.0, 0.1], n_seeds=1, steps=200, lr=1e-2, batch_size=256, n=8, d=3),
+    "importance": dict(
+        density=[1.0, 0.1], n_seeds=1, steps=200, lr=1e-2, batch_size=256, n=8, d=3, free=[[3, 1]]
+    ),
     "dims": dict(inv=[1.0, 10.0], n_seeds=1, steps=100, lr=1e-2, batch_size=256, chunk=2, n=40, d=4),
     "loss": dict(samples=200_000),
 }
@@ -275,9 +283,11 @@ def exp_importance(cfg, *, cache, force, seed, train_only):
     if _LOAD_ONLY:
         return {"W": t["W"], "b": t["b"], "sparsity": 1 - dens, "importance": imp}
     same_count = same_shape = 0
+    # the library plus free blocks (directions fitted too) of the sizes in cfg["free"]
+    shapes = theory.default_block_shapes() + [theory.free_block(m, D) for m, D in cfg.get("free", [])]
     for k, p_ in enumerate(dens):
         desc, count = describe(t["W"][k])
-        p = theory.predict_geometry(n, d, density=p_, importance=imp)
+        p = theory.predict_geometry(n, d, density=p_, importance=imp, shapes=shapes)
         tl = theory.expected_loss(t["W"][k], t["b"][k], density=p_, importance=imp)
         pred_desc, _ = describe(p.W)
         same_count += count == p.n_represented

@@ -162,7 +162,7 @@ class _Costs:
     def _starts(self, shape):
         """Return the starting directions of a free block: its own and the library blocks of its size."""
         same = [s.directions for s in self.shapes if s.m == shape.m and s.D == shape.D and not s.free]
-        return [shape.directions, *same]
+        return [shape.directions, *(U for U in same if not np.array_equal(U, shape.directions))]
 
     def dropped(self, k):
         p = self.dens[k]
