@@ -358,12 +358,23 @@ def exp_importance(cfg, *, cache, force, seed, train_only):
     for p_ in cfg.get("more_seeds", []):  # densities where best of n_seeds sat above the prediction
         more = {k: cfg[k] for k in ("steps", "lr", "batch_size")} | {"n_seeds": 16}
         params = more | {"density": [p_], "seed": seed + 1}
-        m = fit_cached("importance-seeds", params, n, d, np.array([p_]), imp, more, cache=cache, force=force,
-                       seed=seed + 1)
+        m = fit_cached(
+            "importance-seeds",
+            params,
+            n,
+            d,
+            np.array([p_]),
+            imp,
+            more,
+            cache=cache,
+            force=force,
+            seed=seed + 1,
+        )
         desc, count = describe(m["W"][0])
         tl = theory.expected_loss(m["W"][0], m["b"][0], density=p_, importance=imp)
         print(
-            f" density {p_}, best of 16 seeds (seed {seed + 1}): {count} represented, {desc}, E[loss] {tl:.6f}; "
+            f" density {p_}, best of 16 seeds (seed {seed + 1}): {count} represented, {desc}, "
+            f"E[loss] {tl:.6f}; "
             f"seed losses {np.round(np.sort(np.ravel(m['seed_eval_losses'])), 6).tolist()}"
         )
     return {"count_agree": same_count, "shape_agree": same_shape, "cells": len(dens)}
