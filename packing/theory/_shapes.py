@@ -33,6 +33,8 @@ MAX_POLYGON = 9
 MAX_SIMPLEX = 8
 #: Heights (cosine to the axis) of the square antiprisms tried; 1/sqrt(3) is the tight frame.
 ANTIPRISM_HEIGHTS = (0.5, 1 / math.sqrt(3), 0.65)
+#: Largest free block (every entry of its ``W`` is a fitted parameter).
+FREE_MAX = 16
 
 
 @dataclass(frozen=True)
@@ -153,7 +155,7 @@ def free_block(m, D) -> BlockShape:
     Parameters
     ----------
     m, D : int
-        Features (``m >= 2``) and dimensions (``1 <= D < m``).
+        Features (``2 <= m <= 16``) and dimensions (``1 <= D < m``).
 
     Returns
     -------
@@ -169,7 +171,7 @@ def free_block(m, D) -> BlockShape:
     ...
     ValueError: D must be < m = 2 (a block of m features in m dims is dedicated dimensions); got 2.
     """
-    m = check_int(m, "m", minimum=2)
+    m = check_int(m, "m", minimum=2, maximum=FREE_MAX)
     D = check_int(D, "D", minimum=1)
     if D >= m:
         raise ValueError(
