@@ -125,7 +125,7 @@ def trained(name, params, fit, *, cache, force):
     return out
 
 
-def train(n, d, *, density, importance, n_seeds, steps, lr, batch_size, seed):
+def train(n, d, *, density, importance, n_seeds, steps, lr, batch_size, seed, **extra):
     r = packing.train_toy_model(
         n_features=n,
         d=d,
@@ -140,6 +140,7 @@ def train(n, d, *, density, importance, n_seeds, steps, lr, batch_size, seed):
         rng=seed,
         n_threads=1,  # the machine is shared: one core per run (start parallel parts instead)
         blas_threads=1,
+        **extra,
     )
     return {
         "W": r.W.astype(np.float64),
@@ -234,23 +235,19 @@ def _retrain_off_boundary(pd, cfg, seed, n_seeds=16):
     imp = np.ones((len(cells), pd.n_features))
     imp[:, -1] = [pd.relative_importance[j] for _, j in cells]
     out = {}
-    for label, extra in (("more seeds", {}), ("more seeds, init_scale 0.1", {"init_scale": 0.1})):
-        r = packing.train_toy_model(
-            n_features=pd.n_features,
-            d=pd.d,
+    for shift, (label, extra) in enumerate((("more seeds", {}), ("more seeds, init_scale 0.1", {"init_scale": 0.1}))):
+        settings = {k: cfg[k] for k in ("steps", "lr", "batch_size")}
+        r = train(
+            pd.n_features,
+            pd.d,
             density=dens,
             importance=imp,
-            steps=cfg["steps"],
-            lr=cfg["lr"],
-            batch_size=cfg["batch_size"],
-            schedule="cosine",
             n_seeds=n_seeds,
-            eval_batch_size=65536,
-            rng=seed + 1,
-            n_threads=1,
+            seed=seed + 1 + shift,
+            **settings,
             **extra,
         )
-        W, b = r.W.astype(np.float64), r.b.astype(np.float64)
+        W, b = r["W"], r["b"]
         phases = [theory.classify_phase(w) if np.any(w) else theory.PHASES[0] for w in W]
         agree = sum(ph == pd.predicted[i, j] for ph, (i, j) in zip(phases, cells, strict=True))
         above = theory.expected_loss(W, b, density=dens, importance=imp)
