@@ -235,7 +235,8 @@ def _retrain_off_boundary(pd, cfg, seed, n_seeds=16):
     imp = np.ones((len(cells), pd.n_features))
     imp[:, -1] = [pd.relative_importance[j] for _, j in cells]
     out = {}
-    for shift, (label, extra) in enumerate((("more seeds", {}), ("more seeds, init_scale 0.1", {"init_scale": 0.1}))):
+    variants = (("more seeds", {}), ("more seeds, init_scale 0.1", {"init_scale": 0.1}))
+    for shift, (label, extra) in enumerate(variants):
         settings = {k: cfg[k] for k in ("steps", "lr", "batch_size")}
         r = train(
             pd.n_features,
