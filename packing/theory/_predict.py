@@ -359,7 +359,10 @@ def predict_geometry(
         Scalar or one value per feature.
     shapes : sequence of BlockShape, optional
         Candidate blocks (default :func:`default_block_shapes`; add your own,
-        e.g. an optimizer packing, with :func:`block_shape`).
+        e.g. an optimizer packing, with :func:`block_shape`, or free blocks whose
+        directions are fitted too, with :func:`free_block`: they find distorted
+        and partially represented polytopes that trained models with unequal
+        importances learn, at the cost of a fit per block size).
     spread : bool, default True
         Also try spread blocks: ``m`` features spread evenly over ``D`` dims
         (low Riesz energy) with one fitted norm and bias, as the last
