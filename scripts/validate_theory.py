@@ -17,10 +17,13 @@ Experiments (issue 12 targets):
   8 in 3, ``theory.free_block``) against best-of-4 trained.
 * ``dims``: 200 features in 20 dims, equal importance, 20 sparsities;
   dimensions per feature ``d / ||W||_F²`` predicted against trained; target
-  within 0.05 at >= 80% of the sparsities. (The configuration below trains one
-  seed for 4,000 steps at batch 512 per sparsity, reduced so that the sweep fits
-  a session on a shared 2-core machine; raise ``n_seeds``/``steps`` in ``FULL``
-  for a best-of-several run.)
+  within 0.05 at >= 80% of the sparsities. (The configuration below trains best
+  of 3 seeds for 4,000 steps at batch 512 per sparsity, sized so that the sweep
+  fits a session on a shared 2-core machine; raise ``steps`` in ``FULL`` for a
+  longer run.)
+* ``phase2`` also retrains the disagreeing cells that are not next to a predicted
+  boundary with best of 16 seeds (and with ``init_scale=0.1``), and
+  ``importance`` retrains density 0.3 with best of 16 seeds (``more_seeds``).
 
 Trained models are cached in ``--cache`` (default ``.cache/theory``; atomic
 ``.npz`` writes) so predictions can be re-checked without retraining;
