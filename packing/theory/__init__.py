@@ -6,7 +6,8 @@
 * :func:`fit_geometry`: norms and biases of fixed directions that minimise it;
 * :func:`predict_geometry`: the best tegum product of known blocks (exact DP over
   blocks with fitted costs), with the runner-up; :func:`relu_block_costs` for
-  partition programmes;
+  partition programmes; :func:`free_block` for candidate blocks whose directions
+  are fitted too;
 * :func:`phase_diagram`: predicted and trained phases side by side.
 """
 
@@ -20,7 +21,7 @@ from ._predict import (
     predict_geometry,
     relu_block_costs,
 )
-from ._shapes import BlockShape, block_shape
+from ._shapes import BlockShape, block_shape, free_block
 
 __all__ = [
     "ExpectedLoss",
@@ -29,6 +30,7 @@ __all__ = [
     "fit_geometry",
     "BlockShape",
     "block_shape",
+    "free_block",
     "GeometryPrediction",
     "predict_geometry",
     "default_block_shapes",

@@ -27,7 +27,9 @@ from .._results import Savable
 from .._validation import _describe, check_int
 from ..constructions import tegum_product
 from ..geometry import feature_dimensionality
+from ..structure import identify_shape
 from ._fit import dropped_bias, fit_factor
+from ._free import fit_free
 from ._inputs import check_model_size, feature_density, feature_table, single_blas
 from ._loss import expected_loss
 from ._shapes import BlockShape, default_shapes
@@ -112,7 +114,19 @@ class _Costs:
     def __init__(self, imp, dens, shapes):
         self.imp, self.dens, self.shapes = imp, dens, shapes
         self.cache: dict = {}
+        self.free: dict = {}  # key -> (unit directions, shape name) of fitted free blocks
         self.fits = 0
+
+    def _key(self, start, shape):
+        sl = slice(start, start + shape.m)
+        imp, dens = self.imp[sl], self.dens[sl]
+        return (shape.key, tuple(np.round(imp / imp.max(), 12)), tuple(np.round(dens, 12)))
+
+    def directions(self, start, shape: BlockShape):
+        """Return ``(unit directions, name)`` of ``shape`` on features ``start ..`` (fitted if free)."""
+        if not shape.free:
+            return shape.directions, shape.name
+        return self.free[self._key(start, shape)]
 
     def block(self, start, shape: BlockShape):
         """``(loss, r, b)`` of ``shape`` on features ``start .. start + m − 1`` (sorted order)."""
@@ -121,11 +135,20 @@ class _Costs:
         scale = float(imp.max())
         if scale == 0:
             return 0.0, np.zeros(shape.m), np.zeros(shape.m)
-        key = (shape.key, tuple(np.round(imp / scale, 12)), tuple(np.round(dens, 12)))
+        key = self._key(start, shape)
         if key not in self.cache and shape.spread:
-            _, loss, r0, b0 = fit_spread(shape.m, shape.D, density=float(dens.mean()), imp=imp / scale,
-                                         scan=SPREAD_SCAN)
+            _, loss, r0, b0 = fit_spread(
+                shape.m, shape.D, density=float(dens.mean()), imp=imp / scale, scan=SPREAD_SCAN
+            )
             self.cache[key] = (loss if r0 > 0 else np.inf, np.full(shape.m, r0), np.full(shape.m, b0))
+            self.fits += 1
+        if key not in self.cache and shape.free:
+            loss, W, b = fit_free(shape.m, shape.D, dens, imp / scale, directions=self._starts(shape))
+            r = np.linalg.norm(W, axis=1)
+            U = W / np.where(r > 0, r, 1.0)[:, None]
+            name = identify_shape(U).label if np.isfinite(loss) else shape.name
+            self.free[key] = (U, name)
+            self.cache[key] = (loss, r, b)
             self.fits += 1
         if key not in self.cache:
             r, b, loss, _ = fit_factor(shape.cosines, dens, imp / scale)
@@ -135,6 +158,11 @@ class _Costs:
             self.fits += 1
         loss, r, b = self.cache[key]
         return scale * loss, r, b
+
+    def _starts(self, shape):
+        """Return the starting directions of a free block: its own and the library blocks of its size."""
+        same = [s.directions for s in self.shapes if s.m == shape.m and s.D == shape.D and not s.free]
+        return [shape.directions, *(U for U in same if not np.array_equal(U, shape.directions))]
 
     def dropped(self, k):
         p = self.dens[k]
@@ -256,12 +284,13 @@ def _assemble(n, d, order, blocks, costs, dens_orig, imp_orig, t0):
         if s is None:
             continue
         _, r, bb = costs.block(start, s)
+        U, name = costs.directions(start, s)
         idx = order[start : start + s.m]
-        arrays.append(r[:, None] * s.directions)
+        arrays.append(r[:, None] * U)
         feats.append(idx)
         r_all.append(r)
         b_all.append(bb)
-        names.append(s.name)
+        names.append(name)
     if arrays:
         T = tegum_product(*arrays)
         rows = np.concatenate(feats)
@@ -271,8 +300,14 @@ def _assemble(n, d, order, blocks, costs, dens_orig, imp_orig, t0):
             for i, ri in zip(idx, r, strict=True):
                 shapes[i] = name if ri > 0 else DROPPED
             block_list.append((name, idx))
-    ev = expected_loss(W, b, density=dens_orig[None], importance=imp_orig[None], return_details=True,
-                       max_grid_points=REPORT_GRID)
+    ev = expected_loss(
+        W,
+        b,
+        density=dens_orig[None],
+        importance=imp_orig[None],
+        return_details=True,
+        max_grid_points=REPORT_GRID,
+    )
     counts: dict = {}
     for name in names:
         counts[name] = counts.get(name, 0) + 1
@@ -324,7 +359,10 @@ def predict_geometry(
         Scalar or one value per feature.
     shapes : sequence of BlockShape, optional
         Candidate blocks (default :func:`default_block_shapes`; add your own,
-        e.g. an optimizer packing, with :func:`block_shape`).
+        e.g. an optimizer packing, with :func:`block_shape`, or free blocks whose
+        directions are fitted too, with :func:`free_block`: they find distorted
+        and partially represented polytopes that trained models with unequal
+        importances learn, at the cost of a fit per block size).
     spread : bool, default True
         Also try spread blocks: ``m`` features spread evenly over ``D`` dims
         (low Riesz energy) with one fitted norm and bias, as the last
@@ -461,9 +499,9 @@ def relu_partition_blocks(n, d, dens, blocks, table, costs, by_key):
         if k:
             shape = by_key[str(table.keys[k, D])]
             _, r, bb = costs.block(0, shape)
-            block[:k, : shape.D] = r[:, None] * shape.directions
+            U, name = costs.directions(0, shape)
+            block[:k, : shape.D] = r[:, None] * U
             bias[:k] = bb
-            name = shape.name
         arrays.append(block)
         b_all.append(bias)
         names.append(name)

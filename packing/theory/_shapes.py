@@ -22,17 +22,19 @@ from functools import cache
 import numpy as np
 
 from .._results import Savable
-from .._validation import _describe, check_packing
+from .._validation import _describe, check_int, check_packing
 from ..constructions import antipodal_pair, regular_polygon, regular_simplex, square_antiprism
 from ..structure import identify_shape
 
-__all__ = ["BlockShape", "block_shape"]
+__all__ = ["BlockShape", "block_shape", "free_block"]
 
 #: Largest regular polygon and simplex (number of vertices) in the default library.
 MAX_POLYGON = 9
 MAX_SIMPLEX = 8
 #: Heights (cosine to the axis) of the square antiprisms tried; 1/sqrt(3) is the tight frame.
 ANTIPRISM_HEIGHTS = (0.5, 1 / math.sqrt(3), 0.65)
+#: Largest free block (every entry of its ``W`` is a fitted parameter).
+FREE_MAX = 16
 
 
 @dataclass(frozen=True)
@@ -48,12 +50,16 @@ class BlockShape(Savable, schema=1):
     directions : ndarray, shape (m, D)
     spread : bool
         A spread block (one shared norm and bias, always the last represented block).
+    free : bool
+        A free block (:func:`free_block`): ``directions`` only start the fit, which
+        also moves the directions (see :mod:`packing.theory._free`).
     """
 
     name: str
     key: str
     directions: np.ndarray = field(repr=False, compare=False)
     spread: bool = False
+    free: bool = False
 
     @property
     def m(self) -> int:
@@ -129,3 +135,50 @@ def default_shapes(max_polygon: int = MAX_POLYGON, max_simplex: int = MAX_SIMPLE
     shapes += [_named(regular_simplex(m)) for m in range(4, max_simplex + 1)]
     shapes += [_named(_antiprism(h), f"square antiprism (height {h:.4f})") for h in ANTIPRISM_HEIGHTS]
     return tuple(shapes)
+
+
+def free_block(m, D) -> BlockShape:
+    """Make a free candidate block: ``m`` features in ``D`` dims, directions fitted with norms and biases.
+
+    Unlike the library polytopes, whose directions are fixed, a free block's
+    directions, norms and biases are all fitted to the expected loss of the
+    features it is given (several starts: the library polytopes with ``m``
+    points in ``D`` dims and seeded random ones). It can take shapes no
+    polytope matches: distorted polytopes for unequal importances, or a polytope
+    with a member kept at a small norm (a partially represented feature). It is
+    rejected where the fit splits into a tegum product or leaves a member out
+    (the dynamic programme composes those from smaller blocks). Fitting is
+    slow (seconds to minutes per distinct set of importances), so free blocks
+    are not in :func:`default_block_shapes`; pass them to
+    :func:`predict_geometry` with ``shapes=default_block_shapes() + [free_block(6, 2)]``.
+
+    Parameters
+    ----------
+    m, D : int
+        Features (``2 <= m <= 16``) and dimensions (``1 <= D < m``).
+
+    Returns
+    -------
+    BlockShape
+
+    Examples
+    --------
+    >>> s = free_block(6, 2)
+    >>> s.name, s.free, s.directions.shape
+    ('free (6 in 2)', True, (6, 2))
+    >>> free_block(2, 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: D must be < m = 2 (a block of m features in m dims is dedicated dimensions); got 2.
+    """
+    m = check_int(m, "m", minimum=2, maximum=FREE_MAX)
+    D = check_int(D, "D", minimum=1)
+    if D >= m:
+        raise ValueError(
+            f"D must be < m = {m} (a block of m features in m dims is dedicated dimensions); got {D}."
+        )
+    same = [s.directions for s in default_shapes() if s.m == m and s.D == D]
+    U = same[0] if same else np.random.default_rng([m, D]).standard_normal((m, D))
+    U = U / np.linalg.norm(U, axis=1, keepdims=True)
+    U.setflags(write=False)
+    return BlockShape(f"free ({m} in {D})", f"free {m}x{D}", U, free=True)

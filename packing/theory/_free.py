@@ -1,0 +1,133 @@
+"""Free blocks: ``m`` features in ``D`` dims with directions, norms and biases all fitted to the loss.
+
+The polytopes of :mod:`packing.theory._shapes` have fixed directions; only
+their norms and biases are fitted. Trained models with unequal importances
+distort them (a pentagon whose least important vertices move, a feature kept
+at a small norm next to a full polytope) into shapes no library polytope
+matches, which :func:`packing.analyze_structure` names ``"other"``. A free
+block has no fixed shape: for the importances and densities of the features
+it is given, every entry of ``W`` (``m × D``) and every bias is fitted to the
+expected loss by L-BFGS-B from several starts (the library polytopes with ``m``
+points in ``D`` dims, the spread directions, and seeded random ones). The
+objective is the exact loss of at most one active interferer plus the grid
+estimate of the rest (:func:`packing.theory._loss._rows_expectation`, a fixed
+grid of :data:`FREE_GRID` points); the block's reported loss is then the full
+:func:`expected_loss` with its automatic grid.
+
+A free block that is itself a tegum product (exactly orthogonal groups) or
+leaves a member out (norm below :data:`DEGENERATE` of the largest) is no new
+candidate (the dynamic programme composes those from smaller blocks) and is
+rejected. Members with a small but kept norm (partially represented features)
+are allowed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize
+
+from ._loss import _rows_expectation, expected_loss
+
+__all__: list[str] = []
+
+#: Grid points for two or more active interferers while fitting.
+FREE_GRID = 256
+#: Seeded random starts besides the library polytopes and the spread directions.
+RANDOM_STARTS = 3
+#: L-BFGS-B iterations per start.
+MAXITER = 150
+#: A member with a norm below this fraction of the largest is left out (as ``analyze_structure`` does).
+DEGENERATE = 0.1
+#: Two members interact if ``|cos| >`` this (else the block may split into a tegum product).
+SPLIT_ATOL = 0.02
+
+
+class _Objective:
+    """Weighted loss of blocks ``W`` (B, m, D), ``b`` (B, m) at fixed densities and importances."""
+
+    def __init__(self, m, D, dens, imp, grid=FREE_GRID):
+        self.m, self.D, self.grid = m, D, grid
+        self.dens, self.imp = np.asarray(dens, float), np.asarray(imp, float)
+        off = ~np.eye(m, dtype=bool)
+        self.off = off
+        self.pj = np.broadcast_to(self.dens, (m, m))[off].reshape(m, m - 1)
+        self.S = 1.0 - self.dens
+
+    def values(self, W, b, derivative=False):
+        B, m = b.shape
+        G = W @ np.swapaxes(W, 1, 2)
+        a = np.einsum("bii->bi", G).reshape(-1)
+        g = G[:, self.off].reshape(B * m, m - 1)
+        pj = np.broadcast_to(self.pj, (B, m, m - 1)).reshape(B * m, m - 1)
+        out = _rows_expectation(a, np.tile(self.S, B), b.reshape(-1), g, pj, self.grid, derivative=derivative)
+        value = (out[0].reshape(B, m) * self.imp).sum(axis=1)
+        return (value, out[2].reshape(B, m) * self.imp) if derivative else value
+
+    def value_and_grad(self, theta, step=1e-6):
+        """Central differences in the ``m D`` weights (one batch), exact in the biases."""
+        m, D = self.m, self.D
+        k = m * D
+        W0, b0 = theta[:k].reshape(m, D), theta[k:]
+        W = np.repeat(W0[None], 2 * k + 1, axis=0).reshape(2 * k + 1, k)
+        idx = np.arange(k)
+        W[1 + idx, idx] += step
+        W[1 + k + idx, idx] -= step
+        vals, slope = self.values(W.reshape(-1, m, D), np.repeat(b0[None], 2 * k + 1, axis=0), True)
+        return float(vals[0]), np.r_[(vals[1 : 1 + k] - vals[1 + k :]) / (2 * step), slope[0]]
+
+
+def _starts(m, D, dens, seed, directions):
+    """Return the starts ``(W, b)``: the given direction sets and seeded random ones, norm 1."""
+    rng = np.random.default_rng([seed, m, D])
+    sets = [np.asarray(U, float) for U in directions]
+    for _ in range(RANDOM_STARTS):
+        U = rng.standard_normal((m, D))
+        sets.append(U / np.linalg.norm(U, axis=1, keepdims=True))
+    bias = -0.1 if float(np.mean(dens)) < 0.5 else 0.0
+    return [(U, np.full(m, bias)) for U in sets]
+
+
+def fit_free(m, D, dens, imp, *, directions=(), seed=0):
+    """Fit a free block; return ``(loss, W, b)`` (``loss = inf`` if it splits or leaves a member out).
+
+    ``dens``, ``imp`` (m,) are the densities and importances of its features
+    (in order); ``directions`` are extra starting direction sets (m, D).
+    """
+    dens, imp = np.asarray(dens, float), np.asarray(imp, float)
+    obj = _Objective(m, D, dens, imp)
+    lo = np.r_[np.full(m * D, -3.0), np.full(m, -3.0)]
+    hi = np.r_[np.full(m * D, 3.0), np.full(m, 1.0)]
+    best = (np.inf, None)
+    for U, b in _starts(m, D, dens, seed, directions):
+        x0 = np.r_[U.ravel(), b]
+        res = minimize(
+            obj.value_and_grad,
+            x0,
+            jac=True,
+            method="L-BFGS-B",
+            bounds=list(zip(lo, hi, strict=True)),
+            options={"maxiter": MAXITER, "ftol": 1e-13, "gtol": 1e-10},
+        )
+        if res.fun < best[0]:
+            best = (float(res.fun), res.x)
+    x = best[1]
+    W, b = x[: m * D].reshape(m, D).copy(), x[m * D :].copy()
+    loss = float(expected_loss(W, b, density=dens[None], importance=imp[None]))
+    return (loss if _is_new_block(W) else np.inf), W, b
+
+
+def _is_new_block(W):
+    """Every member kept and the members connected by non-negligible overlaps (no tegum split)."""
+    norms = np.linalg.norm(W, axis=1)
+    if norms.min() <= DEGENERATE * norms.max():
+        return False
+    U = W / norms[:, None]
+    A = np.abs(U @ U.T) > SPLIT_ATOL
+    seen, todo = {0}, [0]
+    while todo:
+        i = todo.pop()
+        for j in np.flatnonzero(A[i]):
+            if int(j) not in seen:
+                seen.add(int(j))
+                todo.append(int(j))
+    return len(seen) == len(W)
