@@ -413,8 +413,8 @@ def test_bad_seed_and_clock_input(kwargs, exc, msg):
 
 def test_kicks_start_from_the_incumbent_with_a_random_schedule(monkeypatch):
     # the regression of a827b3e: kicks that restarted at a sharp smoothing (q0 = 8/σ) from one of four
-    # elites stayed in their basins and lost records (3, 23), (3, 31), (5, 23) at 15 s. Every kick now
-    # starts near the incumbent of its moment and descends from a random schedule (q0 None), like a fresh start
+    # elites stayed in their basins and missed (3, 23), (3, 31), (5, 23) at 15 s. Every kick now starts
+    # near the incumbent of its moment and descends from a random schedule (q0 None), like a fresh start
     seen = []
     original = driver._local_search
 
@@ -442,7 +442,7 @@ def test_same_seed_and_restarts_same_packing_in_any_process():
     b = optimize_packing(11, 4, rng=7, restarts=4)
     assert np.array_equal(a.W, b.W) and a.history == b.history
     with tempfile.TemporaryDirectory() as cache:
-        table = sweep("optimize_packing", [{"n": 11, "d": 4, "restarts": 4}, {"n": 12, "d": 4, "restarts": 4}],
-                      seeds=[7], cache_dir=cache, n_jobs=2, progress=False)
+        grid = [{"n": 11, "d": 4, "restarts": 4}, {"n": 12, "d": 4, "restarts": 4}]
+        table = sweep("optimize_packing", grid, seeds=[7], cache_dir=cache, n_jobs=2, progress=False)
         cell = load_cell(table["path"][0]).result
     assert np.array_equal(cell.W, a.W) and cell.history == a.history
