@@ -218,8 +218,9 @@ def merge_yardstick(path, results: dict, args) -> list:
         better.append((d, n))
         rows[(d, n)] = {"d": d, "n": n, "max_abs_cos": repr(upper),
                         "lower_bound": repr(lower_bound(n, d, lp=True)),
-                        "source": f"optimize_packing (best of {args.seeds} seed(s))", "budget": args.budget,
-                        "clock": args.clock, "seed": args.seed, "commit": _git_commit(), "date": date}
+                        "source": res.get("source", f"optimize_packing (best of {args.seeds} seed(s))"),
+                        "budget": res.get("budget", args.budget), "clock": res.get("clock", args.clock),
+                        "seed": res.get("seed", args.seed), "commit": _git_commit(), "date": date}
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=YARDSTICK_FIELDS, lineterminator="\n")
     writer.writeheader()
@@ -287,17 +288,43 @@ def _run_here(n: int, d: int, args) -> dict:
             "W": res.W, "seconds": time.perf_counter() - t}
 
 
+def harvest(cache) -> dict:
+    """Return the best finished cell per ``(d, n)`` of a sweep cache of optimizer runs, with its settings.
+
+    A yardstick run cut short (Ctrl-C, a kill, the end of a session) keeps what it
+    finished: ``--harvest DIR`` merges those cells.
+    """
+    from packing.sweep import load_cell
+
+    out = {}
+    for path in sorted(Path(cache).rglob("*.npz")):
+        cell = load_cell(path)
+        res, cfg = cell.result, cell.config
+        key = (int(cfg["d"]), int(cfg["n"]))
+        if key in out and out[key]["coherence"] <= res.coherence:
+            continue
+        out[key] = {"coherence": res.coherence, "W": res.W, "budget": cfg["budget"], "clock": cfg["clock"],
+                    "seed": cell.seed, "source": "optimize_packing (harvested from a sweep cache)"}
+    return out
+
+
 def run_sweep(cells: list, args) -> dict:
     """Run every cell (and seed) on ``args.workers`` processes through :func:`packing.sweep`; best per cell.
 
-    The cache is a fresh temporary folder: a benchmark measures this code, never
-    cells computed by another revision under the same package version.
+    The cache is a fresh temporary folder unless ``args.cache`` names one (a long
+    yardstick run then resumes, and :func:`harvest` reads what it finished): a
+    benchmark measures this code, never cells computed by another revision under
+    the same package version.
     """
+    import contextlib
+
     from packing.sweep import load_cell, sweep
 
     grid = [{"n": c["n"], "d": c["d"], "budget": args.budget, "clock": args.clock} for c in cells]
     out = {}
-    with tempfile.TemporaryDirectory(prefix="bench_packings_") as cache:
+    folder = (contextlib.nullcontext(args.cache) if args.cache
+              else tempfile.TemporaryDirectory(prefix="bench_packings_"))
+    with folder as cache:
         table = sweep("optimize_packing", grid, seeds=[args.seed + k for k in range(args.seeds)],
                       cache_dir=cache, n_jobs=args.workers, progress=False)
         for row in table.to_dict("records"):
@@ -424,6 +451,10 @@ def main(argv=None) -> dict:
                         help="with --sample: merge this run's better certified values into the yardstick")
     parser.add_argument("--yardstick", default=str(SAMPLE_FILE), help="the yardstick file of --sample")
     parser.add_argument("--per-dim", type=int, default=4, help="--sample: cells per dimension (default 4)")
+    parser.add_argument("--harvest", default=None, metavar="CACHE",
+                        help="with --build-yardstick: merge the finished cells of a cut-short run's --cache")
+    parser.add_argument("--cache", default=None,
+                        help="--workers > 1: keep the cells in this folder (resumable; default: temporary)")
     parser.add_argument("--rescore", default=None, metavar="OUT",
                         help="score the rows of an earlier --out file against the current yardstick/records")
     parser.add_argument("--workers", type=int, default=1,
@@ -454,6 +485,13 @@ def main(argv=None) -> dict:
 
     if args.rescore:
         return rescore(args.rescore, {(c["d"], c["n"]): c["record"] for c in cells}, args.budget)
+    if args.harvest:
+        if not args.build_yardstick:
+            raise SystemExit("--harvest merges into the yardstick: give --sample --build-yardstick")
+        found = {k: v for k, v in harvest(args.harvest).items() if k in {(c["d"], c["n"]) for c in cells}}
+        better = merge_yardstick(args.yardstick, found, args)
+        print(f"harvested {len(found)} cells from {args.harvest}; {len(better)} improved the yardstick")
+        return {"harvested": sorted(found), "yardstick_improved": better}
     load_before = os.getloadavg()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in load_before)}", flush=True)
     ours = run_sweep(cells, args) if args.workers > 1 else {}
