@@ -10,7 +10,7 @@ of the toolkit that compares with a record reads it through
 ``packing/data/our_table.csv`` and ``our_packings.npz`` are the toolkit's own
 table: the best packing this toolkit has found for every cell it has run
 (``scripts/build_table.py`` covers ``d = 3..8``, ``n <= 100``; the shipped table
-holds ``n = 2..18`` in every ``d = 3..8``, ``n = 19`` in ``d = 3``, and 35 lines
+holds ``n = 2..19`` in every ``d = 3..8``, and 35 lines
 in ``R^5``: :func:`best_found_table` lists them), each certified
 (:func:`packing.certify_packing`) with the certified lower bound beside it and
 its provenance. :func:`best_found` and :func:`best_found_table` read it;
@@ -272,7 +272,7 @@ def best_found(n: int, d: int) -> FoundPacking | None:
     """Return the toolkit's own best packing of ``n`` lines in ``R^d`` (certified), or ``None``.
 
     The public table (:func:`best_known`) covers ``d = 3..5``, ``n <= 40``; this table
-    covers the cells ``scripts/build_table.py`` has run (shipped: ``n <= 18`` in ``d = 3..8``
+    covers the cells ``scripts/build_table.py`` has run (shipped: ``n <= 19`` in ``d = 3..8``
     and a few more; :func:`best_found_table` lists them), with
     the packing itself (``.W``), its certified coherence and the certified lower bound.
 

@@ -28,6 +28,16 @@ running its search with ``time.perf_counter`` read as ``time.process_time``.
 ``--best-of-both`` scores cells without a record against the better of the two
 results (a yardstick for cells beyond every table, not a record).
 
+``--sample`` runs the fixed stratified sample of cells beyond the public table
+(:func:`draw_unseen_sample`: four cells per dimension ``d = 3..8``, ``n <= 60``, one
+from each quarter of the cells that are neither in the public table nor a known
+optimum) and scores each against its yardstick in ``scripts/data/unseen_yardstick.csv``:
+the best certified coherence of our own longer runs (``--build-yardstick`` runs
+them and merges the better values in, with their provenance), beside the
+certified lower bound. ``--workers K`` runs the cells on ``K`` processes through
+:func:`packing.sweep` (a fresh cache per invocation; each cell is one process
+with its own process clock), and the load average is printed before and after.
+
 The CSV may hold any cells (other ``d`` and ``n``); ``max_abs_cos`` may be empty
 for cells without a known record. Usage::
 
@@ -35,13 +45,16 @@ for cells without a known record. Usage::
                                      [--clock wall|process] [--only d=3] [--dims 3-8] [--max-n 60]
                                      [--limit 10] [--seed 0] [--seeds 1] [--out results.csv]
                                      [--records-out records.csv] [--baseline main] [--best-of-both]
-                                     [--quick]
+                                     [--sample] [--build-yardstick] [--workers 2] [--quick]
+    python scripts/bench_packings.py --sample --budget 30 --clock process --workers 2
+    python scripts/bench_packings.py --sample --build-yardstick --budget 90 --seed 1000 --workers 2
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import json
 import math
 import os
@@ -51,6 +64,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -59,6 +73,7 @@ from packing import (
     best_known,
     best_known_table,
     certify_packing,
+    known_optimum,
     lower_bound,
     optimize_packing,
 )
@@ -66,6 +81,10 @@ from packing.io import atomic_write
 
 DEFAULT_BUDGET = 15.0
 ROOT = Path(__file__).resolve().parents[1]
+#: The yardstick of the unseen sample: best certified coherence of our own longer runs, with provenance.
+SAMPLE_FILE = ROOT / "scripts" / "data" / "unseen_yardstick.csv"
+YARDSTICK_FIELDS = ["d", "n", "max_abs_cos", "lower_bound", "source", "budget", "clock", "seed", "commit",
+                    "date"]
 
 # The worker for --baseline: reads one JSON cell per line, answers one JSON line per cell.
 _WORKER = r"""
@@ -147,6 +166,71 @@ def read_cells(path=None, table: str = "public") -> list[dict]:
     return out
 
 
+def draw_unseen_sample(per_dim: int = 4, dims=range(3, 9), max_n: int = 60, seed: int = 2026) -> list:
+    """Return the fixed stratified sample of cells ``(d, n)`` beyond the public table.
+
+    For each ``d`` the cells ``d + 2 <= n <= max_n`` that are neither in the public
+    table nor a known optimum (simplex, equiangular tight frame, ...) are split
+    into ``per_dim`` runs of consecutive ``n``, and one cell is drawn from each
+    (``numpy.random.default_rng(seed)``): small, middle and large ``n`` alike.
+    """
+    rng = np.random.default_rng(seed)
+    cells = []
+    for d in dims:
+        free = [n for n in range(d + 2, max_n + 1)
+                if best_known(n, d) is None and known_optimum(n, d) is None]
+        for band in np.array_split(np.array(free), per_dim):
+            cells.append((d, int(rng.choice(band))))
+    return cells
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def read_yardstick(path=SAMPLE_FILE) -> dict:
+    """Return the yardstick file as ``{(d, n): row}`` (an empty dict if it does not exist)."""
+    if not os.path.exists(path):
+        return {}
+    with open(path, newline="") as fh:
+        return {(int(r["d"]), int(r["n"])): r for r in csv.DictReader(fh)}
+
+
+def merge_yardstick(path, results: dict, args) -> list:
+    """Merge certified results ``{(d, n): res}`` into the yardstick file where better; return those cells.
+
+    Each value is the certified upper end of the coherence of the packing rounded to 20
+    decimals (:func:`packing.certify_packing`), so the file holds only values some
+    stored computation proves; the row keeps how it was found (budget, clock, seed,
+    commit, date).
+    """
+    rows, better = read_yardstick(path), []
+    date = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    for (d, n), res in sorted(results.items()):
+        upper = certify_packing(res["W"]).upper
+        old = rows.get((d, n))
+        if old is not None and float(old["max_abs_cos"]) <= upper:
+            continue
+        better.append((d, n))
+        rows[(d, n)] = {"d": d, "n": n, "max_abs_cos": repr(upper),
+                        "lower_bound": repr(lower_bound(n, d, lp=True)),
+                        "source": res.get("source", f"optimize_packing (best of {args.seeds} seed(s))"),
+                        "budget": res.get("budget", args.budget), "clock": res.get("clock", args.clock),
+                        "seed": res.get("seed", args.seed), "commit": _git_commit(), "date": date}
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=YARDSTICK_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows[k] for k in sorted(rows))
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with atomic_write(path, text=True) as fh:
+        fh.write(buf.getvalue())
+    return better
+
+
 def merge_records(path, rows) -> None:
     """Merge the best ``ours`` per cell of ``rows`` into the records CSV ``path`` (the smaller value wins)."""
     best = {}
@@ -193,15 +277,72 @@ def _select(cells, only, limit, dims=None, max_n=None, unseen=False):
     return cells[:limit] if limit else cells
 
 
-def _bench_cell(cell: dict, args, baseline: Baseline | None, new_records: list) -> dict:
-    """Run one cell (ours, then the baseline's) and return its row; certified claims go to ``new_records``."""
-    d, n, rec = cell["d"], cell["n"], cell["record"]
-    lb = lower_bound(n, d, lp=True)  # cached: the bound's first solve is not part of the budget
+def _run_here(n: int, d: int, args) -> dict:
+    """Best of ``args.seeds`` runs of one cell in this process."""
+    lower_bound(n, d, lp=True)  # cached: the bound's first solve is not part of the budget
     t = time.perf_counter()
     runs = [optimize_packing(n, d, rng=args.seed + k, budget=args.budget, clock=args.clock)
             for k in range(args.seeds)]
     res = min(runs, key=lambda r: r.coherence)
-    sec = time.perf_counter() - t
+    return {"coherence": res.coherence, "restarts": res.restarts, "stopping_reason": res.stopping_reason,
+            "W": res.W, "seconds": time.perf_counter() - t}
+
+
+def harvest(cache) -> dict:
+    """Return the best finished cell per ``(d, n)`` of a sweep cache of optimizer runs, with its settings.
+
+    A yardstick run cut short (Ctrl-C, a kill, the end of a session) keeps what it
+    finished: ``--harvest DIR`` merges those cells.
+    """
+    from packing.sweep import load_cell
+
+    out = {}
+    for path in sorted(Path(cache).rglob("*.npz")):
+        cell = load_cell(path)
+        res, cfg = cell.result, cell.config
+        key = (int(cfg["d"]), int(cfg["n"]))
+        if key in out and out[key]["coherence"] <= res.coherence:
+            continue
+        out[key] = {"coherence": res.coherence, "W": res.W, "budget": cfg["budget"], "clock": cfg["clock"],
+                    "seed": cell.seed, "source": "optimize_packing (harvested from a sweep cache)"}
+    return out
+
+
+def run_sweep(cells: list, args) -> dict:
+    """Run every cell (and seed) on ``args.workers`` processes through :func:`packing.sweep`; best per cell.
+
+    The cache is a fresh temporary folder unless ``args.cache`` names one (a long
+    yardstick run then resumes, and :func:`harvest` reads what it finished): a
+    benchmark measures this code, never cells computed by another revision under
+    the same package version.
+    """
+    import contextlib
+
+    from packing.sweep import load_cell, sweep
+
+    grid = [{"n": c["n"], "d": c["d"], "budget": args.budget, "clock": args.clock} for c in cells]
+    out = {}
+    folder = (contextlib.nullcontext(args.cache) if args.cache
+              else tempfile.TemporaryDirectory(prefix="bench_packings_"))
+    with folder as cache:
+        table = sweep("optimize_packing", grid, seeds=[args.seed + k for k in range(args.seeds)],
+                      cache_dir=cache, n_jobs=args.workers, progress=False)
+        for row in table.to_dict("records"):
+            key = (int(row["d"]), int(row["n"]))
+            if key in out and out[key]["coherence"] <= row["coherence"]:
+                continue
+            res = load_cell(row["path"]).result
+            out[key] = {"coherence": res.coherence, "restarts": res.restarts, "W": res.W,
+                        "stopping_reason": res.stopping_reason, "seconds": row["cell_seconds"]}
+    return out
+
+
+def _bench_cell(cell: dict, args, baseline: Baseline | None, new_records: list, ours: dict) -> dict:
+    """Score one cell (our result ``ours``, then the baseline's run); certified claims to ``new_records``."""
+    d, n, rec = cell["d"], cell["n"], cell["record"]
+    lb = lower_bound(n, d, lp=True)
+    res = SimpleNamespace(**ours)
+    sec = res.seconds
     base = None
     if baseline is not None:
         base = min((baseline.run(n, d, args.seed + k, args.budget, args.clock) for k in range(args.seeds)),
@@ -215,7 +356,7 @@ def _bench_cell(cell: dict, args, baseline: Baseline | None, new_records: list) 
     if base is not None:
         row.update(base=base["coherence"], base_restarts=base["restarts"],
                    base_gap=base["coherence"] - yardstick if yardstick is not None else math.nan)
-    if rec is not None and row["gap"] < 0:
+    if rec is not None and row["gap"] < 0 and not args.sample:  # the sample's yardstick is ours, not a record
         cert = certify_packing(res.W)
         row["verified"] = cert.decimal
         public = best_known(n, d)
@@ -247,6 +388,29 @@ def _print_summary(who: str, s: dict, budget: float) -> None:
     if "median_seconds" in s:
         line += f", median {s['median_seconds']:.1f} s/cell (budget {budget:g} s)"
     print(line, flush=True)
+
+
+def rescore(path, records: dict, budget: float) -> dict:
+    """Score the rows of an earlier ``--out`` file against ``records`` ``{(d, n): value}``; print the summary.
+
+    The run and its scoring can then be separate: a benchmark started before its
+    yardstick was finished is scored once it is.
+    """
+    with open(path, newline="") as fh:
+        rows = []
+        for r in csv.DictReader(fh):
+            d, n, ours = int(r["d"]), int(r["n"]), float(r["ours"])
+            rec = records.get((d, n))
+            rows.append({"d": d, "n": n, "ours": ours, "yardstick": rec, "seconds": float(r["seconds"]),
+                         "lower_bound": float(r["lower_bound"]),
+                         "gap": ours - rec if rec is not None else math.nan})
+    for r in rows:
+        rec = f"{r['yardstick']:14.10f}" if r["yardstick"] is not None else f"{'-':>14}"
+        print(f"{r['d']:3d} {r['n']:4d} {rec} {r['ours']:14.10f} {r['lower_bound']:14.10f} {r['gap']:12.2e}")
+    summary = {"cells": len(rows), **_fractions(rows, "gap"),
+               "median_seconds": statistics.median(r["seconds"] for r in rows) if rows else math.nan}
+    _print_summary("ours", summary, budget)
+    return {"rows": rows, **summary}
 
 
 def _write_rows(path, rows: list[dict]) -> None:
@@ -281,32 +445,77 @@ def main(argv=None) -> dict:
                         help="also run the optimizer of this git revision (e.g. main), interleaved")
     parser.add_argument("--best-of-both", action="store_true",
                         help="score cells without a record against the better of ours and the baseline")
+    parser.add_argument("--sample", action="store_true",
+                        help="the fixed stratified sample beyond the public table, against our yardstick")
+    parser.add_argument("--build-yardstick", action="store_true",
+                        help="with --sample: merge this run's better certified values into the yardstick")
+    parser.add_argument("--yardstick", default=str(SAMPLE_FILE), help="the yardstick file of --sample")
+    parser.add_argument("--per-dim", type=int, default=4, help="--sample: cells per dimension (default 4)")
+    parser.add_argument("--harvest", default=None, metavar="CACHE",
+                        help="with --build-yardstick: merge the finished cells of a cut-short run's --cache")
+    parser.add_argument("--cache", default=None,
+                        help="--workers > 1: keep the cells in this folder (resumable; default: temporary)")
+    parser.add_argument("--rescore", default=None, metavar="OUT",
+                        help="score the rows of an earlier --out file against the current yardstick/records")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="processes for our runs (through packing.sweep; default 1: in this process)")
     args = parser.parse_args(argv)
     if args.budget <= 0:
         raise SystemExit(f"--budget must be > 0 seconds; got {args.budget}")
     if args.seeds < 1:
         raise SystemExit(f"--seeds must be >= 1; got {args.seeds}")
-    cells = read_cells(args.cells, args.table)
+    if args.workers < 1:
+        raise SystemExit(f"--workers must be >= 1; got {args.workers}")
+    if args.build_yardstick and not args.sample:
+        raise SystemExit("--build-yardstick needs --sample")
+    if args.sample:
+        yard = read_yardstick(args.yardstick)
+        cells = [{"d": d, "n": n, "record": float(yard[d, n]["max_abs_cos"]) if (d, n) in yard else None}
+                 for d, n in draw_unseen_sample(per_dim=args.per_dim)]
+        missing = [(c["d"], c["n"]) for c in cells if c["record"] is None]
+        if missing and not args.build_yardstick:
+            print(f"{args.yardstick} has no yardstick for {missing}: those cells are not scored "
+                  "(--rescore OUT later, or --build-yardstick)", flush=True)
+    else:
+        cells = read_cells(args.cells, args.table)
     if args.quick:
         cells = [c for c in cells if (c["d"], c["n"]) in {(3, 5), (3, 8), (4, 9)}] or cells[:3]
         args.budget = 0.5
     cells = _select(cells, args.only, args.limit, args.dims, args.max_n, args.unseen)
 
+    if args.rescore:
+        return rescore(args.rescore, {(c["d"], c["n"]): c["record"] for c in cells}, args.budget)
+    if args.harvest:
+        if not args.build_yardstick:
+            raise SystemExit("--harvest merges into the yardstick: give --sample --build-yardstick")
+        found = {k: v for k, v in harvest(args.harvest).items() if k in {(c["d"], c["n"]) for c in cells}}
+        better = merge_yardstick(args.yardstick, found, args)
+        print(f"harvested {len(found)} cells from {args.harvest}; {len(better)} improved the yardstick")
+        return {"harvested": sorted(found), "yardstick_improved": better}
+    load_before = os.getloadavg()
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in load_before)}", flush=True)
+    ours = run_sweep(cells, args) if args.workers > 1 else {}
     baseline = Baseline(args.baseline) if args.baseline else None
-    head = f"{'d':>3} {'n':>4} {'record':>14} {'ours':>14} {'lower bound':>14} {'ours-record':>12} {'sec':>6}"
-    print(head + (f" {args.baseline + '-record':>14}" if baseline else ""))
+    what = "yardstick" if args.sample else "record"
+    head = f"{'d':>3} {'n':>4} {what:>14} {'ours':>14} {'lower bound':>14} {'ours-' + what:>12} {'sec':>6}"
+    print(head + (f" {args.baseline + '-' + what:>14}" if baseline else ""))
     rows, new_records = [], []
     try:
         for cell in cells:
-            rows.append(_bench_cell(cell, args, baseline, new_records))
+            key = (cell["d"], cell["n"])
+            if key not in ours:
+                ours[key] = _run_here(cell["n"], cell["d"], args)
+            rows.append(_bench_cell(cell, args, baseline, new_records, ours[key]))
             if args.out:
                 _write_rows(args.out, rows)
     finally:
         if baseline is not None:
             baseline.close()
 
+    load_after = os.getloadavg()
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in load_after)}", flush=True)
     summary = {"cells": len(rows), **_fractions(rows, "gap"), "new_records": new_records,
-               "budget": args.budget,
+               "budget": args.budget, "load_average": (load_before, load_after),
                "median_seconds": statistics.median(r["seconds"] for r in rows) if rows else math.nan}
     _print_summary("ours", summary, args.budget)
     if baseline is not None:
@@ -317,6 +526,10 @@ def main(argv=None) -> dict:
               f"ours={r['verified']}")
     if args.records_out:
         merge_records(args.records_out, rows)
+    if args.build_yardstick:
+        summary["yardstick_improved"] = merge_yardstick(args.yardstick, ours, args)
+        print(f"yardstick {args.yardstick}: {len(summary['yardstick_improved'])} cells set or improved",
+              flush=True)
     return {"rows": rows, **summary}
 
 

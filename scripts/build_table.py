@@ -20,10 +20,17 @@ certified lower bound, gap, active pairs, provenance) and
 :func:`packing.best_found` reads.
 
 Each cell is one independent call of :func:`run_cell` (its inputs are the cell,
-the budget, the seed and the neighbours' packings), so a parallel sweep can map it
-over cells. Usage::
+the budget, the seed and the neighbours' packings). With ``--workers K`` (``K > 1``)
+the cells of one ``n`` (every dimension) run together on ``K`` processes through
+:func:`packing.sweep`, seeded by what the work directory held when that ``n``
+started (so ``(n, d ± 1)`` seeds only from earlier passes); the sweep's cache
+(``WORK/sweep``) keeps every finished cell, so an interrupted layer resumes too.
+``import`` starts a work directory from the table shipped with the package (its
+packings and provenance), so a new run extends the shipped table instead of
+recomputing it. Usage::
 
-    python scripts/build_table.py run --work results/table_run --budget 20 --clock process
+    python scripts/build_table.py import --work results/table_run
+    python scripts/build_table.py run --work results/table_run --budget 20 --clock process --workers 2
     python scripts/build_table.py run --work results/table_run --pass long --seed 1 --budget 120 \\
         --dims 6-8 --max-n 60
     python scripts/build_table.py add --work results/table_run --packing results/lines_35_in_R5.csv \
@@ -49,6 +56,7 @@ from pathlib import Path
 import numpy as np
 
 from packing import (
+    best_found_table,
     best_known,
     certify_packing,
     export_packing,
@@ -127,6 +135,64 @@ def _parse_range(text: str) -> list[int]:
     return list(range(int(lo), int(hi or lo) + 1))
 
 
+def _neighbour_seeds(work: Path, n: int, d: int) -> tuple[list, list]:
+    """Return the stored best packings of ``(n ± 1, d)`` and ``(n, d ± 1)`` and their cell names."""
+    seeds, used = [], []
+    for m, e in [(n - 1, d), (n + 1, d), (n, d - 1), (n, d + 1)]:
+        W, _ = best_packing(work, m, e) if m >= 2 and e >= 1 else (None, None)
+        if W is not None:
+            seeds.append(W)
+            used.append(_cell_name(m, e))
+    return seeds, used
+
+
+def _store(work: Path, runs: Path, out: dict, used: list, args, commit: str) -> bool:
+    """Offer a finished cell's packing to the table and write its run file; return whether it improved."""
+    n, d = out["n"], out["d"]
+    W = out.pop("W")
+    summary = {**out, "budget": args.budget, "clock": args.clock, "seed": args.seed,
+               "pass": args.pass_name, "seeded_by": used, "commit": commit,
+               "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+    (work / "best").mkdir(parents=True, exist_ok=True)
+    meta = {k: summary[k] for k in PROVENANCE if k != "seeded_by"}
+    better = n >= 2 and offer(work, W, {**meta, "seeded_by": ",".join(used) or "-"})
+    summary["improved_best"] = better
+    _replace(runs / f"{_cell_name(n, d)}.json", json.dumps(summary, indent=1, sort_keys=True).encode())
+    print(f"d={d} n={n}: {out['coherence'][:14]} ({out['restarts']} restarts, {out['seconds']} s"
+          f"{', new best' if better else ''})", flush=True)
+    return better
+
+
+def _table_cell(n: int, d: int, budget: float, clock: str, seeds: list, seed: int = 0) -> dict:
+    """Run :func:`run_cell` as the sweep task of a parallel run (the neighbours' packings as arrays)."""
+    return run_cell(n, d, budget=budget, seed=seed, clock=clock, seeds=seeds)
+
+
+def _run_layer(work: Path, todo: list, args) -> list:
+    """Run the cells ``todo`` (one ``n``) on ``args.workers`` processes; return ``(out, used)`` per cell."""
+    from packing.sweep import load_cell, register_task, sweep
+
+    register_task("build_table_cell", _table_cell, seed_arg="seed", replace=True,
+                  summarize=lambda out: {"coherence": out["coherence"]})
+    grid, used = [], []
+    for n, d in todo:
+        seeds, names = _neighbour_seeds(work, n, d)
+        grid.append({"n": n, "d": d, "budget": args.budget, "clock": args.clock, "seeds": seeds})
+        used.append(names)
+    table = sweep("build_table_cell", grid, seeds=[args.seed], cache_dir=work / "sweep",
+                  n_jobs=args.workers, progress=False)
+    outs = []
+    for row, names in zip(table.to_dict("records"), used, strict=True):
+        out = dict(load_cell(row["path"]).result)
+        for key in ("n", "d", "restarts", "active_pairs"):
+            out[key] = int(out[key])
+        for key in ("upper", "seconds"):
+            out[key] = float(out[key])
+        out["W"] = np.asarray(out["W"], dtype=np.float64)
+        outs.append((out, names))
+    return outs
+
+
 def run(args) -> dict:
     work = Path(args.work)
     runs = work / "runs" / args.pass_name
@@ -136,34 +202,26 @@ def run(args) -> dict:
         cells = [(n, d) for n in ns for d in dims]
     else:
         cells = [(n, d) for d in dims for n in ns]
-    for n, d in cells:
-        run_file = runs / f"{_cell_name(n, d)}.json"
-        if run_file.exists():
-            continue
-        neighbours = [(n - 1, d), (n + 1, d), (n, d - 1), (n, d + 1)]
-        seeds, used = [], []
-        for m, e in neighbours:
-            W, _ = best_packing(work, m, e) if m >= 2 and e >= 1 else (None, None)
-            if W is not None:
-                seeds.append(W)
-                used.append(_cell_name(m, e))
-        out = run_cell(n, d, budget=args.budget, seed=args.seed, clock=args.clock, seeds=seeds)
-        W = out.pop("W")
-        summary = {**out, "budget": args.budget, "clock": args.clock, "seed": args.seed,
-                   "pass": args.pass_name, "seeded_by": used, "commit": commit,
-                   "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
-        (work / "best").mkdir(parents=True, exist_ok=True)
-        meta = {k: summary[k] for k in PROVENANCE if k != "seeded_by"}
-        better = n >= 2 and offer(work, W, {**meta, "seeded_by": ",".join(used) or "-"})
-        summary["improved_best"] = better
-        if better:
-            improved.append((n, d))
-        _replace(run_file, json.dumps(summary, indent=1, sort_keys=True).encode())
-        done += 1
-        print(f"d={d} n={n}: {out['coherence'][:14]} ({out['restarts']} restarts, {out['seconds']} s"
-              f"{', new best' if better else ''})", flush=True)
-        if args.max_cells and done >= args.max_cells:
-            break
+    cells = [(n, d) for n, d in cells if not (runs / f"{_cell_name(n, d)}.json").exists()]
+    if args.max_cells:
+        cells = cells[:args.max_cells]
+    if args.workers > 1:  # one sweep per n (every dimension of it at once)
+        batches = [[c for c in cells if c[0] == n] for n in dict.fromkeys(n for n, _ in cells)]
+    else:
+        batches = [[c] for c in cells]
+    for batch in batches:
+        if args.workers > 1:
+            finished = _run_layer(work, batch, args)
+        else:
+            (n, d), = batch
+            seeds, used = _neighbour_seeds(work, n, d)
+            finished = [(run_cell(n, d, budget=args.budget, seed=args.seed, clock=args.clock, seeds=seeds),
+                         used)]
+        for out, used in finished:
+            cell = (out["n"], out["d"])
+            if _store(work, runs, out, used, args, commit):
+                improved.append(cell)
+            done += 1
     return {"cells_run": done, "improved": improved}
 
 
@@ -189,6 +247,23 @@ def add(args) -> dict:
     stored = offer(Path(args.work), W, meta)
     print(f"{path}: {W.shape[0]} lines in R^{W.shape[1]}, {'stored as the best' if stored else 'not better'}")
     return {"stored": stored}
+
+
+def import_package(args) -> dict:
+    """Offer every packing of the shipped table (:func:`packing.best_found_table`) to the work directory.
+
+    Each keeps its provenance (source, budget, clock, seed, pass, restarts, neighbour
+    seeds, commit, date), so collecting the work directory again reproduces the
+    shipped rows; a cell whose stored packing is better keeps it.
+    """
+    work = Path(args.work)
+    (work / "best").mkdir(parents=True, exist_ok=True)
+    stored = 0
+    for e in best_found_table():
+        meta = {"source": e.source, **{k: e.provenance.get(k, "") for k in PROVENANCE if k != "source"}}
+        stored += offer(work, e.W, meta)
+    print(f"imported {stored} of {len(best_found_table())} shipped cells into {work / 'best'}")
+    return {"imported": stored}
 
 
 # ----------------------------------------------------------------------------- package data
@@ -252,6 +327,10 @@ def main(argv=None) -> dict:
     p_run.add_argument("--max-cells", type=int, default=0, help="stop after this many new cells (0: all)")
     p_run.add_argument("--order", choices=("n", "d"), default="n",
                        help="n: all dimensions of one n, then the next (default); d: one dimension at a time")
+    p_run.add_argument("--workers", type=int, default=1,
+                       help="processes (through packing.sweep, one n at a time); default 1: in this process")
+    p_imp = sub.add_parser("import", help="start the work directory from the table shipped with the package")
+    p_imp.add_argument("--work", default=str(ROOT / "results" / "table_run"))
     p_add = sub.add_parser("add", help="offer a packing found elsewhere to the table")
     p_add.add_argument("--work", default=str(ROOT / "results" / "table_run"))
     p_add.add_argument("--packing", required=True, help="CSV (comma-separated) or .npy, shape (n, d)")
@@ -263,7 +342,11 @@ def main(argv=None) -> dict:
     if args.command == "run":
         if args.budget <= 0:
             raise SystemExit(f"--budget must be > 0 seconds; got {args.budget}")
+        if args.workers < 1:
+            raise SystemExit(f"--workers must be >= 1; got {args.workers}")
         return run(args)
+    if args.command == "import":
+        return import_package(args)
     if args.command == "add":
         return add(args)
     return collect(args)

@@ -86,8 +86,8 @@ SHIPPED = best_found_table()
 
 
 def test_shipped_table_is_consistent():
-    # d = 3..8, n = 2..18 (and 35 lines in R^5): a missing or truncated table is a failure
-    assert {(e.d, e.n) for e in SHIPPED} >= {(d, n) for d in range(3, 9) for n in range(2, 18)}
+    # d = 3..8, n = 2..19 (and 35 lines in R^5): a missing or truncated table is a failure
+    assert {(e.d, e.n) for e in SHIPPED} >= {(d, n) for d in range(3, 9) for n in range(2, 20)}
     for e in SHIPPED:
         W = e.W
         assert W.shape == (e.n, e.d) and np.all(np.isfinite(W))
@@ -136,3 +136,73 @@ def test_shipped_35_lines_in_r5_certificate():
     np.add.at(touched, iu[0][at_max], 1)
     np.add.at(touched, iu[1][at_max], 1)
     assert (touched == 0).sum() == 1
+
+
+def test_parallel_run_through_the_sweep_resumes_and_seeds_by_neighbours(tmp_path):
+    bt = load("build_table")
+    work = tmp_path / "work"
+    args = ["run", "--work", str(work), "--dims", "3-4", "--min-n", "5", "--max-n", "7", "--budget", "0.1",
+            "--workers", "2", "--pass", "par"]
+    first = bt.main(args)
+    assert first["cells_run"] == 6 and len(list((work / "best").glob("*.txt"))) == 6
+    assert list((work / "sweep").rglob("*.npz"))  # the sweep's cache holds the finished cells
+    assert bt.main(args)["cells_run"] == 0  # resumed: nothing left to do
+    # a cell of n = 6 was seeded by the layer before it (n = 5), never by its own layer
+    import json
+
+    info = json.loads((work / "runs" / "par" / "d4_n6.json").read_text())
+    assert "d4_n5" in info["seeded_by"] and "d3_n6" not in info["seeded_by"]
+    for path in (work / "best").glob("*.txt"):
+        W, meta = bt.read_exported_packing(path)
+        assert certify_packing(W).upper == float(meta["coherence_upper"])
+    with pytest.raises(SystemExit):
+        bt.main([*args[:-2], "--workers", "0"])
+
+
+def test_import_starts_from_the_shipped_table(tmp_path):
+    bt = load("build_table")
+    work = tmp_path / "work"
+    assert bt.main(["import", "--work", str(work)])["imported"] == len(SHIPPED)
+    W, info = bt.best_packing(work, 35, 5)
+    assert info["source"].startswith("optimize_packing(35, 5") and W.shape == (35, 5)
+    assert bt.main(["import", "--work", str(work)])["imported"] == 0  # nothing better the second time
+
+
+def _exact_certified_decimal_holds(W: np.ndarray, decimal: str) -> bool:
+    """Check ``decimal <= mu < decimal + 1e-20`` for ``W`` rounded to 20 decimals, in integers only.
+
+    Independent of certify_packing: the coordinates are rounded by the decimal module
+    (half to even, as exact as the float), and ``mu = max |<u, v>| / (|u| |v|)`` is compared
+    with the claimed truncation ``t`` by ``t² |u|² |v|² <= <u, v>² 10^40`` (some pair) and
+    ``(t + 1)² |u|² |v|² > <u, v>² 10^40`` (every pair).
+    """
+    from decimal import Decimal, localcontext
+
+    with localcontext() as ctx:
+        ctx.prec = 80
+        N = [[int(Decimal(float(x)).scaleb(20).to_integral_value()) for x in row] for row in W]
+    t = int(decimal.replace("0.", "", 1))
+    G = [[sum(a * b for a, b in zip(u, v, strict=True)) for v in N] for u in N]
+    scale = 10**40
+    reached = False
+    for i in range(len(N)):
+        for j in range(i + 1, len(N)):
+            lhs, rhs = G[i][i] * G[j][j], G[i][j] ** 2 * scale
+            if (t + 1) ** 2 * lhs <= rhs:
+                return False
+            reached |= t * t * lhs <= rhs
+    return reached
+
+
+def test_rows_beyond_n18_are_certified_by_an_independent_exact_computation():
+    # every shipped row with n >= 19 (the rows the extension runs add, and 35 lines in R^5): its certified
+    # 20-decimal value holds for its stored packing, by integer arithmetic that shares no code with certify
+    rows = [e for e in SHIPPED if e.n >= 19]
+    assert rows
+    for e in rows:
+        assert _exact_certified_decimal_holds(e.W, e.certified), (e.n, e.d)
+        assert e.lower_bound <= e.coherence + 1e-12
+    # and the check can fail: the same packing does not satisfy a decimal 1e-12 lower
+    e = rows[0]
+    lower = f"{float(e.certified) - 1e-12:.20f}"
+    assert not _exact_certified_decimal_holds(e.W, lower)

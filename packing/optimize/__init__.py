@@ -22,8 +22,8 @@ Modules
     dropped, added, projected, embedded) and exact line systems (root systems,
     known optima of nearby cells, mutually unbiased bases).
 ``driver``
-    :func:`optimize_packing` (validation, starts, seeds, basin hopping over an
-    elite pool, stopping rules) and :class:`PackingResult`.
+    :func:`optimize_packing` (validation, starts, seeds, basin hopping from the
+    incumbent, stopping rules) and :class:`PackingResult`.
 """
 
 from ._objectives import packing_objective
