@@ -48,6 +48,11 @@ __all__: list[str] = []  # private module
 
 #: Default edge of a square tile (rows and columns of the cosines computed at once).
 BLOCK = 2048
+#: The orthogonal pairs are kept (and their maximal sets enumerated) while a graph of them needs at most
+#: this much (and fits in the memory limit): about 1.8 million pairs.
+ORTH_GRAPH_BYTES = 2**30
+#: Entries of a tile turned into index arrays at a time (bounds their memory to a few MiB).
+STRIP = 2**16
 #: Orders of the signed interference moments the analysis reports.
 SIGNED_ORDERS = (1.0, 2.0, np.inf)
 
@@ -69,6 +74,21 @@ class Components:
         a, b = self.label[rows], self.label[cols]
         lo = min(a.min(), b.min())
         return bool(lo == max(a.max(), b.max()))
+
+    def union_mask(self, mask: np.ndarray, i0: int, j0: int) -> None:
+        """Merge along the edges ``(i0 + r, j0 + c)`` where ``mask[r, c]``, a strip of rows at a time.
+
+        Strips of about :data:`STRIP` entries bound the index arrays (a tile of a
+        random dictionary can hold millions of edges).
+        """
+        h, w = mask.shape
+        step = max(1, STRIP // max(w, 1))
+        cols = slice(j0, j0 + w)
+        for r0 in range(0, h, step):
+            rows = slice(i0 + r0, i0 + min(r0 + step, h))
+            if not self.settled(rows, cols):
+                r, c = np.nonzero(mask[r0 : r0 + step])
+                self.union(r + rows.start, c + j0)
 
     def union(self, a: np.ndarray, b: np.ndarray) -> None:
         """Merge the components joined by the edges ``a_k – b_k``."""
@@ -142,30 +162,34 @@ def scan(
     U64: np.ndarray,
     atol: float,
     *,
-    block: int = BLOCK,
+    block: int | None = None,
     structure: bool = True,
+    orthogonality: bool = True,
     signed: bool = True,
     profile: int | None = None,
     profile_signed: bool = True,
 ) -> Scan:
     """One pass over the pairs of the unit rows ``U`` (float32 or float64; ``U64`` their float64 values).
 
-    ``structure``: components, near count and orthogonality; ``signed``: the
+    ``structure``: components and near count, with ``orthogonality`` also the
+    orthogonal degrees, components and pairs; ``signed``: the
     signed interference moments; ``profile``: the ``profile`` smallest and largest
     entries of each Gram row (absolute values unless ``profile_signed``).
     """
     n, d = U.shape
-    B = max(1, min(block, n))
+    B = max(1, min(block or BLOCK, n))
     delta = rounding_margin(U.dtype, d)
     thresholds = (atol / 2, atol, 2 * atol)
     comps, orth_comps = Components(n), Components(n)
     orth_degree = np.zeros(n, dtype=np.int64)
     near = 0
-    pairs_fit = structure
+    orthogonality = structure and orthogonality
+    pairs_fit = orthogonality
     orth_i: list = []
     orth_j: list = []
     stored = 0
-    budget = (get_memory_limit() - GRAPH_NODE_BYTES * n) // GRAPH_EDGE_BYTES
+    index = np.int32 if n < 2**31 else np.int64
+    budget = (min(get_memory_limit(), ORTH_GRAPH_BYTES) - GRAPH_NODE_BYTES * n) // GRAPH_EDGE_BYTES
     acc = _Accumulator(SIGNED_ORDERS, 0.0, None, True) if signed else None
     low = np.full((n, profile), np.inf) if profile else None
     high = np.full((n, profile), -np.inf) if profile else None
@@ -208,28 +232,26 @@ def scan(
                     interfere &= upper
                     near_mask &= upper
                 near += int(np.count_nonzero(near_mask))
-                orth = ~interfere
-                if upper is not None:
-                    orth &= upper
-                orth_degree[rows] += np.count_nonzero(orth, axis=1)
-                orth_degree[cols] += np.count_nonzero(orth, axis=0)
                 if not comps.settled(rows, cols):
-                    r, c = np.nonzero(interfere)
-                    comps.union(r + i0, c + j0)
-                need_pairs = pairs_fit or not orth_comps.settled(rows, cols)
-                if need_pairs:
-                    r, c = np.nonzero(orth)
-                    r += i0
-                    c += j0
-                    if not orth_comps.settled(rows, cols):
-                        orth_comps.union(r, c)
-                    if pairs_fit:
-                        stored += r.size
-                        if stored > budget:
-                            pairs_fit, orth_i, orth_j = False, [], []
-                        else:
-                            orth_i.append(r.astype(np.int64))
-                            orth_j.append(c.astype(np.int64))
+                    comps.union_mask(interfere, i0, j0)
+                if orthogonality:
+                    pairs_fit, stored = _orthogonal_part(
+                        interfere,
+                        upper,
+                        rows,
+                        cols,
+                        orth_degree,
+                        orth_comps,
+                        pairs_fit,
+                        stored,
+                        budget,
+                        orth_i,
+                        orth_j,
+                        index,
+                    )
+                    if not pairs_fit:
+                        orth_i.clear()
+                        orth_j.clear()
             if acc is not None:
                 if diag:
                     np.multiply(C, upper_full[:h, :w], out=C)
@@ -238,18 +260,45 @@ def scan(
                     excluded = 0
                 acc.add(C, tmp[:h, :w], tmp2[:h, :w], (i0, j0), excluded)
     pairs = None
-    if structure and pairs_fit:
-        i = np.concatenate(orth_i) if orth_i else np.zeros(0, dtype=np.int64)
-        j = np.concatenate(orth_j) if orth_j else np.zeros(0, dtype=np.int64)
+    if orthogonality and pairs_fit:
+        i = np.concatenate(orth_i) if orth_i else np.zeros(0, dtype=index)
+        j = np.concatenate(orth_j) if orth_j else np.zeros(0, dtype=index)
         order = np.lexsort((j, i))
-        pairs = (i[order], j[order])
+        pairs = (i[order].astype(np.int64), j[order].astype(np.int64))
     return Scan(comps.label, near, orth_degree, orth_comps.label, pairs, acc, low, high)
 
 
-def cross_overlap(U: np.ndarray, labels: np.ndarray, *, block: int = BLOCK) -> float:
+def _orthogonal_part(interfere, upper, rows, cols, degree, comps, pairs_fit, stored, budget, orth_i, orth_j, index):
+    """Fold one tile's orthogonal pairs (the pairs that do not interfere) into degrees, components, pairs."""
+    orth = ~interfere
+    if upper is not None:
+        orth &= upper
+    degree[rows] += np.count_nonzero(orth, axis=1)
+    degree[cols] += np.count_nonzero(orth, axis=0)
+    if not pairs_fit:
+        if not comps.settled(rows, cols):
+            comps.union_mask(orth, rows.start, cols.start)
+        return False, stored
+    step = max(1, STRIP // max(orth.shape[1], 1))
+    for r0 in range(0, orth.shape[0], step):
+        r, c = np.nonzero(orth[r0 : r0 + step])
+        r += rows.start + r0
+        c += cols.start
+        comps.union(r, c)
+        stored += r.size
+        if stored > budget:
+            if not comps.settled(rows, cols):
+                comps.union_mask(orth, rows.start, cols.start)
+            return False, stored
+        orth_i.append(r.astype(index))
+        orth_j.append(c.astype(index))
+    return True, stored
+
+
+def cross_overlap(U: np.ndarray, labels: np.ndarray, *, block: int | None = None) -> float:
     """Largest ``|cos|`` between rows of different labels (0 with one label), over the tiles that have such pairs."""
     n = U.shape[0]
-    B = max(1, min(block, n))
+    B = max(1, min(block or BLOCK, n))
     best = 0.0
     buf = np.empty((B, B), dtype=U.dtype)
     for i0 in range(0, n, B):
@@ -269,13 +318,13 @@ def cross_overlap(U: np.ndarray, labels: np.ndarray, *, block: int = BLOCK) -> f
     return min(best, 1.0)
 
 
-def scan_memory(n: int, d: int, itemsize: int, *, block: int = BLOCK, profile: int = 0) -> int:
+def scan_memory(n: int, d: int, itemsize: int, *, block: int | None = None, profile: int = 0) -> int:
     """Bytes a scan of ``n`` rows in ``d`` dimensions needs beyond ``W``.
 
     The float64 unit rows (and a copy of the represented ones), the rows as tiled,
     three tiles and their boolean masks, per-row labels and counts, the profiles.
     """
-    B = min(block, max(n, 1))
+    B = min(block or BLOCK, max(n, 1))
     return 16 * n * d + itemsize * n * d + B * B * (4 * itemsize + 8) + 64 * n + 16 * n * profile
 
 

@@ -369,7 +369,7 @@ def _tegum_factors(
     kept, dropped = _represented(norms, norm_threshold, relative=True)
     Uk = U[kept] if kept.size < U.shape[0] else U
     Ut = Uk.astype(np.float32) if np.dtype(tile_dtype) == np.float32 else Uk
-    s = scan(Ut, Uk, atol, signed=False)
+    s = scan(Ut, Uk, atol, orthogonality=False, signed=False)
     return _tegum_factors_of_scan(
         U, Ut, norms, kept, dropped, s.labels, s.near, cross_overlap, atol, rank_rtol, orth_tol
     )

@@ -13,7 +13,7 @@ import numpy as np
 
 from .._results import Savable
 from .._validation import check_bool, check_packing, check_tolerance
-from ..geometry import SignedInterference
+from ..geometry import SignedInterference, signed_interference
 from ..geometry.statistics import _finish
 from ._scan import SIGNED_ORDERS, check_scan_memory, cross_overlap
 from ._scan import scan as _scan
@@ -24,10 +24,11 @@ from .factors import (
     TegumFactors,
     _check_factor_options,
     _represented,
+    _tegum_factors_dense,
     _tegum_factors_of_scan,
     row_scales,
 )
-from .orthogonal import MAX_SETS, OrthogonalSets, _orthogonal_sets_of_scan
+from .orthogonal import MAX_SETS, OrthogonalSets, _orthogonal_sets, _orthogonal_sets_of_scan
 from .shapes import DROPPED, RANK_RTOL, SHAPE_TOL, ShapeMatch, _identify_shape
 from .signature import SIGNATURE_ATOL, PackingSignature, _packing_signature, _signature_of_ends
 
@@ -205,4 +206,23 @@ def analyze_structure(
         low, high = scan.profile_low, scan.profile_high
         signature = _signature_of_ends(Uk, low, high, signed, True, SIGNATURE_ATOL, profile)
     interference = _finish(scan.interference, SIGNED_ORDERS, kept.size, "blocked").signed
+    return StructureReport(tf, shapes, caps, orth, signature, interference)
+
+
+def _analyze_structure_dense(W, atol, norm_threshold, shape_tol, signed) -> StructureReport:
+    """:func:`analyze_structure` through dense ``n x n`` matrices (checked float64 ``W``, options checked).
+
+    The implementation before the tiled pass, kept as the independent reference
+    the tiled path is tested and benchmarked against (memory about ``90 n²`` bytes).
+    """
+    options = _check_factor_options(atol, norm_threshold)
+    U, norms = row_scales(W)
+    tf = _tegum_factors_dense(U, norms, *options)
+    shapes = [_identify_shape(U[f], shape_tol, RANK_RTOL) for f in tf.factors]
+    caps = _factor_capacities(W, tf, CAPACITY_TOL)
+    kept = np.setdiff1d(np.arange(tf.n), tf.dropped)
+    orth = _orthogonal_sets(U[kept], atol, MAX_SETS, "analyze_structure")
+    orth = replace(orth, sets=tuple(kept[s] for s in orth.sets))
+    signature = _packing_signature(W[kept], signed, True, SIGNATURE_ATOL)
+    interference = signed_interference(U[kept], p=SIGNED_ORDERS, method="dense")
     return StructureReport(tf, shapes, caps, orth, signature, interference)
