@@ -80,8 +80,13 @@ def scaled_norms(W: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     W = np.asarray(W)
     if W.shape[0] <= _CHUNK_ROWS:
         return _unit_chunk(W)
-    parts = [_unit_chunk(W[r0 : r0 + _CHUNK_ROWS]) for r0 in range(0, W.shape[0], _CHUNK_ROWS)]
-    return tuple(np.concatenate(part) for part in zip(*parts, strict=True))
+    n = W.shape[0]
+    U, w, e = np.empty(W.shape), np.empty(n), np.empty(n, dtype=np.intc)
+    for r0 in range(0, n, _CHUNK_ROWS):  # filled in place: no list of chunks beside the result
+        U[r0 : r0 + _CHUNK_ROWS], w[r0 : r0 + _CHUNK_ROWS], e[r0 : r0 + _CHUNK_ROWS] = _unit_chunk(
+            W[r0 : r0 + _CHUNK_ROWS]
+        )
+    return U, w, e
 
 
 def unit_rows(W: np.ndarray, *, dtype=None) -> np.ndarray:

@@ -32,7 +32,6 @@ import subprocess
 import sys
 import time
 import tracemalloc
-
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +43,7 @@ KINDS = ("random", "planted")
 
 
 def planted(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
-    """A tegum product of pentagons, triangles and digons in ``d / 2`` dims plus random rows in the rest."""
+    """Return pentagons, triangles and digons (a tegum product) in ``d / 2`` dims, random rows in the rest."""
     from packing import antipodal_pair, regular_polygon, tegum_product
 
     half = d // 2
@@ -99,7 +98,8 @@ def run_one(call: str, kind: str, n: int, d: int, seed: int) -> dict:
         tf = out.factors
         summary = (
             f"{len(tf.factors)} factors (largest {max(tf.sizes)}), "
-            f"{sum(s.matched for s in out.shapes)} shapes matched, {out.orthogonal.orthogonal_pairs} orth pairs"
+            f"{sum(s.matched for s in out.shapes)} shapes matched, "
+            f"{out.orthogonal.orthogonal_pairs} orth pairs"
         )
     elif call == "tegum":
         summary = f"{len(out.factors)} factors (largest {max(out.sizes)})"
@@ -144,7 +144,9 @@ def main(argv=None) -> None:
             results = {}
             for call in calls:
                 if call == "dense" and 90 * n * n > args.dense_max_gib * 2**30:
-                    print(f"{kind:8s} n={n:6d} dense      skipped (about {gib(90 * n * n)} of n x n matrices)")
+                    print(
+                        f"{kind:8s} n={n:6d} dense      skipped (about {gib(90 * n * n)} of n x n matrices)"
+                    )
                     continue
                 r = results[call] = measure(call, kind, n, args.d, args.seed)
                 if "error" in r:
@@ -158,7 +160,8 @@ def main(argv=None) -> None:
             a, b = results.get("analyze"), results.get("dense")
             if a and b and "error" not in a and "error" not in b:
                 print(
-                    f"{kind:8s} n={n:6d} dense/tiled analyze_structure: time {b['seconds'] / a['seconds']:.2f}x, "
+                    f"{kind:8s} n={n:6d} dense/tiled analyze_structure: "
+                    f"time {b['seconds'] / a['seconds']:.2f}x, "
                     f"traced memory {b['traced'] / max(a['traced'], 1):.1f}x",
                     flush=True,
                 )

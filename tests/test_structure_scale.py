@@ -45,7 +45,9 @@ def planted(kind: str, rng) -> np.ndarray:
     """Small packings with known structure, each in a random rotation."""
     s = np.sqrt(3) / 2
     if kind == "tegum":  # pentagon ⊕ triangle ⊕ tetrahedron ⊕ 2 digons, plus a dropped row
-        W = tegum_product(regular_polygon(5), regular_polygon(3), regular_simplex(4), antipodal_pair(), antipodal_pair())
+        W = tegum_product(
+            regular_polygon(5), regular_polygon(3), regular_simplex(4), antipodal_pair(), antipodal_pair()
+        )
         W = np.vstack([W, 0.01 * rng.normal(size=(1, W.shape[1]))])
     elif kind == "antipodal":  # 4 antipodal pairs in 4 dims: an orthoplex
         W = np.vstack([np.eye(4), -np.eye(4)])
@@ -168,7 +170,11 @@ def test_greedy_orthogonal_set_is_maximal_when_pairs_do_not_fit(monkeypatch, blo
     o = r.orthogonal
     assert not o.complete and len(o.sets) == 1
     dense = _analyze_structure_dense(W, ATOL, 0.1, 0.1, True).orthogonal
-    assert (o.orthogonal_pairs, o.disjoint, o.turan_bound) == (dense.orthogonal_pairs, dense.disjoint, dense.turan_bound)
+    assert (o.orthogonal_pairs, o.disjoint, o.turan_bound) == (
+        dense.orthogonal_pairs,
+        dense.disjoint,
+        dense.turan_bound,
+    )
     U = W / np.linalg.norm(W, axis=1, keepdims=True)
     C = np.abs(U @ U.T)
     S = o.sets[0]
@@ -217,7 +223,11 @@ def test_no_n_by_n_allocation(monkeypatch):
     W = np.random.default_rng(7).normal(size=(n, 8)).astype(np.float32)
     previous = packing.set_memory_limit(2**28)  # a graph of the ~3.7 million orthogonal pairs does not fit
     try:
-        for call in (lambda: tegum_factors(W), lambda: analyze_structure(W), lambda: packing_signature(W, profile=8)):
+        for call in (
+            lambda: tegum_factors(W),
+            lambda: analyze_structure(W),
+            lambda: packing_signature(W, profile=8),
+        ):
             tracemalloc.start()
             call()
             _, peak = tracemalloc.get_traced_memory()

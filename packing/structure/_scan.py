@@ -63,7 +63,10 @@ def rounding_margin(dtype, d: int) -> float:
 
 
 class Components:
-    """Connected components grown edge batch by edge batch: ``label[i]`` is the smallest row of i's component."""
+    """Connected components grown batch by batch of edges.
+
+    ``label[i]`` is the smallest row of the component of row ``i``.
+    """
 
     def __init__(self, n: int):
         self.label = np.arange(n)
@@ -268,7 +271,9 @@ def scan(
     return Scan(comps.label, near, orth_degree, orth_comps.label, pairs, acc, low, high)
 
 
-def _orthogonal_part(interfere, upper, rows, cols, degree, comps, pairs_fit, stored, budget, orth_i, orth_j, index):
+def _orthogonal_part(
+    interfere, upper, rows, cols, degree, comps, pairs_fit, stored, budget, orth_i, orth_j, index
+):
     """Fold one tile's orthogonal pairs (the pairs that do not interfere) into degrees, components, pairs."""
     orth = ~interfere
     if upper is not None:
@@ -296,7 +301,10 @@ def _orthogonal_part(interfere, upper, rows, cols, degree, comps, pairs_fit, sto
 
 
 def cross_overlap(U: np.ndarray, labels: np.ndarray, *, block: int | None = None) -> float:
-    """Largest ``|cos|`` between rows of different labels (0 with one label), over the tiles that have such pairs."""
+    """Return the largest ``|cos|`` between rows of different labels (0 with one label).
+
+    Only the tiles that hold rows of two labels are computed.
+    """
     n = U.shape[0]
     B = max(1, min(block or BLOCK, n))
     best = 0.0

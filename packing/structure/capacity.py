@@ -104,7 +104,7 @@ def factor_capacities(W, factors=None, *, tol: float = CAPACITY_TOL, **kwargs) -
 def _factor_capacities(
     W: np.ndarray, factors: TegumFactors, tol: float, scales: tuple | None = None
 ) -> list[FactorCapacity]:
-    """:func:`factor_capacities` of a checked ``W`` and a decomposition of it (``scales``: its scaled norms)."""
+    """:func:`factor_capacities` of a checked ``W`` and a decomposition (``scales``: W's scaled norms)."""
     C = _capacities(W, scales)  # feature dimensionality is the same number (see packing.geometry.frames)
     out = []
     for f, k in zip(factors.factors, factors.dims, strict=True):

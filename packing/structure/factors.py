@@ -388,7 +388,7 @@ def _tegum_factors_of_scan(U, Ut, norms, kept, dropped, labels, near, cross, ato
 
 
 def _assemble(U, norms, kept, dropped, comps, cross_overlap, near, atol, rank_rtol, orth_tol) -> TegumFactors:
-    """The :class:`TegumFactors` of components ``comps`` (lists of positions in ``kept``)."""
+    """Return the :class:`TegumFactors` of components ``comps`` (lists of positions in ``kept``)."""
     n, d = U.shape
     factors = tuple(kept[np.asarray(c, dtype=int)] for c in comps)
     dims = tuple(rank(U[f], rank_rtol) for f in factors)
@@ -412,7 +412,7 @@ def _assemble(U, norms, kept, dropped, comps, cross_overlap, near, atol, rank_rt
 def _tegum_factors_dense(
     U: np.ndarray, norms: Norms, atol: float, norm_threshold: float, rank_rtol: float, orth_tol: float
 ) -> TegumFactors:
-    """:func:`tegum_factors` through the dense ``n x n`` cosines: the reference the tiled path is tested against."""
+    """:func:`tegum_factors` through the dense ``n x n`` cosines: the tiled path's test reference."""
     kept, dropped = _represented(norms, norm_threshold, relative=True)
     C = np.abs(U[kept] @ U[kept].T)
     np.fill_diagonal(C, 0.0)

@@ -136,7 +136,7 @@ def _enumerate(nodes: np.ndarray, i: np.ndarray, j: np.ndarray, max_sets: int) -
 
 
 def _result(sets: list, complete: bool, disjoint: bool, pairs: int, n: int, d: int, atol: float):
-    """The :class:`OrthogonalSets` of the enumerated ``sets`` and the graph's counts."""
+    """Return the :class:`OrthogonalSets` of the enumerated ``sets`` and the graph's counts."""
     sets = sorted(sets, key=lambda s: (-len(s), s.tolist()))
     return OrthogonalSets(
         sets=tuple(sets),
@@ -170,7 +170,7 @@ def _orthogonal_sets_of_scan(U64: np.ndarray, scan, atol: float, max_sets: int) 
 
 
 def _greedy_set(U64: np.ndarray, degree: np.ndarray, atol: float) -> np.ndarray:
-    """A maximal set of mutually orthogonal rows, grown from the rows with most orthogonal partners.
+    """Return a maximal set of mutually orthogonal rows, grown from the rows with most orthogonal partners.
 
     Each step adds the candidate with the largest ``degree`` (the first on ties)
     and keeps the candidates orthogonal (``|cos| <= atol``, in float64) to it.

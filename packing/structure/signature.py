@@ -220,13 +220,13 @@ def _packing_signature(
 
 
 def _signature_of_ends(X, low, high, signed, normalize, atol, profile) -> PackingSignature:
-    """The signature whose profiles keep the ``profile`` smallest (``low``) and largest (``high``) row entries."""
+    """Return the signature whose profiles keep the ``profile`` smallest and largest entries of each row."""
     rows = np.concatenate([np.sort(low, axis=1), np.sort(high, axis=1)], axis=1).astype(np.float64)
     return _signature_of_rows(X, rows, signed, normalize, atol, profile)
 
 
 def _signature_of_rows(X, rows, signed, normalize, atol, profile, chunk: int = 8192) -> PackingSignature:
-    """The signature of rows ``X`` (float64) from the sorted (or truncated) Gram ``rows``."""
+    """Return the signature of rows ``X`` (float64) from the sorted (or truncated) Gram ``rows``."""
     n = X.shape[0]
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         spectrum = gram_spectrum(X)
