@@ -106,7 +106,10 @@ def run_one(call: str, kind: str, n: int, d: int, seed: int) -> dict:
     return {"seconds": seconds, "traced": peak, "rss": max(rss1 - rss0, 0), "summary": summary}
 
 
-def measure(call: str, kind: str, n: int, d: int, seed: int) -> dict:
+def measure(call: str, kind: str, n: int, d: int, seed: int, fresh: bool = True) -> dict:
+    """Run one call in a fresh subprocess (``fresh``; else in this process) and return its numbers."""
+    if not fresh:
+        return run_one(call, kind, n, d, seed)
     cmd = [sys.executable, __file__, "--worker", f"{call},{kind},{n},{d},{seed}"]
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if done.returncode:
@@ -118,7 +121,7 @@ def gib(nbytes: float) -> str:
     return f"{nbytes / 2**30:6.2f} GiB"
 
 
-def main(argv=None) -> None:
+def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="4096,16384,65536")
     parser.add_argument("--d", type=int, default=1024)
@@ -126,12 +129,15 @@ def main(argv=None) -> None:
     parser.add_argument("--calls", default=",".join(CALLS))
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--dense-max-gib", type=float, default=4.0, help="skip the dense path beyond this")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes in this process (for the tests)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         call, kind, n, d, seed = args.worker.split(",")
         print(json.dumps(run_one(call, kind, int(n), int(d), int(seed))))
-        return
+        return {}
+    if args.quick:
+        args.sizes, args.d = "96", 12
     sizes = [int(s) for s in args.sizes.split(",")]
     calls = [c for c in args.calls.split(",") if c]
     print(
@@ -139,16 +145,17 @@ def main(argv=None) -> None:
         f"load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
+    out = {}
     for kind in args.kinds.split(","):
         for n in sizes:
-            results = {}
+            results = out[f"{kind} n={n}"] = {}
             for call in calls:
                 if call == "dense" and 90 * n * n > args.dense_max_gib * 2**30:
                     print(
                         f"{kind:8s} n={n:6d} dense      skipped (about {gib(90 * n * n)} of n x n matrices)"
                     )
                     continue
-                r = results[call] = measure(call, kind, n, args.d, args.seed)
+                r = results[call] = measure(call, kind, n, args.d, args.seed, fresh=not args.quick)
                 if "error" in r:
                     print(f"{kind:8s} n={n:6d} {call:10s} failed: {r['error']}", flush=True)
                     continue
@@ -165,6 +172,7 @@ def main(argv=None) -> None:
                     f"traced memory {b['traced'] / max(a['traced'], 1):.1f}x",
                     flush=True,
                 )
+    return out
 
 
 if __name__ == "__main__":
