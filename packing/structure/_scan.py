@@ -146,18 +146,49 @@ def _exact(U64: np.ndarray, i: np.ndarray, j: np.ndarray, chunk: int = 65536) ->
     return out
 
 
-def _merge_ends(low: np.ndarray, high: np.ndarray, V: np.ndarray, k: int) -> None:
-    """Fold the rows of ``V`` into the running ``k`` smallest (``low``) and largest (``high``) entries."""
-    w = V.shape[1]
-    if w > 2 * k:
-        P = np.partition(V, (k - 1, w - k), axis=1)
-        small, large = P[:, :k], P[:, w - k :]
-    else:
-        small = large = V
-    L = np.concatenate([low, small], axis=1)
-    low[:] = np.partition(L, k - 1, axis=1)[:, :k]
-    H = np.concatenate([high, large], axis=1)
-    high[:] = np.partition(H, H.shape[1] - k, axis=1)[:, H.shape[1] - k :]
+def _fold(best: np.ndarray, V: np.ndarray, k: int, largest: bool, by_column: bool = False) -> None:
+    """Fold the entries of ``V`` into ``best``, the running ``k`` largest (or smallest) per row.
+
+    With ``by_column`` the rows of ``best`` are the columns of ``V`` (no
+    transposed copy). Only entries beyond a row's current ``k``-th best can
+    enter: once the rows have seen a few tiles, few do, and only those are gathered.
+    """
+    cut = best.min(axis=1) if largest else best.max(axis=1)
+    cut = cut.astype(V.dtype) if np.all(np.isfinite(cut)) else cut
+    mask = (
+        (V > cut[None, :] if largest else V < cut[None, :])
+        if by_column
+        else (V > cut[:, None] if largest else V < cut[:, None])
+    )
+    count = int(np.count_nonzero(mask))
+    if not count:
+        return
+    if count > mask.size // 8:  # a row block's first tiles: most entries enter, partition them all
+        X = np.ascontiguousarray(V.T) if by_column else V
+        best[:] = _best_of(np.concatenate([best, _best_of(X, k, largest)], axis=1), k, largest)
+        return
+    i, j = np.nonzero(mask)
+    owner = j if by_column else i
+    order = np.argsort(owner, kind="stable") if by_column else slice(None)
+    owner, values = owner[order], V[i, j][order]
+    rows, first, counts = np.unique(owner, return_index=True, return_counts=True)
+    pad = np.full((rows.size, int(counts.max())), -np.inf if largest else np.inf)
+    pad[np.repeat(np.arange(rows.size), counts), np.arange(owner.size) - np.repeat(first, counts)] = values
+    best[rows] = _best_of(np.concatenate([best[rows], pad], axis=1), k, largest)
+
+
+def _best_of(M: np.ndarray, k: int, largest: bool) -> np.ndarray:
+    """Return the ``k`` largest (or smallest) entries of each row of ``M``, unordered (all if fewer)."""
+    w = M.shape[1]
+    if w <= k:
+        return M
+    return np.partition(M, w - k, axis=1)[:, w - k :] if largest else np.partition(M, k - 1, axis=1)[:, :k]
+
+
+def _merge_ends(low: np.ndarray, high: np.ndarray, V: np.ndarray, k: int, by_column: bool = False) -> None:
+    """Fold ``V`` into the running ``k`` smallest (``low``) and largest (``high``) entries of each row."""
+    _fold(low, V, k, largest=False, by_column=by_column)
+    _fold(high, V, k, largest=True, by_column=by_column)
 
 
 def scan(
@@ -214,7 +245,7 @@ def scan(
                 V = C if profile_signed else np.abs(C, out=tmp[:h, :w])
                 _merge_ends(low[rows], high[rows], V, profile)
                 if not diag:
-                    _merge_ends(low[cols], high[cols], V.T, profile)
+                    _merge_ends(low[cols], high[cols], V, profile, by_column=True)
             if structure:
                 A = np.abs(C, out=tmp[:h, :w])
                 upper = upper_full[:h, :w] if diag else None
@@ -222,8 +253,8 @@ def scan(
                 near_mask = (A > atol / 2) & (A <= 2 * atol)
                 if delta > 0:
                     band = np.zeros((h, w), dtype=bool)
-                    for t in thresholds:
-                        band |= np.abs(A - t) <= delta
+                    for t in thresholds:  # comparisons only: no float temporaries
+                        band |= (A >= t - delta) & (A <= t + delta)
                     if upper is not None:
                         band &= upper
                     r, c = np.nonzero(band)
