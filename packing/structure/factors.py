@@ -302,6 +302,12 @@ def tegum_factors(
     -------
     TegumFactors
 
+    Notes
+    -----
+    The cosines are read tile by tile, never as an ``n x n`` matrix (memory
+    ``O(n d)``; float32 ``W`` is tiled in float32 with near-threshold cosines
+    decided in float64), see :func:`analyze_structure`.
+
     Examples
     --------
     A triangle in the (x, y) plane and an antipodal pair on the z axis (a

@@ -158,6 +158,27 @@ def analyze_structure(
     ValueError
         If no feature is represented (all rows below the norm threshold).
 
+    Notes
+    -----
+    Nothing of size ``n x n`` is built: one tiled pass over the cosines
+    (:mod:`packing.structure._scan`; a second one over the tiles that hold two
+    factors, for ``cross_overlap``) reads the tegum factors, the near-threshold
+    count, the orthogonal pairs, the signed interference and the signature's
+    profiles. Memory is ``O(n d)`` plus the tiles: a dictionary of 65,536
+    latents in 1,024 dimensions (float32) needs about 1.5 GiB. float32 ``W`` is
+    tiled in float32; cosines within float32 rounding of a threshold are decided
+    in float64, so the factors and counts are those of the float64 computation.
+    At dictionary scale:
+
+    * the maximal orthogonal sets are enumerated while a graph of the
+      orthogonal pairs needs at most 1 GiB (about 1.8 million pairs); beyond
+      that ``orthogonal.sets`` holds one maximal set grown greedily
+      (``complete=False``, ``largest`` a lower bound), while
+      ``orthogonal_pairs`` and ``disjoint`` stay exact;
+    * beyond 2,048 represented features the signature keeps the 32 smallest and
+      32 largest entries of each sorted Gram row (``signature.profile == 32``;
+      see :func:`packing_signature`).
+
     Examples
     --------
     An octahedron is three mutually orthogonal antipodal pairs:
