@@ -11,7 +11,8 @@ under one random rotation), it runs in a fresh subprocess each:
 * the dense reference ``_analyze_structure_dense`` (the implementation before the
   tiled pass) when its ``n x n`` matrices fit in ``--dense-max-gib``,
 
-and prints the wall time, the peak memory added by the call as seen by
+and prints the wall and CPU time (one thread: on a loaded machine the CPU time
+is the comparable number), the peak memory added by the call as seen by
 tracemalloc (numpy's buffers are traced) and the rise of the process's peak RSS
 (``ru_maxrss``) over its value just before the call, measured in the same
 subprocess, and the dense/tiled ratios. Peak RSS includes the input ``W``
@@ -87,9 +88,9 @@ def run_one(call: str, kind: str, n: int, d: int, seed: int) -> dict:
     }
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     tracemalloc.start()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     out = fns[call]()
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -103,7 +104,7 @@ def run_one(call: str, kind: str, n: int, d: int, seed: int) -> dict:
         )
     elif call == "tegum":
         summary = f"{len(out.factors)} factors (largest {max(out.sizes)})"
-    return {"seconds": seconds, "traced": peak, "rss": max(rss1 - rss0, 0), "summary": summary}
+    return {"seconds": seconds, "cpu": cpu, "traced": peak, "rss": max(rss1 - rss0, 0), "summary": summary}
 
 
 def measure(call: str, kind: str, n: int, d: int, seed: int, fresh: bool = True) -> dict:
@@ -160,7 +161,8 @@ def main(argv=None) -> dict:
                     print(f"{kind:8s} n={n:6d} {call:10s} failed: {r['error']}", flush=True)
                     continue
                 print(
-                    f"{kind:8s} n={n:6d} {call:10s} {r['seconds']:8.1f} s  traced {gib(r['traced'])}  "
+                    f"{kind:8s} n={n:6d} {call:10s} {r['seconds']:8.1f} s wall {r['cpu']:8.1f} s cpu  "
+                    f"traced {gib(r['traced'])}  "
                     f"rss {gib(r['rss'])}  {r['summary']}",
                     flush=True,
                 )
@@ -168,7 +170,7 @@ def main(argv=None) -> dict:
             if a and b and "error" not in a and "error" not in b:
                 print(
                     f"{kind:8s} n={n:6d} dense/tiled analyze_structure: "
-                    f"time {b['seconds'] / a['seconds']:.2f}x, "
+                    f"cpu time {b['cpu'] / max(a['cpu'], 1e-9):.2f}x, "
                     f"traced memory {b['traced'] / max(a['traced'], 1):.1f}x",
                     flush=True,
                 )
