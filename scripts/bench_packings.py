@@ -99,28 +99,20 @@ class Baseline:
     def __init__(self, rev: str):
         self.rev = rev
         self.tmp = tempfile.TemporaryDirectory(prefix="bench_baseline_")
-        archive = subprocess.run(
-            ["git", "-C", str(ROOT), "archive", rev, "packing"], capture_output=True, check=True
-        ).stdout
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "packing"],
+                                 capture_output=True, check=True).stdout
         subprocess.run(["tar", "-x", "-C", self.tmp.name], input=archive, check=True)
         env = {**os.environ, "PYTHONPATH": self.tmp.name, "PACKING_PROGRESS": "0"}
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", _WORKER],
-            cwd=self.tmp.name,
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
+        self.proc = subprocess.Popen([sys.executable, "-c", _WORKER], cwd=self.tmp.name, env=env,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         ready = json.loads(self.proc.stdout.readline())
         if not ready["ready"].startswith(self.tmp.name):
             raise SystemExit(f"--baseline {rev}: the worker imported {ready['ready']}, not the archive")
 
     def run(self, n: int, d: int, seed: int, budget: float, clock: str) -> dict:
         """Optimize one cell in the worker; return its coherence, restarts and packing ``W``."""
-        self.proc.stdin.write(
-            json.dumps({"n": n, "d": d, "seed": seed, "budget": budget, "clock": clock}) + "\n"
-        )
+        self.proc.stdin.write(json.dumps({"n": n, "d": d, "seed": seed, "budget": budget,
+                                          "clock": clock}) + "\n")
         self.proc.stdin.flush()
         out = json.loads(self.proc.stdout.readline())
         out["W"] = np.array(out["W"])
@@ -206,39 +198,23 @@ def _bench_cell(cell: dict, args, baseline: Baseline | None, new_records: list) 
     d, n, rec = cell["d"], cell["n"], cell["record"]
     lb = lower_bound(n, d, lp=True)  # cached: the bound's first solve is not part of the budget
     t = time.perf_counter()
-    runs = [
-        optimize_packing(n, d, rng=args.seed + k, budget=args.budget, clock=args.clock)
-        for k in range(args.seeds)
-    ]
+    runs = [optimize_packing(n, d, rng=args.seed + k, budget=args.budget, clock=args.clock)
+            for k in range(args.seeds)]
     res = min(runs, key=lambda r: r.coherence)
     sec = time.perf_counter() - t
     base = None
     if baseline is not None:
-        base = min(
-            (baseline.run(n, d, args.seed + k, args.budget, args.clock) for k in range(args.seeds)),
-            key=lambda r: r["coherence"],
-        )
+        base = min((baseline.run(n, d, args.seed + k, args.budget, args.clock) for k in range(args.seeds)),
+                   key=lambda r: r["coherence"])
     yardstick = rec
     if rec is None and args.best_of_both:
         yardstick = min(res.coherence, base["coherence"]) if base is not None else res.coherence
-    row = {
-        "d": d,
-        "n": n,
-        "record": rec,
-        "ours": res.coherence,
-        "yardstick": yardstick,
-        "lower_bound": lb,
-        "gap": res.coherence - yardstick if yardstick is not None else math.nan,
-        "seconds": sec,
-        "restarts": res.restarts,
-        "stopping_reason": res.stopping_reason,
-    }
+    row = {"d": d, "n": n, "record": rec, "ours": res.coherence, "yardstick": yardstick, "lower_bound": lb,
+           "gap": res.coherence - yardstick if yardstick is not None else math.nan,
+           "seconds": sec, "restarts": res.restarts, "stopping_reason": res.stopping_reason}
     if base is not None:
-        row.update(
-            base=base["coherence"],
-            base_restarts=base["restarts"],
-            base_gap=base["coherence"] - yardstick if yardstick is not None else math.nan,
-        )
+        row.update(base=base["coherence"], base_restarts=base["restarts"],
+                   base_gap=base["coherence"] - yardstick if yardstick is not None else math.nan)
     if rec is not None and row["gap"] < 0:
         cert = certify_packing(res.W)
         row["verified"] = cert.decimal
@@ -266,10 +242,8 @@ def _fractions(rows: list[dict], key: str) -> dict:
 
 def _print_summary(who: str, s: dict, budget: float) -> None:
     label = f"summary: {s['cells']} cells" if who == "ours" else f"summary ({who})"
-    line = (
-        f"{label}, {s['scored']} scored, within 1e-4: {s['within_1e-4']:.1%}, "
-        f"within 1e-6: {s['within_1e-6']:.1%}, worst relative excess {s['worst_relative']:.2e}"
-    )
+    line = (f"{label}, {s['scored']} scored, within 1e-4: {s['within_1e-4']:.1%}, "
+            f"within 1e-6: {s['within_1e-6']:.1%}, worst relative excess {s['worst_relative']:.2e}")
     if "median_seconds" in s:
         line += f", median {s['median_seconds']:.1f} s/cell (budget {budget:g} s)"
     print(line, flush=True)
@@ -294,34 +268,19 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="also write the per-cell table to this CSV")
     parser.add_argument("--quick", action="store_true", help="three small cells, 0.5 s each (smoke test)")
-    parser.add_argument(
-        "--table",
-        choices=("public", "ours"),
-        default="public",
-        help="records: the public table (default) or the toolkit's own (best_found_table)",
-    )
+    parser.add_argument("--table", choices=("public", "ours"), default="public",
+                        help="records: the public table (default) or the toolkit's own (best_found_table)")
     parser.add_argument("--unseen", action="store_true", help="only cells that are not in the public table")
     parser.add_argument("--dims", default=None, help="only these dimensions, e.g. 3-8")
     parser.add_argument("--max-n", type=int, default=None, help="only cells with n <= MAX_N")
-    parser.add_argument(
-        "--clock",
-        choices=("wall", "process"),
-        default="wall",
-        help="what the budget counts: wall-clock or CPU seconds of this process",
-    )
+    parser.add_argument("--clock", choices=("wall", "process"), default="wall",
+                        help="what the budget counts: wall-clock or CPU seconds of this process")
     parser.add_argument("--seeds", type=int, default=1, help="best of this many seeds per cell (default 1)")
     parser.add_argument("--records-out", default=None, help="merge the best value per cell into this CSV")
-    parser.add_argument(
-        "--baseline",
-        default=None,
-        metavar="REV",
-        help="also run the optimizer of this git revision (e.g. main), interleaved",
-    )
-    parser.add_argument(
-        "--best-of-both",
-        action="store_true",
-        help="score cells without a record against the better of ours and the baseline",
-    )
+    parser.add_argument("--baseline", default=None, metavar="REV",
+                        help="also run the optimizer of this git revision (e.g. main), interleaved")
+    parser.add_argument("--best-of-both", action="store_true",
+                        help="score cells without a record against the better of ours and the baseline")
     args = parser.parse_args(argv)
     if args.budget <= 0:
         raise SystemExit(f"--budget must be > 0 seconds; got {args.budget}")
@@ -346,22 +305,16 @@ def main(argv=None) -> dict:
         if baseline is not None:
             baseline.close()
 
-    summary = {
-        "cells": len(rows),
-        **_fractions(rows, "gap"),
-        "new_records": new_records,
-        "budget": args.budget,
-        "median_seconds": statistics.median(r["seconds"] for r in rows) if rows else math.nan,
-    }
+    summary = {"cells": len(rows), **_fractions(rows, "gap"), "new_records": new_records,
+               "budget": args.budget,
+               "median_seconds": statistics.median(r["seconds"] for r in rows) if rows else math.nan}
     _print_summary("ours", summary, args.budget)
     if baseline is not None:
         summary["baseline"] = {"rev": args.baseline, **_fractions(rows, "base_gap")}
         _print_summary(f"baseline {args.baseline}", summary["baseline"], args.budget)
     for r in new_records:
-        print(
-            f"BELOW RECORD (certified, exact arithmetic): d={r['d']} n={r['n']} record={r['record']:.10f} "
-            f"ours={r['verified']}"
-        )
+        print(f"BELOW RECORD (certified, exact arithmetic): d={r['d']} n={r['n']} record={r['record']:.10f} "
+              f"ours={r['verified']}")
     if args.records_out:
         merge_records(args.records_out, rows)
     return {"rows": rows, **summary}

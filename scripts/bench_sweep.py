@@ -174,7 +174,9 @@ def main(argv=None) -> dict:
             f"  Dask LocalCluster, 2 {kind[:5]} {1e3 * t_dask / n:9.2f}   {1e3 * c_dask / n:9.2f}  "
             "(target < 50 wall)"
         )
-        print(f"  cache hit                 {1e3 * t_thit / n:9.2f}   {1e3 * c_thit / n:9.2f}  (target < 5)")
+        print(
+            f"  cache hit                 {1e3 * t_thit / n:9.2f}   {1e3 * c_thit / n:9.2f}  (target < 5)"
+        )
     out["load_average_end"] = os.getloadavg()[0]
     print(f"load average at the end {out['load_average_end']:.1f} (parallel ratios need idle cores)")
     return out

@@ -97,9 +97,7 @@ def _git_commit() -> str:
     try:
         return subprocess.run(
             ["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
+            capture_output=True, text=True, check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -151,16 +149,9 @@ def run(args) -> dict:
                 used.append(_cell_name(m, e))
         out = run_cell(n, d, budget=args.budget, seed=args.seed, clock=args.clock, seeds=seeds)
         W = out.pop("W")
-        summary = {
-            **out,
-            "budget": args.budget,
-            "clock": args.clock,
-            "seed": args.seed,
-            "pass": args.pass_name,
-            "seeded_by": used,
-            "commit": commit,
-            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        }
+        summary = {**out, "budget": args.budget, "clock": args.clock, "seed": args.seed,
+                   "pass": args.pass_name, "seeded_by": used, "commit": commit,
+                   "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
         (work / "best").mkdir(parents=True, exist_ok=True)
         meta = {k: summary[k] for k in PROVENANCE if k != "seeded_by"}
         better = n >= 2 and offer(work, W, {**meta, "seeded_by": ",".join(used) or "-"})
@@ -169,11 +160,8 @@ def run(args) -> dict:
             improved.append((n, d))
         _replace(run_file, json.dumps(summary, indent=1, sort_keys=True).encode())
         done += 1
-        print(
-            f"d={d} n={n}: {out['coherence'][:14]} ({out['restarts']} restarts, {out['seconds']} s"
-            f"{', new best' if better else ''})",
-            flush=True,
-        )
+        print(f"d={d} n={n}: {out['coherence'][:14]} ({out['restarts']} restarts, {out['seconds']} s"
+              f"{', new best' if better else ''})", flush=True)
         if args.max_cells and done >= args.max_cells:
             break
     return {"cells_run": done, "improved": improved}
@@ -195,17 +183,9 @@ def add(args) -> dict:
     path = Path(args.packing)
     W = np.load(path, allow_pickle=False) if path.suffix == ".npy" else np.loadtxt(path, delimiter=",")
     (Path(args.work) / "best").mkdir(parents=True, exist_ok=True)
-    meta = {
-        "source": args.source,
-        "budget": "",
-        "clock": "",
-        "seed": "",
-        "pass": "added",
-        "restarts": "",
-        "commit": _git_commit(),
-        "seeded_by": "-",
-        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-    }
+    meta = {"source": args.source, "budget": "", "clock": "", "seed": "", "pass": "added", "restarts": "",
+            "commit": _git_commit(), "seeded_by": "-",
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
     stored = offer(Path(args.work), W, meta)
     print(f"{path}: {W.shape[0]} lines in R^{W.shape[1]}, {'stored as the best' if stored else 'not better'}")
     return {"stored": stored}
@@ -215,26 +195,9 @@ def add(args) -> dict:
 
 
 PROVENANCE = ("source", "budget", "clock", "seed", "pass", "restarts", "seeded_by", "commit", "date")
-FIELDS = [
-    "d",
-    "n",
-    "coherence",
-    "squared_chordal_distance",
-    "lower_bound",
-    "gap",
-    "active_pairs",
-    "public_record",
-    "beats_public_record",
-    "source",
-    "budget",
-    "clock",
-    "seed",
-    "pass",
-    "restarts",
-    "seeded_by",
-    "commit",
-    "date",
-]
+FIELDS = ["d", "n", "coherence", "squared_chordal_distance", "lower_bound", "gap", "active_pairs",
+          "public_record", "beats_public_record", "source", "budget", "clock", "seed", "pass", "restarts",
+          "seeded_by", "commit", "date"]
 
 
 def collect(args) -> dict:
@@ -247,20 +210,14 @@ def collect(args) -> dict:
         cert = certify_packing(W)
         lb = lower_bound(n, d, lp=True)
         public = best_known(n, d)
-        rows.append(
-            {
-                "d": d,
-                "n": n,
-                "coherence": cert.decimal,
-                "squared_chordal_distance": cert.table_value,
-                "lower_bound": repr(float(lb)),
-                "gap": f"{max(0.0, cert.upper - lb):.3e}",
-                "active_pairs": cert.num_active,
-                "public_record": "" if public is None else f"{public.coherence:.10f}",
-                "beats_public_record": "" if public is None else int(cert.improves_on(public)),
-                **{k: info.get(k, "") for k in PROVENANCE},
-            }
-        )
+        rows.append({
+            "d": d, "n": n, "coherence": cert.decimal, "squared_chordal_distance": cert.table_value,
+            "lower_bound": repr(float(lb)), "gap": f"{max(0.0, cert.upper - lb):.3e}",
+            "active_pairs": cert.num_active,
+            "public_record": "" if public is None else f"{public.coherence:.10f}",
+            "beats_public_record": "" if public is None else int(cert.improves_on(public)),
+            **{k: info.get(k, "") for k in PROVENANCE},
+        })
         arrays[_cell_name(n, d)] = W
     rows.sort(key=lambda r: (r["d"], r["n"]))
     data.mkdir(parents=True, exist_ok=True)
@@ -277,6 +234,7 @@ def collect(args) -> dict:
     return {"cells": len(rows), "beats_public": beats}
 
 
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -286,23 +244,14 @@ def main(argv=None) -> dict:
     p_run.add_argument("--min-n", type=int, default=2)
     p_run.add_argument("--max-n", type=int, default=100)
     p_run.add_argument("--budget", type=float, default=20.0, help="seconds per cell (default 20)")
-    p_run.add_argument(
-        "--clock",
-        choices=("wall", "process"),
-        default="process",
-        help="what the budget counts (default: CPU seconds of this process)",
-    )
+    p_run.add_argument("--clock", choices=("wall", "process"), default="process",
+                       help="what the budget counts (default: CPU seconds of this process)")
     p_run.add_argument("--seed", type=int, default=0)
-    p_run.add_argument(
-        "--pass", dest="pass_name", default="base", help="name of this pass (its own run files)"
-    )
+    p_run.add_argument("--pass", dest="pass_name", default="base",
+                       help="name of this pass (its own run files)")
     p_run.add_argument("--max-cells", type=int, default=0, help="stop after this many new cells (0: all)")
-    p_run.add_argument(
-        "--order",
-        choices=("n", "d"),
-        default="n",
-        help="n: all dimensions of one n, then the next (default); d: one dimension at a time",
-    )
+    p_run.add_argument("--order", choices=("n", "d"), default="n",
+                       help="n: all dimensions of one n, then the next (default); d: one dimension at a time")
     p_add = sub.add_parser("add", help="offer a packing found elsewhere to the table")
     p_add.add_argument("--work", default=str(ROOT / "results" / "table_run"))
     p_add.add_argument("--packing", required=True, help="CSV (comma-separated) or .npy, shape (n, d)")

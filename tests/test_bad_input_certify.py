@@ -39,22 +39,13 @@ CASES = [
     case(export_packing, EYE, None, exc=TypeError, name="path", case_id="None"),
     case(export_packing, EYE, HERE / "x.txt", metadata=[1], exc=TypeError, name="metadata"),
     case(export_packing, EYE, HERE / "x.txt", metadata={"a b": 1}, exc=ValueError, name="metadata"),
-    case(
-        export_packing,
-        EYE,
-        HERE / "x.txt",
-        metadata={"a": "1\n2"},
-        exc=ValueError,
-        name="metadata",
-        case_id="newline",
-    ),
+    case(export_packing, EYE, HERE / "x.txt", metadata={"a": "1\n2"}, exc=ValueError, name="metadata",
+         case_id="newline"),
     case(read_exported_packing, 3, exc=TypeError, name="path"),
     case(read_exported_packing, HERE / "missing.txt", exc=FileNotFoundError, name="path"),
     case(read_exported_packing, HERE, exc=FileNotFoundError, name="path", case_id="folder"),
-    *(
-        case(read_exported_packing, HERE / f, exc=ValueError, name="path", case_id=f)
-        for f in ("no_header.txt", "short.txt", "words.txt", "nan.txt", "binary.txt")
-    ),
+    *(case(read_exported_packing, HERE / f, exc=ValueError, name="path", case_id=f)
+      for f in ("no_header.txt", "short.txt", "words.txt", "nan.txt", "binary.txt")),
     *substitute(best_found, (6, 3), {}, 0, INTS),
     *substitute(best_found, (6, 3), {}, 1, INTS),
     *substitute(best_found_table, (), {}, "d", [v for v in INTS if v[0] is not None]),

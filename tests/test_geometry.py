@@ -187,17 +187,8 @@ BAD = [
 @pytest.mark.parametrize("W, exc, msg", BAD)
 @pytest.mark.parametrize(
     "fn",
-    [
-        cosine_matrix,
-        coherence,
-        capacity,
-        feature_dimensionality,
-        frame_potential,
-        is_tight_frame,
-        orthogonal_pairs,
-        lambda W: interference_moment(W, 2),
-        packing.dimensions_per_feature,
-    ],
+    [cosine_matrix, coherence, capacity, feature_dimensionality, frame_potential, is_tight_frame,
+     orthogonal_pairs, lambda W: interference_moment(W, 2), packing.dimensions_per_feature],
 )
 def test_bad_W(fn, W, exc, msg):
     with pytest.raises(exc, match=msg):

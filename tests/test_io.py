@@ -68,11 +68,8 @@ def test_single_array_npz_without_W_key(tmp_path):
     np.savez(tmp_path / "other.npz", weights=np.eye(3))
     assert np.array_equal(load_packing(tmp_path / "other.npz"), np.eye(3))
     np.savez(tmp_path / "two.npz", a=np.eye(2), b=np.eye(2))
-    with pytest.raises(
-        ArrayKeyError,
-        match=r"key must name the array to load; .* holds several 2-D or 3-D "
-        r"arrays: 'a' \(2, 2\), 'b' \(2, 2\)",
-    ):
+    with pytest.raises(ArrayKeyError, match=r"key must name the array to load; .* holds several 2-D or 3-D "
+                                            r"arrays: 'a' \(2, 2\), 'b' \(2, 2\)"):
         load_packing(tmp_path / "two.npz")
     assert np.array_equal(load_packing(tmp_path / "two.npz", key="b"), np.eye(2))
     # one weight among biases and scalars is the default
@@ -151,11 +148,8 @@ def test_safetensors_through_the_numpy_api(tmp_path):
     }
     assert np.array_equal(load_packing(path, key="decoder.weight"), dec)
     assert np.array_equal(load_packing(path, key="encoder.weight", layout="hidden_by_features"), enc.T)
-    with pytest.raises(
-        ArrayKeyError,
-        match=r"key 'weight' is ambiguous .* 'decoder.weight' \(6, 3\), "
-        r"'encoder.weight' \(3, 6\); pass the full name",
-    ):
+    with pytest.raises(ArrayKeyError, match=r"key 'weight' is ambiguous .* 'decoder.weight' \(6, 3\), "
+                                            r"'encoder.weight' \(3, 6\); pass the full name"):
         load_packing(path, key="weight")
     with pytest.raises(ArrayKeyError, match=r"several 2-D or 3-D arrays: .*'encoder.bias' \(3,\)"):
         load_packing(path)

@@ -127,9 +127,7 @@ def test_small_p_prefers_repeated_bases():
 
 
 @given(
-    st.integers(2, 7),
-    st.integers(2, 4),
-    st.sampled_from([("max", 32.0), ("pot", 3.0), ("pot", 1.5)]),
+    st.integers(2, 7), st.integers(2, 4), st.sampled_from([("max", 32.0), ("pot", 3.0), ("pot", 1.5)]),
     st.integers(0, 2**32 - 1),
 )
 def test_smooth_gradient_matches_finite_differences(n, d, kind_q, seed):
@@ -140,10 +138,8 @@ def test_smooth_gradient_matches_finite_differences(n, d, kind_q, seed):
     f0, g = _objectives._smooth_value_grad(x, n, d, kind, q, eps)
     v = rng.normal(size=n * d)
     h = 1e-6
-    fd = (
-        _objectives._smooth_value_grad(x + h * v, n, d, kind, q, eps)[0]
-        - _objectives._smooth_value_grad(x - h * v, n, d, kind, q, eps)[0]
-    ) / (2 * h)
+    fd = (_objectives._smooth_value_grad(x + h * v, n, d, kind, q, eps)[0]
+          - _objectives._smooth_value_grad(x - h * v, n, d, kind, q, eps)[0]) / (2 * h)
     assert fd == pytest.approx(g @ v, rel=1e-4, abs=1e-6)
 
 
@@ -270,11 +266,8 @@ def test_cannot_continue_a_different_problem():
 
 
 @given(
-    st.integers(1, 7),
-    st.integers(1, 4),
-    st.sampled_from([0.5, 1.0, 2.0, 3.0, np.inf]),
-    st.sampled_from([np.float64, np.float32]),
-    st.integers(0, 2**32 - 1),
+    st.integers(1, 7), st.integers(1, 4), st.sampled_from([0.5, 1.0, 2.0, 3.0, np.inf]),
+    st.sampled_from([np.float64, np.float32]), st.integers(0, 2**32 - 1),
 )
 def test_objective_counts_zero_rows_as_orthogonal(n, d, p, dtype, seed):
     # one zero-row policy: packing_objective is interference_moment on every input, and both equal the

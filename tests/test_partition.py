@@ -203,9 +203,8 @@ def test_seed_is_a_deprecated_alias_of_rng(monkeypatch):
         old = block_cost_table(6, 3, 1.0, cost="optimizer", budget=0.05, seed=5)
     new = block_cost_table(6, 3, 1.0, cost="optimizer", budget=0.05, rng=5)  # same runs: cache hits
     assert np.array_equal(old, new) and len(_costs.OPTIMIZER_CACHE) == 4 + 3
-    with (
-        pytest.raises(TypeError, match="pass either rng or the deprecated seed, not both"),
-        pytest.warns(DeprecationWarning),
+    with pytest.raises(TypeError, match="pass either rng or the deprecated seed, not both"), pytest.warns(
+        DeprecationWarning
     ):
         optimal_partition(6, 3, 1.0, rng=1, seed=2)
 

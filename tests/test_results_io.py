@@ -287,6 +287,8 @@ def certificates(draw):
     return packing.certify_packing(W + noise, digits=draw(st.integers(1, 40)))
 
 
+
+
 @st.composite
 def sparse_data(draw):
     n, d = draw(st.integers(1, 6)), draw(st.integers(1, 4))

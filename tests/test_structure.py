@@ -173,17 +173,8 @@ def brute_force_residual(V, T, perms=None):
     return float(np.sqrt(max(best + out, 0.0) / len(T)))
 
 
-SPECS = [
-    ("polygon", 3),
-    ("polygon", 4),
-    ("polygon", 5),
-    ("polygon", 6),
-    ("simplex", 4),
-    ("simplex", 5),
-    ("cross_polytope", 6),
-    ("dedicated", 1),
-    ("digon", 2),
-]
+SPECS = [("polygon", 3), ("polygon", 4), ("polygon", 5), ("polygon", 6), ("simplex", 4), ("simplex", 5),
+         ("cross_polytope", 6), ("dedicated", 1), ("digon", 2)]
 
 
 @given(st.sampled_from(SPECS), st.integers(0, 2**32 - 1), st.floats(0.0, 0.3))
@@ -236,15 +227,8 @@ def test_triangular_bipyramid_and_octahedron():
 def test_trained_five_in_two_is_a_pentagon(sparsity):
     # best of 3 seeds per instance; two instances per sparsity
     res = packing.train_toy_model(
-        n_features=5,
-        d=2,
-        sparsity=[sparsity, sparsity],
-        importance=0.9 ** np.arange(5),
-        steps=2000,
-        batch_size=512,
-        lr=1e-2,
-        n_seeds=3,
-        rng=1,
+        n_features=5, d=2, sparsity=[sparsity, sparsity], importance=0.9 ** np.arange(5),
+        steps=2000, batch_size=512, lr=1e-2, n_seeds=3, rng=1,
     )
     for W in res.W:
         report = analyze_structure(W)
@@ -551,15 +535,9 @@ def test_rectified_simplex_template_by_definition():
     assert identify_shape(R5).label == "rectified 5-simplex"
 
 
-VOCABULARY = [
-    ("dedicated", 1),
-    ("digon", 2),
-    *(("polygon", m) for m in range(3, 10)),
-    *(("simplex", m) for m in range(2, 8)),
-    *(("cross_polytope", m) for m in (2, 4, 6, 8)),
-    ("square_antiprism", 8),
-    *(("rectified_simplex", m) for m in (3, 6, 10)),
-]
+VOCABULARY = [("dedicated", 1), ("digon", 2), *(("polygon", m) for m in range(3, 10)),
+              *(("simplex", m) for m in range(2, 8)), *(("cross_polytope", m) for m in (2, 4, 6, 8)),
+              ("square_antiprism", 8), *(("rectified_simplex", m) for m in (3, 6, 10))]
 
 
 @pytest.mark.parametrize("family, m", VOCABULARY)
@@ -582,12 +560,7 @@ def test_common_shapes_have_the_published_dimensionalities():
     published = {"1": 1.0, "3/4": 0.75, "2/3": 2 / 3, "1/2": 0.5, "2/5": 0.4, "3/8": 0.375}
     assert packing.SHAPE_FRACTIONS == published
     assert [s.name for s in packing.COMMON_SHAPES] == [
-        "dedicated",
-        "tetrahedron",
-        "triangle",
-        "digon",
-        "pentagon",
-        "square antiprism",
+        "dedicated", "tetrahedron", "triangle", "digon", "pentagon", "square antiprism"
     ]
     for shape in packing.COMMON_SHAPES:
         if shape.family == "square_antiprism":

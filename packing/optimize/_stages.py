@@ -335,10 +335,8 @@ class _WarmLP:
         rows, cols, vals = triplets
         m, nv = self.keys.size, self.ncols + 1
         A = sparse.csc_matrix(
-            (
-                np.concatenate([vals, np.full(m, -1.0)]),
-                (np.concatenate([rows, np.arange(m)]), np.concatenate([cols, np.full(m, self.ncols)])),
-            ),
+            (np.concatenate([vals, np.full(m, -1.0)]), (np.concatenate([rows, np.arange(m)]),
+             np.concatenate([cols, np.full(m, self.ncols)]))),
             shape=(m, nv),
         )
         inf = highspy.kHighsInf

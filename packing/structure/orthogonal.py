@@ -156,7 +156,7 @@ def _orthogonal_sets_of_scan(U64: np.ndarray, scan, atol: float, max_sets: int) 
 
     The counts and ``disjoint`` come from the scan. The maximal sets are
     enumerated as by :func:`orthogonal_sets` when the scan could keep the
-    orthogonal pairs (a graph of them fits in the memory limit); otherwise one
+    orthogonal pairs (a graph of them needs at most 1 GiB and fits in the memory limit); otherwise one
     maximal set is grown greedily (``complete`` is False, ``largest`` a lower bound).
     """
     n, d = U64.shape

@@ -123,9 +123,8 @@ class _Costs:
             return 0.0, np.zeros(shape.m), np.zeros(shape.m)
         key = (shape.key, tuple(np.round(imp / scale, 12)), tuple(np.round(dens, 12)))
         if key not in self.cache and shape.spread:
-            _, loss, r0, b0 = fit_spread(
-                shape.m, shape.D, density=float(dens.mean()), imp=imp / scale, scan=SPREAD_SCAN
-            )
+            _, loss, r0, b0 = fit_spread(shape.m, shape.D, density=float(dens.mean()), imp=imp / scale,
+                                         scan=SPREAD_SCAN)
             self.cache[key] = (loss if r0 > 0 else np.inf, np.full(shape.m, r0), np.full(shape.m, b0))
             self.fits += 1
         if key not in self.cache:
@@ -272,14 +271,8 @@ def _assemble(n, d, order, blocks, costs, dens_orig, imp_orig, t0):
             for i, ri in zip(idx, r, strict=True):
                 shapes[i] = name if ri > 0 else DROPPED
             block_list.append((name, idx))
-    ev = expected_loss(
-        W,
-        b,
-        density=dens_orig[None],
-        importance=imp_orig[None],
-        return_details=True,
-        max_grid_points=REPORT_GRID,
-    )
+    ev = expected_loss(W, b, density=dens_orig[None], importance=imp_orig[None], return_details=True,
+                       max_grid_points=REPORT_GRID)
     counts: dict = {}
     for name in names:
         counts[name] = counts.get(name, 0) + 1
