@@ -20,6 +20,14 @@ seconds.
 torch comes from the optional ``bench`` extra; without it the torch column is
 skipped. Usage: ``python scripts/bench_sae.py [--sizes 256x1024,1024x8192]
 [--batch 4096] [--k 32] [--steps 3] [--rounds 3] [--threads 1] [--quick]``.
+
+Where the time goes (one thread, ``--steps`` steps after one warm-up step of a
+separate run): the share of a numpy step spent in each phase, timed by
+wrapping the trainer's phases: normalisation of the decoder rows, the encoder
+GEMM (``x Eᵀ + c``), TopK selection, the decoder GEMM (``z D``, the
+reconstruction), the backward GEMMs (``rDᵀ``, ``zᵀr``, ``gᵀx``), the auxiliary
+loss, the kernel's own set-up and reduction, the projection of the decoder
+gradient, the optimizer (Adam) and the rest (batch gathering, bookkeeping).
 """
 
 from __future__ import annotations
@@ -32,6 +40,93 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from packing import random_packing, sparse_activations, train_sae
+from packing.sae import trainer as _trainer
+from packing.sae._kernel import _SAEKernel
+from packing.train._optim import Optimizer
+
+#: Phases of the breakdown, in step order (kernel phases are the labels its ``tick`` reports).
+PHASES = (
+    ("normalise", "normalise decoder rows"),
+    ("encoder", "encoder GEMM"),
+    ("select", "TopK selection"),
+    ("decoder", "decoder GEMM"),
+    ("backward", "backward GEMMs"),
+    ("auxiliary", "auxiliary loss"),
+    ("kernel", "kernel set-up/reduction"),
+    ("project", "project decoder gradient"),
+    ("optimizer", "optimizer (Adam)"),
+    ("other", "other (batch, bookkeeping)"),
+)
+
+
+class _PhaseTimer:
+    """Wrap the trainer's phases (restored on exit) and add up the seconds spent in each."""
+
+    def __init__(self):
+        self.seconds = dict.fromkeys((key for key, _ in PHASES), 0.0)
+        self.last = 0.0
+
+    def tick(self, label):
+        now = time.perf_counter()
+        self.seconds[label] += now - self.last
+        self.last = now
+
+    def _timed(self, label, fn):
+        def wrapped(*args, **kwargs):
+            t = time.perf_counter()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.seconds[label] += time.perf_counter() - t
+
+        return wrapped
+
+    def __enter__(self):
+        self.saved = (
+            _trainer._normalize_rows,
+            _trainer._project_rows,
+            _SAEKernel.loss_and_grad,
+            Optimizer.step,
+        )
+        timer, loss_and_grad = self, _SAEKernel.loss_and_grad
+
+        def kernel(kern, tick=None):
+            t0 = timer.last = time.perf_counter()
+            inside = sum(timer.seconds.values())
+            out = loss_and_grad(kern, tick=timer.tick)
+            ticked = sum(timer.seconds.values()) - inside
+            timer.seconds["kernel"] += time.perf_counter() - t0 - ticked
+            return out
+
+        _trainer._normalize_rows = self._timed("normalise", _trainer._normalize_rows)
+        _trainer._project_rows = self._timed("project", _trainer._project_rows)
+        _SAEKernel.loss_and_grad = kernel
+        Optimizer.step = self._timed("optimizer", Optimizer.step)
+        return self
+
+    def __exit__(self, *exc):
+        _trainer._normalize_rows, _trainer._project_rows, _SAEKernel.loss_and_grad, Optimizer.step = (
+            self.saved
+        )
+
+
+def phase_breakdown(data, m, k, batch, steps) -> dict:
+    """Seconds per step in each phase of ``train_sae`` (one thread).
+
+    The difference of a ``2 steps`` and a ``steps`` run, phase by phase, divided
+    by ``steps``: set-up and the final evaluation (which runs the kernel once
+    more) cancel, as for the total time per step.
+    """
+    common = dict(n_latents=m, kind="topk", k=k, batch_size=batch, eval_size=batch, rng=0, n_threads=1,
+                  blas_threads=1, progress=False)  # fmt: skip
+    runs = []
+    for s in (steps, 2 * steps):
+        with _PhaseTimer() as timer:
+            t = time.perf_counter()
+            train_sae(data, steps=s, **common)
+            timer.seconds["other"] = time.perf_counter() - t - sum(timer.seconds.values())
+        runs.append(timer.seconds)
+    return {key: max(runs[1][key] - runs[0][key], 0.0) / steps for key in runs[0]}
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -95,6 +190,9 @@ def main(argv=None) -> dict:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="tiny sizes (seconds), for the tests")
+    parser.add_argument(
+        "--no-breakdown", dest="breakdown", action="store_false", help="skip the per-phase time breakdown"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.batch, args.k, args.steps, args.rounds = "8x16", 64, 2, 2, 1
@@ -124,6 +222,14 @@ def main(argv=None) -> dict:
         if "torch" in med:
             line += f", torch {med['torch']:.4f} s/step, numpy/torch = {med['numpy'] / med['torch']:.2f}"
         print(line, flush=True)
+        if args.breakdown:
+            with threadpool_limits(1):
+                phases = phase_breakdown(data, m, args.k, args.batch, args.steps)
+            total = sum(phases.values())
+            print(f"  where a numpy step goes (1 thread, {total:.4f} s/step):", flush=True)
+            for key, label in PHASES:
+                print(f"    {label:28s} {phases[key]:8.4f} s  {100 * phases[key] / total:5.1f} %", flush=True)
+            med["phases"] = phases
         out[f"{d}x{m}"] = med
     return out
 

@@ -34,6 +34,9 @@ from packing import (
 S = np.sqrt(3) / 2
 W = np.array([[1, 0, 0], [-0.5, S, 0], [-0.5, -S, 0], [0, 0, 1], [0, 0, -1]])
 BIG = np.zeros((9000, 1))  # 9,000 rows: every n x n step needs far more than the 256 MiB limit
+# 10 million entries (a read-only view, nothing allocated): the tiled structure pass needs about
+# 28 bytes per entry for its unit rows, beyond the 256 MiB limit
+TALL = np.broadcast_to(np.float32(1.0), (2_500_000, 4))
 TAKES_W = [
     represented_features,
     interference_graph,
@@ -121,13 +124,16 @@ CASES = [
         for fn in (
             interference_graph,
             orthogonality_graph,
-            tegum_factors,
             orthogonal_sets,
             packing_signature,
-            analyze_structure,
-            factor_capacities,
         )
     ),
+    *(
+        case(fn, TALL, exc=MemoryError, name="n", case_id="tiled guard")
+        for fn in (tegum_factors, analyze_structure, factor_capacities)
+    ),
+    case(packing_signature, TALL, profile=4, exc=MemoryError, name="n", case_id="tiled guard"),
+    *substitute(packing_signature, (W,), {}, "profile", [v for v in INTS if v[0] is not None]),
     # compare
     *substitute(
         compare_packings,

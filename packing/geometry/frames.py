@@ -143,23 +143,34 @@ def _unscale(value: float, e: int, call: str, what: str, cause: str) -> float:
     return out
 
 
-def _capacities(W: np.ndarray) -> np.ndarray:
-    """``C_i = 1 / Σ_j (r_j / r_i)² (u_i·u_j)²`` (0 for zero rows), exact under scaling (see the module)."""
-    U, w, e = scaled_norms(W)
+def _capacities(W: np.ndarray, scales: tuple | None = None, chunk: int = 8192) -> np.ndarray:
+    """``C_i = 1 / Σ_j (r_j / r_i)² (u_i·u_j)²`` (0 for zero rows), exact under scaling (see the module).
+
+    ``scales`` are ``W``'s :func:`packing._rows.scaled_norms` when the caller has
+    them; rows are handled ``chunk`` at a time (no full copy of ``W``).
+    """
+    U, w, e = scaled_norms(W) if scales is None else scales
     nonzero = w > 0
-    out = np.zeros(W.shape[0])
+    n = U.shape[0]
+    out = np.zeros(n)
     if not nonzero.any():
         return out
     top = int(e[nonzero].max())
     group = np.where(nonzero, (top - e) // GROUP_BITS, -1)
-    total = np.zeros(W.shape[0])
+    total = np.zeros(n)
+    q = np.empty(n)
     with np.errstate(over="ignore", under="ignore"):
         for g in np.unique(group[nonzero]):
             ref = top - int(g) * GROUP_BITS  # reference exponent E_g of the group
-            members = group == g
+            members = np.flatnonzero(group == g)
             sigma = np.ldexp(w[members], e[members] - ref)
-            V = U[members] * sigma[:, None]
-            q = np.einsum("ij,ij->i", U @ (V.T @ V), U)
+            M = np.zeros((U.shape[1], U.shape[1]))
+            for s0 in range(0, members.size, chunk):
+                V = U[members[s0 : s0 + chunk]] * sigma[s0 : s0 + chunk, None]
+                M += V.T @ V
+            for r0 in range(0, n, chunk):
+                R = U[r0 : r0 + chunk]
+                q[r0 : r0 + chunk] = np.einsum("ij,ij->i", R @ M, R)
             q[members] = np.maximum(q[members], sigma**2)  # the j = i term alone; clamps rounding
             total += np.ldexp(np.maximum(q, 0.0), 2 * (ref - e))
         np.divide(w * w, total, out=out, where=nonzero)

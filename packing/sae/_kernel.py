@@ -334,6 +334,7 @@ class _SAEKernel(BlockedKernel):
             np.matmul(Z, D, out=r)
             r += bd
             r -= X
+            tick("decoder")
             if grad:
                 G = ws.flat("g", (R, m), dt)
                 np.matmul(r, D.T, out=G)  # ∂/∂z (without the factor 2/B)
@@ -348,6 +349,7 @@ class _SAEKernel(BlockedKernel):
             codes.add_product(r, codes.vals, D)
             r += bd
             r -= X
+            tick("decoder")
             if grad:
                 gz = codes.entry_dots(r, D)
                 if half_l1 is not None:
@@ -355,7 +357,7 @@ class _SAEKernel(BlockedKernel):
                 codes.add_transposed_product(gD, codes.vals, r)
                 codes.add_transposed_product(gE, gz, X)
                 gbe += codes.column_sums(gz).astype(dt)
-        tick("decoder")
+        tick("backward")
         sq = float(rowdot(r.reshape(-1), r.reshape(-1)))
         r_sum = r.sum(axis=0, dtype=np.float64)
         if grad:

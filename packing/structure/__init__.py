@@ -23,6 +23,11 @@ package finds that structure:
   fingerprint to recognise the same packing across seeds;
 * :func:`analyze_structure` runs all of the above.
 
+:func:`tegum_factors`, :func:`analyze_structure` and :func:`packing_signature`
+with ``profile`` read the cosines tile by tile (``_scan``), never as an
+``n x n`` matrix, so they run on learned dictionaries of tens of thousands of
+latents.
+
 Shapes are matched on directions (unit rows): norms are reported separately.
 
 Modules: ``shapes`` (the one shape vocabulary: families, names, templates,

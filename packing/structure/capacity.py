@@ -15,14 +15,8 @@ import numpy as np
 from .._results import Savable
 from .._validation import check_instance, check_packing, check_tolerance
 from ..geometry.frames import _capacities
-from .factors import (
-    FACTOR_BYTES_PER_PAIR,
-    TegumFactors,
-    _check_factor_options,
-    _tegum_factors,
-    check_pairwise_memory,
-    row_scales,
-)
+from ._scan import check_scan_memory
+from .factors import TegumFactors, _check_factor_options, _tegum_factors, row_scales
 
 __all__ = ["FactorCapacity", "factor_capacities"]
 
@@ -92,12 +86,12 @@ def factor_capacities(W, factors=None, *, tol: float = CAPACITY_TOL, **kwargs) -
     ...
     ValueError: factors must decompose W, a (3, 3) packing; got the factors of a (2, 2) packing.
     """
-    W = check_packing(W, dtype=np.float64)
+    W = check_packing(W)
     tol = check_tolerance(tol, "tol")
     if factors is None:
         options = _check_factor_options(**kwargs)
-        check_pairwise_memory("factor_capacities", *W.shape, per_pair=FACTOR_BYTES_PER_PAIR)
-        factors = _tegum_factors(*row_scales(W), *options)
+        check_scan_memory("factor_capacities", *W.shape, W.itemsize)
+        factors = _tegum_factors(*row_scales(W), *options, tile_dtype=W.dtype)
     check_instance(factors, TegumFactors, "factors", what="a TegumFactors from tegum_factors(W)")
     if (factors.n, factors.d) != W.shape:
         raise ValueError(
@@ -107,9 +101,11 @@ def factor_capacities(W, factors=None, *, tol: float = CAPACITY_TOL, **kwargs) -
     return _factor_capacities(W, factors, tol)
 
 
-def _factor_capacities(W: np.ndarray, factors: TegumFactors, tol: float) -> list[FactorCapacity]:
-    """:func:`factor_capacities` of a checked float64 ``W`` and a decomposition of it."""
-    C = _capacities(W)  # feature dimensionality is the same number (see packing.geometry.frames)
+def _factor_capacities(
+    W: np.ndarray, factors: TegumFactors, tol: float, scales: tuple | None = None
+) -> list[FactorCapacity]:
+    """:func:`factor_capacities` of a checked ``W`` and a decomposition (``scales``: W's scaled norms)."""
+    C = _capacities(W, scales)  # feature dimensionality is the same number (see packing.geometry.frames)
     out = []
     for f, k in zip(factors.factors, factors.dims, strict=True):
         total = float(C[f].sum())

@@ -302,6 +302,12 @@ def tegum_factors(
     -------
     TegumFactors
 
+    Notes
+    -----
+    The cosines are read tile by tile, never as an ``n x n`` matrix (memory
+    ``O(n d)``; float32 ``W`` is tiled in float32 with near-threshold cosines
+    decided in float64), see :func:`analyze_structure`.
+
     Examples
     --------
     A triangle in the (x, y) plane and an antipodal pair on the z axis (a
@@ -323,8 +329,10 @@ def tegum_factors(
     """
     W = check_packing(W)
     options = _check_factor_options(atol, norm_threshold, rank_rtol, orth_tol)
-    check_pairwise_memory("tegum_factors", *W.shape, per_pair=FACTOR_BYTES_PER_PAIR)
-    return _tegum_factors(*row_scales(W), *options)
+    from ._scan import check_scan_memory
+
+    check_scan_memory("tegum_factors", *W.shape, W.itemsize)
+    return _tegum_factors(*row_scales(W), *options, tile_dtype=W.dtype)
 
 
 #: Bytes per pair of the dense work of :func:`tegum_factors` (|cosines|, masks, the cross-factor values).
@@ -348,27 +356,48 @@ def _check_factor_options(
 
 
 def _tegum_factors(
-    U: np.ndarray, norms: Norms, atol: float, norm_threshold: float, rank_rtol: float, orth_tol: float
+    U: np.ndarray,
+    norms: Norms,
+    atol: float,
+    norm_threshold: float,
+    rank_rtol: float,
+    orth_tol: float,
+    tile_dtype=np.float64,
 ) -> TegumFactors:
-    """:func:`tegum_factors` from the unit rows ``U`` (float64) and row norms, options checked."""
-    n, d = U.shape
+    """:func:`tegum_factors` from the unit rows ``U`` (float64) and row norms, options checked.
+
+    The cosines are read tile by tile in ``tile_dtype`` (float32 for float32
+    input; decisions near a threshold are taken in float64, see
+    :mod:`packing.structure._scan`), never as an ``n x n`` matrix.
+    """
+    from ._scan import cross_overlap, scan
+
     kept, dropped = _represented(norms, norm_threshold, relative=True)
-    C = np.abs(U[kept] @ U[kept].T)
-    np.fill_diagonal(C, 0.0)
-    # connected components of the interference graph (the same graph as interference_graph,
-    # in sparse-matrix form: networkx is slow for the ~n^2/2 edges of an unstructured packing)
-    _, comp = connected_components(csr_matrix(C > atol), directed=False)
-    groups = [np.flatnonzero(comp == c).tolist() for c in range(comp.max() + 1 if comp.size else 0)]
-    comps = sorted(groups, key=lambda c: (-len(c), c[0]))
-    factors = tuple(kept[np.array(c, dtype=int)] for c in comps)
-    dims = tuple(rank(U[f], rank_rtol) for f in factors)
-    label = np.empty(len(kept), dtype=int)
+    Uk = U[kept] if kept.size < U.shape[0] else U
+    Ut = Uk.astype(np.float32) if np.dtype(tile_dtype) == np.float32 else Uk
+    s = scan(Ut, Uk, atol, orthogonality=False, signed=False)
+    return _tegum_factors_of_scan(
+        U, Ut, norms, kept, dropped, s.labels, s.near, cross_overlap, atol, rank_rtol, orth_tol
+    )
+
+
+def _tegum_factors_of_scan(U, Ut, norms, kept, dropped, labels, near, cross, atol, rank_rtol, orth_tol):
+    """Tegum factors from the component ``labels`` of the kept rows (``Ut``: their rows as tiled)."""
+    order = np.argsort(labels, kind="stable")
+    cuts = np.flatnonzero(np.diff(labels[order])) + 1
+    comps = sorted(np.split(order, cuts) if order.size else [], key=lambda c: (-len(c), c[0]))
+    local = np.empty(len(kept), dtype=np.int64)
     for k, c in enumerate(comps):
-        label[c] = k
-    cross = C[label[:, None] != label[None, :]]
-    cross_overlap = float(cross.max()) if cross.size else 0.0
-    upper = np.triu(np.ones_like(C, dtype=bool), k=1)
-    near = int(np.count_nonzero(upper & (C > atol / 2) & (C <= 2 * atol)))
+        local[c] = k
+    cross_value = cross(Ut, local) if len(comps) > 1 else 0.0
+    return _assemble(U, norms, kept, dropped, comps, cross_value, near, atol, rank_rtol, orth_tol)
+
+
+def _assemble(U, norms, kept, dropped, comps, cross_overlap, near, atol, rank_rtol, orth_tol) -> TegumFactors:
+    """Return the :class:`TegumFactors` of components ``comps`` (lists of positions in ``kept``)."""
+    n, d = U.shape
+    factors = tuple(kept[np.asarray(c, dtype=int)] for c in comps)
+    dims = tuple(rank(U[f], rank_rtol) for f in factors)
     sub = _subspace_overlap([span(U[f], k) for f, k in zip(factors, dims, strict=True)])
     return TegumFactors(
         factors=factors,
@@ -384,3 +413,23 @@ def _tegum_factors(
         atol=atol,
         orth_tol=orth_tol,
     )
+
+
+def _tegum_factors_dense(
+    U: np.ndarray, norms: Norms, atol: float, norm_threshold: float, rank_rtol: float, orth_tol: float
+) -> TegumFactors:
+    """:func:`tegum_factors` through the dense ``n x n`` cosines: the tiled path's test reference."""
+    kept, dropped = _represented(norms, norm_threshold, relative=True)
+    C = np.abs(U[kept] @ U[kept].T)
+    np.fill_diagonal(C, 0.0)
+    _, comp = connected_components(csr_matrix(C > atol), directed=False)
+    groups = [np.flatnonzero(comp == c).tolist() for c in range(comp.max() + 1 if comp.size else 0)]
+    comps = sorted(groups, key=lambda c: (-len(c), c[0]))
+    label = np.empty(len(kept), dtype=int)
+    for k, c in enumerate(comps):
+        label[c] = k
+    cross = C[label[:, None] != label[None, :]]
+    cross_overlap = float(cross.max()) if cross.size else 0.0
+    upper = np.triu(np.ones_like(C, dtype=bool), k=1)
+    near = int(np.count_nonzero(upper & (C > atol / 2) & (C <= 2 * atol)))
+    return _assemble(U, norms, kept, dropped, comps, cross_overlap, near, atol, rank_rtol, orth_tol)

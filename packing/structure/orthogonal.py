@@ -118,25 +118,75 @@ def _orthogonal_sets(U: np.ndarray, atol: float, max_sets: int, func: str) -> Or
     """
     nodes, i, j = orthogonal_pairs_of(U, atol)
     check_graph_memory(func, nodes.size, i.size)
+    sets, complete = _enumerate(nodes, i, j, max_sets)
+    return _result(
+        sets, complete, _components_are_cliques(nodes, i, j), int(i.size), nodes.size, U.shape[1], atol
+    )
+
+
+def _enumerate(nodes: np.ndarray, i: np.ndarray, j: np.ndarray, max_sets: int) -> tuple[list, bool]:
+    """Up to ``max_sets`` maximal cliques of the graph (sorted arrays) and whether that is all of them."""
     sets, complete = [], True
     for clique in _maximal_cliques(nodes, i, j):
         if len(sets) == max_sets:
             complete = False
             break
         sets.append(np.array(sorted(clique), dtype=int))
-    sets.sort(key=lambda s: (-len(s), s.tolist()))
-    n, d = nodes.size, U.shape[1]
+    return sets, complete
+
+
+def _result(sets: list, complete: bool, disjoint: bool, pairs: int, n: int, d: int, atol: float):
+    """Return the :class:`OrthogonalSets` of the enumerated ``sets`` and the graph's counts."""
+    sets = sorted(sets, key=lambda s: (-len(s), s.tolist()))
     return OrthogonalSets(
         sets=tuple(sets),
         largest=max((len(s) for s in sets), default=0),
-        disjoint=_components_are_cliques(nodes, i, j),
+        disjoint=disjoint,
         complete=complete,
-        orthogonal_pairs=int(i.size),
+        orthogonal_pairs=pairs,
         turan_bound=int(turan_orthogonal_pairs(n, d)) if n else 0,
         n=n,
         d=d,
         atol=atol,
     )
+
+
+def _orthogonal_sets_of_scan(U64: np.ndarray, scan, atol: float, max_sets: int) -> OrthogonalSets:
+    """:func:`orthogonal_sets` of nonzero unit rows from a :func:`packing.structure._scan.scan`.
+
+    The counts and ``disjoint`` come from the scan. The maximal sets are
+    enumerated as by :func:`orthogonal_sets` when the scan could keep the
+    orthogonal pairs (a graph of them needs at most 1 GiB and fits in the memory limit); otherwise one
+    maximal set is grown greedily (``complete`` is False, ``largest`` a lower bound).
+    """
+    n, d = U64.shape
+    nodes = np.arange(n)
+    if scan.orth_pairs is not None:
+        sets, complete = _enumerate(nodes, *scan.orth_pairs, max_sets)
+    else:
+        sets, complete = [_greedy_set(U64, scan.orth_degree, atol)], False
+    disjoint = scan.orth_components_are_cliques()
+    return _result(sets, complete, disjoint, scan.orthogonal_pairs, n, d, atol)
+
+
+def _greedy_set(U64: np.ndarray, degree: np.ndarray, atol: float) -> np.ndarray:
+    """Return a maximal set of mutually orthogonal rows, grown from the rows with most orthogonal partners.
+
+    Each step adds the candidate with the largest ``degree`` (the first on ties)
+    and keeps the candidates orthogonal (``|cos| <= atol``, in float64) to it.
+    """
+    n = U64.shape[0]
+    cand = np.arange(n)
+    chosen = []
+    while cand.size:
+        v = int(cand[np.argmax(degree[cand])])
+        chosen.append(v)
+        if cand.size > n // 2:
+            x = np.abs(U64 @ U64[v])[cand]
+        else:
+            x = np.abs(U64[cand] @ U64[v])
+        cand = cand[(x <= atol) & (cand != v)]
+    return np.array(sorted(chosen), dtype=int)
 
 
 def _components_are_cliques(nodes: np.ndarray, i: np.ndarray, j: np.ndarray) -> bool:

@@ -14,20 +14,28 @@ import numpy as np
 from .._results import Savable
 from .._validation import check_bool, check_packing, check_tolerance
 from ..geometry import SignedInterference, signed_interference
+from ..geometry.statistics import _finish
+from ._scan import SIGNED_ORDERS, check_scan_memory, cross_overlap
+from ._scan import scan as _scan
 from .capacity import CAPACITY_TOL, FactorCapacity, _factor_capacities
 from .factors import (
-    FACTOR_BYTES_PER_PAIR,
     INTERFERENCE_ATOL,
     NORM_THRESHOLD,
     TegumFactors,
     _check_factor_options,
-    _tegum_factors,
-    check_pairwise_memory,
+    _represented,
+    _tegum_factors_dense,
+    _tegum_factors_of_scan,
     row_scales,
 )
-from .orthogonal import MAX_SETS, OrthogonalSets, _orthogonal_sets
+from .orthogonal import MAX_SETS, OrthogonalSets, _orthogonal_sets, _orthogonal_sets_of_scan
 from .shapes import DROPPED, RANK_RTOL, SHAPE_TOL, ShapeMatch, _identify_shape
-from .signature import SIGNATURE_ATOL, SIGNATURE_BYTES_PER_PAIR, PackingSignature, _packing_signature
+from .signature import SIGNATURE_ATOL, PackingSignature, _packing_signature, _signature_of_ends
+
+#: Up to this many represented features the signature keeps whole sorted Gram rows (32 MiB at most) ...
+FULL_PROFILE_ROWS = 2048
+#: ... beyond, this many entries from each end of every sorted row (see :func:`packing_signature`).
+PROFILE_ENTRIES = 32
 
 __all__ = ["StructureReport", "analyze_structure"]
 
@@ -150,6 +158,27 @@ def analyze_structure(
     ValueError
         If no feature is represented (all rows below the norm threshold).
 
+    Notes
+    -----
+    Nothing of size ``n x n`` is built: one tiled pass over the cosines
+    (:mod:`packing.structure._scan`; a second one over the tiles that hold two
+    factors, for ``cross_overlap``) reads the tegum factors, the near-threshold
+    count, the orthogonal pairs, the signed interference and the signature's
+    profiles. Memory is ``O(n d)`` plus the tiles: a dictionary of 65,536
+    latents in 1,024 dimensions (float32) needs about 1.5 GiB. float32 ``W`` is
+    tiled in float32; cosines within float32 rounding of a threshold are decided
+    in float64, so the factors and counts are those of the float64 computation.
+    At dictionary scale:
+
+    * the maximal orthogonal sets are enumerated while a graph of the
+      orthogonal pairs needs at most 1 GiB (about 1.8 million pairs); beyond
+      that ``orthogonal.sets`` holds one maximal set grown greedily
+      (``complete=False``, ``largest`` a lower bound), while
+      ``orthogonal_pairs`` and ``disjoint`` stay exact;
+    * beyond 2,048 represented features the signature keeps the 32 smallest and
+      32 largest entries of each sorted Gram row (``signature.profile == 32``;
+      see :func:`packing_signature`).
+
     Examples
     --------
     An octahedron is three mutually orthogonal antipodal pairs:
@@ -167,26 +196,54 @@ def analyze_structure(
     ...
     ValueError: norm_threshold must be >= 0.0; got -1.0.
     """
-    W = check_packing(W, dtype=np.float64)
+    W = check_packing(W)
     shape_tol = check_tolerance(shape_tol, "shape_tol")
     options = _check_factor_options(atol, norm_threshold)
     signed = check_bool(signed, "signed")
-    atol = options[0]
-    check_pairwise_memory(
-        "analyze_structure", *W.shape, per_pair=FACTOR_BYTES_PER_PAIR + SIGNATURE_BYTES_PER_PAIR
-    )
+    atol, _, rank_rtol, orth_tol = options
+    n, d = W.shape
+    check_scan_memory("analyze_structure", n, d, W.itemsize, profile=PROFILE_ENTRIES)
     U, norms = row_scales(W)
-    tf = _tegum_factors(U, norms, *options)
-    if not tf.factors:
+    kept, dropped = _represented(norms, norm_threshold, relative=True)
+    if not kept.size:
         raise ValueError(
             f"W has no represented feature (every row norm <= {norm_threshold} times the largest, "
-            f"which is {float(tf.norms.max())})."
+            f"which is {float(norms.values.max())})."
         )
+    Uk = U[kept] if kept.size < n else U
+    Ut = Uk.astype(np.float32) if W.dtype == np.float32 else Uk
+    profile = None if kept.size <= FULL_PROFILE_ROWS else PROFILE_ENTRIES
+    scan = _scan(Ut, Uk, atol, profile=profile, profile_signed=signed)
+    tf = _tegum_factors_of_scan(
+        U, Ut, norms, kept, dropped, scan.labels, scan.near, cross_overlap, atol, rank_rtol, orth_tol
+    )
+    shapes = [_identify_shape(U[f], shape_tol, RANK_RTOL) for f in tf.factors]
+    caps = _factor_capacities(W, tf, CAPACITY_TOL, scales=(U, norms.w, norms.e))
+    orth = _orthogonal_sets_of_scan(Uk, scan, atol, MAX_SETS)
+    orth = replace(orth, sets=tuple(kept[s] for s in orth.sets))  # indices into W
+    if profile is None:
+        signature = _packing_signature(W[kept], signed, True, SIGNATURE_ATOL)
+    else:
+        low, high = scan.profile_low, scan.profile_high
+        signature = _signature_of_ends(Uk, low, high, signed, True, SIGNATURE_ATOL, profile)
+    interference = _finish(scan.interference, SIGNED_ORDERS, kept.size, "blocked").signed
+    return StructureReport(tf, shapes, caps, orth, signature, interference)
+
+
+def _analyze_structure_dense(W, atol, norm_threshold, shape_tol, signed) -> StructureReport:
+    """:func:`analyze_structure` through dense ``n x n`` matrices (checked float64 ``W``, options checked).
+
+    The implementation before the tiled pass, kept as the independent reference
+    the tiled path is tested and benchmarked against (memory about ``90 n²`` bytes).
+    """
+    options = _check_factor_options(atol, norm_threshold)
+    U, norms = row_scales(W)
+    tf = _tegum_factors_dense(U, norms, *options)
     shapes = [_identify_shape(U[f], shape_tol, RANK_RTOL) for f in tf.factors]
     caps = _factor_capacities(W, tf, CAPACITY_TOL)
     kept = np.setdiff1d(np.arange(tf.n), tf.dropped)
     orth = _orthogonal_sets(U[kept], atol, MAX_SETS, "analyze_structure")
-    orth = replace(orth, sets=tuple(kept[s] for s in orth.sets))  # indices into W
+    orth = replace(orth, sets=tuple(kept[s] for s in orth.sets))
     signature = _packing_signature(W[kept], signed, True, SIGNATURE_ATOL)
-    interference = signed_interference(U[kept], p=(1.0, 2.0, np.inf))
+    interference = signed_interference(U[kept], p=SIGNED_ORDERS, method="dense")
     return StructureReport(tf, shapes, caps, orth, signature, interference)

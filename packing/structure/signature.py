@@ -58,13 +58,18 @@ class PackingSignature(Savable):
         Numerical rank of the (normalised) rows.
     spectrum : ndarray, shape (n,)
         Eigenvalues of the Gram matrix, descending.
-    profiles : ndarray, shape (n, n + 2)
+    profiles : ndarray, shape (n, n + 2) or (n, 2 profile + 2)
         One row per feature: its Gram row sorted (absolute values if unsigned),
-        then ``(G**2)_ii`` and ``(G**3)_ii`` (both unchanged by sign flips).
+        or with ``profile`` set only the ``profile`` smallest then the ``profile``
+        largest entries of it, then ``(G**2)_ii`` and ``(G**3)_ii`` (both
+        unchanged by sign flips).
     signed, normalize : bool
         The gauge the signature was built for.
     atol : float
         Tolerance used by ``==``.
+    profile : int or None
+        Entries kept from each end of the sorted Gram rows (None: all of them).
+        Signatures with different ``profile`` are not comparable (distance inf).
     """
 
     n: int
@@ -74,11 +79,12 @@ class PackingSignature(Savable):
     signed: bool
     normalize: bool
     atol: float
+    profile: int | None = None
 
     def distance(self, other: PackingSignature) -> float:
         """Largest entry-wise difference after optimally matching features (inf if incomparable)."""
         check_instance(other, PackingSignature, "other")
-        gauge = ("n", "rank", "signed", "normalize")
+        gauge = ("n", "rank", "signed", "normalize", "profile")
         if any(getattr(self, a) != getattr(other, a) for a in gauge):
             return np.inf
         if self.n == 0:
@@ -118,7 +124,12 @@ class PackingSignature(Savable):
 
 
 def packing_signature(
-    W, *, signed: bool = True, normalize: bool = True, atol: float = SIGNATURE_ATOL
+    W,
+    *,
+    signed: bool = True,
+    normalize: bool = True,
+    atol: float = SIGNATURE_ATOL,
+    profile: int | None = None,
 ) -> PackingSignature:
     """Return the gauge-invariant signature of a packing.
 
@@ -132,6 +143,12 @@ def packing_signature(
         Compare directions only (rows scaled to unit norm; zero rows stay zero).
     atol : float, default 1e-6
         Tolerance of ``==`` between signatures.
+    profile : int, optional
+        Keep only the ``profile`` smallest and ``profile`` largest entries of each
+        sorted Gram row (the whole row when ``n <= 2 profile``): memory
+        ``O(n profile)`` instead of ``O(n²)``, read off the Gram matrix tile by
+        tile (in float32 for float32 ``W``, so the entries carry float32
+        rounding, about ``1e-7``). Default: the whole rows.
 
     Returns
     -------
@@ -155,12 +172,26 @@ def packing_signature(
     False
     >>> packing_signature(W, signed=False) == packing_signature(flipped, signed=False)
     True
+    >>> packing_signature(W, profile=1).profiles.shape  # the smallest and largest entry of each row
+    (5, 4)
+    >>> packing_signature(W, profile=0)
+    Traceback (most recent call last):
+    ...
+    ValueError: profile must be >= 1; got 0.
     """
-    W = check_packing(W, dtype=np.float64)
+    W = check_packing(W)
     atol = check_tolerance(atol, "atol")
     signed, normalize = check_bool(signed, "signed"), check_bool(normalize, "normalize")
-    check_signature_memory("packing_signature", *W.shape)
-    return _packing_signature(W, signed, normalize, atol)
+    if profile is not None:
+        profile = check_int(profile, "profile")
+    n, d = W.shape
+    if profile is not None and n > 2 * profile:
+        from ._scan import check_scan_memory
+
+        check_scan_memory("packing_signature", n, d, W.itemsize, profile=profile)
+    else:
+        check_signature_memory("packing_signature", n, d)
+    return _packing_signature(W, signed, normalize, atol, profile)
 
 
 def check_signature_memory(func: str, n: int, d: int) -> None:
@@ -170,25 +201,51 @@ def check_signature_memory(func: str, n: int, d: int) -> None:
     )
 
 
-def _packing_signature(W: np.ndarray, signed: bool, normalize: bool, atol: float) -> PackingSignature:
-    """:func:`packing_signature` of a checked float64 ``W``, options checked."""
-    X = unit_rows(W) if normalize else W
+def _packing_signature(
+    W: np.ndarray, signed: bool, normalize: bool, atol: float, profile: int | None = None
+) -> PackingSignature:
+    """:func:`packing_signature` of a checked ``W``, options checked."""
+    X = unit_rows(W, dtype=np.float64) if normalize else np.asarray(W, dtype=np.float64)
+    n = X.shape[0]
+    if profile is not None and n > 2 * profile:
+        from ._scan import scan
+
+        T = unit_rows(W) if normalize else W  # float32 stays float32 in the tiles
+        s = scan(T, X, 0.0, structure=False, signed=False, profile=profile, profile_signed=signed)
+        return _signature_of_ends(X, s.profile_low, s.profile_high, signed, normalize, atol, profile)
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         G = X @ X.T
-        n = G.shape[0]
+    rows = np.sort(G if signed else np.abs(G), axis=1)
+    return _signature_of_rows(X, rows, signed, normalize, atol, None)
+
+
+def _signature_of_ends(X, low, high, signed, normalize, atol, profile) -> PackingSignature:
+    """Return the signature whose profiles keep the ``profile`` smallest and largest entries of each row."""
+    rows = np.concatenate([np.sort(low, axis=1), np.sort(high, axis=1)], axis=1).astype(np.float64)
+    return _signature_of_rows(X, rows, signed, normalize, atol, profile)
+
+
+def _signature_of_rows(X, rows, signed, normalize, atol, profile, chunk: int = 8192) -> PackingSignature:
+    """Return the signature of rows ``X`` (float64) from the sorted (or truncated) Gram ``rows``."""
+    n = X.shape[0]
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         spectrum = gram_spectrum(X)
         S = X.T @ X  # (G^k)_ii = X_i S^(k-1) X_iᵀ: no n x n x n products
-        walks = np.c_[np.einsum("ij,ij->i", X @ S, X), np.einsum("ij,ij->i", X @ (S @ S), X)]
+        S2 = S @ S
+        walks = np.empty((n, 2))
+        for r0 in range(0, n, chunk):
+            R = X[r0 : r0 + chunk]
+            walks[r0 : r0 + chunk, 0] = np.einsum("ij,ij->i", R @ S, R)
+            walks[r0 : r0 + chunk, 1] = np.einsum("ij,ij->i", R @ S2, R)
     if not (np.isfinite(walks).all() and np.isfinite(spectrum).all()):  # only without normalize
         raise OverflowError(
             f"W's entries must stay below about 1e50 for the Gram powers (G³ grows as |W|**6) of the "
-            f"signature with normalize=False; got {float(np.max(np.abs(W))):.3g}, beyond the float range. "
+            f"signature with normalize=False; got {float(np.max(np.abs(X))):.3g}, beyond the float range. "
             f"Use normalize=True or rescale W."
         )
-    rows = np.sort(G if signed else np.abs(G), axis=1)
-    scale = max(float(np.max(np.abs(spectrum))), 1e-300)
+    scale = max(float(np.max(np.abs(spectrum))), 1e-300) if n else 1e-300
     rank = int(np.count_nonzero(spectrum > 1e-8 * scale)) if n else 0
-    return PackingSignature(n, rank, spectrum, np.c_[rows, walks], signed, normalize, atol)
+    return PackingSignature(n, rank, spectrum, np.c_[rows, walks], signed, normalize, atol, profile)
 
 
 def deduplicate_packings(Ws, *, signed: bool = True, atol: float = 0.05, normalize: bool = True):
