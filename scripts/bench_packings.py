@@ -185,11 +185,12 @@ def draw_unseen_sample(per_dim: int = 4, dims=range(3, 9), max_n: int = 60, seed
 
 
 def _git_commit() -> str:
-    try:
-        return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
+    """Return the checkout's commit as build_table.py records it (one definition of a row's provenance)."""
+    if str(Path(__file__).resolve().parent) not in sys.path:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from build_table import _git_commit as commit
+
+    return commit()
 
 
 def read_yardstick(path=SAMPLE_FILE) -> dict:
