@@ -669,6 +669,32 @@ def test_cli_sweep_runs_caches_and_writes_the_table(tmp_path, capsys):
     assert code == 0 and "train_toy_model" in stdout
 
 
+def test_cli_sweep_chunk_size_reaches_the_local_workers(tmp_path, capsys, monkeypatch):
+    from packing.sweep import _engine
+
+    chunks = []
+    run_local = _engine._run_local
+
+    def recording(task, todo, workers, folder, chunk):
+        chunks.append((workers, chunk))
+        yield from run_local(task, todo, workers, folder, chunk)
+
+    monkeypatch.setattr(_engine, "_run_local", recording)
+    grid = tmp_path / "grid.toml"
+    grid.write_text("n = [6, 7, 8]\nd = [3]\np = [1.0, 2.0]\n")
+    args = ["sweep", "optimal_partition", grid, "--cache-dir", tmp_path / "c", "--jobs", "2", "--json"]
+    code, stdout, err = _cli(capsys, *args, "--chunk-size", "4")
+    assert code == 0, err
+    assert chunks == [(2, 4)]
+    data = json.loads(stdout)
+    assert data["computed"] == 6
+    expected = [packing.optimal_partition(n, 3, p).k for n in (6, 7, 8) for p in (1.0, 2.0)]
+    assert [r["k"] for r in data["rows"]] == expected
+    code, _, err = _cli(capsys, *args[:4], tmp_path / "d", "--jobs", "2", "-q")  # default: sized by times
+    assert code == 0, err
+    assert chunks[-1] == (2, None)
+
+
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
@@ -682,6 +708,9 @@ def test_cli_sweep_runs_caches_and_writes_the_table(tmp_path, capsys):
         ),
         (["optimal_partition", "GRID", "--seeds", "0"], 3, "--seeds must be >= 1"),
         (["optimal_partition", "GRID", "--jobs", "0"], 3, "--jobs must be None"),
+        (["optimal_partition", "GRID", "--chunk-size", "0"], 3, "--chunk-size must be None .* positive int"),
+        (["optimal_partition", "GRID", "--chunk-size", "-2"], 3, "--chunk-size must be None .* got int -2"),
+        (["optimal_partition", "GRID", "--chunk-size", "1.5"], 2, "argument --chunk-size: invalid int value"),
         (["optimal_partition", "GRID", "--seeds", "x"], 2, "argument --seeds: invalid int value"),
         (["optimal_partition"], 2, "TASK and GRID are required"),
         (["optimal_partition", "UNKNOWN"], 3, "GRID must set arguments of task 'optimal_partition'"),

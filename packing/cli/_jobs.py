@@ -254,6 +254,7 @@ def _cmd_sweep(args) -> dict:
             seeds=args.seed_list if args.seed_list is not None else args.seeds,
             cache_dir=args.cache_dir,
             n_jobs=args.jobs,
+            chunk_size=args.chunk_size,
             client=args.scheduler,
             progress=_progress(args),
         )

@@ -268,6 +268,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--jobs", type=int, default=None, metavar="N", help="local processes (default every core)"
     )
     sw.add_argument(
+        "--chunk-size",
+        type=int,
+        default=None,
+        metavar="K",
+        help="cells a local process runs per call (default: sized from the first cells' times, about "
+        "0.25 s of work per call); results and cache files do not depend on it",
+    )
+    sw.add_argument(
         "--scheduler",
         default=None,
         metavar="tcp://HOST:PORT",
