@@ -31,8 +31,8 @@ import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 
 from ._files import as_path, atomic_write
@@ -40,6 +40,9 @@ from ._results import Savable
 from ._rows import require_nonzero_rows
 from ._validation import check_float, check_int, check_packing
 from .reference import TABLE_ROUNDING, BestKnown
+
+if TYPE_CHECKING:  # networkx is imported where used: `import packing` does not load it
+    import networkx as nx
 
 __all__ = [
     "PackingCertificate",
@@ -135,6 +138,8 @@ class PackingCertificate(Savable):
     @cached_property
     def contact_graph(self) -> nx.Graph:
         """Nodes ``0..n-1``; an edge per active pair with attributes ``cos`` and ``sign``."""
+        import networkx as nx
+
         G = nx.Graph()
         G.add_nodes_from(range(self.n))
         for (i, j), c, sg in zip(self.active_pairs.tolist(), self.active_cosines.tolist(),
@@ -194,6 +199,8 @@ class PackingCertificate(Savable):
 
     def describe(self) -> str:
         """One paragraph: the certified value, the active pairs and the contact graph."""
+        import networkx as nx
+
         G = self.contact_graph
         degrees = sorted(dict(G.degree()).values())
         pairs = self.n * (self.n - 1) // 2

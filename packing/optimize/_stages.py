@@ -22,8 +22,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
-from scipy.optimize import minimize
 
 from .._rows import nonzero_rows, require_nonzero_rows
 from .._validation import check_float, check_int, check_memory, check_packing
@@ -101,6 +99,8 @@ def q_schedule(rng: np.random.Generator, q0: float | None = None) -> list[float]
 
 
 def _lbfgs(U: np.ndarray, kind: str, q: float, eps: float, maxiter: int, gtol: float = 1e-12):
+    from scipy.optimize import minimize
+
     n, d = U.shape
     res = minimize(
         _smooth_value_grad,
@@ -331,6 +331,7 @@ class _WarmLP:
 
     def solve(self, triplets, b: np.ndarray):
         import highspy
+        from scipy import sparse
 
         rows, cols, vals = triplets
         m, nv = self.keys.size, self.ncols + 1

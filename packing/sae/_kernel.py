@@ -40,15 +40,11 @@ dense products are faster. The factor ``2/B`` is applied once, after the sums.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
-import scipy.sparse as sp
 
 from ..train._kernel import CHUNK_ENTRIES, BlockedKernel, rowdot
-
-try:  # the in-place sparse product (y += A x), private in scipy but present since 0.x under this name
-    from scipy.sparse._sparsetools import csr_matvecs as _csr_matvecs
-except ImportError:  # pragma: no cover - a scipy without it takes the public (allocating) product
-    _csr_matvecs = None
 
 __all__: list[str] = []
 
@@ -133,12 +129,25 @@ class _Codes:
         return np.bincount(self.cols, weights=vals, minlength=self.shape[1])
 
 
+@functools.cache
+def _sparse_product():
+    """Return scipy's in-place ``y += A x`` for CSR ``A``, or None (imported on first use)."""
+    try:  # private in scipy but present since 0.x under this name
+        from scipy.sparse._sparsetools import csr_matvecs
+    except ImportError:  # pragma: no cover - a scipy without it takes the public (allocating) product
+        return None
+    return csr_matvecs
+
+
 def _add_csr_product(out, indptr, indices, data, shape, Y) -> None:
     """``out += A Y`` for the CSR matrix ``A = (data, indices, indptr)``, in place when possible."""
     data = data.astype(Y.dtype, copy=False)
+    _csr_matvecs = _sparse_product()
     if _csr_matvecs is not None and out.flags.c_contiguous and Y.flags.c_contiguous and out.dtype == Y.dtype:
         _csr_matvecs(shape[0], shape[1], Y.shape[1], indptr, indices, data, Y.reshape(-1), out.reshape(-1))
     else:  # pragma: no cover - the public product allocates its result
+        import scipy.sparse as sp
+
         out += sp.csr_matrix((data, indices, indptr), shape=shape) @ Y
 
 

@@ -21,10 +21,9 @@ and the codes in compressed sparse row form (``codes`` gives a
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.special import ndtri
 
 from .._results import Savable
 from .._validation import (
@@ -37,6 +36,9 @@ from .._validation import (
     check_real,
     seeded_rng,
 )
+
+if TYPE_CHECKING:  # scipy.sparse is imported where used: `import packing` does not load it
+    import scipy.sparse as sp
 
 __all__ = ["SparseActivations", "sparse_activations", "toy_model_activations", "feature_frequencies"]
 
@@ -94,6 +96,8 @@ class SparseActivations(Savable, schema=1):
     @property
     def codes(self) -> sp.csr_array:
         """The true codes ``v`` as a ``scipy.sparse.csr_array`` of shape ``(n_samples, n_features)``."""
+        import scipy.sparse as sp
+
         return sp.csr_array(
             (self.code_values, self.code_indices, self.code_indptr), shape=(self.n_samples, self.n_features)
         )
@@ -329,6 +333,8 @@ def sparse_activations(
         dtype=dt.type,
         rng=seed,
     )
+    import scipy.sparse as sp
+
     indptr, indices, values = _draw_codes(p, mags, L, n_samples, gen)
     codes = sp.csr_array((values, indices, indptr), shape=(n_samples, n))
     H = np.asarray(codes @ W.astype(np.float64))
@@ -339,6 +345,8 @@ def sparse_activations(
 
 def _draw_codes(p, mags, L, n_samples, gen):
     """Draw the codes chunk by chunk; return CSR arrays ``(indptr, indices, values)`` (values float64)."""
+    from scipy.special import ndtri
+
     n = len(p)
     z_threshold = ndtri(p) if L is not None else None  # active iff the latent Gaussian is below it
     rows_done, indptr, parts_i, parts_v = 0, [np.zeros(1, dtype=np.int64)], [], []
@@ -399,6 +407,8 @@ def toy_model_activations(model, *, n_samples, instance=0, dtype=None, rng=None)
     ...
     ValueError: instance must be <= 0; got 3.
     """
+    import scipy.sparse as sp
+
     from ..train import ToyModelResult, sample_toy_batch
 
     check_instance(model, ToyModelResult, "model", what="a ToyModelResult from packing.train_toy_model")

@@ -35,7 +35,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from .._results import Savable
 from .._rows import row_norms, unit_rows
@@ -413,6 +412,8 @@ def recovery_metrics(
     ...
     ValueError: learned and true must have the same number of columns d; got learned (5, 4) and true (3, 3).
     """
+    from scipy.optimize import linear_sum_assignment
+
     Wl, model = _learned_parts(learned, instance)
     source = true if isinstance(true, SparseActivations) else None
     Wt = check_packing(source.W if source is not None else true, "true")

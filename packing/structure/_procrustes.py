@@ -13,7 +13,6 @@ from __future__ import annotations
 from itertools import permutations
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 from threadpoolctl import threadpool_limits
 
 __all__: list[str] = []  # private module
@@ -40,6 +39,8 @@ def _procrustes(A: np.ndarray, B: np.ndarray) -> np.ndarray:
 
 def _starts(family: str, X: np.ndarray, T: np.ndarray, max_starts: int = MAX_STARTS):
     """Yield initial correspondences (rows of X, rows of T) seeding the Procrustes search."""
+    from scipy.optimize import linear_sum_assignment
+
     m, k = T.shape
     if family == "simplex":  # every bijection is an automorphism
         yield np.arange(m), np.arange(m)
@@ -101,6 +102,8 @@ def _match(family: str, X: np.ndarray, out2: float, T: np.ndarray) -> tuple[floa
     ``perm[i]`` is the template point matched to row ``i`` of ``X``; ``(inf, None)``
     when not even one start fits in :data:`MATCH_WORK`.
     """
+    from scipy.optimize import linear_sum_assignment
+
     m = T.shape[0]
     best = (np.inf, None)
     max_starts = min(MAX_STARTS, int(MATCH_WORK // (3 * m**3)))

@@ -36,8 +36,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 from .._limits import get_memory_limit
 from .._validation import check_memory
@@ -95,6 +93,9 @@ class Components:
 
     def union(self, a: np.ndarray, b: np.ndarray) -> None:
         """Merge the components joined by the edges ``a_k – b_k``."""
+        from scipy.sparse import coo_matrix
+        from scipy.sparse.csgraph import connected_components
+
         la, lb = self.label[a], self.label[b]
         keep = la != lb
         if not keep.any():

@@ -12,16 +12,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from .._results import Savable
 from .._rows import cosines, nonzero_rows, rank, scaled_norms, span, unit_rows
 from .._validation import check_bool, check_float, check_memory, check_packing, check_tolerance
 from .shapes import RANK_RTOL
+
+if TYPE_CHECKING:  # networkx is imported where used: `import packing` does not load it
+    import networkx as nx
 
 __all__ = [
     "represented_features",
@@ -145,6 +146,8 @@ def interference_graph(W, *, atol: float = INTERFERENCE_ATOL) -> nx.Graph:
     >>> sorted(G.edges(data="cos"))
     [(0, 1, -1.0)]
     """
+    import networkx as nx
+
     W = check_packing(W)
     atol = check_tolerance(atol, "atol")
     check_pairwise_memory("interference_graph", *W.shape, per_pair=18)
@@ -176,6 +179,8 @@ def orthogonality_graph(W, *, atol: float = INTERFERENCE_ATOL) -> nx.Graph:
 
 def _orthogonality_graph(U: np.ndarray, atol: float, func: str) -> nx.Graph:
     """:func:`orthogonality_graph` of unit rows ``U`` (zero rows allowed) at a checked ``atol``."""
+    import networkx as nx
+
     nodes, i, j = orthogonal_pairs_of(U, atol)
     check_graph_memory(func, nodes.size, i.size)
     G = nx.Graph()
@@ -419,6 +424,9 @@ def _tegum_factors_dense(
     U: np.ndarray, norms: Norms, atol: float, norm_threshold: float, rank_rtol: float, orth_tol: float
 ) -> TegumFactors:
     """:func:`tegum_factors` through the dense ``n x n`` cosines: the tiled path's test reference."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
     kept, dropped = _represented(norms, norm_threshold, relative=True)
     C = np.abs(U[kept] @ U[kept].T)
     np.fill_diagonal(C, 0.0)

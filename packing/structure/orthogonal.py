@@ -11,8 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import connected_components
 
 from .._results import Savable
 from .._rows import unit_rows
@@ -191,6 +189,9 @@ def _greedy_set(U64: np.ndarray, degree: np.ndarray, atol: float) -> np.ndarray:
 
 def _components_are_cliques(nodes: np.ndarray, i: np.ndarray, j: np.ndarray) -> bool:
     """Whether every connected component of the graph (edges ``i_k – j_k``) is a clique."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
     if not nodes.size:
         return True
     index = np.full(int(nodes.max()) + 1, -1)

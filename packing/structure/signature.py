@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from .._results import Savable
 from .._rows import gram_spectrum, unit_rows
@@ -83,6 +82,8 @@ class PackingSignature(Savable):
 
     def distance(self, other: PackingSignature) -> float:
         """Largest entry-wise difference after optimally matching features (inf if incomparable)."""
+        from scipy.optimize import linear_sum_assignment
+
         check_instance(other, PackingSignature, "other")
         gauge = ("n", "rank", "signed", "normalize", "profile")
         if any(getattr(self, a) != getattr(other, a) for a in gauge):

@@ -15,8 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.sparse.csgraph import connected_components
 
 from .._results import Savable
 from .._validation import _describe, check_packing
@@ -194,6 +192,8 @@ class _Factor:
         return min((self._polish(x0, self._value_and_grad, bounds) for x0 in starts), key=lambda t: t[1])
 
     def _polish(self, x0, fun, bounds):
+        from scipy.optimize import minimize
+
         x0 = np.clip(x0, [lo for lo, _ in bounds], [hi for _, hi in bounds])
         f0 = fun(x0)[0]
         res = minimize(
@@ -227,6 +227,8 @@ class _Factor:
 # --------------------------------------------------------------------------- public
 def tegum_components(U, atol=COS_ATOL):
     """Return the components of ``|cos| > atol`` among the nonzero rows of unit ``U``, and the zero rows."""
+    from scipy.sparse.csgraph import connected_components
+
     nonzero = np.linalg.norm(U, axis=1) > 0
     A = (np.abs(U @ U.T) > atol) & nonzero[:, None] & nonzero[None, :]
     _, labels = connected_components(A, directed=False)

@@ -24,7 +24,6 @@ are allowed.
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize
 
 from ._loss import _rows_expectation, expected_loss
 
@@ -93,6 +92,8 @@ def fit_free(m, D, dens, imp, *, directions=(), seed=0):
     ``dens``, ``imp`` (m,) are the densities and importances of its features
     (in order); ``directions`` are extra starting direction sets (m, D).
     """
+    from scipy.optimize import minimize
+
     dens, imp = np.asarray(dens, float), np.asarray(imp, float)
     obj = _Objective(m, D, dens, imp)
     lo = np.r_[np.full(m * D, -3.0), np.full(m, -3.0)]

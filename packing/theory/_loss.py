@@ -45,7 +45,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import fft as sp_fft
 
 from .._results import Savable
 from .._validation import check_bool, check_choice, check_int
@@ -164,6 +163,8 @@ def _term_spectra(g, h, N):
     of the hat's integral. A term narrower than ``1e-4`` grid steps is rounded
     from its midpoint. Shape ``(F, K, N/2 + 1)``.
     """
+    from scipy import fft as sp_fft
+
     F, K = g.shape
     lo, hi = np.minimum(g, 0) / h[:, None], np.maximum(g, 0) / h[:, None]
     jlo = np.floor(lo).astype(np.int64) - 1
@@ -239,6 +240,8 @@ def grid_size(g, p, a, S, *, tol=GRID_TOL, cap=GRID_MAX) -> int:
 
 def _higher_order(g, p, N) -> _Higher:
     """Discretize the ``K >= 2`` part of ``Σ_j g_j x_j`` on ``N`` points per row (rows: F, terms: K)."""
+    from scipy import fft as sp_fft
+
     F, K = g.shape
     p = np.where(g != 0, p, 0.0)
     p0, p1, ek2 = _order_probabilities(p)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.special import ndtr
 
 from ._kernel import BlockedKernel, rowdot
 
@@ -152,6 +151,8 @@ class _MonoKernel(BlockedKernel):
         out *= self.noise[i0 : i0 + ni]
 
     def block(self, ws, blk, gen, slot, loss, first, tick):
+        from scipy.special import ndtr
+
         i0, i1, r0, r1 = blk
         ni, R, N, m, k, dt = i1 - i0, r1 - r0, self.N, self.m, self.k, self.dtype
         H = ws.array("h", (self.max_ni, m + 1, self.max_rows), dt, fill=1)[:ni, :, :R]  # row m: ones

@@ -33,7 +33,6 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy.special import ndtr
 
 from .._progress import check_progress
 from .._results import Savable
@@ -104,6 +103,8 @@ def random_embedding(gen: np.random.Generator, n_inst: int, n: int, m: int) -> n
 
 
 def _activation(Z: np.ndarray, gelu: bool) -> np.ndarray:
+    from scipy.special import ndtr
+
     return Z * ndtr(Z) if gelu else np.maximum(Z, 0)
 
 
