@@ -12,8 +12,13 @@ each measurement alike:
   workers started for this sweep: start-up and imports included) and warm
   (workers already running, as for every later sweep of a session), with the
   cells chunked (the default: chunks sized from the first cells' times) and one
-  cell per worker call (``chunk_size=1``). Rounds are interleaved and medians
-  taken. Target (issue 13): parallel / sequential <= 0.6 on 2 cores.
+  cell per worker call (``chunk_size=1``). Each of ``--rounds`` rounds runs every
+  kind once (a cold run right after the workers were shut down), in alternating
+  order, so that load from other processes hits all alike; medians are taken,
+  and each round's own ratios are printed too. Target (issue 13): parallel /
+  sequential <= 0.6 on 2 cores.
+* **import**: CPU seconds of ``import packing`` in a fresh interpreter, the
+  main part of a cold worker's start-up (with and without ``.pyc`` files).
 * **CPU**: the CPU seconds of this process and its workers in each sweep
   (psutil), and ``parallel CPU / (cores x sequential CPU)``: the ratio the
   cores would give if CPU were all the time (no waiting, no imbalance). On a
@@ -94,6 +99,46 @@ def _stop_workers() -> None:
     get_reusable_executor().shutdown(wait=True)
 
 
+def _listed(values, fmt: str = ".2f") -> str:
+    return "/".join(format(v, fmt) for v in values)
+
+
+def import_cost(repeat: int) -> dict:
+    """Median CPU and wall seconds of ``import packing`` in a fresh interpreter (what each worker pays).
+
+    Two ways: as this process's environment has it, and with a bytecode cache
+    in a temporary folder (``PYTHONPYCACHEPREFIX``), as an installed package has
+    its ``.pyc`` files; with ``PYTHONDONTWRITEBYTECODE=1`` and no cache every
+    process compiles the package's sources.
+    """
+    import resource
+    import subprocess
+    import sys
+
+    def run(env) -> tuple[float, float]:
+        cpu, wall = [], []
+        for _ in range(repeat):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "import packing"], env=env, check=True)
+            wall.append(time.perf_counter() - start)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+        return float(np.median(cpu)), float(np.median(wall))
+
+    root = str(Path(packing.__file__).resolve().parents[1])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    out = {}
+    out["as_is_cpu_s"], out["as_is_wall_s"] = run(env)
+    with tempfile.TemporaryDirectory() as cache:
+        cached = {k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        cached["PYTHONPYCACHEPREFIX"] = cache
+        subprocess.run([sys.executable, "-c", "import packing"], env=cached, check=True)  # fills the cache
+        out["bytecode_cached_cpu_s"], out["bytecode_cached_wall_s"] = run(cached)
+    out["dont_write_bytecode"] = bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
+    return out
+
+
 def _per_call(fn, repeat: int) -> float:
     """Median seconds of ``fn()`` over ``repeat`` calls."""
     times = []
@@ -161,6 +206,13 @@ def main(argv=None) -> dict:
     load = os.getloadavg()[0]
     out["load_average"] = load
     print(f"{cells} toy-model cells per sweep, {cores} cores, load average {load:.1f}")
+    imp = out["import_packing"] = import_cost(3 if args.quick else 7)
+    print(
+        f"import packing in a fresh interpreter (each worker pays it): {imp['as_is_cpu_s']:.2f} s CPU "
+        f"({imp['as_is_wall_s']:.2f} s wall) as this environment has it"
+        + (" (PYTHONDONTWRITEBYTECODE: sources compiled each time)" if imp["dont_write_bytecode"] else "")
+        + f"; {imp['bytecode_cached_cpu_s']:.2f} s CPU with .pyc files"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         count = iter(range(10**6))
@@ -184,21 +236,30 @@ def main(argv=None) -> dict:
         )
         cpu_rows = []
         for steps in args.steps:
-            _stop_workers()
-            t_seq, seq = toy(steps, 1)
-            cpus = {"seq": [_CPU["all"]], "warm": [], "single": []}
-            t_cold, cold = toy(steps, cores)
-            cpus["cold"] = [_CPU["all"]]
-            seqs, warm, single = [t_seq], [], []
-            for _ in range(args.rounds):  # interleaved, so that load from other processes hits all alike
-                warm.append(toy(steps, cores)[0])
-                cpus["warm"].append(_CPU["all"])
-                single.append(toy(steps, cores, chunk_size=1)[0])
-                cpus["single"].append(_CPU["all"])
-                if len(seqs) < args.rounds:
-                    seqs.append(toy(steps, 1)[0])
-                    cpus["seq"].append(_CPU["all"])
-            t_seq, t_warm, t_single = (float(np.median(x)) for x in (seqs, warm, single))
+            walls = {"seq": [], "cold": [], "warm": [], "single": []}
+            cpus = {k: [] for k in walls}
+            ratios = {k: [] for k in ("cold", "warm", "single")}
+            runs = {  # one round: every kind once, cold right after the workers were stopped
+                "seq": dict(n_jobs=1),
+                "cold": dict(n_jobs=cores),
+                "warm": dict(n_jobs=cores),
+                "single": dict(n_jobs=cores, chunk_size=1),
+            }
+            for r in range(args.rounds):  # interleaved, so that load from other processes hits all alike
+                order = ["seq", "cold", "warm", "single"] if r % 2 == 0 else ["cold", "warm", "single", "seq"]
+                for kind in order:
+                    if kind == "cold":
+                        _stop_workers()
+                    t, table = toy(steps, **runs[kind])
+                    walls[kind].append(t)
+                    cpus[kind].append(_CPU["all"])
+                    if kind == "seq":
+                        seq = table
+                    elif kind == "cold":
+                        cold = table
+                for kind in ratios:  # the round's own ratio: its parallel run over its n_jobs=1 run
+                    ratios[kind].append(walls[kind][-1] / walls["seq"][-1])
+            t_seq, t_cold, t_warm, t_single = (float(np.median(walls[k])) for k in walls)
             cpu = {k: float(np.median(v)) for k, v in cpus.items()}
             cpu_rows.append((steps, cpu))
             cols = ["eval_loss", "final_loss", "dims_per_feature", "key"]
@@ -213,6 +274,7 @@ def main(argv=None) -> dict:
                 ratio_cold=t_cold / t_seq,
                 ratio_warm=t_warm / t_seq,
                 ratio_warm_one_cell_per_call=t_single / t_seq,
+                round_ratios={k: [float(x) for x in v] for k, v in ratios.items()},
                 identical=bool(same),
                 cpu_s=cpu,
                 cpu_bound_ratio_cold=cpu["cold"] / (cores * cpu["seq"]),
@@ -221,8 +283,9 @@ def main(argv=None) -> dict:
             )
             print(
                 f"{steps:6d} {per_cell:7.3f} {t_seq:8.2f}s {t_cold / t_seq:6.2f} {t_warm / t_seq:6.2f} "
-                f"{t_single / t_seq:18.2f}   identical tables: {same}; seconds: n_jobs=1 "
-                f"{', '.join(f'{t:.1f}' for t in seqs)}, warm {', '.join(f'{t:.1f}' for t in warm)}"
+                f"{t_single / t_seq:18.2f}   identical tables: {same}; per round: cold "
+                f"{_listed(ratios['cold'])}, warm {_listed(ratios['warm'])}, 1 cell/call "
+                f"{_listed(ratios['single'])}; n_jobs=1 s {_listed(walls['seq'], '.1f')}"
             )
         print(
             f"CPU seconds of this process and its workers; in brackets the ratio {cores} cores would give if "
