@@ -93,10 +93,15 @@ def _timed(fn, *args, **kwargs):
 
 
 def _stop_workers() -> None:
-    """Shut the reusable joblib workers down, so that the next parallel sweep starts them (cold)."""
-    from joblib.externals.loky import get_reusable_executor
+    """Shut the sweep's worker processes down, so that the next parallel sweep starts them (cold)."""
+    try:
+        from packing.sweep._engine import stop_workers
+    except ImportError:  # an older packing (before its own executor), measured for comparison
+        from joblib.externals.loky import get_reusable_executor
 
-    get_reusable_executor().shutdown(wait=True)
+        get_reusable_executor().shutdown(wait=True)
+    else:
+        stop_workers()
 
 
 def _listed(values, fmt: str = ".2f") -> str:

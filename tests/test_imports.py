@@ -34,7 +34,8 @@ DEFERRED = (
 def _modules_after(statement: str) -> set[str]:
     """The names in sys.modules of a fresh interpreter after ``statement``."""
     code = f"{statement}\nimport json, sys\nprint(json.dumps(sorted(sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    run = [sys.executable, "-c", code]
+    out = subprocess.run(run, capture_output=True, text=True, check=True, timeout=120)
     return set(json.loads(out.stdout.splitlines()[-1]))
 
 
@@ -69,5 +70,6 @@ def test_every_exported_name_is_a_module_attribute():
     assert len(names) == len(packing.__all__)
     missing = [n for n in packing.__all__ if n not in vars(packing)]
     assert not missing
-    public = {n for n, v in vars(packing).items() if not n.startswith("_") and not isinstance(v, type(packing))}
+    module = type(packing)
+    public = {n for n, v in vars(packing).items() if not n.startswith("_") and not isinstance(v, module)}
     assert public <= names, sorted(public - names)

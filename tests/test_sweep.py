@@ -311,6 +311,38 @@ def test_an_interruption_inside_a_chunk_keeps_its_finished_cells_and_recomputes_
     assert table["y"].equals(fresh["y"])  # the resumed table is the uninterrupted one
 
 
+def _pid_task(x, rng=None):
+    return {"x": x, "pid": os.getpid()}
+
+
+def _worker_pids() -> set[int]:
+    """Process ids of this process's loky worker processes (joblib's reusable executor)."""
+    from joblib.externals.loky import reusable_executor
+
+    executor = reusable_executor._executor
+    if executor is None or executor._flags.shutdown:
+        return set()
+    return {p.pid for p in list(executor._processes.values()) if p.is_alive()}
+
+
+def test_workers_start_for_cells_to_compute_and_not_for_a_finished_sweep(tmp_path):
+    from packing.sweep._engine import stop_workers
+
+    register_task("test-pid", _pid_task, replace=True)
+    stop_workers()
+    assert _worker_pids() == set()
+    table = sweep("test-pid", {"x": list(range(6))}, cache_dir=tmp_path, n_jobs=2, progress=False)
+    pids = _worker_pids()
+    assert len(pids) == 2 and set(table["pid"]) <= pids  # the cells ran in the started workers
+    stop_workers()
+    again = sweep("test-pid", {"x": list(range(6))}, cache_dir=tmp_path, n_jobs=2, progress=False)
+    assert set(again["status"]) == {"cached"}
+    assert _worker_pids() == set()  # nothing to compute: no process started
+    more = sweep("test-pid", {"x": list(range(8))}, cache_dir=tmp_path, n_jobs=2, progress=False)
+    assert list(more["status"]) == ["cached"] * 6 + ["computed"] * 2
+    assert len(_worker_pids()) == 2
+
+
 def test_adaptive_chunks_follow_the_cells_times_and_shrink_at_the_end():
     from packing.sweep._engine import CHUNK_SECONDS, _Chunks
 
@@ -675,9 +707,9 @@ def test_cli_sweep_chunk_size_reaches_the_local_workers(tmp_path, capsys, monkey
     chunks = []
     run_local = _engine._run_local
 
-    def recording(task, todo, workers, folder, chunk):
+    def recording(task, todo, workers, folder, chunk, *more):
         chunks.append((workers, chunk))
-        yield from run_local(task, todo, workers, folder, chunk)
+        yield from run_local(task, todo, workers, folder, chunk, *more)
 
     monkeypatch.setattr(_engine, "_run_local", recording)
     grid = tmp_path / "grid.toml"

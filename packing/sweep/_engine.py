@@ -403,8 +403,6 @@ def sweep(
     ...
     ValueError: grid must set arguments of task 'optimal_partition' (n, d, p, ...); got 'q', which ...
     """
-    import pandas as pd
-
     task = get_task(task)
     configs, names = expand_grid(grid)
     seed_list = _check_seeds(seeds, task)
@@ -426,6 +424,7 @@ def sweep(
     status: dict[str, str] = {}
     todo = []
     seen = set()
+    executor = None
     for i, s, key, path in cells:
         if key in seen:
             continue
@@ -436,6 +435,11 @@ def sweep(
         else:
             status[key] = "recomputed" if path.exists() else "computed"
             todo.append((full[i], s, key, path))
+            if executor is None and workers is not None and workers > 1 and len(cells) > 1:
+                # a cell to compute: start the workers now, so that they start up while the rest of
+                # the cache is read (a finished sweep starts none)
+                executor = start_workers(task, workers)
+    import pandas as pd  # here: while the workers start up
 
     if todo:
         folder = cell_path(cache, task.name, "-").parent.resolve()
@@ -448,7 +452,7 @@ def sweep(
                 if client is not None:
                     done = _run_dask(task, todo, client, folder)
                 else:
-                    done = _run_local(task, todo, workers, folder, chunk)
+                    done = _run_local(task, todo, workers, folder, chunk, executor)
                 for finished in done:
                     for key, summary, seconds in finished:
                         found[key] = {"summary": summary, "seconds": seconds}
@@ -516,12 +520,61 @@ class _Chunks:
             i += size
 
 
-def _run_local(task: SweepTask, todo: list, workers: int, folder: Path, chunk: int | None):
-    """Yield ``[(key, summary, seconds), ...]`` as cells finish: ``workers`` joblib processes, or here.
+#: Seconds an idle local worker process waits for the next sweep before it exits (joblib's default).
+WORKER_IDLE_SECONDS = 300
+#: Environment of the local worker processes: one BLAS/OpenMP thread each, the processes are the parallelism.
+WORKER_ENV = {
+    var: "1"
+    for var in (
+        "OMP_NUM_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+        "BLIS_NUM_THREADS",
+        "VECLIB_MAXIMUM_THREADS",
+        "NUMEXPR_NUM_THREADS",
+    )
+}
+
+
+def _warm_up(task: SweepTask) -> int:
+    """Nothing: receiving ``task`` makes a starting worker import the task's modules; returns its pid."""
+    import os
+
+    return os.getpid()
+
+
+def start_workers(task: SweepTask, workers: int):
+    """Return joblib's reusable loky executor of ``workers`` processes, starting them now if needed.
+
+    Each worker is sent :func:`_warm_up` at once, so that its start-up and
+    imports overlap whatever this process does before the first cells are
+    submitted (reading the cache, importing pandas). Workers that already run,
+    from an earlier sweep of this process, are reused as they are.
+    """
+    from joblib.externals.loky import get_reusable_executor
+
+    executor = get_reusable_executor(max_workers=workers, timeout=WORKER_IDLE_SECONDS, env=WORKER_ENV)
+    for _ in range(workers):
+        executor.submit(_warm_up, task)
+    return executor
+
+
+def stop_workers() -> None:
+    """Shut the local worker processes down (the next parallel sweep starts them again)."""
+    from joblib.externals.loky import get_reusable_executor
+
+    get_reusable_executor(reuse=True).shutdown(wait=True)  # reuse=True: the running one, as it is
+
+
+def _run_local(task: SweepTask, todo: list, workers: int, folder: Path, chunk: int | None, executor=None):
+    """Yield ``[(key, summary, seconds), ...]`` as cells finish: ``workers`` loky processes, or here.
 
     The workers store the cells' files themselves (:func:`compute_chunk`) and
     return only their summaries; here, one after another, the files are written
-    on a thread while the next cell runs.
+    on a thread while the next cell runs. Each worker has a second chunk queued
+    while it runs one, so it never waits for this process between chunks. After
+    an error (a cell's, or Ctrl-C here) the chunks already running finish and
+    store their cells; the queued ones are dropped.
     """
     if workers == 1 or len(todo) == 1:
         with _CellWriter(folder) as writer:
@@ -530,21 +583,34 @@ def _run_local(task: SweepTask, todo: list, workers: int, folder: Path, chunk: i
                 writer.write(key, result_bytes(cell))
                 yield [(key, cell.summary, cell.seconds)]
         return
-    from joblib import Parallel, delayed
+    from concurrent.futures import FIRST_COMPLETED, wait
 
-    chunks = _Chunks(todo, min(workers, len(todo)), chunk)
-    # loky processes; max_nbytes=None: arguments are small and nothing is memory-mapped through files;
-    # batch_size=1: the chunks are the batches
-    parallel = Parallel(
-        n_jobs=min(workers, len(todo)),
-        backend="loky",
-        return_as="generator_unordered",
-        max_nbytes=None,
-        batch_size=1,
-    )
-    for finished in parallel(delayed(compute_chunk)(task, items, str(folder)) for items in chunks):
-        chunks.record(finished)
-        yield finished
+    if executor is None:
+        executor = start_workers(task, workers)
+    n = min(workers, len(todo))
+    chunks = _Chunks(todo, n, chunk)
+    source = iter(chunks)
+    pending = set()
+
+    def submit() -> None:
+        items = next(source, None)
+        if items is not None:
+            pending.add(executor.submit(compute_chunk, task, items, str(folder)))
+
+    try:
+        for _ in range(2 * n):
+            submit()
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                pending.discard(future)
+                finished = future.result()
+                chunks.record(finished)
+                submit()
+                yield finished
+    finally:  # an error, Ctrl-C or an abandoned sweep: the queued chunks are dropped
+        for future in pending:
+            future.cancel()
 
 
 def _run_dask(task: SweepTask, todo: list, client, folder: Path):
