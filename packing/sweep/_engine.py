@@ -338,10 +338,11 @@ def sweep(
         Folder of the cache (created if needed); cells are in
         ``cache_dir/<task>/<key>.npz``.
     n_jobs : int, optional
-        Local worker processes (joblib): default every core this process may
-        use, ``-1`` the same, ``1`` runs the cells one after another in this
-        process. Each worker limits BLAS to one thread and trains with
-        ``n_threads=1``.
+        Local worker processes (joblib's reusable loky executor): default every
+        core this process may use, ``-1`` the same, ``1`` runs the cells one
+        after another in this process. Each worker limits BLAS to one thread
+        and trains with ``n_threads=1``. The workers start when the first cell
+        to compute is found and stay up, idle, for the next sweep (5 minutes).
     client : dask.distributed.Client or str, optional
         Run the cells on this Dask cluster instead (or connect to the scheduler
         at this address, ``"tcp://HOST:PORT"``, waiting at most 10 s). Same
