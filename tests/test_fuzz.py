@@ -316,7 +316,11 @@ def test_represented_features(W, threshold):
     sure_out = log_norms < cut - 1e-9
     assert set(np.flatnonzero(sure_in)) <= set(kept.tolist())
     assert set(np.flatnonzero(sure_out)) <= set(dropped.tolist())
-    np.testing.assert_allclose(np.log(norms[norms > 0]), log_norms[norms > 0], atol=1e-9)
+    # a norm below the normal range is a float with fewer significant bits: its rounding
+    # (half a subnormal step at most) bounds how well its log can agree
+    pos = norms > 0
+    slack = 1e-9 + np.finfo(float).smallest_subnormal / norms[pos]
+    assert np.all(np.abs(np.log(norms[pos]) - log_norms[pos]) <= slack)
 
 
 @given(PACKINGS, st.sampled_from([0.05, 0.3]))
