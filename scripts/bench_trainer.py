@@ -70,7 +70,7 @@ from packing.train._benchmark import breakdown as phases
 from packing.train._data import Sampler
 from packing.train._optim import Optimizer, TrainingLoop
 from packing.train._parallel import available_cpus
-from packing.train._toy_kernel import _ToyKernel
+from packing.train._toy_kernel import TOY_CHUNK_ENTRIES, _ToyKernel
 
 CONFIGS = {  # name: (n_features, d, instances, batch)
     "a": (5, 2, 10, 1024),
@@ -162,15 +162,22 @@ def torch_trainer(torch, n, d, n_inst, batch, variant, seed=0):
 
 
 class Words:
-    """Draw the random words of one step (one 32-bit word per batch entry) as the sampler does, from SFC64."""
+    """Draw the random words of one step (one 32-bit word per batch entry) as the sampler does, from SFC64.
 
-    def __init__(self, entries):
-        self.bitgen, self.words = np.random.SFC64(0), (entries + 1) // 2
+    In pieces of a kernel chunk's size, as the kernel draws them: one call for the whole step
+    (131 MB on 1000x100) would time the page faults of a fresh allocation, not the generator.
+    """
+
+    def __init__(self, entries, piece=TOY_CHUNK_ENTRIES // 2):
+        self.bitgen = np.random.SFC64(0)
+        words = (entries + 1) // 2
+        self.pieces = [piece] * (words // piece) + ([words % piece] if words % piece else [])
 
     def run(self, n_steps):
         """Draw ``n_steps`` steps' words."""
         for _ in range(n_steps):
-            self.bitgen.random_raw(self.words)
+            for size in self.pieces:
+                self.bitgen.random_raw(size)
 
 
 class Gemm:
