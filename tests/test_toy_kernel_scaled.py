@@ -95,3 +95,33 @@ def test_the_update_on_worker_threads_equals_the_single_thread_update_bit_for_bi
         pool.close()
     assert not np.array_equal(results[0], p0)
     np.testing.assert_array_equal(results[0], results[1])
+
+
+@pytest.mark.parametrize("rows", [1024, 1001])
+def test_the_toy_kernels_larger_chunks_draw_the_same_batches_and_take_the_same_steps(rows):
+    """Its chunks (TOY_CHUNK_ENTRIES) against the shared ones: bit for bit the same losses and gradients.
+
+    200 features x 1024 rows is three shared chunks but one of the toy kernel's; with an odd
+    number of rows the kernel keeps the shared chunks (a chunk of odd size loses half a word).
+    """
+    from packing.train._kernel import CHUNK_ENTRIES
+    from packing.train._toy_kernel import TOY_CHUNK_ENTRIES
+
+    n, d, inst = 200, 8, 3
+    assert n * rows > 2 * CHUNK_ENTRIES and n * rows < TOY_CHUNK_ENTRIES
+    density = np.repeat(np.array([1.0, 0.3, 0.05])[:, None], n, axis=1)
+    imp = np.random.default_rng(1).random((inst, n))
+
+    def steps(**plan):
+        s = Sampler(density, np.dtype(np.float32), np.random.default_rng(7))
+        k = _ToyKernel(inst, n, d, rows, imp, True, np.dtype(np.float32), s, 1, **plan)
+        assert all(len(g.blocks) == 1 for g in k.groups)
+        k.W[...] = np.random.default_rng(3).normal(size=k.W.shape) * 0.3
+        out = []
+        for _ in range(3):
+            out += [k.loss_and_grad().copy(), k.grad.copy()]
+            k.params -= 1e-2 * k.grad
+        return out
+
+    for a, b in zip(steps(), steps(chunk_entries=CHUNK_ENTRIES), strict=True):
+        np.testing.assert_array_equal(a, b)

@@ -6,11 +6,18 @@ worker threads); :mod:`packing.train.toy` trains with it.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from ._kernel import BlockedKernel, rowdot
+from ._kernel import CHUNK_ENTRIES, BlockedKernel, row_chunks, rowdot
 
 __all__: list[str] = []
+
+#: Entries per chunk of a block's sampling and elementwise work. Four times the shared
+#: default: one thread runs as fast (measured within noise on 200 x 20 and 1000 x 100), and
+#: with several workers a third as many numpy calls per step contend for the GIL.
+TOY_CHUNK_ENTRIES = 4 * CHUNK_ENTRIES
 
 
 #: Estimated cost of one row of one instance, ns: sampling and elementwise work per entry,
@@ -62,6 +69,12 @@ class _ToyKernel(BlockedKernel):
             blas_threads=blas_threads,
             **plan,
         )
+        # Sampling draws the words of a chunk's entries in order, half a word lost when a chunk has an
+        # odd number of entries: blocks with an odd number of rows keep the shared chunks, so a seed
+        # draws the same batches as before. Explicit chunk_entries (tests) apply to every block.
+        self.big_chunks = None
+        if "chunk_entries" not in plan:
+            self.big_chunks = functools.cache(functools.partial(row_chunks, target=TOY_CHUNK_ENTRIES))
         self.relu, self.n, self.d, self.sampler = relu, n, d, sampler
         self.weight = weight  # (I, n) float64: c_n
         self.P = self.params.reshape(n_inst, n, d + 1)
@@ -101,7 +114,7 @@ class _ToyKernel(BlockedKernel):
         ni, R, n, d, dt = i1 - i0, r1 - r0, self.n, self.d, self.dtype
         X, G = ws.flat("x", (ni, n, R), dt), ws.flat("g", (ni, n, R), dt)
         Xr, Gr = X.reshape(ni * n, R), G.reshape(ni * n, R)  # row j: feature j % n of instance i0 + j // n
-        chunks = self.chunks(ni * n, R)
+        chunks = self.chunks(ni * n, R) if self.big_chunks is None or R % 2 else self.big_chunks(ni * n, R)
         H = ws.array("h", (self.max_ni, d + 1, self.max_rows), dt, fill=1)[:ni, :, :R]  # row d: 1s
         if self.x is not None:
             X[...] = self.x[i0:i1, r0:r1].transpose(0, 2, 1)
@@ -142,7 +155,10 @@ class _ToyKernel(BlockedKernel):
         d, dt = self.d, self.dtype
         GW = ws.array("gw", (self.max_ni, d, self.max_rows), dt)[:ni, :, :R]
         np.matmul(Wc.transpose(0, 2, 1), Rm, out=GW)  # (G W)ᵀ
-        T2 = ws.flat("t2", (ni, n, d), dt)
+        # [X GWᵀ | 0]: the zero column is never written, so one contiguous add takes T2 into gP
+        # (a strided add into gP[..., :d] took several times longer).
+        T2p = ws.flat("t2p", (ni, n, d + 1), dt, fill=0)
+        T2 = T2p[..., :d]
         if self.few:  # a few columns: one call of many dot products beats a thin GEMM per instance
             T1 = ws.flat("t1", (ni, n, d + 1), dt)
             np.vecdot(Rm[:, :, None, :], H[:, None, :, :], out=T1)
@@ -153,10 +169,10 @@ class _ToyKernel(BlockedKernel):
             T1 = T1.transpose(0, 2, 1)
             np.matmul(X, GW.transpose(0, 2, 1), out=T2)
         if alpha is not None:
-            T2 /= alpha
+            T2p /= alpha
         if first:
             np.multiply(T1, c, out=gP)
         else:
             T1 *= c
             gP += T1
-        gP[..., :d] += T2
+        gP += T2p
