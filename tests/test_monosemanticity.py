@@ -163,16 +163,13 @@ def test_the_optimizer_takes_t_max_from_the_options(schedule):
 
 
 def test_the_trainer_with_one_period_over_the_run_is_the_single_cosine():
-    base = train_monosemanticity_model(**SMALL, init_bias=[0.0, -1.0], bias_decay=0.3, rng=4)
+    knobs = dict(SMALL, init_bias=[0.0, -1.0], bias_decay=0.3, rng=4)
+    base = train_monosemanticity_model(**knobs)
     for schedule in ("cosine_periodic", "cosine_restarts"):
-        one = train_monosemanticity_model(
-            **SMALL, init_bias=[0.0, -1.0], bias_decay=0.3, rng=4, schedule=schedule, cosine_t_max=SMALL["steps"]
-        )
+        one = train_monosemanticity_model(**knobs, schedule=schedule, cosine_t_max=SMALL["steps"])
         np.testing.assert_allclose(one.W1, base.W1, rtol=1e-4, atol=1e-6)
         assert one.config["schedule"] == schedule and one.config["cosine_t_max"] == SMALL["steps"]
-    short = train_monosemanticity_model(
-        **SMALL, init_bias=[0.0, -1.0], bias_decay=0.3, rng=4, schedule="cosine_periodic", cosine_t_max=5
-    )
+    short = train_monosemanticity_model(**knobs, schedule="cosine_periodic", cosine_t_max=5)
     assert not np.allclose(short.W1, base.W1, rtol=1e-3)
     same_result(short.rerun(), short)
 
