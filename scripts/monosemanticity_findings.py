@@ -185,17 +185,14 @@ def report_lr(part) -> dict:
 def report_decay(part) -> dict:
     """Print finding 2 for every run of the decay part (``DECAY_RUNS`` of the figure driver)."""
     return {
-        (optimizer, lr): report_decay_run(d, part["x"], optimizer, lr)
-        for (optimizer, lr, _), d in zip(part["runs"], part["data"], strict=True)
+        (optimizer, lr, schedule): report_decay_run(d, part["x"], drv.run_label(optimizer, lr, schedule))
+        for (optimizer, lr, schedule, _), d in zip(part["runs"], part["data"], strict=True)
     }
 
 
-def report_decay_run(d, decays, optimizer, lr) -> dict:
+def report_decay_run(d, decays, run) -> dict:
     """Print finding 2: init -1 with bias decay against init 0, loss and monosemanticity over seeds."""
-    print(
-        f"\n== finding 2: init_bias -1 with bias decay against init 0 ({optimizer}, lr {lr}); "
-        "mean ± sd over seeds"
-    )
+    print(f"\n== finding 2: init_bias -1 with bias decay against init 0 ({run}); mean ± sd over seeds")
     print(
         f"{'condition':>18} {'clean loss':>18} {'mono fraction':>18} {'best mono':>9} {'dead':>6} "
         f"{'alive bias':>10} {'loss - init 0':>14}"

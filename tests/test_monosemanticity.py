@@ -599,7 +599,7 @@ def test_the_findings_script_runs_quick_and_reports_every_finding(tmp_path, caps
         assert 1 <= row["n"] <= len(LRS) * len(LR_CONDITIONS) * 2 and 0 <= row["low"] <= row["high"] <= 1
     assert out["lr"][0.05]["n"] <= out["lr"][0.10]["n"]
     # finding 2: one table per run, init 0 first (its loss gap to itself is 0), then every decay
-    assert set(out["decay"]) == {(opt, lr) for opt, lr, _ in DECAY_RUNS}
+    assert set(out["decay"]) == {(opt, lr, schedule) for opt, lr, schedule, _ in DECAY_RUNS}
     for rows in out["decay"].values():
         assert len(rows) == 1 + len(DECAYS) and rows["init 0, no decay"]["gap"] == 0.0
     assert set(out["dynamics"]) == {"lamb", "adam"} and all(rows for rows in out["dynamics"].values())

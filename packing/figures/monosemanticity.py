@@ -67,6 +67,7 @@ import numpy as np
 
 from .. import monosemanticity, train_monosemanticity_model
 from .._validation import check_int
+from ..train._optim import PAPER_T_MAX
 from ..train.monosemanticity import heatmap_order
 from ._kit import (
     PAGE_WIDTH,
@@ -108,9 +109,16 @@ LRS = (0.01, 0.02, 0.03, 0.05)
 LR_CONDITIONS = ((0.0, 0.0), (-1.0, 0.3))
 #: Finding 2: the decays tried with init_bias = -1 (after init 0, no decay) ...
 DECAYS = (0.03, 0.1, 0.3, 1.0)
-#: ... in these runs: (optimizer, lr, seed offset). LAMB at two learning rates; Adam (one step
-#: size per parameter, no per-tensor trust ratio) at its usual lr.
-DECAY_RUNS = (("lamb", 0.01, 22), ("lamb", 0.03, 20), ("adam", 0.003, 21))
+#: ... in these runs: (optimizer, lr, schedule, seed offset). LAMB at two learning rates with one
+#: cosine anneal, LAMB at the paper's top rate 0.03 with the paper's repeating cosine (period
+#: 2 x 512 steps, ``schedule="cosine_periodic"``), Adam (one step size per parameter, no per-tensor
+#: trust ratio) at its usual lr.
+DECAY_RUNS = (
+    ("lamb", 0.01, "cosine", 22),
+    ("lamb", 0.03, "cosine", 20),
+    ("lamb", 0.03, "cosine_periodic", 23),
+    ("adam", 0.003, "cosine", 21),
+)
 #: The learning rate of the bias-dynamics diagnostic (``scripts/monosemanticity_findings.py``).
 DECAY_LR = 0.03
 ADAM_LR = 0.003
@@ -167,6 +175,9 @@ def measure_cell(
     init_bias=0.0,
     bias_decay=0.0,
     input_noise=0.0,
+    optimizer="lamb",
+    schedule="cosine",
+    cosine_t_max=512,
     rng=None,
     n_threads=None,
     blas_threads=None,
@@ -174,8 +185,10 @@ def measure_cell(
 ) -> dict[str, np.ndarray]:
     """:func:`measure` with its arguments spelled out: the sweep task ``monosemanticity_measure``.
 
-    One cell trains every condition and seed of one sweep (or one neuron count)
-    as instances of one model with one ``rng``, exactly as :func:`measure` does.
+    One cell trains every condition and seed of one sweep (or one neuron count,
+    learning rate or optimizer) as instances of one model with one ``rng``,
+    exactly as :func:`measure` does. ``optimizer``, ``schedule``, ``cosine_t_max``
+    and ``lr`` are :func:`packing.train_monosemanticity_model`'s (validated there).
     """
     return measure(
         seeds=check_int(seeds, "seeds"),
@@ -186,6 +199,9 @@ def measure_cell(
         steps=steps,
         batch_size=batch_size,
         lr=lr,
+        optimizer=optimizer,
+        schedule=schedule,
+        cosine_t_max=cosine_t_max,
         init_bias=init_bias,
         bias_decay=bias_decay,
         input_noise=input_noise,
@@ -256,6 +272,31 @@ def sweeps(run: FigureRun, *, quick: bool = False, seed: int = 0, parts=PARTS) -
             input_noise=np.tile(np.array(NOISES), 2),
             rng=seed + 5,
         )
+    big = dict(LOSS_QUICK if quick else LOSS_FULL)
+    big_seeds = big.pop("seeds")
+    big_common = dict(big, seeds=big_seeds)  # the sweep runs each cell on one thread, no progress bar
+    if "lr" in parts:
+        for j, lr in enumerate(LRS):
+            cells["lr", j] = dict(
+                big_common,
+                lr=lr,
+                init_bias=np.array([c[0] for c in LR_CONDITIONS]),
+                bias_decay=np.array([c[1] for c in LR_CONDITIONS]),
+                rng=seed + 10 + j,
+            )
+    if "decay" in parts:
+        for j, (optimizer, lr, schedule, offset) in enumerate(DECAY_RUNS):
+            # only what differs from the trainer's defaults (LAMB, one cosine) enters the cell's key
+            extra = {} if optimizer == "lamb" else dict(optimizer=optimizer)
+            extra.update({} if schedule == "cosine" else dict(schedule=schedule, cosine_t_max=PAPER_T_MAX))
+            cells["decay", j] = dict(
+                big_common,
+                **extra,
+                lr=lr,
+                init_bias=np.array((0.0,) + (-1.0,) * len(DECAYS)),
+                bias_decay=np.array((0.0, *DECAYS)),
+                rng=seed + offset,
+            )
     data = {}
     if cells:
         from ..sweep import load_cell
@@ -272,42 +313,16 @@ def sweeps(run: FigureRun, *, quick: bool = False, seed: int = 0, parts=PARTS) -
         out["neurons"] = {"x": np.array(K_RATIOS), "data": neurons}
     if "noise" in parts:
         out["noise"] = {"x": np.array(NOISES), "data": grouped(data["noise", 0], 2 * len(NOISES))}
-    big = dict(LOSS_QUICK if quick else LOSS_FULL)
-    big_seeds = big.pop("seeds")
-    big_common = dict(big, seeds=big_seeds, n_threads=1, blas_threads=1, progress=False)
     out["loss_sizes"] = dict(big, seeds=big_seeds)
 
     def big_grouped(data, conditions):
         return {key: value.reshape(conditions, big_seeds, *value.shape[1:]) for key, value in data.items()}
 
     if "lr" in parts:
-        runs = []
-        for j, lr in enumerate(LRS):
-            data = run.cached(
-                measure,
-                **big_common,
-                lr=lr,
-                init_bias=np.array([c[0] for c in LR_CONDITIONS]),
-                bias_decay=np.array([c[1] for c in LR_CONDITIONS]),
-                rng=seed + 10 + j,
-            )
-            runs.append(big_grouped(data, len(LR_CONDITIONS)))
+        runs = [big_grouped(data["lr", j], len(LR_CONDITIONS)) for j in range(len(LRS))]
         out["lr"] = {"x": np.array(LRS), "data": runs}
     if "decay" in parts:
-        runs = []
-        for optimizer, lr, offset in DECAY_RUNS:
-            # LAMB is the trainer's default: not passed, so that the cache key is the default's
-            extra = {} if optimizer == "lamb" else dict(optimizer=optimizer, schedule="cosine")
-            data = run.cached(
-                measure,
-                **big_common,
-                **extra,
-                lr=lr,
-                init_bias=np.array((0.0,) + (-1.0,) * len(DECAYS)),
-                bias_decay=np.array((0.0, *DECAYS)),
-                rng=seed + offset,
-            )
-            runs.append(big_grouped(data, 1 + len(DECAYS)))
+        runs = [big_grouped(data["decay", j], 1 + len(DECAYS)) for j in range(len(DECAY_RUNS))]
         out["decay"] = {"x": np.array(DECAYS), "runs": DECAY_RUNS, "data": runs}
     return out
 
@@ -484,8 +499,19 @@ def _neuron_key(fig) -> None:
 
 #: Markers of the two bias conditions of the learning-rate sweep.
 MARKERS = ("o", "s")
-#: Colours of the runs of the bias-decay panels, by (optimizer, lr).
-RUN_COLORS = {("lamb", 0.01): "tab:blue", ("lamb", 0.03): "tab:purple", ("adam", 0.003): "tab:green"}
+#: Colours of the runs of the bias-decay panels, by (optimizer, lr, schedule).
+RUN_COLORS = {
+    ("lamb", 0.01, "cosine"): "tab:blue",
+    ("lamb", 0.03, "cosine"): "tab:purple",
+    ("lamb", 0.03, "cosine_periodic"): "tab:red",
+    ("adam", 0.003, "cosine"): "tab:green",
+}
+
+
+def run_label(optimizer: str, lr: float, schedule: str) -> str:
+    """``"LAMB lr 0.03, repeating cosine"``: one run of :data:`DECAY_RUNS` in a key or a table."""
+    name = "LAMB" if optimizer == "lamb" else "Adam"
+    return f"{name} lr {lr:g}" + (", repeating cosine" if schedule == "cosine_periodic" else "")
 
 
 def draw_loss(fig, axes, result: dict) -> dict:
@@ -499,7 +525,7 @@ def draw_loss(fig, axes, result: dict) -> dict:
     means; x: decay x lr, the fraction the bias shrinks per step), zero
     initialization as a band (mean ± sd over its seeds), one colour per run of
     :data:`DECAY_RUNS`. Returns what is drawn:
-    ``{"equal_loss": equal_loss(...), "decay": {(optimizer, lr, key): means}}``.
+    ``{"equal_loss": equal_loss(...), "decay": {(optimizer, lr, schedule, key): means}}``.
     """
     from matplotlib import colormaps
 
@@ -527,16 +553,16 @@ def draw_loss(fig, axes, result: dict) -> dict:
         (axes[1], "clean_loss", "loss (no noise)"),
         (axes[2], "monosemantic_fraction", "monosemantic fraction"),
     ):
-        for (optimizer, lr, _), d in zip(decay_part["runs"], decay_part["data"], strict=True):
+        for (optimizer, lr, schedule, _), d in zip(decay_part["runs"], decay_part["data"], strict=True):
             rate = decays * lr  # the bias shrinks by the factor 1 - rate per step
             zero, neg = d[key][0], d[key][1:]
-            color = RUN_COLORS[(optimizer, lr)]
+            color = RUN_COLORS[(optimizer, lr, schedule)]
             ax.axhspan(zero.mean() - zero.std(), zero.mean() + zero.std(), color=color, alpha=0.15)
             reference_line(ax, float(zero.mean()), color=color)
             for s in range(neg.shape[1]):
                 ax.plot(rate, neg[:, s], "o", color=color, alpha=0.35, ms=3)
             ax.plot(rate, neg.mean(axis=1), "-o", color=color, ms=4)
-            drawn["decay"][(optimizer, lr, key)] = neg.mean(axis=1)
+            drawn["decay"][(optimizer, lr, schedule, key)] = neg.mean(axis=1)
         ax.set_xscale("log")
         plain_log_ticks(ax, "x")
         if key == "clean_loss":  # the failed runs' losses are 10x the others
@@ -578,12 +604,12 @@ def _loss_key(fig, lrs) -> None:
             Line2D(
                 [],
                 [],
-                color=RUN_COLORS[(opt, lr)],
+                color=RUN_COLORS[(opt, lr, schedule)],
                 marker="o",
                 ms=4,
-                label=f"{opt.upper() if opt == 'lamb' else 'Adam'} lr {lr:g}",
+                label=run_label(opt, lr, schedule),
             )
-            for opt, lr, _ in DECAY_RUNS
+            for opt, lr, schedule, _ in DECAY_RUNS
         ),
         Line2D([], [], color="0.5", lw=4, alpha=0.3, label="init 0: mean ± sd"),
     ]
