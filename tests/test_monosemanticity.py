@@ -604,3 +604,19 @@ def test_the_findings_script_runs_quick_and_reports_every_finding(tmp_path, caps
         assert len(rows) == 1 + len(DECAYS) and rows["init 0, no decay"]["gap"] == 0.0
     assert set(out["dynamics"]) == {"lamb", "adam"} and all(rows for rows in out["dynamics"].values())
     assert "finding 1" in capsys.readouterr().out
+
+
+def test_the_findings_script_reports_finding_2_with_the_papers_schedule(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "monosemanticity_findings.py"
+    spec = importlib.util.spec_from_file_location("monosemanticity_findings", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = module.main(["--quick", "--out", str(tmp_path), "--part", "paper_lr"])
+    rows = out["paper_lr"]
+    assert len(rows) == 1 + len(module.PAPER_LR_DECAYS) and rows["init 0, no decay"]["gap"] == 0.0
+    for row in rows.values():
+        assert len(row["seeds"]) == 2 and row["best"] == max(row["seeds"])
+    assert "repeating cosine (T_max 512)" in capsys.readouterr().out

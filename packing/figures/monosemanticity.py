@@ -119,6 +119,10 @@ DECAY_RUNS = (
     ("lamb", 0.03, "cosine_periodic", 23),
     ("adam", 0.003, "cosine", 21),
 )
+#: Steps of the runs with the paper's repeating cosine (full size): 15 half-periods of 512, so that
+#: training ends in a trough of the schedule (lr near 0) and the final loss compares with the
+#: single anneal's (8,000 steps would end at 0.69 lr, adding noise to the loss).
+PERIODIC_STEPS = 15 * PAPER_T_MAX
 #: The learning rate of the bias-dynamics diagnostic (``scripts/monosemanticity_findings.py``).
 DECAY_LR = 0.03
 ADAM_LR = 0.003
@@ -288,7 +292,9 @@ def sweeps(run: FigureRun, *, quick: bool = False, seed: int = 0, parts=PARTS) -
         for j, (optimizer, lr, schedule, offset) in enumerate(DECAY_RUNS):
             # only what differs from the trainer's defaults (LAMB, one cosine) enters the cell's key
             extra = {} if optimizer == "lamb" else dict(optimizer=optimizer)
-            extra.update({} if schedule == "cosine" else dict(schedule=schedule, cosine_t_max=PAPER_T_MAX))
+            if schedule != "cosine":
+                extra.update(schedule=schedule, cosine_t_max=PAPER_T_MAX)
+                extra.update({} if quick else dict(steps=PERIODIC_STEPS))
             cells["decay", j] = dict(
                 big_common,
                 **extra,
