@@ -213,26 +213,40 @@ def report_decay_run(d, decays, run) -> dict:
     return out
 
 
-def bias_dynamics(quick=False, seed=0) -> dict:
-    """Print why init -1 with the paper's decay 0.03 loses neurons in short runs: LAMB against Adam.
+#: The runs of ``--part dynamics``: (key, optimizer, lr, bias decay, schedule). The paper's decay 0.03
+#: with LAMB and with Adam; then decay 0.3 with LAMB at lr 0.03, one anneal against the paper's
+#: repeating cosine (which trains 7,680 steps, ending in a trough).
+DYNAMICS_RUNS = (
+    ("lamb", "lamb", drv.DECAY_LR, 0.03, "cosine"),
+    ("adam", "adam", drv.ADAM_LR, 0.03, "cosine"),
+    ("lamb decay 0.3", "lamb", drv.DECAY_LR, 0.3, "cosine"),
+    ("lamb decay 0.3 repeating", "lamb", drv.DECAY_LR, 0.3, "cosine_periodic"),
+)
 
-    Trains the loss-size model (findings 1 and 2) from ``init_bias = -1`` with bias
-    decay 0.03, once with LAMB (lr :data:`DECAY_LR`) and once with Adam (lr
-    :data:`ADAM_LR`), keeping snapshots; prints the dead fraction and the bias
-    distribution along training.
+
+def bias_dynamics(quick=False, seed=0) -> dict:
+    """Print why init -1 loses neurons in short runs: LAMB against Adam, one anneal against the paper's.
+
+    Trains the loss-size model (findings 1 and 2) from ``init_bias = -1`` for each
+    run of :data:`DYNAMICS_RUNS` (same seeds), keeping snapshots; prints the dead
+    fraction and the bias distribution along training.
     """
-    size = dict(drv.LOSS_QUICK if quick else drv.LOSS_FULL)
-    seeds = size.pop("seeds")
+    base = dict(drv.LOSS_QUICK if quick else drv.LOSS_FULL)
+    seeds = base.pop("seeds")
     out = {}
-    print("\n== bias dynamics from init_bias -1, bias decay 0.03 (seed means)")
-    print(f"{'optimizer':>9} {'step':>6} {'dead':>6} {'mean bias':>10} {'min bias':>9} {'max bias':>9}")
-    for optimizer, lr in (("lamb", drv.DECAY_LR), ("adam", drv.ADAM_LR)):
+    print("\n== bias dynamics from init_bias -1 (seed means)")
+    print(f"{'run':>24} {'step':>6} {'dead':>6} {'mean bias':>10} {'min bias':>9} {'max bias':>9}")
+    for key, optimizer, lr, decay, schedule in DYNAMICS_RUNS:
+        size = dict(base)
+        if schedule != "cosine" and not quick:
+            size["steps"] = drv.PERIODIC_STEPS
         r = train_monosemanticity_model(
             **size,
             lr=lr,
             optimizer=optimizer,
+            schedule=schedule,
             init_bias=-1.0,
-            bias_decay=0.03,
+            bias_decay=decay,
             n_instances=seeds,
             snapshot_every=max(1, size["steps"] // 8),
             rng=seed + 30,
@@ -247,14 +261,13 @@ def bias_dynamics(quick=False, seed=0) -> dict:
             rows.append(
                 (int(step), float(rep.dead_fraction.mean()), float(b.mean()), float(b.min()), float(b.max()))
             )
-            print(
-                f"{optimizer:>9} {step:6d} {rows[-1][1]:6.2f} {b.mean():10.3f} {b.min():9.3f} {b.max():9.3f}"
-            )
+            print(f"{key:>24} {step:6d} {rows[-1][1]:6.2f} {b.mean():10.3f} {b.min():9.3f} {b.max():9.3f}")
+        rep = monosemanticity(r, statistics=False)
         print(
-            f"{optimizer:>9} final clean loss {r.clean_eval_loss.mean():.4f} "
-            f"(seeds {np.round(r.clean_eval_loss, 4)})"
+            f"{key:>24} final clean loss {r.clean_eval_loss.mean():.4f} "
+            f"(seeds {np.round(r.clean_eval_loss, 4)}), monosemantic {np.round(rep.monosemantic_fraction, 3)}"
         )
-        out[optimizer] = rows
+        out[key] = rows
     return out
 
 

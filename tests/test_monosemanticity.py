@@ -602,7 +602,8 @@ def test_the_findings_script_runs_quick_and_reports_every_finding(tmp_path, caps
     assert set(out["decay"]) == {(opt, lr, schedule) for opt, lr, schedule, _ in DECAY_RUNS}
     for rows in out["decay"].values():
         assert len(rows) == 1 + len(DECAYS) and rows["init 0, no decay"]["gap"] == 0.0
-    assert set(out["dynamics"]) == {"lamb", "adam"} and all(rows for rows in out["dynamics"].values())
+    assert set(out["dynamics"]) == {run[0] for run in module.DYNAMICS_RUNS} >= {"lamb", "adam"}
+    assert all(rows for rows in out["dynamics"].values())
     assert "finding 1" in capsys.readouterr().out
 
 
