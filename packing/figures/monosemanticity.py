@@ -54,8 +54,11 @@ every trained model as a point, monosemantic fraction against loss (colour:
 learning rate 0.01 to 0.05, marker: init 0 or -1 with decay 0.3); the models
 within 5% of the lowest loss are shaded and the title gives how many there are
 and the range of their monosemantic fractions. (b, c) Loss and monosemantic
-fraction against the bias decay for ``init_bias = -1`` at lr 0.03 (dots:
-seeds, line: their mean), zero initialization as an orange band (mean ± sd).
+fraction against the bias decay x lr for ``init_bias = -1`` (dots: seeds, line:
+their mean), zero initialization as a band (mean ± sd), one colour per run of
+:data:`DECAY_RUNS`: LAMB at lr 0.01 and 0.03 with one cosine anneal, LAMB at lr
+0.03 with the paper's repeating cosine (``schedule="cosine_periodic"``, T_max =
+512, 7,680 steps so that the run ends in a trough), Adam at lr 0.003.
 
 ``scripts/monosemanticity_findings.py`` runs the same sweeps (from the same
 cache) and prints the numbers.
@@ -88,9 +91,12 @@ QUICK = dict(n_features=8, d=4, density=1 / 8, steps=60, batch_size=128, lr=0.01
 #: The bias decay used wherever biases start negative. From init -1 almost no neuron fires, and
 #: LAMB's one trust ratio per tensor (step norm lr·min(||b||, 10)) then lands the whole bias
 #: tensor's step on the few neurons that do, pushing their biases far below -1 (as low as -22 by
-#: step 1,000 at lr 0.03; ``scripts/monosemanticity_findings.py --part dynamics``). The paper's
-#: 0.03 undoes that over its 2^16 decaying steps (bias factor exp(-0.03 lr 2^16), e^-20 at lr
-#: 0.01); over our 4,000-5,000 it leaves 60-80% of the neurons dead. 0.3 revives most of them.
+#: step 1,000 at lr 0.03 with one anneal; ``scripts/monosemanticity_findings.py --part dynamics``).
+#: The paper's LAMB does the same (``torch_optimizer.Lamb`` gives the bias vector its own trust
+#: ratio; ``tests/test_monosemanticity_paper_step.py``), but its repeating cosine drops the rate to
+#: 0 every 1,024 steps while the decay keeps pulling at the base rate, and its 0.03 acts over 2^16
+#: decaying steps (bias factor exp(-0.03 lr 2^16), e^-20 at lr 0.01); with one anneal over our
+#: 4,000-5,000 decaying steps 0.03 leaves 60-80% of the neurons dead. 0.3 revives most of them.
 DECAY = 0.3
 #: Neurons per feature where k is not swept.
 K_RATIO = 4
