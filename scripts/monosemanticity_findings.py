@@ -11,7 +11,9 @@ and ``LOSS_FULL``; the results land in the figure cache, so ``packing figures
 2. ``init_bias = -1`` with bias decay against 0: loss and monosemantic fraction
    over seeds for several decays, with LAMB at two learning rates and with Adam
    (``--part decay``), and why the paper's decay 0.03 is not enough in short
-   runs: the dead fraction and the bias range along training (``--part dynamics``);
+   runs: the dead fraction and the bias range along training, with one anneal and
+   with the paper's repeating cosine (``--part dynamics``); finding 2 at the paper's
+   lr 0.03 with its repeating cosine over 5 seeds (``--part paper_lr``, not run by default);
 3. the monosemantic fraction against ``k / N`` (``--part neurons``);
 4. input noise (not in the paper): the learned biases, the monosemantic fraction
    and the loss (``--part noise``).
