@@ -665,7 +665,8 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
         drawn = draw_loss(fig, axes, result)
         fig.suptitle(
             f"N = {ls['n_features']} features in m = {ls['d']} dims, k = {ls['n_neurons']} neurons, "
-            f"ε = {ls['density']:.3g}, {ls['steps']:,} LAMB steps, {ls['seeds']} seeds per point"
+            f"ε = {ls['density']:.3g}, {ls['steps']:,} steps (repeating cosine: "
+            f"{ls['steps'] if quick else PERIODIC_STEPS:,}), {ls['seeds']} seeds per point"
         )
         _loss_key(fig, result["lr"]["x"])
         facts = {
