@@ -11,7 +11,9 @@ and ``LOSS_FULL``; the results land in the figure cache, so ``packing figures
 2. ``init_bias = -1`` with bias decay against 0: loss and monosemantic fraction
    over seeds for several decays, with LAMB at two learning rates and with Adam
    (``--part decay``), and why the paper's decay 0.03 is not enough in short
-   runs: the dead fraction and the bias range along training (``--part dynamics``);
+   runs: the dead fraction and the bias range along training, with one anneal and
+   with the paper's repeating cosine (``--part dynamics``); finding 2 at the paper's
+   lr 0.03 with its repeating cosine over 5 seeds (``--part paper_lr``, not run by default);
 3. the monosemantic fraction against ``k / N`` (``--part neurons``);
 4. input noise (not in the paper): the learned biases, the monosemantic fraction
    and the loss (``--part noise``).
@@ -185,17 +187,14 @@ def report_lr(part) -> dict:
 def report_decay(part) -> dict:
     """Print finding 2 for every run of the decay part (``DECAY_RUNS`` of the figure driver)."""
     return {
-        (optimizer, lr): report_decay_run(d, part["x"], optimizer, lr)
-        for (optimizer, lr, _), d in zip(part["runs"], part["data"], strict=True)
+        (optimizer, lr, schedule): report_decay_run(d, part["x"], drv.run_label(optimizer, lr, schedule))
+        for (optimizer, lr, schedule, _), d in zip(part["runs"], part["data"], strict=True)
     }
 
 
-def report_decay_run(d, decays, optimizer, lr) -> dict:
+def report_decay_run(d, decays, run) -> dict:
     """Print finding 2: init -1 with bias decay against init 0, loss and monosemanticity over seeds."""
-    print(
-        f"\n== finding 2: init_bias -1 with bias decay against init 0 ({optimizer}, lr {lr}); "
-        "mean ± sd over seeds"
-    )
+    print(f"\n== finding 2: init_bias -1 with bias decay against init 0 ({run}); mean ± sd over seeds")
     print(
         f"{'condition':>18} {'clean loss':>18} {'mono fraction':>18} {'best mono':>9} {'dead':>6} "
         f"{'alive bias':>10} {'loss - init 0':>14}"
@@ -216,26 +215,40 @@ def report_decay_run(d, decays, optimizer, lr) -> dict:
     return out
 
 
-def bias_dynamics(quick=False, seed=0) -> dict:
-    """Print why init -1 with the paper's decay 0.03 loses neurons in short runs: LAMB against Adam.
+#: The runs of ``--part dynamics``: (key, optimizer, lr, bias decay, schedule). The paper's decay 0.03
+#: with LAMB and with Adam; then decay 0.3 with LAMB at lr 0.03, one anneal against the paper's
+#: repeating cosine (which trains 7,680 steps, ending in a trough).
+DYNAMICS_RUNS = (
+    ("lamb", "lamb", drv.DECAY_LR, 0.03, "cosine"),
+    ("adam", "adam", drv.ADAM_LR, 0.03, "cosine"),
+    ("lamb decay 0.3", "lamb", drv.DECAY_LR, 0.3, "cosine"),
+    ("lamb decay 0.3 repeating", "lamb", drv.DECAY_LR, 0.3, "cosine_periodic"),
+)
 
-    Trains the loss-size model (findings 1 and 2) from ``init_bias = -1`` with bias
-    decay 0.03, once with LAMB (lr :data:`DECAY_LR`) and once with Adam (lr
-    :data:`ADAM_LR`), keeping snapshots; prints the dead fraction and the bias
-    distribution along training.
+
+def bias_dynamics(quick=False, seed=0) -> dict:
+    """Print why init -1 loses neurons in short runs: LAMB against Adam, one anneal against the paper's.
+
+    Trains the loss-size model (findings 1 and 2) from ``init_bias = -1`` for each
+    run of :data:`DYNAMICS_RUNS` (same seeds), keeping snapshots; prints the dead
+    fraction and the bias distribution along training.
     """
-    size = dict(drv.LOSS_QUICK if quick else drv.LOSS_FULL)
-    seeds = size.pop("seeds")
+    base = dict(drv.LOSS_QUICK if quick else drv.LOSS_FULL)
+    seeds = base.pop("seeds")
     out = {}
-    print("\n== bias dynamics from init_bias -1, bias decay 0.03 (seed means)")
-    print(f"{'optimizer':>9} {'step':>6} {'dead':>6} {'mean bias':>10} {'min bias':>9} {'max bias':>9}")
-    for optimizer, lr in (("lamb", drv.DECAY_LR), ("adam", drv.ADAM_LR)):
+    print("\n== bias dynamics from init_bias -1 (seed means)")
+    print(f"{'run':>24} {'step':>6} {'dead':>6} {'mean bias':>10} {'min bias':>9} {'max bias':>9}")
+    for key, optimizer, lr, decay, schedule in DYNAMICS_RUNS:
+        size = dict(base)
+        if schedule != "cosine" and not quick:
+            size["steps"] = drv.PERIODIC_STEPS
         r = train_monosemanticity_model(
             **size,
             lr=lr,
             optimizer=optimizer,
+            schedule=schedule,
             init_bias=-1.0,
-            bias_decay=0.03,
+            bias_decay=decay,
             n_instances=seeds,
             snapshot_every=max(1, size["steps"] // 8),
             rng=seed + 30,
@@ -250,14 +263,56 @@ def bias_dynamics(quick=False, seed=0) -> dict:
             rows.append(
                 (int(step), float(rep.dead_fraction.mean()), float(b.mean()), float(b.min()), float(b.max()))
             )
-            print(
-                f"{optimizer:>9} {step:6d} {rows[-1][1]:6.2f} {b.mean():10.3f} {b.min():9.3f} {b.max():9.3f}"
-            )
+            print(f"{key:>24} {step:6d} {rows[-1][1]:6.2f} {b.mean():10.3f} {b.min():9.3f} {b.max():9.3f}")
+        rep = monosemanticity(r, statistics=False)
         print(
-            f"{optimizer:>9} final clean loss {r.clean_eval_loss.mean():.4f} "
-            f"(seeds {np.round(r.clean_eval_loss, 4)})"
+            f"{key:>24} final clean loss {r.clean_eval_loss.mean():.4f} "
+            f"(seeds {np.round(r.clean_eval_loss, 4)}), monosemantic {np.round(rep.monosemantic_fraction, 3)}"
         )
-        out[optimizer] = rows
+        out[key] = rows
+    return out
+
+
+#: ``--part paper_lr``: finding 2 at the top of the paper's learning-rate sweep with its repeating
+#: cosine (T_max = 512): the decays tried from init -1 (after init 0 without decay) and the seeds.
+#: decay x lr x steps / 2 is the log of the factor the decay alone shrinks a bias by over the run:
+#: the paper's 0.03 at lr 0.03 over 2^16 decaying steps gives 59; 0.5 over our 3,840 gives 58.
+PAPER_LR_DECAYS = (0.1, 0.3, 0.5, 1.0)
+PAPER_LR_SEEDS = 5
+
+
+def paper_lr(run, quick=False, seed=0) -> dict:
+    """Print finding 2 at lr 0.03 with the paper's schedule, over :data:`PAPER_LR_SEEDS` seeds."""
+    size = dict(drv.LOSS_QUICK if quick else dict(drv.LOSS_FULL, steps=drv.PERIODIC_STEPS))
+    size.pop("seeds")
+    seeds = 2 if quick else PAPER_LR_SEEDS
+    data = run.cached(
+        drv.measure,
+        **size,
+        seeds=seeds,
+        lr=drv.DECAY_LR,
+        schedule="cosine_periodic",
+        init_bias=np.array((0.0,) + (-1.0,) * len(PAPER_LR_DECAYS)),
+        bias_decay=np.array((0.0, *PAPER_LR_DECAYS)),
+        rng=seed + 40,
+        n_threads=1,
+        blas_threads=1,
+        progress=False,
+    )
+    d = {key: value.reshape(1 + len(PAPER_LR_DECAYS), seeds, *value.shape[1:]) for key, value in data.items()}
+    print(
+        f"\n== finding 2 at lr {drv.DECAY_LR} with the paper's repeating cosine (T_max 512), {seeds} seeds; "
+        f"sizes {size}"
+    )
+    out = report_decay_run(d, PAPER_LR_DECAYS, f"LAMB lr {drv.DECAY_LR:g}, repeating cosine")
+    for c, label in enumerate(out):
+        b = drv.best_seed(d, c)
+        loss, frac = d["clean_loss"][c], d["monosemantic_fraction"][c]
+        print(
+            f"{label:>18}: per seed loss {np.round(loss, 4).tolist()} mono {np.round(frac, 3).tolist()}; "
+            f"best seed {b}: mono {frac[b]:.3f} at loss {loss[b]:.4f}"
+        )
+        out[label].update(best=float(frac[b]), best_loss=float(loss[b]), seeds=frac.tolist())
     return out
 
 
@@ -266,7 +321,9 @@ def main(argv=None) -> dict:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="tiny sizes (seconds)")
     ap.add_argument("--out", default="figures", help="the figure folder whose cache holds the runs")
-    ap.add_argument("--part", choices=(*drv.PARTS, "dynamics"), action="append", help="run only these sweeps")
+    ap.add_argument(
+        "--part", choices=(*drv.PARTS, "dynamics", "paper_lr"), action="append", help="run only these sweeps"
+    )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     parts = tuple(args.part) if args.part else (*drv.PARTS, "dynamics")
@@ -290,6 +347,9 @@ def main(argv=None) -> dict:
             out[name] = report(result[name])
     if "dynamics" in parts:
         out["dynamics"] = bias_dynamics(args.quick, args.seed)
+    if "paper_lr" in parts:
+        with FigureRun(args.out) as run:
+            out["paper_lr"] = paper_lr(run, args.quick, args.seed)
     sys.stdout.flush()
     return out
 

@@ -137,6 +137,9 @@ CASES += [
     *substitute(penalty_cell, (), PENALTY, "stream_key", [(None, TypeError)]),
     *substitute(measure_cell, (), {**MONO, "seeds": 1}, "seeds", [(0, ValueError), (1.5, TypeError)]),
     *substitute(measure_cell, (), {**MONO, "seeds": 1}, "n_features", [(0, ValueError)]),
+    *substitute(measure_cell, (), {**MONO, "seeds": 1}, "optimizer", [("lbfgs", ValueError)]),
+    *substitute(measure_cell, (), {**MONO, "seeds": 1}, "schedule", [("step", ValueError), (3, ValueError)]),
+    *substitute(measure_cell, (), {**MONO, "seeds": 1}, "cosine_t_max", [(0, ValueError), (2.5, TypeError)]),
 ]
 FILES = (load_cell, read_grid)  # file errors: the wording is io's (test_bad_input_io)
 

@@ -106,6 +106,8 @@ CASES = [
     *substitute(train_monosemanticity_model, (), MONO, "activation", CHOICES),
     *substitute(train_monosemanticity_model, (), MONO, "noise_on", CHOICES),
     *substitute(train_monosemanticity_model, (), MONO, "optimizer", CHOICES),
+    *substitute(train_monosemanticity_model, (), MONO, "schedule", CHOICES),
+    *substitute(train_monosemanticity_model, (), MONO, "cosine_t_max", INTS),
     *substitute(train_monosemanticity_model, (), MONO, "init_bias", [(np.inf, ValueError), ("0", TypeError)]),
     *substitute(train_monosemanticity_model, (), MONO, "bias_decay", NONNEGATIVE),
     *substitute(train_monosemanticity_model, (), MONO, "input_noise", NONNEGATIVE),

@@ -402,6 +402,6 @@ def test_monosemanticity_figures_count_monosemantic_neurons_as_the_paper_does():
     for ax, key in zip(f.figure.axes[1:3], ("clean_loss", "monosemantic_fraction"), strict=True):
         lines = [ln for ln in ax.lines if ln.get_linestyle() == "-"]
         assert len(lines) == len(DECAY_RUNS)
-        for line, (_, lr, _), data in zip(lines, DECAY_RUNS, f.facts["data"]["decay"], strict=True):
+        for line, (_, lr, _, _), data in zip(lines, DECAY_RUNS, f.facts["data"]["decay"], strict=True):
             np.testing.assert_allclose(line.get_xdata(), np.array(DECAYS) * lr)
             np.testing.assert_allclose(line.get_ydata(), data[key][1:].mean(axis=1))

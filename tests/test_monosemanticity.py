@@ -91,6 +91,89 @@ def test_lamb_matches_the_textbook_algorithm(wd, schedule):
             np.testing.assert_allclose(got[a:b], want, rtol=1e-12, atol=1e-14)
 
 
+# ----------------------------------------------------------------------------- the paper's periodic schedule
+def torch_cosine_annealing_recursion(t_max, steps):
+    """PyTorch's ``CosineAnnealingLR`` (eta_min = 0) as its chainable ``get_lr`` computes it, step by step.
+
+    Written out from the recursion (not the closed form): each rate is the previous one times
+    ``(1 + cos(π e / T)) / (1 + cos(π (e - 1) / T))``, except right after a zero of the cosine
+    (``(e - 1 - T) % 2T == 0``), where ``(1 - cos(π / T)) / 2`` is added.
+    """
+    rates = [1.0]
+    for e in range(1, steps):
+        if (e - 1 - t_max) % (2 * t_max) == 0:
+            rates.append(rates[-1] + (1.0 - math.cos(math.pi / t_max)) / 2.0)
+        else:
+            ratio = (1.0 + math.cos(math.pi * e / t_max)) / (1.0 + math.cos(math.pi * (e - 1) / t_max))
+            rates.append(ratio * rates[-1])
+    return np.array(rates)
+
+
+@pytest.mark.parametrize("t_max", [1, 3, 8, 512])
+def test_the_periodic_cosine_is_pytorchs_annealing_stepped_past_t_max(t_max):
+    steps = 5 * t_max + 3
+    got = [_optim.schedule_factor("cosine_periodic", t, steps, t_max) for t in range(steps)]
+    np.testing.assert_allclose(got, torch_cosine_annealing_recursion(t_max, steps), atol=1e-9)
+    # not a restart: it climbs back smoothly, reaching 1 at 2 T_max and 0 at T_max
+    assert got[2 * t_max] == pytest.approx(1.0) and got[t_max] == pytest.approx(0.0, abs=1e-15)
+
+
+@pytest.mark.parametrize("schedule", ["cosine_periodic", "cosine_restarts"])
+def test_the_periodic_schedules_against_torchs_schedulers(schedule):
+    torch = pytest.importorskip("torch", reason="the optional benchmark peer")
+    t_max, steps = 16, 100
+    p = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    opt = torch.optim.SGD([p], lr=1.0)
+    if schedule == "cosine_periodic":
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=t_max, eta_min=0.0)
+    else:
+        sched = torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, T_0=t_max, eta_min=0.0)
+    want = []
+    for _ in range(steps):
+        want.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    got = [_optim.schedule_factor(schedule, t, steps, t_max) for t in range(steps)]
+    np.testing.assert_allclose(got, want, atol=1e-9)
+
+
+def test_the_restarts_jump_back_and_the_periodic_cosine_does_not():
+    r = [_optim.schedule_factor("cosine_restarts", t, 40, 10) for t in range(40)]
+    p = [_optim.schedule_factor("cosine_periodic", t, 40, 10) for t in range(40)]
+    assert r[10] == r[20] == 1.0 and r[9] > 0.0 and r[9] == pytest.approx((1 + math.cos(0.9 * math.pi)) / 2)
+    assert p[10] == pytest.approx(0.0, abs=1e-15) and p[11] == pytest.approx(r[9])  # rising again
+
+
+@pytest.mark.parametrize("schedule", ["cosine_periodic", "cosine_restarts"])
+def test_the_optimizer_takes_t_max_from_the_options(schedule):
+    """SGD with a unit gradient moves each step by lr x the schedule's factor at that step."""
+    steps, t_max, lr = 30, 7, 0.5
+    opts = dict(optimizer="sgd", lr=lr, schedule=schedule, steps=steps, weight_decay=0.0,
+                betas=(0.9, 0.999), eps=1e-8, momentum=0.0, cosine_t_max=t_max)  # fmt: skip
+    params = np.zeros(3)
+    opt = Optimizer.from_options(params, opts)
+    moves = []
+    for t in range(steps):
+        before = params.copy()
+        opt.step(params, np.ones(3), t)
+        moves.append(before[0] - params[0])
+    want = [lr * _optim.schedule_factor(schedule, t, steps, t_max) for t in range(steps)]
+    np.testing.assert_allclose(moves, want, rtol=1e-12, atol=1e-15)
+    assert min(moves) < 0.1 * lr and moves[-1] > 0.9 * lr  # it came back up after a low
+
+
+def test_the_trainer_with_one_period_over_the_run_is_the_single_cosine():
+    knobs = dict(SMALL, init_bias=[0.0, -1.0], bias_decay=0.3, rng=4)
+    base = train_monosemanticity_model(**knobs)
+    for schedule in ("cosine_periodic", "cosine_restarts"):
+        one = train_monosemanticity_model(**knobs, schedule=schedule, cosine_t_max=SMALL["steps"])
+        np.testing.assert_allclose(one.W1, base.W1, rtol=1e-4, atol=1e-6)
+        assert one.config["schedule"] == schedule and one.config["cosine_t_max"] == SMALL["steps"]
+    short = train_monosemanticity_model(**knobs, schedule="cosine_periodic", cosine_t_max=5)
+    assert not np.allclose(short.W1, base.W1, rtol=1e-3)
+    same_result(short.rerun(), short)
+
+
 def test_lamb_needs_its_tensors():
     with pytest.raises(ValueError, match="LAMB needs the tensors"):
         Optimizer(
@@ -516,8 +599,25 @@ def test_the_findings_script_runs_quick_and_reports_every_finding(tmp_path, caps
         assert 1 <= row["n"] <= len(LRS) * len(LR_CONDITIONS) * 2 and 0 <= row["low"] <= row["high"] <= 1
     assert out["lr"][0.05]["n"] <= out["lr"][0.10]["n"]
     # finding 2: one table per run, init 0 first (its loss gap to itself is 0), then every decay
-    assert set(out["decay"]) == {(opt, lr) for opt, lr, _ in DECAY_RUNS}
+    assert set(out["decay"]) == {(opt, lr, schedule) for opt, lr, schedule, _ in DECAY_RUNS}
     for rows in out["decay"].values():
         assert len(rows) == 1 + len(DECAYS) and rows["init 0, no decay"]["gap"] == 0.0
-    assert set(out["dynamics"]) == {"lamb", "adam"} and all(rows for rows in out["dynamics"].values())
+    assert set(out["dynamics"]) == {run[0] for run in module.DYNAMICS_RUNS} >= {"lamb", "adam"}
+    assert all(rows for rows in out["dynamics"].values())
     assert "finding 1" in capsys.readouterr().out
+
+
+def test_the_findings_script_reports_finding_2_with_the_papers_schedule(tmp_path, capsys):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "monosemanticity_findings.py"
+    spec = importlib.util.spec_from_file_location("monosemanticity_findings", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    out = module.main(["--quick", "--out", str(tmp_path), "--part", "paper_lr"])
+    rows = out["paper_lr"]
+    assert len(rows) == 1 + len(module.PAPER_LR_DECAYS) and rows["init 0, no decay"]["gap"] == 0.0
+    for row in rows.values():
+        assert len(row["seeds"]) == 2 and row["best"] == max(row["seeds"])
+    assert "repeating cosine (T_max 512)" in capsys.readouterr().out

@@ -950,3 +950,34 @@ def test_monosemanticity_sweeps_are_cached_cells_equal_to_direct_measurements(tm
         rng=3 + 5,
     )
     assert np.array_equal(result["noise"]["data"]["clean_loss"].ravel(), direct["clean_loss"])
+
+
+def test_monosemanticity_lr_and_decay_panels_are_sweep_cells_equal_to_direct_measurements(tmp_path):
+    """Findings 1 and 2 (learning rates, optimizers, schedules) run as cells of the same sweep task."""
+    from packing.figures import FigureRun
+    from packing.figures import monosemanticity as drv
+
+    with FigureRun(tmp_path) as figure_run:
+        run = _OnTwoWorkers(figure_run)
+        result = drv.sweeps(run, quick=True, seed=2, parts=("lr", "decay"))
+    assert run.tasks == [(drv.TASK, ["computed"] * (len(drv.LRS) + len(drv.DECAY_RUNS)))]
+    size = {k: v for k, v in drv.LOSS_QUICK.items() if k != "seeds"}
+    seeds = drv.LOSS_QUICK["seeds"]
+    common = dict(size, seeds=seeds, n_threads=1, blas_threads=1, progress=False)
+    direct = drv.measure(**common, lr=drv.LRS[1], init_bias=np.array([0.0, -1.0]),
+                         bias_decay=np.array([0.0, drv.DECAY]), rng=2 + 10 + 1)  # fmt: skip
+    got = result["lr"]["data"][1]
+    for key, value in direct.items():
+        assert np.array_equal(got[key], value.reshape(2, seeds, *value.shape[1:]), equal_nan=True), key
+    for j, (optimizer, lr, schedule, offset) in enumerate(drv.DECAY_RUNS):
+        direct = drv.measure(
+            **common,
+            optimizer=optimizer,
+            schedule=schedule,
+            lr=lr,
+            init_bias=np.array((0.0,) + (-1.0,) * len(drv.DECAYS)),
+            bias_decay=np.array((0.0, *drv.DECAYS)),
+            rng=2 + offset,
+        )
+        got = result["decay"]["data"][j]["clean_loss"]
+        assert np.array_equal(got.ravel(), direct["clean_loss"]), (optimizer, lr, schedule)

@@ -54,8 +54,11 @@ every trained model as a point, monosemantic fraction against loss (colour:
 learning rate 0.01 to 0.05, marker: init 0 or -1 with decay 0.3); the models
 within 5% of the lowest loss are shaded and the title gives how many there are
 and the range of their monosemantic fractions. (b, c) Loss and monosemantic
-fraction against the bias decay for ``init_bias = -1`` at lr 0.03 (dots:
-seeds, line: their mean), zero initialization as an orange band (mean ± sd).
+fraction against the bias decay x lr for ``init_bias = -1`` (dots: seeds, line:
+their mean), zero initialization as a band (mean ± sd), one colour per run of
+:data:`DECAY_RUNS`: LAMB at lr 0.01 and 0.03 with one cosine anneal, LAMB at lr
+0.03 with the paper's repeating cosine (``schedule="cosine_periodic"``, T_max =
+512, 7,680 steps so that the run ends in a trough), Adam at lr 0.003.
 
 ``scripts/monosemanticity_findings.py`` runs the same sweeps (from the same
 cache) and prints the numbers.
@@ -67,6 +70,7 @@ import numpy as np
 
 from .. import monosemanticity, train_monosemanticity_model
 from .._validation import check_int
+from ..train._optim import PAPER_T_MAX
 from ..train.monosemanticity import heatmap_order
 from ._kit import (
     PAGE_WIDTH,
@@ -87,9 +91,12 @@ QUICK = dict(n_features=8, d=4, density=1 / 8, steps=60, batch_size=128, lr=0.01
 #: The bias decay used wherever biases start negative. From init -1 almost no neuron fires, and
 #: LAMB's one trust ratio per tensor (step norm lr·min(||b||, 10)) then lands the whole bias
 #: tensor's step on the few neurons that do, pushing their biases far below -1 (as low as -22 by
-#: step 1,000 at lr 0.03; ``scripts/monosemanticity_findings.py --part dynamics``). The paper's
-#: 0.03 undoes that over its 2^16 decaying steps (bias factor exp(-0.03 lr 2^16), e^-20 at lr
-#: 0.01); over our 4,000-5,000 it leaves 60-80% of the neurons dead. 0.3 revives most of them.
+#: step 1,000 at lr 0.03 with one anneal; ``scripts/monosemanticity_findings.py --part dynamics``).
+#: The paper's LAMB does the same (``torch_optimizer.Lamb`` gives the bias vector its own trust
+#: ratio; ``tests/test_monosemanticity_paper_step.py``), but its repeating cosine drops the rate to
+#: 0 every 1,024 steps while the decay keeps pulling at the base rate, and its 0.03 acts over 2^16
+#: decaying steps (bias factor exp(-0.03 lr 2^16), e^-20 at lr 0.01); with one anneal over our
+#: 4,000-5,000 decaying steps 0.03 leaves 60-80% of the neurons dead. 0.3 revives most of them.
 DECAY = 0.3
 #: Neurons per feature where k is not swept.
 K_RATIO = 4
@@ -108,9 +115,20 @@ LRS = (0.01, 0.02, 0.03, 0.05)
 LR_CONDITIONS = ((0.0, 0.0), (-1.0, 0.3))
 #: Finding 2: the decays tried with init_bias = -1 (after init 0, no decay) ...
 DECAYS = (0.03, 0.1, 0.3, 1.0)
-#: ... in these runs: (optimizer, lr, seed offset). LAMB at two learning rates; Adam (one step
-#: size per parameter, no per-tensor trust ratio) at its usual lr.
-DECAY_RUNS = (("lamb", 0.01, 22), ("lamb", 0.03, 20), ("adam", 0.003, 21))
+#: ... in these runs: (optimizer, lr, schedule, seed offset). LAMB at two learning rates with one
+#: cosine anneal, LAMB at the paper's top rate 0.03 with the paper's repeating cosine (period
+#: 2 x 512 steps, ``schedule="cosine_periodic"``), Adam (one step size per parameter, no per-tensor
+#: trust ratio) at its usual lr.
+DECAY_RUNS = (
+    ("lamb", 0.01, "cosine", 22),
+    ("lamb", 0.03, "cosine", 20),
+    ("lamb", 0.03, "cosine_periodic", 23),
+    ("adam", 0.003, "cosine", 21),
+)
+#: Steps of the runs with the paper's repeating cosine (full size): 15 half-periods of 512, so that
+#: training ends in a trough of the schedule (lr near 0) and the final loss compares with the
+#: single anneal's (8,000 steps would end at 0.69 lr, adding noise to the loss).
+PERIODIC_STEPS = 15 * PAPER_T_MAX
 #: The learning rate of the bias-dynamics diagnostic (``scripts/monosemanticity_findings.py``).
 DECAY_LR = 0.03
 ADAM_LR = 0.003
@@ -167,6 +185,9 @@ def measure_cell(
     init_bias=0.0,
     bias_decay=0.0,
     input_noise=0.0,
+    optimizer="lamb",
+    schedule="cosine",
+    cosine_t_max=512,
     rng=None,
     n_threads=None,
     blas_threads=None,
@@ -174,8 +195,10 @@ def measure_cell(
 ) -> dict[str, np.ndarray]:
     """:func:`measure` with its arguments spelled out: the sweep task ``monosemanticity_measure``.
 
-    One cell trains every condition and seed of one sweep (or one neuron count)
-    as instances of one model with one ``rng``, exactly as :func:`measure` does.
+    One cell trains every condition and seed of one sweep (or one neuron count,
+    learning rate or optimizer) as instances of one model with one ``rng``,
+    exactly as :func:`measure` does. ``optimizer``, ``schedule``, ``cosine_t_max``
+    and ``lr`` are :func:`packing.train_monosemanticity_model`'s (validated there).
     """
     return measure(
         seeds=check_int(seeds, "seeds"),
@@ -186,6 +209,9 @@ def measure_cell(
         steps=steps,
         batch_size=batch_size,
         lr=lr,
+        optimizer=optimizer,
+        schedule=schedule,
+        cosine_t_max=cosine_t_max,
         init_bias=init_bias,
         bias_decay=bias_decay,
         input_noise=input_noise,
@@ -256,6 +282,33 @@ def sweeps(run: FigureRun, *, quick: bool = False, seed: int = 0, parts=PARTS) -
             input_noise=np.tile(np.array(NOISES), 2),
             rng=seed + 5,
         )
+    big = dict(LOSS_QUICK if quick else LOSS_FULL)
+    big_seeds = big.pop("seeds")
+    big_common = dict(big, seeds=big_seeds)  # the sweep runs each cell on one thread, no progress bar
+    if "lr" in parts:
+        for j, lr in enumerate(LRS):
+            cells["lr", j] = dict(
+                big_common,
+                lr=lr,
+                init_bias=np.array([c[0] for c in LR_CONDITIONS]),
+                bias_decay=np.array([c[1] for c in LR_CONDITIONS]),
+                rng=seed + 10 + j,
+            )
+    if "decay" in parts:
+        for j, (optimizer, lr, schedule, offset) in enumerate(DECAY_RUNS):
+            # only what differs from the trainer's defaults (LAMB, one cosine) enters the cell's key
+            extra = {} if optimizer == "lamb" else dict(optimizer=optimizer)
+            if schedule != "cosine":
+                extra.update(schedule=schedule, cosine_t_max=PAPER_T_MAX)
+                extra.update({} if quick else dict(steps=PERIODIC_STEPS))
+            cells["decay", j] = dict(
+                big_common,
+                **extra,
+                lr=lr,
+                init_bias=np.array((0.0,) + (-1.0,) * len(DECAYS)),
+                bias_decay=np.array((0.0, *DECAYS)),
+                rng=seed + offset,
+            )
     data = {}
     if cells:
         from ..sweep import load_cell
@@ -272,42 +325,16 @@ def sweeps(run: FigureRun, *, quick: bool = False, seed: int = 0, parts=PARTS) -
         out["neurons"] = {"x": np.array(K_RATIOS), "data": neurons}
     if "noise" in parts:
         out["noise"] = {"x": np.array(NOISES), "data": grouped(data["noise", 0], 2 * len(NOISES))}
-    big = dict(LOSS_QUICK if quick else LOSS_FULL)
-    big_seeds = big.pop("seeds")
-    big_common = dict(big, seeds=big_seeds, n_threads=1, blas_threads=1, progress=False)
     out["loss_sizes"] = dict(big, seeds=big_seeds)
 
     def big_grouped(data, conditions):
         return {key: value.reshape(conditions, big_seeds, *value.shape[1:]) for key, value in data.items()}
 
     if "lr" in parts:
-        runs = []
-        for j, lr in enumerate(LRS):
-            data = run.cached(
-                measure,
-                **big_common,
-                lr=lr,
-                init_bias=np.array([c[0] for c in LR_CONDITIONS]),
-                bias_decay=np.array([c[1] for c in LR_CONDITIONS]),
-                rng=seed + 10 + j,
-            )
-            runs.append(big_grouped(data, len(LR_CONDITIONS)))
+        runs = [big_grouped(data["lr", j], len(LR_CONDITIONS)) for j in range(len(LRS))]
         out["lr"] = {"x": np.array(LRS), "data": runs}
     if "decay" in parts:
-        runs = []
-        for optimizer, lr, offset in DECAY_RUNS:
-            # LAMB is the trainer's default: not passed, so that the cache key is the default's
-            extra = {} if optimizer == "lamb" else dict(optimizer=optimizer, schedule="cosine")
-            data = run.cached(
-                measure,
-                **big_common,
-                **extra,
-                lr=lr,
-                init_bias=np.array((0.0,) + (-1.0,) * len(DECAYS)),
-                bias_decay=np.array((0.0, *DECAYS)),
-                rng=seed + offset,
-            )
-            runs.append(big_grouped(data, 1 + len(DECAYS)))
+        runs = [big_grouped(data["decay", j], 1 + len(DECAYS)) for j in range(len(DECAY_RUNS))]
         out["decay"] = {"x": np.array(DECAYS), "runs": DECAY_RUNS, "data": runs}
     return out
 
@@ -484,8 +511,19 @@ def _neuron_key(fig) -> None:
 
 #: Markers of the two bias conditions of the learning-rate sweep.
 MARKERS = ("o", "s")
-#: Colours of the runs of the bias-decay panels, by (optimizer, lr).
-RUN_COLORS = {("lamb", 0.01): "tab:blue", ("lamb", 0.03): "tab:purple", ("adam", 0.003): "tab:green"}
+#: Colours of the runs of the bias-decay panels, by (optimizer, lr, schedule).
+RUN_COLORS = {
+    ("lamb", 0.01, "cosine"): "tab:blue",
+    ("lamb", 0.03, "cosine"): "tab:purple",
+    ("lamb", 0.03, "cosine_periodic"): "tab:red",
+    ("adam", 0.003, "cosine"): "tab:green",
+}
+
+
+def run_label(optimizer: str, lr: float, schedule: str) -> str:
+    """``"LAMB lr 0.03, repeating cosine"``: one run of :data:`DECAY_RUNS` in a key or a table."""
+    name = "LAMB" if optimizer == "lamb" else "Adam"
+    return f"{name} lr {lr:g}" + (", repeating cosine" if schedule == "cosine_periodic" else "")
 
 
 def draw_loss(fig, axes, result: dict) -> dict:
@@ -499,7 +537,7 @@ def draw_loss(fig, axes, result: dict) -> dict:
     means; x: decay x lr, the fraction the bias shrinks per step), zero
     initialization as a band (mean ± sd over its seeds), one colour per run of
     :data:`DECAY_RUNS`. Returns what is drawn:
-    ``{"equal_loss": equal_loss(...), "decay": {(optimizer, lr, key): means}}``.
+    ``{"equal_loss": equal_loss(...), "decay": {(optimizer, lr, schedule, key): means}}``.
     """
     from matplotlib import colormaps
 
@@ -527,16 +565,16 @@ def draw_loss(fig, axes, result: dict) -> dict:
         (axes[1], "clean_loss", "loss (no noise)"),
         (axes[2], "monosemantic_fraction", "monosemantic fraction"),
     ):
-        for (optimizer, lr, _), d in zip(decay_part["runs"], decay_part["data"], strict=True):
+        for (optimizer, lr, schedule, _), d in zip(decay_part["runs"], decay_part["data"], strict=True):
             rate = decays * lr  # the bias shrinks by the factor 1 - rate per step
             zero, neg = d[key][0], d[key][1:]
-            color = RUN_COLORS[(optimizer, lr)]
+            color = RUN_COLORS[(optimizer, lr, schedule)]
             ax.axhspan(zero.mean() - zero.std(), zero.mean() + zero.std(), color=color, alpha=0.15)
             reference_line(ax, float(zero.mean()), color=color)
             for s in range(neg.shape[1]):
                 ax.plot(rate, neg[:, s], "o", color=color, alpha=0.35, ms=3)
             ax.plot(rate, neg.mean(axis=1), "-o", color=color, ms=4)
-            drawn["decay"][(optimizer, lr, key)] = neg.mean(axis=1)
+            drawn["decay"][(optimizer, lr, schedule, key)] = neg.mean(axis=1)
         ax.set_xscale("log")
         plain_log_ticks(ax, "x")
         if key == "clean_loss":  # the failed runs' losses are 10x the others
@@ -578,12 +616,12 @@ def _loss_key(fig, lrs) -> None:
             Line2D(
                 [],
                 [],
-                color=RUN_COLORS[(opt, lr)],
+                color=RUN_COLORS[(opt, lr, schedule)],
                 marker="o",
                 ms=4,
-                label=f"{opt.upper() if opt == 'lamb' else 'Adam'} lr {lr:g}",
+                label=run_label(opt, lr, schedule),
             )
-            for opt, lr, _ in DECAY_RUNS
+            for opt, lr, schedule, _ in DECAY_RUNS
         ),
         Line2D([], [], color="0.5", lw=4, alpha=0.3, label="init 0: mean ± sd"),
     ]
@@ -627,7 +665,8 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
         drawn = draw_loss(fig, axes, result)
         fig.suptitle(
             f"N = {ls['n_features']} features in m = {ls['d']} dims, k = {ls['n_neurons']} neurons, "
-            f"ε = {ls['density']:.3g}, {ls['steps']:,} LAMB steps, {ls['seeds']} seeds per point"
+            f"ε = {ls['density']:.3g}, {ls['steps']:,} steps (repeating cosine: "
+            f"{ls['steps'] if quick else PERIODIC_STEPS:,}), {ls['seeds']} seeds per point"
         )
         _loss_key(fig, result["lr"]["x"])
         facts = {

@@ -24,8 +24,15 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULES = ("constant", "linear", "cosine")
 #: The accepted names, as :func:`packing._validation.check_optimizer_options` takes them.
 CHOICES = {"optimizers": OPTIMIZERS, "schedules": SCHEDULES}
+#: Cosines that repeat every ``t_max`` steps (the monosemanticity trainer's; they need its ``cosine_t_max``):
+#: ``"cosine_periodic"`` is PyTorch's ``CosineAnnealingLR`` stepped past its ``T_max`` (Jermyn et al.
+#: 2022 used it with ``T_max = 512`` over 2^17 steps), ``"cosine_restarts"`` its
+#: ``CosineAnnealingWarmRestarts`` (``T_0 = t_max``, ``T_mult = 1``).
+PERIODIC_SCHEDULES = ("cosine_periodic", "cosine_restarts")
 #: Trainers whose parameters come in named tensors (they pass ``tensors=``) also offer LAMB.
-LAYERWISE_CHOICES = {"optimizers": (*OPTIMIZERS, "lamb"), "schedules": SCHEDULES}
+LAYERWISE_CHOICES = {"optimizers": (*OPTIMIZERS, "lamb"), "schedules": (*SCHEDULES, *PERIODIC_SCHEDULES)}
+#: The paper's ``T_max`` (``CosineAnnealingLR(optimizer, T_max=2**9)`` in its ``model3.py``).
+PAPER_T_MAX = 512
 #: Fewest parameters per thread for a parallel Adam or SGD update (fewer: one thread, no dispatch).
 PARALLEL_ENTRIES = 2**15
 #: LAMB's cap on a tensor's norm in the trust ratio (torch_optimizer.Lamb's ``clamp_value``).
@@ -36,10 +43,23 @@ class TrainingDivergedError(FloatingPointError):
     """A loss or parameter became NaN or infinite during training."""
 
 
-def schedule_factor(schedule: str, t: int, steps: int) -> float:
-    """Multiplier of the base learning rate at step ``t`` (0-based) of ``steps``."""
+def schedule_factor(schedule: str, t: int, steps: int, t_max: int = PAPER_T_MAX) -> float:
+    """Multiplier of the base learning rate at step ``t`` (0-based) of ``steps``.
+
+    ``"cosine"`` falls once over the run, ``(1 + cos(π t / steps)) / 2``. The
+    periodic ones use ``t_max`` instead of ``steps``: ``"cosine_periodic"`` is
+    ``(1 + cos(π t / t_max)) / 2``, falling to 0 at ``t_max`` and rising smoothly
+    back to 1 at ``2 t_max`` (period ``2 t_max``: what PyTorch's
+    ``CosineAnnealingLR`` with ``eta_min = 0`` does when stepped past ``T_max``);
+    ``"cosine_restarts"`` is ``(1 + cos(π (t mod t_max) / t_max)) / 2``, jumping
+    back to 1 every ``t_max`` steps (``CosineAnnealingWarmRestarts``).
+    """
     if schedule == "constant":
         return 1.0
+    if schedule == "cosine_periodic":
+        return 0.5 * (1.0 + math.cos(math.pi * t / t_max))
+    if schedule == "cosine_restarts":
+        return 0.5 * (1.0 + math.cos(math.pi * (t % t_max) / t_max))
     frac = t / steps
     if schedule == "linear":
         return 1.0 - frac
@@ -78,7 +98,9 @@ class Optimizer:
         momentum,
         tensors=None,
         pool=None,
+        t_max=PAPER_T_MAX,
     ):
+        self.t_max = t_max  # the period of the periodic schedules (see schedule_factor)
         self.pool = pool  # a WorkerPool: Adam and SGD update slices of the buffer on its threads
         self.kind, self.lr, self.schedule, self.steps = kind, lr, schedule, steps
         self.wd, self.eps, self.momentum = weight_decay, eps, momentum
@@ -110,11 +132,12 @@ class Optimizer:
             momentum=opts["momentum"],
             tensors=tensors,
             pool=pool,
+            t_max=opts.get("cosine_t_max", PAPER_T_MAX),
         )
 
     def step(self, params: np.ndarray, grad: np.ndarray, t: int) -> None:
         """Apply update number ``t`` (0-based) to ``params`` given ``grad`` (which may be clobbered)."""
-        lr = self.lr * schedule_factor(self.schedule, t, self.steps)
+        lr = self.lr * schedule_factor(self.schedule, t, self.steps, self.t_max)
         if self.kind == "lamb":
             self._lamb(params, grad, lr)
             return

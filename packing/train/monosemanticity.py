@@ -361,6 +361,7 @@ def train_monosemanticity_model(
     lr=3e-3,
     optimizer="lamb",
     schedule="cosine",
+    cosine_t_max=512,
     weight_decay=0.0,
     betas=(0.9, 0.999),
     eps=1e-6,
@@ -434,11 +435,18 @@ def train_monosemanticity_model(
     optimizer : {"lamb", "adam", "adamw", "sgd"}
         Default LAMB as ``torch_optimizer.Lamb`` (the paper's), see
         :class:`packing.train._optim.Optimizer`; its tensors are ``W1``, ``b``, ``W2``.
-    schedule : {"cosine", "constant", "linear"}
+    schedule : {"cosine", "constant", "linear", "cosine_periodic", "cosine_restarts"}
         ``"cosine"``: ``lr (1 + cos(π t / steps)) / 2``, one annealing over the run.
-        The paper's code used PyTorch's ``CosineAnnealingLR`` with ``T_max = 512``
-        steps, which over its 2^17 steps is a cosine of period 1024 steps
-        repeated 128 times; here the rate falls once.
+        ``"cosine_periodic"``: the paper's, ``lr (1 + cos(π t / T)) / 2`` with ``T =
+        cosine_t_max``: its code steps PyTorch's ``CosineAnnealingLR(T_max=512,
+        eta_min=0)`` on every update, and past ``T_max`` that keeps following the
+        cosine, so the rate falls to 0 at step 512, climbs smoothly back to ``lr``
+        at 1024 and repeats (128 periods over its 2^17 steps; not a warm restart).
+        ``"cosine_restarts"``: ``lr (1 + cos(π (t mod T) / T)) / 2``, jumping back to
+        ``lr`` every ``T`` steps (PyTorch's ``CosineAnnealingWarmRestarts(T_0=T)``).
+        The bias decay uses the base ``lr`` whatever the schedule (as the paper's code).
+    cosine_t_max : int, default 512
+        ``T`` of the periodic schedules (the paper's ``T_max``); recorded, unused by the others.
     weight_decay, betas, momentum
         Optimizer constants (LAMB: ``weight_decay`` joins the update direction).
     eps : float
@@ -525,6 +533,7 @@ def train_monosemanticity_model(
         **check_optimizer_options(
             optimizer, schedule, lr, weight_decay, betas, eps, momentum, steps, **LAYERWISE_CHOICES
         ),
+        cosine_t_max=check_int(cosine_t_max, "cosine_t_max", minimum=1),
         batch_size=batch_size,
         eval_batch_size=(
             max(4 * batch_size, 8192)
