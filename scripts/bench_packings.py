@@ -455,7 +455,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--harvest", default=None, metavar="CACHE",
                         help="with --build-yardstick: merge the finished cells of a cut-short run's --cache")
     parser.add_argument("--cache", default=None,
-                        help="--workers > 1: keep the cells in this folder (resumable; default: temporary)")
+                        help="run through packing.sweep, cells kept in this folder (resumable; --harvest)")
     parser.add_argument("--rescore", default=None, metavar="OUT",
                         help="score the rows of an earlier --out file against the current yardstick/records")
     parser.add_argument("--workers", type=int, default=1,
@@ -495,7 +495,7 @@ def main(argv=None) -> dict:
         return {"harvested": sorted(found), "yardstick_improved": better}
     load_before = os.getloadavg()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in load_before)}", flush=True)
-    ours = run_sweep(cells, args) if args.workers > 1 else {}
+    ours = run_sweep(cells, args) if args.workers > 1 or args.cache else {}
     baseline = Baseline(args.baseline) if args.baseline else None
     what = "yardstick" if args.sample else "record"
     head = f"{'d':>3} {'n':>4} {what:>14} {'ours':>14} {'lower bound':>14} {'ours-' + what:>12} {'sec':>6}"
