@@ -505,12 +505,17 @@ def optimize_packing(
         Finish ``p = inf`` starts with the LP polish (:func:`polish_coherence`).
         After the first three restarts only starts whose smooth result is within
         twice the largest polish gain seen of the incumbent are polished.
-    hop : float in [0, 1], default 0.5
+    hop : float in [0, 1] or None, default 0.5
         Probability that a restart starts from a random kick of the best packing
         so far instead of a fresh random packing (basin hopping; Gaussian kick of
         size log-uniform in ``[0.003, 0.3]``, a quarter of the time with 1–3 lines
         redrawn, then the smooth descent from a random schedule like a fresh
         start's, whose soft first stages move the kicked packing to a nearby basin).
+        ``None``: a portfolio of three kinds of start, fresh, kick and sharp kick
+        (size in ``[3e-4, 0.01]``, descended from the sharp smoothing ``q = 256``),
+        each drawn with probability 0.1 plus 0.7 times its share of the kinds'
+        success rates so far (starts that beat the incumbent); it depends on the
+        outcomes only, never on the clock, so ``rng`` and ``restarts`` fix the result.
     tol : float, default 1e-12
         Stop as soon as the objective is within ``tol`` of the certified lower bound,
         relatively: ``objective <= lower_bound * (1 + tol)`` (compared in logarithms,
