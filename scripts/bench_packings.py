@@ -282,11 +282,19 @@ def _run_here(n: int, d: int, args) -> dict:
     """Best of ``args.seeds`` runs of one cell in this process."""
     lower_bound(n, d, lp=True)  # cached: the bound's first solve is not part of the budget
     t = time.perf_counter()
-    runs = [optimize_packing(n, d, rng=args.seed + k, budget=args.budget, clock=args.clock)
+    runs = [optimize_packing(n, d, rng=args.seed + k, budget=args.budget, clock=args.clock, **_hop(args))
             for k in range(args.seeds)]
     res = min(runs, key=lambda r: r.coherence)
     return {"coherence": res.coherence, "restarts": res.restarts, "stopping_reason": res.stopping_reason,
             "W": res.W, "seconds": time.perf_counter() - t}
+
+
+def _hop(args) -> dict:
+    """Return the ``hop=`` keyword of our runs: ``{}`` (the default) unless ``--hop`` was given."""
+    hop = getattr(args, "hop", None)
+    if hop is None:
+        return {}
+    return {"hop": None if hop == "portfolio" else float(hop)}
 
 
 def harvest(cache) -> dict:
@@ -321,7 +329,8 @@ def run_sweep(cells: list, args) -> dict:
 
     from packing.sweep import load_cell, sweep
 
-    grid = [{"n": c["n"], "d": c["d"], "budget": args.budget, "clock": args.clock} for c in cells]
+    grid = [{"n": c["n"], "d": c["d"], "budget": args.budget, "clock": args.clock, **_hop(args)}
+            for c in cells]
     out = {}
     folder = (contextlib.nullcontext(args.cache) if args.cache
               else tempfile.TemporaryDirectory(prefix="bench_packings_"))
@@ -458,6 +467,8 @@ def main(argv=None) -> dict:
                         help="run through packing.sweep, cells kept in this folder (resumable; --harvest)")
     parser.add_argument("--rescore", default=None, metavar="OUT",
                         help="score the rows of an earlier --out file against the current yardstick/records")
+    parser.add_argument("--hop", default=None,
+                        help="hop= of our runs: a probability, or 'portfolio' for hop=None")
     parser.add_argument("--workers", type=int, default=1,
                         help="processes for our runs (through packing.sweep; default 1: in this process)")
     args = parser.parse_args(argv)
