@@ -25,6 +25,9 @@ budget and clock), from ``git archive REV packing`` in a temporary folder and on
 worker subprocess; the summary then gives both fractions. A revision whose
 ``optimize_packing`` has no ``clock=`` (before the process clock) gets it by
 running its search with ``time.perf_counter`` read as ``time.process_time``.
+``--hop P`` runs ours with ``hop=P`` (``--hop portfolio``: ``hop=None``, the portfolio of
+fresh starts, kicks and sharp kicks), so one invocation with ``--baseline main`` compares
+the two ways of spending the budget on the same cells, seeds and clock.
 ``--best-of-both`` scores cells without a record against the better of the two
 results (a yardstick for cells beyond every table, not a record).
 
