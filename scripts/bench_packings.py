@@ -187,13 +187,18 @@ def draw_unseen_sample(per_dim: int = 4, dims=range(3, 9), max_n: int = 60, seed
     return cells
 
 
-def _git_commit() -> str:
-    """Return the checkout's commit as build_table.py records it (one definition of a row's provenance)."""
+def _build_table():
+    """Return the module ``build_table`` beside this script (one definition of a row's provenance)."""
     if str(Path(__file__).resolve().parent) not in sys.path:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from build_table import _git_commit as commit
+    import build_table
 
-    return commit()
+    return build_table
+
+
+def _git_commit() -> str:
+    """Return the checkout's commit as build_table.py records it."""
+    return _build_table()._git_commit()
 
 
 def read_yardstick(path=SAMPLE_FILE) -> dict:
@@ -304,20 +309,10 @@ def harvest(cache) -> dict:
     """Return the best finished cell per ``(d, n)`` of a sweep cache of optimizer runs, with its settings.
 
     A yardstick run cut short (Ctrl-C, a kill, the end of a session) keeps what it
-    finished: ``--harvest DIR`` merges those cells.
+    finished: ``--harvest DIR`` merges those cells (read by ``build_table.best_cached_runs``).
     """
-    from packing.sweep import load_cell
-
-    out = {}
-    for path in sorted(Path(cache).rglob("*.npz")):
-        cell = load_cell(path)
-        res, cfg = cell.result, cell.config
-        key = (int(cfg["d"]), int(cfg["n"]))
-        if key in out and out[key]["coherence"] <= res.coherence:
-            continue
-        out[key] = {"coherence": res.coherence, "W": res.W, "budget": cfg["budget"], "clock": cfg["clock"],
-                    "seed": cell.seed, "source": "optimize_packing (harvested from a sweep cache)"}
-    return out
+    return {key: {**run_, "source": "optimize_packing (harvested from a sweep cache)"}
+            for key, run_ in _build_table().best_cached_runs(cache).items()}
 
 
 def run_sweep(cells: list, args) -> dict:
