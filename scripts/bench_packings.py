@@ -25,8 +25,8 @@ budget and clock), from ``git archive REV packing`` in a temporary folder and on
 worker subprocess; the summary then gives both fractions. A revision whose
 ``optimize_packing`` has no ``clock=`` (before the process clock) gets it by
 running its search with ``time.perf_counter`` read as ``time.process_time``.
-``--hop P`` runs ours with ``hop=P`` (``--hop portfolio``: ``hop=None``, the portfolio of
-fresh starts, kicks and sharp kicks), so one invocation with ``--baseline main`` compares
+``--hop P`` runs ours with ``hop=P`` (``--hop portfolio``: the portfolio of fresh
+starts, kicks and sharp kicks), so one invocation with ``--baseline main`` compares
 the two ways of spending the budget on the same cells, seeds and clock.
 ``--best-of-both`` scores cells without a record against the better of the two
 results (a yardstick for cells beyond every table, not a record).
@@ -302,7 +302,7 @@ def _hop(args) -> dict:
     hop = getattr(args, "hop", None)
     if hop is None:
         return {}
-    return {"hop": None if hop == "portfolio" else float(hop)}
+    return {"hop": hop if hop == "portfolio" else float(hop)}
 
 
 def harvest(cache) -> dict:
@@ -466,7 +466,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--rescore", default=None, metavar="OUT",
                         help="score the rows of an earlier --out file against the current yardstick/records")
     parser.add_argument("--hop", default=None,
-                        help="hop= of our runs: a probability, or 'portfolio' for hop=None")
+                        help="hop= of our runs: a probability, or 'portfolio'")
     parser.add_argument("--workers", type=int, default=1,
                         help="processes for our runs (through packing.sweep; default 1: in this process)")
     args = parser.parse_args(argv)

@@ -449,14 +449,14 @@ def test_same_seed_and_restarts_same_packing_in_any_process():
 
 
 def test_portfolio_draws_each_kind_of_start_by_its_success_rate():
-    # hop=None: fresh starts, kicks and sharp kicks each get 0.1 plus 0.7 times their share of the
+    # hop="portfolio": fresh starts, kicks and sharp kicks each get 0.1 plus 0.7 times their share of the
     # success rates (one success and one failure of prior each); a float hop keeps the old two kinds
     state = driver._Search()
     assert state.start_probabilities(0.3) == {"kick": 0.3, "fresh": 0.7, "sharp": 0.0}
-    assert all(math.isclose(v, 1 / 3) for v in state.start_probabilities(None).values())
+    assert all(math.isclose(v, 1 / 3) for v in state.start_probabilities("portfolio").values())
     state.tried.update(kick=8, fresh=8, sharp=8)
     state.won.update(kick=4, fresh=0, sharp=0)
-    probs = state.start_probabilities(None)  # rates 5/10, 1/10, 1/10
+    probs = state.start_probabilities("portfolio")  # rates 5/10, 1/10, 1/10
     assert math.isclose(probs["kick"], 0.1 + 0.7 * 5 / 7) and math.isclose(probs["fresh"], 0.1 + 0.7 / 7)
     assert math.isclose(sum(probs.values()), 1.0)
 
@@ -471,7 +471,7 @@ def test_portfolio_counts_starts_by_kind_and_is_reproducible(monkeypatch):
         return out
 
     monkeypatch.setattr(driver, "_next_start", spy)
-    a = optimize_packing(12, 3, rng=3, restarts=12, hop=None, structured=False)
+    a = optimize_packing(12, 3, rng=3, restarts=12, hop="portfolio", structured=False)
     kinds = [k for k, _, _, _ in seen]
     assert kinds[0] == "fresh" and set(kinds) <= {"fresh", "kick", "sharp"} and len(set(kinds)) >= 2
     # sharp kicks descend from the sharp smoothing, the others from a random schedule
@@ -481,5 +481,5 @@ def test_portfolio_counts_starts_by_kind_and_is_reproducible(monkeypatch):
         assert tried == {k: kinds[:i].count(k) for k in driver._KINDS}
         assert all(0 <= won[k] <= tried[k] for k in tried)
     monkeypatch.setattr(driver, "_next_start", original)
-    b = optimize_packing(12, 3, rng=3, restarts=12, hop=None, structured=False)
+    b = optimize_packing(12, 3, rng=3, restarts=12, hop="portfolio", structured=False)
     assert np.array_equal(a.W, b.W) and a.history == b.history

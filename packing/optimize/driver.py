@@ -56,10 +56,11 @@ _CLOCKS = {"wall": time.perf_counter, "process": time.process_time}
 _KICK_RANGE = (-2.5, -0.5)
 #: Fraction of basin-hopping starts that also redraw 1-3 random lines.
 _REDRAW = 0.25
-#: ``hop=None`` (a portfolio): each later start is a fresh random packing, a kick, or a sharp kick (a
+#: ``hop="portfolio"``: each later start is a fresh random packing, a kick, or a sharp kick (a
 #: small kick descended from the sharp smoothing ``_SEED_Q``: cheap, it stays near the incumbent's
 #: basin) with probability proportional to that kind's success rate so far (starts that beat the
 #: incumbent, one success and one failure of prior each), every kind kept at least this share.
+PORTFOLIO = "portfolio"
 _KINDS = ("kick", "fresh", "sharp")  # in this order a draw u < hop is a kick, as with a float hop
 _MIN_SHARE = 0.1
 #: log10 range of the sharp kick's size.
@@ -155,7 +156,7 @@ class _Settings:
     method: str
     max_iter: int
     polish: bool
-    hop: float | None
+    hop: float | str
     tol: float
     verbose: bool
     structured: bool
@@ -182,7 +183,7 @@ def _validate(
         budget=budget,
         restarts=restarts,
         max_iter=check_int(max_iter, "max_iter", minimum=1),
-        hop=None if hop is None else check_float(hop, "hop", minimum=0.0, maximum=1.0),
+        hop=_check_hop(hop),
         tol=check_float(tol, "tol", minimum=0.0),
         method=check_choice(method, "method", _METHODS),
         polish=check_bool(polish, "polish"),
@@ -190,6 +191,15 @@ def _validate(
         structured=check_bool(structured, "structured"),
         clock=check_choice(clock, "clock", tuple(_CLOCKS)),
     )
+
+
+def _check_hop(hop) -> float | str:
+    """Return ``hop`` validated: a probability in ``[0, 1]``, or the string ``"portfolio"``."""
+    if isinstance(hop, str):
+        if hop != PORTFOLIO:
+            raise TypeError(f"hop must be a real number in [0, 1] or {PORTFOLIO!r}; got str {hop!r}.")
+        return hop
+    return check_float(hop, "hop", minimum=0.0, maximum=1.0)
 
 
 def _validate_seeds(seeds) -> list[np.ndarray]:
@@ -246,13 +256,13 @@ class _Search:
     best_key: float = math.inf  # log of best_obj, which orders packings even where best_obj underflows
     k: int = 0  # starts completed in this call
     max_gain: float = 0.0  # the largest objective drop the polish has achieved
-    # starts of each kind ("kick", "fresh") tried and won (beat the incumbent) in this call: hop=None
+    # starts of each kind (_KINDS) tried and won (beat the incumbent) in this call, for hop="portfolio"
     tried: dict = field(default_factory=lambda: dict.fromkeys(_KINDS, 0))
     won: dict = field(default_factory=lambda: dict.fromkeys(_KINDS, 0))
 
-    def start_probabilities(self, hop: float | None) -> dict:
-        """Probability of each kind of start: ``hop`` for a kick, or the portfolio's (``hop=None``)."""
-        if hop is not None:
+    def start_probabilities(self, hop: float | str) -> dict:
+        """Probability of each kind of start: ``hop`` for a kick, or the portfolio's (``hop="portfolio"``)."""
+        if hop != PORTFOLIO:
             return {"kick": hop, "fresh": 1.0 - hop, "sharp": 0.0}
         rate = {k: (self.won[k] + 1.0) / (self.tried[k] + 2.0) for k in _KINDS}
         total = sum(rate.values())
@@ -307,7 +317,7 @@ def _next_start(queue: list, state: _Search, cfg: _Settings, rng) -> tuple[np.nd
     The queued starts come first (``init``, seeds, structured starts; kind ``"queued"``);
     then a kick of the incumbent (``"kick"``) with probability ``hop``, else a fresh random
     packing (``"fresh"``); both descend from a random schedule (see ``_SEED_Q``). With
-    ``hop=None`` a third kind, a small kick descended from a sharp smoothing (``"sharp"``),
+    ``hop="portfolio"`` a third kind, a small kick descended from a sharp smoothing (``"sharp"``),
     joins them, each drawn with the probability of :meth:`_Search.start_probabilities`.
     """
     if queue:
@@ -434,7 +444,7 @@ def optimize_packing(
     method: str = "smooth",
     max_iter: int = 300,
     polish: bool = True,
-    hop: float = 0.5,
+    hop: float | str = 0.5,
     tol: float = 1e-12,
     verbose: bool = False,
     progress="auto",
@@ -505,13 +515,13 @@ def optimize_packing(
         Finish ``p = inf`` starts with the LP polish (:func:`polish_coherence`).
         After the first three restarts only starts whose smooth result is within
         twice the largest polish gain seen of the incumbent are polished.
-    hop : float in [0, 1] or None, default 0.5
+    hop : float in [0, 1] or "portfolio", default 0.5
         Probability that a restart starts from a random kick of the best packing
         so far instead of a fresh random packing (basin hopping; Gaussian kick of
         size log-uniform in ``[0.003, 0.3]``, a quarter of the time with 1–3 lines
         redrawn, then the smooth descent from a random schedule like a fresh
         start's, whose soft first stages move the kicked packing to a nearby basin).
-        ``None``: a portfolio of three kinds of start, fresh, kick and sharp kick
+        ``"portfolio"``: three kinds of start, fresh, kick and sharp kick
         (size in ``[3e-4, 0.01]``, descended from the sharp smoothing ``q = 256``),
         each drawn with probability 0.1 plus 0.7 times its share of the kinds'
         success rates so far (starts that beat the incumbent); it depends on the
