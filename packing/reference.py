@@ -10,8 +10,8 @@ of the toolkit that compares with a record reads it through
 ``packing/data/our_table.csv`` and ``our_packings.npz`` are the toolkit's own
 table: the best packing this toolkit has found for every cell it has run
 (``scripts/build_table.py`` covers ``d = 3..8``, ``n <= 100``; the shipped table
-holds ``n = 2..19`` in every ``d = 3..8``, and 35 lines
-in ``R^5``: :func:`best_found_table` lists them), each certified
+holds ``n = 2..19`` in every ``d = 3..8``, 35 lines
+in ``R^5`` and 8 cells of longer runs beyond ``n = 19``: :func:`best_found_table` lists them), each certified
 (:func:`packing.certify_packing`) with the certified lower bound beside it and
 its provenance. :func:`best_found` and :func:`best_found_table` read it;
 :func:`best_known` keeps answering with the public table only.

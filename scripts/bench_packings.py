@@ -25,6 +25,9 @@ budget and clock), from ``git archive REV packing`` in a temporary folder and on
 worker subprocess; the summary then gives both fractions. A revision whose
 ``optimize_packing`` has no ``clock=`` (before the process clock) gets it by
 running its search with ``time.perf_counter`` read as ``time.process_time``.
+``--hop P`` runs ours with ``hop=P`` (``--hop portfolio``: the portfolio of fresh
+starts, kicks and sharp kicks), so one invocation with ``--baseline main`` compares
+the two ways of spending the budget on the same cells, seeds and clock.
 ``--best-of-both`` scores cells without a record against the better of the two
 results (a yardstick for cells beyond every table, not a record).
 
@@ -184,13 +187,18 @@ def draw_unseen_sample(per_dim: int = 4, dims=range(3, 9), max_n: int = 60, seed
     return cells
 
 
-def _git_commit() -> str:
-    """Return the checkout's commit as build_table.py records it (one definition of a row's provenance)."""
+def _build_table():
+    """Return the module ``build_table`` beside this script (one definition of a row's provenance)."""
     if str(Path(__file__).resolve().parent) not in sys.path:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from build_table import _git_commit as commit
+    import build_table
 
-    return commit()
+    return build_table
+
+
+def _git_commit() -> str:
+    """Return the checkout's commit as build_table.py records it."""
+    return _build_table()._git_commit()
 
 
 def read_yardstick(path=SAMPLE_FILE) -> dict:
@@ -282,31 +290,29 @@ def _run_here(n: int, d: int, args) -> dict:
     """Best of ``args.seeds`` runs of one cell in this process."""
     lower_bound(n, d, lp=True)  # cached: the bound's first solve is not part of the budget
     t = time.perf_counter()
-    runs = [optimize_packing(n, d, rng=args.seed + k, budget=args.budget, clock=args.clock)
+    runs = [optimize_packing(n, d, rng=args.seed + k, budget=args.budget, clock=args.clock, **_hop(args))
             for k in range(args.seeds)]
     res = min(runs, key=lambda r: r.coherence)
     return {"coherence": res.coherence, "restarts": res.restarts, "stopping_reason": res.stopping_reason,
             "W": res.W, "seconds": time.perf_counter() - t}
 
 
+def _hop(args) -> dict:
+    """Return the ``hop=`` keyword of our runs: ``{}`` (the default) unless ``--hop`` was given."""
+    hop = getattr(args, "hop", None)
+    if hop is None:
+        return {}
+    return {"hop": hop if hop == "portfolio" else float(hop)}
+
+
 def harvest(cache) -> dict:
     """Return the best finished cell per ``(d, n)`` of a sweep cache of optimizer runs, with its settings.
 
     A yardstick run cut short (Ctrl-C, a kill, the end of a session) keeps what it
-    finished: ``--harvest DIR`` merges those cells.
+    finished: ``--harvest DIR`` merges those cells (read by ``build_table.best_cached_runs``).
     """
-    from packing.sweep import load_cell
-
-    out = {}
-    for path in sorted(Path(cache).rglob("*.npz")):
-        cell = load_cell(path)
-        res, cfg = cell.result, cell.config
-        key = (int(cfg["d"]), int(cfg["n"]))
-        if key in out and out[key]["coherence"] <= res.coherence:
-            continue
-        out[key] = {"coherence": res.coherence, "W": res.W, "budget": cfg["budget"], "clock": cfg["clock"],
-                    "seed": cell.seed, "source": "optimize_packing (harvested from a sweep cache)"}
-    return out
+    return {key: {**run_, "source": "optimize_packing (harvested from a sweep cache)"}
+            for key, run_ in _build_table().best_cached_runs(cache).items()}
 
 
 def run_sweep(cells: list, args) -> dict:
@@ -321,7 +327,8 @@ def run_sweep(cells: list, args) -> dict:
 
     from packing.sweep import load_cell, sweep
 
-    grid = [{"n": c["n"], "d": c["d"], "budget": args.budget, "clock": args.clock} for c in cells]
+    grid = [{"n": c["n"], "d": c["d"], "budget": args.budget, "clock": args.clock, **_hop(args)}
+            for c in cells]
     out = {}
     folder = (contextlib.nullcontext(args.cache) if args.cache
               else tempfile.TemporaryDirectory(prefix="bench_packings_"))
@@ -455,9 +462,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--harvest", default=None, metavar="CACHE",
                         help="with --build-yardstick: merge the finished cells of a cut-short run's --cache")
     parser.add_argument("--cache", default=None,
-                        help="--workers > 1: keep the cells in this folder (resumable; default: temporary)")
+                        help="run through packing.sweep, cells kept in this folder (resumable; --harvest)")
     parser.add_argument("--rescore", default=None, metavar="OUT",
                         help="score the rows of an earlier --out file against the current yardstick/records")
+    parser.add_argument("--hop", default=None,
+                        help="hop= of our runs: a probability, or 'portfolio'")
     parser.add_argument("--workers", type=int, default=1,
                         help="processes for our runs (through packing.sweep; default 1: in this process)")
     args = parser.parse_args(argv)
@@ -495,7 +504,7 @@ def main(argv=None) -> dict:
         return {"harvested": sorted(found), "yardstick_improved": better}
     load_before = os.getloadavg()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in load_before)}", flush=True)
-    ours = run_sweep(cells, args) if args.workers > 1 else {}
+    ours = run_sweep(cells, args) if args.workers > 1 or args.cache else {}
     baseline = Baseline(args.baseline) if args.baseline else None
     what = "yardstick" if args.sample else "record"
     head = f"{'d':>3} {'n':>4} {what:>14} {'ours':>14} {'lower bound':>14} {'ours-' + what:>12} {'sec':>6}"

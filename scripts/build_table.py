@@ -37,6 +37,9 @@ recomputing it. Usage::
         --source "optimize_packing(35, 5, rng=0, budget=20)"
     python scripts/build_table.py collect --work results/table_run
 
+``harvest --cache DIR`` offers the best packing per cell of a sweep cache of optimizer
+runs (e.g. the yardstick runs of ``bench_packings.py --sample --build-yardstick --cache DIR``),
+with their budget, clock, seed and restarts as provenance.
 ``add`` offers a packing found elsewhere (a CSV or ``.npy`` of shape ``(n, d)``) to the
 table: it becomes the cell's best if its certified coherence is better.
 """
@@ -249,6 +252,46 @@ def add(args) -> dict:
     return {"stored": stored}
 
 
+def best_cached_runs(cache) -> dict:
+    """Return the best finished ``optimize_packing`` cell per ``(d, n)`` of a sweep cache, with its settings.
+
+    Each value holds ``W``, ``coherence``, ``restarts``, ``budget``, ``clock``, ``seed`` and
+    ``date`` (the cell file's modification time): what a long run through
+    :func:`packing.sweep` (``bench_packings.py --cache``) found, also when it was cut short.
+    """
+    from packing.sweep import load_cell
+
+    out = {}
+    for path in sorted(Path(cache).rglob("*.npz")):
+        cell = load_cell(path)
+        if cell.task != "optimize_packing":
+            continue
+        res, cfg = cell.result, cell.config
+        key = (int(cfg["d"]), int(cfg["n"]))
+        if key in out and out[key]["coherence"] <= res.coherence:
+            continue
+        date = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.UTC)
+        out[key] = {"W": np.asarray(res.W, dtype=np.float64), "coherence": res.coherence,
+                    "restarts": res.restarts, "budget": cfg["budget"], "clock": cfg["clock"],
+                    "seed": cell.seed, "date": date.isoformat(timespec="seconds")}
+    return out
+
+
+def harvest(args) -> dict:
+    """Offer the best packing per cell of a sweep cache of optimizer runs to the table, with provenance."""
+    work = Path(args.work)
+    (work / "best").mkdir(parents=True, exist_ok=True)
+    stored = []
+    for (d, n), run_ in sorted(best_cached_runs(args.cache).items()):
+        meta = {"source": args.source, "budget": run_["budget"], "clock": run_["clock"], "seed": run_["seed"],
+                "pass": args.pass_name, "restarts": run_["restarts"], "seeded_by": "-", "commit": args.commit,
+                "date": run_["date"]}
+        if n >= 2 and offer(work, run_["W"], meta):
+            stored.append((d, n))
+    print(f"harvested {args.cache}: {len(stored)} cells stored as the best: {stored}")
+    return {"stored": stored}
+
+
 def import_package(args) -> dict:
     """Offer every packing of the shipped table (:func:`packing.best_found_table`) to the work directory.
 
@@ -335,6 +378,12 @@ def main(argv=None) -> dict:
     p_add.add_argument("--work", default=str(ROOT / "results" / "table_run"))
     p_add.add_argument("--packing", required=True, help="CSV (comma-separated) or .npy, shape (n, d)")
     p_add.add_argument("--source", required=True, help="where the packing comes from (kept as provenance)")
+    p_har = sub.add_parser("harvest", help="offer the best packings of a sweep cache of optimizer runs")
+    p_har.add_argument("--work", default=str(ROOT / "results" / "table_run"))
+    p_har.add_argument("--cache", required=True, help="the sweep cache (e.g. bench_packings.py --cache DIR)")
+    p_har.add_argument("--source", default="optimize_packing", help="provenance: where the runs come from")
+    p_har.add_argument("--pass", dest="pass_name", default="harvest", help="provenance: the pass name")
+    p_har.add_argument("--commit", default="unknown", help="provenance: the commit the runs used")
     p_col = sub.add_parser("collect", help="write packing/data/our_table.csv and our_packings.npz")
     p_col.add_argument("--work", default=str(ROOT / "results" / "table_run"))
     p_col.add_argument("--data", default=str(DATA))
@@ -349,6 +398,8 @@ def main(argv=None) -> dict:
         return import_package(args)
     if args.command == "add":
         return add(args)
+    if args.command == "harvest":
+        return harvest(args)
     return collect(args)
 
 

@@ -28,7 +28,7 @@ CASES = [
     *substitute(optimize_packing, (5, 3), {}, "budget", NOT_NONE + [(0.0, ValueError)]),
     *substitute(optimize_packing, (5, 3), {}, "restarts", [v for v in INTS if v[0] is not None]),
     *substitute(optimize_packing, (5, 3), {}, "max_iter", INTS),
-    *substitute(optimize_packing, (5, 3), {}, "hop", TOLERANCES + [(1.5, ValueError)]),
+    *substitute(optimize_packing, (5, 3), {}, "hop", TOLERANCES + [(1.5, ValueError), ("auto", TypeError)]),
     *substitute(optimize_packing, (5, 3), {}, "tol", TOLERANCES),
     *substitute(optimize_packing, (5, 3), {}, "method", CHOICES),
     *substitute(optimize_packing, (5, 3), {}, "polish", BOOLS),

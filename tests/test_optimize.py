@@ -446,3 +446,40 @@ def test_same_seed_and_restarts_same_packing_in_any_process():
         table = sweep("optimize_packing", grid, seeds=[7], cache_dir=cache, n_jobs=2, progress=False)
         cell = load_cell(table["path"][0]).result
     assert np.array_equal(cell.W, a.W) and cell.history == a.history
+
+
+def test_portfolio_draws_each_kind_of_start_by_its_success_rate():
+    # hop="portfolio": fresh starts, kicks and sharp kicks each get 0.1 plus 0.7 times their share of the
+    # success rates (one success and one failure of prior each); a float hop keeps the old two kinds
+    state = driver._Search()
+    assert state.start_probabilities(0.3) == {"kick": 0.3, "fresh": 0.7, "sharp": 0.0}
+    assert all(math.isclose(v, 1 / 3) for v in state.start_probabilities("portfolio").values())
+    state.tried.update(kick=8, fresh=8, sharp=8)
+    state.won.update(kick=4, fresh=0, sharp=0)
+    probs = state.start_probabilities("portfolio")  # rates 5/10, 1/10, 1/10
+    assert math.isclose(probs["kick"], 0.1 + 0.7 * 5 / 7) and math.isclose(probs["fresh"], 0.1 + 0.7 / 7)
+    assert math.isclose(sum(probs.values()), 1.0)
+
+
+def test_portfolio_counts_starts_by_kind_and_is_reproducible(monkeypatch):
+    seen = []
+    original = driver._next_start
+
+    def spy(queue, state, cfg, rng):
+        out = original(queue, state, cfg, rng)
+        seen.append((out[2], out[1], dict(state.tried), dict(state.won)))
+        return out
+
+    monkeypatch.setattr(driver, "_next_start", spy)
+    a = optimize_packing(12, 3, rng=3, restarts=12, hop="portfolio", structured=False)
+    kinds = [k for k, _, _, _ in seen]
+    assert kinds[0] == "fresh" and set(kinds) <= {"fresh", "kick", "sharp"} and len(set(kinds)) >= 2
+    # sharp kicks descend from the sharp smoothing, the others from a random schedule
+    assert all((q0 == driver._SEED_Q) == (k == "sharp") for k, q0, _, _ in seen)
+    # before each start the counts hold exactly the earlier starts of each kind
+    for i, (_, _, tried, won) in enumerate(seen):
+        assert tried == {k: kinds[:i].count(k) for k in driver._KINDS}
+        assert all(0 <= won[k] <= tried[k] for k in tried)
+    monkeypatch.setattr(driver, "_next_start", original)
+    b = optimize_packing(12, 3, rng=3, restarts=12, hop="portfolio", structured=False)
+    assert np.array_equal(a.W, b.W) and a.history == b.history

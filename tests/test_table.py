@@ -74,6 +74,27 @@ def test_add_keeps_only_better_packings(tmp_path):
     assert abs(np.abs(brute_force_cosines(W)).max() - 1 / math.sqrt(5)) < 1e-15
 
 
+def test_harvest_offers_the_best_run_per_cell_of_a_sweep_cache(tmp_path):
+    from packing.sweep import sweep
+
+    bt = load("build_table")
+    cache, work = tmp_path / "cache", tmp_path / "work"
+    table = sweep("optimize_packing", {"n": [7], "d": [3], "restarts": [1], "budget": [5.0],
+                                       "clock": ["process"]}, seeds=[0, 1], cache_dir=cache, n_jobs=1,
+                  progress=False)
+    best = table.sort_values("coherence").iloc[0]
+    out = bt.main(["harvest", "--work", str(work), "--cache", str(cache), "--source", "long runs",
+                   "--commit", "abc123"])
+    assert out["stored"] == [(3, 7)]
+    W, info = bt.best_packing(work, 7, 3)
+    # the best of the two seeds, with the run's settings as provenance
+    assert abs(np.abs(brute_force_cosines(W)).max() - best["coherence"]) < 1e-12
+    assert info["source"] == "long runs" and info["commit"] == "abc123" and info["pass"] == "harvest"
+    assert int(info["seed"]) == int(best["seed"]) and float(info["budget"]) == 5.0 and info["date"]
+    # offered again: not better, nothing stored
+    assert bt.main(["harvest", "--work", str(work), "--cache", str(cache)])["stored"] == []
+
+
 def test_run_cell_uses_neighbour_seeds():
     bt = load("build_table")
     W14 = bt.run_cell(14, 3, budget=0.3, seed=0)["W"]

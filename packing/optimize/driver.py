@@ -56,6 +56,17 @@ _CLOCKS = {"wall": time.perf_counter, "process": time.process_time}
 _KICK_RANGE = (-2.5, -0.5)
 #: Fraction of basin-hopping starts that also redraw 1-3 random lines.
 _REDRAW = 0.25
+#: ``hop="portfolio"``: each later start is a fresh random packing, a kick, or a sharp kick (a
+#: small kick descended from the sharp smoothing ``_SEED_Q``: cheap, it stays near the incumbent's
+#: basin) with probability proportional to that kind's success rate so far (starts that beat the
+#: incumbent, one success and one failure of prior each), every kind kept at least this share.
+PORTFOLIO = "portfolio"
+_KINDS = ("kick", "fresh", "sharp")  # in this order a draw u < hop is a kick, as with a float hop
+_MIN_SHARE = 0.1
+#: log10 range of the sharp kick's size.
+_SHARP_KICK_RANGE = (-3.5, -2.0)
+#: A start wins when it lowers the log of the incumbent's objective by more than this.
+_WIN = 1e-9
 #: Restarts polished unconditionally before the polish is kept for promising starts only.
 _ALWAYS_POLISH = 3
 #: Seeds and structured starts begin their smooth max at this q (sharp: they are near a good packing).
@@ -145,7 +156,7 @@ class _Settings:
     method: str
     max_iter: int
     polish: bool
-    hop: float
+    hop: float | str
     tol: float
     verbose: bool
     structured: bool
@@ -172,7 +183,7 @@ def _validate(
         budget=budget,
         restarts=restarts,
         max_iter=check_int(max_iter, "max_iter", minimum=1),
-        hop=check_float(hop, "hop", minimum=0.0, maximum=1.0),
+        hop=_check_hop(hop),
         tol=check_float(tol, "tol", minimum=0.0),
         method=check_choice(method, "method", _METHODS),
         polish=check_bool(polish, "polish"),
@@ -180,6 +191,15 @@ def _validate(
         structured=check_bool(structured, "structured"),
         clock=check_choice(clock, "clock", tuple(_CLOCKS)),
     )
+
+
+def _check_hop(hop) -> float | str:
+    """Return ``hop`` validated: a probability in ``[0, 1]``, or the string ``"portfolio"``."""
+    if isinstance(hop, str):
+        if hop != PORTFOLIO:
+            raise TypeError(f"hop must be a real number in [0, 1] or {PORTFOLIO!r}; got str {hop!r}.")
+        return hop
+    return check_float(hop, "hop", minimum=0.0, maximum=1.0)
 
 
 def _validate_seeds(seeds) -> list[np.ndarray]:
@@ -236,6 +256,18 @@ class _Search:
     best_key: float = math.inf  # log of best_obj, which orders packings even where best_obj underflows
     k: int = 0  # starts completed in this call
     max_gain: float = 0.0  # the largest objective drop the polish has achieved
+    # starts of each kind (_KINDS) tried and won (beat the incumbent) in this call, for hop="portfolio"
+    tried: dict = field(default_factory=lambda: dict.fromkeys(_KINDS, 0))
+    won: dict = field(default_factory=lambda: dict.fromkeys(_KINDS, 0))
+
+    def start_probabilities(self, hop: float | str) -> dict:
+        """Probability of each kind of start: ``hop`` for a kick, or the portfolio's (``hop="portfolio"``)."""
+        if hop != PORTFOLIO:
+            return {"kick": hop, "fresh": 1.0 - hop, "sharp": 0.0}
+        rate = {k: (self.won[k] + 1.0) / (self.tried[k] + 2.0) for k in _KINDS}
+        total = sum(rate.values())
+        free = 1.0 - _MIN_SHARE * len(_KINDS)
+        return {k: _MIN_SHARE + free * rate[k] / total for k in _KINDS}
 
     @classmethod
     def resume(cls, prev: PackingResult | None) -> _Search:
@@ -279,23 +311,36 @@ def _structured_starts(n: int, d: int) -> list[np.ndarray]:
     return starts
 
 
-def _next_start(queue: list, state: _Search, cfg: _Settings, rng) -> tuple[np.ndarray, float | None]:
-    """Return a start and the first ``q`` of its smooth max (``None``: a random schedule).
+def _next_start(queue: list, state: _Search, cfg: _Settings, rng) -> tuple[np.ndarray, float | None, str]:
+    """Return a start, the first ``q`` of its smooth max (``None``: a random schedule) and its kind.
 
-    The queued starts come first (``init``, seeds, structured starts); then, with
-    probability ``hop``, a kick of the incumbent, else a fresh random packing. Both
-    descend from a random schedule (see ``_SEED_Q``).
+    The queued starts come first (``init``, seeds, structured starts; kind ``"queued"``);
+    then a kick of the incumbent (``"kick"``) with probability ``hop``, else a fresh random
+    packing (``"fresh"``); both descend from a random schedule (see ``_SEED_Q``). With
+    ``hop="portfolio"`` a third kind, a small kick descended from a sharp smoothing (``"sharp"``),
+    joins them, each drawn with the probability of :meth:`_Search.start_probabilities`.
     """
     if queue:
-        return queue.pop(0)
-    if state.best is None or not rng.random() < cfg.hop:
-        return random_point(rng, cfg.n, cfg.d), None
+        return (*queue.pop(0), "queued")
+    if state.best is None:
+        return random_point(rng, cfg.n, cfg.d), None, "fresh"
+    u, kind = rng.random(), "fresh"  # "fresh" also if rounding leaves u >= 0 after the last share
+    for name, share in state.start_probabilities(cfg.hop).items():
+        u -= share
+        if u < 0.0:
+            kind = name
+            break
+    if kind == "fresh":
+        return random_point(rng, cfg.n, cfg.d), None, "fresh"
+    if kind == "sharp":
+        U = state.best + 10 ** rng.uniform(*_SHARP_KICK_RANGE) * rng.normal(size=(cfg.n, cfg.d))
+        return unit(U), _SEED_Q, "sharp"
     # basin hopping: a Gaussian kick of log-uniform size, a quarter of the time with 1-3 lines redrawn
     U = state.best + 10 ** rng.uniform(*_KICK_RANGE) * rng.normal(size=(cfg.n, cfg.d))
     if rng.random() < _REDRAW:
         rows = rng.choice(cfg.n, size=min(cfg.n, int(rng.integers(1, 4))), replace=False)
         U[rows] = rng.normal(size=(rows.size, cfg.d))
-    return unit(U), None
+    return unit(U), None, "kick"
 
 
 # ----------------------------------------------------------------------------- one restart
@@ -356,7 +401,7 @@ def _search(
     try:
         with threadpool_limits(1), progress_bar(total, desc=desc, progress=progress, unit=unit) as bar:
             while (reason := _stop_reason(state, cfg, lb_log, t_search)) is None:
-                U, q0 = _next_start(queue, state, cfg, rng)
+                U, q0, kind = _next_start(queue, state, cfg, rng)
                 if state.best is None:
                     state.offer(U, *evaluate(U, cfg.p))
                 if q0 != _AS_IS:
@@ -364,8 +409,13 @@ def _search(
                 state.k += 1
                 state.restarts += 1
                 obj, key = evaluate(U, cfg.p)
-                if state.offer(U, obj, key) and cfg.verbose:
-                    print(f"restart {state.restarts}: {obj:.15g}")
+                before = state.best_key
+                improved = state.offer(U, obj, key)
+                if kind != "queued":  # a win: a real improvement, not the polish's last digits
+                    state.tried[kind] += 1
+                    state.won[kind] += bool(before - key > _WIN)
+                if improved and cfg.verbose:
+                    print(f"restart {state.restarts}: {obj:.15g} ({kind})")
                 state.history.append(state.best_obj)
                 bar.set(state.k if by_restarts else round(clock() - t_search, 2))
                 bar.note(best=f"{state.best_obj:.6g}")
@@ -394,7 +444,7 @@ def optimize_packing(
     method: str = "smooth",
     max_iter: int = 300,
     polish: bool = True,
-    hop: float = 0.5,
+    hop: float | str = 0.5,
     tol: float = 1e-12,
     verbose: bool = False,
     progress="auto",
@@ -465,12 +515,17 @@ def optimize_packing(
         Finish ``p = inf`` starts with the LP polish (:func:`polish_coherence`).
         After the first three restarts only starts whose smooth result is within
         twice the largest polish gain seen of the incumbent are polished.
-    hop : float in [0, 1], default 0.5
+    hop : float in [0, 1] or "portfolio", default 0.5
         Probability that a restart starts from a random kick of the best packing
         so far instead of a fresh random packing (basin hopping; Gaussian kick of
         size log-uniform in ``[0.003, 0.3]``, a quarter of the time with 1–3 lines
         redrawn, then the smooth descent from a random schedule like a fresh
         start's, whose soft first stages move the kicked packing to a nearby basin).
+        ``"portfolio"``: three kinds of start, fresh, kick and sharp kick
+        (size in ``[3e-4, 0.01]``, descended from the sharp smoothing ``q = 256``),
+        each drawn with probability 0.1 plus 0.7 times its share of the kinds'
+        success rates so far (starts that beat the incumbent); it depends on the
+        outcomes only, never on the clock, so ``rng`` and ``restarts`` fix the result.
     tol : float, default 1e-12
         Stop as soon as the objective is within ``tol`` of the certified lower bound,
         relatively: ``objective <= lower_bound * (1 + tol)`` (compared in logarithms,
