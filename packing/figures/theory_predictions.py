@@ -277,7 +277,10 @@ def sweep_table(n, d, inv, W, b) -> dict:
         "trained_dims": np.array([dimensions_per_feature(w) for w in W]),
         "predicted_dims": np.array([p.dimensions_per_feature for p in preds]),
         "trained_loss": np.array(
-            [expected_loss(w, bb, sparsity=s, max_grid_points=1024) for w, bb, s in zip(W, b, S, strict=True)]
+            [
+                expected_loss(w, bb, sparsity=s, max_grid_points=GRID_CAP)
+                for w, bb, s in zip(W, b, S, strict=True)
+            ]
         ),
         "predicted_loss": np.array([p.loss for p in preds]),
     }
