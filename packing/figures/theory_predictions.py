@@ -321,7 +321,7 @@ def draw_phases(fig, axes, diagrams) -> None:
         ext = _extent(np.log10(pd.relative_importance), np.log10(pd.density))
         system = f"n={pd.n_features}, d={pd.d}"
         seeds = pd.config.get("n_seeds")
-        trained = "trained" + (f", best of {seeds} seed{'s' if seeds > 1 else ''}" if seeds else "")
+        trained = "trained" + (f", best of {seeds} run{'s' if seeds > 1 else ''}" if seeds else "")
         grids = (phase_codes(pd.predicted), phase_codes(pd.trained))
         for ax, grid, title in zip(row, grids, ("predicted", trained), strict=False):
             phase_im = ax.imshow(
