@@ -36,7 +36,7 @@ def predict(n, d, density, free, gradient):
         _predict.fit_free = original
 
 
-def main(argv=None) -> list:
+def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--density", default="1,0.3,0.1,0.03,0.01")
     parser.add_argument("--reference", action="store_true", help="also fit by central differences")
@@ -68,7 +68,7 @@ def main(argv=None) -> list:
         rows.append(row)
     total = sum(r["seconds"] for r in rows)
     print(f"total {total:.1f} cpu s over {len(rows)} densities (exact gradient)")
-    return rows
+    return {"rows": rows, "total_seconds": total}
 
 
 if __name__ == "__main__":
