@@ -12,7 +12,8 @@ paper; Adam, lr 1e-2 with a cosine schedule.
   Change"): 2 features in 1 dimension (top row) and 3 in 2 (bottom row); the
   last feature has relative importance 0.1-10 (x, the others 1) and every
   feature the density 1-0.01 (y), 20 x 20 log-spaced cells. Each row is
-  predicted | trained (6,000 steps of 1,024 inputs, best of 4 seeds by loss) |
+  predicted | trained (6,000 steps of 1,024 inputs, best by loss of 8 runs:
+  4 seeds from each of two initial scales, see "Training" below) |
   where they differ, with the fraction of agreeing cells. Both weight matrices
   are classified by one rule (:func:`packing.theory.classify_phase`): the last
   feature not represented, given a dedicated dimension, stored as an antipodal
@@ -25,25 +26,40 @@ paper; Adam, lr 1e-2 with a cosine schedule.
   expected loss) can flip either way in training.
 * ``theory_dimensionality``: dimensions per feature ``d / ||W||_F²`` of 200
   features in 20 dims against ``1/(1−S)`` (the paper's "Feature
-  Dimensionality" plot; 20 sparsities, 10,000 steps of 512 inputs, best of 2
-  seeds): trained points, the predicted curve drawn over them;
+  Dimensionality" plot; 20 sparsities, 5,000 steps of 512 inputs, best of 4
+  runs: 2 seeds from each of two initial scales): trained points, the
+  predicted curve drawn over them;
 * ``theory_loss_gap``: the trained model's expected loss minus the predicted
   optimum's (relative), across the same sparsities: below 0 the trained model
   found a geometry outside the predicted candidates, above 0 it sits in a worse
   configuration (a local minimum or unfinished training).
 
+Training. Every cell, whatever its prediction, is trained by one rule
+(:func:`train_best`): ``n_seeds`` seeds from Xavier's initial scale and
+``n_seeds`` from a tenth of it, keeping per instance the run with the lowest
+evaluation loss (the trainer's own). The small start avoids two local minima
+that every Xavier seed can reach: at density 1, 200-in-20 models with ReLU
+outputs that never fire (11–14 of 200 in each of 3 seeds, loss 17.75–18.77
+against 15.00 from a tenth of the scale), and 2-in-1 cells with both features
+on one side. The rows of the phase diagrams and the sparsities of the sweep are
+cells of :func:`packing.sweep` (cached, on every core; the prediction of each
+cell is computed in its cell too).
+
 Quick mode (a test, not a result) uses 3 x 3 phase grids with 200 steps and one
 seed, 12 features in 3 dims and 200 training steps (seconds); the full figure
-takes tens of minutes (cached).
+takes about a quarter of an hour on two quiet cores (cached).
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 from matplotlib.colors import ListedColormap
 
 from ..geometry import dimensions_per_feature
-from ..theory import PHASES, expected_loss, phase_diagram, predict_geometry
+from ..theory import PHASES, PhaseDiagram, expected_loss, phase_diagram, predict_geometry
+from ..theory._phase import _stack_rows
 from ..train import train_toy_model
 from ._kit import PAGE_WIDTH, FigureRun, run_figure_cli
 
@@ -51,66 +67,188 @@ from ._kit import PAGE_WIDTH, FigureRun, run_figure_cli
 PHASE_COLORS = ("0.85", "tab:blue", "tab:orange", "tab:red")
 #: Colours of agreeing and disagreeing cells in the disagreement panels.
 DIFFER_COLORS = ("white", "0.25")
-FULL = dict(cells=20, phase_seeds=4, phase_steps=6000, n=200, d=20, points=20, seeds=2, steps=10_000)
+FULL = dict(cells=20, phase_seeds=4, phase_steps=6000, n=200, d=20, points=20, seeds=2, steps=5000)
+#: Initial weight scales as fractions of Xavier's ``sqrt(2 / (n + d))``: every cell trains from each.
+INIT_FRACTIONS = (1.0, 0.1)
+#: Grid cap of the trained models' expected loss (its error bound is reported beside it).
+GRID_CAP = 4096
 QUICK = dict(cells=3, phase_seeds=1, phase_steps=200, n=12, d=3, points=3, seeds=1, steps=200)
 
 
+#: Sweep tasks of the figure's training cells (registered when the figure runs).
+PHASE_TASK = "theory_phase_row"
+DIMS_TASK = "theory_dims_point"
+
+
 def train_cells(n: int, d: int, cells: int, n_seeds: int, steps: int, seed: int) -> dict:
-    """Train the cells of a ``cells x cells`` phase diagram (rows: density 1..0.01, columns: importance)."""
+    """Train the cells of a ``cells x cells`` phase diagram (rows: density 1..0.01, columns: importance).
+
+    Row by row in this process (:func:`phase_row`); the figure runs the rows as
+    cells of one sweep on every core instead.
+    """
     x, y = np.geomspace(0.1, 10, cells), np.geomspace(1, 0.01, cells)
-    imp = np.ones((cells * cells, n))
-    imp[:, -1] = np.tile(x, cells)
-    return _train(n, d, np.repeat(y, cells), imp, 1024, n_seeds, steps, seed)
+    rows = [phase_row(n, d, y[i], x, n_seeds, steps, seed, i) for i in range(cells)]
+    return {
+        "W": np.concatenate([r.trained_W[0] for r in rows]),
+        "b": np.concatenate([r.trained_b[0] for r in rows]),
+    }
+
+
+def phase_row(
+    n, d, density, relative_importance, n_seeds, steps, seed, row, *, n_threads=None, blas_threads=None
+) -> PhaseDiagram:
+    """Predict and train one row of a phase diagram (sweep task ``theory_phase_row``).
+
+    Every importance at one density: each column an instance, trained by
+    :func:`train_best` on the row's own stream ``(seed, n, d, row)`` (so a row
+    does not depend on which process runs it or on the other rows), and
+    predicted by :func:`packing.theory.phase_diagram`. The figure joins the
+    rows into one diagram.
+    """
+    x = np.asarray(relative_importance, dtype=np.float64)
+    imp = np.ones((x.size, n))
+    imp[:, -1] = x
+    rng = np.random.default_rng([seed, n, d, row])
+    t = train_best(
+        n, d, np.full(x.size, float(density)), imp, 1024, n_seeds, steps, rng, n_threads, blas_threads
+    )
+    return phase_diagram(
+        n,
+        d,
+        relative_importance=x,
+        density=[float(density)],
+        trained_weights=(t["W"], t["b"]),
+        n_seeds=n_seeds * len(INIT_FRACTIONS),
+        steps=steps,
+        rng=[seed, n, d, row],
+    )
 
 
 def train_sweep(n: int, d: int, inv: np.ndarray, n_seeds: int, steps: int, seed: int) -> dict:
-    """Train ``n`` equal features in ``d`` dims at sparsities ``S = 1 − 1/inv``."""
-    return _train(n, d, 1.0 / inv, 1.0, 512, n_seeds, steps, seed)
+    """Train ``n`` equal features in ``d`` dims at sparsities ``S = 1 − 1/inv`` (in this process)."""
+    return train_best(n, d, 1.0 / inv, 1.0, 512, n_seeds, steps, seed)
 
 
-def _train(n, d, density, importance, batch_size, n_seeds, steps, seed) -> dict:
-    r = train_toy_model(
-        n_features=n,
-        d=d,
-        density=density,
-        importance=importance,
-        steps=steps,
-        batch_size=batch_size,
-        lr=1e-2,
-        schedule="cosine",
-        n_seeds=n_seeds,
-        rng=seed,
-    )
-    return {"W": r.W.astype(np.float64), "b": r.b.astype(np.float64)}
+def dims_point(n, d, inv, n_seeds, steps, seed, index, *, n_threads=None, blas_threads=None) -> dict:
+    """One sparsity ``S = 1 − 1/inv`` of the dimensionality sweep (the sweep task ``theory_dims_point``).
+
+    Trains ``n`` equal features in ``d`` dims (:func:`train_best`, stream
+    ``(seed, n, d, index)``), predicts the geometry, and returns both weights,
+    dimensions per feature and expected losses (the trained model's on the
+    automatic grid, whose bound is reported as ``trained_loss_bound``).
+    """
+    rng = np.random.default_rng([seed, n, d, index])
+    t = train_best(n, d, 1.0 / inv, 1.0, 512, n_seeds, steps, rng, n_threads, blas_threads)
+    W, b = t["W"][0], t["b"][0]
+    S = 1.0 - 1.0 / inv
+    p = predict_geometry(n, d, sparsity=S)
+    e = expected_loss(W, b, sparsity=S, max_grid_points=GRID_CAP, return_details=True)
+    return {
+        "W": W,
+        "b": b,
+        "trained_dims": dimensions_per_feature(W),
+        "predicted_dims": p.dimensions_per_feature,
+        "trained_loss": float(e.loss[0]),
+        "trained_loss_bound": float(e.error_bound[0]),
+        "trained_eval_loss": float(t["eval_loss"][0]),
+        "predicted_loss": p.loss,
+    }
+
+
+def train_best(
+    n, d, density, importance, batch_size, n_seeds, steps, seed, n_threads=None, blas_threads=None
+) -> dict:
+    """Train every instance from each initial scale of :data:`INIT_FRACTIONS`, ``n_seeds`` seeds each.
+
+    One rule for every cell, independent of any prediction: per instance, the
+    run with the lowest evaluation loss (the trainer's own, on fresh inputs)
+    over all ``len(INIT_FRACTIONS) * n_seeds`` runs is kept.
+    """
+    rngs = np.random.default_rng(seed).spawn(len(INIT_FRACTIONS))
+    best = None
+    for fraction, rng in zip(INIT_FRACTIONS, rngs, strict=True):
+        r = train_toy_model(
+            n_features=n,
+            d=d,
+            density=density,
+            importance=importance,
+            steps=steps,
+            batch_size=batch_size,
+            lr=1e-2,
+            schedule="cosine",
+            n_seeds=n_seeds,
+            init_scale=fraction * math.sqrt(2.0 / (n + d)),
+            rng=rng,
+            n_threads=n_threads,
+            blas_threads=blas_threads,
+            progress=False if n_threads == 1 else "auto",
+        )
+        run = {"W": r.W.astype(np.float64), "b": r.b.astype(np.float64), "eval_loss": np.asarray(r.eval_loss)}
+        if best is None:
+            best = run
+            continue
+        better = run["eval_loss"] < best["eval_loss"]
+        for key in best:
+            best[key] = np.where(better.reshape((-1,) + (1,) * (best[key].ndim - 1)), run[key], best[key])
+    return best
+
+
+def _tasks() -> None:
+    from ..sweep import register_task, sweep_tasks
+
+    for name, fn in ((PHASE_TASK, phase_row), (DIMS_TASK, dims_point)):
+        if name not in sweep_tasks() or sweep_tasks()[name].fn is not fn:
+            register_task(name, fn, seed_arg=None, replace=True)  # the seed is a cell argument
+
+
+def phase_rows(run: FigureRun, n, d, cells, n_seeds, steps, seed, n_jobs=None) -> PhaseDiagram:
+    """Predict and train (or read) the rows of a phase diagram as cells of one sweep; return the diagram."""
+    from ..sweep import load_cell
+
+    _tasks()
+    x, y = np.geomspace(0.1, 10, cells), np.geomspace(1, 0.01, cells)
+    grid = [
+        dict(
+            n=n,
+            d=d,
+            density=float(y[i]),
+            relative_importance=x.tolist(),
+            n_seeds=n_seeds,
+            steps=steps,
+            seed=seed,
+            row=i,
+        )
+        for i in range(cells)
+    ]
+    table = run.sweep(PHASE_TASK, grid, n_jobs=n_jobs)
+    return _stack_rows([load_cell(path).result for path in table["path"]])
+
+
+def dims_sweep(run: FigureRun, n, d, inv, n_seeds, steps, seed, n_jobs=None) -> dict:
+    """Train, predict and score every sparsity of the dimensionality sweep as cells of one sweep."""
+    from ..sweep import load_cell
+
+    _tasks()
+    grid = [
+        dict(n=n, d=d, inv=float(v), n_seeds=n_seeds, steps=steps, seed=seed, index=k)
+        for k, v in enumerate(inv)
+    ]
+    table = run.sweep(DIMS_TASK, grid, n_jobs=n_jobs)
+    points = [load_cell(path).result for path in table["path"]]
+    out = {key: np.array([p[key] for p in points]) for key in points[0]}
+    out["inv"] = np.asarray(inv, dtype=np.float64)
+    return out
 
 
 def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: int = 0):
     """Draw into ``out_dir`` (``quick``: tiny sizes, ``force``: recompute the cache); return the paths."""
     cfg = QUICK if quick else FULL
+    n_jobs = 1 if quick else None
     with FigureRun(out_dir, force=force) as run:
-        diagrams = []
-        for n, d in ((2, 1), (3, 2)):
-            t = run.cached(
-                train_cells,
-                n=n,
-                d=d,
-                cells=cfg["cells"],
-                n_seeds=cfg["phase_seeds"],
-                steps=cfg["phase_steps"],
-                seed=seed,
-            )
-            diagrams.append(
-                phase_diagram(
-                    n,
-                    d,
-                    relative_importance=np.geomspace(0.1, 10, cfg["cells"]),
-                    density=np.geomspace(1, 0.01, cfg["cells"]),
-                    trained_weights=(t["W"], t["b"]),
-                    n_seeds=cfg["phase_seeds"],
-                    steps=cfg["phase_steps"],
-                    rng=seed,
-                )
-            )
+        diagrams = [
+            phase_rows(run, n, d, cfg["cells"], cfg["phase_seeds"], cfg["phase_steps"], seed, n_jobs=n_jobs)
+            for n, d in ((2, 1), (3, 2))
+        ]
         fig, axes = run.figure(
             len(diagrams), 3, figsize=(PAGE_WIDTH, 1.2 + 2.3 * len(diagrams)), squeeze=False
         )
@@ -120,11 +258,10 @@ def main(out_dir="figures", *, quick: bool = False, force: bool = False, seed: i
 
         n, d = cfg["n"], cfg["d"]
         inv = np.geomspace(1.0, 300.0, cfg["points"])
-        t = run.cached(train_sweep, n=n, d=d, inv=inv, n_seeds=cfg["seeds"], steps=cfg["steps"], seed=seed)
-        sweep = sweep_table(n, d, inv, t["W"], t["b"])
+        sweep = dims_sweep(run, n, d, inv, cfg["seeds"], cfg["steps"], seed, n_jobs=n_jobs)
         fig, ax = run.figure(figsize=(6.5, 4.2))
         draw_dimensionality(ax, sweep, n, d)
-        run.save(fig, "theory_dimensionality")
+        run.save(fig, "theory_dimensionality", facts={"sweep": sweep})
         fig, ax = run.figure(figsize=(6.5, 4.2))
         draw_loss_gap(ax, sweep, n, d)
         run.save(fig, "theory_loss_gap")
@@ -140,7 +277,10 @@ def sweep_table(n, d, inv, W, b) -> dict:
         "trained_dims": np.array([dimensions_per_feature(w) for w in W]),
         "predicted_dims": np.array([p.dimensions_per_feature for p in preds]),
         "trained_loss": np.array(
-            [expected_loss(w, bb, sparsity=s, max_grid_points=1024) for w, bb, s in zip(W, b, S, strict=True)]
+            [
+                expected_loss(w, bb, sparsity=s, max_grid_points=GRID_CAP)
+                for w, bb, s in zip(W, b, S, strict=True)
+            ]
         ),
         "predicted_loss": np.array([p.loss for p in preds]),
     }
@@ -181,7 +321,7 @@ def draw_phases(fig, axes, diagrams) -> None:
         ext = _extent(np.log10(pd.relative_importance), np.log10(pd.density))
         system = f"n={pd.n_features}, d={pd.d}"
         seeds = pd.config.get("n_seeds")
-        trained = "trained" + (f", best of {seeds} seed{'s' if seeds > 1 else ''}" if seeds else "")
+        trained = "trained" + (f", best of {seeds} run{'s' if seeds > 1 else ''}" if seeds else "")
         grids = (phase_codes(pd.predicted), phase_codes(pd.trained))
         for ax, grid, title in zip(row, grids, ("predicted", trained), strict=False):
             phase_im = ax.imshow(

@@ -98,6 +98,31 @@ def psi_prime(c, a, S):
     return np.where(c >= 0, right, np.where(c > -np.asarray(a), middle, 0.0))
 
 
+def psi_a(c, a, S):
+    """``∂ψ/∂a`` (continuous; 0 for ``c <= −a``)."""
+    c = np.asarray(c, dtype=np.float64)
+    a_s, k = _pieces(a)
+    p = 1.0 - S
+    right = p * (c - 2 * k / 3)
+    middle = right - p * (a_s + 2) * c**3 / (3 * a_s**3)
+    return np.where(c >= 0, right, np.where(c > -np.asarray(a), middle, 0.0))
+
+
+def psi_a_antiderivative(c, a, S):
+    """``∫_0^c ∂ψ/∂a`` (``= ∂Ψ/∂a``)."""
+    c = np.asarray(c, dtype=np.float64)
+    a = np.asarray(a, dtype=np.float64)
+    a_s, k = _pieces(a)
+    p = 1.0 - S
+
+    def middle(t):
+        return p * (t * t / 2 - 2 * k * t / 3 - (a_s + 2) * t**4 / (12 * a_s**3))
+
+    right = p * (c * c / 2 - 2 * k * c / 3)
+    left = np.where(a > 0, middle(-a), 0.0)
+    return np.where(c >= 0, right, np.where(c > -a, middle(c), left))
+
+
 def psi_antiderivative(c, a, S):
     """``Ψ(c) = ∫_0^c ψ`` (piecewise quartic; ``Ψ(0) = 0``)."""
     c = np.asarray(c, dtype=np.float64)
@@ -165,6 +190,15 @@ def _term_spectra(g, h, N):
     """
     from scipy import fft as sp_fft
 
+    return sp_fft.rfft(_term_masses(g, h, N)[0], axis=2)
+
+
+def _term_masses(g, h, N, derivative=False):
+    """Return the grid masses ``(F, K, N)`` of the terms ``g x`` and their derivatives in ``g``.
+
+    See :func:`_term_spectra`; the derivatives (at fixed spacing ``h``) only
+    with ``derivative``, else ``None``.
+    """
     F, K = g.shape
     lo, hi = np.minimum(g, 0) / h[:, None], np.maximum(g, 0) / h[:, None]
     jlo = np.floor(lo).astype(np.int64) - 1
@@ -176,10 +210,23 @@ def _term_spectra(g, h, N):
     lo_t, hi_t = lo.ravel()[term], hi.ravel()[term]
     width = hi_t - lo_t
     tiny = width < 1e-4
-    box = (_hat_cdf(hi_t - j) - _hat_cdf(lo_t - j)) / np.where(tiny, 1.0, width)
-    point = np.maximum(0.0, 1 - np.abs((lo_t + hi_t) / 2 - j))
-    D = np.bincount(term * N + np.mod(j, N), weights=np.where(tiny, point, box), minlength=F * K * N)
-    return sp_fft.rfft(D.reshape(F, K, N), axis=2)
+    safe = np.where(tiny, 1.0, width)
+    box = (_hat_cdf(hi_t - j) - _hat_cdf(lo_t - j)) / safe
+    mid = (lo_t + hi_t) / 2 - j
+    point = np.maximum(0.0, 1 - np.abs(mid))
+    slot = term * N + np.mod(j, N)
+    D = np.bincount(slot, weights=np.where(tiny, point, box), minlength=F * K * N).reshape(F, K, N)
+    if not derivative:
+        return D, None
+    # d/dg at fixed h: the moving end (hi for g > 0, lo for g < 0) moves by 1/h per unit of g
+    hh = np.repeat(np.broadcast_to(h[:, None], (F, K)).ravel(), count)
+    positive = (g > 0).ravel()[term]
+    end = np.where(positive, hi_t, lo_t) - j
+    hat_end = np.maximum(0.0, 1 - np.abs(end))
+    wide = np.where(positive, hat_end - box, box - hat_end) / (safe * hh)
+    narrow = np.where(np.abs(mid) < 1, -np.sign(mid), 0.0) / (2 * hh)
+    dD = np.bincount(slot, weights=np.where(tiny, narrow, wide), minlength=F * K * N).reshape(F, K, N)
+    return D, dD
 
 
 def _order_probabilities(p):
@@ -238,17 +285,27 @@ def grid_size(g, p, a, S, *, tol=GRID_TOL, cap=GRID_MAX) -> int:
     return int(min(cap, max(64, 2 ** math.ceil(math.log2(max(points, 1.0))))))
 
 
-def _higher_order(g, p, N) -> _Higher:
-    """Discretize the ``K >= 2`` part of ``Σ_j g_j x_j`` on ``N`` points per row (rows: F, terms: K)."""
-    from scipy import fft as sp_fft
+def _grid_layout(g, p, N):
+    """Return the grid spacing ``h`` (F,) and the value ``y`` (F, N) at each circular grid slot.
 
-    F, K = g.shape
-    p = np.where(g != 0, p, 0.0)
-    p0, p1, ek2 = _order_probabilities(p)
+    Also the window's ``truncated`` and ``span`` (see :func:`_window`).
+    """
     wlo, whi, truncated, span = _window(g, p)
     width = np.maximum(whi - wlo, 1e-300)
     h = np.where(whi > wlo, width / (N - 8), 1.0)
     j0 = np.floor(wlo / h).astype(np.int64) - 2
+    s = np.arange(N)
+    jj = j0[:, None] + np.mod(s[None, :] - j0[:, None], N)
+    return h, jj * h[:, None], truncated, span
+
+
+def _higher_order(g, p, N) -> _Higher:
+    """Discretize the ``K >= 2`` part of ``Σ_j g_j x_j`` on ``N`` points per row (rows: F, terms: K)."""
+    from scipy import fft as sp_fft
+
+    p = np.where(g != 0, p, 0.0)
+    p0, p1, ek2 = _order_probabilities(p)
+    h, y, truncated, span = _grid_layout(g, p, N)
     Dh = _term_spectra(g, h, N)
     q = 1.0 - p
     gen = q[:, :, None] + p[:, :, None] * Dh
@@ -256,11 +313,9 @@ def _higher_order(g, p, N) -> _Higher:
     one = np.einsum("fk,fkw->fw", p1, Dh)
     higher = total - one - p0[:, None]
     mass = sp_fft.irfft(higher, n=N, axis=1)
-    s = np.arange(N)
-    jj = j0[:, None] + np.mod(s[None, :] - j0[:, None], N)
     return _Higher(
         mass=mass,
-        y=jj * h[:, None],
+        y=y,
         h=h,
         bound_coef=h * h * ek2 / 8,
         tail=np.where(truncated, TAIL, 0.0),

@@ -184,6 +184,39 @@ def _neighbours_differ(labels):
     return out
 
 
+def _stack_rows(rows) -> PhaseDiagram:
+    """Join one-row phase diagrams (same columns, densities in order) into one; boundaries on the whole grid.
+
+    Lets the rows of a diagram be predicted and trained separately (e.g. as
+    sweep cells on every core) and give the diagram a single call would.
+    """
+    first = rows[0]
+
+    def cat(name):
+        parts = [getattr(r, name) for r in rows]
+        return None if parts[0] is None else np.concatenate(parts)
+
+    predicted = cat("predicted")
+    trained = cat("trained")
+    return PhaseDiagram(
+        n_features=first.n_features,
+        d=first.d,
+        relative_importance=first.relative_importance,
+        density=cat("density"),
+        predicted=predicted,
+        predicted_description=cat("predicted_description"),
+        predicted_loss=cat("predicted_loss"),
+        margin=cat("margin"),
+        trained=trained,
+        trained_loss=cat("trained_loss"),
+        trained_W=cat("trained_W"),
+        trained_b=cat("trained_b"),
+        near_boundary=_neighbours_differ(predicted),
+        config=first.config,
+        seconds=float(sum(r.seconds for r in rows)),
+    )
+
+
 def _grid(values, name):
     try:
         arr = np.asarray(values, dtype=np.float64)

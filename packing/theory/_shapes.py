@@ -147,9 +147,10 @@ def free_block(m, D) -> BlockShape:
     polytope matches: distorted polytopes for unequal importances, or a polytope
     with a member kept at a small norm (a partially represented feature). It is
     rejected where the fit splits into a tegum product or leaves a member out
-    (the dynamic programme composes those from smaller blocks). Fitting is
-    slow (seconds to minutes per distinct set of importances), so free blocks
-    are not in :func:`default_block_shapes`; pass them to
+    (the dynamic programme composes those from smaller blocks). Fitting takes
+    a few seconds per distinct set of importances and densities (exact
+    gradient, several starts), against well under a second for a polytope, so
+    free blocks are not in :func:`default_block_shapes`; pass them to
     :func:`predict_geometry` with ``shapes=default_block_shapes() + [free_block(6, 2)]``.
 
     Parameters
