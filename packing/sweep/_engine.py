@@ -575,7 +575,9 @@ def _run_local(task: SweepTask, todo: list, workers: int, folder: Path, chunk: i
     on a thread while the next cell runs. Each worker has a second chunk queued
     while it runs one, so it never waits for this process between chunks. After
     an error (a cell's, or Ctrl-C here) the chunks already running finish and
-    store their cells; the queued ones are dropped.
+    store their cells; the queued ones are dropped. After a cell's error the
+    error is raised once the running chunks have finished (the cache no longer
+    changes); after Ctrl-C at once.
     """
     if workers == 1 or len(todo) == 1:
         with _CellWriter(folder) as writer:
@@ -609,9 +611,16 @@ def _run_local(task: SweepTask, todo: list, workers: int, folder: Path, chunk: i
                 chunks.record(finished)
                 submit()
                 yield finished
-    finally:  # an error, Ctrl-C or an abandoned sweep: the queued chunks are dropped
+    except KeyboardInterrupt:  # the queued chunks are dropped; the running ones store their cells unwaited
         for future in pending:
             future.cancel()
+        raise
+    except BaseException:  # a cell's error or an abandoned sweep: drop the queued chunks, then wait for
+        # the running ones, so that the cache holds every cell it will hold when the error surfaces
+        for future in pending:
+            future.cancel()
+        wait([f for f in pending if not f.cancelled()])
+        raise
 
 
 def _run_dask(task: SweepTask, todo: list, client, folder: Path):
