@@ -212,9 +212,10 @@ def train_best(
 
 
 def pick_best(W, b, density, importance) -> dict:
-    """Per instance, the run of ``W`` (instances, runs, n, d), ``b`` (instances, runs, n) of lowest expected loss.
+    """Per instance, the run of lowest expected loss among ``W``, ``b``.
 
-    ``density`` has one value per instance, ``importance`` shape (instances, n).
+    ``W`` has shape (instances, runs, n, d), ``b`` (instances, runs, n),
+    ``density`` one value per instance, ``importance`` shape (instances, n).
     Ties go to the first run. Returns ``W``, ``b``, ``expected_loss``,
     ``run_expected_losses`` (instances, runs) and ``chosen`` (run index).
     """
