@@ -1,41 +1,48 @@
 """Check the theory's predictions (packing.theory) against the numpy trainer, and print the numbers.
 
-Experiments (issue 12 targets):
+Every trained model comes from one rule, the ``theory_predictions`` figure's
+``train_best``: ``n_seeds`` seeds from Xavier's initial scale and ``n_seeds``
+from a tenth of it, per instance the run of lowest ``expected_loss`` kept
+(independent of the prediction). Experiments (issue 12 targets):
 
 * ``loss``: ``expected_loss`` against the trainer's own loss (``toy_model_loss``) on
   fresh batches from ``sample_toy_batch`` (>= 10^6 samples), for constructed and
   trained packings; target within 1% or 3 standard errors.
 * ``phase2`` / ``phase3``: the phase diagrams of Elhage et al. (2022) for 2
-  features in 1 dim and 3 in 2 (20 x 20 cells), predicted and trained (best of 4
-  seeds); target >= 90% agreement (2-in-1), disagreements next to a predicted boundary.
+  features in 1 dim and 3 in 2 (20 x 20 cells, best of 8 runs): the figure's own
+  sweep cells, read from its cache (``--figure-dir``, default ``figures``) or
+  computed there; target >= 90% agreement (2-in-1), disagreements next to a
+  predicted boundary. ``phase2`` retrains the disagreeing cells that are not next
+  to a predicted boundary with best of 16 runs.
 * ``pentagon``: 5 features in 2 dims across sparsity; the predicted switch from
   two antipodal pairs (+ one left out) to the pentagon against the switch in
-  best-of-8 training; target within 0.05.
+  best-of-8 training (4 seeds x 2 scales); target within 0.05.
 * ``importance``: 20 features in 5 dims, importance 0.7^i, densities 1, 0.3, 0.1,
   0.03, 0.01; represented count and shapes (``analyze_structure`` names),
   predicted (the block library plus free blocks of 5, 6, 7 features in 2 dims and
-  8 in 3, ``theory.free_block``) against best-of-4 trained.
-* ``dims``: 200 features in 20 dims, equal importance, 20 sparsities;
-  dimensions per feature ``d / ||W||_F²`` predicted against trained; target
-  within 0.05 at >= 80% of the sparsities. (The configuration below trains best
-  of 3 seeds for 4,000 steps at batch 512 per sparsity, sized so that the sweep
-  fits a session on a shared 2-core machine; raise ``steps`` in ``FULL`` for a
-  longer run.)
-* ``phase2`` also retrains the disagreeing cells that are not next to a predicted
-  boundary with best of 16 seeds (and with ``init_scale=0.1``), and
-  ``importance`` retrains density 0.3 with best of 16 seeds (``more_seeds``).
+  8 in 3, ``theory.free_block``) against best-of-4 trained (2 seeds x 2 scales);
+  a miss at density 0.3 is retrained with best of 16 (``more_seeds``).
+* ``dims``: 200 features in 20 dims, equal importance, 20 sparsities (the
+  figure's cells, best of 4 runs, 5,000 steps of 512); dimensions per feature
+  ``d / ||W||_F²`` predicted against trained; target within 0.05 at >= 80% of
+  the sparsities, the 1/2 plateau included.
+* ``speed``: ``predict_geometry(200, 20)`` timed by ``scripts/bench_theory.py``;
+  target < 10 s.
 
-Trained models are cached in ``--cache`` (default ``.cache/theory``; atomic
-``.npz`` writes) so predictions can be re-checked without retraining;
-``--train-only`` fills the cache, ``--force`` retrains, ``--quick`` runs tiny
-settings (smoke test). Training runs on one core per process (``n_threads=1``);
-start parts in parallel, from the repository root so that its ``packing`` is
-imported::
+The run ends with one line per target: PASS/FAIL, the target, the measured value.
+Trained models of ``pentagon`` and ``importance`` are cached in ``--cache``
+(default ``.cache/theory``; atomic ``.npz`` writes), the figure's cells in its
+own cache, so predictions can be re-checked without retraining;
+``--train-only`` fills the caches, ``--force`` retrains, ``--quick`` runs tiny
+settings (smoke test; its figure cells go to ``<cache>-quick/figure``).
+Training runs on one core per process (``n_threads=1``; the figure's cells on
+every core); start parts in parallel, from the repository root so that its
+``packing`` is imported::
 
-    PYTHONPATH=. OMP_NUM_THREADS=1 nice -n 15 python scripts/validate_theory.py \
-        phase2 phase3 dims --part 0/2 --train-only &
-    PYTHONPATH=. OMP_NUM_THREADS=1 nice -n 15 python scripts/validate_theory.py \
-        dims --part 1/2 --train-only &
+    PYTHONPATH=. OMP_NUM_THREADS=1 nice -n 15 python -m packing figures --only theory_predictions &
+    PYTHONPATH=. OMP_NUM_THREADS=1 nice -n 15 python scripts/validate_theory.py pentagon --train-only &
+    PYTHONPATH=. OMP_NUM_THREADS=1 nice -n 15 python scripts/validate_theory.py importance --train-only &
+    # when all three are done:
     PYTHONPATH=. OMP_NUM_THREADS=1 nice -n 15 python scripts/validate_theory.py
 
 The numbers of the last full run, with the commands, are in
@@ -57,21 +64,29 @@ import numpy as np
 
 import packing
 from packing import theory
+from packing.figures import theory_predictions as tp
+from packing.figures._kit import FigureRun
 
-EXPERIMENTS = ("loss", "phase2", "phase3", "pentagon", "importance", "dims")
+EXPERIMENTS = ("loss", "phase2", "phase3", "pentagon", "importance", "dims", "speed")
+#: The training rule (enters the cache keys): the figure's train_best, picking runs by expected loss.
+RULE = f"train_best v{tp.TASK_VERSION}"
 
+# phase diagrams and the 200-in-20 sweep are the figure's own cells (theory_predictions: FULL, QUICK);
+# n_seeds counts seeds per initial scale (train_best trains from two scales: best of 2 * n_seeds runs)
 FULL = {
-    "phase": dict(cells=20, n_seeds=4, steps=6_000, lr=1e-2, batch_size=1024),
+    "phase": dict(
+        cells=tp.FULL["cells"], n_seeds=tp.FULL["phase_seeds"], steps=tp.FULL["phase_steps"], lr=1e-2
+    ),
     "pentagon": dict(
         sparsity=np.round(np.arange(0.50, 0.951, 0.015), 3).tolist(),
-        n_seeds=8,
+        n_seeds=4,
         steps=20_000,
         lr=1e-2,
         batch_size=1024,
     ),
     "importance": dict(
         density=[1.0, 0.3, 0.1, 0.03, 0.01],
-        n_seeds=4,
+        n_seeds=2,
         steps=30_000,
         lr=1e-2,
         batch_size=1024,
@@ -79,18 +94,36 @@ FULL = {
         more_seeds=[0.3],
     ),
     "dims": dict(
-        inv=np.geomspace(1.0, 300.0, 20).tolist(), n_seeds=3, steps=4_000, lr=1e-2, batch_size=512, chunk=5
+        n=tp.FULL["n"],
+        d=tp.FULL["d"],
+        points=tp.FULL["points"],
+        n_seeds=tp.FULL["seeds"],
+        steps=tp.FULL["steps"],
     ),
     "loss": dict(samples=2_000_000),
+    "speed": dict(n=200, d=20, sparsity="0,0.5,0.9,0.99"),
 }
 QUICK = {
-    "phase": dict(cells=3, n_seeds=1, steps=200, lr=1e-2, batch_size=256, quick=True),
+    "phase": dict(
+        cells=tp.QUICK["cells"],
+        n_seeds=tp.QUICK["phase_seeds"],
+        steps=tp.QUICK["phase_steps"],
+        lr=1e-2,
+        quick=True,
+    ),
     "pentagon": dict(sparsity=[0.6, 0.9], n_seeds=1, steps=200, lr=1e-2, batch_size=256),
     "importance": dict(
         density=[1.0, 0.1], n_seeds=1, steps=200, lr=1e-2, batch_size=256, n=8, d=3, free=[[3, 1]]
     ),
-    "dims": dict(inv=[1.0, 10.0], n_seeds=1, steps=100, lr=1e-2, batch_size=256, chunk=2, n=40, d=4),
+    "dims": dict(
+        n=tp.QUICK["n"],
+        d=tp.QUICK["d"],
+        points=tp.QUICK["points"],
+        n_seeds=tp.QUICK["seeds"],
+        steps=tp.QUICK["steps"],
+    ),
     "loss": dict(samples=200_000),
+    "speed": dict(n=30, d=4, sparsity="0,0.9"),
 }
 
 
@@ -113,7 +146,7 @@ _LOAD_ONLY = False
 
 def trained(name, params, fit, *, cache, force):
     """Return ``fit()`` (a dict of arrays), cached under a hash of ``(name, params)``."""
-    key = hashlib.sha256(json.dumps([name, params], sort_keys=True).encode()).hexdigest()[:16]
+    key = hashlib.sha256(json.dumps([name, params, RULE], sort_keys=True).encode()).hexdigest()[:16]
     path = Path(cache) / f"{name}-{key}.npz"
     if path.exists() and not force:
         with np.load(path, allow_pickle=False) as data:
@@ -128,29 +161,18 @@ def trained(name, params, fit, *, cache, force):
     return out
 
 
-def train(n, d, *, density, importance, n_seeds, steps, lr, batch_size, seed, **extra):
-    r = packing.train_toy_model(
-        n_features=n,
-        d=d,
-        density=density,
-        importance=importance,
-        steps=steps,
-        lr=lr,
-        batch_size=batch_size,
-        schedule="cosine",
-        n_seeds=n_seeds,
-        eval_batch_size=65536,
-        rng=seed,
-        n_threads=1,  # the machine is shared: one core per run (start parallel parts instead)
-        blas_threads=1,
-        **extra,
+def train(n, d, *, density, importance, n_seeds, steps, lr, batch_size, seed):
+    """Train by the figure's rule (``train_best``), one core per run.
+
+    ``n_seeds`` seeds from each of two initial scales; per instance the run of
+    lowest expected loss is kept.
+    """
+    if lr != 1e-2:
+        raise ValueError(f"train_best trains with lr 1e-2 (cosine schedule); got lr {lr}")
+    out = tp.train_best(
+        n, d, density, importance, batch_size, n_seeds, steps, seed, n_threads=1, blas_threads=1
     )
-    return {
-        "W": r.W.astype(np.float64),
-        "b": r.b.astype(np.float64),
-        "eval_loss": r.eval_loss,
-        "seed_eval_losses": r.seed_eval_losses,
-    }
+    return {k: np.asarray(v) for k, v in out.items()}
 
 
 def fit_cached(name, params, n, d, density, importance, cfg, *, cache, force, seed):
@@ -176,32 +198,12 @@ def describe(W):
 
 
 # --------------------------------------------------------------------------- experiments
-def exp_phase(n, d, cfg, *, cache, force, seed, train_only):
-    x = np.geomspace(0.1, 10, cfg["cells"])
-    y = np.geomspace(1, 0.01, cfg["cells"])
-    cells = [(i, j) for i in range(len(y)) for j in range(len(x))]
-    imp = np.ones((len(cells), n))
-    imp[:, -1] = [x[j] for _, j in cells]
-    dens = np.array([y[i] for i, _ in cells])
-    params = {k: cfg[k] for k in ("cells", "n_seeds", "steps", "lr", "batch_size")} | {
-        "n": n,
-        "d": d,
-        "seed": seed,
-    }
-    t = fit_cached(f"phase{n}{d}", params, n, d, dens, imp, cfg, cache=cache, force=force, seed=seed)
+def exp_phase(n, d, cfg, *, cache, force, seed, train_only, figure_dir):
+    """Check the figure's phase diagram: its sweep cells (read from the figure's cache, or trained now)."""
+    with FigureRun(figure_dir, force=force) as run:
+        pd = tp.phase_rows(run, n, d, cfg["cells"], cfg["n_seeds"], cfg["steps"], seed)
     if train_only:
         return {}
-    pd = theory.phase_diagram(
-        n,
-        d,
-        relative_importance=x,
-        density=y,
-        trained_weights=(t["W"], t["b"]),
-        n_seeds=cfg["n_seeds"],
-        steps=cfg["steps"],
-        lr=cfg["lr"],
-        rng=seed,
-    )
     print(pd.to_text())
     gap = pd.trained_above_prediction
     print(
@@ -209,19 +211,33 @@ def exp_phase(n, d, cfg, *, cache, force, seed, train_only):
         f"(negative: the trained model beats the prediction), max {gap.max():.3g}"
     )
     off = _retrain_off_boundary(pd, cfg, seed) if n == 2 and not cfg.get("quick") else {}
+    wrong = int((pd.predicted != pd.trained).sum())
+    measured = (
+        f"{pd.agreement:.4f} ({pd.predicted.size - wrong}/{pd.predicted.size}); "
+        f"{pd.disagreement_near_boundary:.2f} of {wrong} disagreements next to a predicted boundary"
+    )
+    if n == 2:
+        target = (f"{n}-in-{d} phase diagram: agreement >= 0.90", measured, pd.agreement >= 0.90)
+    else:  # the issue sets no number for 3 in 2; 2-in-1's bar for reference
+        target = (
+            f"{n}-in-{d} phase diagram (no number set; 0.90 as for 2-in-1)",
+            measured,
+            pd.agreement >= 0.90,
+        )
     return off | {
         "agreement": pd.agreement,
         "disagreement_near_boundary": pd.disagreement_near_boundary,
         "min_gap": float(gap.min()),
         "_pd": pd,
+        "_targets": [target],
     }
 
 
-def _retrain_off_boundary(pd, cfg, seed, n_seeds=16):
+def _retrain_off_boundary(pd, cfg, seed, n_seeds=8):
     """Retrain the disagreeing cells that are not next to a predicted boundary with more seeds.
 
     Prints each such cell (trained weights, expected loss above the prediction) and whether
-    best of ``n_seeds`` (a new seed stream), or the same with a smaller initialization, agrees.
+    the same rule with ``n_seeds`` seeds per initial scale (a new seed stream) agrees.
     """
     cells = [tuple(c) for c in np.argwhere((pd.predicted != pd.trained) & ~pd.near_boundary)]
     if not cells:
@@ -237,31 +253,17 @@ def _retrain_off_boundary(pd, cfg, seed, n_seeds=16):
     dens = np.array([pd.density[i] for i, _ in cells])
     imp = np.ones((len(cells), pd.n_features))
     imp[:, -1] = [pd.relative_importance[j] for _, j in cells]
-    out = {}
-    variants = (("more seeds", {}), ("more seeds, init_scale 0.1", {"init_scale": 0.1}))
-    for shift, (label, extra) in enumerate(variants):
-        settings = {k: cfg[k] for k in ("steps", "lr", "batch_size")}
-        r = train(
-            pd.n_features,
-            pd.d,
-            density=dens,
-            importance=imp,
-            n_seeds=n_seeds,
-            seed=seed + 1 + shift,
-            **settings,
-            **extra,
-        )
-        W, b = r["W"], r["b"]
-        phases = [theory.classify_phase(w) if np.any(w) else theory.PHASES[0] for w in W]
-        agree = sum(ph == pd.predicted[i, j] for ph, (i, j) in zip(phases, cells, strict=True))
-        above = theory.expected_loss(W, b, density=dens, importance=imp)
-        above = above - np.array([pd.predicted_loss[c] for c in cells])
-        print(
-            f" best of {n_seeds} seeds ({label}): {agree}/{len(cells)} off-boundary cells now agree; "
-            f"expected loss above the prediction {np.round(above, 7).tolist()}"
-        )
-        out[f"off_boundary_agree ({label})"] = f"{agree}/{len(cells)}"
-    return out
+    settings = {k: cfg[k] for k in ("steps", "lr")} | {"batch_size": 1024}
+    r = train(pd.n_features, pd.d, density=dens, importance=imp, n_seeds=n_seeds, seed=seed + 1, **settings)
+    W, b = r["W"], r["b"]
+    phases = [theory.classify_phase(w) if np.any(w) else theory.PHASES[0] for w in W]
+    agree = sum(ph == pd.predicted[i, j] for ph, (i, j) in zip(phases, cells, strict=True))
+    above = r["expected_loss"] - np.array([pd.predicted_loss[c] for c in cells])
+    print(
+        f" best of {2 * n_seeds} runs ({n_seeds} seeds x 2 initial scales): {agree}/{len(cells)} "
+        f"off-boundary cells now agree; expected loss above the prediction {np.round(above, 7).tolist()}"
+    )
+    return {"off_boundary_agree": f"{agree}/{len(cells)}"}
 
 
 def exp_pentagon(cfg, *, cache, force, seed, train_only):
@@ -286,6 +288,7 @@ def exp_pentagon(cfg, *, cache, force, seed, train_only):
     print(f"predicted switch to the pentagon at S = {predicted_switch:.4f}")
     trained_pent = np.array(trained_pent)
     first = int(np.argmax(trained_pent)) if trained_pent.any() else None
+    runs = f"best of {2 * cfg['n_seeds']} runs"
     if first is None:
         print("training never reached the pentagon")
         return {
@@ -293,6 +296,13 @@ def exp_pentagon(cfg, *, cache, force, seed, train_only):
             "trained_switch": None,
             "_S": S,
             "_losses": np.array(losses),
+            "_targets": [
+                (
+                    f"5-in-2 pentagon switch within 0.05 of {runs}",
+                    f"predicted {predicted_switch:.4f}, trained never",
+                    False,
+                )
+            ],
         }
     trained_switch = float((S[first] + S[first - 1]) / 2) if first > 0 else float(S[0])
     stays = bool(trained_pent[first:].all())
@@ -307,6 +317,15 @@ def exp_pentagon(cfg, *, cache, force, seed, train_only):
         "difference": abs(predicted_switch - trained_switch),
         "_S": S,
         "_losses": np.array(losses),
+        "_targets": [
+            (
+                f"5-in-2 pentagon switch within 0.05 of {runs}",
+                f"predicted S = {predicted_switch:.4f}, trained {trained_switch:.4f} "
+                f"(first pentagon at {S[first]:.3f}{'' if stays else ', not monotone'}); "
+                f"difference {abs(predicted_switch - trained_switch):.4f}",
+                abs(predicted_switch - trained_switch) <= 0.05,
+            )
+        ],
     }
 
 
@@ -336,6 +355,7 @@ def exp_importance(cfg, *, cache, force, seed, train_only):
     if _LOAD_ONLY:
         return {"W": t["W"], "b": t["b"], "sparsity": 1 - dens, "importance": imp}
     same_count = same_shape = 0
+    counts, missed = [], []
     # the library plus free blocks (directions fitted too) of the sizes in cfg["free"]
     shapes = theory.default_block_shapes() + [theory.free_block(m, D) for m, D in cfg.get("free", [])]
     for k, p_ in enumerate(dens):
@@ -344,7 +364,10 @@ def exp_importance(cfg, *, cache, force, seed, train_only):
         tl = theory.expected_loss(t["W"][k], t["b"][k], density=p_, importance=imp)
         pred_desc, _ = describe(p.W)
         same_count += count == p.n_represented
+        counts.append(f"{p_}: {p.n_represented}/{count}")
         same_shape += pred_desc == desc
+        if count != p.n_represented or pred_desc != desc:
+            missed.append(float(p_))
         print(f" density {p_:<5}: trained {count:2d} represented, {desc:<32} E[loss] {tl:.5f}")
         print(
             f"               predicted {p.n_represented:2d} represented, {p.description:<30} "
@@ -356,8 +379,8 @@ def exp_importance(cfg, *, cache, force, seed, train_only):
         f"represented count equal at {same_count}/{len(dens)} densities; "
         f"shapes equal at {same_shape}/{len(dens)}"
     )
-    for p_ in cfg.get("more_seeds", []):  # densities where best of n_seeds sat above the prediction
-        more = {k: cfg[k] for k in ("steps", "lr", "batch_size")} | {"n_seeds": 16}
+    for p_ in [p_ for p_ in cfg.get("more_seeds", []) if p_ in missed]:  # where best of n_seeds missed
+        more = {k: cfg[k] for k in ("steps", "lr", "batch_size")} | {"n_seeds": 8}
         params = more | {"density": [p_], "seed": seed + 1}
         m = fit_cached(
             "importance-seeds",
@@ -374,57 +397,68 @@ def exp_importance(cfg, *, cache, force, seed, train_only):
         desc, count = describe(m["W"][0])
         tl = theory.expected_loss(m["W"][0], m["b"][0], density=p_, importance=imp)
         print(
-            f" density {p_}, best of 16 seeds (seed {seed + 1}): {count} represented, {desc}, "
+            f" density {p_}, best of 16 runs (seed {seed + 1}): {count} represented, {desc}, "
             f"E[loss] {tl:.6f}; "
-            f"seed losses {np.round(np.sort(np.ravel(m['seed_eval_losses'])), 6).tolist()}"
+            f"runs' expected losses {np.round(np.sort(np.ravel(m['run_expected_losses'])), 6).tolist()}"
         )
-    return {"count_agree": same_count, "shape_agree": same_shape, "cells": len(dens)}
+    runs = f"best of {2 * cfg['n_seeds']} runs"
+    return {
+        "count_agree": same_count,
+        "shape_agree": same_shape,
+        "cells": len(dens),
+        "_targets": [
+            (
+                f"{n}-in-{d}: represented count predicted = trained ({runs}) at every density",
+                f"{same_count}/{len(dens)} (density: predicted/trained {', '.join(counts)})",
+                same_count == len(dens),
+            ),
+            (
+                f"{n}-in-{d}: predicted shapes = analyze_structure's names of the trained",
+                f"{same_shape}/{len(dens)}",
+                same_shape == len(dens),
+            ),
+        ],
+    }
 
 
-def exp_dims(cfg, *, cache, force, seed, train_only, part=(0, 1)):
-    n, d = cfg.get("n", 200), cfg.get("d", 20)
-    inv = np.array(cfg["inv"])
-    S = 1 - 1 / inv
-    chunks = [list(range(i, min(i + cfg["chunk"], len(S)))) for i in range(0, len(S), cfg["chunk"])]
-    Ws, bs = [], []
-    for index, chunk in enumerate(chunks):
-        if train_only and index % part[1] != part[0]:
-            continue
-        params = {k: cfg[k] for k in ("n_seeds", "steps", "lr", "batch_size")} | {
-            "seed": seed,
-            "n": n,
-            "d": d,
-            "inv": [inv[i] for i in chunk],
-        }
-        t = fit_cached("dims", params, n, d, 1 / inv[chunk], 1.0, cfg, cache=cache, force=force, seed=seed)
-        Ws.append(t["W"])
-        bs.append(t["b"])
+def exp_dims(cfg, *, cache, force, seed, train_only, figure_dir):
+    """Check the figure's 200-in-20 sweep: its cells (read from the figure's cache, or trained now)."""
+    n, d = cfg["n"], cfg["d"]
+    inv = np.geomspace(1.0, 300.0, cfg["points"])
+    with FigureRun(figure_dir, force=force) as run:
+        t = tp.dims_sweep(run, n, d, inv, cfg["n_seeds"], cfg["steps"], seed)
     if train_only:
         return {}
-    W = np.concatenate(Ws)
+    S = 1 - 1 / inv
     if _LOAD_ONLY:
-        return {"W": W, "b": np.concatenate(bs), "sparsity": S, "importance": 1.0}
-    b = np.concatenate(bs)
-    close = 0
-    rows = []
-    print(
-        " 1/(1-S)   trained D*  predicted D*  |diff|   trained E[loss]  predicted loss   predicted geometry"
-    )
-    for k, s in enumerate(S):
-        dpf = packing.dimensions_per_feature(W[k])
-        p = theory.predict_geometry(n, d, sparsity=s)
-        # a 1024-point cap was off by 0.035 at S = 0 (17.788 against 17.754 on the automatic grid and
-        # 17.753 +- 0.003 by Monte Carlo; its bound said 0.52): 4096 points keep the bound near 0.03
-        tl = theory.expected_loss(W[k], b[k], sparsity=s, max_grid_points=4096)
-        diff = abs(dpf - p.dimensions_per_feature)
-        close += diff <= 0.05
-        rows.append((dpf, p.dimensions_per_feature, tl, p.loss))
+        return {"W": t["W"], "b": t["b"], "sparsity": S, "importance": 1.0}
+    diff = np.abs(t["trained_dims"] - t["predicted_dims"])
+    close = diff <= 0.05
+    print(" 1/(1-S)   trained D*  predicted D*  |diff|   trained E[loss] (bound)   predicted loss")
+    for k in range(len(S)):
         print(
-            f" {inv[k]:8.2f}  {dpf:10.4f}  {p.dimensions_per_feature:12.4f}  {diff:6.3f}   {tl:14.5g}  "
-            f"{p.loss:14.5g}   {p.description}"
+            f" {inv[k]:8.2f}  {t['trained_dims'][k]:10.4f}  {t['predicted_dims'][k]:12.4f}  {diff[k]:6.3f}   "
+            f"{t['trained_loss'][k]:14.5g} ({t['trained_loss_bound'][k]:.1g})  {t['predicted_loss'][k]:14.5g}"
         )
-    print(f"within 0.05 at {close}/{len(S)} sparsities ({close / len(S):.0%}; target >= 80%)")
-    return {"within": close, "points": len(S), "_inv": inv, "_rows": np.array(rows)}
+    plateau = np.abs(t["predicted_dims"] - 0.5) <= 0.02
+    print(f"within 0.05 at {close.sum()}/{len(S)} sparsities ({close.mean():.0%}; target >= 80%)")
+    rows = np.c_[t["trained_dims"], t["predicted_dims"], t["trained_loss"], t["predicted_loss"]]
+    worst = int(np.argmax(diff))
+    return {
+        "within": int(close.sum()),
+        "points": len(S),
+        "_inv": inv,
+        "_rows": rows,
+        "_targets": [
+            (
+                f"{n}-in-{d}: dims per feature within 0.05 at >= 80% of {len(S)} sparsities, 1/2 plateau in",
+                f"{close.sum()}/{len(S)} ({close.mean():.0%}); plateau (predicted 1/2) points within: "
+                f"{(close & plateau).sum()}/{plateau.sum()}; largest miss {diff[worst]:.3f} "
+                f"at 1/(1-S) = {inv[worst]:.2f}",
+                close.mean() >= 0.8 and plateau.any() and bool(close[plateau].all()),
+            )
+        ],
+    }
 
 
 def _mc_loss(W, b, *, sparsity, importance, samples, seed):
@@ -447,7 +481,7 @@ def _mc_loss(W, b, *, sparsity, importance, samples, seed):
     return float(v.mean()), float(v.std() / np.sqrt(v.size))
 
 
-def exp_loss(cfg, *, cache, force, seed, train_only, quick):
+def exp_loss(cfg, *, cache, force, seed, train_only, quick, figure_dir):
     if train_only:
         return {}
     cases = []
@@ -469,8 +503,9 @@ def exp_loss(cfg, *, cache, force, seed, train_only, quick):
     }
     for kind, (run, c, picks) in runs.items():
         _LOAD_ONLY = True
+        extra = {"figure_dir": figure_dir} if kind == "dims" else {}
         try:
-            t = run(c, cache=cache, force=False, seed=seed, train_only=False)
+            t = run(c, cache=cache, force=False, seed=seed, train_only=False, **extra)
         except FileNotFoundError:
             print(f"  (no trained {kind} models in the cache yet: skipped)")
             continue
@@ -511,7 +546,37 @@ def exp_loss(cfg, *, cache, force, seed, train_only, quick):
     print(
         f"{sum(rows)}/{len(rows)} cases within 1% or 3 standard errors of >= {cfg['samples']:,} fresh samples"
     )
-    return {"cases": len(rows), "ok": sum(rows)}
+    kinds = sorted({name.split(" ")[0].rstrip(":") for name, *_ in cases})
+    return {
+        "cases": len(rows),
+        "ok": sum(rows),
+        "_targets": [
+            (
+                f"expected_loss within 1% or 3 s.e. of >= {cfg['samples']:.0e} fresh samples",
+                f"{sum(rows)}/{len(rows)} cases ({', '.join(kinds)}); worst {worst:.2f} of the allowance",
+                all(rows) and {"constructed", "trained"} <= set(kinds),
+            )
+        ],
+    }
+
+
+def exp_speed(cfg):
+    """``predict_geometry(200, 20)`` timed by scripts/bench_theory.py (its own baseline in the same run)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import bench_theory
+
+    r = bench_theory.main(["--n", str(cfg["n"]), "--d", str(cfg["d"]), "--sparsity", cfg["sparsity"]])
+    cpu = max(v["cpu_seconds"] for v in r["runs"].values())
+    return {
+        "max_seconds": r["max_seconds"],
+        "_targets": [
+            (
+                f"predict_geometry({cfg['n']}, {cfg['d']}) under 10 s (sparsities {cfg['sparsity']})",
+                f"slowest {r['max_seconds']:.2f} s wall, {cpu:.2f} s CPU (load {os.getloadavg()[0]:.1f})",
+                r["max_seconds"] < 10,
+            )
+        ],
+    }
 
 
 def _save(fig, path: Path) -> Path:
@@ -615,7 +680,10 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--figures", default=None, help="also draw the figures into this folder")
     parser.add_argument(
-        "--part", default="0/1", help="with --train-only: train dims chunks i mod k only (i/k)"
+        "--figure-dir",
+        default="figures",
+        help="output folder of the theory_predictions figure, whose cached cells (phase diagrams, "
+        "200-in-20 sweep) these checks share (default figures)",
     )
     args = parser.parse_args(argv)
     bad = [e for e in args.experiments if e not in EXPERIMENTS]
@@ -628,27 +696,34 @@ def main(argv=None):
         seed=args.seed,
         train_only=args.train_only,
     )
+    fig_dir = kw["cache"] + "/figure" if args.quick else args.figure_dir  # quick cells apart
     results = {}
     for name in args.experiments:
         print(f"== {name}", flush=True)
         t0 = time.perf_counter()
         if name == "phase2":
-            results[name] = exp_phase(2, 1, cfg["phase"], **kw)
+            results[name] = exp_phase(2, 1, cfg["phase"], figure_dir=fig_dir, **kw)
         elif name == "phase3":
-            results[name] = exp_phase(3, 2, cfg["phase"], **kw)
+            results[name] = exp_phase(3, 2, cfg["phase"], figure_dir=fig_dir, **kw)
         elif name == "pentagon":
             results[name] = exp_pentagon(cfg["pentagon"], **kw)
         elif name == "importance":
             results[name] = exp_importance(cfg["importance"], **kw)
         elif name == "dims":
-            i, k = (int(v) for v in args.part.split("/"))
-            results[name] = exp_dims(cfg["dims"], part=(i, k), **kw)
+            results[name] = exp_dims(cfg["dims"], figure_dir=fig_dir, **kw)
+        elif name == "speed":
+            results[name] = {} if args.train_only else exp_speed(cfg["speed"])
         else:
-            results[name] = exp_loss(cfg["loss"], quick=args.quick, **kw)
+            results[name] = exp_loss(cfg["loss"], quick=args.quick, figure_dir=fig_dir, **kw)
         print(f"   ({time.perf_counter() - t0:.0f} s)", flush=True)
     if args.figures and not args.train_only:
         for path in figures(results, args.figures):
             print(f"figure: {path}")
+    targets = [t for r in results.values() for t in r.get("_targets", [])]
+    if targets:
+        print("== targets (issue 12)" + (" -- QUICK settings, not a result" if args.quick else ""))
+        for target, measured, ok in targets:
+            print(f"{'PASS' if ok else 'FAIL'} | {target} | {measured}")
     return {k: {key: v for key, v in r.items() if not key.startswith("_")} for k, r in results.items()}
 
 

@@ -454,4 +454,13 @@ def test_validation_script_runs_quick(tmp_path, capsys):
     out = module.main(["pentagon", "phase2", "--quick", "--cache", str(tmp_path / "c")])
     assert set(out) == {"pentagon", "phase2"}
     assert 0.0 <= out["phase2"]["agreement"] <= 1.0
-    assert "predicted switch to the pentagon" in capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "predicted switch to the pentagon" in text
+    # one line per target: PASS/FAIL | target | measured (the agreement as computed above)
+    lines = text.split("== targets (issue 12)")[1].strip().splitlines()[1:]
+    assert len(lines) == 2 and all(line.split(" | ")[0] in ("PASS", "FAIL") for line in lines)
+    (phase,) = [line for line in lines if "2-in-1 phase diagram" in line]
+    assert phase.split(" | ")[2].startswith(f"{out['phase2']['agreement']:.4f}")
+    assert phase.startswith("PASS" if out["phase2"]["agreement"] >= 0.9 else "FAIL")
+    # the phase diagram's trained cells are the figure's sweep cells, cached beside the training cache
+    assert list((tmp_path / "c-quick" / "figure" / ".cache" / "sweep").glob("theory_phase_row/*.npz"))
