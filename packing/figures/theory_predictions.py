@@ -176,7 +176,8 @@ def train_best(
 
     Returns a dict: ``W``, ``b`` (the kept runs), ``expected_loss`` and
     ``eval_loss`` (theirs; ``eval_loss`` is the trainer's), and per run
-    ``run_expected_losses``, ``run_eval_losses`` (instances, runs) and ``chosen``.
+    ``run_expected_losses``, ``run_eval_losses`` (instances, runs), ``chosen``
+    and every run's weights ``run_W``, ``run_b`` (instances, runs, ...).
     """
     dens = np.atleast_1d(np.asarray(density, dtype=np.float64))
     imp = np.broadcast_to(np.asarray(importance, dtype=np.float64), (dens.size, n))
@@ -208,6 +209,7 @@ def train_best(
     run_eval = np.concatenate(evals, axis=1)
     best["eval_loss"] = run_eval[np.arange(dens.size), best["chosen"]]
     best["run_eval_losses"] = run_eval
+    best["run_W"], best["run_b"] = W, b
     return best
 
 
