@@ -49,7 +49,7 @@ cell is computed in its cell too).
 
 Quick mode (a test, not a result) uses 3 x 3 phase grids with 200 steps and one
 seed, 12 features in 3 dims and 200 training steps (seconds); the full figure
-takes about a quarter of an hour on two quiet cores (cached).
+took 34 minutes on the shared 2-core machine (load 2-13; cached).
 """
 
 from __future__ import annotations
