@@ -71,6 +71,12 @@ EXPERIMENTS = ("loss", "phase2", "phase3", "pentagon", "importance", "dims", "sp
 #: The training rule (enters the cache keys): the figure's train_best, picking runs by expected loss.
 RULE = f"train_best v{tp.TASK_VERSION}"
 
+
+def _dims_cfg(fig: dict) -> dict:
+    """Return the 200-in-20 sweep settings of a figure configuration (``tp.FULL`` or ``tp.QUICK``)."""
+    return dict(n=fig["n"], d=fig["d"], points=fig["points"], n_seeds=fig["seeds"], steps=fig["steps"])
+
+
 # phase diagrams and the 200-in-20 sweep are the figure's own cells (theory_predictions: FULL, QUICK);
 # n_seeds counts seeds per initial scale (train_best trains from two scales: best of 2 * n_seeds runs)
 FULL = {
@@ -93,13 +99,7 @@ FULL = {
         free=[[5, 2], [6, 2], [7, 2], [8, 3]],
         more_seeds=[0.3],
     ),
-    "dims": dict(
-        n=tp.FULL["n"],
-        d=tp.FULL["d"],
-        points=tp.FULL["points"],
-        n_seeds=tp.FULL["seeds"],
-        steps=tp.FULL["steps"],
-    ),
+    "dims": _dims_cfg(tp.FULL),
     "loss": dict(samples=2_000_000),
     "speed": dict(n=200, d=20, sparsity="0,0.5,0.9,0.99"),
 }
@@ -115,13 +115,7 @@ QUICK = {
     "importance": dict(
         density=[1.0, 0.1], n_seeds=1, steps=200, lr=1e-2, batch_size=256, n=8, d=3, free=[[3, 1]]
     ),
-    "dims": dict(
-        n=tp.QUICK["n"],
-        d=tp.QUICK["d"],
-        points=tp.QUICK["points"],
-        n_seeds=tp.QUICK["seeds"],
-        steps=tp.QUICK["steps"],
-    ),
+    "dims": _dims_cfg(tp.QUICK),
     "loss": dict(samples=200_000),
     "speed": dict(n=30, d=4, sparsity="0,0.9"),
 }
