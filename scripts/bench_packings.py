@@ -459,6 +459,8 @@ def main(argv=None) -> dict:
                         help="with --sample: merge this run's better certified values into the yardstick")
     parser.add_argument("--yardstick", default=str(SAMPLE_FILE), help="the yardstick file of --sample")
     parser.add_argument("--per-dim", type=int, default=4, help="--sample: cells per dimension (default 4)")
+    parser.add_argument("--missing", action="store_true",
+                        help="--sample: only the cells that have no yardstick yet (to build it)")
     parser.add_argument("--harvest", default=None, metavar="CACHE",
                         help="with --build-yardstick: merge the finished cells of a cut-short run's --cache")
     parser.add_argument("--cache", default=None,
@@ -483,6 +485,8 @@ def main(argv=None) -> dict:
         cells = [{"d": d, "n": n, "record": float(yard[d, n]["max_abs_cos"]) if (d, n) in yard else None}
                  for d, n in draw_unseen_sample(per_dim=args.per_dim)]
         missing = [(c["d"], c["n"]) for c in cells if c["record"] is None]
+        if args.missing:
+            cells = [c for c in cells if c["record"] is None]
         if missing and not args.build_yardstick:
             print(f"{args.yardstick} has no yardstick for {missing}: those cells are not scored "
                   "(--rescore OUT later, or --build-yardstick)", flush=True)
