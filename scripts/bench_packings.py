@@ -51,8 +51,7 @@ for cells without a known record. Usage::
                                      [--sample] [--build-yardstick] [--workers 2] [--quick]
     python scripts/bench_packings.py --sample --budget 30 --clock process --workers 2
     python scripts/bench_packings.py --sample --build-yardstick --budget 90 --seed 1000 --workers 2
-    python scripts/bench_packings.py --sample --missing --build-yardstick --budget 90 --clock process \\
-        --seed 1000 --workers 2   # only the sample cells that have no yardstick yet
+    python scripts/bench_packings.py --sample --missing --build-yardstick --budget 90 --seed 1000 --workers 2
 """
 
 from __future__ import annotations
