@@ -51,6 +51,7 @@ for cells without a known record. Usage::
                                      [--sample] [--build-yardstick] [--workers 2] [--quick]
     python scripts/bench_packings.py --sample --budget 30 --clock process --workers 2
     python scripts/bench_packings.py --sample --build-yardstick --budget 90 --seed 1000 --workers 2
+    python scripts/bench_packings.py --sample --missing --build-yardstick --budget 90 --seed 1000 --workers 2
 """
 
 from __future__ import annotations
@@ -459,6 +460,8 @@ def main(argv=None) -> dict:
                         help="with --sample: merge this run's better certified values into the yardstick")
     parser.add_argument("--yardstick", default=str(SAMPLE_FILE), help="the yardstick file of --sample")
     parser.add_argument("--per-dim", type=int, default=4, help="--sample: cells per dimension (default 4)")
+    parser.add_argument("--missing", action="store_true",
+                        help="--sample: only the cells that have no yardstick yet (to build it)")
     parser.add_argument("--harvest", default=None, metavar="CACHE",
                         help="with --build-yardstick: merge the finished cells of a cut-short run's --cache")
     parser.add_argument("--cache", default=None,
@@ -483,6 +486,8 @@ def main(argv=None) -> dict:
         cells = [{"d": d, "n": n, "record": float(yard[d, n]["max_abs_cos"]) if (d, n) in yard else None}
                  for d, n in draw_unseen_sample(per_dim=args.per_dim)]
         missing = [(c["d"], c["n"]) for c in cells if c["record"] is None]
+        if args.missing:
+            cells = [c for c in cells if c["record"] is None]
         if missing and not args.build_yardstick:
             print(f"{args.yardstick} has no yardstick for {missing}: those cells are not scored "
                   "(--rescore OUT later, or --build-yardstick)", flush=True)

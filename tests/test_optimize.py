@@ -153,6 +153,20 @@ def test_smooth_values_match_definitions():
     assert val == pytest.approx(np.sum((c**2 + 0.01) ** 1.5), rel=1e-12)
 
 
+@pytest.mark.parametrize("kind, q, eps", [("max", 16.0, 0.0), ("max", 2048.0, 0.0), ("pot", 3.0, 0.1)])
+def test_smooth_surrogate_is_scale_invariant_across_its_two_normalizations(kind, q, eps):
+    # rows of ordinary size take the inlined normalization, rows of norm ~1e-160 (squares below 1e-290)
+    # the careful one (packing._rows): a function of the directions only, so the two agree on the value
+    # and the gradient scales by 1/s (the chain rule of x -> s x), rows of mixed sizes included
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(7, 4)) * rng.uniform(0.1, 10.0, size=(7, 1))
+    s = 1e-160
+    val, grad = _objectives._smooth_value_grad(x.ravel(), 7, 4, kind, q, eps)
+    val_s, grad_s = _objectives._smooth_value_grad((s * x).ravel(), 7, 4, kind, q, eps)
+    assert val_s == pytest.approx(val, rel=1e-13)
+    np.testing.assert_allclose(grad_s * s, grad, rtol=1e-10, atol=1e-12 * np.abs(grad).max())
+
+
 @given(st.integers(2, 7), st.integers(1, 4), st.integers(0, 2**32 - 1))
 def test_sphere_maps_match_their_definitions(n, d, seed):
     # the one copy of the sphere geometry the three solvers share, checked against direct computation

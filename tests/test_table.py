@@ -90,7 +90,9 @@ def test_harvest_offers_the_best_run_per_cell_of_a_sweep_cache(tmp_path):
     # the best of the two seeds, with the run's settings as provenance
     assert abs(np.abs(brute_force_cosines(W)).max() - best["coherence"]) < 1e-12
     assert info["source"] == "long runs" and info["commit"] == "abc123" and info["pass"] == "harvest"
-    assert int(info["seed"]) == int(best["seed"]) and float(info["budget"]) == 5.0 and info["date"]
+    # (the seeds may tie exactly, both at 1/sqrt(3): the provenance names one of the best runs)
+    best_seeds = {int(k) for k in table.loc[table["coherence"] == best["coherence"], "seed"]}
+    assert int(info["seed"]) in best_seeds and float(info["budget"]) == 5.0 and info["date"]
     # offered again: not better, nothing stored
     assert bt.main(["harvest", "--work", str(work), "--cache", str(cache)])["stored"] == []
 

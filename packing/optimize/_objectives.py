@@ -19,12 +19,12 @@ import math
 
 import numpy as np
 
-from .._rows import pair_cosines
+from .._rows import _SAFE_SQ, pair_cosines
 from .._validation import check_p
 from ..bounds import lower_bound
 from ..constructions.known import KnownOptimum, known_optimum
 from ..geometry import interference_moment
-from ._sphere import lift, pullback
+from ._sphere import lift
 
 __all__ = ["packing_objective"]
 
@@ -177,10 +177,21 @@ def _smooth_value_grad(x: np.ndarray, n: int, d: int, kind: str, q: float, eps: 
     ``kind="max"``: ``(1/q) log Σ_{i<j} (c_ij²)**q`` (smooth max of the squared cosines).
     ``kind="pot"``: ``Σ_{i<j} (c_ij² + ε²)**(q/2)`` (``q = p``; ``ε = 0`` is the plain potential).
     """
-    U, norms = lift(x.reshape(n, d))
+    X = x.reshape(n, d)
+    sq = np.einsum("ij,ij->i", X, X)
+    if sq.min() > _SAFE_SQ[0] and sq.max() < _SAFE_SQ[1]:
+        # the common case, inlined (this runs once per L-BFGS iteration, on small arrays): the norms
+        # come out of one pass, and the pullback projects in place
+        norms = np.sqrt(sq)[:, None]
+        U = X / norms
+    else:  # tiny, huge or zero rows: the careful normalization
+        U, norms = lift(X)
     G = U @ U.T
     np.fill_diagonal(G, 0.0)
     value, dG = _smooth_max(G, q) if kind == "max" else _smooth_potential(G, q, eps)
     if dG is None:
         return value, np.zeros_like(x)
-    return float(value), pullback(U, norms, dG @ U).ravel()
+    H = dG @ U
+    H -= np.einsum("ij,ij->i", H, U)[:, None] * U
+    H /= norms
+    return float(value), H.ravel()
