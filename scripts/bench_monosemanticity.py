@@ -200,6 +200,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--run", type=int, default=0, metavar="STEPS", help="also time whole runs of STEPS steps")
     ap.add_argument("--run-sizes", default="paper", help="comma-separated sizes of the whole runs")
     ap.add_argument("--chunk", type=int, default=50, help="steps per interleaved chunk of a whole run")
+    ap.add_argument("--sizes", default="small,paper", help="comma-separated sizes of the fixed-state measurements")
     ap.add_argument("--no-fixed", action="store_true", help="skip the fixed-state measurements")
     args = ap.parse_args(argv)
     configs, rounds, seconds = (QUICK, 1, 0.02) if args.quick else (CONFIGS, args.rounds, args.seconds)
@@ -212,7 +213,8 @@ def main(argv=None) -> dict:
         print("torch is not installed (pip install -e .[bench]): numpy times only")
     results = {}
     load = os.getloadavg()
-    for name, shape in configs.items() if not args.no_fixed else ():
+    for name in args.sizes.split(",") if not args.no_fixed else ():
+        shape = configs[name]
         for state, init in STATES.items():
             npt = NumpyTrainer(*shape, init)
             contenders = {"numpy": npt.run}
