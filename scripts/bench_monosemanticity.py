@@ -183,11 +183,13 @@ def report_run(name, shape, state, steps, row) -> None:
     """Print one :func:`whole_run` result."""
     N, m, k, n_inst, batch = shape
     act = row["active"]
-    line = f"{name:6} N={N} m={m} k={k} instances={n_inst} batch={batch}, {state}, whole run of {steps} steps "
+    line = f"{name:6} N={N} m={m} k={k} instances={n_inst} batch={batch}, {state}, "
+    line += f"whole run of {steps} steps "
     line += f"(active {100 * act[0]:.0f}% -> {100 * act[len(act) // 2]:.0f}% -> {100 * act[-1]:.0f}%): "
     line += f"numpy {row['numpy_cpu_ms']:.2f} ms CPU/step"
     if "torch_ms" in row:
-        line += f", torch {row['torch_cpu_ms']:.2f}; ratio {row['cpu_ratio']:.3f} (CPU), {row['ratio']:.3f} (wall)"
+        line += f", torch {row['torch_cpu_ms']:.2f}; ratio {row['cpu_ratio']:.3f} (CPU), "
+        line += f"{row['ratio']:.3f} (wall)"
     print(line, flush=True)
 
 
@@ -200,7 +202,7 @@ def main(argv=None) -> dict:
     ap.add_argument("--run", type=int, default=0, metavar="STEPS", help="also time whole runs of STEPS steps")
     ap.add_argument("--run-sizes", default="paper", help="comma-separated sizes of the whole runs")
     ap.add_argument("--chunk", type=int, default=50, help="steps per interleaved chunk of a whole run")
-    ap.add_argument("--sizes", default="small,paper", help="comma-separated sizes of the fixed-state measurements")
+    ap.add_argument("--sizes", default="small,paper", help="comma-separated sizes of the fixed states")
     ap.add_argument("--no-fixed", action="store_true", help="skip the fixed-state measurements")
     args = ap.parse_args(argv)
     configs, rounds, seconds = (QUICK, 1, 0.02) if args.quick else (CONFIGS, args.rounds, args.seconds)

@@ -106,7 +106,7 @@ def plan_groups(
 
 
 def plan_units(groups, batch, row_entries, merge_entries) -> list[list[int]]:
-    """Runs of consecutive groups a worker computes as one stacked block (shape only, like the groups).
+    """Plan the runs of consecutive groups a worker computes as one stacked block (shape only).
 
     Only groups of whole instances, all batch rows and one block merge, while the
     merged block's largest array keeps at most ``merge_entries`` entries
@@ -243,7 +243,9 @@ class BlockedKernel:
         self.units = plan_units(self.groups, batch, row_entries, merge_entries)
         #: A merged unit's loss slots (its instances), by unit index.
         self.merged_losses = {
-            u: np.zeros(self.groups[m[-1]].i1 - self.groups[m[0]].i0) for u, m in enumerate(self.units) if len(m) > 1
+            u: np.zeros(self.groups[m[-1]].i1 - self.groups[m[0]].i0)
+            for u, m in enumerate(self.units)
+            if len(m) > 1
         }
         self.max_ni = max([self.max_ni, *(len(slot) for slot in self.merged_losses.values())])
         self.layout = choose_layout(len(self.groups), threads, blas_threads)

@@ -220,8 +220,8 @@ class _MonoKernel(BlockedKernel):
                 args = (ws, a, R, H[j : j + 1], Z[j], T[j], compact[a])
                 self._compact(*args, slot[j : j + 1], loss[j : j + 1], pen[j : j + 1], first, tick)
             else:
-                part = (H[j : j + n], Z[j : j + n], T[j : j + n], slot[j : j + n], loss[j : j + n], pen[j : j + n])
-                self._dense(ws, a, *part, first, tick)
+                sl = slice(j, j + n)
+                self._dense(ws, a, H[sl], Z[sl], T[sl], slot[sl], loss[sl], pen[sl], first, tick)
 
     def _dense(self, ws, i0, H, Z, T, slot, loss, pen, first, tick):
         """:meth:`block`'s products on every neuron of instances ``i0 ..`` (``Z`` their pre-activations)."""
