@@ -31,13 +31,21 @@ script's size) and ``paper`` (N = 512, m = 64, k = 1024, one instance, batch
 Target (issue 14): numpy at most 0.5x PyTorch's time per step. Last, where the
 numpy time goes (one thread, CPU time by phase).
 
-Usage: ``python scripts/bench_monosemanticity.py [--rounds 5] [--seconds 0.5] [--quick]``.
+Besides these fixed states, ``--run STEPS`` times what a user sees: whole training
+runs of ``STEPS`` steps from each initialization (the schedule and the bias decay
+span the run), numpy and torch interleaved ``--chunk`` steps at a time, with the
+numpy model's share of active neuron-inputs along the way.
+
+Usage: ``python scripts/bench_monosemanticity.py [--rounds 5] [--seconds 0.5] [--quick]
+[--run STEPS [--run-sizes paper,small] [--chunk 50] [--no-fixed]]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import time
+from collections import defaultdict
 
 import numpy as np
 
@@ -60,10 +68,10 @@ STATES = {"init -1": -1.0, "init 0": 0.0}
 class NumpyTrainer(LoopBench):
     """The numpy trainer's kernel, LAMB and loop on one configuration, one thread."""
 
-    max_steps = MAX_STEPS
     rest = "optimizer, bias decay and loop"
 
-    def __init__(self, N, m, k, n_inst, batch, init_bias, seed=0):
+    def __init__(self, N, m, k, n_inst, batch, init_bias, seed=0, steps=MAX_STEPS):
+        self.max_steps = steps  # the schedule's length (the cosine and the bias decay's first half)
         rng = np.random.default_rng(seed)
         density = np.full((n_inst, N), DENSITY)
         sampler = Sampler(density, np.dtype(np.float32), rng)
@@ -77,13 +85,13 @@ class NumpyTrainer(LoopBench):
         kern.b[...] = rng.uniform(-s1, s1, (n_inst, k)) + init_bias
         kern.W2[...] = rng.uniform(-s2, s2, (n_inst, N, k))
         opt = Optimizer(
-            kern.params, kind="lamb", lr=LR, schedule="cosine", steps=MAX_STEPS, weight_decay=0.0,
+            kern.params, kind="lamb", lr=LR, schedule="cosine", steps=steps, weight_decay=0.0,
             betas=(0.9, 0.999), eps=1e-6, momentum=0.0, tensors=(n_inst, kern.tensors),
         )  # fmt: skip
-        opt = _DecayingBias(opt, kern.b, np.full(n_inst, DECAY), LR, MAX_STEPS)
+        opt = _DecayingBias(opt, kern.b, np.full(n_inst, DECAY), LR, steps)
         self.kern = kern
         self.loop = TrainingLoop(
-            kern.params, kern.grad, lambda t: kern.loss_and_grad(self.tick), opt, MAX_STEPS, n_inst
+            kern.params, kern.grad, lambda t: kern.loss_and_grad(self.tick), opt, steps, n_inst
         )
 
     def active_fraction(self) -> float:
@@ -96,7 +104,7 @@ class NumpyTrainer(LoopBench):
         return float((z > 0).mean())
 
 
-def torch_trainer(torch, N, m, k, n_inst, batch, init_bias, seed=0):
+def torch_trainer(torch, N, m, k, n_inst, batch, init_bias, seed=0, steps=MAX_STEPS):
     """Plain PyTorch: the same model, batched over instances with bmm, autograd, LAMB written out."""
     g = torch.Generator().manual_seed(seed)
     E = torch.linalg.qr(torch.randn(n_inst, N, m, generator=g))[0]
@@ -118,7 +126,7 @@ def torch_trainer(torch, N, m, k, n_inst, batch, init_bias, seed=0):
         for p in params:
             p.grad = None
         loss.backward()
-        lr = LR * 0.5 * (1 + np.cos(np.pi * t[0] / MAX_STEPS))
+        lr = LR * 0.5 * (1 + np.cos(np.pi * t[0] / steps))
         with torch.no_grad():
             for p, (mom, var) in zip(params, state, strict=True):
                 mom.mul_(0.9).add_(p.grad, alpha=0.1)
@@ -129,9 +137,9 @@ def torch_trainer(torch, N, m, k, n_inst, batch, init_bias, seed=0):
                 un = u.norm(dim=dims, keepdim=True)
                 trust = torch.where((pn > 0) & (un > 0), pn / un, torch.ones_like(pn))
                 p.sub_(lr * trust * u)
-            if t[0] < MAX_STEPS / 2:
+            if t[0] < steps / 2:
                 b.mul_(1 - DECAY * LR)
-        t[0] = (t[0] + 1) % MAX_STEPS
+        t[0] = (t[0] + 1) % steps
         return float(loss.detach())
 
     def run(n_steps):
@@ -141,12 +149,61 @@ def torch_trainer(torch, N, m, k, n_inst, batch, init_bias, seed=0):
     return run
 
 
+def whole_run(torch, shape, init, steps, chunk) -> dict:
+    """Train numpy and torch through a whole run of ``steps`` steps, interleaved ``chunk`` steps at a time.
+
+    The learning-rate cosine and the bias decay's first half span the run, so the
+    state (and with it the share of active neurons, which the numpy kernel's skipping
+    of silent neurons depends on) moves as a user's training run does. Returns the
+    mean wall and thread CPU seconds per step of each side over the whole run, and
+    the numpy model's fraction of active neuron-inputs at the start of each chunk.
+    """
+    npt = NumpyTrainer(*shape, init, steps=steps)
+    runs = {"numpy": npt.run}
+    if torch is not None:
+        runs["torch"] = torch_trainer(torch, *shape, init, steps=steps)
+    wall, cpu, active, done = defaultdict(float), defaultdict(float), [], 0
+    while done < steps:
+        n = min(chunk, steps - done)
+        active.append(npt.active_fraction())
+        for key, run in runs.items():
+            t, tc = time.perf_counter(), time.thread_time()
+            run(n)
+            wall[key] += time.perf_counter() - t
+            cpu[key] += time.thread_time() - tc
+        done += n
+    row = {f"{key}_ms": 1e3 * wall[key] / steps for key in runs}
+    row.update({f"{key}_cpu_ms": 1e3 * cpu[key] / steps for key in runs}, active=active)
+    if torch is not None:
+        row.update(ratio=wall["numpy"] / wall["torch"], cpu_ratio=cpu["numpy"] / cpu["torch"])
+    return row
+
+
+def report_run(name, shape, state, steps, row) -> None:
+    """Print one :func:`whole_run` result."""
+    N, m, k, n_inst, batch = shape
+    act = row["active"]
+    line = f"{name:6} N={N} m={m} k={k} instances={n_inst} batch={batch}, {state}, "
+    line += f"whole run of {steps} steps "
+    line += f"(active {100 * act[0]:.0f}% -> {100 * act[len(act) // 2]:.0f}% -> {100 * act[-1]:.0f}%): "
+    line += f"numpy {row['numpy_cpu_ms']:.2f} ms CPU/step"
+    if "torch_ms" in row:
+        line += f", torch {row['torch_cpu_ms']:.2f}; ratio {row['cpu_ratio']:.3f} (CPU), "
+        line += f"{row['ratio']:.3f} (wall)"
+    print(line, flush=True)
+
+
 def main(argv=None) -> dict:
     """Run the benchmark; print and return ``{(config, state): {numpy_ms, torch_ms, ratio, ...}}``."""
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=0.5)
     ap.add_argument("--quick", action="store_true", help="tiny sizes, one short round")
+    ap.add_argument("--run", type=int, default=0, metavar="STEPS", help="also time whole runs of STEPS steps")
+    ap.add_argument("--run-sizes", default="paper", help="comma-separated sizes of the whole runs")
+    ap.add_argument("--chunk", type=int, default=50, help="steps per interleaved chunk of a whole run")
+    ap.add_argument("--sizes", default="small,paper", help="comma-separated sizes of the fixed states")
+    ap.add_argument("--no-fixed", action="store_true", help="skip the fixed-state measurements")
     args = ap.parse_args(argv)
     configs, rounds, seconds = (QUICK, 1, 0.02) if args.quick else (CONFIGS, args.rounds, args.seconds)
     try:
@@ -158,7 +215,8 @@ def main(argv=None) -> dict:
         print("torch is not installed (pip install -e .[bench]): numpy times only")
     results = {}
     load = os.getloadavg()
-    for name, shape in configs.items():
+    for name in args.sizes.split(",") if not args.no_fixed else ():
+        shape = configs[name]
         for state, init in STATES.items():
             npt = NumpyTrainer(*shape, init)
             contenders = {"numpy": npt.run}
@@ -191,6 +249,12 @@ def main(argv=None) -> dict:
             total = sum(row["profile"].values())
             print(f"       numpy time (one thread, {1e3 * total:.2f} ms CPU per step): ", end="")
             print(breakdown(row["profile"]))
+    run_steps, chunk = (4, 2) if args.quick else (args.run, args.chunk)
+    for name in args.run_sizes.split(",") if run_steps else ():
+        for state, init in STATES.items():
+            row = whole_run(torch, configs[name], init, run_steps, chunk)
+            results[(name, state, "run")] = row
+            report_run(name, configs[name], state, run_steps, row)
     after = os.getloadavg()
     print(f"load average (1 min) before {load[0]:.2f}, after {after[0]:.2f}; medians of {rounds} rounds")
     return results

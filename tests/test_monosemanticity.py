@@ -336,6 +336,51 @@ def test_blocks_on_the_active_neurons_only_give_the_full_gradient(monkeypatch, l
     assert not run(1.0, np.full_like(b, -50.0))[2].any()  # nothing active: zero gradient
 
 
+@pytest.mark.parametrize("per_group", [1, 2])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize(
+    "task, activation, noise_on, l1",
+    [("decoder", "relu", "input", 0.0), ("abs", "relu", "features", 0.2), ("decoder", "gelu", "input", 0.1)],
+)
+def test_merged_groups_match_bitwise_per_group_results(per_group, threads, task, activation, noise_on, l1):
+    """Whole-instance groups computed stacked (a merged unit) draw from their own streams and compute
+    their own products: losses, penalties and gradients equal those of the groups one by one, bit
+    for bit, over two steps, with some instances on the active-neurons-only path."""
+    import packing.train._mono_kernel as mk
+
+    n_inst, n, m, k, batch = 7, 6, 3, 10, 128
+    group_ns = (per_group + 0.5) * batch * mk._row_ns(n, m, k)  # groups of per_group instances
+
+    def run(merge_entries):
+        gen = np.random.default_rng(5)
+        sampler = Sampler(np.full((n_inst, n), 0.2), np.dtype(np.float32), gen)
+        kern = _MonoKernel(
+            n_inst, n, m, k, batch, np.float32, embedding=random_embedding(gen, n_inst, n, m),
+            noise=np.linspace(0.0, 0.3, n_inst), noise_on=noise_on, l1=np.full(n_inst, l1), task=task,
+            gelu=activation == "gelu", sampler=sampler, threads=threads, group_ns=group_ns,
+            merge_entries=merge_entries,
+        )  # fmt: skip
+        kern.W1[...] = gen.uniform(-0.6, 0.6, kern.W1.shape)
+        kern.W2[...] = gen.uniform(-0.3, 0.3, kern.W2.shape)
+        kern.b[...] = gen.uniform(-0.3, 0.3, kern.b.shape)
+        kern.b[1] -= 50.0  # silent: the active-neurons-only path (in one-instance groups)
+        kern.b[4, :6] -= 50.0
+        out = []
+        try:
+            for _ in range(2):
+                out += [kern.loss_and_grad(), kern.penalty.copy(), kern.grad.copy()]
+        finally:
+            kern.close()
+        return out, kern.units
+
+    alone, units = run(0)
+    assert all(len(u) == 1 for u in units) and len(units) == -(-n_inst // per_group)
+    merged, units = run(3 * k * batch)  # three instances per unit at most
+    assert max(len(u) for u in units) > 1
+    for got, want in zip(merged, alone, strict=True):
+        assert np.array_equal(got, want)
+
+
 # ----------------------------------------------------------------------------- data, noise, bias decay
 def kernel(n_inst, n, m, k, batch, *, density, task="decoder", noise=0.0, noise_on="input", seed=0):
     gen = np.random.default_rng(seed)

@@ -105,6 +105,33 @@ def plan_groups(
     return groups
 
 
+def plan_units(groups, batch, row_entries, merge_entries) -> list[list[int]]:
+    """Plan the runs of consecutive groups a worker computes as one stacked block (shape only).
+
+    Only groups of whole instances, all batch rows and one block merge, while the
+    merged block's largest array keeps at most ``merge_entries`` entries
+    (``instances x row_entries x batch``); each keeps its own random stream and
+    its instances their own products, so merging changes no bit of the result
+    (``merge_entries = 0``: every group alone).
+    """
+    units, run, run_inst = [], [], 0
+    for j, g in enumerate(groups):
+        ni = g.i1 - g.i0
+        whole = g.partial is None and len(g.blocks) == 1 and (g.r0, g.r1) == (0, batch)
+        if whole and run and (run_inst + ni) * row_entries * batch <= merge_entries:
+            run.append(j)
+            run_inst += ni
+            continue
+        if run:
+            units.append(run)
+        run, run_inst = ([j], ni) if whole else ([], 0)
+        if not whole:
+            units.append([j])
+    if run:
+        units.append(run)
+    return units
+
+
 class Workspace:
     """One thread's scratch buffers, allocated on first use and reused for every block."""
 
@@ -180,6 +207,10 @@ class BlockedKernel:
     chunk_entries, **plan
         Entries per elementwise chunk; keywords of :func:`plan_groups` (tests force
         small blocks and split instances with them).
+    merge_entries : int
+        See :func:`plan_units` (0, the default: no merging). A subclass that merges
+        gets, for a merged unit, ``gen`` as a list ``[(i0, i1, generator), ...]``
+        (each group's instances and stream) in :meth:`block`.
     """
 
     def __init__(
@@ -195,6 +226,7 @@ class BlockedKernel:
         threads=1,
         blas_threads=None,
         chunk_entries=CHUNK_ENTRIES,
+        merge_entries=0,
         **plan,
     ):
         self.n_inst, self.B, self.dtype = n_inst, batch, np.dtype(dtype)
@@ -208,6 +240,14 @@ class BlockedKernel:
         n_partial = sum(g.partial is not None for g in self.groups)
         self.partials = np.zeros((n_partial, per_instance), dtype=dtype)
         self.losses = [np.zeros(g.i1 - g.i0) for g in self.groups]
+        self.units = plan_units(self.groups, batch, row_entries, merge_entries)
+        #: A merged unit's loss slots (its instances), by unit index.
+        self.merged_losses = {
+            u: np.zeros(self.groups[m[-1]].i1 - self.groups[m[0]].i0)
+            for u, m in enumerate(self.units)
+            if len(m) > 1
+        }
+        self.max_ni = max([self.max_ni, *(len(slot) for slot in self.merged_losses.values())])
         self.layout = choose_layout(len(self.groups), threads, blas_threads)
         self.pool = WorkerPool(self.layout.workers)
         self.workspaces = [Workspace() for _ in range(self.layout.workers)]
@@ -229,7 +269,7 @@ class BlockedKernel:
         self._tick = tick if tick is not None and self.layout.workers == 1 else _no_tick
         self.prepare()
         try:
-            self.pool.run(self._run_group, len(self.groups))
+            self.pool.run(self._run_unit, len(self.units))
         finally:
             self._tick = _no_tick
         loss = np.zeros(self.n_inst)
@@ -246,6 +286,26 @@ class BlockedKernel:
     def finish(self, loss: np.ndarray) -> np.ndarray:
         """Scale the summed loss and gradient (override; the default keeps them)."""
         return loss
+
+    def _run_unit(self, index, worker):
+        members = self.units[index]
+        if len(members) == 1:
+            self._run_group(members[0], worker)
+            return
+        groups = [self.groups[j] for j in members]
+        i0, i1 = groups[0].i0, groups[-1].i1
+        loss = self.merged_losses[index]
+        loss[...] = 0
+        sources = [(g.i0, g.i1, self.gens[j]) for j, g in zip(members, groups, strict=True)]
+        slot = self.grad.reshape(self.n_inst, -1)[i0:i1]
+        self.block(self.workspaces[worker], (i0, i1, 0, self.B), sources, slot, loss, True, self._tick)
+        self.split_merged(index, members, i0)
+
+    def split_merged(self, index, members, i0) -> None:
+        """Hand a merged unit's per-instance outputs to its groups (override to add more)."""
+        for j in members:
+            g = self.groups[j]
+            self.losses[j][...] = self.merged_losses[index][g.i0 - i0 : g.i1 - i0]
 
     def _run_group(self, index, worker):
         g = self.groups[index]
