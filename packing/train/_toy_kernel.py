@@ -9,12 +9,6 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-import scipy.sparse
-
-try:  # scipy's own loops for sparse times dense, called into preallocated outputs
-    from scipy.sparse._sparsetools import csc_matvecs, csr_matvecs
-except ImportError:  # pragma: no cover - a scipy that moved them: the public sparse arrays instead
-    csc_matvecs = csr_matvecs = None
 
 from ._kernel import CHUNK_ENTRIES, BlockedKernel, row_chunks, rowdot
 
@@ -70,14 +64,29 @@ def sparse_inputs_pay(density, d):
     return np.asarray(sparse < SPARSE_MARGIN * dense)
 
 
+@functools.cache
+def _matvecs(fmt):
+    """Return scipy's own loop for CSR / CSC times dense into a given output (None if it moved).
+
+    Imported on first use: ``import packing`` stays free of scipy.
+    """
+    try:
+        from scipy.sparse import _sparsetools
+    except ImportError:  # pragma: no cover
+        return None
+    return getattr(_sparsetools, f"{fmt}_matvecs", None)
+
+
 def sparse_times_dense(fmt, shape, ptr, idx, vals, dense, out):
     """``out = A @ dense`` for ``A`` of ``shape`` given compressed (``fmt``: "csr" or "csc").
 
     ``dense`` is C-contiguous (shape[1], m), ``out`` C-contiguous (shape[0], m), both of
     ``vals``'s dtype; ``ptr`` and ``idx`` share one integer dtype.
     """
-    fn = csr_matvecs if fmt == "csr" else csc_matvecs
-    if fn is None:
+    fn = _matvecs(fmt)
+    if fn is None:  # pragma: no cover - a scipy that moved its loops: the public sparse arrays instead
+        import scipy.sparse
+
         cls = scipy.sparse.csr_array if fmt == "csr" else scipy.sparse.csc_array
         out[...] = cls((vals, idx, ptr), shape=shape) @ dense
         return out
