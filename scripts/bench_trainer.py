@@ -28,7 +28,11 @@ hits every column alike:
   ``torch.set_num_threads(T)``.
 
 At two threads the numpy trainer is also timed with the other layout (one
-worker, two BLAS threads) for comparison. For each setting the numpy trainer's
+worker, two BLAS threads) for comparison. Where the kernel takes its sparse input
+products for some instances (low density, large ``d``: see
+:func:`~packing.train._toy_kernel.sparse_inputs_pay`), it is also timed with every
+instance dense (``sparse_inputs=False``, the kernel before that route), interleaved
+in the same rounds, so the route's gain is measured under the same load. For each setting the numpy trainer's
 FLOP rate (``10 I B n d`` flops per step: five GEMM-sized products) is given as
 a fraction of the machine's float32 GEMM rate (1024³ ``matmul`` with as many
 BLAS threads) measured in the same rounds.
@@ -77,7 +81,7 @@ CONFIGS = {  # name: (n_features, d, instances, batch)
     "b": (200, 20, 20, 1024),
     "c": (1000, 100, 8, 4096),
 }
-QUICK = {"a": (5, 2, 10, 256), "b": (40, 8, 4, 256), "c": (100, 20, 2, 512)}
+QUICK = {"a": (5, 2, 10, 256), "b": (40, 8, 4, 256), "c": (100, 100, 2, 256)}  # c: one sparse instance
 TARGETS = {"defaults": 0.25, "1 thread": 0.2, "2 threads": 0.2}  # matched targets: configs b and c
 GOAL = 0.2
 MAX_STEPS = 100_000  # loss-history rows allocated for a benchmark loop
@@ -201,13 +205,16 @@ def bench_config(shape, torch, settings, rounds, seconds):
     """Measure one configuration at every thread setting; return one row per setting."""
     n, d, n_inst, batch = shape
     flops = 10.0 * n_inst * batch * n * d
-    contenders, layouts = {}, {}
+    contenders, layouts, n_sparse = {}, {}, {}
     for label, (np_threads, torch_threads, gemm_threads) in settings.items():
         trainer = NumpyTrainer(n, d, n_inst, batch, np_threads)
-        layouts[label] = trainer.kern.layout
+        layouts[label], n_sparse[label] = trainer.kern.layout, int(trainer.kern.sparse.sum())
         contenders[(label, "numpy")] = trainer.run
         if label == "2 threads":  # the other layout, for comparison: one worker, two BLAS threads
             contenders[(label, "numpy_blas")] = NumpyTrainer(n, d, n_inst, batch, 2, 0, 2).run
+        if trainer.kern.sparse.any():  # the same trainer with every instance's input products dense
+            dense = NumpyTrainer(n, d, n_inst, batch, np_threads, sparse_inputs=False)
+            contenders[(label, "numpy_dense")] = dense.run
         if torch is not None:
             for variant in ("einsum", "bmm"):
                 step = torch_trainer(torch, n, d, n_inst, batch, variant)
@@ -234,6 +241,9 @@ def bench_config(shape, torch, settings, rounds, seconds):
         }
         if (label, "numpy_blas") in wall:
             row["numpy_1w2b_ms"] = 1e3 * wall[(label, "numpy_blas")]
+        if (label, "numpy_dense") in wall:
+            row["numpy_dense_ms"] = 1e3 * wall[(label, "numpy_dense")]
+            row["sparse_instances"] = n_sparse[label]
         if torch is not None:
             peer = min(("einsum", "bmm"), key=lambda v: wall[(label, v)])
             row.update(
@@ -246,11 +256,15 @@ def bench_config(shape, torch, settings, rounds, seconds):
                 floor_words=(flops / gemm_rate + wall[(label, "words")] / layouts[label].workers)
                 / wall[(label, peer)],
             )
+            if "numpy_dense_ms" in row:
+                row["ratio_dense"] = wall[(label, "numpy_dense")] / wall[(label, peer)]
             if label == "1 thread":
                 cpu_peer = min(cpu[(label, v)] for v in ("einsum", "bmm"))
                 row["cpu_ratio"] = cpu[(label, "numpy")] / cpu_peer
                 row.update(cpu_numpy=cpu[(label, "numpy")], cpu_peer=cpu_peer)
                 row["cpu_words"] = cpu[(label, "words")]
+                if "numpy_dense_ms" in row:
+                    row["cpu_ratio_dense"] = cpu[(label, "numpy_dense")] / cpu_peer
         rows[label] = row
     prof = NumpyTrainer(n, d, n_inst, batch, 1, seed=1)
     prof.run(1)
@@ -326,6 +340,14 @@ def main(argv=None) -> dict:
             print(line)
             if "numpy_1w2b_ms" in row:
                 print(f"{'':14}(numpy with 1 worker x 2 BLAS threads instead: {row['numpy_1w2b_ms']:.3f} ms)")
+            if "numpy_dense_ms" in row:
+                line = f"{'':14}(numpy with every instance's input products dense, "
+                line += f"not {row['sparse_instances']} sparse: {row['numpy_dense_ms']:.3f} ms"
+                if "ratio_dense" in row:
+                    line += f", ratio {row['ratio_dense']:.3f}"
+                if "cpu_ratio_dense" in row:
+                    line += f", cpu ratio {row['cpu_ratio_dense']:.3f}"
+                print(line + ")")
     for name, (_, breakdown) in results.items():
         total = sum(breakdown.values())
         print(f"numpy time in {name} (one thread, {1e3 * total:.2f} ms CPU per step): {phases(breakdown)}")

@@ -26,6 +26,75 @@ def _row_ns(n, d):
     return n * (3.0 + 10.0 * d / 55.0)
 
 
+#: Costs (ns, one thread, float32) behind the choice of sparse input products, see
+#: :func:`sparse_inputs_pay`: the two dense products of the block's inputs cost about
+#: ``DENSE_NS_PER_D * d`` per entry; gathering the nonzero entries (mask, flatnonzero,
+#: values, columns) about ``GATHER_NS`` per entry, once for both products; a sparse
+#: product (scipy's CSR / CSC times dense) about ``SPARSE_NS[0] + SPARSE_NS[1] * d`` per
+#: nonzero entry. The sparse product's cost was timed alone (d = 20 and 100); the other
+#: two are fitted to the crossover densities that ``scripts/bench_sparse_inputs.py``
+#: measured in the kernel (1000 features, batch 2048: never at d = 20, 0.04 at d = 50,
+#: 0.10 at d = 100, 0.13 at d = 200).
+DENSE_NS_PER_D = 0.04
+GATHER_NS = 1.4
+SPARSE_NS = (2.4, 0.106)
+#: The sparse route is taken only where its estimated cost is below this fraction of the dense one
+#: (near the crossover the two cost the same, and the dense route's summation order is kept).
+SPARSE_MARGIN = 0.9
+
+
+def sparse_inputs_pay(density, d):
+    """Whether the input products ``x W`` and ``xᵀ (G W)`` are cheaper over nonzero entries only.
+
+    ``density`` is an instance's expected fraction of nonzero inputs (its mean feature
+    density), ``d`` the hidden dimension: two dense products per entry against one
+    gathering pass plus two sparse products per nonzero entry, at the costs measured
+    on this kind of machine (:data:`SPARSE_NS`). The choice depends on the shape and
+    densities alone, never on the thread count or the data drawn.
+
+    Examples
+    --------
+    >>> [bool(sparse_inputs_pay(p, 100)) for p in (0.0, 0.05, 0.2, 1.0)]
+    [True, True, False, False]
+    >>> bool(sparse_inputs_pay(0.0, 20))  # small d: dense products are too cheap to beat
+    False
+    """
+    dense = DENSE_NS_PER_D * d
+    sparse = GATHER_NS + density * 2 * (SPARSE_NS[0] + SPARSE_NS[1] * d)
+    return np.asarray(sparse < SPARSE_MARGIN * dense)
+
+
+@functools.cache
+def _matvecs(fmt):
+    """Return scipy's own loop for CSR / CSC times dense into a given output (None if it moved).
+
+    Imported on first use: ``import packing`` stays free of scipy.
+    """
+    try:
+        from scipy.sparse import _sparsetools
+    except ImportError:  # pragma: no cover
+        return None
+    return getattr(_sparsetools, f"{fmt}_matvecs", None)
+
+
+def sparse_times_dense(fmt, shape, ptr, idx, vals, dense, out):
+    """``out = A @ dense`` for ``A`` of ``shape`` given compressed (``fmt``: "csr" or "csc").
+
+    ``dense`` is C-contiguous (shape[1], m), ``out`` C-contiguous (shape[0], m), both of
+    ``vals``'s dtype; ``ptr`` and ``idx`` share one integer dtype.
+    """
+    fn = _matvecs(fmt)
+    if fn is None:  # pragma: no cover - a scipy that moved its loops: the public sparse arrays instead
+        import scipy.sparse
+
+        cls = scipy.sparse.csr_array if fmt == "csr" else scipy.sparse.csc_array
+        out[...] = cls((vals, idx, ptr), shape=shape) @ dense
+        return out
+    out[...] = 0
+    fn(shape[0], shape[1], dense.shape[1], ptr, idx, vals, dense.reshape(-1), out.reshape(-1))
+    return out
+
+
 class _ToyKernel(BlockedKernel):
     """Loss and hand-derived gradients of the toy model, block by block (see :mod:`._kernel`).
 
@@ -52,10 +121,32 @@ class _ToyKernel(BlockedKernel):
     ``L = Σ (c / α²) Σ_b r̃²`` and ``∂L/∂P = (c / α) ⊙ (R̃ Hᵀ) + [(X̃ GWᵀ) / α | 0]``
     with ``GW = ((c / α) ⊙ W)ᵀ R̃``. A given batch (and one with feature
     pairs) has ``α = 1``: the products then are exactly those without scaling.
+
+    **Sparse inputs.** For an instance whose inputs are mostly zero, the two
+    products that read the block ``X`` (``hᵀ = Wᵀ X`` and ``X GWᵀ``) run over
+    its nonzero entries only (scipy CSR / CSC times dense): fewer flops than
+    the dense products, at a lower rate. ``sparse_inputs`` chooses per instance:
+    ``None`` (default) by :func:`sparse_inputs_pay` from the sampler's densities
+    (a given batch ``x`` stays dense), or ``True`` / ``False`` / a boolean per
+    instance. Only the summation order of those two products changes (results
+    agree with the dense route to rounding); the choice is fixed by the shape
+    and densities, so results stay independent of the thread count.
     """
 
     def __init__(
-        self, n_inst, n, d, batch, weight, relu, dtype, sampler=None, threads=1, blas_threads=None, **plan
+        self,
+        n_inst,
+        n,
+        d,
+        batch,
+        weight,
+        relu,
+        dtype,
+        sampler=None,
+        threads=1,
+        blas_threads=None,
+        sparse_inputs=None,
+        **plan,
     ):
         super().__init__(
             n_inst,
@@ -96,6 +187,33 @@ class _ToyKernel(BlockedKernel):
             self.Pa, self.Wa, self.ca, self.loss_weight = self.P, self.W, self.c, weight
         self.x = None  # a given batch (toy_model_loss); else sampled block by block
         self.few = d <= 6 and hasattr(np, "vecdot")  # see _grad
+        if self.few:  # its products are dot products, not GEMMs: always dense
+            flags = False
+        elif sparse_inputs is None:
+            auto = sampler is not None
+            flags = sparse_inputs_pay(sampler.density.mean(axis=1), d) if auto else False
+        else:
+            flags = sparse_inputs
+        self.sparse = np.broadcast_to(np.asarray(flags, bool), (n_inst,)).copy()
+        # Runs of instances that take the same route, per block: (k0, k1, sparse), block-relative.
+        self.runs = functools.cache(self._runs)
+
+    def _runs(self, i0, i1):
+        flags = self.sparse[i0:i1]
+        cuts = [0, *(np.flatnonzero(flags[1:] != flags[:-1]) + 1).tolist(), i1 - i0]
+        return [(a, b, bool(flags[a])) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
+
+    def _nonzero(self, ws, Xk):
+        """``Xk`` (n, rows) compressed by rows: ``(ptr, cols, vals)`` (CSR of Xk = CSC of Xkᵀ)."""
+        n, R = Xk.shape
+        mask = ws.flat("nz", Xk.shape, bool)
+        np.not_equal(Xk, 0, out=mask)
+        where = np.flatnonzero(mask).astype(np.int32 if Xk.size < 2**31 else np.int64)
+        vals = Xk.reshape(-1)[where]
+        # Row j's entries sit at flat positions j R .. (j + 1) R - 1 (sorted): where each row starts.
+        ptr = np.searchsorted(where, np.arange(0, (n + 1) * R, R, dtype=where.dtype)).astype(where.dtype)
+        cols = np.remainder(where, R, out=where)  # in place: the flat positions are no longer needed
+        return ptr, cols, vals
 
     def prepare(self):
         if self.alpha is not None:
@@ -125,7 +243,18 @@ class _ToyKernel(BlockedKernel):
                 zeros = ws.flat("zeros", (k1 - k0, R), dt, fill=0)
                 self.sampler.fill_rows_scaled(Xr[k0:k1], i0 * n + k0, zeros, gen)
         tick("sampling")
-        np.matmul(self.Wa[i0:i1].transpose(0, 2, 1), X, out=H[:, :d])  # hᵀ
+        Wt = self.Wa[i0:i1].transpose(0, 2, 1)
+        sparse = {}  # k: X[k] compressed by rows, for the block's instances on the sparse route
+        for k0, k1, is_sparse in self.runs(i0, i1):
+            if not is_sparse:
+                np.matmul(Wt[k0:k1], X[k0:k1], out=H[k0:k1, :d])  # hᵀ
+                continue
+            for k in range(k0, k1):
+                sparse[k] = self._nonzero(ws, X[k])
+                tick("sparse gather")
+                h = ws.flat("h_rows", (R, d), dt)
+                sparse_times_dense("csc", (R, n), *sparse[k], self.Wa[i0 + k], h)  # h = Xᵀ W over nonzeros
+                H[k, :d] = h.T
         np.matmul(self.Pa[i0:i1], H, out=G)  # outᵀ = W hᵀ + b (times α)
         tick("matmul")
         sq = ws.flat("sq", (ni * n,), dt)
@@ -143,13 +272,15 @@ class _ToyKernel(BlockedKernel):
         tick("elementwise")
         if self.need_grad:
             a = None if self.alpha is None else self.alpha[i0:i1]
-            self._grad(ws, G, X, H, self.Wc[i0:i1], self.ca[i0:i1], a, slot.reshape(ni, n, d + 1), first)
+            gP = slot.reshape(ni, n, d + 1)
+            self._grad(ws, G, X, H, self.Wc[i0:i1], self.ca[i0:i1], a, gP, first, self.runs(i0, i1), sparse)
             tick("matmul")
 
-    def _grad(self, ws, Rm, X, H, Wc, c, alpha, gP, first):
+    def _grad(self, ws, Rm, X, H, Wc, c, alpha, gP, first, runs, sparse):
         """Add the block's gradient ``c ⊙ (Rm Hᵀ) + [X GWᵀ / α | 0]``, ``GW = Wcᵀ Rm``, to ``gP``.
 
         ``c`` and ``Wc`` are ``c / α`` and ``(c / α) ⊙ W`` in scaled units; ``alpha`` is None without.
+        ``runs`` and ``sparse`` say which instances take ``X GWᵀ`` over X's nonzero entries.
         """
         ni, n, R = Rm.shape
         d, dt = self.d, self.dtype
@@ -167,7 +298,15 @@ class _ToyKernel(BlockedKernel):
             T1 = ws.flat("t1t", (ni, d + 1, n), dt)
             np.matmul(H, Rm.transpose(0, 2, 1), out=T1)
             T1 = T1.transpose(0, 2, 1)
-            np.matmul(X, GW.transpose(0, 2, 1), out=T2)
+            for k0, k1, is_sparse in runs:
+                if not is_sparse:
+                    np.matmul(X[k0:k1], GW[k0:k1].transpose(0, 2, 1), out=T2[k0:k1])
+                    continue
+                GWt = ws.flat("gw_rows", (R, d), dt)
+                T2k = ws.flat("t2_sparse", (n, d), dt)
+                for k in range(k0, k1):
+                    GWt[...] = GW[k].T
+                    T2[k] = sparse_times_dense("csr", (n, R), *sparse[k], GWt, T2k)
         if alpha is not None:
             T2p /= alpha
         if first:
