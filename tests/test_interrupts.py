@@ -14,17 +14,8 @@ from packing.train import abs as abs_module
 
 
 @pytest.fixture(autouse=True)
-def default_sigint():
-    """Ctrl-C as a terminal delivers it, even when the test runner was started with SIGINT ignored.
-
-    A job started in the background by a shell inherits an ignored SIGINT; these tests send
-    SIGINT to their own process and need Python's default handler to turn it into KeyboardInterrupt.
-    """
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+def _sigint_as_a_terminal_sends_it(default_sigint):
+    """Every test here sends SIGINT to its own process (see conftest's ``default_sigint``)."""
 
 
 def ctrl_c_after(monkeypatch, k, times=1):

@@ -527,7 +527,7 @@ def ctrl_c_after(monkeypatch, k):
     monkeypatch.setattr(_optim.Optimizer, "step", step)
 
 
-def test_ctrl_c_returns_the_partial_result_and_a_checkpoint_resumes_it(monkeypatch, tmp_path):
+def test_ctrl_c_returns_the_partial_result_and_a_checkpoint_resumes_it(monkeypatch, tmp_path, default_sigint):
     kw = dict(**SMALL, init_bias=[0.0, -1.0], bias_decay=0.5, schedule="constant", rng=8)
     path = tmp_path / "run.npz"
     ctrl_c_after(monkeypatch, 11)
