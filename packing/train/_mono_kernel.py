@@ -17,6 +17,7 @@ import math
 import numpy as np
 
 from ._kernel import BlockedKernel, rowdot
+from ._toy_kernel import GATHER_NS, SPARSE_NS, compress_rows, sparse_times_dense
 
 __all__: list[str] = []
 
@@ -33,6 +34,55 @@ COMPACT_FRACTION = 0.75
 #: larger calls (a step of 8 instances N = 16, k = 64 spent a fifth of its time in Python and call
 #: overheads), each group still drawing from its own stream, so no result changes.
 MERGE_ENTRIES = 2**18
+
+
+#: Cost model of the read-out's two routes (ns, one thread, float32), see :func:`gram_pays`: a GEMM
+#: multiply-add costs about ``MAC_NS`` (about 62 GFLOP/s, measured at N = 512, k = 256 .. 1024);
+#: the Gram route's per-row products cost ``GRAM_ROW_MACS * k²`` (``A M`` and the Gram ``Aᵀ A``,
+#: which numpy runs as a SYRK, about 1.5x faster than a GEMM), once per step ``1.5 N k²`` (``W2ᵀ W2``
+#: and ``W2 G``), two sparse products with the targets (:data:`SPARSE_NS` per nonzero), one gather
+#: (:data:`GATHER_NS` per target entry) and about ``GRAM_CALL_NS`` of numpy calls per instance and
+#: block. Measured route times (scripts/bench_monosemanticity.py --gram): see the module docstring.
+MAC_NS = 1.0 / 31.0
+GRAM_ROW_MACS = 1.75
+GRAM_CALL_NS = 40_000.0
+#: The Gram route is taken only where its estimated cost is below this fraction of the dense one.
+GRAM_MARGIN = 0.8
+
+
+def gram_pays(N, k, batch, density, rows=None):
+    """Whether the read-out's Gram route is cheaper than its dense products for this shape.
+
+    Dense: ``O = W2 A``, ``R Aᵀ`` and ``W2ᵀ R`` cost ``3 N k`` multiply-adds per batch row.
+    Gram: ``A M`` and ``Aᵀ A`` (``M = W2ᵀ W2``), about ``GRAM_ROW_MACS k²`` per row, ``1.5 N k²``
+    per step, and sparse products over the targets' ``density N`` nonzero entries per row
+    (see :data:`MAC_NS`). ``rows`` is the rows of a block (default: the batch). Depends on the
+    shape and density alone, never on the thread count or on the data drawn.
+
+    Examples
+    --------
+    >>> [gram_pays(512, k, 1024, 1 / 64) for k in (128, 256, 512, 1024)]
+    [True, True, True, False]
+    >>> gram_pays(16, 8, 1024, 1 / 16)  # tiny products: numpy's call overheads decide
+    False
+    """
+    rows = batch if rows is None else rows
+    dense = 3.0 * N * k * MAC_NS
+    gram = (GRAM_ROW_MACS * k * k + 1.5 * N * k * k / batch) * MAC_NS
+    gram += GATHER_NS * N + 2.0 * density * N * (SPARSE_NS[0] + SPARSE_NS[1] * k) + GRAM_CALL_NS / rows
+    return bool(gram < GRAM_MARGIN * dense)
+
+
+def _gelu_derivative(Z, Phi, D):
+    """``D = φ'(Z) = Φ(Z) + Z exp(-Z²/2) / sqrt(2π)`` for GeLU, given ``Phi = Φ(Z)`` (in place into ``D``)."""
+    dt = D.dtype
+    np.multiply(Z, Z, out=D)
+    D *= dt.type(-0.5)
+    np.exp(D, out=D)
+    D *= Z
+    D *= dt.type(_INV_SQRT_2PI)
+    D += Phi
+    return D
 
 
 def _row_ns(N, m, k):
@@ -79,6 +129,8 @@ class _MonoKernel(BlockedKernel):
         sampler=None,
         threads=1,
         blas_threads=None,
+        gram=None,
+        density=None,
         **plan,
     ):
         super().__init__(
@@ -117,10 +169,31 @@ class _MonoKernel(BlockedKernel):
         self._pen_of = {id(slot): pen for slot, pen in zip(self.losses, self._pen, strict=True)}
         self._merged_pen = {u: np.zeros_like(slot) for u, slot in self.merged_losses.items()}
         self._pen_of.update({id(self.merged_losses[u]): pen for u, pen in self._merged_pen.items()})
+        if density is None:  # the targets' expected fraction of nonzero entries
+            density = 1.0 if sampler is None else float(sampler.density.mean()) * (2 if task == "abs" else 1)
+        rows = max(r1 - r0 for g in self.groups for _, _, r0, r1 in g.blocks)
+        self.gram = gram_pays(N, k, batch, density, rows) if gram is None else bool(gram)
+        if self.gram:  # M = W2ᵀ W2 per step; Σ Aᵀ A per group (or merged unit) and instance
+            self.M = np.empty((n_inst, k, k), dt)
+            self._acc = [np.zeros((g.i1 - g.i0, k, k), dt) for g in self.groups]
+            self._merged_acc = {u: np.zeros((len(slot), k, k), dt) for u, slot in self.merged_losses.items()}
+            self._acc_of = {id(slot): acc for slot, acc in zip(self.losses, self._acc, strict=True)}
+            self._acc_of.update({id(self.merged_losses[u]): acc for u, acc in self._merged_acc.items()})
+
+    @property
+    def sparse_x(self):
+        """Whether the Gram route computes ``x = v E`` over ``v``'s nonzero entries.
+
+        There the decoder's targets are the clean features, gathered anyway (not when the
+        noise is added to ``v`` itself; ``any_noise`` may be switched between calls).
+        """
+        return self.gram and self.task == "decoder" and not (self.any_noise and self.noise_on == "features")
 
     def prepare(self):
         for pen in (*self._pen, *self._merged_pen.values()):
             pen[...] = 0
+        if self.gram:
+            np.matmul(self.W2.transpose(0, 2, 1), self.W2, out=self.M)
 
     def split_merged(self, index, members, i0):
         super().split_merged(index, members, i0)
@@ -135,6 +208,16 @@ class _MonoKernel(BlockedKernel):
         return [(0, mk), (mk, self.split), (self.split, self.split + self.N * self.k)]
 
     def finish(self, loss):
+        if self.need_grad and self.gram:  # ∂L/∂W2 · B/2 = W2 Σ_b a_b a_bᵀ - Σ_b t_b a_bᵀ: add the first part
+            gsum = np.zeros((self.n_inst, self.k, self.k), self.dtype)
+            for u, members in enumerate(self.units):  # a fixed order: the same sums for any thread count
+                if len(members) > 1:
+                    i0 = self.groups[members[0]].i0
+                    gsum[i0 : i0 + len(self._merged_acc[u])] += self._merged_acc[u]
+                    continue
+                g = self.groups[members[0]]
+                gsum[g.i0 : g.i1] += self._acc[members[0]]
+            self.gW2 += np.matmul(self.W2, gsum)
         if self.need_grad:
             self.grad *= self.dtype.type(2.0 / self.B)
         pen = np.zeros(self.n_inst)
@@ -196,11 +279,17 @@ class _MonoKernel(BlockedKernel):
         if self.any_noise and self.noise_on == "features":
             Xn += V
             np.matmul(self.E[i0:i1].transpose(0, 2, 1), Xn, out=X)
+        elif self.sparse_x:  # the Gram route embeds V's nonzero entries itself; X holds the noise
+            if self.any_noise:
+                X[...] = Xn
         else:
             np.matmul(self.E[i0:i1].transpose(0, 2, 1), V, out=X)
             if self.any_noise:
                 X += Xn
         tick("sampling")
+        if self.gram:
+            self._gram(ws, i0, H, T, slot, loss, pen, self._acc_of[id(loss)], first, tick)
+            return
         # ---- forward
         Z = ws.flat("z", (ni, k, R), dt)
         np.matmul(self.P1[i0:i1].transpose(0, 2, 1), H, out=Z)
@@ -269,15 +358,8 @@ class _MonoKernel(BlockedKernel):
             sgn = np.sign(A) if self.gelu else np.greater(A, 0).astype(dt)
             sgn *= self.half_l1[i0:i1]
             G += sgn
-        if self.gelu:  # φ'(z) = Φ(z) + z exp(-z²/2) / sqrt(2π)
-            D = ws.flat("d", (ni, k, R), dt)
-            np.multiply(Z, Z, out=D)
-            D *= dt.type(-0.5)
-            np.exp(D, out=D)
-            D *= Z
-            D *= dt.type(_INV_SQRT_2PI)
-            D += Phi
-            G *= D
+        if self.gelu:
+            G *= _gelu_derivative(Z, Phi, ws.flat("d", (ni, k, R), dt))
         else:
             mask = ws.flat("mask", (ni, k, R), bool)
             np.greater(A, 0, out=mask)
@@ -337,3 +419,114 @@ class _MonoKernel(BlockedKernel):
         np.matmul(H[0], G.T, out=T1)
         gP1[:, active] += T1
         tick("matmul")
+
+    def _gram(self, ws, i0, H, T, slot, loss, pen, acc, first, tick):
+        """:meth:`block` by the Gram route: the output ``W2 A`` is never formed.
+
+        With ``M = W2ᵀ W2`` (:meth:`prepare`) and the block laid out rows first
+        (``A`` (rows, k), targets ``t`` (rows, N) sparse), per instance::
+
+            Σ_b ‖W2 a_b - t_b‖² = ⟨A, A M - 2 t W2⟩ + ‖t‖²,
+            ∂/∂A = 2 (A M - t W2),   ∂/∂W2 = 2 (W2 Σ_b a_b a_bᵀ - tᵀ A),
+
+        the products with ``t`` over its nonzero entries only. The block adds
+        ``-tᵀ A`` to the read-out gradient and ``Aᵀ A`` to ``acc`` (the group's
+        Gram, per instance); :meth:`finish` adds ``W2 Σ Aᵀ A``. As on the dense
+        route, with ReLU an instance whose neurons are mostly silent on the block
+        runs on its active ones only.
+        """
+        from scipy.special import ndtr
+
+        ni, _, R = H.shape
+        N, m, k, dt = self.N, self.m, self.k, self.dtype
+        grads = slot.reshape(ni, -1)
+        sparse_x = self.sparse_x
+        for j in range(ni):
+            i = i0 + j
+            ptr, cols, vals = compress_rows(ws, T[j])  # CSR of t's transpose (N, rows)
+            if sparse_x:  # t is the clean features v: x = v E over its nonzero entries
+                Xr = ws.flat("gx", (R, m), dt)
+                sparse_times_dense("csc", (R, N), ptr, cols, vals, self.E[i], Xr)
+                if self.any_noise:
+                    H[j, :m] += Xr.T
+                else:
+                    H[j, :m] = Xr.T
+            tick("sparse")
+            Z = ws.flat("gz", (R, k), dt)
+            np.matmul(H[j].T, self.P1[i], out=Z)
+            tick("matmul")
+            active = None
+            if not self.gelu and (live := np.flatnonzero(Z.max(axis=0) > 0)).size <= COMPACT_FRACTION * k:
+                active = live
+            ka = k if active is None else active.size
+            if active is not None:
+                A = ws.flat("ga", (R, ka), dt)
+                np.take(Z, active, axis=1, out=A)
+                np.maximum(A, ws.flat("gzeros", (R, ka), dt, fill=0), out=A)
+                W2 = ws.flat("gw2", (N, ka), dt)
+                np.take(self.W2[i], active, axis=1, out=W2)
+                M = self.M[i][np.ix_(active, active)]
+            elif self.gelu:
+                Phi = ws.flat("gphi", (R, k), dt)
+                ndtr(Z, out=Phi)
+                A = ws.flat("ga", (R, k), dt)
+                np.multiply(Z, Phi, out=A)
+                W2, M = self.W2[i], self.M[i]
+            else:  # in place, as on the dense route
+                A = np.maximum(Z, ws.flat("gzeros", (R, k), dt, fill=0), out=Z)
+                W2, M = self.W2[i], self.M[i]
+            tick("elementwise")
+            loss[j] += rowdot(vals, vals)
+            if self.any_l1:
+                absA = np.abs(A) if self.gelu else A
+                pen[j] += self.l1[i] * absA.sum(dtype=np.float64)
+            gP1 = grads[j, : self.split].reshape(m + 1, k)
+            gW2 = grads[j, self.split :].reshape(N, k)
+            if first and (active is not None or not self.need_grad):
+                gP1[...], gW2[...], acc[j] = 0, 0, 0
+            if ka == 0:
+                continue
+            S = ws.flat("gs", (R, ka), dt)
+            sparse_times_dense("csc", (R, N), ptr, cols, vals, W2, S)  # t W2
+            tick("sparse")
+            GA = ws.flat("gg", (R, ka), dt)
+            np.matmul(A, M, out=GA)
+            tick("matmul")
+            GA -= S  # ∂L/∂A · B/2
+            S -= GA  # 2 t W2 - A M, so that the loss is ⟨A, -S⟩ + ‖t‖²
+            loss[j] -= rowdot(A.reshape(-1), S.reshape(-1))
+            tick("elementwise")
+            if not self.need_grad:
+                continue
+            TA = ws.flat("gta", (N, ka), dt)
+            sparse_times_dense("csr", (N, R), ptr, cols, vals, A, TA)  # tᵀ A
+            tick("sparse")
+            if self.any_l1:
+                sgn = np.sign(A) if self.gelu else np.greater(A, 0).astype(dt)
+                sgn *= self.half_l1[i, 0, 0]
+                GA += sgn
+            if self.gelu:
+                GA *= _gelu_derivative(Z, Phi, ws.flat("gd", (R, k), dt))
+            else:
+                mask = ws.flat("gmask", (R, ka), bool)
+                np.greater(A, 0, out=mask)
+                GA *= mask
+            tick("elementwise")
+            if active is None and first:
+                np.matmul(A.T, A, out=acc[j])
+                np.matmul(H[j], GA, out=gP1)
+                np.negative(TA, out=gW2)
+            else:
+                GG = ws.flat("ggram", (ka, ka), dt)
+                np.matmul(A.T, A, out=GG)
+                T1 = ws.flat("gt1", (m + 1, ka), dt)
+                np.matmul(H[j], GA, out=T1)
+                if active is None:
+                    acc[j] += GG
+                    gP1 += T1
+                    gW2 -= TA
+                else:
+                    acc[j][np.ix_(active, active)] += GG
+                    gP1[:, active] += T1
+                    gW2[:, active] -= TA
+            tick("matmul")

@@ -95,6 +95,22 @@ def sparse_times_dense(fmt, shape, ptr, idx, vals, dense, out):
     return out
 
 
+def compress_rows(ws, Xk):
+    """``Xk`` (n, rows) compressed by rows: ``(ptr, cols, vals)`` (CSR of Xk = CSC of Xkᵀ).
+
+    ``ws`` is the thread's :class:`~packing.train._kernel.Workspace` (a boolean scratch array).
+    """
+    n, R = Xk.shape
+    mask = ws.flat("nz", Xk.shape, bool)
+    np.not_equal(Xk, 0, out=mask)
+    where = np.flatnonzero(mask).astype(np.int32 if Xk.size < 2**31 else np.int64)
+    vals = Xk.reshape(-1)[where]
+    # Row j's entries sit at flat positions j R .. (j + 1) R - 1 (sorted): where each row starts.
+    ptr = np.searchsorted(where, np.arange(0, (n + 1) * R, R, dtype=where.dtype)).astype(where.dtype)
+    cols = np.remainder(where, R, out=where)  # in place: the flat positions are no longer needed
+    return ptr, cols, vals
+
+
 class _ToyKernel(BlockedKernel):
     """Loss and hand-derived gradients of the toy model, block by block (see :mod:`._kernel`).
 
@@ -203,18 +219,6 @@ class _ToyKernel(BlockedKernel):
         cuts = [0, *(np.flatnonzero(flags[1:] != flags[:-1]) + 1).tolist(), i1 - i0]
         return [(a, b, bool(flags[a])) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
 
-    def _nonzero(self, ws, Xk):
-        """``Xk`` (n, rows) compressed by rows: ``(ptr, cols, vals)`` (CSR of Xk = CSC of Xkᵀ)."""
-        n, R = Xk.shape
-        mask = ws.flat("nz", Xk.shape, bool)
-        np.not_equal(Xk, 0, out=mask)
-        where = np.flatnonzero(mask).astype(np.int32 if Xk.size < 2**31 else np.int64)
-        vals = Xk.reshape(-1)[where]
-        # Row j's entries sit at flat positions j R .. (j + 1) R - 1 (sorted): where each row starts.
-        ptr = np.searchsorted(where, np.arange(0, (n + 1) * R, R, dtype=where.dtype)).astype(where.dtype)
-        cols = np.remainder(where, R, out=where)  # in place: the flat positions are no longer needed
-        return ptr, cols, vals
-
     def prepare(self):
         if self.alpha is not None:
             np.multiply(self.P, self.alpha, out=self.Pa)
@@ -250,7 +254,7 @@ class _ToyKernel(BlockedKernel):
                 np.matmul(Wt[k0:k1], X[k0:k1], out=H[k0:k1, :d])  # hᵀ
                 continue
             for k in range(k0, k1):
-                sparse[k] = self._nonzero(ws, X[k])
+                sparse[k] = compress_rows(ws, X[k])
                 tick("sparse gather")
                 h = ws.flat("h_rows", (R, d), dt)
                 sparse_times_dense("csc", (R, n), *sparse[k], self.Wa[i0 + k], h)  # h = Xᵀ W over nonzeros

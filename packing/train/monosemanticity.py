@@ -600,6 +600,7 @@ def _kernel(cfg, table, knobs, embedding, batch, gen_or_sampler):
         sampler=gen_or_sampler,
         threads=cfg["n_threads"],
         blas_threads=cfg["blas_threads"],
+        density=float(np.mean(table)),  # the targets' (the read-out's route depends on it, see gram_pays)
     )
 
 
