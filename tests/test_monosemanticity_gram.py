@@ -1,0 +1,169 @@
+"""The monosemanticity kernel's Gram route for the read-out: the dense route's loss and gradients."""
+
+import math
+
+import numpy as np
+import pytest
+
+from packing import train_monosemanticity_model
+from packing.train import _mono_kernel as mk
+from packing.train._data import Sampler
+from packing.train._mono_kernel import _MonoKernel, gram_pays
+from packing.train.monosemanticity import random_embedding
+
+#: Forced small blocks, instances split over row ranges (partial gradients, several Gram accumulators).
+SPLIT = dict(block_entries=64, min_rows=8, group_ns=1.0, target_groups=8)
+
+
+def given_batch(seed, n_inst, n, m, k, batch, signed, density=0.3):
+    rng = np.random.default_rng(seed)
+    W1, b = rng.normal(size=(n_inst, m, k)), rng.normal(size=(n_inst, k))
+    W2, E = rng.normal(size=(n_inst, n, k)), rng.normal(size=(n_inst, n, m))
+    keep = rng.random((n_inst, batch, n)) < density
+    v = rng.uniform(-1 if signed else 0, 1, size=(n_inst, batch, n)) * keep
+    return W1, b, W2, E, v
+
+
+def run(gram, model, *, task="decoder", gelu=False, l1=0.0, noise_on=None, threads=1, **plan):
+    """Loss, penalty and gradient of the kernel on a given float64 batch (``noise_on``: given noise there)."""
+    W1, b, W2, E, v = model
+    n_inst, m, k = W1.shape
+    n, batch = W2.shape[1], v.shape[1]
+    kern = _MonoKernel(
+        n_inst, n, m, k, batch, np.float64, embedding=E, noise=np.zeros(n_inst), noise_on=noise_on or "input",
+        l1=np.full(n_inst, l1), task=task, gelu=gelu, threads=threads, gram=gram, **plan,
+    )  # fmt: skip
+    kern.W1[...], kern.b[...], kern.W2[...] = W1, b, W2
+    kern.v = v
+    if noise_on is not None:
+        kern.any_noise = True
+        dim = n if noise_on == "features" else m
+        kern.given_noise = 0.3 * np.random.default_rng(9).normal(size=(n_inst, batch, dim))
+    try:
+        loss = kern.loss_and_grad()
+    finally:
+        kern.close()
+    return loss, kern.penalty.copy(), kern.grad.copy(), kern.gram
+
+
+def assert_same(got, want):
+    for g, w in zip(got[:3], want[:3], strict=True):
+        np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12 * max(1.0, float(np.abs(w).max())))
+
+
+@pytest.mark.parametrize(
+    "task, gelu, l1, noise_on",
+    [
+        ("decoder", False, 0.0, None),
+        ("decoder", False, 0.3, "input"),
+        ("decoder", True, 0.2, "features"),
+        ("abs", False, 0.0, "features"),
+        ("abs", True, 0.0, "input"),
+    ],
+)
+@pytest.mark.parametrize("plan", [{}, SPLIT], ids=["one block", "split"])
+@pytest.mark.parametrize("shift", [0.0, -1.5, -50.0], ids=["live", "partly silent", "silent"])
+def test_the_gram_route_gives_the_dense_routes_loss_and_gradients(task, gelu, l1, noise_on, plan, shift):
+    """float64, rtol 1e-10: every task, activation, penalty and noise; blocks and split instances;
+    biases shifted down so that (with ReLU) blocks run on their active neurons only, or none."""
+    W1, b, W2, E, v = given_batch(2, 3, 9, 4, 6, 300, task == "abs")
+    model = (W1, b + shift, W2, E, v)
+    kw = dict(task=task, gelu=gelu, l1=l1, noise_on=noise_on, **plan)
+    dense, gram = run(False, model, **kw), run(True, model, **kw)
+    assert gram[3] and not dense[3]
+    assert_same(gram, dense)
+    if shift == -50.0 and not gelu:
+        assert not gram[2].any()  # no neuron fires: no gradient
+
+
+def test_the_gram_route_gradients_match_finite_differences():
+    W1, b, W2, E, v = given_batch(4, 2, 7, 3, 5, 40, False, density=0.4)
+    kw = dict(task="decoder", l1=0.1)
+    _, _, grad, _ = run(True, (W1, b, W2, E, v), **kw)
+
+    def loss(p):
+        W1, b, W2 = p[:, : m * k].reshape(2, m, k), p[:, m * k : (m + 1) * k], p[:, (m + 1) * k :]
+        got = run(True, (W1, b, W2.reshape(2, n, k), E, v), **kw)
+        return got[0] + got[1]
+
+    m, k, n = 3, 5, 7
+    params = np.concatenate([W1.reshape(2, -1), b, W2.reshape(2, -1)], axis=1)
+    h = 1e-6
+    num = np.zeros_like(params)
+    for idx in np.ndindex(params.shape):
+        p = params.copy()
+        p[idx] += h
+        up = loss(p)
+        p[idx] -= 2 * h
+        down = loss(p)
+        num[idx] = (up[idx[0]] - down[idx[0]]) / (2 * h)
+    z = np.einsum("ibn,inm,imk->ibk", v, E, W1) + b[:, None, :]
+    assert np.min(np.abs(z)) > 1e-4  # no ReLU kink within h of a pre-activation
+    np.testing.assert_allclose(grad.reshape(2, -1), num, rtol=1e-6, atol=1e-6 * max(1.0, np.abs(num).max()))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_gram_route_on_merged_groups_and_threads_is_bitwise_the_same(threads):
+    """Sampled float32 batches, groups of one instance merged into stacked units or not, one or two
+    threads: losses, penalties and gradients bit for bit equal over two steps."""
+    n_inst, n, m, k, batch = 5, 12, 3, 4, 128
+    group_ns = 1.5 * batch * mk._row_ns(n, m, k)  # one instance per group
+
+    def sampled(merge_entries, threads):
+        gen = np.random.default_rng(5)
+        sampler = Sampler(np.full((n_inst, n), 0.2), np.dtype(np.float32), gen)
+        kern = _MonoKernel(
+            n_inst, n, m, k, batch, np.float32, embedding=random_embedding(gen, n_inst, n, m),
+            noise=np.linspace(0.0, 0.3, n_inst), noise_on="input", l1=np.full(n_inst, 0.1), task="decoder",
+            gelu=False, sampler=sampler, threads=threads, group_ns=group_ns, merge_entries=merge_entries,
+            gram=True,
+        )  # fmt: skip
+        kern.W1[...] = gen.uniform(-0.6, 0.6, kern.W1.shape)
+        kern.W2[...] = gen.uniform(-0.3, 0.3, kern.W2.shape)
+        kern.b[...] = gen.uniform(-0.3, 0.3, kern.b.shape)
+        kern.b[1] -= 50.0
+        out = []
+        try:
+            for _ in range(2):
+                out += [kern.loss_and_grad(), kern.penalty.copy(), kern.grad.copy()]
+        finally:
+            kern.close()
+        return out, kern.units
+
+    alone, units = sampled(0, 1)
+    assert all(len(u) == 1 for u in units)
+    merged, units = sampled(3 * max(n, k) * batch, threads)
+    assert max(len(u) for u in units) > 1
+    for got, want in zip(merged, alone, strict=True):
+        assert np.array_equal(got, want)
+
+
+def test_training_on_the_gram_route_follows_the_dense_route(monkeypatch):
+    """float64 training runs (LAMB, bias decay, noise): the two routes' histories and weights agree to
+    rounding; each run is bit for bit independent of the thread count."""
+    kw = dict(
+        n_features=12, d=4, n_neurons=4, density=0.2, steps=25, batch_size=96, lr=0.01, n_instances=2,
+        init_bias=-0.2, bias_decay=0.3, input_noise=0.05, l1=0.01, dtype=np.float64, rng=7,
+    )  # fmt: skip
+    routes = {}
+    for gram in (False, True):
+        monkeypatch.setattr(mk, "gram_pays", lambda *a, gram=gram: gram)
+        routes[gram] = [train_monosemanticity_model(**kw, n_threads=t) for t in (1, 2)]
+    for one, two in routes.values():
+        for name in ("W1", "b", "W2", "loss_history", "eval_loss"):
+            assert np.array_equal(getattr(one, name), getattr(two, name)), name
+    dense, gram = routes[False][0], routes[True][0]
+    assert not np.array_equal(gram.loss_history, dense.loss_history)  # really two routes
+    for name in ("W1", "b", "W2", "loss_history", "eval_loss", "clean_eval_loss"):
+        np.testing.assert_allclose(getattr(gram, name), getattr(dense, name), rtol=1e-9, atol=1e-12)
+
+
+def test_the_cost_model_takes_the_gram_route_only_for_few_neurons():
+    """Gram: about 1.75 k² + 1.5 N k² / B multiply-adds a row against the dense 3 N k."""
+    assert gram_pays(512, 128, 1024, 1 / 64) and gram_pays(512, 256, 1024, 1 / 64)
+    assert not gram_pays(512, 1024, 1024, 1 / 64)  # the paper's k = 2N
+    assert not gram_pays(16, 64, 1024, 1 / 64)  # the benchmark's small size, k = 4N
+    assert not any(gram_pays(16, max(1, int(r * 16)), 1024, 1 / 16) for r in (0.5, 1, 2, 4, 8))  # the figures
+    # dense targets cost the sparse products their advantage
+    assert gram_pays(512, 256, 1024, 1 / 64) and not gram_pays(512, 256, 1024, 1.0)
+    assert math.isclose(mk.GRAM_MARGIN, 0.8)
