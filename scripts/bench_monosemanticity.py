@@ -28,6 +28,14 @@ script's size) and ``paper`` (N = 512, m = 64, k = 1024, one instance, batch
 * ``init 0``: zero initialization, about half the neurons active on each input:
   every product is dense on both sides.
 
+A third size, ``few`` (N = 512, m = 64, k = 128: fewer neurons than features),
+is where the numpy kernel takes its read-out's Gram route (``A M - t W2`` with
+``M = W2ᵀ W2``, never forming the output ``W2 A``; see
+:func:`packing.train._mono_kernel.gram_pays`): at ``k = 2N`` (paper) and
+``k = 4N`` (small) that route needs more flops than the dense products, so
+there both sides run the same three ``B N k`` products and the ratio is that of
+the BLAS libraries plus numpy's other work. Each line names the route taken.
+
 Target (issue 14): numpy at most 0.5x PyTorch's time per step. Last, where the
 numpy time goes (one thread, CPU time by phase).
 
@@ -37,7 +45,7 @@ span the run), numpy and torch interleaved ``--chunk`` steps at a time, with the
 numpy model's share of active neuron-inputs along the way.
 
 Usage: ``python scripts/bench_monosemanticity.py [--rounds 5] [--seconds 0.5] [--quick]
-[--run STEPS [--run-sizes paper,small] [--chunk 50] [--no-fixed]]``.
+[--sizes small,paper,few] [--run STEPS [--run-sizes paper,small] [--chunk 50] [--no-fixed]]``.
 """
 
 from __future__ import annotations
@@ -55,8 +63,12 @@ from packing.train._mono_kernel import _MonoKernel
 from packing.train._optim import Optimizer, TrainingLoop
 from packing.train.monosemanticity import _DecayingBias, random_embedding
 
-CONFIGS = {"small": (16, 4, 64, 8, 1024), "paper": (512, 64, 1024, 1, 1024)}  # N, m, k, instances, batch
-QUICK = {"small": (16, 4, 64, 2, 128), "paper": (64, 16, 128, 1, 128)}
+CONFIGS = {  # N, m, k, instances, batch
+    "small": (16, 4, 64, 8, 1024),
+    "paper": (512, 64, 1024, 1, 1024),
+    "few": (512, 64, 128, 1, 1024),  # the paper's features, k = N/4 neurons: the Gram route
+}
+QUICK = {"small": (16, 4, 64, 2, 128), "paper": (64, 16, 128, 1, 128), "few": (64, 16, 16, 1, 128)}
 TARGET = 0.5
 MAX_STEPS = 100_000
 LR, DECAY = 0.01, 0.03
@@ -70,7 +82,7 @@ class NumpyTrainer(LoopBench):
 
     rest = "optimizer, bias decay and loop"
 
-    def __init__(self, N, m, k, n_inst, batch, init_bias, seed=0, steps=MAX_STEPS):
+    def __init__(self, N, m, k, n_inst, batch, init_bias, seed=0, steps=MAX_STEPS, gram=None):
         self.max_steps = steps  # the schedule's length (the cosine and the bias decay's first half)
         rng = np.random.default_rng(seed)
         density = np.full((n_inst, N), DENSITY)
@@ -79,6 +91,7 @@ class NumpyTrainer(LoopBench):
         kern = _MonoKernel(
             n_inst, N, m, k, batch, np.dtype(np.float32), embedding=E, noise=np.zeros(n_inst),
             noise_on="input", l1=np.zeros(n_inst), task="decoder", gelu=False, sampler=sampler, threads=1,
+            gram=gram,
         )  # fmt: skip
         s1, s2 = 1 / np.sqrt(m), 1 / np.sqrt(k)
         kern.W1[...] = rng.uniform(-s1, s1, (n_inst, m, k))
@@ -202,8 +215,12 @@ def main(argv=None) -> dict:
     ap.add_argument("--run", type=int, default=0, metavar="STEPS", help="also time whole runs of STEPS steps")
     ap.add_argument("--run-sizes", default="paper", help="comma-separated sizes of the whole runs")
     ap.add_argument("--chunk", type=int, default=50, help="steps per interleaved chunk of a whole run")
-    ap.add_argument("--sizes", default="small,paper", help="comma-separated sizes of the fixed states")
+    ap.add_argument("--sizes", default="small,paper,few", help="comma-separated sizes of the fixed states")
     ap.add_argument("--no-fixed", action="store_true", help="skip the fixed-state measurements")
+    ap.add_argument(
+        "--route", choices=("auto", "dense", "gram"), default="auto",
+        help="the numpy read-out's route (auto: the kernel's cost model chooses per size)",
+    )  # fmt: skip
     args = ap.parse_args(argv)
     configs, rounds, seconds = (QUICK, 1, 0.02) if args.quick else (CONFIGS, args.rounds, args.seconds)
     try:
@@ -218,7 +235,7 @@ def main(argv=None) -> dict:
     for name in args.sizes.split(",") if not args.no_fixed else ():
         shape = configs[name]
         for state, init in STATES.items():
-            npt = NumpyTrainer(*shape, init)
+            npt = NumpyTrainer(*shape, init, gram={"auto": None, "dense": False, "gram": True}[args.route])
             contenders = {"numpy": npt.run}
             if torch is not None:
                 contenders["torch"] = torch_trainer(torch, *shape, init)
@@ -238,7 +255,9 @@ def main(argv=None) -> dict:
             results[(name, state)] = row
             N, m, k, n_inst, batch = shape
             line = f"{name:6} N={N} m={m} k={k} instances={n_inst} batch={batch}, {state} "
-            line += f"({100 * active:.0f}% of neuron-inputs active): numpy {row['numpy_ms']:.2f} ms/step"
+            route = "Gram" if npt.kern.gram else "dense"
+            line += f"({100 * active:.0f}% of neuron-inputs active, {route} route): "
+            line += f"numpy {row['numpy_ms']:.2f} ms/step"
             if torch is not None:
                 verdict = "yes" if row["cpu_ratio"] <= TARGET else "NO"
                 line += (
