@@ -167,3 +167,62 @@ def test_the_cost_model_takes_the_gram_route_only_for_few_neurons():
     # dense targets cost the sparse products their advantage
     assert gram_pays(512, 256, 1024, 1 / 64) and not gram_pays(512, 256, 1024, 1.0)
     assert math.isclose(mk.GRAM_MARGIN, 0.8)
+
+
+def test_the_sampler_draws_the_nonzero_entries_alone_bit_for_bit():
+    """Sampler.nonzero_rows: the positions and values fill_rows writes (float32, densities from 0 to 1,
+    odd widths, ranges across instances), the stream left in the same state; its per-feature bound
+    checked against every word near it."""
+    rng = np.random.default_rng(0)
+    dens = np.concatenate([[0.0, 2.0**-8, 1 / 64, 0.2, 0.5, 0.999, 1.0], rng.uniform(2.0**-8, 1, 25)])
+    dens = np.stack([dens, dens[::-1]])
+    sampler = Sampler(dens, np.dtype(np.float32), np.random.default_rng(1))
+    n, width = dens.shape[1], 333
+    for start, rows in [(0, n), (5, 20), (n - 3, n + 3)]:
+        dense, sparse = (np.random.Generator(np.random.SFC64(7)) for _ in range(2))
+        x = np.empty((rows, width), np.float32)
+        sampler.fill_rows(x, start, np.empty(x.shape, bool), dense)
+        pos, vals = sampler.nonzero_rows(start, rows, width, sparse)
+        np.testing.assert_array_equal(pos, np.flatnonzero(x))
+        assert vals.dtype == np.float32 and np.array_equal(vals, x.reshape(-1)[pos])
+        assert dense.bit_generator.random_raw() == sparse.bit_generator.random_raw()
+    scale, bound = sampler._rows[0].reshape(-1), sampler.bounds.reshape(-1).astype(np.int64)
+    for s, b in zip(scale, bound, strict=True):
+        K = b // 256 + 1
+        q = np.arange(max(0, K - 2000), min(2**24, K + 2000))
+        np.testing.assert_array_equal((q.astype(np.float32) * s < 1) & (q >= 1), (q >= 1) & (q < K))
+    assert not Sampler(dens, np.dtype(np.float64), rng).narrow(0, 2)  # float64 uniforms: no sparse draws
+
+
+@pytest.mark.parametrize("noise_on, noise", [("input", 0.0), ("input", 0.1), ("features", 0.1)])
+def test_the_gram_route_draws_its_features_sparse_without_changing_a_bit(monkeypatch, noise_on, noise):
+    """The Gram route draws the features' nonzero entries alone (decoder, float32): the same losses and
+    gradients, bit for bit over three steps, as drawing the dense block and compressing it."""
+    n_inst, n, m, k, batch = 3, 40, 6, 8, 200
+    calls = []
+
+    def steps(sparse):
+        gen = np.random.default_rng(3)
+        sampler = Sampler(np.full((n_inst, n), 0.05), np.dtype(np.float32), gen)
+        narrow = sampler.narrow
+        sampler.narrow = lambda i0, i1: calls.append(sparse) or (sparse and narrow(i0, i1))
+        kern = _MonoKernel(
+            n_inst, n, m, k, batch, np.float32, embedding=random_embedding(gen, n_inst, n, m),
+            noise=np.full(n_inst, noise), noise_on=noise_on, l1=np.zeros(n_inst), task="decoder", gelu=False,
+            sampler=sampler, threads=1, gram=True, block_entries=2000, min_rows=16,
+        )  # fmt: skip
+        kern.W1[...] = gen.uniform(-0.5, 0.5, kern.W1.shape)
+        kern.W2[...] = gen.uniform(-0.5, 0.5, kern.W2.shape)
+        kern.b[...] = gen.uniform(-0.3, 0.3, kern.b.shape)
+        out = []
+        try:
+            for _ in range(3):
+                out += [kern.loss_and_grad(), kern.grad.copy()]
+        finally:
+            kern.close()
+        return out
+
+    sparse, dense = steps(True), steps(False)
+    assert (True in calls) == (noise_on == "input")  # noise added to v itself needs the dense block
+    for got, want in zip(sparse, dense, strict=True):
+        assert np.array_equal(got, want)

@@ -111,6 +111,50 @@ class Sampler:
         wide = any(self._wide[start // n : (stop - 1) // n + 1])
         self._draw(x, scale[start:stop], inv[start:stop], wide, mask, gen)
 
+    def narrow(self, i0, i1) -> bool:
+        """Whether instances ``i0 .. i1`` draw one 32-bit word per entry, unsigned (:meth:`nonzero_rows`)."""
+        return not self.signed and not any(self._wide[i0:i1])
+
+    def nonzero_rows(self, start, rows, width, gen):
+        """Draw what :meth:`fill_rows` would, returning only its nonzero entries: ``(positions, values)``.
+
+        Draws exactly the words ``fill_rows`` draws for rows ``start .. start + rows`` of
+        ``width`` entries (the stream ends in the same state) and returns the flat positions
+        (sorted, in the ``(rows, width)`` block) of the entries it would make nonzero and their
+        values, bit for bit: an entry is nonzero iff its 24-bit word ``q`` satisfies
+        ``1 <= q < K`` (``K`` per feature, :attr:`bounds`), as ``fl(q * scale) < 1`` is monotone
+        in ``q``. ``None`` where ``fill_rows`` draws float64 uniforms (the wide path) or signs.
+        """
+        n, stop = self.scale.shape[1], start + rows
+        if self.signed or any(self._wide[start // n : (stop - 1) // n + 1]):
+            return None
+        size = rows * width
+        u = gen.bit_generator.random_raw((size + 1) // 2).view(np.uint32)[:size].reshape(rows, width)
+        np.subtract(u, np.uint32(256), out=u)  # wraps around: words of q = 0 (value 0) become the largest
+        pos = np.flatnonzero(u < self.bounds[start:stop])
+        q = u.reshape(-1)[pos]
+        q += np.uint32(256)
+        q >>= np.uint32(8)
+        vals = q.view(np.int32).astype(self.dtype)  # < 2**24: exact, as fill_rows converts
+        vals *= self._rows[0][start:stop, 0][pos // width]
+        return pos, vals
+
+    @property
+    def bounds(self) -> np.ndarray:
+        """The bound ``(K - 1) * 256`` of each row of :meth:`fill_rows` (uint32, see :meth:`nonzero_rows`).
+
+        ``K`` is the least 24-bit word ``q`` with ``fl(q * scale) >= 1`` (``2**24`` if none):
+        found among the integers next to ``1 / scale``.
+        """
+        if getattr(self, "_bounds", None) is None:
+            s = self._rows[0].reshape(-1)
+            first = np.maximum(np.floor(1.0 / s.astype(np.float64)) - 2, 1)  # (q - 2) s < 1 - s: below
+            near = np.minimum(first[:, None] + np.arange(5), 2.0**24)  # (q + 2) s > 1 + s: above
+            above = (near.astype(self.dtype) * s[:, None] >= 1) | (near >= 2.0**24)
+            K = near[np.arange(len(s)), np.argmax(above, axis=1)].astype(np.uint64)
+            self._bounds = ((K - 1) * 256).astype(np.uint32).reshape(-1, 1)
+        return self._bounds
+
     def fill_rows_scaled(self, x, start, zeros, gen):
         """Overwrite ``x`` (k, rows), rows ``start ..`` of a features-first batch, with ``alpha ⊙ batch``.
 

@@ -233,6 +233,30 @@ class _MonoKernel(BlockedKernel):
         for k0, k1 in self.chunks(ni * N, R):
             self.sampler.fill_rows(Vr[k0:k1], i0 * N + k0, ws.flat(name + "mask", (k1 - k0, R), bool), gen)
 
+    def _sample_nonzero(self, i0, i1, R, gen):
+        """Fresh features of instances ``i0 .. i1`` as :meth:`_sample` draws them, compressed.
+
+        Returns per instance ``(ptr, cols, vals)`` (CSR of the features-first ``(N, R)``
+        block, as :func:`compress_rows` gives it), bit for bit what ``_sample`` and
+        ``compress_rows`` give, with the stream left in the same state; the dense block
+        is never written (:meth:`Sampler.nonzero_rows`).
+        """
+        N = self.N
+        pos, vals = [], []
+        for k0, k1 in self.chunks((i1 - i0) * N, R):
+            p, v = self.sampler.nonzero_rows(i0 * N + k0, k1 - k0, R, gen)
+            pos.append(p + k0 * R)
+            vals.append(v)
+        pos, vals = np.concatenate(pos), np.concatenate(vals)
+        itype = np.int32 if N * R < 2**31 else np.int64
+        cuts = np.searchsorted(pos, np.arange(i1 - i0 + 1) * (N * R))
+        out = []
+        for j in range(i1 - i0):
+            where = (pos[cuts[j] : cuts[j + 1]] - j * N * R).astype(itype)
+            ptr = np.searchsorted(where, np.arange(0, (N + 1) * R, R, dtype=itype)).astype(itype)
+            out.append((ptr, np.remainder(where, R, out=where), vals[cuts[j] : cuts[j + 1]]))
+        return out
+
     def _noise(self, out, gen, i0, r0):
         """Fill ``out`` (ni, dim, R) with the input noise of instances ``i0 ..``, rows ``r0 ..``.
 
@@ -256,8 +280,11 @@ class _MonoKernel(BlockedKernel):
         X = H[:, :m]
         # ---- the batch: features V (N, R), target T, inputs X = Eᵀ V (+ noise)
         V = ws.flat("v", (ni, N, R), dt)
+        nonzeros = None  # per instance, the features' (ptr, cols, vals), drawn sparse (the Gram route)
         if self.v is not None:
             V[...] = self.v[i0:i1, r0:r1].transpose(0, 2, 1)
+        elif self.sparse_x and self.sampler.narrow(i0, i1):
+            nonzeros = [nz for a, b, g in sources for nz in self._sample_nonzero(a, b, R, g)]
         else:
             V2 = ws.flat("v2", (ni, N, R), dt) if self.task == "abs" else None
             for a, b, g in sources:
@@ -288,7 +315,7 @@ class _MonoKernel(BlockedKernel):
                 X += Xn
         tick("sampling")
         if self.gram:
-            self._gram(ws, i0, H, T, slot, loss, pen, self._acc_of[id(loss)], first, tick)
+            self._gram(ws, i0, H, T, nonzeros, slot, loss, pen, self._acc_of[id(loss)], first, tick)
             return
         # ---- forward
         Z = ws.flat("z", (ni, k, R), dt)
@@ -420,7 +447,7 @@ class _MonoKernel(BlockedKernel):
         gP1[:, active] += T1
         tick("matmul")
 
-    def _gram(self, ws, i0, H, T, slot, loss, pen, acc, first, tick):
+    def _gram(self, ws, i0, H, T, nonzeros, slot, loss, pen, acc, first, tick):
         """:meth:`block` by the Gram route: the output ``W2 A`` is never formed.
 
         With ``M = W2ᵀ W2`` (:meth:`prepare`) and the block laid out rows first
@@ -443,7 +470,8 @@ class _MonoKernel(BlockedKernel):
         sparse_x = self.sparse_x
         for j in range(ni):
             i = i0 + j
-            ptr, cols, vals = compress_rows(ws, T[j])  # CSR of t's transpose (N, rows)
+            # CSR of t's transpose (N, rows): gathered from T, or drawn so (then T was never filled)
+            ptr, cols, vals = compress_rows(ws, T[j]) if nonzeros is None else nonzeros[j]
             if sparse_x:  # t is the clean features v: x = v E over its nonzero entries
                 Xr = ws.flat("gx", (R, m), dt)
                 sparse_times_dense("csc", (R, N), ptr, cols, vals, self.E[i], Xr)
