@@ -15,8 +15,8 @@ never forms the output: with ``M = W2ᵀ W2`` (once per step) and the targets'
 nonzero entries only, it costs about ``1.75 k²`` multiply-adds per row plus
 ``1.5 N k²`` per step, so it pays when the neurons are fewer than the features
 (:func:`gram_pays`; one thread, float32, N = 512, m = 64, batch 1024, half the
-neurons active: k = 128 5.2 ms against 11.0 ms a step, k = 256 10.6 against
-17.9, k = 512 a draw, k = 1024 (the paper's) 1.7x slower). Both give the same
+neurons active, a loaded machine: k = 128 4.0 ms against 8.0 ms a step, k = 256
+9.4 against 14.2, k = 512 a draw, k = 1024 (the paper's) 1.9x slower). Both give the same
 loss and gradients up to rounding; the route depends on the shape and the
 features' density alone, never on the thread count.
 """
