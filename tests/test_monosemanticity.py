@@ -336,16 +336,20 @@ def test_blocks_on_the_active_neurons_only_give_the_full_gradient(monkeypatch, l
     assert not run(1.0, np.full_like(b, -50.0))[2].any()  # nothing active: zero gradient
 
 
+@pytest.mark.parametrize("gram", [False, True], ids=["dense", "gram"])
 @pytest.mark.parametrize("per_group", [1, 2])
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize(
     "task, activation, noise_on, l1",
     [("decoder", "relu", "input", 0.0), ("abs", "relu", "features", 0.2), ("decoder", "gelu", "input", 0.1)],
 )
-def test_merged_groups_match_bitwise_per_group_results(per_group, threads, task, activation, noise_on, l1):
+def test_merged_groups_match_bitwise_per_group_results(
+    per_group, threads, task, activation, noise_on, l1, gram
+):
     """Whole-instance groups computed stacked (a merged unit) draw from their own streams and compute
     their own products: losses, penalties and gradients equal those of the groups one by one, bit
-    for bit, over two steps, with some instances on the active-neurons-only path."""
+    for bit, over two steps, with some instances on the active-neurons-only path (on either route of
+    the read-out; the Gram route's per-group sums of Aᵀ A are added in a fixed order)."""
     import packing.train._mono_kernel as mk
 
     n_inst, n, m, k, batch = 7, 6, 3, 10, 128
@@ -358,7 +362,7 @@ def test_merged_groups_match_bitwise_per_group_results(per_group, threads, task,
             n_inst, n, m, k, batch, np.float32, embedding=random_embedding(gen, n_inst, n, m),
             noise=np.linspace(0.0, 0.3, n_inst), noise_on=noise_on, l1=np.full(n_inst, l1), task=task,
             gelu=activation == "gelu", sampler=sampler, threads=threads, group_ns=group_ns,
-            merge_entries=merge_entries,
+            merge_entries=merge_entries, gram=gram,
         )  # fmt: skip
         kern.W1[...] = gen.uniform(-0.6, 0.6, kern.W1.shape)
         kern.W2[...] = gen.uniform(-0.3, 0.3, kern.W2.shape)

@@ -102,42 +102,6 @@ def test_the_gram_route_gradients_match_finite_differences():
     np.testing.assert_allclose(grad.reshape(2, -1), num, rtol=1e-6, atol=1e-6 * max(1.0, np.abs(num).max()))
 
 
-@pytest.mark.parametrize("threads", [1, 2])
-def test_the_gram_route_on_merged_groups_and_threads_is_bitwise_the_same(threads):
-    """Sampled float32 batches, groups of one instance merged into stacked units or not, one or two
-    threads: losses, penalties and gradients bit for bit equal over two steps."""
-    n_inst, n, m, k, batch = 5, 12, 3, 4, 128
-    group_ns = 1.5 * batch * mk._row_ns(n, m, k)  # one instance per group
-
-    def sampled(merge_entries, threads):
-        gen = np.random.default_rng(5)
-        sampler = Sampler(np.full((n_inst, n), 0.2), np.dtype(np.float32), gen)
-        kern = _MonoKernel(
-            n_inst, n, m, k, batch, np.float32, embedding=random_embedding(gen, n_inst, n, m),
-            noise=np.linspace(0.0, 0.3, n_inst), noise_on="input", l1=np.full(n_inst, 0.1), task="decoder",
-            gelu=False, sampler=sampler, threads=threads, group_ns=group_ns, merge_entries=merge_entries,
-            gram=True,
-        )  # fmt: skip
-        kern.W1[...] = gen.uniform(-0.6, 0.6, kern.W1.shape)
-        kern.W2[...] = gen.uniform(-0.3, 0.3, kern.W2.shape)
-        kern.b[...] = gen.uniform(-0.3, 0.3, kern.b.shape)
-        kern.b[1] -= 50.0
-        out = []
-        try:
-            for _ in range(2):
-                out += [kern.loss_and_grad(), kern.penalty.copy(), kern.grad.copy()]
-        finally:
-            kern.close()
-        return out, kern.units
-
-    alone, units = sampled(0, 1)
-    assert all(len(u) == 1 for u in units)
-    merged, units = sampled(3 * max(n, k) * batch, threads)
-    assert max(len(u) for u in units) > 1
-    for got, want in zip(merged, alone, strict=True):
-        assert np.array_equal(got, want)
-
-
 def test_training_on_the_gram_route_follows_the_dense_route(monkeypatch):
     """float64 training runs (LAMB, bias decay, noise): the two routes' histories and weights agree to
     rounding; each run is bit for bit independent of the thread count."""
