@@ -66,6 +66,7 @@ class Sampler:
         # a chunk inside one run: numpy's loops against a scalar are about 3x faster than a column).
         ends = np.append(np.flatnonzero(offset[1:] != offset[:-1]), offset.size - 1)
         self._run_end = ends[np.searchsorted(ends, np.arange(offset.size))]
+        self._bounds = None  # see bounds (computed on first use)
 
     def streams(self, k):
         """``k`` fresh independent generators (each call spawns new ones, deterministically)."""
@@ -146,7 +147,7 @@ class Sampler:
         ``K`` is the least 24-bit word ``q`` with ``fl(q * scale) >= 1`` (``2**24`` if none):
         found among the integers next to ``1 / scale``.
         """
-        if getattr(self, "_bounds", None) is None:
+        if self._bounds is None:
             s = self._rows[0].reshape(-1)
             first = np.maximum(np.floor(1.0 / s.astype(np.float64)) - 2, 1)  # (q - 2) s < 1 - s: below
             near = np.minimum(first[:, None] + np.arange(5), 2.0**24)  # (q + 2) s > 1 + s: above
