@@ -101,10 +101,11 @@ class NumpyTrainer(LoopBench):
 
     max_steps = MAX_STEPS
 
-    def __init__(self, n, d, n_inst, batch, threads=None, seed=0, blas_threads=None, **plan):
+    def __init__(self, n, d, n_inst, batch, threads=None, seed=0, blas_threads=None, skip_below=None, **plan):
         rng = np.random.default_rng(seed)
         density, importance = problem(n, d, n_inst)
-        sampler = Sampler(density, np.dtype(np.float32), rng)
+        skips = {} if skip_below is None else {"skip_below": skip_below}  # None: the sampler's default
+        sampler = Sampler(density, np.dtype(np.float32), rng, **skips)
         dt, weight = np.dtype(np.float32), importance / n
         self.kern = _ToyKernel(n_inst, n, d, batch, weight, True, dt, sampler, threads, blas_threads, **plan)
         self.kern.W[...] = rng.standard_normal((n_inst, n, d)) * np.sqrt(2.0 / (n + d))
