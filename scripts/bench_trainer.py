@@ -58,7 +58,10 @@ Targets (issue 18): numpy/torch <= 0.25 at defaults on every configuration
 configurations; the 1000x100 configuration at >= 50% of the GEMM rate.
 torch comes from the optional ``bench`` extra (``pip install -e .[bench]``);
 without it the torch columns are skipped.
-Usage: ``python scripts/bench_trainer.py [--rounds 5] [--seconds 0.5] [--only b c] [--quick]``.
+With ``--baseline`` the numpy trainer drawing the stream of packing 0.2 (one random word per
+entry for every feature; the default draws features below
+:data:`~packing.train._data.SKIP_DENSITY` by geometric skips) is timed too, interleaved.
+Usage: ``python scripts/bench_trainer.py [--rounds 5] [--seconds 0.5] [--only b c] [--quick] [--baseline]``.
 """
 
 from __future__ import annotations
@@ -202,8 +205,12 @@ class Gemm:
                 np.matmul(self.A, self.B, out=self.C)
 
 
-def bench_config(shape, torch, settings, rounds, seconds):
-    """Measure one configuration at every thread setting; return one row per setting."""
+def bench_config(shape, torch, settings, rounds, seconds, baseline=False):
+    """Measure one configuration at every thread setting; return one row per setting.
+
+    With ``baseline`` the trainer drawing the stream of packing 0.2 (one word per entry for
+    every feature, ``skip_below=0``) is timed too, interleaved.
+    """
     n, d, n_inst, batch = shape
     flops = 10.0 * n_inst * batch * n * d
     contenders, layouts, n_sparse = {}, {}, {}
@@ -213,6 +220,9 @@ def bench_config(shape, torch, settings, rounds, seconds):
         contenders[(label, "numpy")] = trainer.run
         if label == "2 threads":  # the other layout, for comparison: one worker, two BLAS threads
             contenders[(label, "numpy_blas")] = NumpyTrainer(n, d, n_inst, batch, 2, 0, 2).run
+        if baseline:  # the same trainer drawing one word per entry for every feature (the old stream)
+            words = NumpyTrainer(n, d, n_inst, batch, np_threads, skip_below=0)
+            contenders[(label, "numpy_words")] = words.run
         if trainer.kern.sparse.any():  # the same trainer with every instance's input products dense
             dense = NumpyTrainer(n, d, n_inst, batch, np_threads, sparse_inputs=False)
             contenders[(label, "numpy_dense")] = dense.run
@@ -242,6 +252,8 @@ def bench_config(shape, torch, settings, rounds, seconds):
         }
         if (label, "numpy_blas") in wall:
             row["numpy_1w2b_ms"] = 1e3 * wall[(label, "numpy_blas")]
+        if (label, "numpy_words") in wall:
+            row["numpy_words_ms"] = 1e3 * wall[(label, "numpy_words")]
         if (label, "numpy_dense") in wall:
             row["numpy_dense_ms"] = 1e3 * wall[(label, "numpy_dense")]
             row["sparse_instances"] = n_sparse[label]
@@ -259,6 +271,8 @@ def bench_config(shape, torch, settings, rounds, seconds):
             )
             if "numpy_dense_ms" in row:
                 row["ratio_dense"] = wall[(label, "numpy_dense")] / wall[(label, peer)]
+            if "numpy_words_ms" in row:
+                row["ratio_words"] = wall[(label, "numpy_words")] / wall[(label, peer)]
             if label == "1 thread":
                 cpu_peer = min(cpu[(label, v)] for v in ("einsum", "bmm"))
                 row["cpu_ratio"] = cpu[(label, "numpy")] / cpu_peer
@@ -266,6 +280,8 @@ def bench_config(shape, torch, settings, rounds, seconds):
                 row["cpu_words"] = cpu[(label, "words")]
                 if "numpy_dense_ms" in row:
                     row["cpu_ratio_dense"] = cpu[(label, "numpy_dense")] / cpu_peer
+                if "numpy_words_ms" in row:
+                    row["cpu_ratio_words"] = cpu[(label, "numpy_words")] / cpu_peer
         rows[label] = row
     prof = NumpyTrainer(n, d, n_inst, batch, 1, seed=1)
     prof.run(1)
@@ -287,6 +303,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--only", nargs="*", choices=sorted(CONFIGS), help="run only these configurations")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     parser.add_argument("--quick", action="store_true", help="tiny shapes, one round (smoke test)")
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also time the old sampling stream (one word per entry, skip_below=0), interleaved",
+    )
     args = parser.parse_args(argv)
     torch = None
     if not args.no_torch:
@@ -307,7 +328,7 @@ def main(argv=None) -> dict:
     load_before = os.getloadavg()
     results = {}
     for name in names:
-        results[name] = bench_config(configs[name], torch, settings, rounds, seconds)
+        results[name] = bench_config(configs[name], torch, settings, rounds, seconds, args.baseline)
     load_after = os.getloadavg()
 
     print(
@@ -341,6 +362,13 @@ def main(argv=None) -> dict:
             print(line)
             if "numpy_1w2b_ms" in row:
                 print(f"{'':14}(numpy with 1 worker x 2 BLAS threads instead: {row['numpy_1w2b_ms']:.3f} ms)")
+            if "numpy_words_ms" in row:
+                line = f"{'':14}(numpy with the old stream, a word per entry: {row['numpy_words_ms']:.3f} ms"
+                if "ratio_words" in row:
+                    line += f", ratio {row['ratio_words']:.3f}"
+                if "cpu_ratio_words" in row:
+                    line += f", cpu ratio {row['cpu_ratio_words']:.3f}"
+                print(line + ")")
             if "numpy_dense_ms" in row:
                 line = f"{'':14}(numpy with every instance's input products dense, "
                 line += f"not {row['sparse_instances']} sparse: {row['numpy_dense_ms']:.3f} ms"
