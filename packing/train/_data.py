@@ -38,7 +38,11 @@ class Sampler:
     The words come from SFC64 streams (numpy's fastest generator with 64-bit
     output, about 1 ns per entry) spawned from ``rng``. The toy-model kernel
     draws with :meth:`fill_rows_scaled` instead: the same words, mapped so that
-    no per-feature constant multiplies the batch (it holds ``alpha ⊙ x``).
+    no per-feature constant multiplies the batch (it holds ``alpha ⊙ x``); and
+    features of density below ``skip_below`` (default :data:`SKIP_DENSITY`) by
+    :meth:`fill_skipped`: the positions of their active entries from geometric
+    gaps, then only the active values, the same law from far fewer random words
+    (``skip_below=0`` draws the stream of packing 0.2, one word per entry).
 
     The batch may be laid out with features last, ``(instances, rows, n)``, or
     features second, ``(instances, n, rows)`` (the trainers' kernels: per-feature

@@ -130,7 +130,9 @@ class _ToyKernel(BlockedKernel):
     (a given batch ``x`` stays dense), or ``True`` / ``False`` / a boolean per
     instance. Only the summation order of those two products changes (results
     agree with the dense route to rounding); the choice is fixed by the shape
-    and densities, so results stay independent of the thread count.
+    and densities, so results stay independent of the thread count. Instances
+    the sampler drew by skips (:meth:`Sampler.fill_skipped`) hand their drawn
+    positions and values to the sparse products directly, without a gathering pass.
     """
 
     def __init__(
