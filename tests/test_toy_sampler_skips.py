@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 from packing.train import _data
-from packing.train._data import SKIP_DENSITY, Sampler
+from packing.train._data import SKIP_DENSITY, Sampler, gap_table
 from packing.train._kernel import CHUNK_ENTRIES, row_chunks
 from packing.train._toy_kernel import _ToyKernel
 
@@ -87,7 +87,7 @@ def test_gaps_follow_the_geometric_law_exactly():
     """The gap generator alone against ``P(gap = g) = (1 - p)**g p``, chi-square over binned gaps."""
     gen = np.random.Generator(np.random.SFC64(3))
     for p in (0.3, 0.05, 0.001):
-        t = Sampler._positions(p, 1.0 / -np.log1p(-p), 7, int(4e5 / p), gen)
+        t = Sampler._positions(p, gap_table(p), 7, int(4e5 / p), gen)
         assert t[0] >= 7 and np.all(np.diff(t) > 0) and t[-1] < 7 + int(4e5 / p)
         gaps = np.diff(t) - 1
         edges = np.unique(np.floor(np.quantile(np.arange(int(10 / p)), np.linspace(0, 1, 30))).astype(int))

@@ -7,6 +7,8 @@ fills such arrays in place (block by block inside the trainers' kernels);
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .._validation import check_bool, check_dtype, check_int, check_memory, check_rng
@@ -19,12 +21,42 @@ __all__ = ["Sampler", "sample_toy_batch"]
 F32_MIN_DENSITY = 2.0**-8
 #: Features below this density are drawn by skips in the toy kernel (:meth:`Sampler.fill_skipped`):
 #: the positions of their active entries from geometric gaps, then only the active values, work
-#: proportional to the active entries (about 10 ns each) instead of one word per entry (about 2 ns).
+#: proportional to the active entries (about 7-8 ns each) instead of one word per entry (1.4 ns
+#: alone, 2.5-3 ns inside the kernel). Timed in the kernel at one thread (CPU time, configurations
+#: b and c of scripts/bench_trainer.py), thresholds 0.15, 0.2 and 0.25 gained in that order.
 #: 0 restores the stream of packing 0.2 (one word per entry for every feature).
-SKIP_DENSITY = 0.15
+SKIP_DENSITY = 0.25
 #: Fewest entries (rows x batch rows) a class of rows drawn by skips has in a block; smaller ones
 #: draw words (a class costs some 20 numpy calls, about 25 us).
 SKIP_MIN_ENTRIES = 2**15
+
+
+#: A gap is looked up by the top ``32 - GAP_SHIFT`` bits of its word (4096 cells, 16 kB).
+GAP_SHIFT = 20
+
+
+def _gaps(w, log_q):
+    """Return the gaps of 32-bit words ``w``: ``floor(log(U) / log(1 - p))``, ``U = (w + 1) / 2**32``."""
+    return np.floor(np.log((w + 1.0) * 2.0**-32) / log_q)
+
+
+@functools.cache
+def gap_table(p):
+    """Look-up table of gaps plus one for density ``p``, by the top bits of a word; 0: compute it.
+
+    A gap (inactive entries before the next active one) is ``G = floor(log(U) / log(1 - p))``
+    with ``U = (w + 1) / 2**32``, so ``P(G >= g) = P(U <= (1 - p)**g)``: geometric, the
+    entries independent and active with probability ``p``, exact to ``2**-32``. ``G``
+    falls as ``w`` grows: a cell of words whose first and last give the same gap holds it
+    (plus one), the others (a few percent at density 0.01) hold 0. Returns ``(table,
+    log(1 - p))``.
+    """
+    log_q = float(np.log1p(-p))
+    cells = np.arange(2 ** (32 - GAP_SHIFT), dtype=np.float64)
+    first = _gaps(cells * 2.0**GAP_SHIFT, log_q)
+    last = _gaps((cells + 1) * 2.0**GAP_SHIFT - 1, log_q)
+    tab = np.where((first == last) & (first < 2**30), first + 1, 0).astype(np.int32)
+    return tab, log_q
 
 
 class Sampler:
@@ -208,7 +240,7 @@ class Sampler:
                 scale = scale.astype(self.dtype)
                 scale = scale[0] if np.all(scale == scale[0]) else scale
                 contiguous = int(r[-1] - r[0]) + 1 == r.size
-                classes.append((r, contiguous, top, 1.0 / -np.log1p(-top) if top < 1 else 0.0, ratio, scale))
+                classes.append((r, contiguous, top, gap_table(top), ratio, scale))
         flags = np.concatenate(([0], skip.astype(np.int8), [0]))
         zero = np.flatnonzero(np.diff(flags)).reshape(-1, 2).tolist()
         plan = self._skip_plans[key] = (zero, classes, ~skip)
@@ -229,25 +261,25 @@ class Sampler:
         return runs
 
     @staticmethod
-    def _positions(p, inv_rate, first, length, gen):
+    def _positions(p, table, first, length, gen):
         """Sorted positions ``first .. first + length - 1`` of a Bernoulli(``p``) sequence, from its gaps.
 
-        A gap (inactive entries before the next active one) is ``floor(E / λ)`` with ``E``
-        standard exponential and ``λ = -log(1 - p)``: ``P(gap >= g) = exp(-g λ) = (1 - p)**g``,
-        so the entries are independent and active with probability ``p``. Gaps are drawn in
-        batches a little above the expected count until they pass the end.
+        A gap plus one (:func:`gap_table`) comes from one 32-bit word ``w``: its top 12 bits
+        look it up, and the few words whose cell holds several gaps compute it. Gaps are
+        drawn in batches a little above the expected count until they pass the end.
         """
+        tab, log_q = table
         parts, last, end = [], first - 1, first + length
         while True:
             mean = (end - 1 - last) * p
-            e = gen.standard_exponential(int(mean + 6.0 * np.sqrt(mean) + 16))
-            e *= inv_rate
-            if inv_rate > 1e12:  # p < 1e-12: keep gaps in range of int64
-                np.minimum(e, length, out=e)
-            t = e.astype(np.int64)  # floor (e >= 0)
-            t += 1
-            t[0] += last
-            np.cumsum(t, out=t)
+            m = int(mean + 6.0 * np.sqrt(mean) + 16)
+            w = gen.bit_generator.random_raw((m + 1) // 2).view(np.uint32)[:m]
+            steps = tab.take(w >> GAP_SHIFT)
+            odd = np.flatnonzero(steps == 0)
+            if odd.size:
+                steps[odd] = np.minimum(_gaps(w[odd], log_q), length) + 1
+            t = np.cumsum(steps, dtype=np.int64)
+            t += last
             parts.append(t)
             last = int(t[-1])
             if last >= end:
@@ -260,9 +292,9 @@ class Sampler:
 
         The toy kernel calls it once per block, before :meth:`fill_rows_scaled` fills the
         other rows (:meth:`dense_runs`) chunk by chunk. A skipped row's entries are active
-        independently with probability ``p_j`` (:meth:`_positions`, exact to float64
-        rounding, not rounded to ``2**-24``); only the active entries draw a value: the top
-        24 bits ``u`` of a 32-bit word, ``x = u / 2**24`` (float32 runs), or a float64
+        independently with probability ``p_j`` (:meth:`_positions`, :func:`gap_table`: exact
+        to ``2**-32``, where the words drawn for every entry round ``p_j`` to ``2**-24``);
+        only the active entries draw a value: the top 24 bits ``u`` of a 32-bit word, ``x = u / 2**24`` (float32 runs), or a float64
         uniform (float64 runs). Returns, per class of rows drawn together, ``(rows,
         contiguous, positions, values)``: the block-relative rows, whether they are one
         range, and the flat positions in ``x`` (sorted when contiguous) with their values;
@@ -276,9 +308,9 @@ class Sampler:
         for a, b in zero:
             x[a:b] = 0
         out = []
-        for rows, contiguous, p, inv_rate, ratio, scale in classes:
+        for rows, contiguous, p, table, ratio, scale in classes:
             first = int(rows[0]) * R if contiguous else 0  # contiguous: positions in x directly
-            t = self._positions(p, inv_rate, first, rows.size * R, gen)
+            t = self._positions(p, table, first, rows.size * R, gen)
             if ratio is not None:  # thinning: keep a candidate on row j with probability p_j / p
                 t = t[gen.random(t.size) < ratio[(t - first) // R]]
             if self.dtype == np.float32:
