@@ -295,10 +295,10 @@ class Sampler:
         independently with probability ``p_j`` (:meth:`_positions`, :func:`gap_table`: exact
         to ``2**-32``, where the words drawn for every entry round ``p_j`` to ``2**-24``);
         only the active entries draw a value: the top 24 bits ``u`` of a 32-bit word,
-        ``x = u / 2**24`` (float32 runs), or a float64 uniform (float64 runs). Returns, per class of rows drawn together, ``(rows,
-        contiguous, positions, values)``: the block-relative rows, whether they are one
-        range, and the flat positions in ``x`` (sorted when contiguous) with their values;
-        None when no row is skipped.
+        ``x = u / 2**24`` (float32 runs), or a float64 uniform (float64 runs). Returns,
+        per class of rows drawn together, ``(rows, contiguous, positions, values)``: the
+        block-relative rows, whether they are one range, and the flat positions in ``x``
+        (sorted when contiguous) with their values; None when no row is skipped.
         """
         zero, classes, _ = self._skip_plan(start, *x.shape)
         if not zero:
