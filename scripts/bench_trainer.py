@@ -42,7 +42,9 @@ optimizer) took any time: no kernel built on dense products of these shapes
 can go below it, so a target below the floor cannot be met that way. ``+rng``
 adds the time to draw the step's random words from SFC64 (one 32-bit word per
 batch entry, numpy's fastest source; spread over the workers), which a numpy
-sampler cannot avoid either.
+sampler drawing a word per entry cannot avoid (the default sampler draws features
+below :data:`~packing.train._data.SKIP_DENSITY` by geometric skips, with fewer words:
+for it this column is an upper bound of the floor).
 With one thread the thread CPU time of both sides is also reported: it does not
 count time the process waited for a core, so its ratio is the one to trust on
 a loaded machine. Last, where the numpy trainer's time goes (one thread, CPU
