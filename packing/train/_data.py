@@ -21,11 +21,12 @@ __all__ = ["Sampler", "sample_toy_batch"]
 F32_MIN_DENSITY = 2.0**-8
 #: Features below this density are drawn by skips in the toy kernel (:meth:`Sampler.fill_skipped`):
 #: the positions of their active entries from geometric gaps, then only the active values, work
-#: proportional to the active entries (about 7-8 ns each) instead of one word per entry (1.4 ns
-#: alone, 2.5-3 ns inside the kernel). Timed in the kernel at one thread (CPU time, configurations
-#: b and c of scripts/bench_trainer.py), thresholds 0.15, 0.2 and 0.25 gained in that order.
-#: 0 restores the stream of packing 0.2 (one word per entry for every feature).
-SKIP_DENSITY = 0.25
+#: proportional to the active entries (about 7 ns each, plus some 40 us per class of rows) instead
+#: of one word per entry (about 1.4-2 ns). Timed on blocks of 200 x 1024 and 512 x 512 entries
+#: (one thread, loaded machine), skips cost 0.49, 0.68, 0.89, 1.04 and 1.24 times the words at
+#: densities 0.05, 0.1, 0.15, 0.2 and 0.25: the crossover. 0 restores the stream of packing 0.2
+#: (one word per entry for every feature).
+SKIP_DENSITY = 0.2
 #: Fewest entries (rows x batch rows) a class of rows drawn by skips has in a block; smaller ones
 #: draw words (a class costs some 20 numpy calls, about 25 us).
 SKIP_MIN_ENTRIES = 2**15
