@@ -42,7 +42,9 @@ optimizer) took any time: no kernel built on dense products of these shapes
 can go below it, so a target below the floor cannot be met that way. ``+rng``
 adds the time to draw the step's random words from SFC64 (one 32-bit word per
 batch entry, numpy's fastest source; spread over the workers), which a numpy
-sampler cannot avoid either.
+sampler drawing a word per entry cannot avoid (the default sampler draws features
+below :data:`~packing.train._data.SKIP_DENSITY` by geometric skips, with fewer words:
+for it this column is an upper bound of the floor).
 With one thread the thread CPU time of both sides is also reported: it does not
 count time the process waited for a core, so its ratio is the one to trust on
 a loaded machine. Last, where the numpy trainer's time goes (one thread, CPU
@@ -58,7 +60,10 @@ Targets (issue 18): numpy/torch <= 0.25 at defaults on every configuration
 configurations; the 1000x100 configuration at >= 50% of the GEMM rate.
 torch comes from the optional ``bench`` extra (``pip install -e .[bench]``);
 without it the torch columns are skipped.
-Usage: ``python scripts/bench_trainer.py [--rounds 5] [--seconds 0.5] [--only b c] [--quick]``.
+With ``--baseline`` the numpy trainer drawing the stream of packing 0.2 (one random word per
+entry for every feature; the default draws features below
+:data:`~packing.train._data.SKIP_DENSITY` by geometric skips) is timed too, interleaved.
+Usage: ``python scripts/bench_trainer.py [--rounds 5] [--seconds 0.5] [--only b c] [--quick] [--baseline]``.
 """
 
 from __future__ import annotations
@@ -101,10 +106,11 @@ class NumpyTrainer(LoopBench):
 
     max_steps = MAX_STEPS
 
-    def __init__(self, n, d, n_inst, batch, threads=None, seed=0, blas_threads=None, **plan):
+    def __init__(self, n, d, n_inst, batch, threads=None, seed=0, blas_threads=None, skip_below=None, **plan):
         rng = np.random.default_rng(seed)
         density, importance = problem(n, d, n_inst)
-        sampler = Sampler(density, np.dtype(np.float32), rng)
+        skips = {} if skip_below is None else {"skip_below": skip_below}  # None: the sampler's default
+        sampler = Sampler(density, np.dtype(np.float32), rng, **skips)
         dt, weight = np.dtype(np.float32), importance / n
         self.kern = _ToyKernel(n_inst, n, d, batch, weight, True, dt, sampler, threads, blas_threads, **plan)
         self.kern.W[...] = rng.standard_normal((n_inst, n, d)) * np.sqrt(2.0 / (n + d))
@@ -201,8 +207,12 @@ class Gemm:
                 np.matmul(self.A, self.B, out=self.C)
 
 
-def bench_config(shape, torch, settings, rounds, seconds):
-    """Measure one configuration at every thread setting; return one row per setting."""
+def bench_config(shape, torch, settings, rounds, seconds, baseline=False):
+    """Measure one configuration at every thread setting; return one row per setting.
+
+    With ``baseline`` the trainer drawing the stream of packing 0.2 (one word per entry for
+    every feature, ``skip_below=0``) is timed too, interleaved.
+    """
     n, d, n_inst, batch = shape
     flops = 10.0 * n_inst * batch * n * d
     contenders, layouts, n_sparse = {}, {}, {}
@@ -212,6 +222,9 @@ def bench_config(shape, torch, settings, rounds, seconds):
         contenders[(label, "numpy")] = trainer.run
         if label == "2 threads":  # the other layout, for comparison: one worker, two BLAS threads
             contenders[(label, "numpy_blas")] = NumpyTrainer(n, d, n_inst, batch, 2, 0, 2).run
+        if baseline:  # the same trainer drawing one word per entry for every feature (the old stream)
+            words = NumpyTrainer(n, d, n_inst, batch, np_threads, skip_below=0)
+            contenders[(label, "numpy_words")] = words.run
         if trainer.kern.sparse.any():  # the same trainer with every instance's input products dense
             dense = NumpyTrainer(n, d, n_inst, batch, np_threads, sparse_inputs=False)
             contenders[(label, "numpy_dense")] = dense.run
@@ -241,6 +254,8 @@ def bench_config(shape, torch, settings, rounds, seconds):
         }
         if (label, "numpy_blas") in wall:
             row["numpy_1w2b_ms"] = 1e3 * wall[(label, "numpy_blas")]
+        if (label, "numpy_words") in wall:
+            row["numpy_words_ms"] = 1e3 * wall[(label, "numpy_words")]
         if (label, "numpy_dense") in wall:
             row["numpy_dense_ms"] = 1e3 * wall[(label, "numpy_dense")]
             row["sparse_instances"] = n_sparse[label]
@@ -258,6 +273,8 @@ def bench_config(shape, torch, settings, rounds, seconds):
             )
             if "numpy_dense_ms" in row:
                 row["ratio_dense"] = wall[(label, "numpy_dense")] / wall[(label, peer)]
+            if "numpy_words_ms" in row:
+                row["ratio_words"] = wall[(label, "numpy_words")] / wall[(label, peer)]
             if label == "1 thread":
                 cpu_peer = min(cpu[(label, v)] for v in ("einsum", "bmm"))
                 row["cpu_ratio"] = cpu[(label, "numpy")] / cpu_peer
@@ -265,6 +282,8 @@ def bench_config(shape, torch, settings, rounds, seconds):
                 row["cpu_words"] = cpu[(label, "words")]
                 if "numpy_dense_ms" in row:
                     row["cpu_ratio_dense"] = cpu[(label, "numpy_dense")] / cpu_peer
+                if "numpy_words_ms" in row:
+                    row["cpu_ratio_words"] = cpu[(label, "numpy_words")] / cpu_peer
         rows[label] = row
     prof = NumpyTrainer(n, d, n_inst, batch, 1, seed=1)
     prof.run(1)
@@ -286,6 +305,11 @@ def main(argv=None) -> dict:
     parser.add_argument("--only", nargs="*", choices=sorted(CONFIGS), help="run only these configurations")
     parser.add_argument("--no-torch", action="store_true", help="skip PyTorch even if installed")
     parser.add_argument("--quick", action="store_true", help="tiny shapes, one round (smoke test)")
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also time the old sampling stream (one word per entry, skip_below=0), interleaved",
+    )
     args = parser.parse_args(argv)
     torch = None
     if not args.no_torch:
@@ -306,7 +330,7 @@ def main(argv=None) -> dict:
     load_before = os.getloadavg()
     results = {}
     for name in names:
-        results[name] = bench_config(configs[name], torch, settings, rounds, seconds)
+        results[name] = bench_config(configs[name], torch, settings, rounds, seconds, args.baseline)
     load_after = os.getloadavg()
 
     print(
@@ -340,6 +364,13 @@ def main(argv=None) -> dict:
             print(line)
             if "numpy_1w2b_ms" in row:
                 print(f"{'':14}(numpy with 1 worker x 2 BLAS threads instead: {row['numpy_1w2b_ms']:.3f} ms)")
+            if "numpy_words_ms" in row:
+                line = f"{'':14}(numpy with the old stream, a word per entry: {row['numpy_words_ms']:.3f} ms"
+                if "ratio_words" in row:
+                    line += f", ratio {row['ratio_words']:.3f}"
+                if "cpu_ratio_words" in row:
+                    line += f", cpu ratio {row['cpu_ratio_words']:.3f}"
+                print(line + ")")
             if "numpy_dense_ms" in row:
                 line = f"{'':14}(numpy with every instance's input products dense, "
                 line += f"not {row['sparse_instances']} sparse: {row['numpy_dense_ms']:.3f} ms"

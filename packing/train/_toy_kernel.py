@@ -146,7 +146,9 @@ class _ToyKernel(BlockedKernel):
     (a given batch ``x`` stays dense), or ``True`` / ``False`` / a boolean per
     instance. Only the summation order of those two products changes (results
     agree with the dense route to rounding); the choice is fixed by the shape
-    and densities, so results stay independent of the thread count.
+    and densities, so results stay independent of the thread count. Instances
+    the sampler drew by skips (:meth:`Sampler.fill_skipped`) hand their drawn
+    positions and values to the sparse products directly, without a gathering pass.
     """
 
     def __init__(
@@ -219,6 +221,22 @@ class _ToyKernel(BlockedKernel):
         cuts = [0, *(np.flatnonzero(flags[1:] != flags[:-1]) + 1).tolist(), i1 - i0]
         return [(a, b, bool(flags[a])) for a, b in zip(cuts[:-1], cuts[1:], strict=True)]
 
+    def _drawn_nonzero(self, skipped, k, R):
+        """Block instance ``k`` compressed by rows from the skips that drew it, or None.
+
+        Only when one class of skipped rows (:meth:`Sampler.fill_skipped`) covers all of
+        its rows as one range: its positions are sorted, so a slice holds the instance's entries.
+        """
+        n = self.n
+        for rows, contiguous, pos, vals in skipped or ():
+            if contiguous and rows[0] <= k * n and rows[-1] >= (k + 1) * n - 1:
+                lo, hi = np.searchsorted(pos, [k * n * R, (k + 1) * n * R]).tolist()
+                where = pos[lo:hi] - k * n * R
+                dtype = np.int32 if n * R < 2**31 else np.int64
+                ptr = np.searchsorted(where, np.arange(0, (n + 1) * R, R)).astype(dtype)
+                return ptr, (where % R).astype(dtype), vals[lo:hi]
+        return None
+
     def prepare(self):
         if self.alpha is not None:
             np.multiply(self.P, self.alpha, out=self.Pa)
@@ -238,14 +256,17 @@ class _ToyKernel(BlockedKernel):
         Xr, Gr = X.reshape(ni * n, R), G.reshape(ni * n, R)  # row j: feature j % n of instance i0 + j // n
         chunks = self.chunks(ni * n, R) if self.big_chunks is None or R % 2 else self.big_chunks(ni * n, R)
         H = ws.array("h", (self.max_ni, d + 1, self.max_rows), dt, fill=1)[:ni, :, :R]  # row d: 1s
+        skipped = None  # the skips that drew low-density rows (sampled blocks in scaled units)
         if self.x is not None:
             X[...] = self.x[i0:i1, r0:r1].transpose(0, 2, 1)
         elif self.alpha is None:
             self.sampler.fill(X, i0, ws.flat("xmask", X.shape, bool), gen, feature_axis=1)
-        else:  # scaled units: X̃ = α ⊙ X
+        else:  # scaled units: X̃ = α ⊙ X; low-density rows by skips, then the others chunk by chunk
+            skipped = self.sampler.fill_skipped(Xr, i0 * n, gen)
             for k0, k1 in chunks:
-                zeros = ws.flat("zeros", (k1 - k0, R), dt, fill=0)
-                self.sampler.fill_rows_scaled(Xr[k0:k1], i0 * n + k0, zeros, gen)
+                for a, b in self.sampler.dense_runs(i0 * n, Xr.shape, k0, k1):
+                    zeros = ws.flat("zeros", (b - a, R), dt, fill=0)
+                    self.sampler.fill_rows_scaled(Xr[a:b], i0 * n + a, zeros, gen)
         tick("sampling")
         Wt = self.Wa[i0:i1].transpose(0, 2, 1)
         sparse = {}  # k: X[k] compressed by rows, for the block's instances on the sparse route
@@ -254,7 +275,7 @@ class _ToyKernel(BlockedKernel):
                 np.matmul(Wt[k0:k1], X[k0:k1], out=H[k0:k1, :d])  # hᵀ
                 continue
             for k in range(k0, k1):
-                sparse[k] = compress_rows(ws, X[k])
+                sparse[k] = self._drawn_nonzero(skipped, k, R) or compress_rows(ws, X[k])
                 tick("sparse gather")
                 h = ws.flat("h_rows", (R, d), dt)
                 sparse_times_dense("csc", (R, n), *sparse[k], self.Wa[i0 + k], h)  # h = Xᵀ W over nonzeros
