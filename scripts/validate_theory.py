@@ -188,8 +188,11 @@ UNNAMED = ("other", "ambiguous")
 
 
 def factor_names(W) -> list:
-    """One name per tegum factor of ``W``: ``analyze_structure``'s shape label, ``"other (m in D)"``
-    for a factor of ``m`` features in ``D`` dims that matches no template (likewise "ambiguous")."""
+    """One name per tegum factor of ``W``: the shape label ``analyze_structure`` gives it.
+
+    A factor of ``m`` features in ``D`` dims that matches no template is named
+    ``"other (m in D)"`` (likewise ``"ambiguous (m in D)"``).
+    """
     return [
         f"{s.label} ({s.n_points} in {s.dim})" if s.label in UNNAMED else s.label
         for s in packing.analyze_structure(W).shapes
