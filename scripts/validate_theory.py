@@ -18,10 +18,15 @@ from a tenth of it, per instance the run of lowest ``expected_loss`` kept
   two antipodal pairs (+ one left out) to the pentagon against the switch in
   best-of-8 training (4 seeds x 2 scales); target within 0.05.
 * ``importance``: 20 features in 5 dims, importance 0.7^i, densities 1, 0.3, 0.1,
-  0.03, 0.01; represented count and shapes (``analyze_structure`` names),
-  predicted (the block library plus free blocks of 5, 6, 7 features in 2 dims and
-  8 in 3, ``theory.free_block``) against best-of-4 trained (2 seeds x 2 scales);
-  a miss at density 0.3 is retrained with best of 16 (``more_seeds``).
+  0.03, 0.01; represented count and shapes (``analyze_structure`` names, an
+  unidentified factor with its size: ``describe``), predicted (the block library
+  plus free blocks of 5, 6, 7 features in 2 dims and 8 in 3, ``theory.free_block``)
+  against trained by ``train_best`` with 4 seeds per initial scale (best of 8
+  runs, as the phase-diagram rows), for ``tp.scaled_steps(30_000, density)``
+  steps: 30,000 at densities >= 0.1, ``30,000 * 0.1 / density`` below, at most
+  4x (0.03: 100,000; 0.01: 120,000); densities with equal steps train together
+  (``--density`` trains a part). A miss at density 0.3 is retrained with best of
+  16 (``more_seeds``, printed only).
 * ``dims``: 200 features in 20 dims, equal importance, 20 sparsities (the
   figure's cells, best of 4 runs, 5,000 steps of 512); dimensions per feature
   ``d / ||W||_F²`` predicted against trained; target within 0.05 at >= 80% of
