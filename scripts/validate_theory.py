@@ -18,10 +18,15 @@ from a tenth of it, per instance the run of lowest ``expected_loss`` kept
   two antipodal pairs (+ one left out) to the pentagon against the switch in
   best-of-8 training (4 seeds x 2 scales); target within 0.05.
 * ``importance``: 20 features in 5 dims, importance 0.7^i, densities 1, 0.3, 0.1,
-  0.03, 0.01; represented count and shapes (``analyze_structure`` names),
-  predicted (the block library plus free blocks of 5, 6, 7 features in 2 dims and
-  8 in 3, ``theory.free_block``) against best-of-4 trained (2 seeds x 2 scales);
-  a miss at density 0.3 is retrained with best of 16 (``more_seeds``).
+  0.03, 0.01; represented count and shapes (``analyze_structure`` names, an
+  unidentified factor with its size: ``describe``), predicted (the block library
+  plus free blocks of 5, 6, 7 features in 2 dims and 8 in 3, ``theory.free_block``)
+  against trained by ``train_best`` with 4 seeds per initial scale (best of 8
+  runs, as the phase-diagram rows), for ``tp.scaled_steps(30_000, density)``
+  steps: 30,000 at densities >= 0.1, ``30,000 * 0.1 / density`` below, at most
+  4x (0.03: 100,000; 0.01: 120,000); densities with equal steps train together
+  (``--density`` trains a part). A miss at density 0.3 is retrained with best of
+  16 (``more_seeds``, printed only).
 * ``dims``: 200 features in 20 dims, equal importance, 20 sparsities (the
   figure's cells, best of 4 runs, 5,000 steps of 512); dimensions per feature
   ``d / ||W||_F²`` predicted against trained; target within 0.05 at >= 80% of
@@ -92,8 +97,9 @@ FULL = {
     ),
     "importance": dict(
         density=[1.0, 0.3, 0.1, 0.03, 0.01],
-        n_seeds=2,
+        n_seeds=4,
         steps=30_000,
+        scale_steps=True,
         lr=1e-2,
         batch_size=1024,
         free=[[5, 2], [6, 2], [7, 2], [8, 3]],
@@ -181,12 +187,33 @@ def fit_cached(name, params, n, d, density, importance, cfg, *, cache, force, se
     )
 
 
+#: Labels of factors that match no template: ``describe`` adds their size, so that two different
+#: unidentified factors (e.g. 6 features in 2 dims and 7 in 2) do not compare equal by name.
+UNNAMED = ("other", "ambiguous")
+
+
+def factor_names(W) -> list:
+    """One name per tegum factor of ``W``: the shape label ``analyze_structure`` gives it.
+
+    A factor of ``m`` features in ``D`` dims that matches no template is named
+    ``"other (m in D)"`` (likewise ``"ambiguous (m in D)"``).
+    """
+    return [
+        f"{s.label} ({s.n_points} in {s.dim})" if s.label in UNNAMED else s.label
+        for s in packing.analyze_structure(W).shapes
+    ]
+
+
 def describe(W):
-    """Shapes ``analyze_structure`` finds (a multiset, sorted) and the represented count."""
+    """Shapes ``analyze_structure`` finds (a multiset, sorted) and the represented count.
+
+    Two packings have the same description exactly when their factors carry the
+    same names with the same multiplicities (:func:`factor_names`).
+    """
     kept, _, _ = packing.represented_features(W)
     if not len(kept):
         return "-", 0
-    labels = packing.analyze_structure(W).shape_labels
+    labels = factor_names(W)
     text = " ⊕ ".join(f"{labels.count(x)}×{x}" if labels.count(x) > 1 else x for x in sorted(set(labels)))
     return text, len(kept)
 
@@ -336,14 +363,37 @@ def _predicted_switch(lo=0.5, hi=0.99, tol=1e-4):
     return (lo + hi) / 2
 
 
+def _train_importance(n, d, dens, imp, cfg, *, cache, force, seed):
+    """Train the densities ``dens`` by the rule, one cached group per number of steps.
+
+    With ``cfg["scale_steps"]`` a density trains for ``tp.scaled_steps(cfg["steps"], density)``
+    steps (sparse cells longer); densities with equal steps train together, each group on the
+    stream ``(seed, steps)`` so that a group's result does not depend on the others.
+    """
+    steps = [tp.scaled_steps(cfg["steps"], p_) if cfg.get("scale_steps") else cfg["steps"] for p_ in dens]
+    out = {}
+    for s in sorted(set(steps), key=steps.index):
+        pick = np.array([k for k, s_ in enumerate(steps) if s_ == s])
+        group = cfg | {"steps": s}
+        params = {k: group[k] for k in ("n_seeds", "steps", "lr", "batch_size")}
+        params |= {"density": dens[pick].tolist(), "seed": seed}
+        if (n, d) != (20, 5):
+            params |= {"n": n, "d": d}
+        sd = [seed, s] if cfg.get("scale_steps") else seed
+        t = fit_cached("importance", params, n, d, dens[pick], imp, group, cache=cache, force=force, seed=sd)
+        for key, v in t.items():
+            if np.ndim(v) and len(v) == len(pick):
+                out.setdefault(key, [None] * len(dens))
+                for j, k in enumerate(pick):
+                    out[key][k] = v[j]
+    return {key: np.array(v) for key, v in out.items()}
+
+
 def exp_importance(cfg, *, cache, force, seed, train_only):
     n, d = cfg.get("n", 20), cfg.get("d", 5)
     dens = np.array(cfg["density"])
     imp = 0.7 ** np.arange(n)
-    params = {k: cfg[k] for k in ("density", "n_seeds", "steps", "lr", "batch_size")} | {"seed": seed}
-    if (n, d) != (20, 5):
-        params |= {"n": n, "d": d}
-    t = fit_cached("importance", params, n, d, dens, imp, cfg, cache=cache, force=force, seed=seed)
+    t = _train_importance(n, d, dens, imp, cfg, cache=cache, force=force, seed=seed)
     if train_only:
         return {}
     if _LOAD_ONLY:
@@ -673,6 +723,11 @@ def main(argv=None):
     parser.add_argument("--train-only", action="store_true", help="only fill the training cache")
     parser.add_argument("--cache", default=".cache/theory", help="cache folder (default .cache/theory)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--density",
+        default=None,
+        help="importance: only these densities (comma-separated; e.g. to train parts in parallel)",
+    )
     parser.add_argument("--figures", default=None, help="also draw the figures into this folder")
     parser.add_argument(
         "--figure-dir",
@@ -703,7 +758,10 @@ def main(argv=None):
         elif name == "pentagon":
             results[name] = exp_pentagon(cfg["pentagon"], **kw)
         elif name == "importance":
-            results[name] = exp_importance(cfg["importance"], **kw)
+            c = cfg["importance"]
+            if args.density:
+                c = c | {"density": [float(x) for x in args.density.split(",")]}
+            results[name] = exp_importance(c, **kw)
         elif name == "dims":
             results[name] = exp_dims(cfg["dims"], figure_dir=fig_dir, **kw)
         elif name == "speed":

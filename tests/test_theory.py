@@ -464,3 +464,48 @@ def test_validation_script_runs_quick(tmp_path, capsys):
     assert phase.startswith("PASS" if out["phase2"]["agreement"] >= 0.9 else "FAIL")
     # the phase diagram's trained cells are the figure's sweep cells, cached beside the training cache
     assert list((tmp_path / "c-quick" / "figure" / ".cache" / "sweep").glob("theory_phase_row/*.npz"))
+
+
+def _validation_script():
+    spec = importlib.util.spec_from_file_location("validate_theory", ROOT / "scripts" / "validate_theory.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _irregular_polygon(angles, dims, offset):
+    """Unit vectors at ``angles`` in the plane of coordinates ``offset, offset + 1`` of ``dims``."""
+    W = np.zeros((len(angles), dims))
+    W[:, offset], W[:, offset + 1] = np.cos(angles), np.sin(angles)
+    return W
+
+
+def test_describe_tells_unidentified_factors_apart_by_size():
+    # two digons plus an irregular 6-in-2 against two digons plus an irregular 7-in-2: before the
+    # size was added, both read "2×digon ⊕ other" and counted as the same shapes
+    script = _validation_script()
+    digons = np.zeros((4, 4))
+    digons[[0, 1], 0], digons[[2, 3], 1] = [1, -1], [1, -1]
+    six = _irregular_polygon(np.array([0.0, 0.3, 0.6, 2.5, 3.5, 5.0]), 4, 2)
+    seven = _irregular_polygon(np.array([0.0, 0.3, 0.6, 1.4, 2.5, 3.5, 5.0]), 4, 2)
+    a, b = np.r_[digons, six], np.r_[digons, seven]
+    assert script.describe(a) == ("2×digon ⊕ other (6 in 2)", 10)
+    assert script.describe(b) == ("2×digon ⊕ other (7 in 2)", 11)
+    # named shapes keep their plain names (the pentagon check compares against "pentagon")
+    t = 2 * np.pi * np.arange(5) / 5
+    assert script.describe(np.c_[np.cos(t), np.sin(t)]) == ("pentagon", 5)
+
+
+def test_importance_training_groups_densities_by_their_scaled_steps(tmp_path):
+    script = _validation_script()
+    cfg = dict(n_seeds=1, steps=20, lr=1e-2, batch_size=32, scale_steps=True)
+    dens, imp = np.array([1.0, 0.05, 0.3]), 0.7 ** np.arange(4)
+    got = script._train_importance(4, 2, dens, imp, cfg, cache=tmp_path, force=False, seed=0)
+    # 1.0 and 0.3 keep the base 20 steps (one group), 0.05 trains 40: two cached groups
+    assert len(list(tmp_path.glob("importance-*.npz"))) == 2
+    assert got["W"].shape == (3, 4, 2) and got["b"].shape == (3, 4)
+    # each instance is the kept run of its group, at its own density: its expected loss is the recorded one
+    e = theory.expected_loss(got["W"], got["b"], density=dens, importance=np.tile(imp, (3, 1)))
+    assert np.allclose(e, got["expected_loss"], rtol=1e-6)
+    again = script._train_importance(4, 2, dens, imp, cfg, cache=tmp_path, force=False, seed=0)
+    assert np.array_equal(again["W"], got["W"])  # read back from the cache

@@ -5,6 +5,7 @@ call, and the two-initialization training rule keeps, per instance, the run of l
 import math
 
 import numpy as np
+import pytest
 
 from packing import sample_toy_batch, theory, toy_model_loss, train_toy_model
 from packing.figures import theory_predictions as tp
@@ -94,3 +95,30 @@ def test_pick_best_is_right_where_the_finite_eval_batch_picks_wrong():
     assert got["chosen"].tolist() == [0]
     np.testing.assert_array_equal(got["b"][0], fit.b)
     assert abs(got["expected_loss"][0] - per[0].mean()) < 3 * per[0].std() / math.sqrt(x.shape[0])
+
+
+# --------------------------------------------------------------------------- steps scaled with 1/density
+def test_scaled_steps_give_sparse_cells_the_reference_number_of_active_examples_up_to_the_cap():
+    base, ref, cap = 1000, 0.1, 4.0
+    dens = np.geomspace(1.0, 0.001, 61)
+    got = np.array([tp.scaled_steps(base, p, reference=ref, max_factor=cap) for p in dens])
+    assert np.all(np.diff(got) >= 0)  # sparser never trains shorter
+    assert got.min() == base and got.max() == cap * base
+    between = (dens < ref) & (dens > ref / cap)
+    # active examples per feature (steps x density) equal the reference's between the two clips
+    assert np.allclose(got[between] * dens[between], base * ref, rtol=1e-3)
+    assert np.all(got[dens >= ref] == base) and np.all(got[dens <= ref / cap] == cap * base)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        (dict(steps=0, density=0.5), "steps"),
+        (dict(steps=10, density=1.5), "density must lie in (0, 1]"),
+        (dict(steps=10, density=0.5, reference=0.0), "reference must lie in (0, 1]"),
+        (dict(steps=10, density=0.5, max_factor=0.5), "max_factor must be >= 1"),
+    ],
+)
+def test_scaled_steps_bad_input_names_the_argument(kwargs, message):
+    with pytest.raises((TypeError, ValueError), match=message.replace("(", r"\(").replace("]", r"\]")):
+        tp.scaled_steps(**kwargs)

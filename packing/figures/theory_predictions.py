@@ -84,6 +84,65 @@ DIMS_TASK = "theory_dims_point"
 TASK_VERSION = "2"
 
 
+#: :func:`scaled_steps`: a sparse cell trains until each feature has been active as often as at this
+#: density with the base steps, ...
+STEP_REFERENCE_DENSITY = 0.1
+#: ... but for at most this multiple of the base steps (the cost grows with the steps).
+MAX_STEP_FACTOR = 4.0
+
+
+def scaled_steps(steps, density, *, reference=STEP_REFERENCE_DENSITY, max_factor=MAX_STEP_FACTOR) -> int:
+    """Training steps for a cell whose features are active with probability ``density``.
+
+    A feature is active in ``density * batch_size`` inputs of a batch, so a
+    sparse cell sees few examples of each feature per step. The rule gives every
+    cell at least as many active examples per feature as ``steps`` give at
+    ``reference`` density: ``steps * reference / density``, never fewer than
+    ``steps`` (dense cells keep the base) and never more than ``max_factor *
+    steps`` (the cost). It depends on the density alone, so it applies the same
+    way to every cell.
+
+    Parameters
+    ----------
+    steps : int
+        The base number of steps (``>= 1``).
+    density : float
+        The cell's density (the largest of its features'), in (0, 1].
+    reference : float
+        Density in (0, 1] from which on the base steps are kept.
+    max_factor : float
+        Cap of the scaling, ``>= 1``.
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> from packing.figures.theory_predictions import scaled_steps
+    >>> [scaled_steps(30_000, p) for p in (1.0, 0.1, 0.05, 0.03, 0.01)]
+    [30000, 30000, 60000, 100000, 120000]
+    >>> scaled_steps(100, 0.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: density must lie in (0, 1]; got 0.0.
+    """
+    from .._validation import check_float, check_int
+
+    steps = check_int(steps, "steps", minimum=1)
+    density = check_float(density, "density")
+    if not 0.0 < density <= 1.0:
+        raise ValueError(f"density must lie in (0, 1]; got {density}.")
+    reference = check_float(reference, "reference")
+    if not 0.0 < reference <= 1.0:
+        raise ValueError(f"reference must lie in (0, 1]; got {reference}.")
+    max_factor = check_float(max_factor, "max_factor")
+    if max_factor < 1.0:
+        raise ValueError(f"max_factor must be >= 1; got {max_factor}.")
+    factor = min(max(reference / density, 1.0), max_factor)
+    return int(round(steps * factor))
+
+
 def train_cells(n: int, d: int, cells: int, n_seeds: int, steps: int, seed: int) -> dict:
     """Train the cells of a ``cells x cells`` phase diagram (rows: density 1..0.01, columns: importance).
 
