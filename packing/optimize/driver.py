@@ -350,7 +350,9 @@ def _local_search(
     U, q0, state: _Search, cfg: _Settings, rng, deadline: Deadline, floor: float | None
 ) -> np.ndarray:
     """Smooth descent, then for ``p = inf`` the optional alternating projection and the LP polish."""
-    U, its = smooth_descent(U, cfg.p, cfg.max_iter, q_schedule(rng, q0), deadline)
+    # after the first starts, a start still well above the incumbent midway is dropped (_stages.hopeless)
+    give_up = state.best_obj if math.isinf(cfg.p) and state.k >= _ALWAYS_POLISH else math.inf
+    U, its = smooth_descent(U, cfg.p, cfg.max_iter, q_schedule(rng, q0), deadline, give_up=give_up)
     state.iterations += its
     if not math.isinf(cfg.p):
         return U
