@@ -1,8 +1,10 @@
 """The local solvers of the optimizer, each a map from unit rows to better unit rows.
 
-* :func:`smooth_descent`: L-BFGS (scipy) on a smooth surrogate of the objective,
-  in continuation stages (a shrinking temperature ``1/q`` of the smooth max, or a
-  shrinking smoothing ``ε`` of the potential);
+* :func:`smooth_descent`: L-BFGS on a smooth surrogate of the objective (the
+  numpy loop of :mod:`._lbfgs` for the smooth max, scipy's L-BFGS-B for the
+  potential), in continuation stages (a shrinking temperature ``1/q`` of the
+  smooth max, or a shrinking smoothing ``ε`` of the potential), dropping a start
+  midway when it is left behind (:func:`hopeless`);
 * :func:`alternating_projection`: Tropp, Dhillon, Heath & Strohmer (2008) on the Gram matrix;
 * :func:`lp_polish`: sequential linear programming (HiGHS, warm-started) on the
   min–max problem, public as :func:`polish_coherence`;
