@@ -1,4 +1,4 @@
-"""The numpy L-BFGS loop of the smooth descent, and dropping hopeless starts.
+"""The numpy L-BFGS loop of the smooth descent, and dropping hopeless starts (both opt-in switches).
 
 Checked against independent computations: closed-form minimizers, the classic
 two-loop recursion of L-BFGS, scipy's L-BFGS-B on the same surrogate, and brute-force
@@ -13,7 +13,7 @@ from helpers import brute_force_cosines
 from scipy.optimize import minimize
 
 from packing import optimize_packing
-from packing.optimize import _lbfgs, _objectives, _sphere, _stages
+from packing.optimize import _lbfgs, _objectives, _sphere, _stages, driver
 
 
 def _two_loop(S, Y, g):
@@ -86,12 +86,14 @@ def test_smooth_max_descent_matches_scipy(seed):
     assert np.max(np.abs(fg(ours)[1])) < 1e-6
 
 
-def test_lbfgs_is_deterministic():
+def test_lbfgs_is_deterministic(monkeypatch):
+    monkeypatch.setattr(_stages, "_OWN_LBFGS", True)
     n, d = 10, 3
     U = _sphere.random_point(np.random.default_rng(3), n, d)
     a = _stages._lbfgs(U, "max", 64.0, 0.0, 100)
     b = _stages._lbfgs(U, "max", 64.0, 0.0, 100)
     assert np.array_equal(a[0], b[0]) and a[1] == b[1]
+    assert 0 < a[1] <= 100 and np.allclose(np.linalg.norm(a[0], axis=1), 1.0)
 
 
 def test_hopeless_compares_with_the_brute_force_coherence():
@@ -116,8 +118,10 @@ def test_smooth_descent_drops_a_start_behind_the_incumbent():
 
 
 @pytest.mark.parametrize("n, d", [(9, 3), (14, 4)])
-def test_search_reproducible_for_seed_and_restarts(n, d):
-    """Dropping starts depends on the incumbent only, never on the clock: same seed, same result."""
+def test_search_reproducible_for_seed_and_restarts(monkeypatch, n, d):
+    """Our L-BFGS and dropping starts (opt-in) depend on start and incumbent only: same seed, same result."""
+    monkeypatch.setattr(_stages, "_OWN_LBFGS", True)
+    monkeypatch.setattr(driver, "_DROP_STARTS", True)
     a = optimize_packing(n, d, rng=11, restarts=8)
     b = optimize_packing(n, d, rng=11, restarts=8)
     assert np.array_equal(a.W, b.W) and a.history == b.history and a.iterations == b.iterations

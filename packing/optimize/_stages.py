@@ -1,10 +1,10 @@
 """The local solvers of the optimizer, each a map from unit rows to better unit rows.
 
-* :func:`smooth_descent`: L-BFGS on a smooth surrogate of the objective (the
-  numpy loop of :mod:`._lbfgs` for the smooth max, scipy's L-BFGS-B for the
-  potential), in continuation stages (a shrinking temperature ``1/q`` of the
-  smooth max, or a shrinking smoothing ``ε`` of the potential), dropping a start
-  midway when it is left behind (:func:`hopeless`);
+* :func:`smooth_descent`: L-BFGS on a smooth surrogate of the objective
+  (scipy's L-BFGS-B; the numpy loop of :mod:`._lbfgs` for the smooth max when
+  ``_OWN_LBFGS``), in continuation stages (a shrinking temperature ``1/q`` of the
+  smooth max, or a shrinking smoothing ``ε`` of the potential), optionally
+  dropping a start midway when it is left behind (``give_up``, :func:`hopeless`);
 * :func:`alternating_projection`: Tropp, Dhillon, Heath & Strohmer (2008) on the Gram matrix;
 * :func:`lp_polish`: sequential linear programming (HiGHS, warm-started) on the
   min–max problem, public as :func:`polish_coherence`;
@@ -40,10 +40,12 @@ __all__ = ["polish_coherence"]
 _Q_RANGE = (4.0, 64.0)
 _Q_RATIOS = (4.0, 8.0)
 _Q_LAST = 2048.0
-#: The smooth max is descended by the numpy L-BFGS loop of :mod:`._lbfgs` (the potential of finite
-#: ``p`` by scipy's L-BFGS-B): at 50 lines in R^6 scipy's per-iteration bookkeeping cost about twice
-#: the function itself. Memory (curvature pairs) and relative decrease tolerance of both.
-_OWN_LBFGS = True
+#: Whether the smooth max is descended by the numpy L-BFGS loop of :mod:`._lbfgs` instead of scipy's
+#: L-BFGS-B (the potential of finite ``p`` always by scipy). Off: ours is ~10% cheaper per iteration
+#: at 50 lines in R^6, but together with dropping hopeless starts (driver ``_DROP_STARTS``) it scored
+#: 17/24 within 1e-4 against main's 18/24 on the 24-cell yardstick at 30 CPU s (see README).
+#: Memory (curvature pairs) and relative decrease tolerance of both.
+_OWN_LBFGS = False
 _MEMORY, _FTOL = 20, 1e-15
 #: A start is dropped after a stage ``q >= _GIVE_UP_MIN_Q`` whose coherence exceeds the incumbent's
 #: by more than ``_GIVE_UP_SLACK / q`` relatively (:func:`hopeless`).
