@@ -229,11 +229,11 @@ def test_keyboard_interrupt_returns_best_so_far(monkeypatch):
     calls = {"k": 0}
     real = _stages.smooth_descent
 
-    def flaky(U, p, maxiter, schedule=None, deadline=math.inf):
+    def flaky(U, p, maxiter, schedule=None, deadline=math.inf, **kwargs):
         calls["k"] += 1
         if calls["k"] == 3:
             raise KeyboardInterrupt
-        return real(U, p, maxiter, schedule, deadline)
+        return real(U, p, maxiter, schedule, deadline, **kwargs)
 
     monkeypatch.setattr(driver, "smooth_descent", flaky)
     res = optimize_packing(8, 3, rng=0, restarts=10)
