@@ -241,6 +241,34 @@ def test_dp_matches_brute_force_enumeration(n, d, seed):
         assert found[1][0] == pytest.approx(ranked[1], rel=1e-12)
 
 
+@pytest.mark.parametrize("density", [0.3, 0.1])
+def test_prediction_pairs_features_as_the_best_of_all_pairings(density):
+    """Two digons among 6 features of importance 0.7^i: every way to choose the pairs, fitted independently."""
+    n, imp = 6, 0.7 ** np.arange(6)
+    p = theory.predict_geometry(n, 2, density=density, importance=imp, spread=False)
+    assert p.description == "2×digon"
+    losses = {}
+    for first in itertools.combinations(range(n), 2):
+        for second in itertools.combinations([i for i in range(n) if i not in first], 2):
+            if second < first:
+                continue
+            U = np.zeros((n, 2))
+            U[list(first), 0], U[list(second), 1] = [1.0, -1.0], [1.0, -1.0]
+            fit = theory.fit_geometry(U, density=density, importance=imp, share=False)
+            losses[(first, second)] = fit.loss
+    best = min(losses, key=losses.get)
+    assert p.loss == pytest.approx(losses[best], rel=1e-6)
+    assert sorted(tuple(int(i) for i in b[1]) for b in p.blocks) == sorted(best)
+    # the contiguous pairing a DP over runs of features gives is beaten (by more than rounding)
+    assert losses[((0, 1), (2, 3))] > p.loss * (1 + 1e-4)
+
+
+def test_equal_features_are_never_swapped():
+    p = theory.predict_geometry(9, 3, sparsity=0.9, spread=False)
+    for _, idx in p.blocks:
+        assert np.array_equal(np.sort(idx), np.arange(idx.min(), idx.max() + 1))
+
+
 def test_predicted_loss_is_the_expected_loss_of_the_predicted_weights():
     p = theory.predict_geometry(5, 2, sparsity=0.9, importance=0.9 ** np.arange(5))
     e = theory.expected_loss(p.W, p.b, sparsity=0.9, importance=0.9 ** np.arange(5), return_details=True)
