@@ -243,7 +243,7 @@ def test_dp_matches_brute_force_enumeration(n, d, seed):
 
 @pytest.mark.parametrize("density", [0.3, 0.1])
 def test_prediction_pairs_features_as_the_best_of_all_pairings(density):
-    """Two digons among 6 features of importance 0.7^i: every way to choose the pairs, fitted independently."""
+    """Two digons among 6 features of importance 0.7^i: every choice of the pairs, fitted independently."""
     n, imp = 6, 0.7 ** np.arange(6)
     p = theory.predict_geometry(n, 2, density=density, importance=imp, spread=False)
     assert p.description == "2×digon"
