@@ -171,7 +171,11 @@ def check_init_scale(init_scale, n_features: int, d: int) -> float:
     return check_float(init_scale, "init_scale", minimum=0.0)
 
 
-def check_model_arrays(weights: dict, b, x, *, importance=None, func: str = "the model"):
+#: ``importance`` of :func:`check_model_arrays` when the function has no such keyword (None is a bad value).
+_ABSENT = object()
+
+
+def check_model_arrays(weights: dict, b, x, *, importance=_ABSENT, func: str = "the model"):
     """Validate the arrays of a forward or loss call; return ``(weights, b, x, importance, single)``.
 
     ``weights`` maps each weight's argument name to an array of shape
@@ -180,7 +184,7 @@ def check_model_arrays(weights: dict, b, x, *, importance=None, func: str = "the
     ``(n_features,)`` or ``(instances, n_features)``; ``x`` is ``(batch,
     n_features)``, given to every instance (returned as a broadcast view), or
     ``(instances, batch, n_features)``. ``importance`` (optional) is a table as
-    in :func:`check_inputs`, returned with 1 or ``instances`` rows. ``single``
+    in :func:`check_inputs`, returned with 1 or ``instances`` rows (``None`` if not passed). ``single``
     says the first weight came 2-D.
     """
     (first, W0), *rest = weights.items()
@@ -203,7 +207,9 @@ def check_model_arrays(weights: dict, b, x, *, importance=None, func: str = "the
     if x.shape[-2] == 0:
         raise ValueError(f"x must hold at least one input (batch >= 1); got shape {x.shape}.")
     x = np.broadcast_to(x, (n_inst,) + x.shape) if x.ndim == 2 else x
-    if importance is not None:
+    if importance is _ABSENT:
+        importance = None
+    else:
         importance = check_table(importance, "importance", n, one_d="feature", minimum=0.0)
         if importance.shape[0] not in (1, n_inst):
             raise ValueError(f"importance has {importance.shape[0]} instance rows; {first} has {n_inst}.")

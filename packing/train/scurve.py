@@ -26,6 +26,7 @@ from .._validation import (
     check_float,
     check_int,
     check_memory,
+    check_numbers,
     check_optimizer_options,
     check_pair,
     check_real,
@@ -66,7 +67,7 @@ def scurve_closed_form(t, s0):
     ValueError: s0 must be > 0.0; got 0.0.
     """
     s0 = check_float(s0, "s0", minimum=0.0, strict_min=True, maximum=1.0)
-    t = check_real(t, "t", dtype=np.float64)
+    t = check_numbers(t, "t")
     if (t < 0).any() or not np.isfinite(t).all():
         raise ValueError(f"t must be finite and >= 0; got {_describe(t)}.")
     # s0 e^t / sqrt(1 + s0^2 (e^{2t} - 1)), written to stay finite for large t.
@@ -290,7 +291,7 @@ def train_scurve(
     """
     t0 = time.perf_counter()
     rank = check_int(rank, "rank")
-    strengths = np.atleast_1d(np.asarray(target_strengths, dtype=np.float64))
+    strengths = np.atleast_1d(check_numbers(target_strengths, "target_strengths"))
     if strengths.ndim != 1 or strengths.size == 0 or not (np.isfinite(strengths) & (strengths > 0)).all():
         raise ValueError(
             f"target_strengths must be a non-empty sequence of numbers > 0; got {target_strengths!r}."
