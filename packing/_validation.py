@@ -26,6 +26,9 @@ __all__: list[str] = []  # private module
 COS_SLACK = 1e-6
 #: Most threads a thread count may ask for (BLAS libraries take a C int).
 MAX_THREADS = 2**31 - 1
+#: Largest batch a trainer takes: the kernels sample and multiply batches block by block, so a huge
+#: batch needs little memory but would run (effectively) forever; past this it is refused at once.
+MAX_BATCH = 2**31 - 1
 
 
 # --------------------------------------------------------------------------- array-likes and layouts
@@ -533,6 +536,28 @@ def check_bool(value, name: str) -> bool:
     return bool(value)
 
 
+def check_batch_size(value, name: str = "batch_size") -> int:
+    """Return a batch size: an int from 1 to :data:`MAX_BATCH`.
+
+    Examples
+    --------
+    >>> check_batch_size(10**12)
+    Traceback (most recent call last):
+    ...
+    ValueError: batch_size must be <= 2147483647; got 1000000000000.
+    """
+    return check_int(value, name, minimum=1, maximum=MAX_BATCH)
+
+
+def check_norm_threshold(value, name: str = "norm_threshold") -> float:
+    """Return a row-norm threshold relative to the largest row norm: a float in ``[0, 1)``.
+
+    At 1 or above no row could be kept (a row is kept when its norm is above the threshold
+    times the largest), so such a value is refused rather than answered with no features.
+    """
+    return check_float(value, name, minimum=0.0, maximum=1.0, strict_max=True)
+
+
 def check_blas_threads(value, name: str = "blas_threads") -> int | None:
     """Return ``None`` (leave BLAS alone) or an int >= 1."""
     return None if value is None else check_int(value, name, minimum=1, maximum=MAX_THREADS)
@@ -615,9 +640,9 @@ def check_numbers(value, name: str) -> np.ndarray:
     >>> check_numbers(0.5j, "density")
     Traceback (most recent call last):
     ...
-    TypeError: density must be a number or an array of real numbers; got complex 0.5j.
+    TypeError: density must be a number or an array of numbers; got complex 0.5j.
     """
-    expected = "a number or an array of real numbers"
+    expected = "a number or an array of numbers"
     if isinstance(value, bool | np.bool_ | complex | np.complexfloating):
         raise TypeError(f"{name} must be {expected}; got {_describe(value)}.")
     try:

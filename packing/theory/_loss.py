@@ -502,15 +502,22 @@ def expected_loss(
     name = "sparsity" if density is None else "density"
     t = instance_tables(n_inst, **{name: dens, "importance": imp})
     dens, imp = t[name], t["importance"]
-    G = np.einsum("fid,fjd->fij", W, W)
-    if model == "linear":
-        per, bound, N = _linear_loss(G, b, dens), np.zeros((n_inst, n)), 0
-    else:
-        per, bound, N = _relu_loss(G, b, dens, grid_points, max_grid_points)
-    weight = imp / n if reduction == "mean" else imp
-    per = per * weight
-    loss = per.sum(axis=1)
-    err = (bound * weight).sum(axis=1)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is caught below, with its cause
+        G = np.einsum("fid,fjd->fij", W, W)
+        if model == "linear":
+            per, bound, N = _linear_loss(G, b, dens), np.zeros((n_inst, n)), 0
+        else:
+            per, bound, N = _relu_loss(G, b, dens, grid_points, max_grid_points)
+        weight = imp / n if reduction == "mean" else imp
+        per = per * weight
+        loss = per.sum(axis=1)
+        err = (bound * weight).sum(axis=1)
+    if not (np.isfinite(loss).all() and np.isfinite(err).all()):
+        raise ValueError(
+            f"W and b must be small enough for the expected loss (it grows as |W|**4 and b**2) to stay in "
+            f"the float64 range; got largest |W| entry {float(np.abs(W).max()):.3g} and largest |b| entry "
+            f"{float(np.abs(b).max()) if b.size else 0.0:.3g}. Keep the entries below about 1e30."
+        )
     if return_details:
         return ExpectedLoss(loss, per, err, N, model, reduction)
     return float(loss[0]) if single else loss

@@ -20,13 +20,13 @@ import numpy as np
 from .._results import Savable
 from .._validation import (
     _describe,
+    check_batch_size,
     check_float,
     check_int,
     check_memory,
     check_numbers,
     check_packing,
     check_real,
-    check_rng,
 )
 from ..train import train_toy_model
 from ._inputs import single_blas
@@ -313,9 +313,9 @@ def phase_diagram(
     # the training options are checked also when nothing is trained (they go into the config)
     check_int(n_seeds, "n_seeds")
     check_int(steps, "steps")
-    check_int(batch_size, "batch_size")
+    check_batch_size(batch_size)
     check_float(lr, "lr", minimum=0.0, strict_min=True)
-    check_rng(rng)
+    # (rng is checked where it is used, by train_toy_model: with trained_weights it is only provenance)
     cells = [(i, j) for i in range(y.size) for j in range(x.size)]
     need = 8 * len(cells) * n * (d + 2)
     check_memory(need, "phase_diagram", "the importances and predictions of the cells", n_features=n, d=d)

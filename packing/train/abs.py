@@ -16,6 +16,7 @@ import numpy as np
 from .._progress import check_progress
 from .._results import Savable
 from .._validation import (
+    check_batch_size,
     check_blas_threads,
     check_bool,
     check_dtype,
@@ -243,7 +244,7 @@ def train_abs_model(
         **check_optimizer_options(
             optimizer, schedule, lr, weight_decay, betas, eps, momentum, steps, **CHOICES
         ),
-        batch_size=check_int(batch_size, "batch_size"),
+        batch_size=check_batch_size(batch_size),
         init_scale=check_init_scale(init_scale, n, d),
         dtype=check_dtype(dtype).type,
         rng=seed,
