@@ -86,6 +86,9 @@ CASES = [
     # found by fuzzing (dtype "abc" was an AttributeError, a huge batch ran forever, importance=None a
     # TypeError from inside the kernel, strings and booleans passed as numbers)
     *substitute(train_toy_model, (), TOY, "dtype", DTYPES),
+    # float32 would hold them as inf (overflow warnings, then a diverged run)
+    *substitute(train_toy_model, (), TOY, "importance", [(1e39, ValueError), (1e300, ValueError)]),
+    *substitute(train_abs_model, (), ABS, "importance", [(1e39, ValueError)]),
     *substitute(train_toy_model, (), TOY, "batch_size", HUGE_BATCHES),
     *substitute(train_toy_model, (), TOY, "eval_batch_size", HUGE_BATCHES),
     *substitute(train_toy_model, (), TOY, "blas_threads", [(10**30, ValueError)]),

@@ -34,6 +34,7 @@ from .._validation import (
 
 __all__ = [
     "Inputs",
+    "check_importance_dtype",
     "check_init_scale",
     "check_inputs",
     "check_model_arrays",
@@ -159,6 +160,16 @@ def check_inputs(
         n_anticorrelated=na,
         config=config,
     )
+
+
+def check_importance_dtype(importance: np.ndarray, dtype) -> None:
+    """Refuse importances the training dtype cannot hold (float32 would turn them into inf)."""
+    top, limit = float(importance.max()), float(np.finfo(dtype).max)
+    if top > limit:
+        raise ValueError(
+            f"importance values must fit in the training dtype {np.dtype(dtype).name} (at most {limit:.3g}); "
+            f"got {top:.3g}. Pass dtype=np.float64 or smaller importances."
+        )
 
 
 def check_init_scale(init_scale, n_features: int, d: int) -> float:

@@ -26,7 +26,14 @@ from .._validation import (
 )
 from ._checkpoint import Checkpointer
 from ._data import Sampler
-from ._inputs import Inputs, check_init_scale, check_inputs, check_model_arrays, check_run_memory
+from ._inputs import (
+    Inputs,
+    check_importance_dtype,
+    check_init_scale,
+    check_inputs,
+    check_model_arrays,
+    check_run_memory,
+)
 from ._optim import CHOICES, Optimizer, run_loop
 
 __all__ = ["AbsModelResult", "abs_model_forward", "abs_model_loss", "train_abs_model"]
@@ -250,6 +257,7 @@ def train_abs_model(
         rng=seed,
         blas_threads=check_blas_threads(blas_threads),
     )
+    check_importance_dtype(inputs.importance, config["dtype"])
     m = inputs.n_instances
     check_run_memory(
         "train_abs_model",

@@ -34,6 +34,7 @@ from ._data import Sampler
 from ._inputs import (
     _BLOCK_ENTRIES,
     Inputs,
+    check_importance_dtype,
     check_init_scale,
     check_inputs,
     check_model_arrays,
@@ -380,6 +381,7 @@ def train_toy_model(
         n_threads=None if n_threads is None else check_int(n_threads, "n_threads"),
         blas_threads=check_blas_threads(blas_threads),
     )
+    check_importance_dtype(inputs.importance, config["dtype"])
     total = inputs.n_instances * config["n_seeds"]
     snaps = 0 if config["snapshot_every"] is None else config["steps"] // config["snapshot_every"] + 1
     check_run_memory(
