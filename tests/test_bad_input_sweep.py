@@ -13,6 +13,7 @@ from test_bad_input_common import (
     substitute,
 )
 
+import packing
 from packing import cell_key, load_cell, read_grid, register_task, sweep, sweep_dataset
 from packing.figures.monosemanticity import QUICK, measure_cell
 from packing.sae._benchmark import penalty_cell, recovery_cell
@@ -71,6 +72,7 @@ CASES = [
             ([1, 1], ValueError),
             ([0.5], ValueError),
             ([-1], ValueError),
+            (10**12, packing.ResourceLimitError),  # numpy's MemoryError before
         ],
     ),
     *substitute(sweep, GOOD, OPTIONS, "n_jobs", [(0, ValueError), (1.5, ValueError), ("2", ValueError)]),
