@@ -29,6 +29,8 @@ def _square(x, rng=None):
 
 
 CASES = [
+    case(cell_key, "t", {"n": 1}, 0, version=3j, exc=TypeError, name="version"),
+    case(register_task, "ok-name", _square, replace="yes", exc=TypeError, name="replace"),
     *substitute(
         sweep,
         GOOD,

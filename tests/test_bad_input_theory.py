@@ -157,6 +157,8 @@ CASES = [
     *substitute(phase_diagram, (), PHASE, "batch_size", INTS + HUGE_BATCHES),
     *substitute(phase_diagram, (), PHASE, "lr", NOT_NONE(FLOATS) + [(0.0, ValueError)]),
     *substitute(phase_diagram, (), PHASE, "n_features", HUGE_INTS),
+    *substitute(phase_diagram, (), PHASE, "rng", [("0", TypeError), (1.5, TypeError), ([0, -1], TypeError)]),
+    *substitute(expected_loss, (W, B), {}, 1, [(np.full(3, 1e200), ValueError)]),
     *substitute(phase_diagram, (), PHASE, "relative_importance", [(["1.0"], TypeError), ([1j], TypeError)]),
     *substitute(
         optimal_partition, (6, 3), {"cost": "relu"}, "budget", [("1", TypeError), (-1.0, ValueError)]

@@ -12,6 +12,7 @@ best of ``n_seeds``), and both weight matrices are classified by the same rule
 
 from __future__ import annotations
 
+import numbers
 import time
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ from .._validation import (
     check_numbers,
     check_packing,
     check_real,
+    check_rng,
 )
 from ..train import train_toy_model
 from ._inputs import single_blas
@@ -315,7 +317,13 @@ def phase_diagram(
     check_int(steps, "steps")
     check_batch_size(batch_size)
     check_float(lr, "lr", minimum=0.0, strict_min=True)
-    # (rng is checked where it is used, by train_toy_model: with trained_weights it is only provenance)
+    if isinstance(rng, list | tuple):  # SeedSequence entropy (provenance of trained_weights, e.g.)
+        if not rng or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0 for v in rng):
+            raise TypeError(
+                f"rng given as a list must hold ints >= 0 (a seed's entropy); got {_describe(rng)}."
+            )
+    else:
+        check_rng(rng)
     cells = [(i, j) for i in range(y.size) for j in range(x.size)]
     need = 8 * len(cells) * n * (d + 2)
     check_memory(need, "phase_diagram", "the importances and predictions of the cells", n_features=n, d=d)
