@@ -674,7 +674,10 @@ def check_table(value, name: str, n_features: int, *, one_d: str, minimum: float
     arr = check_numbers(value, name)
     rows = arr.shape[0] if arr.ndim in (1, 2) and not (arr.ndim == 1 and one_d == "feature") else 1
     check_memory(
-        16 * rows * n_features, name, "one float64 value per instance and feature", n_features=n_features
+        16 * rows * n_features,
+        f"the {name} table",
+        f"{name}: one float64 value per instance and feature",
+        n_features=n_features,
     )
     if arr.ndim == 0:
         arr = arr.reshape(1, 1) * np.ones((1, n_features))
