@@ -98,6 +98,10 @@ CASES = [
         train_abs_model, (), ABS, "importance", [(0.5j, TypeError), (np.array(["1", "1", "1"]), TypeError)]
     ),
     *substitute(train_monosemanticity_model, (), MONO, "dtype", DTYPES),
+    # the size guard's message named the call without steps / eval_batch_size
+    *substitute(train_monosemanticity_model, (), MONO, "steps", [(10**12, MemoryError)]),
+    *substitute(train_monosemanticity_model, (), MONO, "eval_batch_size", [(10**9, MemoryError)]),
+    *substitute(train_scurve, (), SCURVE, "steps", [(10**12, MemoryError)]),
     *substitute(train_monosemanticity_model, (), MONO, "batch_size", HUGE_BATCHES),
     *substitute(train_monosemanticity_model, (), MONO, "eval_batch_size", HUGE_BATCHES),
     *substitute(train_scurve, (), SCURVE, "dtype", DTYPES),

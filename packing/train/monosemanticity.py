@@ -560,6 +560,8 @@ def train_monosemanticity_model(
         n_neurons=k,
         n_instances=n_inst,
         batch_size=batch_size,
+        eval_batch_size=config["eval_batch_size"],
+        steps=config["steps"],
     )
     table = np.broadcast_to(table, (n_inst, n))
     knobs = {key: np.broadcast_to(value, (n_inst,)) for key, value in knobs.items()}

@@ -328,6 +328,7 @@ def train_scurve(
         "the target, its factors, the parameters and the records",
         size=(m, m2),
         rank=rank,
+        steps=config["steps"],
     )
     return _train(config, gen, t0, ckpt, check_progress(progress))
 
