@@ -22,6 +22,7 @@ from test_bad_input_common import (
     substitute,
 )
 
+import packing
 from packing import (
     MonosemanticityModelResult,
     abs_model_forward,
@@ -278,3 +279,10 @@ def test_a_seed_sequence_is_an_rng():
     assert by_sequence.config["rng"] == 3
     child = np.random.SeedSequence(3).spawn(1)[0]  # its entropy alone would not rerun it
     assert train_toy_model(**kw, rng=child).config["rng"] is None
+
+
+def test_a_final_loss_beyond_the_float_range_is_a_diverged_run():
+    # (found by fuzzing: one step at lr=1e300 left finite parameters whose loss and alignment were
+    # inf and NaN, returned as a result)
+    with pytest.raises(packing.TrainingDivergedError, match=r"lr \(now 1e\+300\)"):
+        train_scurve(**SCURVE, lr=1e300, progress=False)

@@ -33,7 +33,7 @@ from .._validation import (
     seeded_rng,
 )
 from ._checkpoint import Checkpointer
-from ._optim import CHOICES, Optimizer, run_loop
+from ._optim import CHOICES, Optimizer, TrainingDivergedError, run_loop
 
 __all__ = ["ScurveResult", "scurve_closed_form", "scurve_loss", "train_scurve"]
 
@@ -379,7 +379,13 @@ def _train(cfg: dict, gen: np.random.Generator, t0: float, ckpt=None, progress=F
         desc="train_scurve",
     )
     done = len(history)  # steps, or fewer after Ctrl-C
-    final_loss = loss_and_grad(done)[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        final_loss = loss_and_grad(done)[0]
+    if not np.isfinite(final_loss):  # finite parameters whose loss overflows: no result to report
+        raise TrainingDivergedError(
+            f"training diverged at step {done - 1}: the loss after the final update is {final_loss}; "
+            f"last finite loss: {float(history[-1, 0]) if done else 'none'}. Lower lr (now {cfg['lr']})."
+        )
     rec_steps.append(done)  # the state after the last update is always recorded
     rec.append(_measure(P, Q, a, b))
     steps_arr = np.asarray(rec_steps)
