@@ -24,6 +24,11 @@ __all__: list[str] = []  # private module
 
 #: |cos| may exceed 1 by this much through rounding before it is an error.
 COS_SLACK = 1e-6
+#: Most threads a thread count may ask for (BLAS libraries take a C int).
+MAX_THREADS = 2**31 - 1
+#: Largest batch a trainer takes: the kernels sample and multiply batches block by block, so a huge
+#: batch needs little memory but would run (effectively) forever; past this it is refused at once.
+MAX_BATCH = 2**31 - 1
 
 
 # --------------------------------------------------------------------------- array-likes and layouts
@@ -517,9 +522,9 @@ def check_dtype(dtype, name: str = "dtype") -> np.dtype:
     """
     try:
         dt = np.dtype(dtype)
-    except TypeError:
+    except (TypeError, ValueError):
         dt = None
-    if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+    if dt is None or dt not in (np.dtype(np.float32), np.dtype(np.float64)):  # (None == float64 in numpy)
         raise ValueError(f"{name} must be np.float32 or np.float64; got {dtype!r}.")
     return dt
 
@@ -531,9 +536,31 @@ def check_bool(value, name: str) -> bool:
     return bool(value)
 
 
+def check_batch_size(value, name: str = "batch_size") -> int:
+    """Return a batch size: an int from 1 to :data:`MAX_BATCH`.
+
+    Examples
+    --------
+    >>> check_batch_size(10**12)
+    Traceback (most recent call last):
+    ...
+    ValueError: batch_size must be <= 2147483647; got 1000000000000.
+    """
+    return check_int(value, name, minimum=1, maximum=MAX_BATCH)
+
+
+def check_norm_threshold(value, name: str = "norm_threshold") -> float:
+    """Return a row-norm threshold relative to the largest row norm: a float in ``[0, 1)``.
+
+    At 1 or above no row could be kept (a row is kept when its norm is above the threshold
+    times the largest), so such a value is refused rather than answered with no features.
+    """
+    return check_float(value, name, minimum=0.0, maximum=1.0, strict_max=True)
+
+
 def check_blas_threads(value, name: str = "blas_threads") -> int | None:
     """Return ``None`` (leave BLAS alone) or an int >= 1."""
-    return None if value is None else check_int(value, name, minimum=1)
+    return None if value is None else check_int(value, name, minimum=1, maximum=MAX_THREADS)
 
 
 def check_pair(value, name: str, what: str) -> tuple:
@@ -592,11 +619,41 @@ def seeded_rng(rng, name: str = "rng") -> tuple[np.random.Generator, int | None]
     if isinstance(rng, np.random.Generator):
         return rng, None
     check_rng(rng, name)
+    if isinstance(rng, np.random.SeedSequence):  # its entropy reruns it only if it is not a spawned child
+        plain_ss = not rng.spawn_key and rng.pool_size == np.random.SeedSequence().pool_size
+        return np.random.default_rng(rng), (rng.entropy if plain_ss else None)
     ss = np.random.SeedSequence(rng)
     return np.random.default_rng(ss), ss.entropy
 
 
 # --------------------------------------------------------------------------- tables and batches
+def check_numbers(value, name: str) -> np.ndarray:
+    """Return a real number or array of real numbers as float64 (any shape; values unchecked).
+
+    Booleans, complex numbers, strings (also arrays of numeric strings), objects and
+    ragged sequences are a ``TypeError`` naming ``name``.
+
+    Examples
+    --------
+    >>> check_numbers([0.5, 1], "density")
+    array([0.5, 1. ])
+    >>> check_numbers(0.5j, "density")
+    Traceback (most recent call last):
+    ...
+    TypeError: density must be a number or an array of numbers; got complex 0.5j.
+    """
+    expected = "a number or an array of numbers"
+    if isinstance(value, bool | np.bool_ | complex | np.complexfloating):
+        raise TypeError(f"{name} must be {expected}; got {_describe(value)}.")
+    try:
+        arr = _as_array(value, name, expected)
+    except TypeError:
+        raise TypeError(f"{name} must be {expected}; got {_describe(value)}.") from None
+    if arr.dtype.kind == "b":
+        raise TypeError(f"{name} must be {expected}, not booleans; got {_describe(value)}.")
+    return _float_array(arr, np.float64, name)
+
+
 def check_table(value, name: str, n_features: int, *, one_d: str, minimum: float, maximum=None) -> np.ndarray:
     """Return a per-feature / per-instance table as float64 of shape ``(m, n_features)``, m = 1 or instances.
 
@@ -614,17 +671,13 @@ def check_table(value, name: str, n_features: int, *, one_d: str, minimum: float
     ...
     ValueError: importance given as a 1-D array is one value per feature and must have length n_features=3; got length 2. For per-instance values pass shape (n_instances, n_features).
     """  # noqa: E501
-    if isinstance(value, bool | np.bool_):
-        raise TypeError(f"{name} must be a number or an array of numbers; got {_describe(value)}.")
-    if isinstance(value, str | bytes):
-        raise TypeError(f"{name} must be a number or an array of numbers; got {_describe(value)}.")
-    try:
-        arr = np.asarray(as_array(value, name), dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a number or an array of numbers; got {_describe(value)}.") from None
+    arr = check_numbers(value, name)
     rows = arr.shape[0] if arr.ndim in (1, 2) and not (arr.ndim == 1 and one_d == "feature") else 1
     check_memory(
-        16 * rows * n_features, name, "one float64 value per instance and feature", n_features=n_features
+        16 * rows * n_features,
+        f"the {name} table",
+        f"{name}: one float64 value per instance and feature",
+        n_features=n_features,
     )
     if arr.ndim == 0:
         arr = arr.reshape(1, 1) * np.ones((1, n_features))

@@ -343,7 +343,7 @@ def certify_packing(W, *, digits: int = 20, atol: float = 1e-9) -> PackingCertif
     scale = 10**digits
     trunc = np.array([_floor_sqrt_scaled(x, digits) for x in sq], dtype=object)
     top = int(max(trunc))
-    tol = math.floor(atol * scale)
+    tol = math.floor(min(atol, 1.0) * scale)  # cosines differ by at most 1: any atol >= 1 takes all pairs
     active = np.flatnonzero(np.array([top - int(t) <= tol for t in trunc]))
     order = active[np.argsort([-int(trunc[k]) for k in active], kind="stable")]
     inactive = np.setdiff1d(np.arange(len(sq)), active)
@@ -431,6 +431,7 @@ def export_packing(W, path, *, digits: int = 20, metadata: dict | None = None) -
     """
     path = as_path(path)
     cert = certify_packing(W, digits=digits)
+    digits = cert.digits  # the validated Python int (a numpy int would overflow 10**digits below)
     if metadata is None:
         metadata = {}
     if not isinstance(metadata, dict):

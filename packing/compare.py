@@ -33,11 +33,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ._results import Savable
-from ._rows import span, unit_rows
+from ._rows import row_norms, span, unit_rows
 from ._validation import (
     check_choices,
     check_float,
     check_instance,
+    check_norm_threshold,
     check_packing,
     check_packings,
     check_ps,
@@ -639,7 +640,7 @@ def compare_packings(
     p_grid = () if empty_grid else check_ps(p_grid, "p_grid")[0]
     include = check_choices(include, "include", _REFERENCES, what="references")
     atol = check_tolerance(atol, "atol")
-    norm_threshold = check_tolerance(norm_threshold, "norm_threshold")
+    norm_threshold = check_norm_threshold(norm_threshold)
     shape_tol = check_tolerance(shape_tol, "shape_tol")
     optimizer_budget = check_float(optimizer_budget, "optimizer_budget", minimum=0.0, strict_min=True)
     seed = check_seed_sequence(rng)
@@ -723,7 +724,7 @@ def _model_rows(Ws, reports, batch, b, dens, imp) -> list:
         Wk = Wk.astype(np.float64)
         if b is None:
             fit = fit_geometry(
-                Wk, density=dk[None], importance=ik, share=False, init_norms=np.linalg.norm(Wk, axis=1)
+                Wk, density=dk[None], importance=ik, share=False, init_norms=row_norms(Wk)
             )
             loss, bound = fit.loss, fit.error_bound
         else:

@@ -168,7 +168,18 @@ def _store(work: Path, runs: Path, out: dict, used: list, args, commit: str) -> 
 
 def _table_cell(n: int, d: int, budget: float, clock: str, seeds: list, seed: int = 0) -> dict:
     """Run :func:`run_cell` as the sweep task of a parallel run (the neighbours' packings as arrays)."""
-    return run_cell(n, d, budget=budget, seed=seed, clock=clock, seeds=seeds)
+    return _uninterrupted(run_cell(n, d, budget=budget, seed=seed, clock=clock, seeds=seeds))
+
+
+def _uninterrupted(out: dict) -> dict:
+    """``out``, unless Ctrl-C cut its optimizer run short: then KeyboardInterrupt, so that it is not kept.
+
+    :func:`packing.optimize_packing` turns Ctrl-C into a result with ``stopping_reason="interrupted"``;
+    such a cell did not spend its budget and must run again when the build resumes.
+    """
+    if out["stopping_reason"] == "interrupted":
+        raise KeyboardInterrupt
+    return out
 
 
 def _run_layer(work: Path, todo: list, args) -> list:
@@ -212,19 +223,26 @@ def run(args) -> dict:
         batches = [[c for c in cells if c[0] == n] for n in dict.fromkeys(n for n, _ in cells)]
     else:
         batches = [[c] for c in cells]
-    for batch in batches:
-        if args.workers > 1:
-            finished = _run_layer(work, batch, args)
-        else:
-            (n, d), = batch
-            seeds, used = _neighbour_seeds(work, n, d)
-            finished = [(run_cell(n, d, budget=args.budget, seed=args.seed, clock=args.clock, seeds=seeds),
-                         used)]
-        for out, used in finished:
-            cell = (out["n"], out["d"])
-            if _store(work, runs, out, used, args, commit):
-                improved.append(cell)
-            done += 1
+    try:
+        for batch in batches:
+            if args.workers > 1:
+                finished = _run_layer(work, batch, args)
+            else:
+                (n, d), = batch
+                seeds, used = _neighbour_seeds(work, n, d)
+                out = run_cell(n, d, budget=args.budget, seed=args.seed, clock=args.clock, seeds=seeds)
+                finished = [(_uninterrupted(out), used)]
+            for out, used in finished:
+                cell = (out["n"], out["d"])
+                if _store(work, runs, out, used, args, commit):
+                    improved.append(cell)
+                done += 1
+    except KeyboardInterrupt:
+        layer = f" and the finished cells of the current n in {work / 'sweep'}" if args.workers > 1 else ""
+        kept = len(list(runs.glob("*.json"))) if runs.is_dir() else 0  # a cell stored as Ctrl-C came counts
+        print(f"interrupted: kept the {kept} finished cells of pass {args.pass_name!r} (run files in {runs})"
+              f"{layer}; run the same command again to resume", file=sys.stderr, flush=True)
+        raise SystemExit(130) from None
     return {"cells_run": done, "improved": improved}
 
 

@@ -61,3 +61,14 @@ def _remove_files():
 @pytest.mark.parametrize("fn, args, kwargs, exc, name", CASES)
 def test_bad_input(fn, args, kwargs, exc, name):
     check_bad_input(fn, args, kwargs, exc, name)
+
+
+def test_a_huge_atol_takes_every_pair_and_numpy_digits_export():
+    # (found by fuzzing: atol=1e300 overflowed to an OverflowError; digits=np.int64(12) overflowed
+    # in the export's row formatting)
+    cert = certify_packing(EYE, atol=1e300)
+    assert cert.num_active == 3 == certify_packing(EYE, atol=1.0).num_active
+    path = HERE / "np_digits.txt"
+    export_packing(EYE, path, digits=np.int64(12))
+    W, _ = read_exported_packing(path)
+    np.testing.assert_array_equal(W, EYE)

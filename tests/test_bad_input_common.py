@@ -85,7 +85,19 @@ TABLES = [
     ("0.5", TypeError),
     (True, TypeError),
     ([[0.5, 0.5]], ValueError),
+    (0.5j, TypeError),  # numpy would drop the imaginary part with a warning
+    (np.array(["0.5", "0.5"]), TypeError),  # numpy would parse the strings
 ]
+#: Bad dtypes of the trainers and samplers (only float32 and float64 are accepted).
+DTYPES = [
+    ("abc", ValueError),
+    (np.float16, ValueError),
+    (3j, ValueError),
+    (True, ValueError),
+    (int, ValueError),
+]
+#: Sizes of a batch beyond packing._validation.MAX_BATCH: refused at once, not run (almost) forever.
+HUGE_BATCHES = [(10**12, ValueError)]
 
 
 def NOT_NONE(bad: list) -> list:  # noqa: N802  (reads as a constant: the list without None)

@@ -84,7 +84,9 @@ CASES = [
     case(partition_sizes, 10**18, 10**18, 10**18, exc=MemoryError, name="k"),
     case(equiangular_tight_frame, 10**6, 10**6, exc=MemoryError, name="n"),
     case(overlapping_orthogonal_sets, 10, 10**6, exc=MemoryError, name="d"),
-    case(best_known_block, 2, 10**9, exc=MemoryError, name="d", case_id="identity rows"),
+    # the argument is D (the message named the d of KnownOptimum.build before)
+    case(best_known_block, 2, 10**9, exc=MemoryError, name="D", case_id="identity rows"),
+    case(best_known_block, 6, 10**12, exc=MemoryError, name="D", case_id="known optimum"),
     case(tegum_packing, 10**6, 10**6, 10, exc=MemoryError, name="n"),
     # values no construction can take
     case(best_known_block, -1, 3, exc=ValueError, name="m", case_id="issue"),

@@ -59,3 +59,10 @@ CASES = [
 @pytest.mark.parametrize("fn, args, kwargs, exc, name", CASES)
 def test_bad_input(fn, args, kwargs, exc, name):
     check_bad_input(fn, args, kwargs, exc, name)
+
+
+def test_a_huge_finite_p_is_a_search_not_a_math_domain_error():
+    # (found by fuzzing: at p = 1e30 every term but the largest was dropped as underflowing, and the
+    # largest too, so log(0) raised "math domain error")
+    res = optimize_packing(6, 3, p=1e30, rng=0, restarts=2)
+    assert np.isfinite(res.W).all() and res.W.shape == (6, 3)

@@ -10,6 +10,9 @@ import pytest
 from test_bad_input_common import (
     BOOLS,
     CHOICES,
+    DTYPES,
+    HUGE_BATCHES,
+    HUGE_INTS,
     INTS,
     PACKINGS,
     RNGS,
@@ -20,6 +23,7 @@ from test_bad_input_common import (
     substitute,
 )
 
+import packing
 from packing import (
     feature_frequencies,
     geometry_summary,
@@ -84,6 +88,21 @@ CASES = [
     *substitute(svd_dictionary, (DATA,), {}, 0, ARRAYS, name="activations"),
     *substitute(svd_dictionary, (DATA,), {}, "center", BOOLS),
     *substitute(svd_dictionary, (DATA,), {}, "n_components", [v for v in INTS if v[0] is not None]),
+    # found by fuzzing: numpy's MemoryError or an endless run instead of a refusal, dtype "abc" an
+    # AttributeError, instance unchecked for arrays
+    *substitute(sparse_activations, (W,), SPARSE, "n_samples", HUGE_INTS),
+    *substitute(sparse_activations, (W,), SPARSE, "dtype", DTYPES),
+    *substitute(feature_frequencies, (4,), dict(density=0.5), 0, HUGE_INTS),
+    *substitute(toy_model_activations, (TOY,), dict(n_samples=4), "n_samples", HUGE_INTS),
+    *substitute(toy_model_activations, (TOY,), dict(n_samples=4), "dtype", DTYPES),
+    *substitute(train_sae, (DATA,), SAE, "n_latents", HUGE_INTS),
+    *substitute(train_sae, (DATA,), SAE, "steps", HUGE_INTS),
+    *substitute(train_sae, (DATA,), SAE, "n_seeds", HUGE_INTS + [(10**30, packing.ResourceLimitError)]),
+    *substitute(train_sae, (DATA,), SAE, "batch_size", HUGE_BATCHES),
+    *substitute(train_sae, (DATA,), SAE, "dtype", DTYPES),
+    *substitute(
+        recovery_metrics, (E, E), {}, "instance", [("0", TypeError), (1.5, TypeError), (-1, ValueError)]
+    ),
 ]
 
 

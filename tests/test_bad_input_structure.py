@@ -67,6 +67,10 @@ CASES = [
     ),
     *substitute(tegum_factors, (W,), {}, "atol", FRACTIONS),
     *substitute(tegum_factors, (W,), {}, "norm_threshold", TOLERANCES),
+    # relative to the largest row norm: at 1 or more no row is kept (was: an empty answer or an error
+    # about W)
+    *substitute(tegum_factors, (W,), {}, "norm_threshold", [(1.0, ValueError), (1.5, ValueError)]),
+    *substitute(analyze_structure, (W,), {}, "norm_threshold", [(1.0, ValueError), (2.5, ValueError)]),
     *substitute(tegum_factors, (W,), {}, "rank_rtol", FRACTIONS),
     *substitute(tegum_factors, (W,), {}, "orth_tol", [v for v in TOLERANCES if v[0] is not None]),
     *substitute(identify_shape, (W[:3],), {}, "tol", TOLERANCES),

@@ -13,6 +13,7 @@ from test_bad_input_common import (
     substitute,
 )
 
+import packing
 from packing import cell_key, load_cell, read_grid, register_task, sweep, sweep_dataset
 from packing.figures.monosemanticity import QUICK, measure_cell
 from packing.sae._benchmark import penalty_cell, recovery_cell
@@ -28,6 +29,8 @@ def _square(x, rng=None):
 
 
 CASES = [
+    case(cell_key, "t", {"n": 1}, 0, version=3j, exc=TypeError, name="version"),
+    case(register_task, "ok-name", _square, replace="yes", exc=TypeError, name="replace"),
     *substitute(
         sweep,
         GOOD,
@@ -71,6 +74,7 @@ CASES = [
             ([1, 1], ValueError),
             ([0.5], ValueError),
             ([-1], ValueError),
+            (10**12, packing.ResourceLimitError),  # numpy's MemoryError before
         ],
     ),
     *substitute(sweep, GOOD, OPTIONS, "n_jobs", [(0, ValueError), (1.5, ValueError), ("2", ValueError)]),

@@ -10,6 +10,7 @@ from test_bad_input_common import (
     BOOLS,
     CHOICES,
     FLOATS,
+    HUGE_BATCHES,
     HUGE_INTS,
     INTS,
     NOT_NONE,
@@ -147,9 +148,43 @@ CASES = [
         name="steps",
         case_id="train_kwargs",
     ),
+    # found by fuzzing: NaN, -inf or "cannot convert float NaN to integer" for weights beyond the float
+    # range of the loss; numeric strings read as numbers; options unchecked when unused
+    *substitute(expected_loss, (W * 1e40, B), {}, 0, [(W * 1e40, ValueError), (W * 1e200, ValueError)]),
+    *substitute(expected_loss, (W, B), {}, 1, [(np.array(["0", "0", "0"]), TypeError), (1j, TypeError)]),
+    *substitute(phase_diagram, (), PHASE, "n_seeds", INTS),
+    *substitute(phase_diagram, (), PHASE, "steps", INTS),
+    *substitute(phase_diagram, (), PHASE, "batch_size", INTS + HUGE_BATCHES),
+    *substitute(phase_diagram, (), PHASE, "lr", NOT_NONE(FLOATS) + [(0.0, ValueError)]),
+    *substitute(phase_diagram, (), PHASE, "n_features", HUGE_INTS),
+    *substitute(phase_diagram, (), PHASE, "rng", [("0", TypeError), (1.5, TypeError), ([0, -1], TypeError)]),
+    *substitute(expected_loss, (W, B), {}, 1, [(np.full(3, 1e200), ValueError)]),
+    *substitute(phase_diagram, (), PHASE, "relative_importance", [(["1.0"], TypeError), ([1j], TypeError)]),
+    *substitute(
+        optimal_partition, (6, 3), {"cost": "relu"}, "budget", [("1", TypeError), (-1.0, ValueError)]
+    ),
+    *substitute(optimal_partition, (6, 3), {"cost": "relu"}, "rng", [("0", TypeError), (1.5, TypeError)]),
+    *substitute(
+        optimal_partition, (6, 3), {"cost": "relu"}, "progress", [(3, TypeError), ("yes", TypeError)]
+    ),
+    *substitute(compare_packings, (W,), COMPARE, "norm_threshold", [(1.0, ValueError), (1.5, ValueError)]),
+    *substitute(
+        fit_geometry, (W,), {}, "importance", [(0.5j, TypeError), (np.array(["1", "1", "1"]), TypeError)]
+    ),
 ]
 
 
 @pytest.mark.parametrize("fn, args, kwargs, exc, name", CASES)
 def test_bad_input(fn, args, kwargs, exc, name):
     check_bad_input(fn, args, kwargs, exc, name)
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1e160, 1e300])
+def test_directions_at_extreme_scales_are_directions(scale):
+    # (found by fuzzing: the squares of the norms underflowed or overflowed, so fit_geometry fitted
+    # zero norms and block_shape found a zero row)
+    fit = fit_geometry(W)
+    scaled = fit_geometry(W * scale)
+    np.testing.assert_allclose(scaled.norms, fit.norms, rtol=1e-12)
+    assert scaled.loss == pytest.approx(fit.loss, rel=1e-12)
+    np.testing.assert_allclose(block_shape(W * scale).directions, block_shape(W).directions, rtol=1e-12)

@@ -9,7 +9,9 @@ import pytest
 from test_bad_input_common import (
     BOOLS,
     CHOICES,
+    DTYPES,
     FLOATS,
+    HUGE_BATCHES,
     INTS,
     RNGS,
     TABLES,
@@ -20,6 +22,7 @@ from test_bad_input_common import (
     substitute,
 )
 
+import packing
 from packing import (
     MonosemanticityModelResult,
     abs_model_forward,
@@ -81,6 +84,42 @@ CASES = [
     *substitute(train_toy_model, (), TOY, "snapshot_every", [v for v in INTS if v[0] is not None]),
     *substitute(train_toy_model, (), TOY, "n_threads", [v for v in INTS if v[0] is not None]),
     *substitute(train_toy_model, (), TOY, "blas_threads", [v for v in INTS if v[0] is not None]),
+    # found by fuzzing (dtype "abc" was an AttributeError, a huge batch ran forever, importance=None a
+    # TypeError from inside the kernel, strings and booleans passed as numbers)
+    *substitute(train_toy_model, (), TOY, "dtype", DTYPES),
+    # float32 would hold them as inf (overflow warnings, then a diverged run)
+    *substitute(train_toy_model, (), TOY, "importance", [(1e39, ValueError), (1e300, ValueError)]),
+    *substitute(train_abs_model, (), ABS, "importance", [(1e39, ValueError)]),
+    *substitute(train_toy_model, (), TOY, "batch_size", HUGE_BATCHES),
+    *substitute(train_toy_model, (), TOY, "eval_batch_size", HUGE_BATCHES),
+    *substitute(train_toy_model, (), TOY, "blas_threads", [(10**30, ValueError)]),
+    *substitute(train_abs_model, (), ABS, "dtype", DTYPES),
+    *substitute(train_abs_model, (), ABS, "batch_size", HUGE_BATCHES),
+    *substitute(
+        train_abs_model, (), ABS, "importance", [(0.5j, TypeError), (np.array(["1", "1", "1"]), TypeError)]
+    ),
+    *substitute(train_monosemanticity_model, (), MONO, "dtype", DTYPES),
+    # the size guard's message named the call without steps / eval_batch_size
+    *substitute(train_monosemanticity_model, (), MONO, "steps", [(10**12, MemoryError)]),
+    *substitute(train_monosemanticity_model, (), MONO, "eval_batch_size", [(10**9, MemoryError)]),
+    *substitute(train_scurve, (), SCURVE, "steps", [(10**12, MemoryError)]),
+    *substitute(train_monosemanticity_model, (), MONO, "batch_size", HUGE_BATCHES),
+    *substitute(train_monosemanticity_model, (), MONO, "eval_batch_size", HUGE_BATCHES),
+    *substitute(train_scurve, (), SCURVE, "dtype", DTYPES),
+    *substitute(train_scurve, (), SCURVE, "blas_threads", [(10**30, ValueError)]),
+    *substitute(
+        train_scurve,
+        (),
+        SCURVE,
+        "target_strengths",
+        [(True, TypeError), (["1.0"], TypeError), (1j, TypeError)],
+    ),
+    *substitute(sample_toy_batch, (3, 4), {}, "dtype", DTYPES),
+    *substitute(
+        scurve_closed_form, (1.0, 0.01), {}, 0, [(True, TypeError), ("1", TypeError), (1j, TypeError)]
+    ),
+    *substitute(toy_model_loss, (W, B, X), {}, "importance", [(None, TypeError), (0.5j, TypeError)]),
+    *substitute(abs_model_loss, (W, W, B, X), {}, "importance", [(None, TypeError), (0.5j, TypeError)]),
     case(train_toy_model, **TOY, betas=(0.9, 1.0), exc=ValueError, name="betas[1]"),
     case(train_toy_model, **TOY, betas="0.9", exc=TypeError, name="betas"),
     case(train_toy_model, **TOY, dtype="float16", exc=ValueError, name="dtype"),
@@ -228,3 +267,22 @@ CASES = [
 @pytest.mark.parametrize("fn, args, kwargs, exc, name", CASES)
 def test_bad_input(fn, args, kwargs, exc, name):
     check_bad_input(fn, args, kwargs, exc, name)
+
+
+def test_a_seed_sequence_is_an_rng():
+    # (found by fuzzing: SeedSequence passed check_rng but failed inside seeded_rng with numpy's own
+    # message); SeedSequence(3) draws the stream of the seed 3
+    kw = dict(TOY, steps=3, progress=False)
+    by_seed = train_toy_model(**kw, rng=3)
+    by_sequence = train_toy_model(**kw, rng=np.random.SeedSequence(3))
+    np.testing.assert_array_equal(by_sequence.W, by_seed.W)
+    assert by_sequence.config["rng"] == 3
+    child = np.random.SeedSequence(3).spawn(1)[0]  # its entropy alone would not rerun it
+    assert train_toy_model(**kw, rng=child).config["rng"] is None
+
+
+def test_a_final_loss_beyond_the_float_range_is_a_diverged_run():
+    # (found by fuzzing: one step at lr=1e300 left finite parameters whose loss and alignment were
+    # inf and NaN, returned as a result)
+    with pytest.raises(packing.TrainingDivergedError, match=r"lr \(now 1e\+300\)"):
+        train_scurve(**SCURVE, lr=1e300, progress=False)

@@ -695,6 +695,44 @@ def test_an_unreadable_file_is_a_file_error(files, capsys, monkeypatch):
     assert "FILE" in one_error_line(err, "stats")
 
 
+#: Found by fuzzing the options with extreme values: a run that never ended, three lines of overflow
+#: warnings before a diverged run, messages naming the library's keywords instead of the options.
+FUZZED = [
+    (
+        "train-batch-huge",
+        ["train", "--n-features", "5", "--d", "2", "--batch-size", "9" * 15],
+        "value",
+        "--batch-size",
+    ),
+    (
+        "train-steps-huge",
+        ["train", "--n-features", "5", "--d", "2", "--steps", "9" * 12],
+        "resource",
+        "--steps=",
+    ),
+    ("train-n-huge", ["train", "--n-features", "9" * 12, "--d", "2"], "resource", "--n-features="),
+    (
+        "train-importance-huge",
+        ["train", "--n-features", "5", "--d", "2", "--importance", "1e40"],
+        "value",
+        "--importance",
+    ),
+    ("analyze-threshold", ["analyze", "{W_npy}", "--norm-threshold", "2.5"], "value", "--norm-threshold"),
+]
+
+
+@pytest.mark.parametrize("case", FUZZED, ids=[c[0] for c in FUZZED])
+def test_extreme_option_values_are_one_line_naming_the_option(case, files, capsys):
+    _, argv, kind, must = case
+    argv = [a.format(**{k.replace(".", "_"): v for k, v in files.items()}) for a in argv]
+    if argv[0] == "train":
+        argv += [f"--out={files['tmp']}/r.npz"]
+    code, out, err = run(argv, capsys)
+    assert code == EXIT_CODES[kind], err
+    assert must in one_error_line(err, argv[0])
+    assert not (files["tmp"] / "r.npz").exists()
+
+
 # --------------------------------------------------------------------------- Ctrl-C in a real process
 
 

@@ -2,7 +2,12 @@
 
 import csv
 import importlib.util
+import json
 import math
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -58,6 +63,39 @@ def test_build_table_runs_resumes_and_collects(tmp_path, capsys):
     assert simplex["source"] == "known optimum (simplex)"
     assert simplex["coherence"].startswith("0.25000000000000")
     assert "collected 12 cells" in capsys.readouterr().out
+
+
+def test_ctrl_c_prints_one_line_keeps_the_finished_cells_and_exits_130(tmp_path):
+    work = tmp_path / "work"
+    cmd = [sys.executable, str(SCRIPTS / "build_table.py"), "run", "--work", str(work), "--dims", "3-4",
+           "--min-n", "6", "--max-n", "60", "--budget", "0.3", "--workers", "2"]
+    # Ctrl-C as a terminal sends it: to the whole process group (the sweep's workers too), with
+    # Python's default handler even when this test runs with SIGINT ignored (a background job)
+    env = {**os.environ, "PYTHONPATH": str(SCRIPTS.parent), "OMP_NUM_THREADS": "1", "PACKING_PROGRESS": "0"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    try:
+        first = proc.stdout.readline()  # a cell was stored: the run is under way
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert first.startswith("d=") and proc.returncode == 130
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    stored = sorted((work / "runs" / "base").glob("*.json"))
+    assert f"kept the {len(stored)} finished cells" in err and "run the same command again to resume" in err
+    assert len(stored) >= 1 and len(stored) < 2 * 55
+    # no cell cut short by Ctrl-C was kept as finished (it runs again when the build resumes)
+    assert all(json.loads(p.read_text())["stopping_reason"] != "interrupted" for p in stored)
+    # resuming: the cells stored are not run again
+    bt = load("build_table")
+    done = {p.stem for p in stored}
+    n_max = min(int(name.split("_n")[1]) for name in done)
+    again = bt.main(["run", "--work", str(work), "--dims", "3-4", "--min-n", "6", "--max-n", str(n_max),
+                     "--budget", "0.3"])
+    assert again["cells_run"] == sum(f"d{d}_n{n}" not in done for n in range(6, n_max + 1) for d in (3, 4))
 
 
 def test_add_keeps_only_better_packings(tmp_path):

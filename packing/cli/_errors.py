@@ -59,17 +59,26 @@ def _displays(parser: argparse.ArgumentParser) -> dict[str, str]:
 
 
 _LEADING_NAME = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)\b")
+#: ``name=`` inside the call a size guard shows: ``train_toy_model(n_features=4, steps=10**12)``.
+_CALL_KEYWORD = re.compile(r"(?<=[(,] )([A-Za-z_][A-Za-z0-9_]*)=|(?<=\()([A-Za-z_][A-Za-z0-9_]*)=")
 
 
 def _blame(message: str, names: dict[str, str]) -> str:
-    """Rewrite a library message that starts with its argument name so that it names the option instead.
+    """Rewrite a library message so that it names the options instead of the library's arguments.
 
-    ``"budget must be > 0.0; got 0.0."`` becomes ``"--budget must be > 0.0; got 0.0."``.
+    ``"budget must be > 0.0; got 0.0."`` becomes ``"--budget must be > 0.0; got 0.0."``, and
+    the sizes of a refused call, ``"train_toy_model(n_features=5, steps=...) would need ..."``,
+    become ``"train_toy_model(--n-features=5, --steps=...) would need ..."``.
     """
     match = _LEADING_NAME.match(message)
     if match and match.group(1) in names:
-        return names[match.group(1)] + message[match.end() :]
-    return message
+        message = names[match.group(1)] + message[match.end() :]
+
+    def option(m: re.Match) -> str:
+        name = m.group(1) or m.group(2)
+        return f"{names[name]}=" if name in names else m.group(0)
+
+    return _CALL_KEYWORD.sub(option, message)
 
 
 def _huge(args, names: dict[str, str]) -> str:

@@ -220,4 +220,7 @@ def best_known_block(m: int, D: int) -> np.ndarray | None:
     ValueError: m must be >= 1; got -1.
     """
     entry = _known(check_int(m, "m", minimum=1), check_int(D, "D", minimum=1))
-    return None if entry is None else np.array(entry.build())
+    if entry is None:
+        return None
+    check_memory(8 * m * max(m, D), "best_known_block", "the block", m=m, D=D)
+    return np.array(entry.build())

@@ -154,7 +154,7 @@ def _smooth_max(G: np.ndarray, q: float):
     else:
         # at large q almost every R**(q-1) underflows, through subnormals (slow); compute only the
         # terms above 1e-304 (the largest term is 1, so the rest cannot change a float64 sum)
-        keep = R > math.exp(_LOG_TINY / (q - 1.0))
+        keep = R >= math.exp(_LOG_TINY / (q - 1.0))  # >=: the largest term (1) stays at any q
         Rq1 = np.zeros_like(R)
         Rq1[keep] = np.exp((q - 1.0) * np.log(R[keep]))
     total = 0.5 * np.sum(Rq1 * R)  # Σ over unordered pairs of R**q

@@ -199,8 +199,11 @@ def optimal_partition(
     """
     n = check_int(n, "n", minimum=1)
     d = check_int(d, "d", minimum=1)
+    budget = check_budget(budget)  # every option is checked, also those the chosen cost does not read
+    build = check_bool(build, "build")
+    seq = check_rng_or_seed(rng, seed)
+    progress = check_progress(progress)
     if isinstance(cost, str) and cost == "relu":
-        build = check_bool(build, "build")
         return _relu_partition(n, d, p, sparsity, density, build)
     if sparsity is not None or density is not None:
         name = "sparsity" if sparsity is not None else "density"
@@ -208,11 +211,7 @@ def optimal_partition(
             f"{name} needs cost='relu' (the line-packing costs take no data); got cost={cost!r}."
         )
     p = check_p(p)
-    budget = check_budget(budget)
-    build = check_bool(build, "build")
-    seq = check_rng_or_seed(rng, seed)
     name, fn = cost_function(cost, p, budget, seq)
-    progress = check_progress(progress)
     check_table_memory("optimal_partition", n, d, dp=True)
     if build:
         check_memory(24 * n * d, "optimal_partition", "the block-diagonal packing W (build=True)", n=n, d=d)

@@ -32,6 +32,7 @@ from .._validation import (
     check_float,
     check_instance,
     check_int,
+    check_memory,
     check_packing,
     check_real,
     seeded_rng,
@@ -148,6 +149,7 @@ def feature_frequencies(n_features, *, density=None, n_active=None, frequencies=
     ValueError: give density or n_active, not both; got density=0.5 and n_active=2.
     """
     n = check_int(n_features, "n_features")
+    check_memory(24 * n, "feature_frequencies", "the frequencies of the features", n_features=n)
     frequencies = check_choice(frequencies, "frequencies", FREQUENCIES)
     decay = check_float(decay, "decay", minimum=0.0, maximum=1.0, strict_min=True)
     total = _expected_active(n, density, n_active)
@@ -320,6 +322,10 @@ def sparse_activations(
     noise = check_float(noise, "noise", minimum=0.0)
     dt = check_dtype(dtype)
     gen, seed = seeded_rng(rng)
+    # the activations (float64, then dtype) and the codes (CSR: an index and a value per active entry)
+    active = n_samples * float(np.sum(p))
+    need = n_samples * (8 + d * (8 + dt.itemsize)) + active * (4 + 8 + dt.itemsize) + 16 * _CHUNK * n
+    check_memory(int(need), "sparse_activations", "the activations and codes", n_samples=n_samples, n=n, d=d)
     config = dict(
         W=W.copy(),
         n_samples=n_samples,
@@ -418,6 +424,10 @@ def toy_model_activations(model, *, n_samples, instance=0, dtype=None, rng=None)
     dt = check_dtype(model.W.dtype if dtype is None else dtype)
     gen, seed = seeded_rng(rng)
     cfg = model.config
+    n, d = W.shape
+    # the dense batch x (float64), its CSR copy and the activations
+    need = n_samples * (8 * n + 12 * n + 8 + (8 + dt.itemsize) * d)
+    check_memory(need, "toy_model_activations", "the inputs and activations", n_samples=n_samples, n=n, d=d)
     density = 1.0 - np.asarray(model.sparsity[instance], dtype=np.float64)
     x = sample_toy_batch(
         W.shape[0],

@@ -351,8 +351,9 @@ class RecoveryMetrics(Savable, schema=1):
 
 def _learned_parts(learned, instance):
     """Return ``(dictionary, (model, instance) or None)`` of an array, an SAEResult or an SVDResult."""
+    i = check_int(instance, "instance", minimum=0)  # checked also where it is not read
     if isinstance(learned, SAEResult):
-        i = check_int(instance, "instance", minimum=0, maximum=learned.n_instances - 1)
+        i = check_int(i, "instance", minimum=0, maximum=learned.n_instances - 1)
         return learned.decoder[i], (learned, i)
     if isinstance(learned, SVDResult):
         return learned.components, (learned, None)

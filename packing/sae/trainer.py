@@ -22,6 +22,7 @@ import numpy as np
 from .._results import Savable
 from .._validation import (
     _describe,
+    check_batch_size,
     check_blas_threads,
     check_bool,
     check_choice,
@@ -520,7 +521,7 @@ def train_sae(
     m = check_int(n_latents, "n_latents")
     kind = check_choice(kind, "kind", KINDS)
     l1_list, k_list, scalar = _penalties(kind, l1_coefficient, k, m)
-    batch_size = check_int(batch_size, "batch_size")
+    batch_size = check_batch_size(batch_size)
     ckpt = Checkpointer.open(checkpoint, checkpoint_every, "train_sae")
     gen, seed = seeded_rng(ckpt.rng(rng))
     fingerprint = _fingerprint(X)
@@ -549,6 +550,21 @@ def train_sae(
         blas_threads=check_blas_threads(blas_threads),
     )
     progress = check_progress(progress)
+    from ..train._inputs import check_run_memory
+
+    total = len(l1_list) * config["n_seeds"]
+    check_run_memory(
+        "train_sae",
+        params=total * (m * (2 * d + 1) + d),  # encoder, decoder and their biases
+        itemsize=np.dtype(config["dtype"]).itemsize,
+        n_steps=config["steps"],
+        rows=4 * total,  # the loss and three more records per step
+        batch=total * batch_size * (2 * m + 2 * d) + 8 * total * m,  # pre-activations, codes, residuals
+        n_latents=m,
+        batch_size=batch_size,
+        n_seeds=config["n_seeds"],
+        steps=config["steps"],
+    )
     return _train(X, config, l1_list, k_list, gen, t0, ckpt, progress)
 
 

@@ -18,7 +18,14 @@ import numpy as np
 
 from .._results import Savable
 from .._rows import cosines, nonzero_rows, rank, scaled_norms, span, unit_rows
-from .._validation import check_bool, check_float, check_memory, check_packing, check_tolerance
+from .._validation import (
+    check_bool,
+    check_float,
+    check_memory,
+    check_norm_threshold,
+    check_packing,
+    check_tolerance,
+)
 from .shapes import RANK_RTOL
 
 if TYPE_CHECKING:  # networkx is imported where used: `import packing` does not load it
@@ -354,7 +361,7 @@ def _check_factor_options(
             f"got {', '.join(map(repr, unknown))}."
         )
     atol = check_float(atol, "atol", minimum=0.0, maximum=1.0)
-    norm_threshold = check_tolerance(norm_threshold, "norm_threshold")
+    norm_threshold = check_norm_threshold(norm_threshold)
     rank_rtol = check_float(rank_rtol, "rank_rtol", minimum=0.0, maximum=1.0)
     orth_tol = 2 * atol if orth_tol is None else check_tolerance(orth_tol, "orth_tol")
     return atol, norm_threshold, rank_rtol, orth_tol

@@ -173,6 +173,8 @@ def cell_key(
         raise TypeError(f"seed must be an int or None; got {_describe(seed)}.")
     if not isinstance(task_version, str):
         raise TypeError(f"task_version must be a str; got {_describe(task_version)}.")
+    if version is not None and not isinstance(version, str):
+        raise TypeError(f"version must be a str (a package version) or None; got {_describe(version)}.")
     seed = None if seed is None else int(seed)
     text = canonical_text(task, config, seed, task_version=task_version, version=version)
     return hashlib.sha256(text.encode("ascii")).hexdigest()

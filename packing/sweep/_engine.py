@@ -12,7 +12,7 @@ import numpy as np
 
 from .._progress import check_progress, progress_bar
 from .._results import result_bytes
-from .._validation import _describe
+from .._validation import _describe, check_memory
 from ._cache import (
     SweepCell,
     canonical,
@@ -180,6 +180,7 @@ def _check_seeds(seeds, task: SweepTask) -> list:
     if isinstance(seeds, numbers.Integral):
         if seeds < 1:
             raise ValueError(f"seeds must be >= 1 (the seeds 0, 1, ..., seeds - 1); got {int(seeds)}.")
+        check_memory(200 * int(seeds), "sweep", "the list of seeds (and a cell per seed)", seeds=int(seeds))
         values = list(range(int(seeds)))
     else:
         values = list(np.asarray(seeds).ravel()) if isinstance(seeds, np.ndarray) else list(seeds)

@@ -145,6 +145,8 @@ def register_task(
         check_callable(summarize, "summarize", (1,), "a function summarize(result) -> dict")
     if not isinstance(version, str):
         raise TypeError(f"version must be a str; got {_describe(version)}.")
+    if not isinstance(replace, bool | np.bool_):
+        raise TypeError(f"replace must be True or False; got {_describe(replace)}.")
     _register_builtins()  # a built-in task's name is taken even before the first sweep
     if name in _TASKS and not replace:
         raise ValueError(

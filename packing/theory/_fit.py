@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .._results import Savable
+from .._rows import row_norms, unit_rows
 from .._validation import _describe, check_packing
 from ._inputs import feature_density, feature_table, single_blas
 from ._loss import (
@@ -323,8 +324,8 @@ def fit_geometry(
     """
     U = check_packing(directions, "directions", dtype=np.float64)
     n = U.shape[0]
-    norms0 = np.linalg.norm(U, axis=1)
-    U = np.divide(U, norms0[:, None], out=np.zeros_like(U), where=norms0[:, None] > 0)
+    norms0 = row_norms(U)  # without overflow or underflow: rows of 1e200 or 1e-200 are directions too
+    U = unit_rows(U)
     dens = feature_density(sparsity, density, n)
     imp = feature_table(importance, "importance", n, one_d="feature", lo=0.0)
     for name, arr in (("sparsity" if density is None else "density", dens), ("importance", imp)):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import _describe, check_batch, check_memory, check_table
+from .._validation import _describe, check_batch, check_memory, check_numbers, check_table
 
 __all__: list[str] = []
 
@@ -45,8 +45,8 @@ def check_weights(W, b):
     if isinstance(b, bool | np.bool_) or b is None:
         raise TypeError(f"b must be an array of biases of shape ({n},); got {_describe(b)}.")
     try:
-        b = np.asarray(b, dtype=np.float64)
-    except (TypeError, ValueError):
+        b = check_numbers(b, "b")  # no strings (also numeric ones), complex numbers or booleans
+    except TypeError:
         raise TypeError(f"b must be a real array of biases; got {_describe(b)}.") from None
     if b.ndim == 0:
         b = np.full((n_inst, n), float(b))

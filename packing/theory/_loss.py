@@ -424,6 +424,19 @@ def _relu_loss(G, b, dens, grid_points, cap=GRID_MAX):
     return value, bound, used
 
 
+#: Largest |entry| of W and of b for which expected_loss stays in the float64 range (the loss grows
+#: as |W|**4 and b**2; at |W| = 1e35 its terms overflow). Past them a loss is refused, not NaN.
+MAX_ENTRY, MAX_BIAS = 1e30, 1e150
+
+
+def _refuse_large(big_w: float, big_b: float):
+    raise ValueError(
+        f"W and b must be small enough for the expected loss (it grows as |W|**4 and b**2) to stay in the "
+        f"float64 range: |W| entries below about {MAX_ENTRY:.0e} and |b| below {MAX_BIAS:.0e}; got "
+        f"largest |W| entry {big_w:.3g} and largest |b| entry {big_b:.3g}."
+    )
+
+
 def expected_loss(
     W,
     b,
@@ -502,15 +515,21 @@ def expected_loss(
     name = "sparsity" if density is None else "density"
     t = instance_tables(n_inst, **{name: dens, "importance": imp})
     dens, imp = t[name], t["importance"]
-    G = np.einsum("fid,fjd->fij", W, W)
-    if model == "linear":
-        per, bound, N = _linear_loss(G, b, dens), np.zeros((n_inst, n)), 0
-    else:
-        per, bound, N = _relu_loss(G, b, dens, grid_points, max_grid_points)
-    weight = imp / n if reduction == "mean" else imp
-    per = per * weight
-    loss = per.sum(axis=1)
-    err = (bound * weight).sum(axis=1)
+    big_w, big_b = float(np.abs(W).max()) if W.size else 0.0, float(np.abs(b).max()) if b.size else 0.0
+    if big_w > MAX_ENTRY or big_b > MAX_BIAS:  # the loss would leave the float64 range
+        _refuse_large(big_w, big_b)
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is caught below, with its cause
+        G = np.einsum("fid,fjd->fij", W, W)
+        if model == "linear":
+            per, bound, N = _linear_loss(G, b, dens), np.zeros((n_inst, n)), 0
+        else:
+            per, bound, N = _relu_loss(G, b, dens, grid_points, max_grid_points)
+        weight = imp / n if reduction == "mean" else imp
+        per = per * weight
+        loss = per.sum(axis=1)
+        err = (bound * weight).sum(axis=1)
+    if not (np.isfinite(loss).all() and np.isfinite(err).all()):
+        _refuse_large(big_w, big_b)
     if return_details:
         return ExpectedLoss(loss, per, err, N, model, reduction)
     return float(loss[0]) if single else loss

@@ -12,13 +12,24 @@ best of ``n_seeds``), and both weight matrices are classified by the same rule
 
 from __future__ import annotations
 
+import numbers
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .._results import Savable
-from .._validation import _describe, check_float, check_int, check_packing, check_real
+from .._validation import (
+    _describe,
+    check_batch_size,
+    check_float,
+    check_int,
+    check_memory,
+    check_numbers,
+    check_packing,
+    check_real,
+    check_rng,
+)
 from ..train import train_toy_model
 from ._inputs import single_blas
 from ._loss import expected_loss
@@ -218,10 +229,7 @@ def _stack_rows(rows) -> PhaseDiagram:
 
 
 def _grid(values, name):
-    try:
-        arr = np.asarray(values, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a 1-D array of numbers; got {_describe(values)}.") from None
+    arr = check_numbers(values, name)  # no strings, complex numbers or booleans
     if arr.ndim != 1 or arr.size == 0:
         raise ValueError(f"{name} must be a non-empty 1-D array; got shape {arr.shape}.")
     if not np.isfinite(arr).all() or (arr <= 0).any():
@@ -304,7 +312,21 @@ def phase_diagram(
         raise TypeError(
             f"train_kwargs must be a dict of train_toy_model arguments; got {_describe(train_kwargs)}."
         )
+    # the training options are checked also when nothing is trained (they go into the config)
+    check_int(n_seeds, "n_seeds")
+    check_int(steps, "steps")
+    check_batch_size(batch_size)
+    check_float(lr, "lr", minimum=0.0, strict_min=True)
+    if isinstance(rng, list | tuple):  # SeedSequence entropy (provenance of trained_weights, e.g.)
+        if not rng or any(isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 0 for v in rng):
+            raise TypeError(
+                f"rng given as a list must hold ints >= 0 (a seed's entropy); got {_describe(rng)}."
+            )
+    else:
+        check_rng(rng)
     cells = [(i, j) for i in range(y.size) for j in range(x.size)]
+    need = 8 * len(cells) * n * (d + 2)
+    check_memory(need, "phase_diagram", "the importances and predictions of the cells", n_features=n, d=d)
     imp = np.ones((len(cells), n))
     imp[:, -1] = [x[j] for _, j in cells]
     dens = np.array([y[i] for i, _ in cells])

@@ -22,6 +22,7 @@ from functools import cache
 import numpy as np
 
 from .._results import Savable
+from .._rows import nonzero_rows, unit_rows
 from .._validation import _describe, check_int, check_packing
 from ..constructions import antipodal_pair, regular_polygon, regular_simplex, square_antiprism
 from ..structure import identify_shape
@@ -114,13 +115,13 @@ def block_shape(directions, name=None) -> BlockShape:
     ...
     ValueError: directions must have nonzero rows; row 1 is zero.
     """
-    U = check_packing(directions, "directions", dtype=np.float64, copy=True)
-    norms = np.linalg.norm(U, axis=1)
-    if (norms == 0).any():
-        raise ValueError(f"directions must have nonzero rows; row {int(np.argmin(norms))} is zero.")
+    U = check_packing(directions, "directions", dtype=np.float64)
+    zero = ~nonzero_rows(U)  # not the norms: rows of 1e-200 (or 1e200) are directions too
+    if zero.any():
+        raise ValueError(f"directions must have nonzero rows; row {int(np.flatnonzero(zero)[0])} is zero.")
     if name is not None and not isinstance(name, str):
         raise TypeError(f"name must be a string; got {_describe(name)}.")
-    U /= norms[:, None]
+    U = unit_rows(U)
     shape = _named(U)
     label = shape.name if name is None else name
     digest = hashlib.sha1(U.tobytes()).hexdigest()[:8]

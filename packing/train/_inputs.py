@@ -34,6 +34,7 @@ from .._validation import (
 
 __all__ = [
     "Inputs",
+    "check_importance_dtype",
     "check_init_scale",
     "check_inputs",
     "check_model_arrays",
@@ -161,6 +162,16 @@ def check_inputs(
     )
 
 
+def check_importance_dtype(importance: np.ndarray, dtype) -> None:
+    """Refuse importances the training dtype cannot hold (float32 would turn them into inf)."""
+    top, limit = float(importance.max()), float(np.finfo(dtype).max)
+    if top > limit:
+        raise ValueError(
+            f"importance values must fit in the training dtype {np.dtype(dtype).name} (at most {limit:.3g}); "
+            f"got {top:.3g}. Pass dtype=np.float64 or smaller importances."
+        )
+
+
 def check_init_scale(init_scale, n_features: int, d: int) -> float:
     """Return the standard deviation of the initial weights: ``init_scale``, or Xavier's for ``None``.
 
@@ -171,7 +182,11 @@ def check_init_scale(init_scale, n_features: int, d: int) -> float:
     return check_float(init_scale, "init_scale", minimum=0.0)
 
 
-def check_model_arrays(weights: dict, b, x, *, importance=None, func: str = "the model"):
+#: ``importance`` of :func:`check_model_arrays` when the function has no such keyword (None is a bad value).
+_ABSENT = object()
+
+
+def check_model_arrays(weights: dict, b, x, *, importance=_ABSENT, func: str = "the model"):
     """Validate the arrays of a forward or loss call; return ``(weights, b, x, importance, single)``.
 
     ``weights`` maps each weight's argument name to an array of shape
@@ -180,7 +195,7 @@ def check_model_arrays(weights: dict, b, x, *, importance=None, func: str = "the
     ``(n_features,)`` or ``(instances, n_features)``; ``x`` is ``(batch,
     n_features)``, given to every instance (returned as a broadcast view), or
     ``(instances, batch, n_features)``. ``importance`` (optional) is a table as
-    in :func:`check_inputs`, returned with 1 or ``instances`` rows. ``single``
+    in :func:`check_inputs`, returned with 1 or ``instances`` rows (``None`` if not passed). ``single``
     says the first weight came 2-D.
     """
     (first, W0), *rest = weights.items()
@@ -203,7 +218,9 @@ def check_model_arrays(weights: dict, b, x, *, importance=None, func: str = "the
     if x.shape[-2] == 0:
         raise ValueError(f"x must hold at least one input (batch >= 1); got shape {x.shape}.")
     x = np.broadcast_to(x, (n_inst,) + x.shape) if x.ndim == 2 else x
-    if importance is not None:
+    if importance is _ABSENT:
+        importance = None
+    else:
         importance = check_table(importance, "importance", n, one_d="feature", minimum=0.0)
         if importance.shape[0] not in (1, n_inst):
             raise ValueError(f"importance has {importance.shape[0]} instance rows; {first} has {n_inst}.")

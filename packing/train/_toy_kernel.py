@@ -103,12 +103,26 @@ def compress_rows(ws, Xk):
     n, R = Xk.shape
     mask = ws.flat("nz", Xk.shape, bool)
     np.not_equal(Xk, 0, out=mask)
-    where = np.flatnonzero(mask).astype(np.int32 if Xk.size < 2**31 else np.int64)
+    where = np.flatnonzero(mask).astype(_index_dtype(n, R))
     vals = Xk.reshape(-1)[where]
+    return (*_rows_from_positions(where, n, R), vals)
+
+
+def _index_dtype(n, R):
+    """Integer type of the row pointers and columns of an (n, R) array compressed by rows."""
+    return np.int32 if n * R < 2**31 else np.int64
+
+
+def _rows_from_positions(where, n, R):
+    """``(ptr, cols)`` of an (n, R) array from the sorted flat positions ``where`` of its nonzeros.
+
+    ``where`` is overwritten (it becomes the columns when its type already is the index type).
+    """
+    dtype = _index_dtype(n, R)
     # Row j's entries sit at flat positions j R .. (j + 1) R - 1 (sorted): where each row starts.
-    ptr = np.searchsorted(where, np.arange(0, (n + 1) * R, R, dtype=where.dtype)).astype(where.dtype)
-    cols = np.remainder(where, R, out=where)  # in place: the flat positions are no longer needed
-    return ptr, cols, vals
+    ptr = np.searchsorted(where, np.arange(0, (n + 1) * R, R, dtype=where.dtype)).astype(dtype)
+    cols = np.remainder(where, R, out=where).astype(dtype, copy=False)  # in place
+    return ptr, cols
 
 
 class _ToyKernel(BlockedKernel):
@@ -231,10 +245,7 @@ class _ToyKernel(BlockedKernel):
         for rows, contiguous, pos, vals in skipped or ():
             if contiguous and rows[0] <= k * n and rows[-1] >= (k + 1) * n - 1:
                 lo, hi = np.searchsorted(pos, [k * n * R, (k + 1) * n * R]).tolist()
-                where = pos[lo:hi] - k * n * R
-                dtype = np.int32 if n * R < 2**31 else np.int64
-                ptr = np.searchsorted(where, np.arange(0, (n + 1) * R, R)).astype(dtype)
-                return ptr, (where % R).astype(dtype), vals[lo:hi]
+                return (*_rows_from_positions(pos[lo:hi] - k * n * R, n, R), vals[lo:hi])
         return None
 
     def prepare(self):

@@ -16,6 +16,7 @@ import numpy as np
 from .._progress import check_progress
 from .._results import Savable
 from .._validation import (
+    check_batch_size,
     check_blas_threads,
     check_bool,
     check_dtype,
@@ -25,7 +26,14 @@ from .._validation import (
 )
 from ._checkpoint import Checkpointer
 from ._data import Sampler
-from ._inputs import Inputs, check_init_scale, check_inputs, check_model_arrays, check_run_memory
+from ._inputs import (
+    Inputs,
+    check_importance_dtype,
+    check_init_scale,
+    check_inputs,
+    check_model_arrays,
+    check_run_memory,
+)
 from ._optim import CHOICES, Optimizer, run_loop
 
 __all__ = ["AbsModelResult", "abs_model_forward", "abs_model_loss", "train_abs_model"]
@@ -243,12 +251,13 @@ def train_abs_model(
         **check_optimizer_options(
             optimizer, schedule, lr, weight_decay, betas, eps, momentum, steps, **CHOICES
         ),
-        batch_size=check_int(batch_size, "batch_size"),
+        batch_size=check_batch_size(batch_size),
         init_scale=check_init_scale(init_scale, n, d),
         dtype=check_dtype(dtype).type,
         rng=seed,
         blas_threads=check_blas_threads(blas_threads),
     )
+    check_importance_dtype(inputs.importance, config["dtype"])
     m = inputs.n_instances
     check_run_memory(
         "train_abs_model",

@@ -38,6 +38,7 @@ from .._progress import check_progress
 from .._results import Savable
 from .._validation import (
     check_batch,
+    check_batch_size,
     check_blas_threads,
     check_bool,
     check_choice,
@@ -514,7 +515,7 @@ def train_monosemanticity_model(
     tables = {"sparsity" if sparsity is not None else "density": table}
     tables.update({key: value[:, None] for key, value in knobs.items()})
     n_inst = check_instances(n_instances, tables)
-    batch_size = check_int(batch_size, "batch_size")
+    batch_size = check_batch_size(batch_size)
     progress = check_progress(progress)
     ckpt = Checkpointer.open(checkpoint, checkpoint_every, "train_monosemanticity_model")
     gen, seed = seeded_rng(ckpt.rng(rng))
@@ -538,7 +539,7 @@ def train_monosemanticity_model(
         eval_batch_size=(
             max(4 * batch_size, 8192)
             if eval_batch_size is None
-            else check_int(eval_batch_size, "eval_batch_size")
+            else check_batch_size(eval_batch_size, "eval_batch_size")
         ),
         dtype=check_dtype(dtype).type,
         snapshot_every=None if snapshot_every is None else check_int(snapshot_every, "snapshot_every"),
@@ -559,6 +560,8 @@ def train_monosemanticity_model(
         n_neurons=k,
         n_instances=n_inst,
         batch_size=batch_size,
+        eval_batch_size=config["eval_batch_size"],
+        steps=config["steps"],
     )
     table = np.broadcast_to(table, (n_inst, n))
     knobs = {key: np.broadcast_to(value, (n_inst,)) for key, value in knobs.items()}

@@ -26,13 +26,14 @@ from .._validation import (
     check_float,
     check_int,
     check_memory,
+    check_numbers,
     check_optimizer_options,
     check_pair,
     check_real,
     seeded_rng,
 )
 from ._checkpoint import Checkpointer
-from ._optim import CHOICES, Optimizer, run_loop
+from ._optim import CHOICES, Optimizer, TrainingDivergedError, run_loop
 
 __all__ = ["ScurveResult", "scurve_closed_form", "scurve_loss", "train_scurve"]
 
@@ -66,7 +67,7 @@ def scurve_closed_form(t, s0):
     ValueError: s0 must be > 0.0; got 0.0.
     """
     s0 = check_float(s0, "s0", minimum=0.0, strict_min=True, maximum=1.0)
-    t = check_real(t, "t", dtype=np.float64)
+    t = check_numbers(t, "t")
     if (t < 0).any() or not np.isfinite(t).all():
         raise ValueError(f"t must be finite and >= 0; got {_describe(t)}.")
     # s0 e^t / sqrt(1 + s0^2 (e^{2t} - 1)), written to stay finite for large t.
@@ -290,7 +291,7 @@ def train_scurve(
     """
     t0 = time.perf_counter()
     rank = check_int(rank, "rank")
-    strengths = np.atleast_1d(np.asarray(target_strengths, dtype=np.float64))
+    strengths = np.atleast_1d(check_numbers(target_strengths, "target_strengths"))
     if strengths.ndim != 1 or strengths.size == 0 or not (np.isfinite(strengths) & (strengths > 0)).all():
         raise ValueError(
             f"target_strengths must be a non-empty sequence of numbers > 0; got {target_strengths!r}."
@@ -327,6 +328,7 @@ def train_scurve(
         "the target, its factors, the parameters and the records",
         size=(m, m2),
         rank=rank,
+        steps=config["steps"],
     )
     return _train(config, gen, t0, ckpt, check_progress(progress))
 
@@ -377,7 +379,13 @@ def _train(cfg: dict, gen: np.random.Generator, t0: float, ckpt=None, progress=F
         desc="train_scurve",
     )
     done = len(history)  # steps, or fewer after Ctrl-C
-    final_loss = loss_and_grad(done)[0]
+    with np.errstate(over="ignore", invalid="ignore"):
+        final_loss = loss_and_grad(done)[0]
+    if not np.isfinite(final_loss):  # finite parameters whose loss overflows: no result to report
+        raise TrainingDivergedError(
+            f"training diverged at step {done - 1}: the loss after the final update is {final_loss}; "
+            f"last finite loss: {float(history[-1, 0]) if done else 'none'}. Lower lr (now {cfg['lr']})."
+        )
     rec_steps.append(done)  # the state after the last update is always recorded
     rec.append(_measure(P, Q, a, b))
     steps_arr = np.asarray(rec_steps)

@@ -20,6 +20,7 @@ import numpy as np
 from .._progress import check_progress
 from .._results import Savable
 from .._validation import (
+    check_batch_size,
     check_blas_threads,
     check_bool,
     check_choice,
@@ -33,6 +34,7 @@ from ._data import Sampler
 from ._inputs import (
     _BLOCK_ENTRIES,
     Inputs,
+    check_importance_dtype,
     check_init_scale,
     check_inputs,
     check_model_arrays,
@@ -352,7 +354,7 @@ def train_toy_model(
         n_correlated_pairs=n_correlated_pairs,
         n_anticorrelated_pairs=n_anticorrelated_pairs,
     )
-    batch_size = check_int(batch_size, "batch_size")
+    batch_size = check_batch_size(batch_size)
     ckpt = Checkpointer.open(checkpoint, checkpoint_every, "train_toy_model")
     gen, seed = seeded_rng(ckpt.rng(rng))
     # The validated options, in the form train_toy_model(**config) accepts: the run reads only these.
@@ -370,7 +372,7 @@ def train_toy_model(
         eval_batch_size=(
             max(4 * batch_size, 8192)
             if eval_batch_size is None
-            else check_int(eval_batch_size, "eval_batch_size")
+            else check_batch_size(eval_batch_size, "eval_batch_size")
         ),
         init_scale=check_init_scale(init_scale, n, d),
         dtype=check_dtype(dtype).type,
@@ -379,6 +381,7 @@ def train_toy_model(
         n_threads=None if n_threads is None else check_int(n_threads, "n_threads"),
         blas_threads=check_blas_threads(blas_threads),
     )
+    check_importance_dtype(inputs.importance, config["dtype"])
     total = inputs.n_instances * config["n_seeds"]
     snaps = 0 if config["snapshot_every"] is None else config["steps"] // config["snapshot_every"] + 1
     check_run_memory(
