@@ -42,7 +42,7 @@ from ._objectives import (
 )
 from ._seeds import adapt_packing, seed_coherence, structured_seeds
 from ._sphere import random_point, unit
-from ._stages import Deadline, alternating_projection, equalize, lp_polish, q_schedule, smooth_descent
+from ._stages import Deadline, alternating_projection, equalize, polish_run, q_schedule, smooth_descent
 
 __all__ = ["PackingResult", "optimize_packing"]
 
@@ -85,6 +85,9 @@ _MAX_STRUCTURED, _STRUCTURED_RATIO = 3, 1.1
 #: After the first starts, a start is polished only if its smooth coherence minus this many times the
 #: largest polish gain seen is below the incumbent's (the polish may win it the record).
 _POLISH_SLACK = 2.0
+#: A start's polish stops early when it falls behind the incumbent (:func:`._stages.polish_run`), and
+#: only a polished start within this relative slack of the incumbent is equalized.
+_EQUALIZE_SLACK = 1e-9
 #: LP steps, initial trust radius and tolerance of the polish inside the search.
 _POLISH_STEPS, _POLISH_RADIUS, _POLISH_TOL = 60, 1e-3, 1e-13
 
@@ -365,10 +368,14 @@ def _local_search(
     # largest gain seen so far (LP steps are the expensive part)
     promising = smooth_obj - _POLISH_SLACK * state.max_gain < state.best_obj
     if cfg.polish and (state.k < _ALWAYS_POLISH or promising):
-        U, its = lp_polish(U, _POLISH_STEPS, _POLISH_RADIUS, _POLISH_TOL, deadline)
-        U = equalize(U)
+        # a polish that falls behind the incumbent stops early (only its slow tail is skipped);
+        # the equalization, which moves the last digits only, is for a polish that may win
+        U, its, behind = polish_run(U, _POLISH_STEPS, _POLISH_RADIUS, _POLISH_TOL, deadline, state.best_obj)
+        if objective_value(U, cfg.p) <= state.best_obj * (1.0 + _EQUALIZE_SLACK):
+            U = equalize(U)
         state.iterations += its
-        state.max_gain = max(state.max_gain, smooth_obj - objective_value(U, cfg.p))
+        if not behind:  # the gate learns from complete polishes only, as without the early stop
+            state.max_gain = max(state.max_gain, smooth_obj - objective_value(U, cfg.p))
     return U
 
 
