@@ -525,7 +525,10 @@ def optimize_packing(
     polish : bool, default True
         Finish ``p = inf`` starts with the LP polish (:func:`polish_coherence`).
         After the first three restarts only starts whose smooth result is within
-        twice the largest polish gain seen of the incumbent are polished.
+        twice the largest polish gain seen of the incumbent are polished; a polish
+        stops early when, every 5 LP steps, its coherence minus twice its last
+        drop is still above the incumbent's, and only a polished start within
+        1e-9 (relative) of the incumbent gets the Gauss–Newton equalization.
     hop : float in [0, 1] or "portfolio", default 0.5
         Probability that a restart starts from a random kick of the best packing
         so far instead of a fresh random packing (basin hopping; Gaussian kick of
