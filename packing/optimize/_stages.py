@@ -49,14 +49,6 @@ _LOG_POTENTIAL_P = 16.0
 _MIN_RADIUS = 1e-10
 #: The trust radius (per tangent coordinate) of the LP polish never grows beyond this.
 _MAX_RADIUS = 2e-3
-#: A polish given an incumbent to beat (``give_up``) checks every ``_CHECK_EVERY`` steps whether it
-#: can still get there: it stops when its coherence minus ``_TAIL_FACTOR`` times the drop of the last
-#: ``_CHECK_EVERY`` steps is above the incumbent's. At 50 lines in R^6 the first 5 steps bring the
-#: coherence within ~1e-6 of where 60 steps take it (the rest is a slow tail costing ~10 ms a step);
-#: at 60 lines in R^8 the tail after 10 steps reached 1.7e-4 (relative), so the rule follows the
-#: drop actually seen rather than a fixed number of steps: ``_TAIL_FACTOR = 2`` is the whole
-#: remaining tail of a linearly converging polish that contracts by 2/3 or less per check.
-_CHECK_EVERY, _TAIL_FACTOR = 5, 2.0
 #: HiGHS settings of the polish LPs (dual simplex, one thread, no presolve: the LPs are small and
 #: warm-started). The LP works in units of the trust radius, so these tolerances are relative to it.
 _HIGHS_OPTIONS = {
@@ -246,13 +238,9 @@ def polish_coherence(W, *, max_iter: int = 200, radius: float = 1e-3, tol: float
 
 
 def lp_polish(
-    U: np.ndarray, max_iter: int, radius: float, tol: float, deadline: Deadline = NEVER,
-    give_up: float = math.inf,
+    U: np.ndarray, max_iter: int, radius: float, tol: float, deadline: Deadline = NEVER
 ) -> tuple[np.ndarray, int]:
     """Run the LP polish of :func:`polish_coherence` on trusted unit rows, stopping at ``deadline``.
-
-    With an incumbent's coherence ``give_up`` it also stops early when it cannot
-    reach it (:func:`_left_behind`); :func:`polish_run` tells whether it did.
 
     Each step solves, in the tangent coordinates of :func:`._sphere.tangent_basis`
     scaled by the trust radius ``r`` (``y ∈ [−1, 1]^{n(d−1)}``, step ``r B y``),
@@ -262,35 +250,16 @@ def lp_polish(
     dozen pivots instead of thousands); the simplex iteration cap, not a clock,
     guards against stalls, so a polish is a function of its input alone.
     """
-    U, it, _ = polish_run(U, max_iter, radius, tol, deadline, give_up)
-    return U, it
-
-
-def _left_behind(mu: float, mu_check: float, give_up: float) -> bool:
-    """Whether a polish at coherence ``mu``, ``mu_check`` one check ago, will stay above ``give_up``."""
-    return mu - _TAIL_FACTOR * (mu_check - mu) > give_up
-
-
-def polish_run(
-    U: np.ndarray, max_iter: int, radius: float, tol: float, deadline: Deadline = NEVER,
-    give_up: float = math.inf,
-) -> tuple[np.ndarray, int, bool]:
-    """:func:`lp_polish`, and whether it stopped early because it was left behind ``give_up``."""
     n, d = U.shape
     if d < 2:
-        return U, 0, False
+        return U, 0
     iu, ju = np.triu_indices(n, 1)
     c = (U @ U.T)[iu, ju]
     mu = float(np.max(np.abs(c)))
     lp = _WarmLP(n * (d - 1))
     r = radius
     it = 0
-    mu_check = mu
     while it < max_iter and r > _MIN_RADIUS and not deadline.passed():
-        if it > 0 and it % _CHECK_EVERY == 0:
-            if _left_behind(mu, mu_check, give_up):
-                return U, it, True
-            mu_check = mu
         it += 1
         margin = min(mu, 4.0 * r * math.sqrt(d) + 1e-12)
         keys = lp.select(np.flatnonzero(np.abs(c) >= mu - margin))
@@ -314,7 +283,7 @@ def polish_run(
                 r = min(2.0 * r, _MAX_RADIUS)
         else:
             r *= 0.25
-    return U, it, False
+    return U, it
 
 
 def _new_highs():

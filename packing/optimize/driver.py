@@ -42,7 +42,7 @@ from ._objectives import (
 )
 from ._seeds import adapt_packing, seed_coherence, structured_seeds
 from ._sphere import random_point, unit
-from ._stages import Deadline, alternating_projection, equalize, polish_run, q_schedule, smooth_descent
+from ._stages import Deadline, alternating_projection, equalize, lp_polish, q_schedule, smooth_descent
 
 __all__ = ["PackingResult", "optimize_packing"]
 
@@ -85,9 +85,6 @@ _MAX_STRUCTURED, _STRUCTURED_RATIO = 3, 1.1
 #: After the first starts, a start is polished only if its smooth coherence minus this many times the
 #: largest polish gain seen is below the incumbent's (the polish may win it the record).
 _POLISH_SLACK = 2.0
-#: A start's polish stops early when it falls behind the incumbent (:func:`._stages.polish_run`), and
-#: only a polished start within this relative slack of the incumbent is equalized.
-_EQUALIZE_SLACK = 1e-9
 #: LP steps, initial trust radius and tolerance of the polish inside the search.
 _POLISH_STEPS, _POLISH_RADIUS, _POLISH_TOL = 60, 1e-3, 1e-13
 
@@ -368,14 +365,10 @@ def _local_search(
     # largest gain seen so far (LP steps are the expensive part)
     promising = smooth_obj - _POLISH_SLACK * state.max_gain < state.best_obj
     if cfg.polish and (state.k < _ALWAYS_POLISH or promising):
-        # a polish that falls behind the incumbent stops early (only its slow tail is skipped);
-        # the equalization, which moves the last digits only, is for a polish that may win
-        U, its, behind = polish_run(U, _POLISH_STEPS, _POLISH_RADIUS, _POLISH_TOL, deadline, state.best_obj)
-        if objective_value(U, cfg.p) <= state.best_obj * (1.0 + _EQUALIZE_SLACK):
-            U = equalize(U)
+        U, its = lp_polish(U, _POLISH_STEPS, _POLISH_RADIUS, _POLISH_TOL, deadline)
+        U = equalize(U)
         state.iterations += its
-        if not behind:  # the gate learns from complete polishes only, as without the early stop
-            state.max_gain = max(state.max_gain, smooth_obj - objective_value(U, cfg.p))
+        state.max_gain = max(state.max_gain, smooth_obj - objective_value(U, cfg.p))
     return U
 
 
@@ -525,10 +518,7 @@ def optimize_packing(
     polish : bool, default True
         Finish ``p = inf`` starts with the LP polish (:func:`polish_coherence`).
         After the first three restarts only starts whose smooth result is within
-        twice the largest polish gain seen of the incumbent are polished; a polish
-        stops early when, every 5 LP steps, its coherence minus twice its last
-        drop is still above the incumbent's, and only a polished start within
-        1e-9 (relative) of the incumbent gets the Gauss–Newton equalization.
+        twice the largest polish gain seen of the incumbent are polished.
     hop : float in [0, 1] or "portfolio", default 0.5
         Probability that a restart starts from a random kick of the best packing
         so far instead of a fresh random packing (basin hopping; Gaussian kick of
