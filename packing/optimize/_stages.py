@@ -1,10 +1,8 @@
 """The local solvers of the optimizer, each a map from unit rows to better unit rows.
 
-* :func:`smooth_descent`: L-BFGS on a smooth surrogate of the objective
-  (scipy's L-BFGS-B; the numpy loop of :mod:`._lbfgs` for the smooth max when
-  ``_OWN_LBFGS``), in continuation stages (a shrinking temperature ``1/q`` of the
-  smooth max, or a shrinking smoothing ``ε`` of the potential), optionally
-  dropping a start midway when it is left behind (``give_up``, :func:`hopeless`);
+* :func:`smooth_descent`: L-BFGS (scipy's L-BFGS-B) on a smooth surrogate of the objective,
+  in continuation stages (a shrinking temperature ``1/q`` of the smooth max, or a shrinking
+  smoothing ``ε`` of the potential);
 * :func:`alternating_projection`: Tropp, Dhillon, Heath & Strohmer (2008) on the Gram matrix;
 * :func:`lp_polish`: sequential linear programming (HiGHS, warm-started) on the
   min–max problem, public as :func:`polish_coherence`;
@@ -27,7 +25,6 @@ import numpy as np
 
 from .._rows import nonzero_rows, require_nonzero_rows
 from .._validation import check_float, check_int, check_memory, check_packing
-from ._lbfgs import lbfgs
 from ._objectives import _smooth_value_grad, objective_value
 from ._sphere import pair_cosine_jacobian, retract, tangent_basis, tangent_step, unit
 
@@ -40,16 +37,8 @@ __all__ = ["polish_coherence"]
 _Q_RANGE = (4.0, 64.0)
 _Q_RATIOS = (4.0, 8.0)
 _Q_LAST = 2048.0
-#: Whether the smooth max is descended by the numpy L-BFGS loop of :mod:`._lbfgs` instead of scipy's
-#: L-BFGS-B (the potential of finite ``p`` always by scipy). Off: ours is ~10% cheaper per iteration
-#: at 50 lines in R^6, but together with dropping hopeless starts (driver ``_DROP_STARTS``) it scored
-#: 17/24 within 1e-4 against main's 18/24 on the 24-cell yardstick at 30 CPU s (see README).
-#: Memory (curvature pairs) and relative decrease tolerance of both.
-_OWN_LBFGS = False
+#: Memory (curvature pairs) and relative decrease tolerance of scipy's L-BFGS-B.
 _MEMORY, _FTOL = 20, 1e-15
-#: A start is dropped after a stage ``q >= _GIVE_UP_MIN_Q`` whose coherence exceeds the incumbent's
-#: by more than ``_GIVE_UP_SLACK / q`` relatively (:func:`hopeless`).
-_GIVE_UP_MIN_Q, _GIVE_UP_SLACK = 128.0, 2.0
 #: Smoothing ε of the potential for p < 2, one L-BFGS stage each (p >= 2 is smooth: one stage, ε = 0).
 _EPS_SCHEDULE = (1e-1, 1e-2, 1e-3, 1e-4, 1e-6)
 #: Above this p the potential Σ |c|**p is descended through its logarithm (the smooth max with
@@ -113,10 +102,6 @@ def q_schedule(rng: np.random.Generator, q0: float | None = None) -> list[float]
 
 def _lbfgs(U: np.ndarray, kind: str, q: float, eps: float, maxiter: int, gtol: float = 1e-12):
     n, d = U.shape
-    if kind == "max" and _OWN_LBFGS:
-        x, _, nit = lbfgs(lambda x: _smooth_value_grad(x, n, d, kind, q, eps), U.ravel(), maxiter,
-                          memory=_MEMORY, gtol=gtol, ftol=_FTOL)
-        return unit(x.reshape(n, d)), nit
     from scipy.optimize import minimize
 
     res = minimize(
@@ -136,25 +121,20 @@ def smooth_descent(
     maxiter: int,
     schedule=None,
     deadline: Deadline = NEVER,
-    give_up: float = math.inf,
 ) -> tuple[np.ndarray, int]:
     """Descend the smooth surrogate of order ``p`` stage by stage; return the rows and L-BFGS iterations.
 
     ``p = inf``: one stage per ``q`` of ``schedule`` (stopping after the stage that
-    passes ``deadline``, and after a stage ``q >= 128`` that is not the last when
-    the coherence is still above ``give_up · (1 + 2/q)``: such a start will not
-    beat an incumbent of coherence ``give_up``, see :func:`hopeless`); finite
-    ``p``: the ``ε`` continuation for ``p < 2``, one unsmoothed stage for ``p >= 2``.
+    passes ``deadline``); finite ``p``: the ``ε`` continuation for ``p < 2``, one
+    unsmoothed stage for ``p >= 2``.
     """
     its = 0
     if math.isinf(p):
         stages = list(schedule or (32.0, 128.0, 512.0, 2048.0))
-        for k_stage, q in enumerate(stages):
+        for q in stages:
             U, k = _lbfgs(U, "max", q, 0.0, maxiter)
             its += k
             if deadline.passed():
-                break
-            if k_stage < len(stages) - 1 and hopeless(U, q, give_up):
                 break
     elif p > _LOG_POTENTIAL_P:  # (2/p) log Σ |c|**p, normalised by the largest term: no underflow
         U, its = _lbfgs(U, "max", p / 2.0, 0.0, maxiter)
@@ -163,20 +143,6 @@ def smooth_descent(
             U, k = _lbfgs(U, "pot", p, eps, maxiter)
             its += k
     return U, its
-
-
-def hopeless(U: np.ndarray, q: float, give_up: float) -> bool:
-    """Whether unit rows ``U``, descended up to the smooth max of order ``q``, are left behind.
-
-    Measured at 50 lines in R^6 (24 starts, fresh and kicked), the coherence after the
-    stage of order ``q >= 128`` came down by at most ``0.4%`` (``q ≈ 250``) and ``0.07%``
-    (``q ≈ 1000``) in the later stages and the polish, about ``1/q`` relatively; so a start
-    whose coherence is above ``give_up · (1 + 2/q)`` after such a stage is dropped and the
-    budget goes to the next start (``give_up = inf``: never).
-    """
-    if q < _GIVE_UP_MIN_Q or give_up == math.inf:
-        return False
-    return objective_value(U, math.inf) > give_up * (1.0 + _GIVE_UP_SLACK / q)
 
 
 # ----------------------------------------------------------------------------- alternating projection

@@ -82,10 +82,6 @@ _AS_IS = math.inf
 #: At most this many structured starts (exact line systems, see _seeds) per call, and only those
 #: within this factor of the certified lower bound (a poorer one costs a restart and rarely helps).
 _MAX_STRUCTURED, _STRUCTURED_RATIO = 3, 1.1
-#: Drop a ``p = inf`` start midway when it is left behind the incumbent (:func:`._stages.hopeless`).
-#: Off: with it (and ``_stages._OWN_LBFGS``) the 24-cell yardstick at 30 CPU s scored 17/24 within
-#: 1e-4 against main's 18/24 in one run (README); the iterates are then not main's.
-_DROP_STARTS = False
 #: After the first starts, a start is polished only if its smooth coherence minus this many times the
 #: largest polish gain seen is below the incumbent's (the polish may win it the record).
 _POLISH_SLACK = 2.0
@@ -357,11 +353,7 @@ def _local_search(
     U, q0, state: _Search, cfg: _Settings, rng, deadline: Deadline, floor: float | None
 ) -> np.ndarray:
     """Smooth descent, then for ``p = inf`` the optional alternating projection and the LP polish."""
-    # with _DROP_STARTS, after the first starts a start still well above the incumbent midway is
-    # dropped (_stages.hopeless)
-    drop = _DROP_STARTS and math.isinf(cfg.p) and state.k >= _ALWAYS_POLISH
-    give_up = state.best_obj if drop else math.inf
-    U, its = smooth_descent(U, cfg.p, cfg.max_iter, q_schedule(rng, q0), deadline, give_up=give_up)
+    U, its = smooth_descent(U, cfg.p, cfg.max_iter, q_schedule(rng, q0), deadline)
     state.iterations += its
     if not math.isinf(cfg.p):
         return U
