@@ -305,7 +305,8 @@ def _exchange(n, blocks, costs: _Costs):
     if not groups:
         return [(s, m) for s, m in fixed]
     cost = [costs.block_of(m, s)[0] for s, m in groups]
-    label = np.stack([costs.imp, costs.dens], axis=1)
+    # features a swap cannot change: equal importance and equal density
+    same = (costs.imp[:, None] == costs.imp[None, :]) & (costs.dens[:, None] == costs.dens[None, :])
 
     def moved(g, a, b):
         s, members = groups[g]
@@ -319,7 +320,7 @@ def _exchange(n, blocks, costs: _Costs):
             ga = owner[a]
             for b in range(max(0, a - EXCHANGE_WINDOW), min(n, a + EXCHANGE_WINDOW + 1)):
                 gb = owner[b]
-                if gb == ga or gb == -2 or (gb >= 0 and b < a) or np.array_equal(label[a], label[b]):
+                if gb == ga or gb == -2 or (gb >= 0 and b < a) or same[a, b]:
                     continue
                 new_a, ca = moved(ga, a, b)
                 delta = ca - cost[ga]
