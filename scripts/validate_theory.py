@@ -20,7 +20,8 @@ from a tenth of it, per instance the run of lowest ``expected_loss`` kept
 * ``importance``: 20 features in 5 dims, importance 0.7^i, densities 1, 0.3, 0.1,
   0.03, 0.01; represented count and shapes (``analyze_structure`` names, an
   unidentified factor with its size: ``describe``), predicted (the block library
-  plus free blocks of 5, 6, 7 features in 2 dims and 8 in 3, ``theory.free_block``)
+  plus free blocks of 5, 6, 7 features in 2 dims and 8 in 3, ``theory.free_block``, and
+  blocks grown by weakly represented members, ``grow=True``; ``--no-grow`` without)
   against trained by ``train_best`` with 4 seeds per initial scale (best of 8
   runs, as the phase-diagram rows), for ``tp.scaled_steps(30_000, density)``
   steps: 30,000 at densities >= 0.1, ``30,000 * 0.1 / density`` below, at most
@@ -103,6 +104,7 @@ FULL = {
         lr=1e-2,
         batch_size=1024,
         free=[[5, 2], [6, 2], [7, 2], [8, 3]],
+        grow=True,
         more_seeds=[0.3],
     ),
     "dims": _dims_cfg(tp.FULL),
@@ -404,7 +406,9 @@ def exp_importance(cfg, *, cache, force, seed, train_only):
     shapes = theory.default_block_shapes() + [theory.free_block(m, D) for m, D in cfg.get("free", [])]
     for k, p_ in enumerate(dens):
         desc, count = describe(t["W"][k])
-        p = theory.predict_geometry(n, d, density=p_, importance=imp, shapes=shapes)
+        p = theory.predict_geometry(
+            n, d, density=p_, importance=imp, shapes=shapes, grow=cfg.get("grow", False)
+        )
         tl = theory.expected_loss(t["W"][k], t["b"][k], density=p_, importance=imp)
         pred_desc, _ = describe(p.W)
         same_count += count == p.n_represented
@@ -412,10 +416,13 @@ def exp_importance(cfg, *, cache, force, seed, train_only):
         same_shape += pred_desc == desc
         if count != p.n_represented or pred_desc != desc:
             missed.append(float(p_))
-        print(f" density {p_:<5}: trained {count:2d} represented, {desc:<32} E[loss] {tl:.5f}")
+        print(f" density {p_:<5}: trained {count:2d} represented, {desc:<32} E[loss] {tl:.7f}")
+        if "run_expected_losses" in t:
+            runs_ = np.sort(t["run_expected_losses"][k])
+            print(f"               the runs' E[loss]: {' '.join(f'{v:.7f}' for v in runs_)}")
         print(
             f"               predicted {p.n_represented:2d} represented, {p.description:<30} "
-            f"loss {p.loss:.5f}"
+            f"loss {p.loss:.7f}"
             f" (analyze_structure on the prediction: {pred_desc}); runner-up {p.runner_up.description} "
             f"+{p.margin:.2g}"
         )
@@ -728,6 +735,11 @@ def main(argv=None):
         default=None,
         help="importance: only these densities (comma-separated; e.g. to train parts in parallel)",
     )
+    parser.add_argument(
+        "--no-grow",
+        action="store_true",
+        help="importance: predict without growing blocks by weak members (predict_geometry grow=False)",
+    )
     parser.add_argument("--figures", default=None, help="also draw the figures into this folder")
     parser.add_argument(
         "--figure-dir",
@@ -761,6 +773,8 @@ def main(argv=None):
             c = cfg["importance"]
             if args.density:
                 c = c | {"density": [float(x) for x in args.density.split(",")]}
+            if args.no_grow:
+                c = c | {"grow": False}
             results[name] = exp_importance(c, **kw)
         elif name == "dims":
             results[name] = exp_dims(cfg["dims"], figure_dir=fig_dir, **kw)
