@@ -165,13 +165,9 @@ class _Costs:
             self.cache[key] = (loss if r0 > 0 else np.inf, np.full(shape.m, r0), np.full(shape.m, b0))
             self.fits += 1
         if key not in self.cache and shape.free:
-            loss, W, b = fit_free(shape.m, shape.D, dens, imp / scale, directions=self._starts(shape))
-            r = np.linalg.norm(W, axis=1)
-            U = W / np.where(r > 0, r, 1.0)[:, None]
-            name = identify_shape(U).label if np.isfinite(loss) else shape.name
-            self.free[key] = (U, name)
-            self.cache[key] = (loss, r, b)
-            self.fits += 1
+            self._store_free(
+                key, shape, *fit_free(shape.m, shape.D, dens, imp / scale, directions=self._starts(shape))
+            )
         if key not in self.cache:
             r, b, loss, _ = fit_factor(shape.cosines, dens, imp / scale)
             if shape.m > 1 and not np.all(r > DEGENERATE * r.max()):
@@ -180,6 +176,14 @@ class _Costs:
             self.fits += 1
         loss, r, b = self.cache[key]
         return scale * loss, r, b
+
+    def _store_free(self, key, shape, loss, W, b):
+        """Cache a free fit ``(loss, W, b)``: norms and biases, and its unit directions with their name."""
+        r = np.linalg.norm(W, axis=1)
+        U = W / np.where(r > 0, r, 1.0)[:, None]
+        self.free[key] = (U, identify_shape(U).label if np.isfinite(loss) else shape.name)
+        self.cache[key] = (loss, r, b)
+        self.fits += 1
 
     def _starts(self, shape):
         """Return the starting directions of a free block: its own and the library blocks of its size."""
@@ -211,12 +215,7 @@ class _Costs:
         key = self._key(new, grown)
         if key not in self.cache:
             imp, dens = self.imp[new], self.dens[new]
-            loss, W, bb = fit_free(m, D, dens, imp / float(imp.max()), starts=starts)
-            rr = np.linalg.norm(W, axis=1)
-            Uf = W / np.where(rr > 0, rr, 1.0)[:, None]
-            self.free[key] = (Uf, identify_shape(Uf).label if np.isfinite(loss) else grown.name)
-            self.cache[key] = (loss, rr, bb)
-            self.fits += 1
+            self._store_free(key, grown, *fit_free(m, D, dens, imp / float(imp.max()), starts=starts))
         return grown, new
 
     def dropped(self, k):
