@@ -679,9 +679,7 @@ def check_instances(n_instances, tables: dict, name: str = "n_instances") -> int
     if len(sizes) > 1:
         raise ValueError(
             "per-instance arrays disagree on the number of instances: they must have the same number "
-            "of rows (or one); found "
-            + ", ".join(f"{k} has {m}" for k, m in rows.items())
-            + "."
+            "of rows (or one); found " + ", ".join(f"{k} has {m}" for k, m in rows.items()) + "."
         )
     if not sizes:
         return 1 if n_instances is None else n_instances

@@ -142,8 +142,9 @@ class PackingCertificate(Savable):
 
         G = nx.Graph()
         G.add_nodes_from(range(self.n))
-        for (i, j), c, sg in zip(self.active_pairs.tolist(), self.active_cosines.tolist(),
-                                 self.active_signs.tolist(), strict=True):
+        for (i, j), c, sg in zip(
+            self.active_pairs.tolist(), self.active_cosines.tolist(), self.active_signs.tolist(), strict=True
+        ):
             G.add_edge(int(i), int(j), cos=float(c), sign=int(sg))
         return G
 
@@ -207,7 +208,7 @@ class PackingCertificate(Savable):
         components = nx.number_connected_components(G.subgraph([v for v in G if G.degree(v) > 0]))
         dof = self.n * (self.d - 1) - self.d * (self.d - 1) // 2
         return (
-            f"{self.n} lines in R^{self.d}: coherence {self.decimal[:self.digits + 2]} "
+            f"{self.n} lines in R^{self.d}: coherence {self.decimal[: self.digits + 2]} "
             f"(exact to {self.error_bound:.0e}; D = 1 - mu^2 = {self.table_value}); "
             f"{self.num_active} of {pairs} pairs within {self.atol:.0e} of the maximum "
             f"(spread {self.spread:.1e}, next pair {self.separation:.1e} below); contact graph: "
@@ -485,8 +486,9 @@ def read_exported_packing(path) -> tuple[np.ndarray, dict]:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise ValueError(f"path must be a text file written by export_packing; got {str(path)!r}, "
-                         "which is not UTF-8 text.") from None
+        raise ValueError(
+            f"path must be a text file written by export_packing; got {str(path)!r}, which is not UTF-8 text."
+        ) from None
     info: dict = {}
     data: list[str] = []
     for line in text.splitlines():

@@ -83,8 +83,10 @@ def main(argv=None) -> dict:
     print(f"machine float32 GEMM rate : {result['gemm_gflops']:8.1f} GFLOP/s (best of before/after)")
     print(f"pairwise_statistics rate  : {result['stats_gflops']:8.1f} GFLOP/s ({elapsed:.1f} s)")
     print(f"ratio (target >= 0.50)    : {result['ratio']:8.2f}")
-    print(f"added peak memory         : {result['added_peak_mib']:8.1f} MiB (target < 1024; W itself "
-          f"{result['W_mib']:.0f} MiB)")
+    print(
+        f"added peak memory         : {result['added_peak_mib']:8.1f} MiB (target < 1024; W itself "
+        f"{result['W_mib']:.0f} MiB)"
+    )
     return result
 
 

@@ -87,8 +87,18 @@ DEFAULT_BUDGET = 15.0
 ROOT = Path(__file__).resolve().parents[1]
 #: The yardstick of the unseen sample: best certified coherence of our own longer runs, with provenance.
 SAMPLE_FILE = ROOT / "scripts" / "data" / "unseen_yardstick.csv"
-YARDSTICK_FIELDS = ["d", "n", "max_abs_cos", "lower_bound", "source", "budget", "clock", "seed", "commit",
-                    "date"]
+YARDSTICK_FIELDS = [
+    "d",
+    "n",
+    "max_abs_cos",
+    "lower_bound",
+    "source",
+    "budget",
+    "clock",
+    "seed",
+    "commit",
+    "date",
+]
 
 # The worker for --baseline: reads one JSON cell per line, answers one JSON line per cell.
 _WORKER = r"""
@@ -122,20 +132,28 @@ class Baseline:
     def __init__(self, rev: str):
         self.rev = rev
         self.tmp = tempfile.TemporaryDirectory(prefix="bench_baseline_")
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "packing"],
-                                 capture_output=True, check=True).stdout
+        archive = subprocess.run(
+            ["git", "-C", str(ROOT), "archive", rev, "packing"], capture_output=True, check=True
+        ).stdout
         subprocess.run(["tar", "-x", "-C", self.tmp.name], input=archive, check=True)
         env = {**os.environ, "PYTHONPATH": self.tmp.name, "PACKING_PROGRESS": "0"}
-        self.proc = subprocess.Popen([sys.executable, "-c", _WORKER], cwd=self.tmp.name, env=env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _WORKER],
+            cwd=self.tmp.name,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         ready = json.loads(self.proc.stdout.readline())
         if not ready["ready"].startswith(self.tmp.name):
             raise SystemExit(f"--baseline {rev}: the worker imported {ready['ready']}, not the archive")
 
     def run(self, n: int, d: int, seed: int, budget: float, clock: str) -> dict:
         """Optimize one cell in the worker; return its coherence, restarts and packing ``W``."""
-        self.proc.stdin.write(json.dumps({"n": n, "d": d, "seed": seed, "budget": budget,
-                                          "clock": clock}) + "\n")
+        self.proc.stdin.write(
+            json.dumps({"n": n, "d": d, "seed": seed, "budget": budget, "clock": clock}) + "\n"
+        )
         self.proc.stdin.flush()
         out = json.loads(self.proc.stdout.readline())
         out["W"] = np.array(out["W"])
@@ -181,8 +199,9 @@ def draw_unseen_sample(per_dim: int = 4, dims=range(3, 9), max_n: int = 60, seed
     rng = np.random.default_rng(seed)
     cells = []
     for d in dims:
-        free = [n for n in range(d + 2, max_n + 1)
-                if best_known(n, d) is None and known_optimum(n, d) is None]
+        free = [
+            n for n in range(d + 2, max_n + 1) if best_known(n, d) is None and known_optimum(n, d) is None
+        ]
         for band in np.array_split(np.array(free), per_dim):
             cells.append((d, int(rng.choice(band))))
     return cells
@@ -226,11 +245,18 @@ def merge_yardstick(path, results: dict, args) -> list:
         if old is not None and float(old["max_abs_cos"]) <= upper:
             continue
         better.append((d, n))
-        rows[(d, n)] = {"d": d, "n": n, "max_abs_cos": repr(upper),
-                        "lower_bound": repr(lower_bound(n, d, lp=True)),
-                        "source": res.get("source", f"optimize_packing (best of {args.seeds} seed(s))"),
-                        "budget": res.get("budget", args.budget), "clock": res.get("clock", args.clock),
-                        "seed": res.get("seed", args.seed), "commit": _git_commit(), "date": date}
+        rows[(d, n)] = {
+            "d": d,
+            "n": n,
+            "max_abs_cos": repr(upper),
+            "lower_bound": repr(lower_bound(n, d, lp=True)),
+            "source": res.get("source", f"optimize_packing (best of {args.seeds} seed(s))"),
+            "budget": res.get("budget", args.budget),
+            "clock": res.get("clock", args.clock),
+            "seed": res.get("seed", args.seed),
+            "commit": _git_commit(),
+            "date": date,
+        }
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=YARDSTICK_FIELDS, lineterminator="\n")
     writer.writeheader()
@@ -291,11 +317,18 @@ def _run_here(n: int, d: int, args) -> dict:
     """Best of ``args.seeds`` runs of one cell in this process."""
     lower_bound(n, d, lp=True)  # cached: the bound's first solve is not part of the budget
     t = time.perf_counter()
-    runs = [optimize_packing(n, d, rng=args.seed + k, budget=args.budget, clock=args.clock, **_hop(args))
-            for k in range(args.seeds)]
+    runs = [
+        optimize_packing(n, d, rng=args.seed + k, budget=args.budget, clock=args.clock, **_hop(args))
+        for k in range(args.seeds)
+    ]
     res = min(runs, key=lambda r: r.coherence)
-    return {"coherence": res.coherence, "restarts": res.restarts, "stopping_reason": res.stopping_reason,
-            "W": res.W, "seconds": time.perf_counter() - t}
+    return {
+        "coherence": res.coherence,
+        "restarts": res.restarts,
+        "stopping_reason": res.stopping_reason,
+        "W": res.W,
+        "seconds": time.perf_counter() - t,
+    }
 
 
 def _hop(args) -> dict:
@@ -312,8 +345,10 @@ def harvest(cache) -> dict:
     A yardstick run cut short (Ctrl-C, a kill, the end of a session) keeps what it
     finished: ``--harvest DIR`` merges those cells (read by ``build_table.best_cached_runs``).
     """
-    return {key: {**run_, "source": "optimize_packing (harvested from a sweep cache)"}
-            for key, run_ in _build_table().best_cached_runs(cache).items()}
+    return {
+        key: {**run_, "source": "optimize_packing (harvested from a sweep cache)"}
+        for key, run_ in _build_table().best_cached_runs(cache).items()
+    }
 
 
 def run_sweep(cells: list, args) -> dict:
@@ -328,21 +363,36 @@ def run_sweep(cells: list, args) -> dict:
 
     from packing.sweep import load_cell, sweep
 
-    grid = [{"n": c["n"], "d": c["d"], "budget": args.budget, "clock": args.clock, **_hop(args)}
-            for c in cells]
+    grid = [
+        {"n": c["n"], "d": c["d"], "budget": args.budget, "clock": args.clock, **_hop(args)} for c in cells
+    ]
     out = {}
-    folder = (contextlib.nullcontext(args.cache) if args.cache
-              else tempfile.TemporaryDirectory(prefix="bench_packings_"))
+    folder = (
+        contextlib.nullcontext(args.cache)
+        if args.cache
+        else tempfile.TemporaryDirectory(prefix="bench_packings_")
+    )
     with folder as cache:
-        table = sweep("optimize_packing", grid, seeds=[args.seed + k for k in range(args.seeds)],
-                      cache_dir=cache, n_jobs=args.workers, progress=False)
+        table = sweep(
+            "optimize_packing",
+            grid,
+            seeds=[args.seed + k for k in range(args.seeds)],
+            cache_dir=cache,
+            n_jobs=args.workers,
+            progress=False,
+        )
         for row in table.to_dict("records"):
             key = (int(row["d"]), int(row["n"]))
             if key in out and out[key]["coherence"] <= row["coherence"]:
                 continue
             res = load_cell(row["path"]).result
-            out[key] = {"coherence": res.coherence, "restarts": res.restarts, "W": res.W,
-                        "stopping_reason": res.stopping_reason, "seconds": row["cell_seconds"]}
+            out[key] = {
+                "coherence": res.coherence,
+                "restarts": res.restarts,
+                "W": res.W,
+                "stopping_reason": res.stopping_reason,
+                "seconds": row["cell_seconds"],
+            }
     return out
 
 
@@ -354,17 +404,31 @@ def _bench_cell(cell: dict, args, baseline: Baseline | None, new_records: list, 
     sec = res.seconds
     base = None
     if baseline is not None:
-        base = min((baseline.run(n, d, args.seed + k, args.budget, args.clock) for k in range(args.seeds)),
-                   key=lambda r: r["coherence"])
+        base = min(
+            (baseline.run(n, d, args.seed + k, args.budget, args.clock) for k in range(args.seeds)),
+            key=lambda r: r["coherence"],
+        )
     yardstick = rec
     if rec is None and args.best_of_both:
         yardstick = min(res.coherence, base["coherence"]) if base is not None else res.coherence
-    row = {"d": d, "n": n, "record": rec, "ours": res.coherence, "yardstick": yardstick, "lower_bound": lb,
-           "gap": res.coherence - yardstick if yardstick is not None else math.nan,
-           "seconds": sec, "restarts": res.restarts, "stopping_reason": res.stopping_reason}
+    row = {
+        "d": d,
+        "n": n,
+        "record": rec,
+        "ours": res.coherence,
+        "yardstick": yardstick,
+        "lower_bound": lb,
+        "gap": res.coherence - yardstick if yardstick is not None else math.nan,
+        "seconds": sec,
+        "restarts": res.restarts,
+        "stopping_reason": res.stopping_reason,
+    }
     if base is not None:
-        row.update(base=base["coherence"], base_restarts=base["restarts"],
-                   base_gap=base["coherence"] - yardstick if yardstick is not None else math.nan)
+        row.update(
+            base=base["coherence"],
+            base_restarts=base["restarts"],
+            base_gap=base["coherence"] - yardstick if yardstick is not None else math.nan,
+        )
     if rec is not None and row["gap"] < 0 and not args.sample:  # the sample's yardstick is ours, not a record
         cert = certify_packing(res.W)
         row["verified"] = cert.decimal
@@ -392,8 +456,10 @@ def _fractions(rows: list[dict], key: str) -> dict:
 
 def _print_summary(who: str, s: dict, budget: float) -> None:
     label = f"summary: {s['cells']} cells" if who == "ours" else f"summary ({who})"
-    line = (f"{label}, {s['scored']} scored, within 1e-4: {s['within_1e-4']:.1%}, "
-            f"within 1e-6: {s['within_1e-6']:.1%}, worst relative excess {s['worst_relative']:.2e}")
+    line = (
+        f"{label}, {s['scored']} scored, within 1e-4: {s['within_1e-4']:.1%}, "
+        f"within 1e-6: {s['within_1e-6']:.1%}, worst relative excess {s['worst_relative']:.2e}"
+    )
     if "median_seconds" in s:
         line += f", median {s['median_seconds']:.1f} s/cell (budget {budget:g} s)"
     print(line, flush=True)
@@ -410,14 +476,25 @@ def rescore(path, records: dict, budget: float) -> dict:
         for r in csv.DictReader(fh):
             d, n, ours = int(r["d"]), int(r["n"]), float(r["ours"])
             rec = records.get((d, n))
-            rows.append({"d": d, "n": n, "ours": ours, "yardstick": rec, "seconds": float(r["seconds"]),
-                         "lower_bound": float(r["lower_bound"]),
-                         "gap": ours - rec if rec is not None else math.nan})
+            rows.append(
+                {
+                    "d": d,
+                    "n": n,
+                    "ours": ours,
+                    "yardstick": rec,
+                    "seconds": float(r["seconds"]),
+                    "lower_bound": float(r["lower_bound"]),
+                    "gap": ours - rec if rec is not None else math.nan,
+                }
+            )
     for r in rows:
         rec = f"{r['yardstick']:14.10f}" if r["yardstick"] is not None else f"{'-':>14}"
         print(f"{r['d']:3d} {r['n']:4d} {rec} {r['ours']:14.10f} {r['lower_bound']:14.10f} {r['gap']:12.2e}")
-    summary = {"cells": len(rows), **_fractions(rows, "gap"),
-               "median_seconds": statistics.median(r["seconds"] for r in rows) if rows else math.nan}
+    summary = {
+        "cells": len(rows),
+        **_fractions(rows, "gap"),
+        "median_seconds": statistics.median(r["seconds"] for r in rows) if rows else math.nan,
+    }
     _print_summary("ours", summary, budget)
     return {"rows": rows, **summary}
 
@@ -441,37 +518,75 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, help="also write the per-cell table to this CSV")
     parser.add_argument("--quick", action="store_true", help="three small cells, 0.5 s each (smoke test)")
-    parser.add_argument("--table", choices=("public", "ours"), default="public",
-                        help="records: the public table (default) or the toolkit's own (best_found_table)")
+    parser.add_argument(
+        "--table",
+        choices=("public", "ours"),
+        default="public",
+        help="records: the public table (default) or the toolkit's own (best_found_table)",
+    )
     parser.add_argument("--unseen", action="store_true", help="only cells that are not in the public table")
     parser.add_argument("--dims", default=None, help="only these dimensions, e.g. 3-8")
     parser.add_argument("--max-n", type=int, default=None, help="only cells with n <= MAX_N")
-    parser.add_argument("--clock", choices=("wall", "process"), default="wall",
-                        help="what the budget counts: wall-clock or CPU seconds of this process")
+    parser.add_argument(
+        "--clock",
+        choices=("wall", "process"),
+        default="wall",
+        help="what the budget counts: wall-clock or CPU seconds of this process",
+    )
     parser.add_argument("--seeds", type=int, default=1, help="best of this many seeds per cell (default 1)")
     parser.add_argument("--records-out", default=None, help="merge the best value per cell into this CSV")
-    parser.add_argument("--baseline", default=None, metavar="REV",
-                        help="also run the optimizer of this git revision (e.g. main), interleaved")
-    parser.add_argument("--best-of-both", action="store_true",
-                        help="score cells without a record against the better of ours and the baseline")
-    parser.add_argument("--sample", action="store_true",
-                        help="the fixed stratified sample beyond the public table, against our yardstick")
-    parser.add_argument("--build-yardstick", action="store_true",
-                        help="with --sample: merge this run's better certified values into the yardstick")
+    parser.add_argument(
+        "--baseline",
+        default=None,
+        metavar="REV",
+        help="also run the optimizer of this git revision (e.g. main), interleaved",
+    )
+    parser.add_argument(
+        "--best-of-both",
+        action="store_true",
+        help="score cells without a record against the better of ours and the baseline",
+    )
+    parser.add_argument(
+        "--sample",
+        action="store_true",
+        help="the fixed stratified sample beyond the public table, against our yardstick",
+    )
+    parser.add_argument(
+        "--build-yardstick",
+        action="store_true",
+        help="with --sample: merge this run's better certified values into the yardstick",
+    )
     parser.add_argument("--yardstick", default=str(SAMPLE_FILE), help="the yardstick file of --sample")
     parser.add_argument("--per-dim", type=int, default=4, help="--sample: cells per dimension (default 4)")
-    parser.add_argument("--missing", action="store_true",
-                        help="--sample: only the cells that have no yardstick yet (to build it)")
-    parser.add_argument("--harvest", default=None, metavar="CACHE",
-                        help="with --build-yardstick: merge the finished cells of a cut-short run's --cache")
-    parser.add_argument("--cache", default=None,
-                        help="run through packing.sweep, cells kept in this folder (resumable; --harvest)")
-    parser.add_argument("--rescore", default=None, metavar="OUT",
-                        help="score the rows of an earlier --out file against the current yardstick/records")
-    parser.add_argument("--hop", default=None,
-                        help="hop= of our runs: a probability, or 'portfolio'")
-    parser.add_argument("--workers", type=int, default=1,
-                        help="processes for our runs (through packing.sweep; default 1: in this process)")
+    parser.add_argument(
+        "--missing",
+        action="store_true",
+        help="--sample: only the cells that have no yardstick yet (to build it)",
+    )
+    parser.add_argument(
+        "--harvest",
+        default=None,
+        metavar="CACHE",
+        help="with --build-yardstick: merge the finished cells of a cut-short run's --cache",
+    )
+    parser.add_argument(
+        "--cache",
+        default=None,
+        help="run through packing.sweep, cells kept in this folder (resumable; --harvest)",
+    )
+    parser.add_argument(
+        "--rescore",
+        default=None,
+        metavar="OUT",
+        help="score the rows of an earlier --out file against the current yardstick/records",
+    )
+    parser.add_argument("--hop", default=None, help="hop= of our runs: a probability, or 'portfolio'")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes for our runs (through packing.sweep; default 1: in this process)",
+    )
     args = parser.parse_args(argv)
     if args.budget <= 0:
         raise SystemExit(f"--budget must be > 0 seconds; got {args.budget}")
@@ -483,14 +598,19 @@ def main(argv=None) -> dict:
         raise SystemExit("--build-yardstick needs --sample")
     if args.sample:
         yard = read_yardstick(args.yardstick)
-        cells = [{"d": d, "n": n, "record": float(yard[d, n]["max_abs_cos"]) if (d, n) in yard else None}
-                 for d, n in draw_unseen_sample(per_dim=args.per_dim)]
+        cells = [
+            {"d": d, "n": n, "record": float(yard[d, n]["max_abs_cos"]) if (d, n) in yard else None}
+            for d, n in draw_unseen_sample(per_dim=args.per_dim)
+        ]
         missing = [(c["d"], c["n"]) for c in cells if c["record"] is None]
         if args.missing:
             cells = [c for c in cells if c["record"] is None]
         if missing and not args.build_yardstick:
-            print(f"{args.yardstick} has no yardstick for {missing}: those cells are not scored "
-                  "(--rescore OUT later, or --build-yardstick)", flush=True)
+            print(
+                f"{args.yardstick} has no yardstick for {missing}: those cells are not scored "
+                "(--rescore OUT later, or --build-yardstick)",
+                flush=True,
+            )
     else:
         cells = read_cells(args.cells, args.table)
     if args.quick:
@@ -529,22 +649,31 @@ def main(argv=None) -> dict:
 
     load_after = os.getloadavg()
     print(f"load average after: {' '.join(f'{x:.2f}' for x in load_after)}", flush=True)
-    summary = {"cells": len(rows), **_fractions(rows, "gap"), "new_records": new_records,
-               "budget": args.budget, "load_average": (load_before, load_after),
-               "median_seconds": statistics.median(r["seconds"] for r in rows) if rows else math.nan}
+    summary = {
+        "cells": len(rows),
+        **_fractions(rows, "gap"),
+        "new_records": new_records,
+        "budget": args.budget,
+        "load_average": (load_before, load_after),
+        "median_seconds": statistics.median(r["seconds"] for r in rows) if rows else math.nan,
+    }
     _print_summary("ours", summary, args.budget)
     if baseline is not None:
         summary["baseline"] = {"rev": args.baseline, **_fractions(rows, "base_gap")}
         _print_summary(f"baseline {args.baseline}", summary["baseline"], args.budget)
     for r in new_records:
-        print(f"BELOW RECORD (certified, exact arithmetic): d={r['d']} n={r['n']} record={r['record']:.10f} "
-              f"ours={r['verified']}")
+        print(
+            f"BELOW RECORD (certified, exact arithmetic): d={r['d']} n={r['n']} record={r['record']:.10f} "
+            f"ours={r['verified']}"
+        )
     if args.records_out:
         merge_records(args.records_out, rows)
     if args.build_yardstick:
         summary["yardstick_improved"] = merge_yardstick(args.yardstick, ours, args)
-        print(f"yardstick {args.yardstick}: {len(summary['yardstick_improved'])} cells set or improved",
-              flush=True)
+        print(
+            f"yardstick {args.yardstick}: {len(summary['yardstick_improved'])} cells set or improved",
+            flush=True,
+        )
     return {"rows": rows, **summary}
 
 

@@ -54,8 +54,10 @@ def main(argv=None) -> dict:
     if args.starts < 1:
         raise SystemExit(f"--starts must be >= 1; got {args.starts}")
     rng = np.random.default_rng(args.seed)
-    print(f"{'n':>4} {'d':>2} {'smooth s':>9} {'polish s':>9} {'equal. s':>9} {'polish %':>8} "
-          f"{'L-BFGS it':>9} {'LP steps':>8} {'mu smooth':>12} {'mu final':>15}")
+    print(
+        f"{'n':>4} {'d':>2} {'smooth s':>9} {'polish s':>9} {'equal. s':>9} {'polish %':>8} "
+        f"{'L-BFGS it':>9} {'LP steps':>8} {'mu smooth':>12} {'mu final':>15}"
+    )
     rows = []
     with threadpool_limits(1):
         for n, d in cells:
@@ -64,9 +66,12 @@ def main(argv=None) -> dict:
                 total = r["smooth"] + r["polish"] + r["equalize"]
                 r.update(n=n, d=d, polish_share=r["polish"] / total if total else math.nan)
                 rows.append(r)
-                print(f"{n:4d} {d:2d} {r['smooth']:9.2f} {r['polish']:9.2f} {r['equalize']:9.2f} "
-                      f"{100 * r['polish_share']:7.0f}% {r['lbfgs_iterations']:9d} {r['lp_steps']:8d} "
-                      f"{r['mu_smooth']:12.8f} {r['mu']:15.12f}", flush=True)
+                print(
+                    f"{n:4d} {d:2d} {r['smooth']:9.2f} {r['polish']:9.2f} {r['equalize']:9.2f} "
+                    f"{100 * r['polish_share']:7.0f}% {r['lbfgs_iterations']:9d} {r['lp_steps']:8d} "
+                    f"{r['mu_smooth']:12.8f} {r['mu']:15.12f}",
+                    flush=True,
+                )
     return {"rows": rows, "median_polish_share": float(np.median([r["polish_share"] for r in rows]))}
 
 

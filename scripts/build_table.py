@@ -108,7 +108,9 @@ def _git_commit() -> str:
     try:
         return subprocess.run(
             ["git", "-C", str(ROOT), "rev-parse", "--short=12", "HEAD"],
-            capture_output=True, text=True, check=True,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
@@ -153,16 +155,26 @@ def _store(work: Path, runs: Path, out: dict, used: list, args, commit: str) -> 
     """Offer a finished cell's packing to the table and write its run file; return whether it improved."""
     n, d = out["n"], out["d"]
     W = out.pop("W")
-    summary = {**out, "budget": args.budget, "clock": args.clock, "seed": args.seed,
-               "pass": args.pass_name, "seeded_by": used, "commit": commit,
-               "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+    summary = {
+        **out,
+        "budget": args.budget,
+        "clock": args.clock,
+        "seed": args.seed,
+        "pass": args.pass_name,
+        "seeded_by": used,
+        "commit": commit,
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
     (work / "best").mkdir(parents=True, exist_ok=True)
     meta = {k: summary[k] for k in PROVENANCE if k != "seeded_by"}
     better = n >= 2 and offer(work, W, {**meta, "seeded_by": ",".join(used) or "-"})
     summary["improved_best"] = better
     _replace(runs / f"{_cell_name(n, d)}.json", json.dumps(summary, indent=1, sort_keys=True).encode())
-    print(f"d={d} n={n}: {out['coherence'][:14]} ({out['restarts']} restarts, {out['seconds']} s"
-          f"{', new best' if better else ''})", flush=True)
+    print(
+        f"d={d} n={n}: {out['coherence'][:14]} ({out['restarts']} restarts, {out['seconds']} s"
+        f"{', new best' if better else ''})",
+        flush=True,
+    )
     return better
 
 
@@ -175,15 +187,26 @@ def _run_layer(work: Path, todo: list, args) -> list:
     """Run the cells ``todo`` (one ``n``) on ``args.workers`` processes; return ``(out, used)`` per cell."""
     from packing.sweep import load_cell, register_task, sweep
 
-    register_task("build_table_cell", _table_cell, seed_arg="seed", replace=True,
-                  summarize=lambda out: {"coherence": out["coherence"]})
+    register_task(
+        "build_table_cell",
+        _table_cell,
+        seed_arg="seed",
+        replace=True,
+        summarize=lambda out: {"coherence": out["coherence"]},
+    )
     grid, used = [], []
     for n, d in todo:
         seeds, names = _neighbour_seeds(work, n, d)
         grid.append({"n": n, "d": d, "budget": args.budget, "clock": args.clock, "seeds": seeds})
         used.append(names)
-    table = sweep("build_table_cell", grid, seeds=[args.seed], cache_dir=work / "sweep",
-                  n_jobs=args.workers, progress=False)
+    table = sweep(
+        "build_table_cell",
+        grid,
+        seeds=[args.seed],
+        cache_dir=work / "sweep",
+        n_jobs=args.workers,
+        progress=False,
+    )
     outs = []
     for row, names in zip(table.to_dict("records"), used, strict=True):
         out = dict(load_cell(row["path"]).result)
@@ -207,7 +230,7 @@ def run(args) -> dict:
         cells = [(n, d) for d in dims for n in ns]
     cells = [(n, d) for n, d in cells if not (runs / f"{_cell_name(n, d)}.json").exists()]
     if args.max_cells:
-        cells = cells[:args.max_cells]
+        cells = cells[: args.max_cells]
     if args.workers > 1:  # one sweep per n (every dimension of it at once)
         batches = [[c for c in cells if c[0] == n] for n in dict.fromkeys(n for n, _ in cells)]
     else:
@@ -216,10 +239,11 @@ def run(args) -> dict:
         if args.workers > 1:
             finished = _run_layer(work, batch, args)
         else:
-            (n, d), = batch
+            ((n, d),) = batch
             seeds, used = _neighbour_seeds(work, n, d)
-            finished = [(run_cell(n, d, budget=args.budget, seed=args.seed, clock=args.clock, seeds=seeds),
-                         used)]
+            finished = [
+                (run_cell(n, d, budget=args.budget, seed=args.seed, clock=args.clock, seeds=seeds), used)
+            ]
         for out, used in finished:
             cell = (out["n"], out["d"])
             if _store(work, runs, out, used, args, commit):
@@ -244,9 +268,17 @@ def add(args) -> dict:
     path = Path(args.packing)
     W = np.load(path, allow_pickle=False) if path.suffix == ".npy" else np.loadtxt(path, delimiter=",")
     (Path(args.work) / "best").mkdir(parents=True, exist_ok=True)
-    meta = {"source": args.source, "budget": "", "clock": "", "seed": "", "pass": "added", "restarts": "",
-            "commit": _git_commit(), "seeded_by": "-",
-            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+    meta = {
+        "source": args.source,
+        "budget": "",
+        "clock": "",
+        "seed": "",
+        "pass": "added",
+        "restarts": "",
+        "commit": _git_commit(),
+        "seeded_by": "-",
+        "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
     stored = offer(Path(args.work), W, meta)
     print(f"{path}: {W.shape[0]} lines in R^{W.shape[1]}, {'stored as the best' if stored else 'not better'}")
     return {"stored": stored}
@@ -271,9 +303,15 @@ def best_cached_runs(cache) -> dict:
         if key in out and out[key]["coherence"] <= res.coherence:
             continue
         date = datetime.datetime.fromtimestamp(path.stat().st_mtime, datetime.UTC)
-        out[key] = {"W": np.asarray(res.W, dtype=np.float64), "coherence": res.coherence,
-                    "restarts": res.restarts, "budget": cfg["budget"], "clock": cfg["clock"],
-                    "seed": cell.seed, "date": date.isoformat(timespec="seconds")}
+        out[key] = {
+            "W": np.asarray(res.W, dtype=np.float64),
+            "coherence": res.coherence,
+            "restarts": res.restarts,
+            "budget": cfg["budget"],
+            "clock": cfg["clock"],
+            "seed": cell.seed,
+            "date": date.isoformat(timespec="seconds"),
+        }
     return out
 
 
@@ -283,9 +321,17 @@ def harvest(args) -> dict:
     (work / "best").mkdir(parents=True, exist_ok=True)
     stored = []
     for (d, n), run_ in sorted(best_cached_runs(args.cache).items()):
-        meta = {"source": args.source, "budget": run_["budget"], "clock": run_["clock"], "seed": run_["seed"],
-                "pass": args.pass_name, "restarts": run_["restarts"], "seeded_by": "-", "commit": args.commit,
-                "date": run_["date"]}
+        meta = {
+            "source": args.source,
+            "budget": run_["budget"],
+            "clock": run_["clock"],
+            "seed": run_["seed"],
+            "pass": args.pass_name,
+            "restarts": run_["restarts"],
+            "seeded_by": "-",
+            "commit": args.commit,
+            "date": run_["date"],
+        }
         if n >= 2 and offer(work, run_["W"], meta):
             stored.append((d, n))
     print(f"harvested {args.cache}: {len(stored)} cells stored as the best: {stored}")
@@ -313,9 +359,26 @@ def import_package(args) -> dict:
 
 
 PROVENANCE = ("source", "budget", "clock", "seed", "pass", "restarts", "seeded_by", "commit", "date")
-FIELDS = ["d", "n", "coherence", "squared_chordal_distance", "lower_bound", "gap", "active_pairs",
-          "public_record", "beats_public_record", "source", "budget", "clock", "seed", "pass", "restarts",
-          "seeded_by", "commit", "date"]
+FIELDS = [
+    "d",
+    "n",
+    "coherence",
+    "squared_chordal_distance",
+    "lower_bound",
+    "gap",
+    "active_pairs",
+    "public_record",
+    "beats_public_record",
+    "source",
+    "budget",
+    "clock",
+    "seed",
+    "pass",
+    "restarts",
+    "seeded_by",
+    "commit",
+    "date",
+]
 
 
 def collect(args) -> dict:
@@ -328,14 +391,20 @@ def collect(args) -> dict:
         cert = certify_packing(W)
         lb = lower_bound(n, d, lp=True)
         public = best_known(n, d)
-        rows.append({
-            "d": d, "n": n, "coherence": cert.decimal, "squared_chordal_distance": cert.table_value,
-            "lower_bound": repr(float(lb)), "gap": f"{max(0.0, cert.upper - lb):.3e}",
-            "active_pairs": cert.num_active,
-            "public_record": "" if public is None else f"{public.coherence:.10f}",
-            "beats_public_record": "" if public is None else int(cert.improves_on(public)),
-            **{k: info.get(k, "") for k in PROVENANCE},
-        })
+        rows.append(
+            {
+                "d": d,
+                "n": n,
+                "coherence": cert.decimal,
+                "squared_chordal_distance": cert.table_value,
+                "lower_bound": repr(float(lb)),
+                "gap": f"{max(0.0, cert.upper - lb):.3e}",
+                "active_pairs": cert.num_active,
+                "public_record": "" if public is None else f"{public.coherence:.10f}",
+                "beats_public_record": "" if public is None else int(cert.improves_on(public)),
+                **{k: info.get(k, "") for k in PROVENANCE},
+            }
+        )
         arrays[_cell_name(n, d)] = W
     rows.sort(key=lambda r: (r["d"], r["n"]))
     data.mkdir(parents=True, exist_ok=True)
@@ -352,7 +421,6 @@ def collect(args) -> dict:
     return {"cells": len(rows), "beats_public": beats}
 
 
-
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -362,16 +430,29 @@ def main(argv=None) -> dict:
     p_run.add_argument("--min-n", type=int, default=2)
     p_run.add_argument("--max-n", type=int, default=100)
     p_run.add_argument("--budget", type=float, default=20.0, help="seconds per cell (default 20)")
-    p_run.add_argument("--clock", choices=("wall", "process"), default="process",
-                       help="what the budget counts (default: CPU seconds of this process)")
+    p_run.add_argument(
+        "--clock",
+        choices=("wall", "process"),
+        default="process",
+        help="what the budget counts (default: CPU seconds of this process)",
+    )
     p_run.add_argument("--seed", type=int, default=0)
-    p_run.add_argument("--pass", dest="pass_name", default="base",
-                       help="name of this pass (its own run files)")
+    p_run.add_argument(
+        "--pass", dest="pass_name", default="base", help="name of this pass (its own run files)"
+    )
     p_run.add_argument("--max-cells", type=int, default=0, help="stop after this many new cells (0: all)")
-    p_run.add_argument("--order", choices=("n", "d"), default="n",
-                       help="n: all dimensions of one n, then the next (default); d: one dimension at a time")
-    p_run.add_argument("--workers", type=int, default=1,
-                       help="processes (through packing.sweep, one n at a time); default 1: in this process")
+    p_run.add_argument(
+        "--order",
+        choices=("n", "d"),
+        default="n",
+        help="n: all dimensions of one n, then the next (default); d: one dimension at a time",
+    )
+    p_run.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="processes (through packing.sweep, one n at a time); default 1: in this process",
+    )
     p_imp = sub.add_parser("import", help="start the work directory from the table shipped with the package")
     p_imp.add_argument("--work", default=str(ROOT / "results" / "table_run"))
     p_add = sub.add_parser("add", help="offer a packing found elsewhere to the table")

@@ -163,7 +163,7 @@ def trained(name, params, fit, *, cache, force):
     return out
 
 
-def train(n, d, *, density, importance, n_seeds, steps, lr, batch_size, seed):
+def train(n, d, *, density, importance, n_seeds, steps, lr, batch_size, seed, schedule="cosine"):
     """Train by the figure's rule (``train_best``), one core per run.
 
     ``n_seeds`` seeds from each of two initial scales; per instance the run of
@@ -172,7 +172,17 @@ def train(n, d, *, density, importance, n_seeds, steps, lr, batch_size, seed):
     if lr != 1e-2:
         raise ValueError(f"train_best trains with lr 1e-2 (cosine schedule); got lr {lr}")
     out = tp.train_best(
-        n, d, density, importance, batch_size, n_seeds, steps, seed, n_threads=1, blas_threads=1
+        n,
+        d,
+        density,
+        importance,
+        batch_size,
+        n_seeds,
+        steps,
+        seed,
+        n_threads=1,
+        blas_threads=1,
+        schedule=schedule,
     )
     return {k: np.asarray(v) for k, v in out.items()}
 
@@ -180,6 +190,8 @@ def train(n, d, *, density, importance, n_seeds, steps, lr, batch_size, seed):
 def fit_cached(name, params, n, d, density, importance, cfg, *, cache, force, seed):
     """Train (best of ``cfg["n_seeds"]``) or read the cache: :func:`trained` of :func:`train`."""
     settings = {k: cfg[k] for k in ("n_seeds", "steps", "lr", "batch_size")}
+    if cfg.get("schedule", "cosine") != "cosine":  # enters the cache key only when not the default
+        settings["schedule"] = params["schedule"] = cfg["schedule"]
     return trained(
         name,
         params,
@@ -740,6 +752,12 @@ def main(argv=None):
         action="store_true",
         help="importance: predict without growing blocks by weak members (predict_geometry grow=False)",
     )
+    parser.add_argument(
+        "--schedule",
+        default="cosine",
+        help="importance: the trainer's learning-rate schedule (default cosine, the figure's; "
+        "e.g. warmup_cosine)",
+    )
     parser.add_argument("--figures", default=None, help="also draw the figures into this folder")
     parser.add_argument(
         "--figure-dir",
@@ -775,6 +793,7 @@ def main(argv=None):
                 c = c | {"density": [float(x) for x in args.density.split(",")]}
             if args.no_grow:
                 c = c | {"grow": False}
+            c = c | {"schedule": args.schedule}
             results[name] = exp_importance(c, **kw)
         elif name == "dims":
             results[name] = exp_dims(cfg["dims"], figure_dir=fig_dir, **kw)

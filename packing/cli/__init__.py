@@ -46,4 +46,3 @@ from ._parser import build_parser
 # _errors (exit codes, one-line errors), _parser (the argument parser), _support (files, JSON,
 # progress), _commands (packings and records), _jobs (training, analysis, figures, sweeps), _main.
 __all__ = ["main", "build_parser", "EXIT_CODES", "CLIError"]
-

@@ -76,8 +76,8 @@ class _Memory:
         self.YY[:k, k - 1] = with_y[:, 1]
         self.YY[k - 1, :k] = with_y[:, 1]
         Rinv = self.Rinv
-        Rinv[:k - 1, k - 1] = (Rinv[:k - 1, :k - 1] @ with_y[:-1, 0]) * (-1.0 / sy)
-        Rinv[k - 1, :k - 1] = 0.0
+        Rinv[: k - 1, k - 1] = (Rinv[: k - 1, : k - 1] @ with_y[:-1, 0]) * (-1.0 / sy)
+        Rinv[k - 1, : k - 1] = 0.0
         Rinv[k - 1, k - 1] = 1.0 / sy
         self.gamma = sy / yy
         return True

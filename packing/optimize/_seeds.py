@@ -130,7 +130,7 @@ def _e8_lines() -> np.ndarray:
 def _orthogonal_section(V: np.ndarray, fixed: np.ndarray) -> np.ndarray:
     """Return the lines of ``V`` orthogonal to the rows of ``fixed``, in coordinates of their complement."""
     keep = np.all(np.abs(V @ fixed.T) < 1e-9, axis=1)
-    Q = np.linalg.svd(fixed)[2][fixed.shape[0]:]  # orthonormal basis of the complement
+    Q = np.linalg.svd(fixed)[2][fixed.shape[0] :]  # orthonormal basis of the complement
     return unit(V[keep] @ Q.T)
 
 

@@ -114,8 +114,14 @@ def q_schedule(rng: np.random.Generator, q0: float | None = None) -> list[float]
 def _lbfgs(U: np.ndarray, kind: str, q: float, eps: float, maxiter: int, gtol: float = 1e-12):
     n, d = U.shape
     if kind == "max" and _OWN_LBFGS:
-        x, _, nit = lbfgs(lambda x: _smooth_value_grad(x, n, d, kind, q, eps), U.ravel(), maxiter,
-                          memory=_MEMORY, gtol=gtol, ftol=_FTOL)
+        x, _, nit = lbfgs(
+            lambda x: _smooth_value_grad(x, n, d, kind, q, eps),
+            U.ravel(),
+            maxiter,
+            memory=_MEMORY,
+            gtol=gtol,
+            ftol=_FTOL,
+        )
         return unit(x.reshape(n, d)), nit
     from scipy.optimize import minimize
 
@@ -377,8 +383,10 @@ class _WarmLP:
         rows, cols, vals = triplets
         m, nv = self.keys.size, self.ncols + 1
         A = sparse.csc_matrix(
-            (np.concatenate([vals, np.full(m, -1.0)]), (np.concatenate([rows, np.arange(m)]),
-             np.concatenate([cols, np.full(m, self.ncols)]))),
+            (
+                np.concatenate([vals, np.full(m, -1.0)]),
+                (np.concatenate([rows, np.arange(m)]), np.concatenate([cols, np.full(m, self.ncols)])),
+            ),
             shape=(m, nv),
         )
         inf = highspy.kHighsInf

@@ -399,8 +399,11 @@ def _search(
     if not math.isinf(cfg.p) and fresh:
         queue += [(U, None) for U in _structured_starts(cfg.n, cfg.d)]
     elif cfg.structured and fresh:
-        good = [(U, exact) for U, exact in structured_seeds(cfg.n, cfg.d, rng)
-                if seed_coherence(U) <= _STRUCTURED_RATIO * math.exp(lb_log)]
+        good = [
+            (U, exact)
+            for U, exact in structured_seeds(cfg.n, cfg.d, rng)
+            if seed_coherence(U) <= _STRUCTURED_RATIO * math.exp(lb_log)
+        ]
         queue += [(U, _AS_IS if exact else _SEED_Q) for U, exact in good[:_MAX_STRUCTURED]]
     if start is not None:
         state.offer(start, *evaluate(start, cfg.p))

@@ -140,9 +140,7 @@ def canonical_text(
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
 
 
-def cell_key(
-    task: str, config: Mapping, seed, *, task_version: str = "", version: str | None = None
-) -> str:
+def cell_key(task: str, config: Mapping, seed, *, task_version: str = "", version: str | None = None) -> str:
     """Return the key of a cell: SHA-256 of its canonical text, 64 hex digits.
 
     Parameters

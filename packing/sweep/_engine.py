@@ -284,9 +284,7 @@ def _connect(client, timeout: float):
                 f"does not answer ({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})."
             ) from None
     if getattr(client, "status", "running") != "running":
-        raise ValueError(
-            f"client must be a running dask.distributed.Client; this one is {client.status!r}."
-        )
+        raise ValueError(f"client must be a running dask.distributed.Client; this one is {client.status!r}.")
     return client, False
 
 

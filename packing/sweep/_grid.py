@@ -41,9 +41,7 @@ def expand_grid(grid, name: str = "grid") -> tuple[list[dict], list[str]]:
         lists = [_values(grid[k]) for k in names]
         for k, values in zip(names, lists, strict=True):
             if not values:
-                raise ValueError(
-                    f"{name}[{k!r}] must list at least one value; got an empty list (no cells)."
-                )
+                raise ValueError(f"{name}[{k!r}] must list at least one value; got an empty list (no cells).")
         return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*lists)], names
     if isinstance(grid, Sequence) and not isinstance(grid, str | bytes):
         if len(grid) == 0:

@@ -154,9 +154,7 @@ def register_task(
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
-        raise TypeError(
-            f"fn must be a function whose signature can be read; got {_describe(fn)}."
-        ) from None
+        raise TypeError(f"fn must be a function whose signature can be read; got {_describe(fn)}.") from None
     if seed_arg == "auto":
         seed_arg = next((s for s in _SEED_NAMES if s in sig.parameters), None)
     elif seed_arg is not None and seed_arg not in sig.parameters:
