@@ -442,13 +442,17 @@ def _grow(n, blocks, costs: _Costs):
     return [(s, m) for s, m in blocks]
 
 
-def _same_blocks(a, b) -> bool:
-    """Tell whether two block lists ``(shape, members)`` have the same shapes on the same features."""
+def _same_geometry(a: GeometryPrediction, b: GeometryPrediction) -> bool:
+    """Tell whether two predictions are one geometry: the same shapes on the same features, equal loss.
 
-    def canon(blocks):
-        return sorted((s.key, tuple(int(i) for i in m)) for s, m in blocks if s is not None)
-
-    return canon(a) == canon(b)
+    A runner-up grown (:func:`_grow`) can reach the optimum's geometry through
+    another block (a pentagon grown by a weak member is the fitted free 6-in-2 block).
+    """
+    return (
+        a.description == b.description
+        and np.array_equal(a.feature_shapes, b.feature_shapes)
+        and abs(a.loss - b.loss) <= EXCHANGE_GAIN * max(abs(a.loss), abs(b.loss))
+    )
 
 
 def _push(cell, loss, key, parent):
@@ -610,10 +614,10 @@ def predict_geometry(
     best = _assemble(n, d, order, best_blocks, costs, dens, imp, t0)
     if len(solutions) > 1:
         blocks = _exchange(n, solutions[1][2], costs)
-        if grow:  # the runner-up grown into the optimum is no runner-up: keep it ungrown then
-            grown = _grow(n, blocks, costs)
-            blocks = blocks if _same_blocks(grown, best_blocks) else grown
         best.runner_up = _assemble(n, d, order, blocks, costs, dens, imp, t0)
+        if grow:  # the runner-up grown into the optimum is no runner-up: keep it ungrown then
+            grown = _assemble(n, d, order, _grow(n, blocks, costs), costs, dens, imp, t0)
+            best.runner_up = best.runner_up if _same_geometry(grown, best) else grown
         if best.runner_up.loss < best.loss:  # growth can reorder the two
             old, best = best, best.runner_up
             old.runner_up, best.runner_up = None, old
