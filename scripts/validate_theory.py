@@ -170,20 +170,9 @@ def train(n, d, *, density, importance, n_seeds, steps, lr, batch_size, seed, sc
     lowest expected loss is kept.
     """
     if lr != 1e-2:
-        raise ValueError(f"train_best trains with lr 1e-2 (cosine schedule); got lr {lr}")
-    out = tp.train_best(
-        n,
-        d,
-        density,
-        importance,
-        batch_size,
-        n_seeds,
-        steps,
-        seed,
-        n_threads=1,
-        blas_threads=1,
-        schedule=schedule,
-    )
+        raise ValueError(f"train_best trains with lr 1e-2; got lr {lr}")
+    cell = (n, d, density, importance, batch_size, n_seeds, steps, seed)
+    out = tp.train_best(*cell, n_threads=1, blas_threads=1, schedule=schedule)
     return {k: np.asarray(v) for k, v in out.items()}
 
 
