@@ -20,7 +20,8 @@ from a tenth of it, per instance the run of lowest ``expected_loss`` kept
 * ``importance``: 20 features in 5 dims, importance 0.7^i, densities 1, 0.3, 0.1,
   0.03, 0.01; represented count and shapes (``analyze_structure`` names, an
   unidentified factor with its size: ``describe``), predicted (the block library
-  plus free blocks of 5, 6, 7 features in 2 dims and 8 in 3, ``theory.free_block``)
+  plus free blocks of 5, 6, 7 features in 2 dims and 8 in 3, ``theory.free_block``, and
+  blocks grown by weakly represented members, ``grow=True``; ``--no-grow`` without)
   against trained by ``train_best`` with 4 seeds per initial scale (best of 8
   runs, as the phase-diagram rows), for ``tp.scaled_steps(30_000, density)``
   steps: 30,000 at densities >= 0.1, ``30,000 * 0.1 / density`` below, at most
@@ -103,6 +104,7 @@ FULL = {
         lr=1e-2,
         batch_size=1024,
         free=[[5, 2], [6, 2], [7, 2], [8, 3]],
+        grow=True,
         more_seeds=[0.3],
     ),
     "dims": _dims_cfg(tp.FULL),
@@ -161,23 +163,24 @@ def trained(name, params, fit, *, cache, force):
     return out
 
 
-def train(n, d, *, density, importance, n_seeds, steps, lr, batch_size, seed):
+def train(n, d, *, density, importance, n_seeds, steps, lr, batch_size, seed, schedule="cosine"):
     """Train by the figure's rule (``train_best``), one core per run.
 
     ``n_seeds`` seeds from each of two initial scales; per instance the run of
     lowest expected loss is kept.
     """
     if lr != 1e-2:
-        raise ValueError(f"train_best trains with lr 1e-2 (cosine schedule); got lr {lr}")
-    out = tp.train_best(
-        n, d, density, importance, batch_size, n_seeds, steps, seed, n_threads=1, blas_threads=1
-    )
+        raise ValueError(f"train_best trains with lr 1e-2; got lr {lr}")
+    cell = (n, d, density, importance, batch_size, n_seeds, steps, seed)
+    out = tp.train_best(*cell, n_threads=1, blas_threads=1, schedule=schedule)
     return {k: np.asarray(v) for k, v in out.items()}
 
 
 def fit_cached(name, params, n, d, density, importance, cfg, *, cache, force, seed):
     """Train (best of ``cfg["n_seeds"]``) or read the cache: :func:`trained` of :func:`train`."""
     settings = {k: cfg[k] for k in ("n_seeds", "steps", "lr", "batch_size")}
+    if cfg.get("schedule", "cosine") != "cosine":  # enters the cache key only when not the default
+        settings["schedule"] = params["schedule"] = cfg["schedule"]
     return trained(
         name,
         params,
@@ -404,7 +407,9 @@ def exp_importance(cfg, *, cache, force, seed, train_only):
     shapes = theory.default_block_shapes() + [theory.free_block(m, D) for m, D in cfg.get("free", [])]
     for k, p_ in enumerate(dens):
         desc, count = describe(t["W"][k])
-        p = theory.predict_geometry(n, d, density=p_, importance=imp, shapes=shapes)
+        p = theory.predict_geometry(
+            n, d, density=p_, importance=imp, shapes=shapes, grow=cfg.get("grow", False)
+        )
         tl = theory.expected_loss(t["W"][k], t["b"][k], density=p_, importance=imp)
         pred_desc, _ = describe(p.W)
         same_count += count == p.n_represented
@@ -412,10 +417,13 @@ def exp_importance(cfg, *, cache, force, seed, train_only):
         same_shape += pred_desc == desc
         if count != p.n_represented or pred_desc != desc:
             missed.append(float(p_))
-        print(f" density {p_:<5}: trained {count:2d} represented, {desc:<32} E[loss] {tl:.5f}")
+        print(f" density {p_:<5}: trained {count:2d} represented, {desc:<32} E[loss] {tl:.7f}")
+        if "run_expected_losses" in t:
+            runs_ = np.sort(t["run_expected_losses"][k])
+            print(f"               the runs' E[loss]: {' '.join(f'{v:.7f}' for v in runs_)}")
         print(
             f"               predicted {p.n_represented:2d} represented, {p.description:<30} "
-            f"loss {p.loss:.5f}"
+            f"loss {p.loss:.7f}"
             f" (analyze_structure on the prediction: {pred_desc}); runner-up {p.runner_up.description} "
             f"+{p.margin:.2g}"
         )
@@ -728,6 +736,17 @@ def main(argv=None):
         default=None,
         help="importance: only these densities (comma-separated; e.g. to train parts in parallel)",
     )
+    parser.add_argument(
+        "--no-grow",
+        action="store_true",
+        help="importance: predict without growing blocks by weak members (predict_geometry grow=False)",
+    )
+    parser.add_argument(
+        "--schedule",
+        default="cosine",
+        help="importance: the trainer's learning-rate schedule (default cosine, the figure's; "
+        "e.g. warmup_cosine)",
+    )
     parser.add_argument("--figures", default=None, help="also draw the figures into this folder")
     parser.add_argument(
         "--figure-dir",
@@ -761,6 +780,9 @@ def main(argv=None):
             c = cfg["importance"]
             if args.density:
                 c = c | {"density": [float(x) for x in args.density.split(",")]}
+            if args.no_grow:
+                c = c | {"grow": False}
+            c = c | {"schedule": args.schedule}
             results[name] = exp_importance(c, **kw)
         elif name == "dims":
             results[name] = exp_dims(cfg["dims"], figure_dir=fig_dir, **kw)

@@ -97,6 +97,7 @@ CASES = [
     *substitute(predict_geometry, (), PREDICT, "density", TABLES),
     *substitute(predict_geometry, (), PREDICT, "importance", IMPORTANCES),
     *substitute(predict_geometry, (), PREDICT, "spread", BOOLS),
+    *substitute(predict_geometry, (), PREDICT, "grow", BOOLS),
     *substitute(predict_geometry, (), PREDICT, "shapes", [("digon", TypeError), ([], ValueError)]),
     case(predict_geometry, **PREDICT, sparsity=[0.1, 0.2], exc=ValueError, name="sparsity", case_id="rows"),
     *substitute(relu_block_costs, (3, 2), {}, 0, INTS + HUGE_INTS),

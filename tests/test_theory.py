@@ -537,3 +537,37 @@ def test_importance_training_groups_densities_by_their_scaled_steps(tmp_path):
     assert np.allclose(e, got["expected_loss"], rtol=1e-6)
     again = script._train_importance(4, 2, dens, imp, cfg, cache=tmp_path, force=False, seed=0)
     assert np.array_equal(again["W"], got["W"])  # read back from the cache
+
+
+def test_grow_keeps_a_weak_member_as_the_free_block_does():
+    """Six features of importance 0.7^i in 2 dims at density 0.03.
+
+    The composition leaves the last feature out of a pentagon; grown, it is kept
+    at a small norm. The free 6-in-2 block (fitted from its own starts, another
+    route) reaches the same loss.
+    """
+    imp = 0.7 ** np.arange(6)
+    plain = theory.predict_geometry(6, 2, density=0.03, importance=imp, spread=False)
+    grown = theory.predict_geometry(6, 2, density=0.03, importance=imp, spread=False, grow=True)
+    assert plain.n_represented == 5 and grown.n_represented == 6
+    norms = np.linalg.norm(grown.W, axis=1)
+    assert 0.1 * norms.max() < norms[5] < 0.5 * norms.max()
+    assert grown.loss < plain.loss * (1 - 1e-3)
+    e = theory.expected_loss(grown.W, grown.b, density=0.03, importance=imp, return_details=True)
+    assert abs(grown.loss - e.loss[0]) <= grown.error_bound + e.error_bound[0]
+    free = theory.predict_geometry(
+        6,
+        2,
+        density=0.03,
+        importance=imp,
+        spread=False,
+        shapes=[*theory.default_block_shapes(), theory.free_block(6, 2)],
+    )
+    assert grown.loss == pytest.approx(free.loss, rel=1e-6)
+    assert grown.runner_up is not None and grown.margin >= 0
+
+
+def test_grow_changes_nothing_where_no_weak_member_pays():
+    a = theory.predict_geometry(5, 2, sparsity=0.9, importance=0.9 ** np.arange(5))
+    b = theory.predict_geometry(5, 2, sparsity=0.9, importance=0.9 ** np.arange(5), grow=True)
+    assert a.description == b.description and np.array_equal(a.W, b.W) and a.loss == b.loss

@@ -237,6 +237,15 @@ def test_sgd_momentum_and_schedules():
     assert schedule_factor("linear", 25, 100) == pytest.approx(0.75)
     assert schedule_factor("cosine", 50, 100) == pytest.approx(0.5)
     assert schedule_factor("cosine", 0, 100) == 1.0
+    # warmup over the first 5 of 100 steps, then the cosine over the other 95
+    assert [schedule_factor("warmup_cosine", t, 100) for t in range(5)] == pytest.approx(
+        [0.2, 0.4, 0.6, 0.8, 1.0]
+    )
+    assert schedule_factor("warmup_cosine", 5, 100) == 1.0
+    assert schedule_factor("warmup_cosine", 5 + 95 // 2, 100) == pytest.approx(
+        0.5 * (1 + np.cos(np.pi * 47 / 95))
+    )
+    assert schedule_factor("warmup_cosine", 99, 100) == pytest.approx(0.5 * (1 + np.cos(np.pi * 94 / 95)))
 
 
 def textbook_sgd(p, grad, lr, steps, schedule, momentum=0.0):

@@ -219,7 +219,17 @@ def dims_point(n, d, inv, n_seeds, steps, seed, index, *, n_threads=None, blas_t
 
 
 def train_best(
-    n, d, density, importance, batch_size, n_seeds, steps, seed, n_threads=None, blas_threads=None
+    n,
+    d,
+    density,
+    importance,
+    batch_size,
+    n_seeds,
+    steps,
+    seed,
+    n_threads=None,
+    blas_threads=None,
+    schedule="cosine",
 ) -> dict:
     """Train every instance from each initial scale of :data:`INIT_FRACTIONS`, ``n_seeds`` seeds each.
 
@@ -237,6 +247,7 @@ def train_best(
     ``eval_loss`` (theirs; ``eval_loss`` is the trainer's), and per run
     ``run_expected_losses``, ``run_eval_losses`` (instances, runs), ``chosen``
     and every run's weights ``run_W``, ``run_b`` (instances, runs, ...).
+    ``schedule`` is the trainer's learning-rate schedule (the figure's: ``"cosine"``).
     """
     dens = np.atleast_1d(np.asarray(density, dtype=np.float64))
     imp = np.broadcast_to(np.asarray(importance, dtype=np.float64), (dens.size, n))
@@ -252,7 +263,7 @@ def train_best(
             steps=steps,
             batch_size=batch_size,
             lr=1e-2,
-            schedule="cosine",
+            schedule=schedule,
             n_seeds=1,
             init_scale=fraction * math.sqrt(2.0 / (n + d)),
             rng=rng,

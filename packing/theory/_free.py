@@ -177,13 +177,15 @@ def _starts(m, D, dens, seed, directions):
     return [(U, np.full(m, bias)) for U in sets]
 
 
-def fit_free(m, D, dens, imp, *, directions=(), seed=0, gradient="exact"):
+def fit_free(m, D, dens, imp, *, directions=(), seed=0, gradient="exact", starts=None):
     """Fit a free block; return ``(loss, W, b)`` (``loss = inf`` if it splits or leaves a member out).
 
     ``dens``, ``imp`` (m,) are the densities and importances of its features
     (in order); ``directions`` are extra starting direction sets (m, D).
     ``gradient="differences"`` fits with central differences in the weights
     instead of the exact gradient (the slow reference, for tests and benchmarks).
+    ``starts``, a list of ``(W, b)`` (weights with their norms), replaces the
+    starts: local refinements, as ``_predict._grow`` uses them.
     """
     from scipy.optimize import minimize
 
@@ -193,7 +195,7 @@ def fit_free(m, D, dens, imp, *, directions=(), seed=0, gradient="exact"):
     lo = np.r_[np.full(m * D, -3.0), np.full(m, -3.0)]
     hi = np.r_[np.full(m * D, 3.0), np.full(m, 1.0)]
     best = (np.inf, None)
-    for U, b in _starts(m, D, dens, seed, directions):
+    for U, b in _starts(m, D, dens, seed, directions) if starts is None else starts:
         x0 = np.r_[U.ravel(), b]
         res = minimize(
             fun,

@@ -38,7 +38,7 @@ from ._fit import dropped_bias, fit_factor
 from ._free import fit_free
 from ._inputs import check_model_size, feature_density, feature_table, single_blas
 from ._loss import expected_loss
-from ._shapes import BlockShape, default_shapes
+from ._shapes import FREE_MAX, BlockShape, default_shapes
 from ._spread import fit_spread, spread_shapes
 
 __all__ = ["GeometryPrediction", "predict_geometry", "BlockCostTable", "relu_block_costs"]
@@ -58,6 +58,10 @@ EXCHANGE_WINDOW = 16
 EXCHANGE_MAX_MEMBERS = 6
 #: A swap is taken only when it lowers the summed loss by more than this fraction of it.
 EXCHANGE_GAIN = 1e-9
+#: Growing a block (:func:`_grow`): seeded candidate directions of the new member, and its starting
+#: norm as a fraction of the block's smallest.
+HOLE_CANDIDATES = 2048
+GROW_NORM = 0.25
 
 
 @dataclass
@@ -161,13 +165,9 @@ class _Costs:
             self.cache[key] = (loss if r0 > 0 else np.inf, np.full(shape.m, r0), np.full(shape.m, b0))
             self.fits += 1
         if key not in self.cache and shape.free:
-            loss, W, b = fit_free(shape.m, shape.D, dens, imp / scale, directions=self._starts(shape))
-            r = np.linalg.norm(W, axis=1)
-            U = W / np.where(r > 0, r, 1.0)[:, None]
-            name = identify_shape(U).label if np.isfinite(loss) else shape.name
-            self.free[key] = (U, name)
-            self.cache[key] = (loss, r, b)
-            self.fits += 1
+            self._store_free(
+                key, shape, *fit_free(shape.m, shape.D, dens, imp / scale, directions=self._starts(shape))
+            )
         if key not in self.cache:
             r, b, loss, _ = fit_factor(shape.cosines, dens, imp / scale)
             if shape.m > 1 and not np.all(r > DEGENERATE * r.max()):
@@ -177,10 +177,46 @@ class _Costs:
         loss, r, b = self.cache[key]
         return scale * loss, r, b
 
+    def _store_free(self, key, shape, loss, W, b):
+        """Cache a free fit ``(loss, W, b)``: norms and biases, and its unit directions with their name."""
+        r = np.linalg.norm(W, axis=1)
+        U = W / np.where(r > 0, r, 1.0)[:, None]
+        self.free[key] = (U, identify_shape(U).label if np.isfinite(loss) else shape.name)
+        self.cache[key] = (loss, r, b)
+        self.fits += 1
+
     def _starts(self, shape):
         """Return the starting directions of a free block: its own and the library blocks of its size."""
         same = [s.directions for s in self.shapes if s.m == shape.m and s.D == shape.D and not s.free]
         return [shape.directions, *(U for U in same if not np.array_equal(U, shape.directions))]
+
+    def grown(self, members, shape: BlockShape, k):
+        """Return ``(grown shape, sorted members)``: ``shape`` on ``members`` plus feature ``k``, fitted.
+
+        The fit (see :func:`_grow`) is cached under the grown shape, whose key
+        names the block it grew from and the place of ``k`` among its members.
+        """
+        new = np.sort(np.r_[members, k])
+        at = int(np.searchsorted(new, k))
+        U, _ = self.directions_of(members, shape)
+        _, r, b = self.block_of(members, shape)
+        m, D = shape.m + 1, shape.D
+        starts = [
+            (np.insert(r[:, None] * U, at, GROW_NORM * r.min() * h, axis=0), np.insert(b, at, 0.0))
+            for h in _holes(U)
+        ]
+        W0 = starts[0][0]
+        grown = BlockShape(
+            f"free ({m} in {D})",
+            f"{shape.key} + 1 at {at}",
+            W0 / np.linalg.norm(W0, axis=1)[:, None],
+            free=True,
+        )
+        key = self._key(new, grown)
+        if key not in self.cache:
+            imp, dens = self.imp[new], self.dens[new]
+            self._store_free(key, grown, *fit_free(m, D, dens, imp / float(imp.max()), starts=starts))
+        return grown, new
 
     def dropped(self, k):
         p = self.dens[k]
@@ -305,7 +341,8 @@ def _exchange(n, blocks, costs: _Costs):
     if not groups:
         return [(s, m) for s, m in fixed]
     cost = [costs.block_of(m, s)[0] for s, m in groups]
-    label = np.stack([costs.imp, costs.dens], axis=1)
+    # features a swap cannot change: equal importance and equal density
+    same = (costs.imp[:, None] == costs.imp[None, :]) & (costs.dens[:, None] == costs.dens[None, :])
 
     def moved(g, a, b):
         s, members = groups[g]
@@ -319,7 +356,7 @@ def _exchange(n, blocks, costs: _Costs):
             ga = owner[a]
             for b in range(max(0, a - EXCHANGE_WINDOW), min(n, a + EXCHANGE_WINDOW + 1)):
                 gb = owner[b]
-                if gb == ga or gb == -2 or (gb >= 0 and b < a) or np.array_equal(label[a], label[b]):
+                if gb == ga or gb == -2 or (gb >= 0 and b < a) or same[a, b]:
                     continue
                 new_a, ca = moved(ga, a, b)
                 delta = ca - cost[ga]
@@ -339,6 +376,83 @@ def _exchange(n, blocks, costs: _Costs):
         if gb >= 0:
             groups[gb][1], cost[gb] = new_b, cb
     return sorted(((s, m) for s, m in groups + fixed), key=lambda block: int(block[1].min()))
+
+
+def _holes(U):
+    """Return starting directions of a new member among the unit rows ``U`` (k, D).
+
+    The direction of least largest overlap with the rows (best of
+    :data:`HOLE_CANDIDATES` seeded ones), then the antipode of each row (in a
+    polygon: the middle of the opposite gap), without near-repeats (cosine
+    above 0.99). The fit from each converges to the weak member's optimum next
+    to that place; they differ (in a pentagon at density 0.03 by 0.3% of the loss).
+    """
+    k, D = U.shape
+    cand = np.random.default_rng([k, D]).standard_normal((HOLE_CANDIDATES, D))
+    cand /= np.linalg.norm(cand, axis=1, keepdims=True)
+    out = [cand[np.argmin((cand @ U.T).max(axis=1))]]
+    for h in -U:
+        if max(float(h @ o) for o in out) < 0.99:
+            out.append(h)
+    return out
+
+
+def _growable(s: BlockShape) -> bool:
+    """Tell whether a block can take a weakly represented member (superposition in 2+ dims, not spread)."""
+    return not s.spread and 2 <= s.D < s.m < FREE_MAX
+
+
+def _grow(n, blocks, costs: _Costs):
+    """Blocks ``(shape, sorted positions)`` after adding left-out features to blocks as weak members.
+
+    A trained model can keep a feature the composition leaves out at a small
+    norm inside a block's dimensions (it gains more from the feature's outputs
+    than its interference costs the others): a polytope with an extra, weak
+    member. For the most important left-out feature, every block of :func:`_growable`
+    is grown by it: a free block of ``m + 1`` features fitted (directions, norms
+    and biases; :func:`fit_free`) from the block's own fit plus the new member
+    in the direction of least positive overlap with the others. The best growth
+    is taken when it lowers the summed loss by more than :data:`EXCHANGE_GAIN`
+    of it (the new member's norm must stay above :data:`DEGENERATE` of the largest),
+    and repeated while one helps. Deterministic; without growth the blocks are returned unchanged.
+    """
+    blocks = [[s, np.asarray(m)] for s, m in blocks]
+    taken = np.zeros(n, dtype=bool)
+    for s, m in blocks:
+        taken[m] = True
+        if s.spread:  # a spread block leaves the features after it out
+            taken[m.max() :] = True
+    left = np.flatnonzero(~taken).tolist()
+    while left:
+        k = left[0]
+        total = sum(costs.block_of(m, s)[0] for s, m in blocks) + sum(costs.dropped(j) for j in left)
+        best = (-EXCHANGE_GAIN * max(abs(total), 1e-300), None)
+        for i, (s, members) in enumerate(blocks):
+            if not _growable(s):
+                continue
+            shape, new = costs.grown(members, s, k)
+            delta = costs.block_of(new, shape)[0] - costs.block_of(members, s)[0] - costs.dropped(k)
+            if np.isfinite(delta) and delta < best[0]:
+                best = (delta, (i, shape, new))
+        if best[1] is None:
+            break
+        i, shape, new = best[1]
+        blocks[i] = [shape, new]
+        left.pop(0)
+    return [(s, m) for s, m in blocks]
+
+
+def _same_geometry(a: GeometryPrediction, b: GeometryPrediction) -> bool:
+    """Tell whether two predictions are one geometry: the same shapes on the same features, equal loss.
+
+    A runner-up grown (:func:`_grow`) can reach the optimum's geometry through
+    another block (a pentagon grown by a weak member is the fitted free 6-in-2 block).
+    """
+    return (
+        a.description == b.description
+        and np.array_equal(a.feature_shapes, b.feature_shapes)
+        and abs(a.loss - b.loss) <= EXCHANGE_GAIN * max(abs(a.loss), abs(b.loss))
+    )
 
 
 def _push(cell, loss, key, parent):
@@ -415,7 +529,7 @@ def _assemble(n, d, order, blocks, costs, dens_orig, imp_orig, t0):
 
 @single_blas
 def predict_geometry(
-    n, d, *, sparsity=None, density=None, importance=1.0, shapes=None, spread=True
+    n, d, *, sparsity=None, density=None, importance=1.0, shapes=None, spread=True, grow=False
 ) -> GeometryPrediction:
     """Predict the geometry a ReLU toy model learns, before training it.
 
@@ -454,6 +568,15 @@ def predict_geometry(
         (low Riesz energy) with one fitted norm and bias, as the last
         represented block (see :mod:`packing.theory._spread`). Sparse models
         represent more features this way than small polytopes allow.
+    grow : bool, default False
+        Then add left-out features to blocks as weakly represented members
+        while that lowers the loss, most important left-out feature first:
+        each polytope or free block in 2 or more dims is grown into a free
+        block of one more feature, fitted from its own fit plus the new member
+        (see ``_grow``). Trained models keep such weak members (at density
+        0.01, 20 features in 5 dims with importance 0.7^i: the square antiprism
+        plus two weak features, 0.7% below the composition that leaves them
+        out). Each growth costs a free-block fit (seconds).
 
     Returns
     -------
@@ -477,16 +600,27 @@ def predict_geometry(
     t0 = time.perf_counter()
     n, d, dens, imp = _inputs(n, d, sparsity, density, importance)
     shapes = _check_shapes(shapes)
-    if not isinstance(spread, bool | np.bool_):
-        raise TypeError(f"spread must be a bool; got {_describe(spread)}.")
+    for name, flag in (("spread", spread), ("grow", grow)):
+        if not isinstance(flag, bool | np.bool_):
+            raise TypeError(f"{name} must be a bool; got {_describe(flag)}.")
     if spread:
         shapes = shapes + tuple(spread_shapes(n, d))
     order = np.argsort(-imp, kind="stable")
     costs = _Costs(imp[order], dens[order], shapes)
     solutions = _solve(n, d, costs, shapes)
-    best = _assemble(n, d, order, _exchange(n, solutions[0][2], costs), costs, dens, imp, t0)
+    best_blocks = _exchange(n, solutions[0][2], costs)
+    if grow:
+        best_blocks = _grow(n, best_blocks, costs)
+    best = _assemble(n, d, order, best_blocks, costs, dens, imp, t0)
     if len(solutions) > 1:
-        best.runner_up = _assemble(n, d, order, _exchange(n, solutions[1][2], costs), costs, dens, imp, t0)
+        blocks = _exchange(n, solutions[1][2], costs)
+        best.runner_up = _assemble(n, d, order, blocks, costs, dens, imp, t0)
+        if grow:  # the runner-up grown into the optimum is no runner-up: keep it ungrown then
+            grown = _assemble(n, d, order, _grow(n, blocks, costs), costs, dens, imp, t0)
+            best.runner_up = best.runner_up if _same_geometry(grown, best) else grown
+        if best.runner_up.loss < best.loss:  # growth can reorder the two
+            old, best = best, best.runner_up
+            old.runner_up, best.runner_up = None, old
         best.margin = best.runner_up.loss - best.loss
     best.seconds = time.perf_counter() - t0
     return best

@@ -21,7 +21,9 @@ from ._parallel import blas_limits
 __all__: list[str] = []
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
-SCHEDULES = ("constant", "linear", "cosine")
+SCHEDULES = ("constant", "linear", "cosine", "warmup_cosine")
+#: ``"warmup_cosine"``: the rate rises linearly over this fraction of the steps, then falls on a cosine.
+WARMUP_FRACTION = 0.05
 #: The accepted names, as :func:`packing._validation.check_optimizer_options` takes them.
 CHOICES = {"optimizers": OPTIMIZERS, "schedules": SCHEDULES}
 #: Cosines that repeat every ``t_max`` steps (the monosemanticity trainer's; they need its ``cosine_t_max``):
@@ -46,7 +48,11 @@ class TrainingDivergedError(FloatingPointError):
 def schedule_factor(schedule: str, t: int, steps: int, t_max: int = PAPER_T_MAX) -> float:
     """Multiplier of the base learning rate at step ``t`` (0-based) of ``steps``.
 
-    ``"cosine"`` falls once over the run, ``(1 + cos(π t / steps)) / 2``. The
+    ``"cosine"`` falls once over the run, ``(1 + cos(π t / steps)) / 2``;
+    ``"warmup_cosine"`` first rises linearly, ``(t + 1) / w`` over the first
+    ``w = ceil(WARMUP_FRACTION * steps)`` steps, then falls on the cosine
+    ``(1 + cos(π (t − w) / (steps − w))) / 2`` (the usual warmup against
+    Adam's first, uncalibrated steps). The
     periodic ones use ``t_max`` instead of ``steps``: ``"cosine_periodic"`` is
     ``(1 + cos(π t / t_max)) / 2``, falling to 0 at ``t_max`` and rising smoothly
     back to 1 at ``2 t_max`` (period ``2 t_max``: what PyTorch's
@@ -60,6 +66,11 @@ def schedule_factor(schedule: str, t: int, steps: int, t_max: int = PAPER_T_MAX)
         return 0.5 * (1.0 + math.cos(math.pi * t / t_max))
     if schedule == "cosine_restarts":
         return 0.5 * (1.0 + math.cos(math.pi * (t % t_max) / t_max))
+    if schedule == "warmup_cosine":
+        w = math.ceil(WARMUP_FRACTION * steps)
+        if t < w:
+            return (t + 1) / w
+        return 0.5 * (1.0 + math.cos(math.pi * (t - w) / max(steps - w, 1)))
     frac = t / steps
     if schedule == "linear":
         return 1.0 - frac

@@ -264,8 +264,10 @@ def train_toy_model(
     steps, batch_size : int
     lr : float
     optimizer : {"adam", "adamw", "sgd"}
-    schedule : {"constant", "linear", "cosine"}
-        Learning rate ``lr`` times 1, ``1 - t/steps`` or ``(1 + cos(π t/steps)) / 2``.
+    schedule : {"constant", "linear", "cosine", "warmup_cosine"}
+        Learning rate ``lr`` times 1, ``1 - t/steps`` or ``(1 + cos(π t/steps)) / 2``;
+        ``"warmup_cosine"`` rises linearly over the first 5% of the steps, then
+        falls on a cosine (``packing.train._optim.schedule_factor``).
     weight_decay : float
         Off (0) by default. Decoupled for ``"adamw"``; an L2 gradient term for the others.
     betas, eps : Adam constants (PyTorch defaults).
