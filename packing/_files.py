@@ -235,6 +235,10 @@ def check_input_file(path, name: str = "path", *, suffixes=None) -> tuple[Path, 
         raise PackingFileNotFoundError(f"{name} {shown} does not exist.")
     if path.is_dir():
         raise FileFormatError(f"{name} {shown} is a folder; give the file inside it.")
+    if not path.is_file():  # reading a named pipe would wait for a writer forever
+        raise FileFormatError(
+            f"{name} {shown} is not a regular file (a pipe, socket or device); give a file."
+        )
     suffix = path.suffix.lower()
     if suffix not in suffixes:
         allowed = ", ".join(suffixes)
@@ -274,10 +278,38 @@ def corrupt(path: Path, what: str, exc: BaseException) -> CorruptFileError:
 READ_ERRORS = (OSError, ValueError, EOFError, KeyError, IndexError, TypeError, zipfile.BadZipFile)
 
 
+def _check_npy_header(fh: IO[bytes], available: int, path: Path, what: str) -> None:
+    """Refuse an ``.npy`` stream whose header declares more data than the ``available`` bytes hold.
+
+    NumPy allocates the array the header declares before reading it, so a damaged
+    header (``shape (10**12, 10**6)``) would otherwise be a ``MemoryError`` or a
+    huge allocation instead of a :class:`CorruptFileError`.
+    """
+    try:
+        version = np.lib.format.read_magic(fh)
+        fmt = np.lib.format
+        reader = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, _, dtype = reader(fh, max_header_size=10**5)
+        declared = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        left = available - fh.tell()
+    except READ_ERRORS:
+        return  # NumPy's own reader reports a bad header below
+    if dtype.hasobject or declared <= left:
+        return
+    raise CorruptFileError(
+        f"{str(path)!r} is not a readable {what} (corrupt or truncated: its header declares an array of "
+        f"shape {tuple(shape)} and dtype {dtype}, {declared} bytes, but only {max(left, 0)} bytes follow)."
+    )
+
+
 def read_npy(path: Path) -> np.ndarray:
     """Read an ``.npy`` file (checked by :func:`check_input_file`) without unpickling anything."""
     try:
+        with open(path, "rb") as fh:
+            _check_npy_header(fh, os.fstat(fh.fileno()).st_size, path, ".npy file")
         return np.load(path, allow_pickle=False)
+    except PackingFileError:
+        raise
     except READ_ERRORS as exc:
         raise corrupt(path, ".npy file", exc) from None
 
@@ -289,8 +321,15 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
     member is a :class:`CorruptFileError`, as is a truncated archive.
     """
     try:
+        with zipfile.ZipFile(path) as archive:
+            for info in archive.infolist():
+                if info.filename.endswith(".npy"):
+                    with archive.open(info) as fh:
+                        _check_npy_header(fh, info.file_size, path, f".npz file (member {info.filename!r})")
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
+    except PackingFileError:
+        raise
     except READ_ERRORS as exc:
         raise corrupt(path, ".npz file", exc) from None
     # NumPy hands back a member that is not an .npy array (no magic string) as raw bytes

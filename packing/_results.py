@@ -281,7 +281,12 @@ class Decoder:
         tags = [k for k in node if k.startswith("$")]
         if not tags:
             return {k: self.decode(v) for k, v in node.items()}
-        return self._tagged(tags[0], node)
+        try:
+            return self._tagged(tags[0], node)
+        except PackingFileError:
+            raise
+        except (TypeError, ValueError, KeyError, OverflowError, MemoryError) as exc:  # {"$complex": ["a", 1]}
+            raise self.fail(f"bad {tags[0]} value {str(node)[:80]} ({type(exc).__name__}: {exc})") from None
 
     def _tagged(self, tag: str, node: dict):  # noqa: C901 - one branch per tag
         arg = node[tag]

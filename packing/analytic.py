@@ -45,11 +45,13 @@ from ._validation import (
     check_choice,
     check_divisor,
     check_equal_blocks,
+    check_finite,
     check_float,
     check_int,
     check_int_table,
     check_memory,
     check_p,
+    check_real,
     show_int,
 )
 from .constructions import etf_exists
@@ -429,8 +431,14 @@ class PairSpectrum(Savable):
         (the simplex of ``10**13`` points has ``|cos| = 1e-13``) stays nonzero.
         Counts may be ints of any size.
         """
-        values = np.fromiter(pairs, dtype=np.float64, count=len(pairs))
-        return cls._from_arrays(n, values, list(pairs.values()))
+        n = check_int(n, "n", minimum=1)
+        if not isinstance(pairs, dict):
+            raise TypeError(f"pairs must be a dict {{|cos|: count}}; got {_describe(pairs)}.")
+        values = check_finite(check_real(list(pairs), "pairs (its keys)"), "pairs (its keys)")
+        if values.size and not (values.min() >= 0.0 and values.max() <= 1.0):
+            raise ValueError(f"pairs must have keys |cos| in [0, 1]; got keys {sorted(pairs)[:5]}.")
+        counts = [check_int(c, f"pairs[{v!r}]", minimum=0) for v, c in pairs.items()]
+        return cls._from_arrays(n, values.reshape(-1), counts)
 
     @classmethod
     def _from_arrays(cls, n: int, values: np.ndarray, counts) -> PairSpectrum:

@@ -380,8 +380,13 @@ def load_packing(path, *, key: str | None = None, layout: str | None = None) -> 
     name, arr = _select(arrays, key, path)
     source = f"{str(path)!r}" + (f" [{name!r}]" if len(arrays) > 1 or name != "W" else "")
     check_array_dtype(arr, f"the array {name!r} of {str(path)!r}")
-    if layout == "hidden_by_features":
-        return from_torch_layout(arr)
+    try:  # the messages name the file (and the array), not only "W"
+        if layout == "hidden_by_features":
+            W = from_torch_layout(arr)
+        else:
+            W = check_packings(arr, "W", min_instances=0)
+    except (TypeError, ValueError) as exc:
+        raise type(exc)(f"{source}: {exc}") from None
     if layout is None and arr.ndim in (2, 3) and arr.shape[-2] < arr.shape[-1] and not _is_result(path):
         warn_layout(
             arr.shape,
@@ -390,7 +395,7 @@ def load_packing(path, *, key: str | None = None, layout: str | None = None) -> 
             "packing.from_torch_layout); pass layout='features_by_hidden' to read it as stored without "
             "this warning.",
         )
-    return check_packings(arr, "W", min_instances=0)
+    return W
 
 
 def _is_result(path: Path) -> bool:

@@ -23,6 +23,7 @@ import argparse
 import collections
 import importlib
 import inspect
+import io
 import json
 import math
 import os
@@ -70,7 +71,10 @@ def table_calls() -> dict:
                 bound = inspect.signature(fn).bind_partial(*args, **kwargs)
             except (TypeError, ValueError):
                 continue
+            kinds = {q.name: q.kind for q in inspect.signature(fn).parameters.values()}
             for pname, val in bound.arguments.items():
+                if kinds.get(pname) == inspect.Parameter.VAR_KEYWORD:
+                    continue  # extra keywords in a table are the bad value of their case, never a good call
                 if pname != name and not name.startswith(pname + "["):
                     counts[fn][pname][_key(val)] += 1
                     store[(fn, pname, _key(val))] = val
@@ -92,6 +96,15 @@ def written_calls(packing, folder: Path) -> dict:
     np.save(folder / "W.npy", W)
     packing.export_packing(W, folder / "W.txt")
     packing.save_result(toy, folder / "res.npz")
+    spectrum = packing.construction_spectrum("simplex", 4)
+    table = packing.sweep(
+        "optimal_partition",
+        {"n": [6], "d": [3], "p": [1.0]},
+        cache_dir=folder / "cache",
+        n_jobs=1,
+        progress=False,
+    )
+    (folder / "grid.toml").write_text('n_features = [5]\nd = [2]\nsparsity = [0.0, 0.9]\n')
     calls = {name: {"W": W} for name in ("coherence", "capacity", "feature_dimensionality")}
     calls |= {name: {"W": W} for name in ("dimensions_per_feature", "pairwise_statistics", "cosine_matrix")}
     calls |= {name: {"W": W} for name in ("factor_capacities", "ideal_tegum_product", "certify_packing")}
@@ -120,27 +133,279 @@ def written_calls(packing, folder: Path) -> dict:
         "read_exported_packing": {"path": folder / "W.txt"},
         "export_packing": {"W": W, "path": folder / "e.txt"},
         "shape_template": {"family": "polygon", "m": 5},
+        "tegum_product": {"blocks": (packing.regular_simplex(3), np.eye(2))},
+        "construction_spectrum": {"name": "simplex", "args": (4,)},
+        "tegum_spectrum": {"spectra": (spectrum, spectrum)},
+        "load_cell": {"path": Path(table["path"][0])},
+        "read_grid": {"path": folder / "grid.toml"},
+        "sweep_dataset": {"table": table},
+        "atomic_write": {"path": folder / "atomic.txt", "text": True},
     }
-    return {getattr(packing, name): kw for name, kw in calls.items()}
+    fns = {name: getattr(packing, name) for name in calls} | {"atomic_write": _atomic_write}
+    return {fns[name]: kw for name, kw in calls.items()}
+
+
+def _atomic_write(path, *, text=False, sync_folder=True):
+    """packing.atomic_write, entered and written (it checks its arguments when entered)."""
+    import packing
+
+    with packing.atomic_write(path, text=text, sync_folder=sync_folder) as fh:
+        fh.write("x" if text else b"x")
+
+
+def method_calls(packing, folder: Path) -> dict:
+    """``{"Class.method": (bound method, keywords)}``: good calls of result methods that take arguments."""
+    W = packing.random_packing(5, 3, rng=0)
+    toy = packing.train_toy_model(
+        n_features=5, d=2, density=0.5, steps=3, batch_size=8, rng=0, progress=False
+    )
+    mono = packing.train_monosemanticity_model(
+        n_features=4, d=2, n_neurons=5, steps=2, batch_size=4, rng=0, progress=False
+    )
+    absm = packing.train_abs_model(n_features=4, d=2, steps=2, batch_size=4, rng=0, progress=False)
+    acts = packing.sparse_activations(W, n_samples=64, density=0.3, rng=0)
+    sae = packing.train_sae(
+        acts, n_latents=6, l1_coefficient=1e-3, steps=3, batch_size=16, rng=0, progress=False
+    )
+    svd = packing.svd_dictionary(acts, n_components=2)
+    sig = packing.packing_signature(W)
+    stats = packing.pairwise_statistics(W)
+    spec = packing.construction_spectrum("simplex", 4)
+    opt = packing.known_optimum(4, 3) if hasattr(packing, "known_optimum") else None
+    cert = packing.certify_packing(packing.regular_simplex(4))
+    report = packing.monosemanticity(mono)
+    part = packing.optimal_partition(6, 3, 1.0)
+    x = np.random.default_rng(0).random((3, 5))
+    paths = {}
+    for label, obj in (("toy", toy), ("mono", mono), ("abs", absm), ("sae", sae), ("part", part)):
+        paths[label] = obj.save(folder / f"m-{label}.npz")
+    calls = {
+        "ToyModelResult.predict": (toy.predict, {"x": x}),
+        "ToyModelResult.save": (toy.save, {"path": folder / "m-toy2.npz"}),
+        "ToyModelResult.load": (packing.ToyModelResult.load, {"path": paths["toy"]}),
+        "AbsModelResult.predict": (absm.predict, {"x": x[:, :4]}),
+        "AbsModelResult.load": (packing.AbsModelResult.load, {"path": paths["abs"]}),
+        "MonosemanticityModelResult.activations": (mono.activations, {"v": x[:, :4]}),
+        "MonosemanticityModelResult.predict": (mono.predict, {"v": x[:, :4]}),
+        "MonosemanticityModelResult.load": (packing.MonosemanticityModelResult.load, {"path": paths["mono"]}),
+        "MonosemanticityReport.order": (report.order, {"instance": 0}),
+        "SAEResult.instance": (sae.instance, {"i": 0}),
+        "SAEResult.encode": (sae.encode, {"x": acts.activations[:4], "instance": 0}),
+        "SAEResult.decode": (sae.decode, {"z": np.abs(x[:, :1]) @ np.ones((1, 6)), "instance": 0}),
+        "SAEResult.reconstruct": (sae.reconstruct, {"x": acts.activations[:4], "instance": 0}),
+        "SAEResult.rerun": (sae.rerun, {"activations": acts}),
+        "SAEResult.load": (packing.SAEResult.load, {"path": paths["sae"]}),
+        "SVDResult.encode": (svd.encode, {"x": acts.activations[:4]}),
+        "SVDResult.reconstruct": (svd.reconstruct, {"x": acts.activations[:4]}),
+        "PackingSignature.distance": (sig.distance, {"other": packing.packing_signature(W[::-1])}),
+        "PackingSignature.matches": (sig.matches, {"other": sig, "atol": 1e-6}),
+        "PackingSignature.key": (sig.key, {"decimals": 3}),
+        "PairStatistics.moment": (stats.moment, {"p": 2.0}),
+        "PairSpectrum.moment": (spec.moment, {"p": 2.0}),
+        "PairSpectrum.from_pairs": (packing.PairSpectrum.from_pairs, {"n": 4, "pairs": {1 / 3: 6}}),
+        "PackingCertificate.improves_on": (cert.improves_on, {"record": 0.5, "min_improvement": 1e-8}),
+        "PartitionResult.load": (packing.PartitionResult.load, {"path": paths["part"]}),
+    }
+    if opt is not None:
+        calls["KnownOptimum.moment"] = (opt.moment, {"p": 2.0})
+    return calls
+
+
+def _writer(suffix: str):
+    """Return a function writing one array to a file of ``suffix`` (None: no such writer)."""
+
+    def npy(path, a):
+        np.save(path, a)
+
+    def npz(path, a):
+        with open(path, "wb") as fh:
+            np.savez(fh, W=a)
+
+    def text(path, a):
+        if a.dtype.kind not in "biuf" or a.ndim not in (1, 2):
+            return False
+        np.savetxt(path, np.atleast_2d(a), delimiter="," if suffix == ".csv" else " ")
+
+    def st(path, a):
+        from safetensors.numpy import save_file
+
+        if a.dtype.kind not in "biuf" or a.ndim == 0:
+            return False
+        save_file({"W": np.ascontiguousarray(a)}, str(path))
+
+    return {".npy": npy, ".npz": npz, ".csv": text, ".txt": text, ".safetensors": st}.get(suffix)
+
+
+#: Contents of a packing file (label, array, must a packing loader refuse it).
+_CONTENTS = [
+    ("nan", np.array([[np.nan, 1.0], [0.0, 1.0], [1.0, 0.0]]), True),
+    ("inf", np.array([[np.inf, 1.0], [0.0, 1.0], [1.0, 0.0]]), True),
+    ("1-d", np.arange(1.0, 4.0), True),
+    ("4-d", np.ones((1, 1, 3, 2)), True),
+    ("0-d", np.array(3.0), True),
+    ("empty", np.zeros((0, 3)), True),
+    ("complex", np.ones((3, 2), complex), True),
+    ("str", np.array([["a", "b"], ["c", "d"], ["e", "f"]]), True),
+    ("structured", np.zeros(3, dtype=[("a", "f8"), ("b", "f8")]), True),
+    ("bool", np.ones((3, 2), bool), None),
+    ("int", np.ones((3, 2), int), None),
+    ("float16", np.ones((3, 2), np.float16), None),
+    ("big-endian", np.ones((3, 2), ">f8"), None),
+    ("huge", np.full((3, 2), 1e300), None),
+    ("tiny", np.full((3, 2), 1e-300), None),
+    ("zero-row", np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0]]), None),
+    ("fewer-rows", np.ones((2, 5)), None),
+]
+_FILE_CACHE: dict = {}
+
+
+def _result_mutations(good: Path, out: Path) -> list:
+    """Return result files whose record is edited (arrays and checksums intact): ``(label, path)``."""
+    with np.load(good, allow_pickle=False) as data:
+        arrays = {k: data[k] for k in data.files}
+    record = json.loads(str(arrays["__result__"]))
+    found = []
+
+    def save(label, rec):
+        path = out / f"rec-{label}.npz"
+        with open(path, "wb") as fh:
+            text = rec if isinstance(rec, str) else json.dumps(rec)
+            np.savez(fh, **{**arrays, "__result__": np.array(text)})
+        found.append((f"record-{label}", path))
+
+    save("not-json", "{not json")
+    save("list", "[1, 2]")
+    for k, v in (("class", "NoSuchClass"), ("class", 3), ("schema", 99), ("schema", "1"), ("fields", [])):
+        save(f"{k}={v}", {**record, k: v})
+    save("module-outside", {**record, "class": "NoSuchClass", "module": "os.path"})
+    fields = record["fields"]
+    odd = {
+        "str": "abc",
+        "null": None,
+        "list": [1, 2],
+        "bad-tag": {"$nosuch": 1},
+        "scalar-dtype": {"$scalar": "V99999999999", "value": 1},
+        "dtype": {"$dtype": {"names": 1}},
+        "complex": {"$complex": ["a", "b"]},
+        "array-missing": {"$array": "nope"},
+        "record-unknown": {"$record": "NoSuchClass", "fields": {}},
+        "float-tag": {"$float": "nan"},
+        "type": {"$type": "os.system"},
+    }
+    for name in list(fields)[:4]:
+        for label, value in odd.items():
+            save(f"{name}={label}", {**record, "fields": {**fields, name: value}})
+    save("field-missing", {**record, "fields": dict(list(fields.items())[1:])})
+    save("field-extra", {**record, "fields": {**fields, "no_such_field": 1}})
+    first = next((k for k, v in arrays.items() if k != "__result__" and v.dtype.kind == "f"), None)
+    if first is not None:  # an array changed after saving: its checksum fails
+        path = out / "rec-checksum.npz"
+        with open(path, "wb") as fh:
+            np.savez(fh, **{**arrays, first: arrays[first] * 2})
+        found.append(("record-checksum", path))
+    return found
+
+
+def file_values(path: Path, strict: bool) -> list:
+    """``(label, path, must)``: bad files in the place of the good file ``path`` (same suffix)."""
+    suffix = path.suffix.lower()
+    result = suffix == ".npz" and "__result__" in np.load(path, allow_pickle=False).files
+    key = (suffix, result, strict, str(path))
+    if key in _FILE_CACHE:
+        return _FILE_CACHE[key]
+    out = path.parent / f"bad-{len(_FILE_CACHE)}"
+    out.mkdir()
+    raw = path.read_bytes()
+    found = [("file-missing", out / f"missing{suffix}", True)]
+    (out / f"folder{suffix}").mkdir()
+    found.append(("file-folder", out / f"folder{suffix}", True))
+    writes = {
+        "file-empty": b"",
+        "file-truncated": raw[: len(raw) // 2],
+        "file-garbage": np.random.default_rng(0).bytes(300),
+        "file-text": b"hello world\n",
+        "file-npz-inside": (ROOT / "packing" / "data" / "our_packings.npz").read_bytes()[:4096],
+    }
+    other = io.BytesIO()
+    np.save(other, np.eye(3))
+    writes["file-npy-inside"] = other.getvalue()
+    if suffix == ".npy":  # a header claiming an array no memory holds
+        head = "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000, 1000000), }"
+        head += " " * (-(len(head) + 11) % 64) + "\n"
+        writes["file-huge-header"] = b"\x93NUMPY\x01\x00" + len(head).to_bytes(2, "little") + head.encode()
+    if suffix == ".safetensors":
+        writes["file-huge-header"] = (10**15).to_bytes(8, "little") + b"{}"
+        writes["file-bad-offsets"] = _bad_safetensors()
+    same = {".npy": "file-npy-inside", ".npz": "file-npz-inside"}.get(suffix)
+    for label, data in writes.items():
+        if label == same and label != "file-npz-inside":  # a valid file of its own kind
+            continue
+        (out / f"{label}{suffix}").write_bytes(data)
+        found.append((label, out / f"{label}{suffix}", True))
+    os.mkfifo(out / f"fifo{suffix}")
+    found.append(("file-fifo", out / f"fifo{suffix}", True))
+    (out / f"link{suffix}").symlink_to(out / f"folder{suffix}")
+    found.append(("file-link-to-folder", out / f"link{suffix}", True))
+    write = _writer(suffix)
+    if write is not None and not result:
+        for label, arr, must in _CONTENTS:
+            target = out / f"content-{label}{suffix}"
+            try:
+                if write(target, arr) is False:
+                    continue
+            except Exception:  # noqa: BLE001  (a format that cannot hold this content)
+                continue
+            found.append((f"content-{label}", target, must and strict))
+    if result:
+        with open(out / f"plain{suffix}", "wb") as fh:
+            np.savez(fh, W=np.eye(3))
+        found.append(("result-plain-npz", out / f"plain{suffix}", True))
+        found += [(label, p, None) for label, p in _result_mutations(path, out)]
+    _FILE_CACHE[key] = found
+    return found
+
+
+def _bad_safetensors() -> bytes:
+    """Return a safetensors file whose tensor's data offsets point past the end of the file."""
+    head = json.dumps({"W": {"dtype": "F64", "shape": [1000, 1000], "data_offsets": [0, 8000000]}}).encode()
+    return len(head).to_bytes(8, "little") + head + b"\0" * 16
+
+
+#: Functions that write to their path (an existing file there is overwritten, not read).
+WRITERS = {"atomic_write", "save_packing", "save_result", "export_packing"}
+#: Loaders that must refuse a file whose array is not a finite real packing.
+STRICT_LOADERS = {"load_packing", "read_exported_packing"}
+
+
+
+
+_FIRED = []
 
 
 def _timeout(signum, frame):
+    _FIRED.append(True)  # the call may catch TimeoutError (an OSError) and raise another error
     raise TimeoutError("fuzz time limit")
 
 
 def run(fn, kw: dict, seconds: float):
     """Call ``fn(**kw)`` (positional-only arguments by position): ``(status, result or error, seconds)``."""
     kw = dict(kw)
+    _FIRED.clear()
     t = time.perf_counter()
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         sig = inspect.signature(fn)
-        args = [kw.pop(n) for n, q in sig.parameters.items() if q.kind == q.POSITIONAL_ONLY and n in kw]
+        star = next((n for n, q in sig.parameters.items() if q.kind == q.VAR_POSITIONAL and n in kw), None)
+        args = []
+        for n, q in sig.parameters.items():
+            if n == star:
+                args += list(kw.pop(n))
+                break
+            if n in kw and (q.kind == q.POSITIONAL_ONLY or star is not None):
+                args.append(kw.pop(n))
         return "ok", fn(*args, **kw), time.perf_counter() - t
-    except TimeoutError as exc:
-        return "timeout", exc, time.perf_counter() - t
     except Exception as exc:  # noqa: BLE001  (classifying every exception is the point)
-        return "raise", exc, time.perf_counter() - t
+        return ("timeout" if _FIRED else "raise"), exc, time.perf_counter() - t
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
 
@@ -196,8 +461,12 @@ def _array_values(a: np.ndarray) -> list:
     return out
 
 
-def bad_values(pname: str, v, default) -> list:
-    """``(label, value, must_fail)`` for one argument with the good value ``v`` (None: may pass)."""
+def bad_values(pname: str, v, default, fname: str = "") -> list:
+    """``(label, value, must_fail)`` for one argument with the good value ``v`` (None: may pass).
+
+    A path to an existing file also meets bad files of its suffix (:func:`file_values`);
+    a path to be written, an existing folder, a path through a file and a missing folder.
+    """
     isbool = isinstance(v, bool)
     isint = isinstance(v, int | np.integer) and not isbool
     isfloat = isinstance(v, float | np.floating)
@@ -245,6 +514,18 @@ def bad_values(pname: str, v, default) -> list:
         ]
     if arr is not None and arr.size:
         out += _array_values(arr)
+    writes = fname in WRITERS or fname.endswith(".save")
+    if isinstance(v, Path) and v.is_file() and not writes:
+        out += file_values(v, fname in STRICT_LOADERS or fname.endswith(".load"))
+    elif isinstance(v, Path) and not v.exists():
+        through = v.parent / "a-file"
+        through.touch()
+        out += [
+            ("save-to-folder", v.parent, True),
+            ("save-through-file", through / v.name, True),
+            ("save-missing-folder", v.parent / "no-such-folder" / v.name, None),
+            ("save-other-suffix", v.with_suffix(".weird"), None),
+        ]
     if pname == "rng" or pname.endswith("rng") or pname == "seed":
         out += [
             ("rng-RandomState", np.random.RandomState(0), True),
@@ -257,8 +538,13 @@ def bad_values(pname: str, v, default) -> list:
     return out
 
 
-def classify(pname: str, must, status: str, out, seconds: float) -> dict:
-    """One case's record: its kind (see the module docstring) and the message or result."""
+def classify(pname: str, must, status: str, out, seconds: float, bad=None) -> dict:
+    """One case's record: its kind (see the module docstring) and the message or result.
+
+    A message names the argument by its name (``blocks`` for ``blocks[1]`` too) or,
+    for a bad file, by the file's name.
+    """
+    names = [pname, pname.split("[")[0]] + ([bad.name] if isinstance(bad, Path) and bad.name else [])
     rec = {"sec": round(seconds, 2)}
     if status == "timeout":
         rec["kind"] = "TIMEOUT"
@@ -270,7 +556,7 @@ def classify(pname: str, must, status: str, out, seconds: float) -> dict:
         }
         if not isinstance(out, TypeError | ValueError):
             rec |= {"kind": "OTHER-EXC", **info}
-        elif not re.search(rf"(?<![\w.]){re.escape(pname)}(?!\w)", str(out)):
+        elif not any(re.search(rf"(?<![\w.]){re.escape(n)}(?!\w)", str(out)) for n in names):
             rec |= {"kind": "UNNAMED", **info}
         else:
             rec["kind"] = "ok-raise"
@@ -298,31 +584,52 @@ def main(argv=None) -> list:
     previous = packing.set_memory_limit(256 * 2**20)
     signal.signal(signal.SIGALRM, _timeout)
     public = {getattr(packing, n): n for n in packing.__all__ if callable(getattr(packing, n))}
+    public[_atomic_write] = "atomic_write"
     only = set(args.only.split(",")) if args.only else None
     results = []
+    here = os.getcwd()
     with tempfile.TemporaryDirectory(prefix="fuzz-") as folder:
+        os.chdir(folder)  # a relative path such as "abc" given to a writer lands here, not in the repository
         calls = table_calls() | written_calls(packing, Path(folder))
         calls.pop(packing.set_memory_limit, None)  # it would change the limit the other calls run under
-        for fn, kw in calls.items():
-            name = public.get(fn)
-            if name is None or (only and name not in only):
+        named = [(public.get(fn), fn, kw) for fn, kw in calls.items()]
+        named += [(name, fn, kw) for name, (fn, kw) in method_calls(packing, Path(folder)).items()]
+        for name, fn, kw in named:
+            if name is None or (only and name not in only and name.split(".")[0] not in only):
                 continue
             status, out, _ = run(fn, kw, args.seconds)
             if status != "ok":
                 results.append({"fn": name, "param": "-", "label": "good call fails", "kind": "NO-GOOD-CALL"})
+                print(name, "good call fails:", repr(out)[:300])
                 continue
             for pname, prm in inspect.signature(fn).parameters.items():
                 v = kw.get(pname, prm.default)
-                if prm.kind in (prm.VAR_POSITIONAL, prm.VAR_KEYWORD) or v is inspect.Parameter.empty:
+                if prm.kind == prm.VAR_POSITIONAL and pname in kw:
+                    items = list(kw[pname])
+                    targets = [(f"{pname}[{i}]", i, x) for i, x in enumerate(items)]
+                elif prm.kind in (prm.VAR_POSITIONAL, prm.VAR_KEYWORD) or v is inspect.Parameter.empty:
                     continue
-                for label, bad, must in bad_values(pname, v, prm.default):
-                    status, out, seconds = run(fn, {**kw, pname: bad}, args.seconds)
-                    rec = {"fn": name, "param": pname, "label": label}
-                    results.append(rec | classify(pname, must, status, out, seconds))
+                else:
+                    targets = [(pname, None, v)]
+                for label_name, index, value in targets:
+                    default = prm.default if index is None else inspect.Parameter.empty
+                    for label, bad, must in bad_values(label_name, value, default, name):
+                        if index is None:
+                            new = bad
+                        else:
+                            new = tuple(bad if i == index else x for i, x in enumerate(items))
+                        status, out, seconds = run(fn, {**kw, pname: new}, args.seconds)
+                        rec = {"fn": name, "param": label_name, "label": label}
+                        results.append(rec | classify(label_name, must, status, out, seconds, bad))
+        os.chdir(here)
     packing.set_memory_limit(previous)
     fuzzed = {r["fn"] for r in results if r["kind"] != "NO-GOOD-CALL"}
     kinds = collections.Counter(r["kind"] for r in results)
-    print(f"{len(fuzzed)} of {len(public)} public callables fuzzed, {len(results)} cases: {dict(kinds)}")
+    top = {n for n in fuzzed if "." not in n}
+    print(
+        f"{len(top)} of {len(public) - 1} public callables and {len(fuzzed) - len(top)} result methods "
+        f"fuzzed, {len(results)} cases: {dict(kinds)}"
+    )
     for r in results:
         if r["kind"] not in ("ok-raise", "accepted"):
             print(r["fn"], r["param"], r["label"], r["kind"], r.get("msg", ""), r.get("where", ""))

@@ -16,6 +16,7 @@ from test_bad_input_common import (
 )
 
 from packing import (
+    PairSpectrum,
     admissible_k,
     block_cost_table,
     construction_spectrum,
@@ -135,3 +136,13 @@ CASES += [
 @pytest.mark.parametrize("fn, args, kwargs, exc, name", CASES)
 def test_bad_input(fn, args, kwargs, exc, name):
     check_bad_input(fn, args, kwargs, exc, name)
+
+# PairSpectrum.from_pairs: n and the {|cos|: count} table are checked before any arithmetic
+CASES += [
+    case(PairSpectrum.from_pairs, "4", {1 / 3: 6}, exc=TypeError, name="n", case_id="from_pairs n str"),
+    case(PairSpectrum.from_pairs, math.nan, {1 / 3: 6}, exc=TypeError, name="n", case_id="from_pairs n nan"),
+    case(PairSpectrum.from_pairs, 4, None, exc=TypeError, name="pairs", case_id="from_pairs None"),
+    case(PairSpectrum.from_pairs, 4, {"a": 6}, exc=TypeError, name="pairs", case_id="from_pairs key str"),
+    case(PairSpectrum.from_pairs, 4, {2.0: 6}, exc=ValueError, name="pairs", case_id="from_pairs key > 1"),
+    case(PairSpectrum.from_pairs, 4, {1 / 3: 6.0}, exc=TypeError, name="pairs", case_id="float count"),
+]

@@ -43,7 +43,7 @@ CASES = [
          case_id="newline"),
     case(read_exported_packing, 3, exc=TypeError, name="path"),
     case(read_exported_packing, HERE / "missing.txt", exc=FileNotFoundError, name="path"),
-    case(read_exported_packing, HERE, exc=FileNotFoundError, name="path", case_id="folder"),
+    case(read_exported_packing, HERE, exc=ValueError, name="path", case_id="folder"),
     *(case(read_exported_packing, HERE / f, exc=ValueError, name="path", case_id=f)
       for f in ("no_header.txt", "short.txt", "words.txt", "nan.txt", "binary.txt")),
     *substitute(best_found, (6, 3), {}, 0, INTS),

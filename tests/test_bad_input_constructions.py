@@ -132,3 +132,9 @@ CASES += [
 @pytest.mark.parametrize("fn, args, kwargs, exc, name", CASES)
 def test_bad_input(fn, args, kwargs, exc, name):
     check_bad_input(fn, args, kwargs, exc, name)
+
+# tegum_product: rng is checked even when rotate=False leaves it unused
+CASES += [
+    case(tegum_product, np.eye(2), rng="0", exc=TypeError, name="rng", case_id="rng unused"),
+    case(tegum_product, np.eye(2), rng=np.random.RandomState(0), exc=TypeError, name="rng", case_id="legacy"),
+]

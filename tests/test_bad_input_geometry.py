@@ -104,3 +104,18 @@ CASES += [
 @pytest.mark.parametrize("fn, args, kwargs, exc, name", CASES)
 def test_bad_input(fn, args, kwargs, exc, name):
     check_bad_input(fn, args, kwargs, exc, name)
+
+# PairStatistics.moment: the order is checked like every p; one that was not requested is a ValueError
+# (and still a KeyError) naming p
+STATS = pairwise_statistics(W, p=(1.0, 2.0))
+CASES += [
+    case(STATS.moment, "2", exc=TypeError, name="p", case_id="moment str"),
+    case(STATS.moment, None, exc=TypeError, name="p", case_id="moment None"),
+    case(STATS.moment, np.nan, exc=ValueError, name="p", case_id="moment nan"),
+    case(STATS.moment, 1.5, exc=ValueError, name="p", case_id="moment not requested"),
+]
+
+# a huge bin count: the memory refusal names bins (it blamed only n and d)
+CASES += [
+    case(pairwise_statistics, W, bins=10**12, exc=MemoryError, name="bins", case_id="huge bins"),
+]

@@ -4,8 +4,12 @@ packing.io is owned by the io-results work; these cases pin only what any
 version must keep: the exception type and the argument named in the message.
 """
 
+import json
+import os
 import shutil
+import signal
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +22,9 @@ from test_bad_input_common import (
     substitute,
 )
 
+import packing
 from packing import (
+    CorruptFileError,
     atomic_write,
     from_torch_layout,
     list_arrays,
@@ -121,3 +127,79 @@ def _remove_files():
 @pytest.mark.parametrize("fn, args, kwargs, exc, name", CASES)
 def test_bad_input(fn, args, kwargs, exc, name):
     check_bad_input(fn, args, kwargs, exc, name, wording=False)  # the wording is io's to choose
+
+
+# ---------------------------------------------------------------- damaged and odd files
+def _npy_header_only(shape) -> bytes:
+    """An .npy header declaring ``shape`` (float64) with no data after it."""
+    head = f"{{'descr': '<f8', 'fortran_order': False, 'shape': {shape!r}, }}"
+    head += " " * (-(len(head) + 11) % 64) + "\n"
+    return b"\x93NUMPY\x01\x00" + len(head).to_bytes(2, "little") + head.encode()
+
+
+(HERE / "huge-header.npy").write_bytes(_npy_header_only((10**9, 10**6)))
+with zipfile.ZipFile(HERE / "huge-member.npz", "w") as _zip:
+    _zip.writestr("W.npy", _npy_header_only((10**9, 10**6)))
+np.save(HERE / "nan.npy", np.array([[np.nan, 1.0], [0.0, 1.0], [1.0, 0.0]]))
+np.save(HERE / "no-rows.npy", np.zeros((0, 3)))
+_RESULT = save_result(GOOD_RESULT, HERE / "result.npz")
+with np.load(_RESULT) as _data:
+    _members = {k: _data[k] for k in _data.files}
+_record = json.loads(str(_members["__result__"]))
+_record["fields"]["coherence"] = {"$complex": ["a", "b"]}  # the record is edited; the arrays still match
+np.savez(HERE / "bad-record.npz", **{**_members, "__result__": np.array(json.dumps(_record))})
+
+CASES += [
+    # a header declaring petabytes: a CorruptFileError naming the file, not a MemoryError
+    case(load_packing, HERE / "huge-header.npy", exc=CorruptFileError, name="huge-header.npy"),
+    case(list_arrays, HERE / "huge-header.npy", exc=CorruptFileError, name="huge-header.npy"),
+    case(load_packing, HERE / "huge-member.npz", exc=CorruptFileError, name="huge-member.npz"),
+    # a packing that is not finite or has no rows: the message names the file, not only "W"
+    case(load_packing, HERE / "nan.npy", exc=ValueError, name="nan.npy"),
+    case(load_packing, HERE / "no-rows.npy", exc=ValueError, name="no-rows.npy"),
+    # a damaged tag in a result record: a CorruptFileError naming the file, not complex()'s TypeError
+    case(load_result, HERE / "bad-record.npz", exc=CorruptFileError, name="bad-record.npz"),
+]
+
+
+class _Hung(BaseException):
+    """Raised by the alarm: not an OSError, so no reader can turn it into a file error."""
+
+
+def _hung(signum, frame):
+    raise _Hung
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".npz", ".csv", ".safetensors"])
+@pytest.mark.parametrize("reader", [load_packing, list_arrays, load_packing_metadata, load_result])
+def test_a_named_pipe_is_refused_not_waited_on(tmp_path, reader, suffix):
+    pipe = tmp_path / f"pipe{suffix}"
+    os.mkfifo(pipe)
+    previous = signal.signal(signal.SIGALRM, _hung)
+    signal.alarm(5)
+    try:
+        with pytest.raises(ValueError, match="not a regular file"):
+            reader(pipe)
+    except _Hung:
+        pytest.fail(f"{reader.__name__} waited on a named pipe (no writer) instead of refusing it")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@pytest.mark.parametrize(
+    "reader, name", [(packing.read_grid, "grid.toml"), (packing.read_exported_packing, "packing.txt")]
+)
+def test_text_readers_refuse_a_named_pipe(tmp_path, reader, name):
+    pipe = tmp_path / name
+    os.mkfifo(pipe)
+    previous = signal.signal(signal.SIGALRM, _hung)
+    signal.alarm(5)
+    try:
+        with pytest.raises(ValueError, match="not a regular file"):
+            reader(pipe)
+    except _Hung:
+        pytest.fail(f"{reader.__name__} waited on a named pipe (no writer) instead of refusing it")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)

@@ -109,3 +109,17 @@ CASES = [
 @pytest.mark.parametrize("fn, args, kwargs, exc, name", CASES)
 def test_bad_input(fn, args, kwargs, exc, name):
     check_bad_input(fn, args, kwargs, exc, name)
+
+# SVDResult.encode / reconstruct: x is checked (real, finite, d columns) instead of broadcasting or NaN
+SVD = svd_dictionary(DATA, n_components=2)
+CASES += [
+    case(method, bad, exc=exc, name="x", case_id=f"{method.__name__}-{label}")
+    for method in (SVD.encode, SVD.reconstruct)
+    for bad, exc, label in [
+        ("abc", TypeError, "str"),
+        (None, TypeError, "None"),
+        (np.full((2, 3), np.nan), ValueError, "nan"),
+        (np.ones((2, 4)), ValueError, "4 columns"),
+        (np.ones((2, 3)).T, ValueError, "transposed"),
+    ]
+]

@@ -184,3 +184,11 @@ CASES = [
 @pytest.mark.parametrize("fn, args, kwargs, exc, name", CASES)
 def test_bad_input(fn, args, kwargs, exc, name):
     check_bad_input(fn, args, kwargs, exc, name)
+
+# PackingSignature.key: a decimals count beyond what rounds a float64 is a ValueError, not an OverflowError
+SIGNATURE = packing_signature(W)
+CASES += [
+    case(SIGNATURE.key, 10**12, exc=ValueError, name="decimals", case_id="key huge"),
+    case(SIGNATURE.key, -(10**30), exc=ValueError, name="decimals", case_id="key huge negative"),
+    case(SIGNATURE.key, 2.5, exc=TypeError, name="decimals", case_id="key float"),
+]

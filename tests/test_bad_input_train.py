@@ -286,3 +286,13 @@ def test_a_final_loss_beyond_the_float_range_is_a_diverged_run():
     # inf and NaN, returned as a result)
     with pytest.raises(packing.TrainingDivergedError, match=r"lr \(now 1e\+300\)"):
         train_scurve(**SCURVE, lr=1e300, progress=False)
+
+# MonosemanticityReport.order: the instance is checked (it indexed arrays: IndexError, or a wrong instance)
+REPORT = monosemanticity(train_monosemanticity_model(**MONO, rng=0, progress=False))
+CASES += [
+    case(REPORT.order, "0", exc=TypeError, name="instance", case_id="order str"),
+    case(REPORT.order, 0.0, exc=TypeError, name="instance", case_id="order float"),
+    case(REPORT.order, True, exc=TypeError, name="instance", case_id="order bool"),
+    case(REPORT.order, 1, exc=ValueError, name="instance", case_id="order past the end"),
+    case(REPORT.order, -1, exc=ValueError, name="instance", case_id="order negative"),
+]

@@ -63,6 +63,8 @@ def tegum_product(*blocks, rotate: bool = False, rng=None, return_labels: bool =
         raise ValueError("blocks must hold at least one packing; got none.")
     rotate = check_bool(rotate, "rotate")
     return_labels = check_bool(return_labels, "return_labels")
+    if not rotate:  # unused, but a bad rng is still an error, not silently ignored
+        check_rng(rng)
     arrays = [check_packing(B, f"blocks[{i}]", dtype=np.float64) for i, B in enumerate(blocks)]
     n = sum(B.shape[0] for B in arrays)
     d = sum(B.shape[1] for B in arrays)

@@ -19,6 +19,7 @@ from .._validation import (
     check_choice,
     check_int,
     check_memory,
+    check_p,
     check_packing,
     check_ps,
     check_tolerance,
@@ -98,11 +99,20 @@ class PairStatistics(Savable):
     signed: SignedInterference | None = None
 
     def moment(self, p: float) -> float:
-        """Return the moment of order ``p`` (it must have been requested)."""
-        key = float(p)
+        """Return the moment of order ``p`` (a requested one, else :class:`MomentNotComputedError`)."""
+        key = check_p(p)
         if key not in self.moments:
-            raise KeyError(f"p={p} was not computed; requested orders: {sorted(self.moments)}.")
+            raise MomentNotComputedError(
+                f"p={p} was not computed; p must be one of the requested orders {sorted(self.moments)}."
+            )
         return self.moments[key]
+
+
+class MomentNotComputedError(KeyError, ValueError):
+    """A moment order that was not requested (a ``KeyError``, as before, and a ``ValueError``)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
 
 
 @dataclass(frozen=True)
@@ -252,7 +262,12 @@ def _check_pass_memory(func: str, W: np.ndarray, method, block_size, n_threads, 
     method, B, threads = resolve(n, W.itemsize, method, block_size, n_threads)
     need = memory_estimate(n, d, W.itemsize, method, B, threads, bins)
     sizes = {"n": n, "d": d, "method": method} | ({"block_size": B} if method == "blocked" else {})
-    check_memory(need, func, "the unit rows and the cosines of the pass", **sizes)
+    purpose = "the unit rows and the cosines of the pass"
+    if bins is not None:  # a huge bin count is the cause as often as a huge n
+        nbins = bins if isinstance(bins, int) else len(bins) - 1
+        sizes["bins"] = nbins
+        purpose += f" and the {nbins}-bin histogram"
+    check_memory(need, func, purpose, **sizes)
 
 
 def pairwise_statistics(

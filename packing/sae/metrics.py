@@ -38,7 +38,7 @@ import numpy as np
 
 from .._results import Savable
 from .._rows import row_norms, unit_rows
-from .._validation import check_bool, check_float, check_int, check_packing
+from .._validation import check_bool, check_finite, check_float, check_int, check_packing, check_real
 from ..bounds import welch_bound
 from ..geometry import pairwise_statistics
 from ..structure import INTERFERENCE_ATOL, tegum_factors
@@ -90,8 +90,12 @@ class SVDResult(Savable, schema=1):
         return self.components
 
     def encode(self, x) -> np.ndarray:
-        """Projections ``(x − mean) Vᵀ``."""
-        return (np.asarray(x, dtype=np.float64) - self.mean) @ self.components.T
+        """Projections ``(x − mean) Vᵀ``; ``x`` of shape ``(d,)`` or ``(batch, d)``, finite."""
+        d = self.mean.shape[0]
+        arr = check_finite(check_real(x, "x", dtype=np.float64), "x")
+        if arr.ndim not in (1, 2) or arr.shape[-1] != d:
+            raise ValueError(f"x must have shape (d,) or (batch, d) with d = {d}; got shape {arr.shape}.")
+        return (arr - self.mean) @ self.components.T
 
     def reconstruct(self, x) -> np.ndarray:
         """``mean + (x − mean) Vᵀ V``: the best rank-``n_components`` approximation."""

@@ -119,8 +119,11 @@ class PackingSignature(Savable):
     __hash__ = None  # tolerant equality cannot be hashed; use key() to bucket
 
     def key(self, decimals: int = 3) -> tuple:
-        """Return a hashable, rounded summary (equal packings may straddle a rounding edge)."""
-        decimals = check_int(decimals, "decimals", minimum=None)
+        """Return a hashable, rounded summary (equal packings may straddle a rounding edge).
+
+        ``decimals`` is an int in [-400, 400] (beyond, rounding a float64 changes nothing).
+        """
+        decimals = check_int(decimals, "decimals", minimum=-400, maximum=400)
         return (self.n, self.rank, self.signed, tuple(np.round(self.spectrum, decimals) + 0.0))
 
 

@@ -90,6 +90,8 @@ def read_grid(path):
         raise PackingFileNotFoundError(f"path {str(path)!r} does not exist.")
     if path.is_dir():
         raise FileFormatError(f"path {str(path)!r} is a folder; give the .toml or .json file inside it.")
+    if not path.is_file():  # reading a named pipe would wait for a writer forever
+        raise FileFormatError(f"path {str(path)!r} is not a regular file (a pipe, socket or device).")
     if path.suffix.lower() not in (".toml", ".json"):
         raise FileFormatError(f"path must end in .toml or .json; got {path.suffix!r} ({str(path)!r}).")
     try:

@@ -760,7 +760,7 @@ class MonosemanticityReport(Savable, schema=1):
         Neurons by decreasing score (the monosemantic first), dead ones last;
         features by the first monosemantic neuron they own (features without one last).
         """
-        i = instance
+        i = check_int(instance, "instance", minimum=0, maximum=self.score.shape[0] - 1)
         n = self.activations.shape[2]
         return heatmap_order(self.score[i], self.monosemantic[i], self.dead[i], self.owner[i], n)
 
