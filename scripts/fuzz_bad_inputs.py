@@ -208,6 +208,21 @@ def method_calls(packing, folder: Path) -> dict:
     }
     if opt is not None:
         calls["KnownOptimum.moment"] = (opt.moment, {"p": 2.0})
+    # the loaders once per format: the tables give one good call (an .npy file)
+    W2 = np.random.default_rng(1).standard_normal((4, 2))
+    np.savetxt(folder / "W.csv", W2, delimiter=",")
+    np.savetxt(folder / "W.txt", W2)
+    from safetensors.numpy import save_file
+
+    save_file({"encoder.weight": W2.T.copy(), "encoder.bias": np.zeros(2)}, str(folder / "W.safetensors"))
+    packing.save_packing(folder / "Wm.npz", W2, metadata={"run": 1, "p": 2.0}, b=np.zeros(4))
+    for suffix in (".csv", ".txt", ".safetensors", ".npz"):
+        name = "Wm.npz" if suffix == ".npz" else f"W{suffix}"
+        for fn in (packing.load_packing, packing.list_arrays, packing.load_packing_metadata):
+            kw = {"path": folder / name}
+            if fn is packing.load_packing and suffix == ".safetensors":
+                kw |= {"key": "weight", "layout": "hidden_by_features"}
+            calls[f"{fn.__name__}@{suffix}"] = (fn, kw)
     return calls
 
 
@@ -516,7 +531,7 @@ def bad_values(pname: str, v, default, fname: str = "") -> list:
         out += _array_values(arr)
     writes = fname in WRITERS or fname.endswith(".save")
     if isinstance(v, Path) and v.is_file() and not writes:
-        out += file_values(v, fname in STRICT_LOADERS or fname.endswith(".load"))
+        out += file_values(v, fname.split("@")[0] in STRICT_LOADERS or fname.endswith(".load"))
     elif isinstance(v, Path) and not v.exists():
         through = v.parent / "a-file"
         through.touch()
@@ -595,7 +610,7 @@ def main(argv=None) -> list:
         named = [(public.get(fn), fn, kw) for fn, kw in calls.items()]
         named += [(name, fn, kw) for name, (fn, kw) in method_calls(packing, Path(folder)).items()]
         for name, fn, kw in named:
-            if name is None or (only and name not in only and name.split(".")[0] not in only):
+            if name is None or (only and not {name, name.split(".")[0], name.split("@")[0]} & only):
                 continue
             status, out, _ = run(fn, kw, args.seconds)
             if status != "ok":
@@ -625,10 +640,12 @@ def main(argv=None) -> list:
     packing.set_memory_limit(previous)
     fuzzed = {r["fn"] for r in results if r["kind"] != "NO-GOOD-CALL"}
     kinds = collections.Counter(r["kind"] for r in results)
-    top = {n for n in fuzzed if "." not in n}
+    top = {n.split("@")[0] for n in fuzzed if "." not in n.split("@")[0]}
+    methods = {n for n in fuzzed if "." in n.split("@")[0]}
+    formats = {n for n in fuzzed if "@" in n}
     print(
-        f"{len(top)} of {len(public) - 1} public callables and {len(fuzzed) - len(top)} result methods "
-        f"fuzzed, {len(results)} cases: {dict(kinds)}"
+        f"{len(top)} of {len(public) - 1} public callables (loaders also once per format: {len(formats)} "
+        f"calls) and {len(methods)} result methods fuzzed, {len(results)} cases: {dict(kinds)}"
     )
     for r in results:
         if r["kind"] not in ("ok-raise", "accepted"):

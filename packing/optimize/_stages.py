@@ -137,7 +137,11 @@ def smooth_descent(
             if deadline.passed():
                 break
     elif p > _LOG_POTENTIAL_P:  # (2/p) log Σ |c|**p, normalised by the largest term: no underflow
-        U, its = _lbfgs(U, "max", p / 2.0, 0.0, maxiter)
+        # a large p is nearly the max: reach its sharp q = p/2 through the p = inf continuation, as a
+        # start descended at q = p/2 directly stalls (at p = 1e15 no better than the random start)
+        for q in [q for q in (schedule or (32.0, 128.0, 512.0, 2048.0)) if q < p / 2.0] + [p / 2.0]:
+            U, k = _lbfgs(U, "max", q, 0.0, maxiter)
+            its += k
     else:
         for eps in _EPS_SCHEDULE if p < 2 else (0.0,):
             U, k = _lbfgs(U, "pot", p, eps, maxiter)

@@ -99,6 +99,11 @@ class PackingResult(Savable):
         Best packing found, unit rows.
     objective : float
         ``Σ_{i<j} |cos θ_ij|**p`` for finite ``p``; the coherence for ``p = inf``.
+        For large ``p`` (``coherence**p`` below about ``1e-308``) it underflows to
+        0.0; the search itself compares packings by the logarithm of the
+        potential, which does not underflow, so the packing found is still that of
+        ``p``: for ``p`` beyond about ``1e4`` it is the minimum-coherence packing
+        up to the last digits (``W`` is not LP-polished as for ``p = inf``).
     coherence : float
         ``max_{i<j} |cos θ_ij|`` of ``W``.
     lower_bound : float
