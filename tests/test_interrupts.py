@@ -138,3 +138,31 @@ def test_an_interrupted_optimizer_run_never_enters_the_table(monkeypatch, empty_
     with pytest.raises(KeyboardInterrupt):
         packing.optimal_partition(7, 3, np.inf, cost="optimizer", budget=0.2)
     assert (5, 3) not in {key[1:3] for key in empty_cache}
+
+
+def test_ctrl_c_inside_an_lp_solve_is_not_lost(monkeypatch):
+    # Clarabel's update() (Rust, PyO3) reads the scipy matrices' attributes; a Ctrl-C there came out as a
+    # TypeError about an argument, which cvxpy catches (any Exception: "build a new solver") -- the
+    # interrupt vanished and build_table.py ran on. Emulated here around the real solve.
+    import cvxpy as cp
+
+    from packing.bounds import _lp
+
+    real = cp.Problem.solve
+
+    def solve(self, *args, **kwargs):
+        try:
+            try:
+                os.kill(os.getpid(), signal.SIGINT)
+                sum(range(1000))
+            except BaseException as exc:
+                raise TypeError("argument 'A': interrupted") from exc
+        except Exception:  # noqa: BLE001, S110  (cvxpy's handling of a failed update())
+            pass
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(cp.Problem, "solve", solve)
+    _lp._lp_bound_cached.cache_clear()
+    with pytest.raises(KeyboardInterrupt):
+        packing.lp_bound(17, 5)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is restored

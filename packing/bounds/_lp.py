@@ -10,8 +10,11 @@ Bernstein coefficients. :class:`LPBound` carries the certificate.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
+import signal
+import threading
 import warnings
 from dataclasses import dataclass
 from fractions import Fraction
@@ -178,7 +181,8 @@ class _DelsarteLP:
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")  # "inaccurate" results are certified below anyway
-                    self.problem.solve(solver=name)
+                    with _ctrl_c_after():
+                        self.problem.solve(solver=name)
             except (cp.SolverError, ValueError) as exc:
                 errors.append(f"{name}: {exc}")
                 continue
@@ -189,6 +193,33 @@ class _DelsarteLP:
         if len(errors) == len(solvers):
             raise SolverFailure("; ".join(errors))
         return math.inf, None, solvers[-1]
+
+
+@contextlib.contextmanager
+def _ctrl_c_after():
+    """Hold Ctrl-C during one LP solve and raise ``KeyboardInterrupt`` when it returns.
+
+    A ``KeyboardInterrupt`` raised inside the solve could be lost: Clarabel's
+    ``update`` (Rust, PyO3) reads the scipy matrices' attributes, a Ctrl-C there
+    comes out as a ``TypeError`` about an argument, and cvxpy catches every
+    ``Exception`` of ``update`` and builds a new solver instead, so the interrupt
+    vanished (``build_table.py run --workers 1`` ran on). One solve takes well
+    under a second here, so Ctrl-C is late by at most that. Only the main thread
+    with Python's default Ctrl-C handler is changed.
+    """
+    if threading.current_thread() is not threading.main_thread() or (
+        signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    ):
+        yield
+        return
+    pressed = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: pressed.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
 
 
 def _certify(Q: list[list[Fraction]], f: np.ndarray, mu: float) -> tuple[Fraction, Fraction]:
