@@ -23,6 +23,8 @@ from typing import IO
 
 import numpy as np
 
+from ._limits import ResourceLimitError, format_bytes, memory_limit_and_source
+
 __all__ = [
     "PackingFileError",
     "PackingFileNotFoundError",
@@ -294,12 +296,21 @@ def _check_npy_header(fh: IO[bytes], available: int, path: Path, what: str) -> N
         left = available - fh.tell()
     except READ_ERRORS:
         return  # NumPy's own reader reports a bad header below
-    if dtype.hasobject or declared <= left:
+    if dtype.hasobject:
         return
-    raise CorruptFileError(
-        f"{str(path)!r} is not a readable {what} (corrupt or truncated: its header declares an array of "
-        f"shape {tuple(shape)} and dtype {dtype}, {declared} bytes, but only {max(left, 0)} bytes follow)."
-    )
+    array = f"an array of shape {tuple(shape)} and dtype {dtype}"
+    if declared > left:
+        raise CorruptFileError(
+            f"{str(path)!r} is not a readable {what} (corrupt or truncated: its header declares {array}, "
+            f"{declared} bytes, but only {max(left, 0)} bytes follow)."
+        )
+    limit, source = memory_limit_and_source()
+    if declared > limit:  # a compressed member may hold far more than the file's size
+        raise ResourceLimitError(
+            f"reading {str(path)!r} ({what}) would need about {format_bytes(declared)} for {array}, more "
+            f"than the memory limit of {format_bytes(limit)} ({source}). Raise the limit with "
+            f"packing.set_memory_limit(nbytes) if the machine has the memory."
+        )
 
 
 def read_npy(path: Path) -> np.ndarray:
@@ -308,7 +319,7 @@ def read_npy(path: Path) -> np.ndarray:
         with open(path, "rb") as fh:
             _check_npy_header(fh, os.fstat(fh.fileno()).st_size, path, ".npy file")
         return np.load(path, allow_pickle=False)
-    except PackingFileError:
+    except (PackingFileError, ResourceLimitError):
         raise
     except READ_ERRORS as exc:
         raise corrupt(path, ".npy file", exc) from None
@@ -328,7 +339,7 @@ def read_npz(path: Path) -> dict[str, np.ndarray]:
                         _check_npy_header(fh, info.file_size, path, f".npz file (member {info.filename!r})")
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}
-    except PackingFileError:
+    except (PackingFileError, ResourceLimitError):
         raise
     except READ_ERRORS as exc:
         raise corrupt(path, ".npz file", exc) from None

@@ -145,6 +145,15 @@ def written_calls(packing, folder: Path) -> dict:
     return {fns[name]: kw for name, kw in calls.items()}
 
 
+def _set_memory_limit(limit):
+    """packing.set_memory_limit, the fuzzer's own limit put back after the call."""
+    import packing
+
+    previous = packing.set_memory_limit(limit)
+    packing.set_memory_limit(previous)
+    return previous
+
+
 def _atomic_write(path, *, text=False, sync_folder=True):
     """packing.atomic_write, entered and written (it checks its arguments when entered)."""
     import packing
@@ -208,6 +217,9 @@ def method_calls(packing, folder: Path) -> dict:
     }
     if opt is not None:
         calls["KnownOptimum.moment"] = (opt.moment, {"p": 2.0})
+    # constructors a researcher calls (the result classes are built by the toolkit, not by hand)
+    calls["IdealShape"] = (packing.IdealShape, {"family": "polygon", "m": 5})
+    calls["set_memory_limit"] = (_set_memory_limit, {"limit": 2**28})
     # the loaders once per format: the tables give one good call (an .npy file)
     W2 = np.random.default_rng(1).standard_normal((4, 2))
     np.savetxt(folder / "W.csv", W2, delimiter=",")

@@ -203,3 +203,18 @@ def test_text_readers_refuse_a_named_pipe(tmp_path, reader, name):
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+
+
+def test_a_compressed_member_larger_than_the_memory_limit_is_refused_before_reading(tmp_path):
+    # 2 MiB of zeros compress to a few KiB: the file's size says nothing about what reading it allocates
+    path = tmp_path / "zeros.npz"
+    np.savez_compressed(path, W=np.zeros((512, 512)))
+    assert path.stat().st_size < 2**16
+    previous = packing.set_memory_limit(2**20)
+    try:
+        for reader in (load_packing, list_arrays):
+            with pytest.raises(packing.ResourceLimitError, match=r"zeros\.npz.*2\.0 MiB.*memory limit"):
+                reader(path)
+    finally:
+        packing.set_memory_limit(previous)
+    assert load_packing(path).shape == (512, 512)  # under the usual limit it loads
