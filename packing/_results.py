@@ -362,7 +362,39 @@ def build(cls: type, fields: dict, path: Path):
             f"{str(path)!r}: the stored fields of {cls.__name__} do not match this version of packing "
             f"({'; '.join(parts)}); the file's schema version does not describe its content."
         )
+    for f in dataclasses.fields(cls):
+        if f.name in fields and not _of_type(fields[f.name], f.type):
+            raise CorruptFileError(
+                f"{str(path)!r} is not a valid packing file: the field {f.name!r} of {cls.__name__} must be "
+                f"{f.type}; got {type(fields[f.name]).__name__} {str(fields[f.name])[:40]}."
+            )
     return cls(**fields)
+
+
+#: The field annotations checked on load (the types of a result's plain fields); others are not checked.
+_FIELD_TYPES = {
+    "np.ndarray": np.ndarray,
+    "float": numbers.Real,
+    "int": numbers.Integral,
+    "str": str,
+    "bool": (bool, np.bool_),
+    "dict": dict,
+    "list": list,
+    "tuple": tuple,
+}
+
+
+def _of_type(value, annotation) -> bool:
+    """Whether ``value`` fits a plain annotation (``"np.ndarray"``, ``"int | None"``...); True for others."""
+    if not isinstance(annotation, str):
+        return True
+    parts = [a.strip() for a in annotation.split("|")]
+    if "None" in parts and value is None:
+        return True
+    types = [_FIELD_TYPES.get(a) for a in parts if a != "None"]
+    if any(t is None for t in types):  # a generic or a class annotation: not checked here
+        return True
+    return isinstance(value, tuple(types))
 
 
 def dumps(tree) -> str:

@@ -222,14 +222,14 @@ def method_calls(packing, folder: Path) -> dict:
     calls["set_memory_limit"] = (_set_memory_limit, {"limit": 2**28})
     # the loaders once per format: the tables give one good call (an .npy file)
     W2 = np.random.default_rng(1).standard_normal((4, 2))
-    np.savetxt(folder / "W.csv", W2, delimiter=",")
-    np.savetxt(folder / "W.txt", W2)
+    np.savetxt(folder / "Wf.csv", W2, delimiter=",")
+    np.savetxt(folder / "Wf.txt", W2)
     from safetensors.numpy import save_file
 
-    save_file({"encoder.weight": W2.T.copy(), "encoder.bias": np.zeros(2)}, str(folder / "W.safetensors"))
+    save_file({"encoder.weight": W2.T.copy(), "encoder.bias": np.zeros(2)}, str(folder / "Wf.safetensors"))
     packing.save_packing(folder / "Wm.npz", W2, metadata={"run": 1, "p": 2.0}, b=np.zeros(4))
     for suffix in (".csv", ".txt", ".safetensors", ".npz"):
-        name = "Wm.npz" if suffix == ".npz" else f"W{suffix}"
+        name = "Wm.npz" if suffix == ".npz" else f"Wf{suffix}"
         for fn in (packing.load_packing, packing.list_arrays, packing.load_packing_metadata):
             kw = {"path": folder / name}
             if fn is packing.load_packing and suffix == ".safetensors":

@@ -148,6 +148,9 @@ with np.load(_RESULT) as _data:
 _record = json.loads(str(_members["__result__"]))
 _record["fields"]["coherence"] = {"$complex": ["a", "b"]}  # the record is edited; the arrays still match
 np.savez(HERE / "bad-record.npz", **{**_members, "__result__": np.array(json.dumps(_record))})
+_record["fields"]["coherence"] = 0.5
+_record["fields"]["n"] = {"$float": "nan"}  # a float where the class has an int
+np.savez(HERE / "nan-field.npz", **{**_members, "__result__": np.array(json.dumps(_record))})
 
 CASES += [
     # a header declaring petabytes: a CorruptFileError naming the file, not a MemoryError
@@ -159,6 +162,8 @@ CASES += [
     case(load_packing, HERE / "no-rows.npy", exc=ValueError, name="no-rows.npy"),
     # a damaged tag in a result record: a CorruptFileError naming the file, not complex()'s TypeError
     case(load_result, HERE / "bad-record.npz", exc=CorruptFileError, name="bad-record.npz"),
+    # a field of another type than its class declares (here n = NaN): refused, not a result holding NaN
+    case(load_result, HERE / "nan-field.npz", exc=CorruptFileError, name="nan-field.npz"),
 ]
 
 
