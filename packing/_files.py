@@ -93,7 +93,20 @@ def as_path(path, name: str = "path") -> Path:
         raise TypeError(f"{name} must be a file path given as text, not bytes; got {text!r:.60}.")
     if not text:
         raise ValueError(f"{name} must be a file path; got an empty string.")
+    if "\0" in text:
+        raise ValueError(f"{name} must be a file path without NUL characters; got {text!r:.80}.")
+    longest = max(len(os.fsencode(part)) for part in Path(text).parts)
+    if longest > _NAME_MAX or len(os.fsencode(text)) > _PATH_MAX:  # else a bare OSError from the OS
+        raise ValueError(
+            f"{name} must be a file path whose names have at most {_NAME_MAX} bytes (and {_PATH_MAX} in "
+            f"all); got a path of {len(os.fsencode(text))} bytes whose longest name has {longest}: "
+            f"{text!r:.60}..."
+        )
     return Path(text)
+
+
+#: Longest file name and path (bytes) that Linux and macOS file systems accept.
+_NAME_MAX, _PATH_MAX = 255, 4095
 
 
 # --------------------------------------------------------------------------- writing
@@ -108,7 +121,7 @@ def atomic_write(path, *, text: bool = False, sync_folder: bool = True) -> Itera
     onto ``path`` with :func:`os.replace`; the folder is synced too where the
     platform allows. On an exception the temporary file is removed and ``path``
     is left as it was; a process killed meanwhile leaves ``path`` as it was (and
-    a hidden ``.NAME.*.tmp`` file).
+    a hidden ``.NAME.*.tmp`` file, NAME cut to 150 characters).
 
     Parameters
     ----------
@@ -143,7 +156,7 @@ def atomic_write(path, *, text: bool = False, sync_folder: bool = True) -> Itera
         raise FileFormatError(f"path {str(path)!r} is a folder; give a file name to write to.")
     if not path.parent.is_dir():
         raise PackingFileNotFoundError(f"the folder of path {str(path)!r} does not exist; create it first.")
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    tmp = path.with_name(f".{path.name[:150]}.{uuid.uuid4().hex}.tmp")  # short enough for NAME_MAX
     handle = open(tmp, "x", encoding="utf-8", newline="") if text else open(tmp, "xb")  # noqa: SIM115
     try:
         with handle:

@@ -223,3 +223,27 @@ def test_a_compressed_member_larger_than_the_memory_limit_is_refused_before_read
     finally:
         packing.set_memory_limit(previous)
     assert load_packing(path).shape == (512, 512)  # under the usual limit it loads
+
+# a path the OS refuses (a name over 255 bytes, a NUL character): a ValueError naming path, not OSError
+LONG = HERE / ("a" * 300 + ".npz")
+CASES += [
+    *(
+        case(fn, *pre, bad, *post, exc=ValueError, name="path", case_id=f"{fn.__name__}-{what}")
+        for bad, what in [(LONG, "long name"), (str(HERE / "a\0b.npz"), "NUL")]
+        for fn, pre, post in [
+            (list_arrays, (), ()),
+            (load_packing, (), ()),
+            (load_result, (), ()),
+            (save_packing, (), (np.eye(2),)),
+            (save_result, (GOOD_RESULT,), ()),
+            (packing.read_grid, (), ()),
+        ]
+    ),
+]
+
+
+def test_a_file_name_of_255_bytes_is_written_and_read_back(tmp_path):
+    path = tmp_path / ("w" * 251 + ".npz")  # the temporary file beside it must fit the name limit too
+    save_packing(path, np.eye(2))
+    assert load_packing(path).shape == (2, 2)
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
