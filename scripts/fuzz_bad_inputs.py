@@ -220,6 +220,13 @@ def method_calls(packing, folder: Path) -> dict:
     # constructors a researcher calls (the result classes are built by the toolkit, not by hand)
     calls["IdealShape"] = (packing.IdealShape, {"family": "polygon", "m": 5})
     calls["set_memory_limit"] = (_set_memory_limit, {"limit": 2**28})
+    # resuming from a checkpoint file (a result file read back by the trainer)
+    small = dict(n_features=5, d=2, density=0.5, steps=4, batch_size=8, rng=0, progress=False)
+    packing.train_toy_model(**small, checkpoint=folder / "ckpt.npz", checkpoint_every=2)
+    calls["train_toy_model@checkpoint"] = (
+        packing.train_toy_model,
+        {**small, "checkpoint": folder / "ckpt.npz", "checkpoint_every": 2},
+    )
     # the loaders once per format: the tables give one good call (an .npy file)
     W2 = np.random.default_rng(1).standard_normal((4, 2))
     np.savetxt(folder / "Wf.csv", W2, delimiter=",")

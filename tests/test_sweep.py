@@ -379,6 +379,32 @@ def test_corrupt_and_stale_cells_are_recomputed(tmp_path):
     assert [load_cell(p).config["n"] for p in paths] == [6, 7, 8, 9]
 
 
+class _Hung(BaseException):
+    """Raised by the alarm: not an OSError, so no reader can turn it into a file error."""
+
+
+def _hung(signum, frame):
+    raise _Hung
+
+
+def test_a_named_pipe_in_place_of_a_cell_is_recomputed_not_waited_on(tmp_path):
+    grid = {"n": [6], "d": [3], "p": [2.0]}
+    path = Path(sweep("optimal_partition", grid, cache_dir=tmp_path, n_jobs=1, progress=False)["path"][0])
+    path.unlink()
+    os.mkfifo(path)
+    previous = signal.signal(signal.SIGALRM, _hung)
+    signal.alarm(5)
+    try:
+        again = sweep("optimal_partition", grid, cache_dir=tmp_path, n_jobs=1, progress=False)
+    except _Hung:
+        pytest.fail("sweep waited on a named pipe in its cache instead of recomputing the cell")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert list(again["status"]) == ["recomputed"] and path.is_file()
+    assert load_cell(path).result.k == again["k"][0]
+
+
 @pytest.mark.slow
 def test_a_sweep_killed_with_sigkill_resumes_without_recomputing(tmp_path):
     grid = {

@@ -234,6 +234,8 @@ def read_cell(path: Path, key: str) -> dict | None:
     the SHA-256 of every array as well.
     """
     record = f"{RECORD}.npy"
+    if not path.is_file():  # missing, or a folder or named pipe in its place (reading a pipe would hang)
+        return None
     try:
         with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as zf:
             text = np.load(io.BytesIO(zf.read(record)), allow_pickle=False)
