@@ -790,3 +790,20 @@ def test_ctrl_c_exits_130_with_one_line(argv, working, tmp_path):
     # the optimizer and the trainers return what they have so far: it is written, then 130
     result = load_result(tmp_path / argv[argv.index("--out") + 1])
     assert result.stopping_reason == "interrupted"
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["stats", "a" * 300 + ".npy"],
+        ["pack", "5", "3", "--out", "b" * 300 + ".npz"],
+        ["figures", "--out", "c" * 300],
+        ["stats", "d\0e.npy"],
+    ],
+    ids=["stats long name", "pack --out long name", "figures --out long name", "NUL"],
+)
+def test_a_path_the_os_refuses_is_one_line_not_an_internal_error(capsys, argv):
+    # a name over 255 bytes made Path.exists() raise OSError: "internal error: OSError: File name too long"
+    code, out, err = run(argv, capsys)
+    line = one_error_line(err, argv[0])
+    assert code == EXIT_CODES["file"] and not out and "internal error" not in line, line

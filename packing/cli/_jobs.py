@@ -19,7 +19,16 @@ from ._commands import (
     _stop_if_interrupted,
 )
 from ._errors import CLIError, _error_line, _one_line, _Reported
-from ._support import _check_readable, _emit, _number_key, _out_path, _packing, _progress, _write_result
+from ._support import (
+    _check_readable,
+    _cli_path,
+    _emit,
+    _number_key,
+    _out_path,
+    _packing,
+    _progress,
+    _write_result,
+)
 
 
 def _cmd_train(args) -> dict:
@@ -188,7 +197,7 @@ def _cmd_figures(args) -> dict:
         names = resolve_figures(args.only)
     except ValueError as exc:
         raise CLIError(_one_line(exc).replace("only must", "--only must", 1), "value") from None
-    out_dir = Path(args.out)
+    out_dir = _cli_path(args.out, "--out")
     if out_dir.exists() and not out_dir.is_dir():
         raise CLIError(f"--out {args.out!r} is a file, not a folder.", "file")
     from .._progress import echo
@@ -306,7 +315,7 @@ def _read_grid(text: str, read_grid: Callable):
 
 def _table_path(text: str) -> Path:
     """Check ``--out`` of a sweep: a ``.csv`` file in an existing folder."""
-    path = Path(text)
+    path = _cli_path(text, "--out")
     if path.suffix.lower() != ".csv":
         raise CLIError(f"--out must end in .csv (the table); got {text!r}.", "value")
     if path.is_dir() or not path.parent.is_dir():

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .._files import as_path
 from ..io import (
     ArrayKeyError,
     MissingDependencyError,
@@ -19,9 +20,17 @@ from ._errors import CLIError, _one_line
 # ============================================================================ files
 
 
+def _cli_path(text: str, option: str) -> Path:
+    """``text`` as a Path, or a one-line error for a path the OS refuses (a name over 255 bytes, a NUL)."""
+    try:
+        return as_path(text, option)
+    except (TypeError, ValueError) as exc:
+        raise CLIError(" ".join(str(exc).split()), "file") from None
+
+
 def _check_readable(path_text: str, option: str = "FILE") -> Path:
     """Refuse a missing, unreadable or directory path with a one-line file error."""
-    path = Path(path_text)
+    path = _cli_path(path_text, option)
     if not path.exists():
         raise CLIError(f"{option} {path_text!r} does not exist.", "file")
     if path.is_dir():
@@ -89,7 +98,7 @@ def _out_path(text: str, option: str = "--out", *, suffix: str | None = ".npz") 
 
     ``suffix``: the ending the file must have (``.npz``, a result file), or ``None`` for any.
     """
-    path = Path(text)
+    path = _cli_path(text, option)
     if suffix is not None and path.suffix != suffix:
         raise CLIError(f"{option} must end in {suffix} (a result file); got {text!r}.", "value")
     if path.is_dir():
