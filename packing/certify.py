@@ -28,6 +28,7 @@ eighth decimal place).
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from fractions import Fraction
 from functools import cached_property
@@ -505,11 +506,14 @@ def read_exported_packing(path) -> tuple[np.ndarray, dict]:
         elif line.strip():
             data.append(line)
     head = data[0].split() if data else []
-    if len(head) != 3 or not (head[0].isdigit() and head[1].isdigit()):
+    if len(head) != 3 or not (head[0].isdigit() and head[1].isdigit()) or not _is_decimal(head[2]):
         raise ValueError(
-            f"path {str(path)!r}: expected a line 'n d D' before the coordinates; got {data[:1]}."
+            f"path {str(path)!r}: expected a line 'n d D' before the coordinates (n, d counts, D a "
+            f"decimal); got {data[:1]}."
         )
     n, d = int(head[0]), int(head[1])
+    if n < 1 or d < 1:
+        raise ValueError(f"path {str(path)!r}: expected n >= 1 lines in d >= 1 dimensions; got n={n}, d={d}.")
     try:
         values = [float(x) for line in data[1:] for x in line.split()]
     except ValueError as exc:
@@ -519,5 +523,17 @@ def read_exported_packing(path) -> tuple[np.ndarray, dict]:
     if not all(math.isfinite(v) for v in values):
         bad = sorted({str(v) for v in values if not math.isfinite(v)})
         raise ValueError(f"path {str(path)!r}: expected finite coordinates; got {', '.join(bad)}.")
+    W = np.array(values).reshape(n, d)
+    zero = np.flatnonzero(~W.any(axis=1))
+    if zero.size:
+        raise ValueError(
+            f"path {str(path)!r}: expected a nonzero vector on every row (each spans a line); row "
+            f"{int(zero[0])} is all zero."
+        )
     info.update(n=n, d=d, D=head[2])
-    return np.array(values).reshape(n, d), info
+    return W, info
+
+
+def _is_decimal(text: str) -> bool:
+    """Whether ``text`` is a plain decimal number such as ``0.8888888888`` (what export_packing writes)."""
+    return bool(re.fullmatch(r"[0-9]+(\.[0-9]*)?", text))

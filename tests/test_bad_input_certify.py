@@ -24,6 +24,9 @@ HERE = Path(tempfile.mkdtemp(prefix="packing-bad-certify-"))
 (HERE / "words.txt").write_text("2 2 0.5\n1.0 zero\n0.0 1.0\n")
 (HERE / "nan.txt").write_text("2 2 0.5\n1.0 nan\n0.0 1.0\n")
 (HERE / "binary.txt").write_bytes(b"\xff\xfe\x00\x01" * 8)
+(HERE / "zero_row.txt").write_text("2 2 0.5\n0.0 0.0\n0.0 1.0\n")  # a zero vector spans no line
+(HERE / "no_lines.txt").write_text("0 2 0.5\n")  # an empty packing
+(HERE / "D_words.txt").write_text("2 2 abc\n1.0 0.0\n0.0 1.0\n")  # D is the squared distance, a decimal
 EYE = np.eye(3)
 
 CASES = [
@@ -45,7 +48,8 @@ CASES = [
     case(read_exported_packing, HERE / "missing.txt", exc=FileNotFoundError, name="path"),
     case(read_exported_packing, HERE, exc=ValueError, name="path", case_id="folder"),
     *(case(read_exported_packing, HERE / f, exc=ValueError, name="path", case_id=f)
-      for f in ("no_header.txt", "short.txt", "words.txt", "nan.txt", "binary.txt")),
+      for f in ("no_header.txt", "short.txt", "words.txt", "nan.txt", "binary.txt", "zero_row.txt",
+                "no_lines.txt", "D_words.txt")),
     *substitute(best_found, (6, 3), {}, 0, INTS),
     *substitute(best_found, (6, 3), {}, 1, INTS),
     *substitute(best_found_table, (), {}, "d", [v for v in INTS if v[0] is not None]),
