@@ -1,15 +1,31 @@
 """Fuzz every public function of packing with bad arguments derived from good calls.
 
 The good calls come from the bad-input tables (``tests/test_bad_input_*.py``: for
-each argument, the value most cases leave untouched) plus a few written here.
+each argument, the value most cases leave untouched) plus a few written here:
+functions of ``*args`` (each positional element is fuzzed as ``args[i]``), the
+methods of result objects that take arguments (``ToyModelResult.predict``,
+``SAEResult.encode``, ``PackingSignature.key``, ``X.load``...; named
+``Class.method``), and the loaders once per file format (named
+``load_packing@.csv`` and the like).
 Each argument is then replaced by garbage of every kind (strings, objects,
 complex numbers, ``None``, booleans, ``2.5`` for ints, NaN and infinities,
 negative, zero and huge sizes, arrays with NaN or inf inside, empty, transposed,
-of the wrong ndim, length or dtype, wrong rng types), one at a time, under a
-256 MiB memory limit and a time limit per call. Flagged: another exception than
-TypeError/ValueError (``OTHER-EXC``), a message that does not name the argument
-(``UNNAMED``), garbage accepted (``ACCEPTED-GARBAGE``), a NaN in a result
-(``NAN-RESULT``) and calls past the time limit (``TIMEOUT``).
+of the wrong ndim, length or dtype, wrong rng types; good arrays in odd memory:
+read-only, broadcast, Fortran-ordered, strided, ``np.matrix``), one at a time,
+under a 256 MiB memory limit and a time limit per call. A path to an existing
+file also meets bad files of its suffix (missing, a folder, empty, truncated,
+garbage, another format inside, a named pipe, a link to a folder, a header
+declaring petabytes; for packing files arrays with NaN, inf, the wrong ndim,
+dtype or no rows; for result files edited records: bad JSON, unknown classes
+and tags, fields of the wrong type, a failed checksum); a path to be written
+meets a folder, a path through a file and a missing folder. Flagged: another
+exception than TypeError/ValueError (``OTHER-EXC``), a message that does not
+name the argument (``UNNAMED``; for a bad file, naming the file counts), garbage
+accepted (``ACCEPTED-GARBAGE``), a NaN in a result (``NAN-RESULT``), calls past
+the time limit (``TIMEOUT``, also when the call turned the alarm into another
+error) and a good call that wrote into its caller's arrays (``MUTATED-INPUT``).
+The calls run in a temporary folder, so a relative path such as ``"abc"`` given
+to a writer lands there.
 
 Usage (from the repository root, a few minutes)::
 
