@@ -412,6 +412,16 @@ def loads(text: str, path: Path, what: str):
         return json.loads(text, parse_constant=_no_constants)
     except ValueError as exc:
         raise CorruptFileError(f"{str(path)!r}: {what} is not valid JSON ({exc}).") from None
+    except RecursionError:  # "[[[[...]]]]" nested deeper than Python's stack
+        raise CorruptFileError(f"{str(path)!r}: {what} is nested too deeply to be a record.") from None
+
+
+def _decoded(decode, path: Path, what: str):
+    """``decode()``, with a record nested too deeply for the decoder a :class:`CorruptFileError`."""
+    try:
+        return decode()
+    except RecursionError:
+        raise CorruptFileError(f"{str(path)!r}: {what} is nested too deeply to be a record.") from None
 
 
 def encode_metadata(metadata, what: str = "metadata") -> tuple[str, dict[str, np.ndarray]]:
@@ -422,7 +432,8 @@ def encode_metadata(metadata, what: str = "metadata") -> tuple[str, dict[str, np
 
 def decode_metadata(text: str, arrays: Mapping[str, np.ndarray], path: Path):
     """Inverse of :func:`encode_metadata`."""
-    return Decoder(arrays, path).decode(loads(text, path, "the metadata"))
+    tree = loads(text, path, "the metadata")
+    return _decoded(lambda: Decoder(arrays, path).decode(tree), path, "the metadata")
 
 
 # --------------------------------------------------------------------------- checksums
@@ -651,4 +662,5 @@ def load_result(path, *, cls: type | None = None):
             f"{str(path)!r} holds a {klass.__name__}, not a {cls.__name__}; read it with packing.load_result."
         )
     fields, arrays = _migrate(klass, header.get("schema"), header.get("fields"), arrays, path)
-    return build(klass, Decoder(arrays, path).decode_fields(fields), path)
+    decoded = _decoded(lambda: Decoder(arrays, path).decode_fields(fields), path, f"the {RECORD} record")
+    return build(klass, decoded, path)

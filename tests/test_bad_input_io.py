@@ -247,3 +247,21 @@ def test_a_file_name_of_255_bytes_is_written_and_read_back(tmp_path):
     save_packing(path, np.eye(2))
     assert load_packing(path).shape == (2, 2)
     assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+# JSON nested deeper than Python's stack (a record, tags, metadata, a grid): a file error, not RecursionError
+_DEEP = "[" * 100_000 + "]" * 100_000
+_text = str(_members["__result__"])
+np.savez(HERE / "deep-record.npz", **{**_members, "__result__": np.array(_DEEP)})
+_tags = '{"$tuple": [' * 900 + "1" + "]}" * 900  # valid JSON, too deep for the decoder
+_deep_tags = np.array(_text.replace('"n": 3', f'"n": {_tags}', 1))
+np.savez(HERE / "deep-tags.npz", **{**_members, "__result__": _deep_tags})
+np.savez(HERE / "deep-metadata.npz", W=np.eye(2), metadata=np.array(_DEEP))
+(HERE / "deep.json").write_text(_DEEP)
+(HERE / "deep.toml").write_text("a = " + _DEEP)
+CASES += [
+    case(load_result, HERE / "deep-record.npz", exc=CorruptFileError, name="deep-record.npz"),
+    case(load_result, HERE / "deep-tags.npz", exc=CorruptFileError, name="deep-tags.npz"),
+    case(load_packing_metadata, HERE / "deep-metadata.npz", exc=CorruptFileError, name="deep-metadata.npz"),
+    case(packing.read_grid, HERE / "deep.json", exc=CorruptFileError, name="deep.json"),
+    case(packing.read_grid, HERE / "deep.toml", exc=CorruptFileError, name="deep.toml"),
+]

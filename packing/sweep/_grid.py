@@ -100,9 +100,10 @@ def read_grid(path):
         raise FileFormatError(f"path {str(path)!r} cannot be read as UTF-8 text ({exc}).") from None
     try:
         data = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
-    except (tomllib.TOMLDecodeError, ValueError) as exc:
+    except (tomllib.TOMLDecodeError, ValueError, RecursionError) as exc:
         kind = "TOML" if path.suffix.lower() == ".toml" else "JSON"
-        raise CorruptFileError(f"path {str(path)!r} is not valid {kind} ({exc}).") from None
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise CorruptFileError(f"path {str(path)!r} is not valid {kind} ({why}).") from None
     if isinstance(data, Mapping) and set(data) == {"cells"}:
         data = data["cells"]
     if not isinstance(data, Mapping | list) or not data:
