@@ -14,7 +14,9 @@ elsewhere), and the ratio of their CPU seconds is printed: what growing
 blocks costs. The machine is shared: the CPU
 seconds of this process (``cpu s``) show what the wall-clock time would be on
 an idle core; expect noise.
-Usage: ``python scripts/bench_theory.py [--n 200] [--d 20] [--sparsity 0,0.9,0.99] [--quick]``.
+Usage: ``python scripts/bench_theory.py [--n 200] [--d 20] [--sparsity 0,0.9,0.99] [--decay R] [--quick]``
+(``--decay R``: importance ``R**i``, e.g. ``--n 20 --d 5 --decay 0.7 --sparsity 0,0.7,0.9,0.97,0.99``
+for issue 12's 20-in-5 sweep).
 """
 
 from __future__ import annotations
@@ -33,10 +35,12 @@ def main(argv=None) -> dict:
     parser.add_argument("--n", type=int, default=200)
     parser.add_argument("--d", type=int, default=20)
     parser.add_argument("--sparsity", default="0,0.5,0.9,0.99")
+    parser.add_argument("--decay", type=float, default=1.0, help="importance decay**i (default 1: equal)")
     parser.add_argument("--quick", action="store_true", help="n = 30, d = 4, two sparsities (smoke run)")
     args = parser.parse_args(argv)
     n, d = (30, 4) if args.quick else (args.n, args.d)
     sparsities = [0.0, 0.9] if args.quick else [float(s) for s in args.sparsity.split(",")]
+    imp = args.decay ** np.arange(n)
 
     steps = 20 if args.quick else 100
     t0 = time.perf_counter()
@@ -55,12 +59,13 @@ def main(argv=None) -> dict:
 
         def plain_call(s=s):
             c0 = time.process_time()
-            return theory.predict_geometry(n, d, sparsity=s, grow=False), time.process_time() - c0
+            plain = theory.predict_geometry(n, d, sparsity=s, importance=imp, grow=False)
+            return plain, time.process_time() - c0
 
         if k:  # the same call without growth first, then the default
             plain, plain_cpu = plain_call()
         t0, c0 = time.perf_counter(), time.process_time()
-        p = theory.predict_geometry(n, d, sparsity=s)
+        p = theory.predict_geometry(n, d, sparsity=s, importance=imp)
         seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
         if not k:  # the first default call builds the shape library (as before): time it cold
             plain, plain_cpu = plain_call()
