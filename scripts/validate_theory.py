@@ -21,7 +21,8 @@ from a tenth of it, per instance the run of lowest ``expected_loss`` kept
   0.03, 0.01; represented count and shapes (``analyze_structure`` names, an
   unidentified factor with its size: ``describe``), predicted (the block library
   plus free blocks of 5, 6, 7 features in 2 dims and 8 in 3, ``theory.free_block``, and
-  blocks grown by weakly represented members, ``grow=True``; ``--no-grow`` without)
+  blocks grown by weakly represented members, ``predict_geometry``'s default ``grow=True``;
+  ``--no-grow`` without)
   against trained by ``train_best`` with 4 seeds per initial scale (best of 8
   runs, as the phase-diagram rows), for ``tp.scaled_steps(30_000, density)``
   steps: 30,000 at densities >= 0.1, ``30,000 * 0.1 / density`` below, at most
@@ -408,7 +409,7 @@ def exp_importance(cfg, *, cache, force, seed, train_only):
     for k, p_ in enumerate(dens):
         desc, count = describe(t["W"][k])
         p = theory.predict_geometry(
-            n, d, density=p_, importance=imp, shapes=shapes, grow=cfg.get("grow", False)
+            n, d, density=p_, importance=imp, shapes=shapes, grow=cfg.get("grow", True)
         )
         tl = theory.expected_loss(t["W"][k], t["b"][k], density=p_, importance=imp)
         pred_desc, _ = describe(p.W)
