@@ -334,11 +334,12 @@ def from_table(cells: list) -> dict:
 
 
 def _hop(args) -> dict:
-    """Return the ``hop=`` keyword of our runs: ``{}`` (the default) unless ``--hop`` was given."""
+    """Return our runs' opt-in keywords: ``hop=`` (``--hop``), ``table_seeds=True`` (``--table-seeds``)."""
+    out = {"table_seeds": True} if getattr(args, "table_seeds", False) else {}
     hop = getattr(args, "hop", None)
     if hop is None:
-        return {}
-    return {"hop": hop if hop == "portfolio" else float(hop)}
+        return out
+    return {**out, "hop": hop if hop == "portfolio" else float(hop)}
 
 
 def harvest(cache) -> dict:
@@ -505,6 +506,9 @@ def main(argv=None) -> dict:
                         help="score the rows of an earlier --out file against the current yardstick/records")
     parser.add_argument("--hop", default=None,
                         help="hop= of our runs: a probability, or 'portfolio'")
+    parser.add_argument("--table-seeds", action="store_true",
+                        help="run ours with optimize_packing(table_seeds=True): also start from the shipped "
+                             "table's neighbouring cells")
     parser.add_argument("--from-table", action="store_true",
                         help="score the shipped table's entries (packing.best_found) instead of running "
                              "the optimizer; with --build-yardstick merge the better ones")
