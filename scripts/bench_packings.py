@@ -37,7 +37,11 @@ from each quarter of the cells that are neither in the public table nor a known
 optimum) and scores each against its yardstick in ``scripts/data/unseen_yardstick.csv``:
 the best certified coherence of our own longer runs (``--build-yardstick`` runs
 them and merges the better values in, with their provenance), beside the
-certified lower bound. ``--workers K`` runs the cells on ``K`` processes through
+certified lower bound. ``--from-table`` scores the toolkit's own shipped table
+(:func:`packing.best_found`) instead of running the optimizer: each cell's entry is
+"ours"; with ``--build-yardstick`` the entries that beat an existing yardstick by more
+than 1e-12 replace it (cells without one stay without), with the table row's provenance
+(pass, seeds, budget, seed, commit, date). ``--workers K`` runs the cells on ``K`` processes through
 :func:`packing.sweep` (a fresh cache per invocation; each cell is one process
 with its own process clock), and the load average is printed before and after.
 
@@ -52,6 +56,7 @@ for cells without a known record. Usage::
     python scripts/bench_packings.py --sample --budget 30 --clock process --workers 2
     python scripts/bench_packings.py --sample --build-yardstick --budget 90 --seed 1000 --workers 2
     python scripts/bench_packings.py --sample --missing --build-yardstick --budget 90 --seed 1000 --workers 2
+    python scripts/bench_packings.py --sample --from-table [--per-dim 2] [--build-yardstick]
 """
 
 from __future__ import annotations
@@ -210,27 +215,29 @@ def read_yardstick(path=SAMPLE_FILE) -> dict:
         return {(int(r["d"]), int(r["n"])): r for r in csv.DictReader(fh)}
 
 
-def merge_yardstick(path, results: dict, args) -> list:
+def merge_yardstick(path, results: dict, args, min_gain: float = 0.0) -> list:
     """Merge certified results ``{(d, n): res}`` into the yardstick file where better; return those cells.
 
     Each value is the certified upper end of the coherence of the packing rounded to 20
     decimals (:func:`packing.certify_packing`), so the file holds only values some
     stored computation proves; the row keeps how it was found (budget, clock, seed,
-    commit, date).
+    commit, date; a result may carry its own ``commit`` and ``date``, as a table row
+    does). A value replaces the old one only if it is lower by more than ``min_gain``.
     """
     rows, better = read_yardstick(path), []
     date = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     for (d, n), res in sorted(results.items()):
         upper = certify_packing(res["W"]).upper
         old = rows.get((d, n))
-        if old is not None and float(old["max_abs_cos"]) <= upper:
+        if old is not None and float(old["max_abs_cos"]) <= upper + min_gain:
             continue
         better.append((d, n))
         rows[(d, n)] = {"d": d, "n": n, "max_abs_cos": repr(upper),
                         "lower_bound": repr(lower_bound(n, d, lp=True)),
                         "source": res.get("source", f"optimize_packing (best of {args.seeds} seed(s))"),
                         "budget": res.get("budget", args.budget), "clock": res.get("clock", args.clock),
-                        "seed": res.get("seed", args.seed), "commit": _git_commit(), "date": date}
+                        "seed": res.get("seed", args.seed), "commit": res.get("commit") or _git_commit(),
+                        "date": res.get("date", date)}
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=YARDSTICK_FIELDS, lineterminator="\n")
     writer.writeheader()
@@ -298,12 +305,41 @@ def _run_here(n: int, d: int, args) -> dict:
             "W": res.W, "seconds": time.perf_counter() - t}
 
 
+#: --from-table --build-yardstick: a table entry replaces a yardstick value only below it by more than this
+#: (the two are certified roundings of the same packings on many cells; do not churn provenance over 1e-16).
+TABLE_MIN_GAIN = 1e-12
+
+
+def from_table(cells: list) -> dict:
+    """Return the shipped table's entries (:func:`packing.best_found`) as results, with provenance.
+
+    Cells the table does not hold are left out (and so not scored).
+    """
+    from packing import best_found
+
+    out = {}
+    for c in cells:
+        e = best_found(c["n"], c["d"])
+        if e is None:
+            continue
+        prov = e.provenance
+        out[(c["d"], c["n"])] = {
+            "coherence": e.coherence, "restarts": int(prov["restarts"] or 0), "W": e.W,
+            "stopping_reason": "table", "seconds": 0.0,
+            "source": (f"packing/data/our_table.csv (pass {prov['pass']}, seeded by {prov['seeded_by']}; "
+                       f"{e.source})"),
+            "budget": prov["budget"], "clock": prov["clock"], "seed": prov["seed"], "commit": prov["commit"],
+            "date": prov["date"]}
+    return out
+
+
 def _hop(args) -> dict:
-    """Return the ``hop=`` keyword of our runs: ``{}`` (the default) unless ``--hop`` was given."""
+    """Return our runs' opt-in keywords: ``hop=`` (``--hop``), ``table_seeds=True`` (``--table-seeds``)."""
+    out = {"table_seeds": True} if getattr(args, "table_seeds", False) else {}
     hop = getattr(args, "hop", None)
     if hop is None:
-        return {}
-    return {"hop": hop if hop == "portfolio" else float(hop)}
+        return out
+    return {**out, "hop": hop if hop == "portfolio" else float(hop)}
 
 
 def harvest(cache) -> dict:
@@ -470,6 +506,12 @@ def main(argv=None) -> dict:
                         help="score the rows of an earlier --out file against the current yardstick/records")
     parser.add_argument("--hop", default=None,
                         help="hop= of our runs: a probability, or 'portfolio'")
+    parser.add_argument("--table-seeds", action="store_true",
+                        help="run ours with optimize_packing(table_seeds=True): also start from the shipped "
+                             "table's neighbouring cells")
+    parser.add_argument("--from-table", action="store_true",
+                        help="score the shipped table's entries (packing.best_found) instead of running "
+                             "the optimizer; with --build-yardstick merge the better ones")
     parser.add_argument("--workers", type=int, default=1,
                         help="processes for our runs (through packing.sweep; default 1: in this process)")
     args = parser.parse_args(argv)
@@ -507,9 +549,18 @@ def main(argv=None) -> dict:
         better = merge_yardstick(args.yardstick, found, args)
         print(f"harvested {len(found)} cells from {args.harvest}; {len(better)} improved the yardstick")
         return {"harvested": sorted(found), "yardstick_improved": better}
+    if args.from_table:
+        if args.baseline:
+            raise SystemExit("--from-table runs no optimizer: it takes no --baseline")
+        ours = from_table(cells)
+        left_out = [(c["d"], c["n"]) for c in cells if (c["d"], c["n"]) not in ours]
+        if left_out:
+            print(f"the shipped table has no entry for {left_out}: not scored", flush=True)
+        cells = [c for c in cells if (c["d"], c["n"]) in ours]
     load_before = os.getloadavg()
     print(f"load average before: {' '.join(f'{x:.2f}' for x in load_before)}", flush=True)
-    ours = run_sweep(cells, args) if args.workers > 1 or args.cache else {}
+    if not args.from_table:
+        ours = run_sweep(cells, args) if args.workers > 1 or args.cache else {}
     baseline = Baseline(args.baseline) if args.baseline else None
     what = "yardstick" if args.sample else "record"
     head = f"{'d':>3} {'n':>4} {what:>14} {'ours':>14} {'lower bound':>14} {'ours-' + what:>12} {'sec':>6}"
@@ -542,7 +593,13 @@ def main(argv=None) -> dict:
     if args.records_out:
         merge_records(args.records_out, rows)
     if args.build_yardstick:
-        summary["yardstick_improved"] = merge_yardstick(args.yardstick, ours, args)
+        if args.from_table:  # the table only corrects existing yardsticks; new ones come from long runs
+            scored = {(c["d"], c["n"]) for c in cells if c["record"] is not None}
+            improved = merge_yardstick(args.yardstick, {k: v for k, v in ours.items() if k in scored}, args,
+                                       TABLE_MIN_GAIN)
+        else:
+            improved = merge_yardstick(args.yardstick, ours, args)
+        summary["yardstick_improved"] = improved
         print(f"yardstick {args.yardstick}: {len(summary['yardstick_improved'])} cells set or improved",
               flush=True)
     return {"rows": rows, **summary}

@@ -76,3 +76,25 @@ def test_shipped_yardstick_rows_are_sample_cells_above_their_bounds():
         assert r["budget"] and r["seed"] and r["commit"] and r["date"]
     with open(bench.SAMPLE_FILE, newline="") as fh:
         assert next(csv.reader(fh)) == bench.YARDSTICK_FIELDS
+
+
+def test_from_table_scores_the_shipped_entries_and_corrects_only_real_improvements(tmp_path):
+    from packing import best_found
+
+    got = bench.from_table([{"d": 3, "n": 7, "record": None}, {"d": 3, "n": 999, "record": None}])
+    assert list(got) == [(3, 7)]  # no entry for 999 lines: left out, not scored
+    e = best_found(7, 3)
+    assert got[(3, 7)]["coherence"] == e.coherence and np.array_equal(got[(3, 7)]["W"], e.W)
+    assert got[(3, 7)]["seed"] == e.provenance["seed"] and got[(3, 7)]["commit"] == e.provenance["commit"]
+    assert "our_table.csv" in got[(3, 7)]["source"]
+    path = tmp_path / "y.csv"
+    args = SimpleNamespace(seeds=1, budget=2.0, clock="process", seed=5)
+    upper = certify_packing(e.W).upper
+    path.write_text(",".join(bench.YARDSTICK_FIELDS) + f"\n3,7,{upper + 1e-15!r},0.1,x,1,process,1,abc,now\n")
+    # a rounding-level gain does not churn the row; a real one replaces it with the table's provenance
+    assert bench.merge_yardstick(path, got, args, min_gain=bench.TABLE_MIN_GAIN) == []
+    path.write_text(",".join(bench.YARDSTICK_FIELDS) + f"\n3,7,{upper + 1e-9!r},0.1,x,1,process,1,abc,now\n")
+    assert bench.merge_yardstick(path, got, args, min_gain=bench.TABLE_MIN_GAIN) == [(3, 7)]
+    row = bench.read_yardstick(path)[(3, 7)]
+    assert float(row["max_abs_cos"]) == upper
+    assert row["commit"] == e.provenance["commit"] and row["date"] == e.provenance["date"]

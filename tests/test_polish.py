@@ -63,3 +63,19 @@ def test_near_active_warm_lp_equals_full_lp(n, d, seed):
         np.add.at(G, (rows, cols), vals)
         assert np.all(np.abs(c) + r * G @ y <= mu + r * tau + 1e-8)
         U = retract(U, tangent_step(B, r * y.reshape(n, d - 1)))
+
+
+def test_equalize_keeps_its_input_when_the_least_squares_step_fails(monkeypatch):
+    # LAPACK's SVD failed once inside a 30 s search at (6, 33): equalize must return a finite packing
+    # no worse than its input, not raise; a non-finite step is refused the same way
+    U = random_point(np.random.default_rng(0), 9, 3)
+    mu = float(np.max(np.abs(brute_force_cosines(U))))
+
+    def fails(*args, **kwargs):
+        raise np.linalg.LinAlgError("SVD did not converge in Linear Least Squares")
+
+    monkeypatch.setattr(_stages.np.linalg, "lstsq", fails)
+    assert np.array_equal(_stages.equalize(U), U)
+    monkeypatch.setattr(_stages.np.linalg, "lstsq", lambda A, b, rcond=None: (np.full(A.shape[1], np.nan),))
+    V = _stages.equalize(U)
+    assert np.all(np.isfinite(V)) and float(np.max(np.abs(brute_force_cosines(V)))) <= mu

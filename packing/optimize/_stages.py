@@ -417,7 +417,12 @@ def equalize(U: np.ndarray, rel: float = 1e-7, iters: int = 8) -> np.ndarray:
         rows, cols, vals = pair_cosine_jacobian(V, B, I, J, s)
         A[rows, cols] = vals
         A[:, -1] = -1.0
-        step = np.linalg.lstsq(A, -res, rcond=None)[0]
-        V = retract(V, tangent_step(B, step[:-1].reshape(n, d - 1)))
-        t += step[-1]
+        try:
+            step = np.linalg.lstsq(A, -res, rcond=None)[0]
+        except np.linalg.LinAlgError:  # LAPACK's SVD did not converge (seen once in a 30 s search at
+            break  # (6, 33)): keep the last iterate, which the coherence test below still guards
+        W = retract(V, tangent_step(B, step[:-1].reshape(n, d - 1)))
+        if not np.all(np.isfinite(W)):
+            break
+        V, t = W, t + step[-1]
     return V if objective_value(V, np.inf) <= mu else U

@@ -33,6 +33,7 @@ from .._validation import (
 )
 from ..bounds import lower_bound
 from ..constructions.polytopes import regular_polygon_lines
+from ..reference import best_found
 from ._objectives import (
     evaluate,
     objective_lower_bound,
@@ -82,6 +83,11 @@ _AS_IS = math.inf
 #: At most this many structured starts (exact line systems, see _seeds) per call, and only those
 #: within this factor of the certified lower bound (a poorer one costs a restart and rarely helps).
 _MAX_STRUCTURED, _STRUCTURED_RATIO = 3, 1.1
+#: Table neighbours: a fresh ``p = inf`` search with ``table_seeds=True`` also starts from the toolkit's
+#: shipped table (:func:`packing.best_found`) at these offsets ``(Δn, Δd)`` of the cell, one start each
+#: (at most four; never the cell's own entry, which would make the search a lookup), adapted to
+#: ``(n, d)`` by :func:`._seeds.adapt_packing` and descended from ``_SEED_Q`` like a caller's seeds.
+_NEIGHBOURS = ((1, 0), (-1, 0), (0, 1), (0, -1))
 #: After the first starts, a start is polished only if its smooth coherence minus this many times the
 #: largest polish gain seen is below the incumbent's (the polish may win it the record).
 _POLISH_SLACK = 2.0
@@ -169,10 +175,12 @@ class _Settings:
     verbose: bool
     structured: bool
     clock: str
+    table_seeds: bool = False
 
 
 def _validate(
-    n, d, p, budget, restarts, method, max_iter, polish, hop, tol, verbose, structured, clock
+    n, d, p, budget, restarts, method, max_iter, polish, hop, tol, verbose, structured, clock,
+    table_seeds=False,
 ) -> _Settings:
     n = check_int(n, "n", minimum=1)
     d = check_int(d, "d", minimum=1)
@@ -197,6 +205,7 @@ def _validate(
         polish=check_bool(polish, "polish"),
         verbose=check_bool(verbose, "verbose"),
         structured=check_bool(structured, "structured"),
+        table_seeds=check_bool(table_seeds, "table_seeds"),
         clock=check_choice(clock, "clock", tuple(_CLOCKS)),
     )
 
@@ -319,6 +328,39 @@ def _structured_starts(n: int, d: int) -> list[np.ndarray]:
     return starts
 
 
+def _table_entry(n: int, d: int) -> np.ndarray | None:
+    """Return the table's packing of ``n`` lines in ``R^d`` (:func:`packing.best_found`) or ``None``."""
+    if n < 1 or d < 1:
+        return None
+    entry = best_found(n, d)
+    return None if entry is None else unit(entry.W)
+
+
+def table_neighbours(n: int, d: int) -> list[tuple[tuple[int, int], np.ndarray]]:
+    """Return the shipped table's packings of the cells next to ``(n, d)``: ``[((n', d'), W), ...]``.
+
+    The cells are ``(n + 1, d)``, ``(n − 1, d)``, ``(n, d + 1)``, ``(n, d − 1)`` in this
+    order, those the table holds; never ``(n, d)`` itself.
+    """
+    out = []
+    for dn, dd in _NEIGHBOURS:
+        cell = (n + dn, d + dd)
+        W = _table_entry(*cell)
+        if W is not None:
+            out.append((cell, W))
+    return out
+
+
+def _neighbour_starts(cfg: _Settings, seeds: list[np.ndarray], rng) -> list[tuple[np.ndarray, float]]:
+    """Queued starts from the table's neighbouring cells (not those the caller passed as ``seeds`` too)."""
+    starts = []
+    for _, W in table_neighbours(cfg.n, cfg.d):
+        if any(S.shape == W.shape and np.allclose(S, W, rtol=0.0, atol=1e-12) for S in seeds):
+            continue
+        starts.append((adapt_packing(W, cfg.n, cfg.d, rng), _SEED_Q))
+    return starts
+
+
 def _next_start(queue: list, state: _Search, cfg: _Settings, rng) -> tuple[np.ndarray, float | None, str]:
     """Return a start, the first ``q`` of its smooth max (``None``: a random schedule) and its kind.
 
@@ -399,6 +441,8 @@ def _search(
         good = [(U, exact) for U, exact in structured_seeds(cfg.n, cfg.d, rng)
                 if seed_coherence(U) <= _STRUCTURED_RATIO * math.exp(lb_log)]
         queue += [(U, _AS_IS if exact else _SEED_Q) for U, exact in good[:_MAX_STRUCTURED]]
+        if cfg.table_seeds:
+            queue += _neighbour_starts(cfg, seeds, rng)
     if start is not None:
         state.offer(start, *evaluate(start, cfg.p))
     uses_ap = math.isinf(cfg.p) and cfg.method != "smooth"
@@ -449,6 +493,7 @@ def optimize_packing(
     init=None,
     seeds=None,
     structured: bool = True,
+    table_seeds: bool = False,
     clock: str = "wall",
     method: str = "smooth",
     max_iter: int = 300,
@@ -510,6 +555,17 @@ def optimize_packing(
         systems adapted to ``(n, d)`` (root systems ``D_d``, ``E_6``, ``E_7``, ``E_8``,
         the known optima of slightly larger cells, real mutually unbiased bases)
         whose coherence is within 10% of the certified lower bound.
+    table_seeds : bool, default False
+        With ``structured=True`` (``p = inf``, a fresh search): also start from the
+        toolkit's own table of best found packings (:func:`packing.best_found`,
+        ``d = 3..8``) at the neighbouring cells ``(n + 1, d)``, ``(n − 1, d)``,
+        ``(n, d + 1)``, ``(n, d − 1)``, those it holds (at most four starts, adapted
+        as ``seeds`` are; one the caller also passed in ``seeds`` is not repeated).
+        The cell's own entry is never used: the search stays a search, not a lookup
+        (``best_found(n, d)`` is the lookup). Those entries come from the toolkit's
+        earlier runs, so part of what such a start gains is their information.
+        Opt-in: on the 24-cell yardstick sample at 30 CPU s (seed 0) it scored
+        21/24 within 1e-4 and 19/24 within 1e-6 against the default's 21/24 and 20/24.
     clock : {"wall", "process"}, default "wall"
         What ``budget`` counts: wall-clock seconds, or the CPU seconds of this
         process (the search is single-threaded), which makes budgets comparable on
@@ -586,7 +642,9 @@ def optimize_packing(
     ValueError: budget must be > 0.0; got 0.0.
     """
     t0 = time.perf_counter()
-    cfg = _validate(n, d, p, budget, restarts, method, max_iter, polish, hop, tol, verbose, structured, clock)
+    cfg = _validate(
+        n, d, p, budget, restarts, method, max_iter, polish, hop, tol, verbose, structured, clock, table_seeds
+    )
     rng = check_rng(rng)
     progress = check_progress(progress)
     prev, start = _validate_init(init, cfg)
