@@ -589,6 +589,9 @@ def test_queued_starts_do_not_set_the_polish_gate(monkeypatch):
 
     monkeypatch.setattr(driver, "_local_search", spy)
     optimize_packing(13, 4, rng=0, restarts=30)
+    assert not any(q for q, _, _ in gains)  # the default search gates every start, as before
+    gains.clear()
+    optimize_packing(13, 4, rng=0, restarts=30, table_seeds=True)
     assert any(q for q, _, _ in gains) and any(not q for q, _, _ in gains)
     assert all(after == before for q, before, after in gains if q)
     assert any(after > before for q, before, after in gains if not q)  # the gate learns from the others

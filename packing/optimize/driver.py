@@ -398,9 +398,10 @@ def _local_search(
 ) -> np.ndarray:
     """Smooth descent, then for ``p = inf`` the optional alternating projection and the LP polish.
 
-    Queued starts (``init``, seeds, structured and table starts: at most about eight) are
-    always polished, and so are the first ``_ALWAYS_POLISH`` other starts; later ones only
-    when promising. The polish gain of a queued start does not enter ``state.max_gain``,
+    With ``table_seeds=True`` (``queued``), queued starts (``init``, seeds, structured and
+    table starts: at most about eight) are always polished, and so are the first
+    ``_ALWAYS_POLISH`` other starts; later ones only when promising. The default search
+    (``queued`` always False) gates every start as before. The polish gain of a queued start does not enter ``state.max_gain``,
     the gate of later polishes: such a start, descended from a sharp smoothing far from a
     local optimum, can gain 20 times what a kick or fresh start does (3.4e-3 against
     1.6e-4 at (5, 55)), and would have every later start polished (48 restarts in 10 CPU s
@@ -417,7 +418,9 @@ def _local_search(
     # polish only starts that may beat the incumbent: the polish gains at most about the
     # largest gain seen so far (LP steps are the expensive part)
     promising = smooth_obj - _POLISH_SLACK * state.max_gain < state.best_obj
-    if cfg.polish and (queued or state.learned < _ALWAYS_POLISH or promising):
+    # the default search counts every start (main's rule, bit for bit); table_seeds counts the others only
+    first = (state.learned if cfg.table_seeds else state.k) < _ALWAYS_POLISH
+    if cfg.polish and (queued or first or promising):
         U, its = lp_polish(U, _POLISH_STEPS, _POLISH_RADIUS, _POLISH_TOL, deadline)
         U = equalize(U)
         state.iterations += its
@@ -466,7 +469,7 @@ def _search(
                 if state.best is None:
                     state.offer(U, *evaluate(U, cfg.p))
                 if q0 != _AS_IS:
-                    U = _local_search(U, q0, state, cfg, rng, deadline, floor, kind == "queued")
+                    U = _local_search(U, q0, state, cfg, rng, deadline, floor, kind == "queued" and cfg.table_seeds)
                 state.k += 1
                 state.restarts += 1
                 obj, key = evaluate(U, cfg.p)
@@ -586,9 +589,12 @@ def optimize_packing(
         L-BFGS iterations per continuation stage (and alternating-projection steps).
     polish : bool, default True
         Finish ``p = inf`` starts with the LP polish (:func:`polish_coherence`).
-        The queued starts (``init``, seeds, structured and table starts) and the first
-        three other starts are always polished; later ones only if their smooth result
-        is within twice the largest polish gain seen on such other starts of the incumbent.
+        The first three starts are always polished; later ones only if their smooth
+        result is within twice the largest polish gain seen of the incumbent. With
+        ``table_seeds=True`` the queued starts (``init``, seeds, structured and table
+        starts) are always polished too and do not count among those three, and their
+        gains do not enter that threshold (a table start's polish can gain 20 times a
+        kick's and would have every later start polished).
     hop : float in [0, 1] or "portfolio", default 0.5
         Probability that a restart starts from a random kick of the best packing
         so far instead of a fresh random packing (basin hopping; Gaussian kick of
