@@ -435,9 +435,9 @@ def test_kicks_start_from_the_incumbent_with_a_random_schedule(monkeypatch):
     seen = []
     original = driver._local_search
 
-    def spy(U, q0, state, cfg, rng, deadline, floor):
+    def spy(U, q0, state, cfg, rng, deadline, floor, *rest):
         seen.append((U.copy(), q0, None if state.best is None else state.best.copy()))
-        return original(U, q0, state, cfg, rng, deadline, floor)
+        return original(U, q0, state, cfg, rng, deadline, floor, *rest)
 
     monkeypatch.setattr(driver, "_local_search", spy)
     optimize_packing(9, 3, rng=2, restarts=12, hop=1.0, structured=False)
@@ -585,3 +585,25 @@ def test_table_neighbours_keep_results_reproducible():
     a = optimize_packing(21, 5, rng=4, restarts=7, table_seeds=True)
     b = optimize_packing(21, 5, rng=4, restarts=7, table_seeds=True)
     assert np.array_equal(a.W, b.W) and a.history == b.history and len(a.history) == 7
+
+
+def test_queued_starts_do_not_set_the_polish_gate(monkeypatch):
+    # a table start descended from a sharp smoothing gains far more from its polish than kicks and fresh
+    # starts do; the gate of later polishes (state.max_gain) learns from the starts it gates only
+    gains = []
+    real = driver._local_search
+
+    def spy(U, q0, state, cfg, rng, deadline, floor, queued=False):
+        before = state.max_gain
+        out = real(U, q0, state, cfg, rng, deadline, floor, queued)
+        gains.append((queued, before, state.max_gain))
+        return out
+
+    monkeypatch.setattr(driver, "_local_search", spy)
+    optimize_packing(13, 4, rng=0, restarts=30)
+    assert not any(q for q, _, _ in gains)  # the default search gates every start, as before
+    gains.clear()
+    optimize_packing(13, 4, rng=0, restarts=30, table_seeds=True)
+    assert any(q for q, _, _ in gains) and any(not q for q, _, _ in gains)
+    assert all(after == before for q, before, after in gains if q)
+    assert any(after > before for q, before, after in gains if not q)  # the gate learns from the others
