@@ -406,11 +406,11 @@ def _local_search(
     With ``table_seeds=True`` (``queued``), queued starts (``init``, seeds, structured and
     table starts: at most about eight) are always polished, and so are the first
     ``_ALWAYS_POLISH`` other starts; later ones only when promising. The default search
-    (``queued`` always False) gates every start as before. The polish gain of a queued start does not enter ``state.max_gain``,
-    the gate of later polishes: such a start, descended from a sharp smoothing far from a
-    local optimum, can gain 20 times what a kick or fresh start does (3.4e-3 against
-    1.6e-4 at (5, 55)), and would have every later start polished (48 restarts in 10 CPU s
-    instead of 82).
+    (``queued`` always False) gates every start as before. The polish gain of a queued
+    start does not enter ``state.max_gain``, the gate of later polishes: such a start,
+    descended from a sharp smoothing far from a local optimum, can gain 20 times what a
+    kick or fresh start does (3.4e-3 against 1.6e-4 at (5, 55)), and would have every later
+    start polished (48 restarts in 10 CPU s instead of 82).
     """
     U, its = smooth_descent(U, cfg.p, cfg.max_iter, q_schedule(rng, q0), deadline)
     state.iterations += its
@@ -474,7 +474,8 @@ def _search(
                 if state.best is None:
                     state.offer(U, *evaluate(U, cfg.p))
                 if q0 != _AS_IS:
-                    U = _local_search(U, q0, state, cfg, rng, deadline, floor, kind == "queued" and cfg.table_seeds)
+                    queued = kind == "queued" and cfg.table_seeds
+                    U = _local_search(U, q0, state, cfg, rng, deadline, floor, queued)
                 state.k += 1
                 state.restarts += 1
                 obj, key = evaluate(U, cfg.p)
