@@ -334,8 +334,10 @@ def from_table(cells: list) -> dict:
 
 
 def _hop(args) -> dict:
-    """Return our runs' opt-in keywords: ``hop=`` (``--hop``), ``table_seeds=True`` (``--table-seeds``)."""
+    """Return our runs' keywords: ``hop=`` (``--hop``), ``table_seeds=`` (``--[no-]table-seeds``)."""
     out = {"table_seeds": True} if getattr(args, "table_seeds", False) else {}
+    if getattr(args, "no_table_seeds", False):
+        out = {"table_seeds": False}
     hop = getattr(args, "hop", None)
     if hop is None:
         return out
@@ -507,8 +509,10 @@ def main(argv=None) -> dict:
     parser.add_argument("--hop", default=None,
                         help="hop= of our runs: a probability, or 'portfolio'")
     parser.add_argument("--table-seeds", action="store_true",
-                        help="run ours with optimize_packing(table_seeds=True): also start from the shipped "
-                             "table's neighbouring cells")
+                        help="run ours with optimize_packing(table_seeds=True) (the default since 0.3.1): "
+                             "also start from the shipped table's neighbouring cells")
+    parser.add_argument("--no-table-seeds", action="store_true",
+                        help="run ours with optimize_packing(table_seeds=False): without the table's starts")
     parser.add_argument("--from-table", action="store_true",
                         help="score the shipped table's entries (packing.best_found) instead of running "
                              "the optimizer; with --build-yardstick merge the better ones")

@@ -89,7 +89,9 @@ def run_cell(n: int, d: int, *, budget: float, seed: int, clock: str = "process"
     if entry is not None and n > 1:
         W, source, restarts, reason = np.array(entry.build()), f"known optimum ({entry.name})", 0, "exact"
     else:
-        res = optimize_packing(n, d, rng=seed, budget=budget, clock=clock, seeds=list(seeds) or None)
+        res = optimize_packing(
+            n, d, rng=seed, budget=budget, clock=clock, seeds=list(seeds) or None, table_seeds=False
+        )  # the work directory's neighbours, not the shipped table's
         W, source, restarts, reason = res.W, "optimize_packing", res.restarts, res.stopping_reason
     out = {"n": n, "d": d, "source": source, "restarts": restarts, "stopping_reason": reason}
     if n >= 2:

@@ -401,9 +401,9 @@ def test_root_system_seeds_are_the_root_systems():
 def test_neighbour_seed_reaches_random_start_quality():
     # 13 lines in R^3 (record 0.7681373763, Sloane): one start from the best of 14 lines thinned to 13 is
     # at least as good as the median of five random single starts. Not always: the 14-line record
-    # (0.7806221928, which table_seeds=True reaches from the table's neighbours) thins to a start that
-    # ends at 0.7701644 in one restart
-    W14 = optimize_packing(14, 3, rng=0, restarts=6).W
+    # (0.7806221928, which the default table_seeds=True reaches from the table's neighbours) thins to a
+    # start that ends at 0.7701644 in one restart
+    W14 = optimize_packing(14, 3, rng=0, restarts=6, table_seeds=False).W
     seeded = optimize_packing(13, 3, rng=1, restarts=1, seeds=[W14], hop=0.0, structured=False).coherence
     random = [optimize_packing(13, 3, rng=10 + k, restarts=1, structured=False).coherence for k in range(5)]
     assert seeded <= float(np.median(random)) + 1e-9
@@ -544,9 +544,9 @@ def test_table_neighbours_are_started_from_and_the_cells_own_entry_never(monkeyp
 
     monkeypatch.setattr(driver, "_table_entry", entry)
     seen = _recorded_starts(monkeypatch)
-    optimize_packing(n, d, rng=0, restarts=6)
-    assert asked == []  # opt-in: the default search never reads the table
-    optimize_packing(n, d, rng=0, restarts=6, table_seeds=True)
+    optimize_packing(n, d, rng=0, restarts=6, table_seeds=False)
+    assert asked == []  # table_seeds=False never reads the table
+    optimize_packing(n, d, rng=0, restarts=6)  # the default reads the four neighbours
     assert sorted(asked) == sorted([(n + 1, d), (n - 1, d), (n, d + 1), (n, d - 1)])
     # the (n + 1, d) entry thinned to n lines (drop_lines draws nothing) is a start, from the sharp q
     thinned = _seeds.drop_lines(_sphere.unit(best_found(n + 1, d).W), 1)
@@ -600,8 +600,8 @@ def test_queued_starts_do_not_set_the_polish_gate(monkeypatch):
         return out
 
     monkeypatch.setattr(driver, "_local_search", spy)
-    optimize_packing(13, 4, rng=0, restarts=30)
-    assert not any(q for q, _, _ in gains)  # the default search gates every start, as before
+    optimize_packing(13, 4, rng=0, restarts=30, table_seeds=False)
+    assert not any(q for q, _, _ in gains)  # without the table's starts every start is gated, as before
     gains.clear()
     optimize_packing(13, 4, rng=0, restarts=30, table_seeds=True)
     assert any(q for q, _, _ in gains) and any(not q for q, _, _ in gains)
