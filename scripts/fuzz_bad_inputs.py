@@ -100,8 +100,8 @@ def table_calls() -> dict:
     }
 
 
-def written_calls(packing, folder: Path) -> dict:
-    """Good calls of the functions the tables cannot give one for (one-argument functions, files)."""
+def _small_results(packing):
+    """Return a small packing and two tiny trained results (the inputs of several good calls)."""
     W = packing.random_packing(5, 3, rng=0)
     toy = packing.train_toy_model(
         n_features=5, d=2, density=0.5, steps=3, batch_size=8, rng=0, progress=False
@@ -109,6 +109,12 @@ def written_calls(packing, folder: Path) -> dict:
     mono = packing.train_monosemanticity_model(
         n_features=4, d=2, n_neurons=5, steps=2, batch_size=4, rng=0, progress=False
     )
+    return W, toy, mono
+
+
+def written_calls(packing, folder: Path) -> dict:
+    """Good calls of the functions the tables cannot give one for (one-argument functions, files)."""
+    W, toy, mono = _small_results(packing)
     np.save(folder / "W.npy", W)
     packing.export_packing(W, folder / "W.txt")
     packing.save_result(toy, folder / "res.npz")
@@ -180,13 +186,7 @@ def _atomic_write(path, *, text=False, sync_folder=True):
 
 def method_calls(packing, folder: Path) -> dict:
     """``{"Class.method": (bound method, keywords)}``: good calls of result methods that take arguments."""
-    W = packing.random_packing(5, 3, rng=0)
-    toy = packing.train_toy_model(
-        n_features=5, d=2, density=0.5, steps=3, batch_size=8, rng=0, progress=False
-    )
-    mono = packing.train_monosemanticity_model(
-        n_features=4, d=2, n_neurons=5, steps=2, batch_size=4, rng=0, progress=False
-    )
+    W, toy, mono = _small_results(packing)
     absm = packing.train_abs_model(n_features=4, d=2, steps=2, batch_size=4, rng=0, progress=False)
     acts = packing.sparse_activations(W, n_samples=64, density=0.3, rng=0)
     sae = packing.train_sae(

@@ -68,8 +68,8 @@ _MIN_SHARE = 0.1
 _SHARP_KICK_RANGE = (-3.5, -2.0)
 #: A start wins when it lowers the log of the incumbent's objective by more than this.
 _WIN = 1e-9
-#: Starts other than the queued ones polished unconditionally before the polish is kept for promising
-#: starts only (queued starts are always polished; see _local_search).
+#: Starts polished unconditionally before the polish is kept for promising starts only (with
+#: table_seeds=True: starts other than the queued ones, which are always polished; see _local_search).
 _ALWAYS_POLISH = 3
 #: Seeds and structured starts begin their smooth max at this q (sharp: they are near a good packing).
 #: A kick does not: it descends from a random schedule (q0 in [4, 64]), so the soft smoothing carries
@@ -405,12 +405,12 @@ def _local_search(
 
     With ``table_seeds=True`` (``queued``), queued starts (``init``, seeds, structured and
     table starts: at most about eight) are always polished, and so are the first
-    ``_ALWAYS_POLISH`` other starts; later ones only when promising. The default search
-    (``queued`` always False) gates every start as before. The polish gain of a queued
-    start does not enter ``state.max_gain``, the gate of later polishes: such a start,
-    descended from a sharp smoothing far from a local optimum, can gain 20 times what a
-    kick or fresh start does (3.4e-3 against 1.6e-4 at (5, 55)), and would have every later
-    start polished (48 restarts in 10 CPU s instead of 82).
+    ``_ALWAYS_POLISH`` other starts; later ones only when promising. With
+    ``table_seeds=False`` (``queued`` always False) every start is gated as before 0.3.1.
+    The polish gain of a queued start does not enter ``state.max_gain``, the gate of later
+    polishes: such a start, descended from a sharp smoothing far from a local optimum, can
+    gain 20 times what a kick or fresh start does (3.4e-3 against 1.6e-4 at (5, 55)), and
+    would have every later start polished (48 restarts in 10 CPU s instead of 82).
     """
     U, its = smooth_descent(U, cfg.p, cfg.max_iter, q_schedule(rng, q0), deadline)
     state.iterations += its
@@ -423,7 +423,7 @@ def _local_search(
     # polish only starts that may beat the incumbent: the polish gains at most about the
     # largest gain seen so far (LP steps are the expensive part)
     promising = smooth_obj - _POLISH_SLACK * state.max_gain < state.best_obj
-    # the default search counts every start (main's rule, bit for bit); table_seeds counts the others only
+    # table_seeds=False counts every start (the rule before 0.3.1, bit for bit); True the others only
     first = (state.learned if cfg.table_seeds else state.k) < _ALWAYS_POLISH
     if cfg.polish and (queued or first or promising):
         U, its = lp_polish(U, _POLISH_STEPS, _POLISH_RADIUS, _POLISH_TOL, deadline)
@@ -582,9 +582,9 @@ def optimize_packing(
         (``best_found(n, d)`` is the lookup). Those entries come from the toolkit's
         earlier runs, so part of what such a start gains is their information.
         ``False`` gives the search without them (and the polish gate below without
-        the queued-start rule), as before version 0.3.1.
-        Opt-in: on the 24-cell yardstick sample at 30 CPU s (seed 0) it scored
-        21/24 within 1e-4 and 19/24 within 1e-6 against the default's 21/24 and 20/24.
+        the queued-start rule), as before version 0.3.1. On the 24-cell yardstick
+        sample at 30 CPU s: 22/24 within 1e-4 against 21/24 without (seed 0), 20/24
+        both (seed 1), with a smaller worst excess on both seeds (README).
     clock : {"wall", "process"}, default "wall"
         What ``budget`` counts: wall-clock seconds, or the CPU seconds of this
         process (the search is single-threaded), which makes budgets comparable on
