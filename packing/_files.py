@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import uuid
 import zipfile
 from collections.abc import Iterator
@@ -235,6 +236,57 @@ def sniff(head: bytes, size: int) -> str:
     return "unknown"
 
 
+def check_regular_file(path, name: str = "path", *, what: str = "a file", inside: str = "file") -> Path:
+    """Return ``path`` as a Path if it names a regular file; else raise naming ``name`` and the path.
+
+    The one check of every reader before it opens a file: a missing path is a
+    :class:`PackingFileNotFoundError`; a folder, or a named pipe, socket or
+    device (reading a pipe would wait for a writer forever) a
+    :class:`FileFormatError`. ``what`` is the file expected (``"a file written
+    by export_packing"``), ``inside`` what to give instead of a folder.
+    """
+    path = as_path(path, name)
+    shown = repr(str(path))
+    if not path.exists():
+        raise PackingFileNotFoundError(
+            f"{name} {shown} does not exist (nothing found there); expected {what}."
+        )
+    if path.is_dir():
+        raise FileFormatError(
+            f"{name} {shown} is a folder; give the {inside} inside it (expected {what}, found a folder)."
+        )
+    if not path.is_file():
+        raise FileFormatError(
+            f"{name} {shown} is not a regular file (a pipe, socket or device); expected {what}, "
+            f"found {_special_kind(path)}."
+        )
+    return path
+
+
+def _special_kind(path: Path) -> str:
+    """Name what a path that is neither a regular file nor a folder is (for messages)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return "something unreadable"
+    if stat.S_ISFIFO(mode):
+        return "a named pipe"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device"
+    return "a special file"
+
+
+def is_regular_file(path: Path) -> bool:
+    """Whether ``path`` is a regular file (``False`` for a missing path, a folder, a pipe or a device)."""
+    try:
+        check_regular_file(path)
+    except (PackingFileError, TypeError, ValueError):
+        return False
+    return True
+
+
 def check_input_file(path, name: str = "path", *, suffixes=None) -> tuple[Path, str]:
     """Return ``(Path, content kind)`` for a file that can be read and holds what its suffix says.
 
@@ -243,17 +295,9 @@ def check_input_file(path, name: str = "path", *, suffixes=None) -> tuple[Path, 
     :class:`FileFormatError` or :class:`CorruptFileError` with one line that
     names the file and says what to do.
     """
-    path = as_path(path, name)
+    path = check_regular_file(path, name)
     shown = repr(str(path))
     suffixes = tuple(SUFFIX_KINDS) if suffixes is None else tuple(suffixes)
-    if not path.exists():
-        raise PackingFileNotFoundError(f"{name} {shown} does not exist.")
-    if path.is_dir():
-        raise FileFormatError(f"{name} {shown} is a folder; give the file inside it.")
-    if not path.is_file():  # reading a named pipe would wait for a writer forever
-        raise FileFormatError(
-            f"{name} {shown} is not a regular file (a pipe, socket or device); give a file."
-        )
     suffix = path.suffix.lower()
     if suffix not in suffixes:
         allowed = ", ".join(suffixes)

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ._files import FileFormatError, PackingFileNotFoundError, as_path, atomic_write
+from ._files import as_path, atomic_write, check_regular_file
 from ._results import Savable
 from ._rows import require_nonzero_rows
 from ._validation import check_float, check_int, check_packing
@@ -481,16 +481,7 @@ def read_exported_packing(path) -> tuple[np.ndarray, dict]:
         A file whose first data line is not ``n d D`` or with a number of
         coordinates other than ``n d``.
     """
-    path = as_path(path)
-    if not path.exists():
-        raise PackingFileNotFoundError(
-            f"path must name an existing file written by export_packing; got {str(path)!r}."
-        )
-    if not path.is_file():  # a folder, or a named pipe that would block the read forever
-        raise FileFormatError(
-            f"path must name a file written by export_packing; got {str(path)!r}, which is "
-            f"{'a folder' if path.is_dir() else 'not a regular file (a pipe, socket or device)'}."
-        )
+    path = check_regular_file(path, "path", what="a file written by export_packing")
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:

@@ -202,6 +202,34 @@ def test_text_readers_refuse_a_named_pipe(tmp_path, reader, name):
     _refuses_a_named_pipe(reader, tmp_path / name)
 
 
+@pytest.mark.parametrize("what", ["missing", "folder", "pipe"])
+@pytest.mark.parametrize(
+    "reader, name",
+    [
+        (load_packing, "W.npy"),
+        (list_arrays, "W.npz"),
+        (load_packing_metadata, "W.csv"),
+        (load_result, "r.npz"),
+        (packing.load_cell, "cell.npz"),
+        (packing.read_grid, "grid.toml"),
+        (packing.read_exported_packing, "packing.txt"),
+    ],
+)
+def test_every_reader_refuses_a_path_that_is_not_a_regular_file_in_the_same_words(tmp_path, reader, name, what):
+    # one shared check: the argument, the path, what was expected and what was found there
+    path = tmp_path / name
+    if what == "folder":
+        path.mkdir()
+    elif what == "pipe":
+        os.mkfifo(path)
+    exc = FileNotFoundError if what == "missing" else packing.FileFormatError
+    check_bad_input(reader, (path,), {}, exc, "path")
+    with pytest.raises(exc) as info:
+        reader(path)
+    found = {"missing": "nothing found there", "folder": "found a folder", "pipe": "found a named pipe"}[what]
+    assert repr(str(path)) in str(info.value) and found in str(info.value)
+
+
 def test_a_compressed_member_larger_than_the_memory_limit_is_refused_before_reading(tmp_path):
     # 2 MiB of zeros compress to a few KiB: the file's size says nothing about what reading it allocates
     path = tmp_path / "zeros.npz"

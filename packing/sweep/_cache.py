@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._files import PackingFileError, _sync_folder, atomic_write
+from .._files import PackingFileError, _sync_folder, atomic_write, is_regular_file
 from .._results import FORMAT, RECORD, Decoder, Savable, _type_name, load_result
 from .._validation import _describe
 
@@ -234,7 +234,7 @@ def read_cell(path: Path, key: str) -> dict | None:
     the SHA-256 of every array as well.
     """
     record = f"{RECORD}.npy"
-    if not path.is_file():  # missing, or a folder or named pipe in its place (reading a pipe would hang)
+    if not is_regular_file(path):  # missing, or a folder or named pipe in its place (a pipe would hang)
         return None
     try:
         with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as zf:

@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from .._files import CorruptFileError, FileFormatError, PackingFileNotFoundError, as_path
+from .._files import CorruptFileError, FileFormatError, check_regular_file
 from .._validation import _describe
 
 __all__ = ["read_grid"]
@@ -85,13 +85,7 @@ def read_grid(path):
     >>> read_grid(path)
     {'n_features': [5], 'd': [2], 'sparsity': [0.0, 0.9]}
     """
-    path = as_path(path, "path")
-    if not path.exists():
-        raise PackingFileNotFoundError(f"path {str(path)!r} does not exist.")
-    if path.is_dir():
-        raise FileFormatError(f"path {str(path)!r} is a folder; give the .toml or .json file inside it.")
-    if not path.is_file():  # reading a named pipe would wait for a writer forever
-        raise FileFormatError(f"path {str(path)!r} is not a regular file (a pipe, socket or device).")
+    path = check_regular_file(path, "path", what="a .toml or .json grid", inside=".toml or .json file")
     if path.suffix.lower() not in (".toml", ".json"):
         raise FileFormatError(f"path must end in .toml or .json; got {path.suffix!r} ({str(path)!r}).")
     try:
