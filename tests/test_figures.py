@@ -106,7 +106,9 @@ def test_closures_and_opaque_arguments_are_refused(tmp_path):
     assert not CALLS and not any(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "edited", "other key"])
+@pytest.mark.parametrize(
+    "damage", ["garbage", "truncated", "empty", "edited", "other key", "nested", "oversized"]
+)
 def test_a_corrupt_entry_is_recomputed(tmp_path, damage):
     want = cached(simulate, {"n": 5}, cache_dir=tmp_path)
     (path,) = tmp_path.glob("simulate-*.npz")
@@ -121,13 +123,27 @@ def test_a_corrupt_entry_is_recomputed(tmp_path, damage):
             arrays = {k: data[k] for k in data.files}
         arrays["x"] = arrays["x"] + 1
         np.savez(path, **arrays)
+    elif damage == "nested":  # a record nested deeper than Python's stack (RecursionError in json)
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+        arrays["__cache_key__"] = np.array("[" * 100_000 + "]" * 100_000)
+        np.savez(path, **arrays)
+    elif damage == "oversized":  # an array beyond the memory limit (below): refused before it is read
+        with np.load(path) as data:
+            arrays = {k: data[k] for k in data.files}
+        arrays["x"] = np.zeros(2**19)
+        np.savez_compressed(path, **arrays)
     else:  # a readable file that belongs to another computation
         with np.load(path) as data:
             arrays = {k: data[k] for k in data.files}
         arrays["__cache_key__"] = np.array(json.dumps({"function": "something else"}))
         np.savez(path, **arrays)
-    with pytest.warns(CacheWarning, match="recomputing"):
-        got = cached(simulate, {"n": 5}, cache_dir=tmp_path)
+    previous = packing.set_memory_limit(2**21)
+    try:
+        with pytest.warns(CacheWarning, match="recomputing"):
+            got = cached(simulate, {"n": 5}, cache_dir=tmp_path)
+    finally:
+        packing.set_memory_limit(previous)
     assert len(CALLS) == 2 and np.array_equal(got["x"], want["x"])
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # repaired: read without a warning and without recomputing

@@ -379,6 +379,33 @@ def test_corrupt_and_stale_cells_are_recomputed(tmp_path):
     assert [load_cell(p).config["n"] for p in paths] == [6, 7, 8, 9]
 
 
+def test_a_cell_member_larger_than_the_memory_limit_is_recomputed_not_read(tmp_path):
+    # a member declaring more than the memory limit (a zip bomb, or a cell load_cell would refuse):
+    # the quick check must not decompress it into memory and call it a hit
+    import io
+    import zipfile
+
+    grid = {"x": [2]}
+    path = Path(sweep("test-det", grid, cache_dir=tmp_path, n_jobs=1, progress=False)["path"][0])
+    with zipfile.ZipFile(path) as zf:
+        members = {name: zf.read(name) for name in zf.namelist()}
+    big = next(name for name in members if not name.startswith("__"))
+    buffer = io.BytesIO()
+    np.save(buffer, np.zeros(2**19))  # 4 MiB of zeros: a few KiB compressed
+    members[big] = buffer.getvalue()
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    assert path.stat().st_size < 2**20
+    previous = packing.set_memory_limit(2**21)
+    try:
+        again = sweep("test-det", grid, cache_dir=tmp_path, n_jobs=1, progress=False)
+    finally:
+        packing.set_memory_limit(previous)
+    assert list(again["status"]) == ["recomputed"]
+    assert np.array_equal(load_cell(path).result["v"], [0, 2, 4])
+
+
 class _Hung(BaseException):
     """Raised by the alarm: not an OSError, so no reader can turn it into a file error."""
 

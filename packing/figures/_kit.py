@@ -74,7 +74,7 @@ from matplotlib.figure import Figure
 
 from .. import __version__
 from .._files import check_input_file, read_npz
-from .._results import array_table, check_arrays
+from .._results import array_table, check_arrays, loads
 from ..io import atomic_write
 
 __all__ = [
@@ -611,7 +611,7 @@ def _load(path: Path, key: dict) -> dict[str, np.ndarray] | None:
     try:  # every failure of a damaged file is a ValueError here (packing.io.CorruptFileError and kin)
         check_input_file(path, "cache entry", suffixes=(".npz",))
         stored = read_npz(path)
-        record = json.loads(str(stored.pop(_KEY, "{}")))
+        record = loads(str(stored.pop(_KEY, "{}")), path, "its record")  # nested too deeply: a ValueError
         if not isinstance(record, dict) or record.get("key") != key:
             message = f"cache entry {path} holds another computation; recomputing it."
             warnings.warn(message, CacheWarning, stacklevel=4)

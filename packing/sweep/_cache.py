@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from .._files import PackingFileError, _sync_folder, atomic_write, is_regular_file
+from .._limits import memory_limit_and_source
 from .._results import FORMAT, RECORD, Decoder, Savable, _type_name, load_result
 from .._validation import _describe
 
@@ -223,6 +224,10 @@ def sync_cells(folder: Path) -> None:
     _sync_folder(folder)
 
 
+#: Bytes read at a time when the quick check verifies a member's CRC-32.
+_CHUNK = 2**20
+
+
 def read_cell(path: Path, key: str) -> dict | None:
     """Return ``{"summary", "seconds"}`` of the cell ``key`` at ``path``; ``None`` if missing, corrupt, stale.
 
@@ -236,8 +241,13 @@ def read_cell(path: Path, key: str) -> dict | None:
     record = f"{RECORD}.npy"
     if not is_regular_file(path):  # missing, or a folder or named pipe in its place (a pipe would hang)
         return None
+    limit, _ = memory_limit_and_source()
     try:
-        with zipfile.ZipFile(io.BytesIO(path.read_bytes())) as zf:
+        with zipfile.ZipFile(path) as zf:
+            # a member larger than the memory limit is one load_cell refuses to read (or a zip bomb
+            # declaring terabytes, whose decompression would run for hours): not a usable hit
+            if any(info.file_size > limit for info in zf.infolist()):
+                return None
             text = np.load(io.BytesIO(zf.read(record)), allow_pickle=False)
             header = json.loads(str(text))
             if header.get("format") != FORMAT or header.get("class") != SweepCell.__name__:
@@ -248,7 +258,9 @@ def read_cell(path: Path, key: str) -> dict | None:
             if members != {f"{name}.npy" for name in header["arrays"]} | {record}:
                 return None
             for name in members - {record}:
-                zf.read(name)  # zipfile checks the member's CRC-32
+                with zf.open(name) as fh:  # zipfile checks the member's CRC-32 at its end
+                    while fh.read(_CHUNK):  # in chunks: the memory of one chunk, not of the member
+                        pass
         fields = header["fields"]
         if fields.get("key") != key:
             return None
