@@ -421,3 +421,28 @@ def test_fast_dp_in_memory_bounded_chunks_matches_reference(monkeypatch, use_max
     res = solve_table(table, use_max)
     want_loss, want_blocks = reference_dp(table, 25, 6, use_max)
     assert res.loss == pytest.approx(want_loss, rel=1e-12) and res.blocks == want_blocks
+
+
+@pytest.mark.parametrize("n, d", [(6, 3), (40, 12), (120, 30)])
+def test_memory_guard_scales_with_the_programme_and_bounds_its_peak(n, d):
+    # the guard counted the DP's full scratch chunk (160 MiB) for every size: optimal_partition(6, 3)
+    # was refused under a 2 MiB limit; its estimate must now follow the sizes and still cover the peak
+    import tracemalloc
+
+    from packing.partition._costs import BYTES_PER_CELL, DP_BASE, SCRATCH_BYTES_PER_ENTRY
+
+    cells = (n + 1) * (d + 1)
+    estimate = cells * BYTES_PER_CELL + DP_BASE + cells * (n + 1) * SCRATCH_BYTES_PER_ENTRY
+    want = optimal_partition(n, d, 2.0)
+    tracemalloc.start()
+    try:
+        optimal_partition(n, d, 2.0)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak <= estimate, (peak, estimate)
+    previous = packing.set_memory_limit(estimate)
+    try:
+        assert optimal_partition(n, d, 2.0).blocks == want.blocks
+    finally:
+        packing.set_memory_limit(previous)

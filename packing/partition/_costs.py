@@ -111,12 +111,19 @@ def cost_function(cost, p: float, budget, seed) -> tuple[str, Callable[[int, int
 BYTES_PER_CELL = 96
 #: Scratch of the fast DP's (block shapes x feature counts) matrices: ``_dp.CHUNK`` entries, several arrays.
 DP_SCRATCH = 160 * 2**20
+#: Bytes of that scratch per (block shape, feature count) entry: ``DP_SCRATCH`` over ``_dp.CHUNK``.
+SCRATCH_BYTES_PER_ENTRY = DP_SCRATCH // (1 << 22)
+#: Bytes of a programme of any size (lists of groups, small arrays): what a tiny one needs.
+DP_BASE = 2**20
 
 
 def check_table_memory(func: str, n: int, d: int, *, dp: bool) -> None:
     """Refuse a table (and, with ``dp``, the dynamic programme over it) beyond the memory limit."""
     cells = (n + 1) * (d + 1)
-    need = cells * BYTES_PER_CELL + DP_SCRATCH if dp else cells * 16
+    # the DP's matrices hold at most one row per block shape (cells) by n + 1 feature counts, in
+    # chunks of _dp.CHUNK entries: a small programme needs a small scratch, not the full chunk
+    scratch = DP_BASE + min(DP_SCRATCH, cells * (n + 1) * SCRATCH_BYTES_PER_ENTRY)
+    need = cells * BYTES_PER_CELL + scratch if dp else cells * 16
     what = "the (n + 1) x (d + 1) tables of the partition programme" if dp else "the (n + 1) x (d + 1) table"
     check_memory(need, func, what, n=n, d=d)
 
