@@ -488,7 +488,7 @@ def load_packing_metadata(path) -> dict:
     >>> load_packing_metadata("missing.npz")
     Traceback (most recent call last):
     ...
-    packing.io.PackingFileNotFoundError: path 'missing.npz' does not exist.
+    packing.io.PackingFileNotFoundError: path 'missing.npz' does not exist (nothing found there); ...
     """
     path, _ = check_input_file(path, "path", suffixes=READ_SUFFIXES)
     if path.suffix.lower() != ".npz":
