@@ -28,7 +28,7 @@ from importlib import resources
 
 import numpy as np
 
-from ._results import Savable
+from ._results import CheckedFields, Savable
 from ._validation import check_int
 
 __all__ = [
@@ -46,7 +46,7 @@ TABLE_ROUNDING = 1e-10
 
 
 @dataclass(frozen=True)
-class BestKnown:
+class BestKnown(CheckedFields):
     """One cell of the best-known table.
 
     Attributes

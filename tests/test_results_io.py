@@ -2,6 +2,7 @@
 
 import dataclasses
 import datetime
+import inspect
 import json
 import math
 import os
@@ -14,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import packing
+import packing.figures
 from packing import (
     CorruptFileError,
     FileFormatError,
@@ -700,3 +702,43 @@ def test_result_class_names_are_unique():
         @dataclasses.dataclass
         class LPBound(Savable):
             value: float
+
+
+# --------------------------------------------------------------------------- fields checked when built
+
+
+@pytest.mark.parametrize(
+    "make, field, bad",
+    [
+        (lambda: packing.optimal_partition(6, 3, 1.0), "p", "abc"),
+        (lambda: packing.optimal_partition(6, 3, 1.0), "n", True),
+        (lambda: packing.optimal_partition(6, 3, 1.0), "blocks", None),
+        (lambda: packing.pairwise_statistics(packing.regular_simplex(4)), "signed", 3),
+        (lambda: packing.construction_spectrum("simplex", 4), "values", [1 / 3]),
+        (lambda: packing.certify_packing(packing.regular_simplex(4)), "coherence_squared_ratio", "1/9"),
+        (lambda: packing.known_optimum(4, 3), "coherence", 1j),
+        (lambda: packing.best_known(6, 3), "n", 6.0),
+        (lambda: packing.sweep_tasks()["optimal_partition"], "name", 3),
+        (lambda: packing.figures.FIGURES["scurves"], "outputs", "scurves"),
+    ],
+)
+def test_result_classes_refuse_a_field_of_another_type_naming_it(make, field, bad):
+    obj = make()
+    want = rf"^{type(obj).__name__}: {field} must be .*; got {type(bad).__name__}"
+    with pytest.raises(TypeError, match=want):
+        dataclasses.replace(obj, **{field: bad})
+
+
+def test_every_public_dataclass_checks_its_fields_when_built():
+    from packing._results import CheckedFields
+
+    public = [getattr(packing, n) for n in packing.__all__]
+    public += [getattr(packing.figures, n) for n in packing.figures.__all__]
+    unchecked = [
+        cls.__name__
+        for cls in public
+        if inspect.isclass(cls)
+        and dataclasses.is_dataclass(cls)
+        and not issubclass(cls, Savable | CheckedFields)
+    ]
+    assert not unchecked, f"public dataclasses that accept fields of any type: {unchecked}"

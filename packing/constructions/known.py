@@ -21,6 +21,7 @@ from functools import cache, lru_cache
 
 import numpy as np
 
+from .._results import CheckedFields
 from .._validation import check_int, check_memory, check_p
 from .etf import _etf_builder
 from .polytopes import regular_polygon_lines, regular_simplex
@@ -29,7 +30,7 @@ __all__ = ["KnownOptimum", "known_optimum", "best_known_block"]
 
 
 @dataclass(frozen=True)
-class KnownOptimum:
+class KnownOptimum(CheckedFields):
     """An optimal packing of ``n`` lines in ``R^d`` that the toolkit can build exactly.
 
     Attributes

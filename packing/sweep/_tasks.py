@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 
+from .._results import CheckedFields
 from .._validation import _describe, check_callable
 
 __all__ = ["SweepTask", "register_task", "sweep_tasks"]
@@ -31,7 +32,7 @@ _NAME_CHARS = set("abcdefghijklmnopqrstuvwxyz0123456789_-.")
 
 
 @dataclasses.dataclass(frozen=True)
-class SweepTask:
+class SweepTask(CheckedFields):
     """A function the sweep engine can run cell by cell (see :func:`register_task`).
 
     Attributes
