@@ -96,7 +96,7 @@ def as_path(path, name: str = "path") -> Path:
         raise ValueError(f"{name} must be a file path; got an empty string.")
     if "\0" in text:
         raise ValueError(f"{name} must be a file path without NUL characters; got {text!r:.80}.")
-    longest = max(len(os.fsencode(part)) for part in Path(text).parts)
+    longest = max((len(os.fsencode(part)) for part in Path(text).parts), default=0)  # "." has no parts
     if longest > _NAME_MAX or len(os.fsencode(text)) > _PATH_MAX:  # else a bare OSError from the OS
         raise ValueError(
             f"{name} must be a file path whose names have at most {_NAME_MAX} bytes (and {_PATH_MAX} in "
@@ -276,6 +276,25 @@ def _special_kind(path: Path) -> str:
     if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
         return "a device"
     return "a special file"
+
+
+def check_folder_path(path, name: str) -> Path:
+    """Return ``path`` as a Path if a folder is, or can be created, there; else raise naming ``name``.
+
+    Nothing is created: the check refuses at the boundary a path that names a
+    file, or that runs through one (``file.txt/out``), which a writer would only
+    find out after its work, as an ``OSError``.
+    """
+    path = as_path(path, name)
+    here = path
+    while not here.exists() and here != here.parent:
+        here = here.parent
+    if here.exists() and not here.is_dir():
+        where = "is a file" if here == path else f"runs through the file {str(here)!r}"
+        raise FileFormatError(
+            f"{name} must be a folder (or a path where one can be made); got {str(path)!r}, which {where}."
+        )
+    return path
 
 
 def is_regular_file(path: Path) -> bool:

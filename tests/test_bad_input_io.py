@@ -23,6 +23,7 @@ from test_bad_input_common import (
 )
 
 import packing
+import packing.figures
 from packing import (
     CorruptFileError,
     atomic_write,
@@ -215,7 +216,7 @@ def test_text_readers_refuse_a_named_pipe(tmp_path, reader, name):
         (packing.read_exported_packing, "packing.txt"),
     ],
 )
-def test_every_reader_refuses_a_path_that_is_not_a_regular_file_in_the_same_words(tmp_path, reader, name, what):
+def test_every_reader_refuses_what_is_not_a_regular_file_in_the_same_words(tmp_path, reader, name, what):
     # one shared check: the argument, the path, what was expected and what was found there
     path = tmp_path / name
     if what == "folder":
@@ -285,3 +286,12 @@ CASES += [
     case(packing.read_grid, HERE / "deep.json", exc=CorruptFileError, name="deep.json"),
     case(packing.read_grid, HERE / "deep.toml", exc=CorruptFileError, name="deep.toml"),
 ]
+
+
+def test_the_current_folder_as_a_path_is_a_folder_not_a_crash(tmp_path, monkeypatch):
+    # "." has no path parts: as_path took the longest of none (ValueError: max() arg is an empty sequence)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(packing.FileFormatError, match=r"path '\.' is a folder"):
+        load_packing(".")
+    with packing.figures.FigureRun(".") as run:
+        assert run.out_dir == Path(".")

@@ -25,6 +25,8 @@ from ._parser import build_parser
 
 def main(argv=None) -> int:
     """Run the ``packing`` command line with ``argv`` (default ``sys.argv[1:]``); return the exit status."""
+    if argv is not None and (isinstance(argv, str | bytes) or not isinstance(argv, list | tuple)):
+        raise TypeError(f"argv must be a list of command-line words or None; got {type(argv).__name__}.")
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     debug = "--debug" in argv

@@ -73,8 +73,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .. import __version__
-from .._files import check_input_file, read_npz
-from .._results import array_table, check_arrays, loads
+from .._files import check_folder_path, check_input_file, read_npz
+from .._results import CheckedFields, array_table, check_arrays, loads
+from .._validation import _describe, check_bool, check_callable, check_choice, check_float, check_int
 from ..io import atomic_write
 
 __all__ = [
@@ -160,9 +161,10 @@ class FigureRun:
     """
 
     def __init__(self, out_dir, *, force: bool = False, cache_dir=None):
-        self.out_dir = Path(out_dir)
-        self.force = bool(force)
-        self.cache_dir = self.out_dir / ".cache" if cache_dir is None else Path(cache_dir)
+        self.out_dir = check_folder_path(out_dir, "out_dir")
+        self.force = check_bool(force, "force")
+        cache_dir = None if cache_dir is None else check_folder_path(cache_dir, "cache_dir")
+        self.cache_dir = self.out_dir / ".cache" if cache_dir is None else cache_dir
         self.paths: list[Path] = []
         self._style = None
         self._cleared: set[str] = set()  # sweep tasks whose cells --force removed in this run
@@ -245,7 +247,7 @@ class FigureRun:
 
 
 @dataclasses.dataclass
-class Drawn:
+class Drawn(CheckedFields):
     """A figure a driver saved, with the numbers it says the figure shows (see :func:`capture_figures`)."""
 
     name: str
@@ -289,9 +291,53 @@ def draw_quick(main: Callable, out_dir, *, seed: int = 0, force: bool = True):
     (the numbers the figure shows) or of the figure's artists, and that
     :func:`legibility_problems` finds nothing.
     """
+    main = check_driver(main)
+    out_dir = check_folder_path(out_dir, "out_dir")
+    seed, force = check_int(seed, "seed", minimum=0), check_bool(force, "force")
     with capture_figures() as drawn:
         paths = main(out_dir, quick=True, force=force, seed=seed)
     return [Path(p) for p in paths], drawn
+
+
+# --------------------------------------------------------------------------- argument checks
+
+
+def check_axes(ax, name: str, *, many: bool = False):
+    """Refuse anything but a matplotlib ``Axes`` (``many``: or a list or array of them) naming ``name``."""
+    from matplotlib.axes import Axes
+
+    items = [ax] if isinstance(ax, Axes) or not many else list(np.ravel(np.asarray(ax, dtype=object)))
+    if not items or not all(isinstance(a, Axes) for a in items):
+        what = "a matplotlib Axes" + (" or a list of them" if many else "")
+        raise TypeError(f"{name} must be {what}; got {_describe(ax)}.")
+    return ax
+
+
+def check_text(value, name: str, *, optional: bool = True):
+    """Refuse a label that is not a str (``optional``: or None), naming ``name``."""
+    if not isinstance(value, str) and not (optional and value is None):
+        raise TypeError(f"{name} must be a str{' or None' if optional else ''}; got {_describe(value)}.")
+    return value
+
+
+def check_driver(main):
+    """Refuse a figure driver that cannot be called as ``main(out_dir, quick=, force=, seed=)``."""
+    what = "a figure driver main(out_dir, *, quick, force, seed)"
+    if not callable(main):
+        raise TypeError(f"main must be {what}; got {_describe(main)}.")
+    return check_callable(main, "main", (1,), what)[0]
+
+
+def check_argv(argv):
+    """Return ``argv`` as a list of str (None: the command line), or a TypeError naming it."""
+    if argv is None:
+        return None
+    if isinstance(argv, str | bytes) or not isinstance(argv, list | tuple):
+        raise TypeError(f"argv must be a list of command-line words (str); got {_describe(argv)}.")
+    bad = next((a for a in argv if not isinstance(a, str)), None)
+    if bad is not None:
+        raise TypeError(f"argv must be a list of command-line words (str); got an element {_describe(bad)}.")
+    return list(argv)
 
 
 # --------------------------------------------------------------------------- legibility
@@ -303,6 +349,12 @@ def add_colorbar(ax, mappable, label: str, **kw):
     Every heat map gets one; heat maps drawn with the same colour map and
     limits as ``mappable`` share it (one bar for a row of panels on one scale).
     """
+    check_axes(ax, "ax", many=True)
+    from matplotlib.cm import ScalarMappable
+
+    if not isinstance(mappable, ScalarMappable):
+        raise TypeError(f"mappable must be a matplotlib ScalarMappable; got {_describe(mappable)}.")
+    check_text(label, "label", optional=False)
     kw = {"fraction": 0.046, "pad": 0.03} | kw
     fig = mappable.axes.figure if mappable.axes is not None else np.atleast_1d(ax)[0].figure
     bar = fig.colorbar(mappable, ax=ax, **kw)
@@ -312,6 +364,9 @@ def add_colorbar(ax, mappable, label: str, **kw):
 
 def reference_line(ax, y: float, text: str | None = None, **line_kw):
     """Draw a horizontal reference level, labelled in the right margin where no data hides the label."""
+    check_axes(ax, "ax")
+    y = check_float(y, "y")
+    check_text(text, "text")
     line_kw = {"color": "0.6", "ls": "--", "lw": 0.7, "zorder": 0} | line_kw
     ax.axhline(y, **line_kw)
     if text:
@@ -331,6 +386,10 @@ def integer_ticks(ax, axis: str = "x", *, max_ticks: int | None = None):
     """Put only integer ticks on ``axis`` ("x", "y" or "both"), e.g. for feature indices."""
     from matplotlib.ticker import MaxNLocator
 
+    check_axes(ax, "ax")
+    check_choice(axis, "axis", ("x", "y", "both"), expected="'x', 'y' or 'both'")
+    if max_ticks is not None:
+        max_ticks = check_int(max_ticks, "max_ticks", minimum=1, maximum=10**6)
     for name in ("x", "y") if axis == "both" else (axis,):
         locator = MaxNLocator(integer=True, nbins=max_ticks or "auto")
         getattr(ax, f"{name}axis").set_major_locator(locator)
@@ -339,6 +398,9 @@ def integer_ticks(ax, axis: str = "x", *, max_ticks: int | None = None):
 def plain_log_ticks(ax, axis: str = "x"):
     """Label a log axis with plain numbers (0.5, 2, 8) and no minor labels (no "6×10⁰")."""
     from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    check_axes(ax, "ax")
+    check_choice(axis, "axis", ("x", "y", "both"), expected="'x', 'y' or 'both'")
 
     def plain(value, _pos):
         return f"{value:g}"
@@ -402,6 +464,10 @@ def legibility_problems(fig: Figure, *, width: float | None = None) -> list[str]
     from matplotlib.collections import QuadMesh
     from matplotlib.ticker import NullFormatter
 
+    if not isinstance(fig, Figure):
+        raise TypeError(f"fig must be a matplotlib Figure; got {_describe(fig)}.")
+    if width is not None:
+        width = check_float(width, "width", minimum=0.0, strict_min=True)
     fig_w = float(fig.get_figwidth())
     if width is None:
         width = COLUMN_WIDTH if fig_w <= 1.3 * COLUMN_WIDTH else PAGE_WIDTH
@@ -658,6 +724,12 @@ def cached(compute: Callable, params: dict, *, cache_dir, force: bool = False) -
     >>> len(list(Path(folder).glob("square-*.npz")))
     2
     """
+    if not callable(compute):
+        raise TypeError(f"compute must be a function returning arrays; got {_describe(compute)}.")
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params must be a dict of compute's keyword arguments; got {_describe(params)}.")
+    cache_dir = check_folder_path(cache_dir, "cache_dir")
+    force = check_bool(force, "force")
     key = cache_key(compute, params)
     key_text = json.dumps(key, sort_keys=True)
     digest = hashlib.sha256(key_text.encode()).hexdigest()[:20]
@@ -679,6 +751,7 @@ def cached(compute: Callable, params: dict, *, cache_dir, force: bool = False) -
 
 def figure_parser(doc: str | None) -> argparse.ArgumentParser:
     """Return the common ``--out/--quick/--force/--seed`` parser of a figure driver."""
+    check_text(doc, "doc")
     parser = argparse.ArgumentParser(description=(doc or "").strip().splitlines()[0] if doc else None)
     parser.add_argument("--out", default="figures", help="output folder (default: figures)")
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for smoke tests")
@@ -689,6 +762,8 @@ def figure_parser(doc: str | None) -> argparse.ArgumentParser:
 
 def run_figure_cli(main: Callable, doc: str | None, argv=None) -> None:
     """Parse the common options and call ``main(out_dir, quick=, force=, seed=)``; print the paths."""
+    main = check_driver(main)
+    argv = check_argv(argv)
     args = figure_parser(doc).parse_args(argv)
     for path in main(args.out, quick=args.quick, force=args.force, seed=args.seed):
         print(path)

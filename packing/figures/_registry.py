@@ -15,7 +15,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .._files import check_folder_path
 from .._progress import check_progress, progress_bar
+from .._results import CheckedFields
 from .._validation import _describe
 
 __all__ = ["FigureDriver", "FigureOutcome", "FIGURES", "make_figures", "resolve_figures"]
@@ -24,7 +26,7 @@ _TMS = "Elhage et al. (2022), Toy Models of Superposition"
 
 
 @dataclass(frozen=True)
-class FigureDriver:
+class FigureDriver(CheckedFields):
     """One figure driver: its module, the files it writes and what it reproduces.
 
     Attributes
@@ -154,6 +156,8 @@ def resolve_figures(only: Iterable[str] | None) -> list[str]:
         return list(FIGURES)
     if isinstance(only, str):
         only = [only]
+    if not isinstance(only, Iterable):
+        raise TypeError(f"only must be figure names (a list of str) or None; got {_describe(only)}.")
     wanted = set()
     for name in only:
         if not isinstance(name, str):
@@ -166,7 +170,7 @@ def resolve_figures(only: Iterable[str] | None) -> list[str]:
 
 
 @dataclass
-class FigureOutcome:
+class FigureOutcome(CheckedFields):
     """What one driver did: the files it wrote and its wall time, or the exception it raised."""
 
     name: str
@@ -220,6 +224,9 @@ def make_figures(
     keep_going = check_bool(keep_going, "keep_going")
     seed = check_int(seed, "seed", minimum=0)
     progress = check_progress(progress)
+    out_dir = check_folder_path(out_dir, "out_dir")
+    if report is not None and not callable(report):
+        raise TypeError(f"report must be a function of a FigureOutcome or None; got {_describe(report)}.")
     outcomes = []
     with progress_bar(
         len(names), desc="figures", progress=progress, unit="figure", leave=True, delay=0
