@@ -111,6 +111,7 @@ CASES = [
     case(cell_key, "t", {"a": object()}, 0, exc=TypeError, name="config"),
     case(cell_key, "t", {1: 2}, 0, exc=TypeError, name="config"),
     case(cell_key, "t", {}, 0.5, exc=TypeError, name="seed"),
+    case(cell_key, "t", {}, -1, exc=ValueError, name="seed"),
     case(cell_key, "t", {}, 0, task_version=2, exc=TypeError, name="task_version"),
     case(sweep_dataset, {"a": 1}, exc=TypeError, name="table"),
     case(sweep_dataset, np.zeros(3), exc=TypeError, name="table"),

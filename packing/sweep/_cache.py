@@ -172,6 +172,8 @@ def cell_key(
         raise TypeError(f"config must be a dict of the task's arguments; got {_describe(config)}.")
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
         raise TypeError(f"seed must be an int or None; got {_describe(seed)}.")
+    if seed is not None and seed < 0:  # sweep's seeds are >= 0: no cell has this key
+        raise ValueError(f"seed must be an int >= 0 or None (as sweep's seeds); got {int(seed)}.")
     if not isinstance(task_version, str):
         raise TypeError(f"task_version must be a str; got {_describe(task_version)}.")
     if version is not None and not isinstance(version, str):
