@@ -492,6 +492,7 @@ def load_packing_metadata(path) -> dict:
     """
     path, _ = check_input_file(path, "path", suffixes=READ_SUFFIXES)
     if path.suffix.lower() != ".npz":
+        _read_arrays(path)  # no metadata in these formats, but a damaged file is refused as by list_arrays
         return {}
     arrays = read_npz(path)
     if _METADATA not in arrays:

@@ -295,3 +295,23 @@ def test_the_current_folder_as_a_path_is_a_folder_not_a_crash(tmp_path, monkeypa
         load_packing(".")
     with packing.figures.FigureRun(".") as run:
         assert run.out_dir == Path(".")
+
+
+@pytest.mark.parametrize("damage", ["huge-header", "truncated", "text-in-npy"])
+def test_metadata_of_a_damaged_file_without_metadata_is_refused_like_its_arrays(tmp_path, damage):
+    # .npy, .csv and .safetensors hold no metadata: load_packing_metadata returned {} for any bytes
+    path = tmp_path / "W.npy"
+    np.save(path, np.eye(3))
+    if damage == "huge-header":
+        head = "{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000, 1000000), }"
+        head += " " * (-(len(head) + 11) % 64) + "\n"
+        path.write_bytes(b"\x93NUMPY\x01\x00" + len(head).to_bytes(2, "little") + head.encode())
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[:-20])
+    else:
+        path.write_text("hello world\n")
+    with pytest.raises(ValueError) as refused:
+        list_arrays(path)
+    with pytest.raises(type(refused.value), match="W.npy"):
+        load_packing_metadata(path)
+
