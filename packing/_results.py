@@ -410,6 +410,8 @@ def _of_type(value, annotation) -> bool:
 
 
 _PARSED: dict[str, tuple[bool, tuple]] = {}
+#: Annotations naming a class of another package, checked when a dataclass declaring one is built.
+_IMPORTED_TYPES = {"Figure": "matplotlib.figure.Figure", "Path": "pathlib.Path"}
 
 
 def _annotation_types(annotation) -> tuple[bool, tuple] | None:
@@ -425,6 +427,9 @@ def _annotation_types(annotation) -> tuple[bool, tuple] | None:
             continue
         base = part.split("[", 1)[0].strip()
         kind = _FIELD_TYPES.get(base) or _REGISTRY.get(base)
+        if kind is None and base in _IMPORTED_TYPES:  # a class of a module its dataclass already imports
+            module, _, attr = _IMPORTED_TYPES[base].rpartition(".")
+            kind = getattr(importlib.import_module(module), attr)
         if kind is None:  # a class this module does not know (Figure, Callable, object...): not checked
             return None
         types += list(kind) if isinstance(kind, tuple) else [kind]

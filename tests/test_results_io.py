@@ -9,6 +9,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import matplotlib.figure
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -720,6 +721,8 @@ def test_result_class_names_are_unique():
         (lambda: packing.best_known(6, 3), "n", 6.0),
         (lambda: packing.sweep_tasks()["optimal_partition"], "name", 3),
         (lambda: packing.figures.FIGURES["scurves"], "outputs", "scurves"),
+        (lambda: packing.figures.Drawn("x", matplotlib.figure.Figure(), {}), "figure", "f"),
+        (lambda: packing.figures.FigureOutcome("x"), "error", "it failed"),
     ],
 )
 def test_result_classes_refuse_a_field_of_another_type_naming_it(make, field, bad):
