@@ -287,6 +287,15 @@ def test_a_final_loss_beyond_the_float_range_is_a_diverged_run():
     with pytest.raises(packing.TrainingDivergedError, match=r"lr \(now 1e\+300\)"):
         train_scurve(**SCURVE, lr=1e300, progress=False)
 
+
+@pytest.mark.parametrize("trainer", ["toy", "abs"])
+def test_a_divergence_caused_by_weight_decay_names_weight_decay(trainer):
+    # (found by fuzzing: weight_decay=1e300 diverged at step 0 with the advice "Lower lr (now 0.001)")
+    kw = dict(n_features=4, d=2, steps=3, batch_size=8, rng=0, progress=False, weight_decay=1e300)
+    train = packing.train_toy_model if trainer == "toy" else packing.train_abs_model
+    with pytest.raises(packing.TrainingDivergedError, match=r"weight_decay \(now 1e\+300\)"):
+        train(**kw)
+
 # MonosemanticityReport.order: the instance is checked (it indexed arrays: IndexError, or a wrong instance)
 REPORT = monosemanticity(train_monosemanticity_model(**MONO, rng=0, progress=False))
 CASES += [

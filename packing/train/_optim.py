@@ -288,7 +288,7 @@ class TrainingLoop:
             last = f"{self.history[t - 1, bad]:.6g}" if t else "none (the first loss was already bad)"
             raise TrainingDivergedError(
                 f"training diverged at step {t}: the loss of instance {bad} is {loss[bad]}; last finite "
-                f"loss of that instance: {last}. Lower lr (now {self.opt.lr}) or use float64."
+                f"loss of that instance: {last}. {self._hint()} or use float64."
             )
         self.history[t] = loss
         if self.record is not None:
@@ -303,6 +303,12 @@ class TrainingLoop:
             self.checkpoint.step_done(t)
         return True
 
+    def _hint(self) -> str:
+        """Say what to lower after a divergence: lr, and weight_decay when it is set (1e300 diverges too)."""
+        wd = self.opt.wd
+        both = f" or weight_decay (now {wd})" if np.any(np.asarray(wd, dtype=float) != 0) else ""
+        return f"Lower lr (now {self.opt.lr}){both}"
+
     def result(self):
         """Return ``(loss_history (steps_done, n_instances), snapshot_steps, snapshots)``; checkpoint it."""
         done = self.t
@@ -312,7 +318,7 @@ class TrainingLoop:
         if done and not np.isfinite(self.params).all():
             raise TrainingDivergedError(
                 f"training diverged at step {done - 1}: the final update produced non-finite parameters; "
-                f"last finite losses: {np.round(history[-1], 6).tolist()}. Lower lr (now {self.opt.lr})."
+                f"last finite losses: {np.round(history[-1], 6).tolist()}. {self._hint()}."
             )
         snapshots = np.stack(self.snaps) if self.snaps else None
         return history, np.asarray(self.snap_steps, dtype=int), snapshots
