@@ -699,7 +699,9 @@ def bad_values(pname: str, v, default, fname: str = "") -> list:
         except (TypeError, ValueError):
             arr = None
     out = (
-        [("str-unknown", "no-such-thing", None), ("str-empty", "", None)] if isstr else [("str", "abc", True)]
+        [("str-unknown", "no-such-thing", None), ("str-empty", "", None)]
+        if isstr
+        else [("str", "abc", not isinstance(v, Path))]  # a relative path given as text is a path
     )
     out += [("object", Weird(), True), ("complex", 1j, True)]
     if default is not None:
@@ -742,7 +744,7 @@ def bad_values(pname: str, v, default, fname: str = "") -> list:
         through = v.parent / "a-file"
         through.touch()
         out += [
-            ("save-to-folder", v.parent, True),
+            ("save-to-folder", v.parent, not pname.endswith("_dir")),  # an out_dir may be a folder
             ("save-through-file", through / v.name, True),
             ("save-missing-folder", v.parent / "no-such-folder" / v.name, None),
             ("save-other-suffix", v.with_suffix(".weird"), None),
