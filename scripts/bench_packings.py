@@ -15,7 +15,7 @@ Records for cells outside the public table: ``--cells FILE`` (e.g. written by
 ``--records-out`` from long runs), or ``--table ours`` (the toolkit's own table,
 :func:`packing.best_found_table`, built by ``scripts/build_table.py``); ``--unseen``
 keeps only cells that are not in the public table. ``--clock process`` counts the
-budget in CPU seconds of the process (comparable on a machine shared with other
+budget in CPU seconds of each search process (comparable on a machine shared with other
 work). ``--seeds K`` keeps the best of K seeds per cell (K budgets each), and
 ``--records-out FILE`` merges the best value per cell into a records CSV.
 
@@ -334,10 +334,12 @@ def from_table(cells: list) -> dict:
 
 
 def _hop(args) -> dict:
-    """Return our runs' keywords: ``hop=`` (``--hop``), ``table_seeds=`` (``--[no-]table-seeds``)."""
+    """Return our runs' keywords: ``hop``, ``table_seeds`` and ``workers`` from the command line."""
     out = {"table_seeds": True} if getattr(args, "table_seeds", False) else {}
     if getattr(args, "no_table_seeds", False):
         out = {"table_seeds": False}
+    if getattr(args, "search_workers", None) is not None:
+        out["workers"] = args.search_workers
     hop = getattr(args, "hop", None)
     if hop is None:
         return out
@@ -518,6 +520,9 @@ def main(argv=None) -> dict:
                              "the optimizer; with --build-yardstick merge the better ones")
     parser.add_argument("--workers", type=int, default=1,
                         help="processes for our runs (through packing.sweep; default 1: in this process)")
+    parser.add_argument("--search-workers", type=int, default=None,
+                        help="optimize_packing(workers=...) of each run here (default: the library's "
+                             "default, every available core for budgets >= 3 s; 1: one process per search)")
     args = parser.parse_args(argv)
     if args.budget <= 0:
         raise SystemExit(f"--budget must be > 0 seconds; got {args.budget}")

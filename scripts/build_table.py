@@ -90,8 +90,10 @@ def run_cell(n: int, d: int, *, budget: float, seed: int, clock: str = "process"
         W, source, restarts, reason = np.array(entry.build()), f"known optimum ({entry.name})", 0, "exact"
     else:
         res = optimize_packing(
-            n, d, rng=seed, budget=budget, clock=clock, seeds=list(seeds) or None, table_seeds=False
-        )  # the work directory's neighbours, not the shipped table's
+            n, d, rng=seed, budget=budget, clock=clock, seeds=list(seeds) or None, table_seeds=False,
+            workers=1,
+        )  # the work directory's neighbours, not the shipped table's; one process per cell (the
+        # table's provenance counts one search's budget; --workers runs cells side by side)
         W, source, restarts, reason = res.W, "optimize_packing", res.restarts, res.stopping_reason
     out = {"n": n, "d": d, "source": source, "restarts": restarts, "stopping_reason": reason}
     if n >= 2:

@@ -158,6 +158,7 @@ def _cmd_pack(args) -> dict:
         rng=args.rng,
         budget=args.budget,
         restarts=args.restarts,
+        workers=args.workers,
         method=args.method,
         progress=_progress(args),
     )  # Ctrl-C returns the best packing so far (stopping_reason "interrupted"): it is written, then 130

@@ -151,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     pk.add_argument("--p", type=_float, default=math.inf, help="order: inf (coherence, default) or p > 0")
     pk.add_argument("--budget", type=_float, default=None, help="seconds (default 10 for p=inf, 2 otherwise)")
     pk.add_argument("--restarts", type=int, default=None, help="cap on the number of starts")
+    pk.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="search processes (default: every available core for budgets >= 3 s, else 1)",
+    )
     pk.add_argument("--rng", type=_seed, default=0, metavar="SEED", help="random seed (default 0)")
     pk.add_argument("--method", default="smooth", choices=("smooth", "ap", "auto"), help="local search")
     pk.add_argument("--out", required=True, metavar="FILE", help="result file (.npz)")

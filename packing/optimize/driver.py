@@ -12,8 +12,9 @@ carries over between restarts and from a continued result.
 from __future__ import annotations
 
 import math
+import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -31,6 +32,7 @@ from .._validation import (
     check_packing,
     check_rng,
 )
+from .._workers import in_worker_process, reusable_executor
 from ..bounds import lower_bound
 from ..constructions.polytopes import regular_polygon_lines
 from ..reference import best_found
@@ -41,6 +43,7 @@ from ._objectives import (
     objective_value,
     shortcut_optimum,
 )
+from ._parallel import SignalledDeadline, StopSignal
 from ._seeds import adapt_packing, seed_coherence, structured_seeds
 from ._sphere import random_point, unit
 from ._stages import Deadline, alternating_projection, equalize, lp_polish, q_schedule, smooth_descent
@@ -92,6 +95,12 @@ _NEIGHBOURS = ((1, 0), (-1, 0), (0, 1), (0, -1))
 #: After the first starts, a start is polished only if its smooth coherence minus this many times the
 #: largest polish gain seen is below the incumbent's (the polish may win it the record).
 _POLISH_SLACK = 2.0
+#: Without ``workers``, a search bounded by a clock of at least this many seconds (the default 10 s of
+#: ``p = inf`` included) runs on every available core; shorter ones, searches bounded by ``restarts``
+#: alone (reproducible on any machine) and searches inside a worker process stay in this process.
+PARALLEL_MIN_BUDGET = 3.0
+#: ``workers`` may ask for at most this many processes per CPU (more only queue for the cores).
+_MAX_WORKERS_PER_CPU = 4
 #: LP steps, initial trust radius and tolerance of the polish inside the search.
 _POLISH_STEPS, _POLISH_RADIUS, _POLISH_TOL = 60, 1e-3, 1e-13
 
@@ -435,6 +444,21 @@ def _local_search(
     return U
 
 
+def _start_queue(cfg: _Settings, rng, start, seeds: list[np.ndarray], fresh: bool, lb_log: float) -> list:
+    """Return the queued starts of a search: ``init``, the seeds, then structured and table starts."""
+    queue = [(start, None)] if start is not None else []
+    queue += [(adapt_packing(W, cfg.n, cfg.d, rng), _SEED_Q) for W in seeds]
+    if not math.isinf(cfg.p) and fresh:
+        queue += [(U, None) for U in _structured_starts(cfg.n, cfg.d)]
+    elif cfg.structured and fresh:
+        good = [(U, exact) for U, exact in structured_seeds(cfg.n, cfg.d, rng)
+                if seed_coherence(U) <= _STRUCTURED_RATIO * math.exp(lb_log)]
+        queue += [(U, _AS_IS if exact else _SEED_Q) for U, exact in good[:_MAX_STRUCTURED]]
+        if cfg.table_seeds:
+            queue += _neighbour_starts(cfg, seeds, rng)
+    return queue
+
+
 def _search(
     cfg: _Settings,
     rng,
@@ -446,19 +470,27 @@ def _search(
     progress=False,
 ) -> tuple[np.ndarray, str]:
     """Run restarts until a stopping rule fires; return the best packing and the reason."""
+    t_search = _CLOCKS[cfg.clock]()  # the budget is for the search; the (cached) bound is extra
+    queue = _start_queue(cfg, rng, start, seeds, fresh, lb_log)
+    return _run(cfg, rng, queue, start, lb_log, state, t_search, progress)
+
+
+def _run(
+    cfg: _Settings,
+    rng,
+    queue: list,
+    start,
+    lb_log: float,
+    state: _Search,
+    t_search: float,
+    progress=False,
+    stop: StopSignal | None = None,
+    label: str = "",
+) -> tuple[np.ndarray, str]:
+    """Run the restart loop of one search process (``stop``: a parallel search's shared stop signal)."""
     clock = _CLOCKS[cfg.clock]
-    t_search = clock()  # the budget is for the search; the (cached) bound is extra
-    deadline = Deadline(t_search + cfg.budget, clock)
-    queue = [(start, None)] if start is not None else []
-    queue += [(adapt_packing(W, cfg.n, cfg.d, rng), _SEED_Q) for W in seeds]
-    if not math.isinf(cfg.p) and fresh:
-        queue += [(U, None) for U in _structured_starts(cfg.n, cfg.d)]
-    elif cfg.structured and fresh:
-        good = [(U, exact) for U, exact in structured_seeds(cfg.n, cfg.d, rng)
-                if seed_coherence(U) <= _STRUCTURED_RATIO * math.exp(lb_log)]
-        queue += [(U, _AS_IS if exact else _SEED_Q) for U, exact in good[:_MAX_STRUCTURED]]
-        if cfg.table_seeds:
-            queue += _neighbour_starts(cfg, seeds, rng)
+    at = t_search + cfg.budget
+    deadline = Deadline(at, clock) if stop is None else SignalledDeadline(at, clock, stop)
     if start is not None:
         state.offer(start, *evaluate(start, cfg.p))
     uses_ap = math.isinf(cfg.p) and cfg.method != "smooth"
@@ -470,6 +502,9 @@ def _search(
     try:
         with threadpool_limits(1), progress_bar(total, desc=desc, progress=progress, unit=unit) as bar:
             while (reason := _stop_reason(state, cfg, lb_log, t_search)) is None:
+                if stop is not None and stop.is_set():
+                    reason = "stopped"
+                    break
                 U, q0, kind = _next_start(queue, state, cfg, rng)
                 if state.best is None:
                     state.offer(U, *evaluate(U, cfg.p))
@@ -485,7 +520,7 @@ def _search(
                     state.tried[kind] += 1
                     state.won[kind] += bool(before - key > _WIN)
                 if improved and cfg.verbose:
-                    print(f"restart {state.restarts}: {obj:.15g} ({kind})")
+                    print(f"{label}restart {state.restarts}: {obj:.15g} ({kind})")
                 state.history.append(state.best_obj)
                 bar.set(state.k if by_restarts else round(clock() - t_search, 2))
                 bar.note(best=f"{state.best_obj:.6g}")
@@ -494,6 +529,154 @@ def _search(
         if state.best is None:
             state.best = random_point(rng, cfg.n, cfg.d)
     return state.best, reason
+
+
+# ----------------------------------------------------------------------------- parallel search
+
+
+def _resolve_workers(workers, cfg: _Settings) -> int:
+    """Return the number of search processes: ``workers`` if given, else the default rule."""
+    if workers is not None:
+        return workers
+    if cfg.restarts is not None and math.isinf(cfg.budget):  # reproducible on any machine: one stream
+        return 1
+    if cfg.budget < PARALLEL_MIN_BUDGET or in_worker_process():
+        return 1
+    from ..train._parallel import available_cpus  # deferred: packing.train imports the trainers
+
+    return available_cpus()
+
+
+def _check_workers(workers) -> int | None:
+    if workers is None:
+        return None
+    limit = _MAX_WORKERS_PER_CPU * (os.cpu_count() or 1)
+    return check_int(workers, "workers", minimum=1, maximum=limit)
+
+
+def _search_worker(cfg: _Settings, seed: int, queue: list, start, lb_log: float, end: float,
+                   stop: StopSignal, index: int) -> tuple:
+    """One process of a parallel search: a serial search on its own stream, until ``end`` (``time.time``).
+
+    Returns ``(W, key, reason, iterations, restarts, history)``; ``W`` is ``None`` when a
+    worker other than the first started after the end (its share of the budget was spent
+    starting it).
+    """
+    if cfg.clock == "wall" and not math.isinf(end):
+        remaining = end - time.time()
+        if remaining <= 0.0 and index > 0:
+            return None, math.inf, "budget", 0, 0, []
+        cfg = replace(cfg, budget=max(remaining, 1e-3))
+    state = _Search()
+    W, reason = _run(
+        cfg, np.random.default_rng(seed), queue, start, lb_log, state, _CLOCKS[cfg.clock](),
+        stop=stop, label=f"worker {index}: ",
+    )
+    if reason == "lower_bound":  # the others cannot do better
+        stop.set()
+    return W, state.best_key, reason, state.iterations, state.k, state.history
+
+
+def _shares(total: int | None, workers: int) -> list[int | None]:
+    """Split ``total`` restarts over ``workers`` as evenly as possible (``None``: no cap for any)."""
+    if total is None:
+        return [None] * workers
+    return [total // workers + (w < total % workers) for w in range(workers)]
+
+
+def _parallel_search(
+    cfg: _Settings,
+    rng,
+    start,
+    seeds: list[np.ndarray],
+    fresh: bool,
+    lb_log: float,
+    state: _Search,
+    progress,
+    workers: int,
+) -> tuple[np.ndarray, str]:
+    """Run ``workers`` independent searches in worker processes; merge them into ``state``.
+
+    The queued starts are dealt out in turn (worker 0 takes ``init``, which every worker
+    knows as its first incumbent), ``restarts`` is split as evenly as possible, and each
+    worker draws from its own stream, seeded from ``rng`` after the queue is built: the
+    result is a function of ``rng``, ``restarts`` and ``workers`` when no clock stops the
+    search. With ``clock="wall"`` every worker stops at the same moment, ``budget`` seconds
+    after this call started its search; with ``clock="process"`` each worker spends
+    ``budget`` CPU seconds of its own.
+    """
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    end = time.time() + cfg.budget if cfg.clock == "wall" else math.inf
+    queue = _start_queue(cfg, rng, start, seeds, fresh, lb_log)
+    if cfg.restarts is not None:
+        workers = min(workers, cfg.restarts)
+    child_seeds = [int(x) for x in rng.integers(0, 2**63, size=workers)]
+    stop = StopSignal.create()
+    futures = []
+    interrupted = False
+    try:
+        executor = reusable_executor(workers)
+        for w, share in enumerate(_shares(cfg.restarts, workers)):
+            cfg_w = replace(cfg, restarts=share)
+            futures.append(executor.submit(
+                _search_worker, cfg_w, child_seeds[w], queue[w::workers], start, lb_log, end, stop, w
+            ))
+        total = round(cfg.budget, 2) if cfg.clock == "wall" and not math.isinf(cfg.budget) else None
+        desc = f"optimize_packing({cfg.n}, {cfg.d}), {workers} workers"
+        t0 = time.time()
+        with progress_bar(total, desc=desc, progress=progress, unit="s") as bar:
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()  # a worker's error: raised here, the others stopped below
+                bar.set(round(time.time() - t0, 2))
+    except KeyboardInterrupt:  # the workers stop at once and hand back their best packings
+        interrupted = True
+        stop.set()
+        _wait_quietly(futures)
+    except BaseException:
+        stop.set()
+        _wait_quietly(futures)
+        raise
+    finally:
+        stop.remove()
+    results = [f.result() for f in futures if f.done() and not f.cancelled() and f.exception() is None]
+    if start is not None:
+        state.offer(start, *evaluate(start, cfg.p))
+    merged = []
+    for w, (W, key, _, its, k, history) in enumerate(results):
+        if W is not None and key < state.best_key:
+            state.best, state.best_obj, state.best_key = W, objective_value(W, cfg.p), key
+        state.iterations += its
+        state.k += k
+        state.restarts += k
+        merged += [(i, w, value) for i, value in enumerate(history)]
+    prior = state.history[-1] if state.history else math.inf
+    for _, _, value in sorted(merged):
+        prior = min(prior, value)
+        state.history.append(prior)
+    if state.best is None:
+        state.best = random_point(rng, cfg.n, cfg.d)
+    reasons = {r[2] for r in results}
+    if "lower_bound" in reasons:
+        return state.best, "lower_bound"
+    if interrupted or "interrupted" in reasons:
+        return state.best, "interrupted"
+    return state.best, "restarts" if reasons == {"restarts"} else "budget"
+
+
+def _wait_quietly(futures) -> None:
+    """Wait for ``futures`` to finish, through further Ctrl-C presses (they stop within a restart)."""
+    from concurrent.futures import wait
+
+    while True:
+        try:
+            wait(futures)
+            return
+        except KeyboardInterrupt:
+            continue
 
 
 # ----------------------------------------------------------------------------- public entry point
@@ -507,6 +690,7 @@ def optimize_packing(
     rng=None,
     budget: float | None = None,
     restarts: int | None = None,
+    workers: int | None = None,
     init=None,
     seeds=None,
     structured: bool = True,
@@ -556,6 +740,23 @@ def optimize_packing(
         Cap on the number of starts. With ``restarts`` and no ``budget`` the result
         is a function of ``rng`` and the arguments alone (no stage looks at the
         clock); with both, whichever comes first stops the search.
+    workers : int >= 1 or None
+        Processes searching at once: independent searches, each on its own random
+        stream (drawn from ``rng``) with a share of the queued starts and of
+        ``restarts``; the best packing of all is returned, and ``restarts``,
+        ``iterations`` and ``history`` count every worker's starts. ``None``
+        (default): every core available to this process (its affinity mask and
+        cgroup CPU limit) when the search is bounded by a budget of at least
+        ``PARALLEL_MIN_BUDGET`` (3 s; the default 10 s of ``p = inf`` is), else 1.
+        So a search bounded by ``restarts`` alone stays one stream, whose result
+        does not depend on the machine, and so does a search inside a worker
+        process of some pool (a sweep's, joblib's, multiprocessing's), whose cores
+        are already taken. ``1``: this process only, as before version 0.4. With
+        more than one, the result is a function of ``rng``, ``restarts`` and
+        ``workers`` (not of one alone), and a worker that reaches the lower bound
+        stops the others. The workers are joblib's reusable loky processes, shared
+        with :func:`packing.sweep`; the first parallel call starts them (about a
+        second, counted in ``budget``).
     init : array_like (n, d), PackingResult or None
         First start (nonzero rows). A previous :class:`PackingResult` continues that
         run: its packing is the incumbent, and its restarts, iterations, time and
@@ -586,9 +787,11 @@ def optimize_packing(
         sample at 30 CPU s: 22/24 within 1e-4 against 21/24 without (seed 0), 20/24
         both (seed 1), with a smaller worst excess on both seeds (README).
     clock : {"wall", "process"}, default "wall"
-        What ``budget`` counts: wall-clock seconds, or the CPU seconds of this
-        process (the search is single-threaded), which makes budgets comparable on
-        a machine shared with other work.
+        What ``budget`` counts: wall-clock seconds, or the CPU seconds of each
+        search process (each is single-threaded), which makes budgets comparable
+        on a machine shared with other work. With ``workers = k``, ``"process"``
+        spends up to ``k · budget`` CPU seconds in all: what ``budget`` wall
+        seconds give on ``k`` otherwise idle cores.
     method : {"smooth", "ap", "auto"}, default "smooth"
         ``"smooth"``: smooth descent (then polish) on every start; ``"ap"``: smooth
         descent followed by alternating projection (then polish); ``"auto"``:
@@ -668,6 +871,7 @@ def optimize_packing(
     cfg = _validate(
         n, d, p, budget, restarts, method, max_iter, polish, hop, tol, verbose, structured, clock, table_seeds
     )
+    workers = _check_workers(workers)
     rng = check_rng(rng)
     progress = check_progress(progress)
     prev, start = _validate_init(init, cfg)
@@ -687,6 +891,10 @@ def optimize_packing(
         exact = shortcut_optimum(cfg.n, cfg.d, cfg.p)
         if exact is not None:
             W, reason = np.array(exact.build()), "exact"
+        elif (n_workers := _resolve_workers(workers, cfg)) > 1:
+            W, reason = _parallel_search(
+                cfg, rng, start, seed_list, prev is None, lb_log, state, progress, n_workers
+            )
         else:
             W, reason = _search(cfg, rng, start, seed_list, prev is None, lb_log, state, progress)
     obj = objective_value(W, cfg.p)

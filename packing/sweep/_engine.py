@@ -13,6 +13,7 @@ import numpy as np
 from .._progress import check_progress, progress_bar
 from .._results import result_bytes
 from .._validation import _describe, check_memory
+from .._workers import WORKER_ENV, WORKER_IDLE_SECONDS, reusable_executor  # noqa: F401 (re-exported)
 from ._cache import (
     SweepCell,
     canonical,
@@ -522,22 +523,6 @@ class _Chunks:
             i += size
 
 
-#: Seconds an idle local worker process waits for the next sweep before it exits (joblib's default).
-WORKER_IDLE_SECONDS = 300
-#: Environment of the local worker processes: one BLAS/OpenMP thread each, the processes are the parallelism.
-WORKER_ENV = {
-    var: "1"
-    for var in (
-        "OMP_NUM_THREADS",
-        "OPENBLAS_NUM_THREADS",
-        "MKL_NUM_THREADS",
-        "BLIS_NUM_THREADS",
-        "VECLIB_MAXIMUM_THREADS",
-        "NUMEXPR_NUM_THREADS",
-    )
-}
-
-
 def _warm_up(task: SweepTask) -> int:
     """Nothing: receiving ``task`` makes a starting worker import the task's modules; returns its pid."""
     import os
@@ -553,9 +538,7 @@ def start_workers(task: SweepTask, workers: int):
     submitted (reading the cache, importing pandas). Workers that already run,
     from an earlier sweep of this process, are reused as they are.
     """
-    from joblib.externals.loky import get_reusable_executor
-
-    executor = get_reusable_executor(max_workers=workers, timeout=WORKER_IDLE_SECONDS, env=WORKER_ENV)
+    executor = reusable_executor(workers)
     for _ in range(workers):
         executor.submit(_warm_up, task)
     return executor

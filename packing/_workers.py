@@ -1,0 +1,54 @@
+"""Local worker processes shared by the toolkit's parallel code (the sweep engine, the packing search).
+
+Both use joblib's reusable loky executor with the same environment, so that a
+sweep and a parallel :func:`packing.optimize_packing` in one session reuse the
+same processes instead of restarting them. Every worker runs one BLAS/OpenMP
+thread (the processes are the parallelism) and carries ``PACKING_WORKER=1``,
+by which the toolkit's defaults know not to start processes of their own
+inside it (a nested pool would only oversubscribe the cores).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+
+#: Seconds an idle local worker process waits for the next job before it exits (joblib's default).
+WORKER_IDLE_SECONDS = 300
+#: Marks a process as one of the toolkit's workers (see :func:`in_worker_process`).
+WORKER_MARK = "PACKING_WORKER"
+#: Environment of the local worker processes: one BLAS/OpenMP thread each, the processes are the parallelism.
+WORKER_ENV = {
+    **{
+        var: "1"
+        for var in (
+            "OMP_NUM_THREADS",
+            "OPENBLAS_NUM_THREADS",
+            "MKL_NUM_THREADS",
+            "BLIS_NUM_THREADS",
+            "VECLIB_MAXIMUM_THREADS",
+            "NUMEXPR_NUM_THREADS",
+        )
+    },
+    WORKER_MARK: "1",
+}
+
+
+def in_worker_process() -> bool:
+    """Whether this process is a worker of some pool (the toolkit's, multiprocessing's, loky's, Dask's).
+
+    Defaults that would start worker processes stay serial there: the pool
+    above already uses the cores.
+    """
+    if os.environ.get(WORKER_MARK) == "1":
+        return True
+    if multiprocessing.parent_process() is not None:
+        return True
+    return multiprocessing.current_process().name != "MainProcess"
+
+
+def reusable_executor(workers: int):
+    """Return joblib's reusable loky executor of ``workers`` processes (started on first use)."""
+    from joblib.externals.loky import get_reusable_executor
+
+    return get_reusable_executor(max_workers=workers, timeout=WORKER_IDLE_SECONDS, env=WORKER_ENV)
