@@ -125,20 +125,44 @@ def _rows_from_positions(where, n, R):
     return ptr, cols
 
 
-def padded_width(d):
+#: OpenBLAS's names of the kernels that use 512-bit vectors (16 float32 lanes).
+AVX512_KERNELS = frozenset({"skylakex", "cooperlake", "sapphirerapids"})
+
+
+@functools.cache
+def blas_has_avx512() -> bool:
+    """Whether numpy's BLAS is an OpenBLAS running its AVX-512 kernels (threadpoolctl; False if unknown)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover - a dependency of the package
+        return False
+    return any(
+        info.get("internal_api") == "openblas" and str(info.get("architecture", "")).lower() in AVX512_KERNELS
+        for info in threadpool_info()
+        if info.get("user_api") == "blas"
+    )
+
+
+def padded_width(d, avx512=False):
     """Columns of the gradient's two products ``R [h | 1]`` and ``X GWᵀ`` (``d + 1`` plus zero padding).
 
-    OpenBLAS (float32, one thread, the Haswell kernels) runs ``A Bᵀ`` with a thin ``B`` of
-    ``m`` rows unevenly in ``m``: padded with zero rows to the next multiple of 8, the two
+    OpenBLAS's Haswell (AVX2) float32 kernels run ``A Bᵀ`` with a thin ``B`` of ``m``
+    rows unevenly in ``m``: padded with zero rows to the next multiple of 8, the two
     products together took 0.91, 0.84, 0.77 of their time at d = 20, 21, 22 and 0.98 at
-    d = 100, but 1.17, 1.07 at d = 24, 25 (200 x 1024 and 1000 x 512 blocks alike): so
-    ``d + 1`` is padded when ``d % 8`` is 3, 4, 5 or 6.
+    d = 100, but 1.17, 1.07 at d = 24, 25 (one thread, 200 x 1024 and 1000 x 512 blocks
+    alike): so ``d + 1`` is padded when ``d % 8`` is 3, 4, 5 or 6. Its AVX-512 kernels
+    (``avx512``) follow another pattern (the same padding took 1.01-1.04 at d = 20 and
+    1.00-1.02 at d = 100): no padding for them.
 
     Examples
     --------
     >>> [padded_width(d) for d in (7, 8, 19, 20, 24, 100)]
     [8, 9, 24, 24, 25, 104]
+    >>> padded_width(20, avx512=True)
+    21
     """
+    if avx512:
+        return d + 1
     return -(-(d + 1) // 8) * 8 if d % 8 in (3, 4, 5, 6) else d + 1
 
 
@@ -236,7 +260,8 @@ class _ToyKernel(BlockedKernel):
             self.Pa, self.Wa, self.ca, self.loss_weight = self.P, self.W, self.c, weight
         self.x = None  # a given batch (toy_model_loss); else sampled block by block
         self.few = d <= 6 and hasattr(np, "vecdot")  # see _grad
-        self.width = d + 1 if self.few else padded_width(d)  # rows of H, columns of the gradient products
+        # rows of H, columns of the gradient's products (fixed by the shape and the BLAS kernels)
+        self.width = d + 1 if self.few else padded_width(d, blas_has_avx512())
         if self.few:  # its products are dot products, not GEMMs: always dense
             flags = False
         elif sparse_inputs is None:
