@@ -72,7 +72,7 @@ import argparse
 import os
 
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from packing.train._benchmark import LoopBench, measure
 from packing.train._benchmark import breakdown as phases
@@ -298,6 +298,26 @@ def bench_config(shape, torch, settings, rounds, seconds, baseline=False):
     return rows, breakdown
 
 
+def blas_kernels() -> str:
+    """Which BLAS numpy calls and which of its kernels run (OpenBLAS picks them per CPU, or as told).
+
+    ``OPENBLAS_CORETYPE`` in the environment overrides OpenBLAS's choice: on a CPU with AVX-512,
+    ``Haswell`` (AVX2) kernels run float32 GEMMs at about half the rate of the ``SkylakeX`` ones
+    (measured 134 against 247 GFLOP/s on 1024³, one thread, 2026-12-01), while PyTorch's own
+    kernels are not affected, so the ratios depend on it.
+    """
+    blas = [info for info in threadpool_info() if info.get("user_api") == "blas"]
+    if not blas:
+        return "numpy BLAS: not found by threadpoolctl"
+    info = blas[0]
+    forced = os.environ.get("OPENBLAS_CORETYPE")
+    note = f" (OPENBLAS_CORETYPE={forced} set in the environment)" if forced else ""
+    return (
+        f"numpy BLAS: {info.get('internal_api')} {info.get('version')}, "
+        f"{info.get('architecture', 'unknown')} kernels{note}"
+    )
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="interleaved measurement rounds")
@@ -337,6 +357,7 @@ def main(argv=None) -> dict:
         f"cores available {cores} (cpu count {os.cpu_count()}); torch default threads {torch_default}; "
         f"load average before {load_before[0]:.2f}, after {load_after[0]:.2f}; medians of {rounds} rounds"
     )
+    print(blas_kernels())
     head = f"{'cfg':3} {'setting':9} {'numpy layout':>12} | {'numpy ms':>9} {'GF/s':>6} "
     head += f"{'GEMM GF/s':>9} {'frac':>5}"
     if torch is not None:

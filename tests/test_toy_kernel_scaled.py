@@ -6,7 +6,7 @@ import pytest
 from packing.train import _parallel
 from packing.train._data import Sampler
 from packing.train._optim import Optimizer
-from packing.train._toy_kernel import _ToyKernel
+from packing.train._toy_kernel import _ToyKernel, padded_width
 
 N_INST, N, D, B = 3, 30, 5, 400
 DENSITY = np.array([[1.0] * N, [0.3] * N, list(np.linspace(0.05, 0.9, N))])  # the last: per feature
@@ -45,6 +45,35 @@ def test_scaled_kernel_matches_the_model_written_out_on_the_batch_it_drew(dtype,
         assert loss[i] == pytest.approx(np.sum(imp[i] * (y - x[i]) ** 2) / B, rel=tol)
         np.testing.assert_allclose(k.gW[i], want, rtol=tol, atol=tol * np.abs(want).max())
         np.testing.assert_allclose(k.gb[i], G.sum(0), rtol=tol, atol=tol * np.abs(G.sum(0)).max())
+
+
+@pytest.mark.parametrize("d", [11, 12, 14, 16])
+def test_padded_gradient_products_match_the_model_written_out_and_the_unpadded_ones(d):
+    """d % 8 in 3..6: the gradient products can run on zero-padded H and GW (padded_width); not d = 16."""
+    assert (padded_width(d) > d + 1) == (d != 16)
+    assert padded_width(d, avx512=True) == d + 1
+    runs = []
+    for width in (padded_width(d), d + 1):  # the kernel picks one by the BLAS kernels: both, here
+        s = Sampler(DENSITY, np.dtype(np.float64), np.random.default_rng(5))
+        imp = np.random.default_rng(1).random((N_INST, N))
+        k = _ToyKernel(N_INST, N, d, B, imp, True, np.dtype(np.float64), s, 1)
+        assert k.width in (padded_width(d), d + 1)
+        k.width = width
+        k.W[...] = np.random.default_rng(3).normal(size=k.W.shape) * 0.3
+        k.b[...] = 0.05
+        runs.append((k.loss_and_grad().copy(), k.grad.copy(), k, s))
+    (loss, grad, k, s), (loss0, grad0, _, _) = runs
+    np.testing.assert_allclose(loss, loss0, rtol=1e-13)
+    np.testing.assert_allclose(grad, grad0, rtol=1e-12, atol=1e-13 * np.abs(grad0).max())
+    x = _drawn_batch(k, s, np.float64)
+    W, b = k.W, k.b
+    gP = grad.reshape(N_INST, N, d + 1)
+    for i in range(N_INST):
+        out = x[i] @ W[i] @ W[i].T + b[i]
+        G = 2 * imp[i] * (np.maximum(out, 0) - x[i]) * (out > 0) / B
+        want = x[i].T @ G @ W[i] + G.T @ x[i] @ W[i]
+        np.testing.assert_allclose(gP[i, :, :d], want, rtol=1e-10, atol=1e-12 * np.abs(want).max())
+        np.testing.assert_allclose(gP[i, :, d], G.sum(0), rtol=1e-10, atol=1e-12 * np.abs(G.sum(0)).max())
 
 
 def test_scaled_kernel_gradient_matches_finite_differences_on_a_fixed_batch():

@@ -244,6 +244,8 @@ class Sampler:
         np.right_shift(u, 8, out=u)
         np.copyto(x, u.view(np.int32), casting="unsafe")  # < 2**24: exact, and int32 casts fastest
         k = float(offset[start, 0]) if self._run_end[start] >= stop - 1 else offset[start:stop]
+        if isinstance(k, float) and k == 0.0:  # density 1 (M = 2**24): every entry active, x = v
+            return
         np.subtract(x, k, out=x)  # exact: integers below 2**24
         np.maximum(x, zeros, out=x)
 

@@ -125,6 +125,47 @@ def _rows_from_positions(where, n, R):
     return ptr, cols
 
 
+#: OpenBLAS's names of the kernels that use 512-bit vectors (16 float32 lanes).
+AVX512_KERNELS = frozenset({"skylakex", "cooperlake", "sapphirerapids"})
+
+
+@functools.cache
+def blas_has_avx512() -> bool:
+    """Whether numpy's BLAS is an OpenBLAS running its AVX-512 kernels (threadpoolctl; False if unknown)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover - a dependency of the package
+        return False
+    return any(
+        info.get("internal_api") == "openblas" and str(info.get("architecture", "")).lower() in AVX512_KERNELS
+        for info in threadpool_info()
+        if info.get("user_api") == "blas"
+    )
+
+
+def padded_width(d, avx512=False):
+    """Columns of the gradient's two products ``R [h | 1]`` and ``X GWᵀ`` (``d + 1`` plus zero padding).
+
+    OpenBLAS's Haswell (AVX2) float32 kernels run ``A Bᵀ`` with a thin ``B`` of ``m``
+    rows unevenly in ``m``: padded with zero rows to the next multiple of 8, the two
+    products together took 0.91, 0.84, 0.77 of their time at d = 20, 21, 22 and 0.98 at
+    d = 100, but 1.17, 1.07 at d = 24, 25 (one thread, 200 x 1024 and 1000 x 512 blocks
+    alike): so ``d + 1`` is padded when ``d % 8`` is 3, 4, 5 or 6. Its AVX-512 kernels
+    (``avx512``) follow another pattern (the same padding took 1.01-1.04 at d = 20 and
+    1.00-1.02 at d = 100): no padding for them.
+
+    Examples
+    --------
+    >>> [padded_width(d) for d in (7, 8, 19, 20, 24, 100)]
+    [8, 9, 24, 24, 25, 104]
+    >>> padded_width(20, avx512=True)
+    21
+    """
+    if avx512:
+        return d + 1
+    return -(-(d + 1) // 8) * 8 if d % 8 in (3, 4, 5, 6) else d + 1
+
+
 class _ToyKernel(BlockedKernel):
     """Loss and hand-derived gradients of the toy model, block by block (see :mod:`._kernel`).
 
@@ -219,6 +260,8 @@ class _ToyKernel(BlockedKernel):
             self.Pa, self.Wa, self.ca, self.loss_weight = self.P, self.W, self.c, weight
         self.x = None  # a given batch (toy_model_loss); else sampled block by block
         self.few = d <= 6 and hasattr(np, "vecdot")  # see _grad
+        # rows of H, columns of the gradient's products (fixed by the shape and the BLAS kernels)
+        self.width = d + 1 if self.few else padded_width(d, blas_has_avx512())
         if self.few:  # its products are dot products, not GEMMs: always dense
             flags = False
         elif sparse_inputs is None:
@@ -266,7 +309,9 @@ class _ToyKernel(BlockedKernel):
         X, G = ws.flat("x", (ni, n, R), dt), ws.flat("g", (ni, n, R), dt)
         Xr, Gr = X.reshape(ni * n, R), G.reshape(ni * n, R)  # row j: feature j % n of instance i0 + j // n
         chunks = self.chunks(ni * n, R) if self.big_chunks is None or R % 2 else self.big_chunks(ni * n, R)
-        H = ws.array("h", (self.max_ni, d + 1, self.max_rows), dt, fill=1)[:ni, :, :R]  # row d: 1s
+        Hw = ws.array("h", (self.max_ni, self.width, self.max_rows), dt, fill=1)[:ni, :, :R]  # row d: 1s
+        Hw[:, d + 1 :] = 0  # padding rows (see padded_width): zero, for the gradient's products
+        H = Hw[:, : d + 1]
         skipped = None  # the skips that drew low-density rows (sampled blocks in scaled units)
         if self.x is not None:
             X[...] = self.x[i0:i1, r0:r1].transpose(0, 2, 1)
@@ -309,45 +354,49 @@ class _ToyKernel(BlockedKernel):
         if self.need_grad:
             a = None if self.alpha is None else self.alpha[i0:i1]
             gP = slot.reshape(ni, n, d + 1)
-            self._grad(ws, G, X, H, self.Wc[i0:i1], self.ca[i0:i1], a, gP, first, self.runs(i0, i1), sparse)
+            self._grad(ws, G, X, Hw, self.Wc[i0:i1], self.ca[i0:i1], a, gP, first, self.runs(i0, i1), sparse)
             tick("matmul")
 
-    def _grad(self, ws, Rm, X, H, Wc, c, alpha, gP, first, runs, sparse):
+    def _grad(self, ws, Rm, X, Hw, Wc, c, alpha, gP, first, runs, sparse):
         """Add the block's gradient ``c ⊙ (Rm Hᵀ) + [X GWᵀ / α | 0]``, ``GW = Wcᵀ Rm``, to ``gP``.
 
         ``c`` and ``Wc`` are ``c / α`` and ``(c / α) ⊙ W`` in scaled units; ``alpha`` is None without.
         ``runs`` and ``sparse`` say which instances take ``X GWᵀ`` over X's nonzero entries.
+        ``Hw`` is ``H`` with its zero padding rows (:attr:`width` rows in all).
         """
         ni, n, R = Rm.shape
-        d, dt = self.d, self.dtype
-        GW = ws.array("gw", (self.max_ni, d, self.max_rows), dt)[:ni, :, :R]
+        d, dt, w = self.d, self.dtype, self.width
+        H = Hw[:, : d + 1]
+        # GW's padding rows (w > d + 1 only) stay zero: X GWᵀ then has zero columns d .. w - 1.
+        GWw = ws.array("gw", (self.max_ni, w if w > d + 1 else d, self.max_rows), dt, fill=0)[:ni, :, :R]
+        GW = GWw[:, :d]
         np.matmul(Wc.transpose(0, 2, 1), Rm, out=GW)  # (G W)ᵀ
-        # [X GWᵀ | 0]: the zero column is never written, so one contiguous add takes T2 into gP
-        # (a strided add into gP[..., :d] took several times longer).
-        T2p = ws.flat("t2p", (ni, n, d + 1), dt, fill=0)
-        T2 = T2p[..., :d]
+        # T2p = [X GWᵀ | 0 ...] (its zero columns are never written, or written as X 0ᵀ).
+        T2p = ws.flat("t2p", (ni, n, w), dt, fill=0)
         if self.few:  # a few columns: one call of many dot products beats a thin GEMM per instance
             T1 = ws.flat("t1", (ni, n, d + 1), dt)
             np.vecdot(Rm[:, :, None, :], H[:, None, :, :], out=T1)
-            np.vecdot(X[:, :, None, :], GW[:, None, :, :], out=T2)
-        else:  # T1 as (H Rmᵀ)ᵀ: OpenBLAS runs it 15-25% faster than Rm Hᵀ when n >> d (200 x 20)
-            T1 = ws.flat("t1t", (ni, d + 1, n), dt)
-            np.matmul(H, Rm.transpose(0, 2, 1), out=T1)
-            T1 = T1.transpose(0, 2, 1)
+            np.vecdot(X[:, :, None, :], GW[:, None, :, :], out=T2p[..., :d])
+        else:  # T1 = Rm Hwᵀ, T2 = X GWwᵀ: padded to w columns they run faster (see padded_width)
+            T1 = ws.flat("t1", (ni, n, w), dt)
+            np.matmul(Rm, Hw.transpose(0, 2, 1), out=T1)
+            T2 = T2p if w > d + 1 else T2p[..., :d]
             for k0, k1, is_sparse in runs:
                 if not is_sparse:
-                    np.matmul(X[k0:k1], GW[k0:k1].transpose(0, 2, 1), out=T2[k0:k1])
+                    np.matmul(X[k0:k1], GWw[k0:k1].transpose(0, 2, 1), out=T2[k0:k1])
                     continue
                 GWt = ws.flat("gw_rows", (R, d), dt)
                 T2k = ws.flat("t2_sparse", (n, d), dt)
                 for k in range(k0, k1):
                     GWt[...] = GW[k].T
-                    T2[k] = sparse_times_dense("csr", (n, R), *sparse[k], GWt, T2k)
+                    T2p[k, :, :d] = sparse_times_dense("csr", (n, R), *sparse[k], GWt, T2k)
+        # c ⊙ T1 + T2p / α over whole contiguous buffers, then one pass into gP
         if alpha is not None:
             T2p /= alpha
+        T1 *= c
+        T1 += T2p
+        src = T1 if T1.shape[-1] == d + 1 else T1[..., : d + 1]
         if first:
-            np.multiply(T1, c, out=gP)
+            gP[...] = src
         else:
-            T1 *= c
-            gP += T1
-        gP += T2p
+            gP += src
