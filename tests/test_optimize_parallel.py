@@ -60,10 +60,10 @@ def test_parallel_result_is_the_best_of_the_workers_own_searches():
         ]
     finally:
         stop.remove()
-    best = min(outs, key=lambda o: o[1])
+    best = min(outs, key=lambda o: o[2])
     assert np.array_equal(res.W, best[0])
-    assert res.restarts == sum(o[4] for o in outs) == restarts
-    assert res.iterations == sum(o[3] for o in outs)
+    assert res.restarts == sum(o[5] for o in outs) == restarts
+    assert res.iterations == sum(o[4] for o in outs)
 
 
 def test_explicit_single_worker_is_the_serial_search():

@@ -468,10 +468,17 @@ def _search(
     lb_log: float,
     state: _Search,
     progress=False,
+    workers: int = 1,
 ) -> tuple[np.ndarray, str]:
-    """Run restarts until a stopping rule fires; return the best packing and the reason."""
+    """Run restarts until a stopping rule fires; return the best packing and the reason.
+
+    With ``workers > 1`` the restarts run in worker processes (:func:`_parallel_run`).
+    """
     t_search = _CLOCKS[cfg.clock]()  # the budget is for the search; the (cached) bound is extra
+    end = time.time() + cfg.budget if cfg.clock == "wall" else math.inf  # the workers' common end
     queue = _start_queue(cfg, rng, start, seeds, fresh, lb_log)
+    if workers > 1:
+        return _parallel_run(cfg, rng, queue, start, lb_log, state, progress, workers, end)
     return _run(cfg, rng, queue, start, lb_log, state, t_search, progress)
 
 
@@ -558,14 +565,14 @@ def _search_worker(cfg: _Settings, seed: int, queue: list, start, lb_log: float,
                    stop: StopSignal, index: int) -> tuple:
     """One process of a parallel search: a serial search on its own stream, until ``end`` (``time.time``).
 
-    Returns ``(W, key, reason, iterations, restarts, history)``; ``W`` is ``None`` when a
+    Returns ``(W, objective, key, reason, iterations, restarts, history)``; ``W`` is ``None`` when a
     worker other than the first started after the end (its share of the budget was spent
     starting it).
     """
     if cfg.clock == "wall" and not math.isinf(end):
         remaining = end - time.time()
         if remaining <= 0.0 and index > 0:
-            return None, math.inf, "budget", 0, 0, []
+            return None, math.inf, math.inf, "budget", 0, 0, []
         cfg = replace(cfg, budget=max(remaining, 1e-3))
     state = _Search()
     W, reason = _run(
@@ -574,7 +581,7 @@ def _search_worker(cfg: _Settings, seed: int, queue: list, start, lb_log: float,
     )
     if reason == "lower_bound":  # the others cannot do better
         stop.set()
-    return W, state.best_key, reason, state.iterations, state.k, state.history
+    return W, state.best_obj, state.best_key, reason, state.iterations, state.k, state.history
 
 
 def _shares(total: int | None, workers: int) -> list[int | None]:
@@ -584,16 +591,8 @@ def _shares(total: int | None, workers: int) -> list[int | None]:
     return [total // workers + (w < total % workers) for w in range(workers)]
 
 
-def _parallel_search(
-    cfg: _Settings,
-    rng,
-    start,
-    seeds: list[np.ndarray],
-    fresh: bool,
-    lb_log: float,
-    state: _Search,
-    progress,
-    workers: int,
+def _parallel_run(
+    cfg: _Settings, rng, queue: list, start, lb_log: float, state: _Search, progress, workers: int, end: float
 ) -> tuple[np.ndarray, str]:
     """Run ``workers`` independent searches in worker processes; merge them into ``state``.
 
@@ -601,14 +600,12 @@ def _parallel_search(
     knows as its first incumbent), ``restarts`` is split as evenly as possible, and each
     worker draws from its own stream, seeded from ``rng`` after the queue is built: the
     result is a function of ``rng``, ``restarts`` and ``workers`` when no clock stops the
-    search. With ``clock="wall"`` every worker stops at the same moment, ``budget`` seconds
-    after this call started its search; with ``clock="process"`` each worker spends
+    search. With ``clock="wall"`` every worker stops at ``end`` (``time.time``), ``budget``
+    seconds after the search started; with ``clock="process"`` each worker spends
     ``budget`` CPU seconds of its own.
     """
     from concurrent.futures import FIRST_COMPLETED, wait
 
-    end = time.time() + cfg.budget if cfg.clock == "wall" else math.inf
-    queue = _start_queue(cfg, rng, start, seeds, fresh, lb_log)
     if cfg.restarts is not None:
         workers = min(workers, cfg.restarts)
     child_seeds = [int(x) for x in rng.integers(0, 2**63, size=workers)]
@@ -646,9 +643,9 @@ def _parallel_search(
     if start is not None:
         state.offer(start, *evaluate(start, cfg.p))
     merged = []
-    for w, (W, key, _, its, k, history) in enumerate(results):
-        if W is not None and key < state.best_key:
-            state.best, state.best_obj, state.best_key = W, objective_value(W, cfg.p), key
+    for w, (W, obj, key, _, its, k, history) in enumerate(results):
+        if W is not None:
+            state.offer(W, obj, key)
         state.iterations += its
         state.k += k
         state.restarts += k
@@ -659,7 +656,7 @@ def _parallel_search(
         state.history.append(prior)
     if state.best is None:
         state.best = random_point(rng, cfg.n, cfg.d)
-    reasons = {r[2] for r in results}
+    reasons = {r[3] for r in results}
     if "lower_bound" in reasons:
         return state.best, "lower_bound"
     if interrupted or "interrupted" in reasons:
@@ -891,12 +888,9 @@ def optimize_packing(
         exact = shortcut_optimum(cfg.n, cfg.d, cfg.p)
         if exact is not None:
             W, reason = np.array(exact.build()), "exact"
-        elif (n_workers := _resolve_workers(workers, cfg)) > 1:
-            W, reason = _parallel_search(
-                cfg, rng, start, seed_list, prev is None, lb_log, state, progress, n_workers
-            )
         else:
-            W, reason = _search(cfg, rng, start, seed_list, prev is None, lb_log, state, progress)
+            n_workers = _resolve_workers(workers, cfg)
+            W, reason = _search(cfg, rng, start, seed_list, prev is None, lb_log, state, progress, n_workers)
     obj = objective_value(W, cfg.p)
     return PackingResult(
         W=W,
