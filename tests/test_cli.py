@@ -548,6 +548,8 @@ def cases():
         ("pack-p-negative", ["pack", "6", "3", "--p", "-2", o], "value", "--p"),
         ("pack-p-nan", ["pack", "6", "3", "--p", "nan", o], "value", "--p"),
         ("pack-restarts-zero", ["pack", "6", "3", "--restarts", "0", o], "value", "--restarts"),
+        ("pack-workers-zero", ["pack", "6", "3", "--workers", "0", o], "value", "--workers"),
+        ("pack-workers-huge", ["pack", "6", "3", "--workers", "100000", o], "value", "--workers"),
         ("pack-out-suffix", ["pack", "6", "3", "--out", "{tmp}/r.txt"], "value", "--out"),
         ("partition-p-zero", ["partition", "12", "6", "--p", "0"], "value", "--p"),
         ("partition-N-zero", ["partition", "0", "6", "--p", "1"], "value", "N must be >= 1"),
