@@ -96,7 +96,7 @@ def test_parallel_budget_is_kept(tmp_path):
     assert elapsed < 3.0 + 20.0  # the LP bound, worker start-up and one last restart on a loaded machine
 
 
-def test_process_clock_counts_each_workers_cpu_seconds():
+def test_process_clock_budget_stops_a_parallel_search():
     res = optimize_packing(30, 4, rng=0, budget=1.0, clock="process", workers=2)
     assert res.stopping_reason == "budget" and res.restarts >= 2
 
