@@ -82,7 +82,7 @@ class NumpyTrainer(LoopBench):
 
     rest = "optimizer, bias decay and loop"
 
-    def __init__(self, N, m, k, n_inst, batch, init_bias, seed=0, steps=MAX_STEPS, gram=None):
+    def __init__(self, N, m, k, n_inst, batch, init_bias, seed=0, steps=MAX_STEPS, gram=None, zero_rows=None):
         self.max_steps = steps  # the schedule's length (the cosine and the bias decay's first half)
         rng = np.random.default_rng(seed)
         density = np.full((n_inst, N), DENSITY)
@@ -91,7 +91,7 @@ class NumpyTrainer(LoopBench):
         kern = _MonoKernel(
             n_inst, N, m, k, batch, np.dtype(np.float32), embedding=E, noise=np.zeros(n_inst),
             noise_on="input", l1=np.zeros(n_inst), task="decoder", gelu=False, sampler=sampler, threads=1,
-            gram=gram,
+            gram=gram, zero_rows=zero_rows,
         )  # fmt: skip
         s1, s2 = 1 / np.sqrt(m), 1 / np.sqrt(k)
         kern.W1[...] = rng.uniform(-s1, s1, (n_inst, m, k))
@@ -235,10 +235,15 @@ def main(argv=None) -> dict:
     for name in args.sizes.split(",") if not args.no_fixed else ():
         shape = configs[name]
         for state, init in STATES.items():
-            npt = NumpyTrainer(*shape, init, gram={"auto": None, "dense": False, "gram": True}[args.route])
+            gram = {"auto": None, "dense": False, "gram": True}[args.route]
+            npt = NumpyTrainer(*shape, init, gram=gram)
             contenders = {"numpy": npt.run}
             if torch is not None:
                 contenders["torch"] = torch_trainer(torch, *shape, init)
+            batch = shape[4]
+            drops = npt.kern._drops_zero_rows(0, npt.kern.n_inst, batch)
+            if drops:  # the same kernel computing every row, interleaved in the same rounds
+                contenders["every row"] = NumpyTrainer(*shape, init, gram=gram, zero_rows=False).run
             active = npt.active_fraction()
             wall, cpu = measure(contenders, rounds, seconds)
             row = {
@@ -265,6 +270,15 @@ def main(argv=None) -> dict:
                     f"{row['cpu_ratio']:.3f} (CPU) <= {TARGET}: {verdict}"
                 )
             print(line)
+            if drops:
+                row["every_row_ms"] = 1e3 * wall["every row"]
+                zero = 100 * float(npt.kern.zero.mean())
+                line = f"       (all-zero rows, {zero:.0f}% expected, left out of the products; "
+                line += f"with every row computed: numpy {row['every_row_ms']:.2f} ms/step"
+                if torch is not None:
+                    row["every_row_cpu_ratio"] = cpu["every row"] / cpu["torch"]
+                    line += f", ratio {row['every_row_cpu_ratio']:.3f} (CPU)"
+                print(line + ")")
             total = sum(row["profile"].values())
             print(f"       numpy time (one thread, {1e3 * total:.2f} ms CPU per step): ", end="")
             print(breakdown(row["profile"]))

@@ -59,6 +59,17 @@ GRAM_ROW_MACS = 1.75
 GRAM_CALL_NS = 40_000.0
 #: The Gram route is taken only where its estimated cost is below this fraction of the dense one.
 GRAM_MARGIN = 0.8
+#: Cost (ns per feature entry of a batch row, one thread, float32) of finding a block's all-zero
+#: rows and gathering the others (:meth:`_MonoKernel._drop_zero_rows`), see :func:`zero_rows_pay`.
+ZERO_ROW_NS = 2.0
+#: Fewest expected all-zero rows (a fraction of the batch) worth the search for them.
+MIN_ZERO_FRACTION = 0.05
+#: Fixed cost (ns) per block of leaving its zero rows out: the numpy calls of the search, the gather
+#: and the zero row's closed form (about 30 calls).
+ZERO_ROW_CALL_NS = 30_000.0
+#: A block kept on its nonzero rows runs on a multiple of this many rows (genuine zero rows fill the
+#: rest): few distinct shapes, so the workspace's cached views stay few.
+ZERO_ROW_ALIGN = 16
 
 
 def gram_pays(N, k, batch, density, rows=None):
@@ -82,6 +93,49 @@ def gram_pays(N, k, batch, density, rows=None):
     gram = (GRAM_ROW_MACS * k * k + 1.5 * N * k * k / batch) * MAC_NS
     gram += GATHER_NS * N + 2.0 * density * N * (SPARSE_NS[0] + SPARSE_NS[1] * k) + GRAM_CALL_NS / rows
     return bool(gram < GRAM_MARGIN * dense)
+
+
+def zero_fraction(density, task="decoder"):
+    """Return the expected fraction of all-zero rows per instance: ``Π_n (1 - p_n)`` (squared for ``"abs"``).
+
+    ``density`` is ``(instances, N)``; the absolute-value task draws ``v = v₁ - v₂``, each at that
+    density, and its row is zero when both draws are.
+
+    Examples
+    --------
+    >>> float(zero_fraction(np.full((1, 16), 1 / 64))[0].round(3))  # the findings' size
+    0.777
+    """
+    with np.errstate(divide="ignore"):  # density 1: log 0 = -inf, no zero rows
+        frac = np.exp(np.sum(np.log1p(-np.minimum(np.asarray(density, dtype=float), 1.0)), axis=-1))
+    return frac**2 if task == "abs" else frac
+
+
+def zero_rows_pay(zero, N, m, k, rows=1024):
+    """Whether a block of ``rows`` rows, a fraction ``zero`` of them expected all-zero, leaves those out.
+
+    Every all-zero row of clean features is one and the same row (``x = 0``, ``a = φ(b)``,
+    output ``W2 φ(b)``, target 0), so the block computes its other rows and adds the zero
+    row's loss and gradient once, times their count. That saves ``zero`` of a row's cost
+    (:func:`_row_ns`) at the price of a pass over the features (:data:`ZERO_ROW_NS` per entry)
+    and some numpy calls (:data:`ZERO_ROW_CALL_NS` per block). Depends on the shape and
+    densities alone.
+
+    Examples
+    --------
+    >>> zero_rows_pay(0.777, 16, 4, 64), zero_rows_pay(3e-4, 512, 64, 1024)
+    (True, False)
+    >>> zero_rows_pay(0.36, 64, 16, 16, rows=128)  # a small block: the calls cost more than they save
+    False
+    """
+    saved = zero * _row_ns(N, m, k) * rows
+    return bool(zero >= MIN_ZERO_FRACTION and saved > ZERO_ROW_NS * N * rows + ZERO_ROW_CALL_NS)
+
+
+def _rows_kept(live, R):
+    """Rows a block keeps: the most nonzero rows of an instance (``live`` (ni, R)), aligned, at most ``R``."""
+    keep = int(live.sum(axis=1).max())
+    return min(R, max(ZERO_ROW_ALIGN, -(-keep // ZERO_ROW_ALIGN) * ZERO_ROW_ALIGN))
 
 
 def _gelu_derivative(Z, Phi, D):
@@ -148,6 +202,7 @@ class _MonoKernel(BlockedKernel):
         blas_threads=None,
         gram=None,
         density=None,
+        zero_rows=None,
         **plan,
     ):
         super().__init__(
@@ -190,6 +245,9 @@ class _MonoKernel(BlockedKernel):
             density = 1.0 if sampler is None else float(sampler.density.mean()) * (2 if task == "abs" else 1)
         rows = max(r1 - r0 for g in self.groups for _, _, r0, r1 in g.blocks)
         self.gram = gram_pays(N, k, batch, density, rows) if gram is None else bool(gram)
+        # all-zero rows dropped (see _drop_zero_rows): None by zero_rows_pay, or forced on / off
+        self.zero_rows = None if zero_rows is None else bool(zero_rows)
+        self.zero = None if sampler is None else zero_fraction(sampler.density, task)  # per instance
         if self.gram:  # M = W2ᵀ W2 per step; Σ Aᵀ A per group (or merged unit) and instance
             self.M = np.empty((n_inst, k, k), dt)
             self._acc = [np.zeros((g.i1 - g.i0, k, k), dt) for g in self.groups]
@@ -290,7 +348,7 @@ class _MonoKernel(BlockedKernel):
 
     def block(self, ws, blk, gen, slot, loss, first, tick):
         i0, i1, r0, r1 = blk
-        ni, R, N, m, k, dt = i1 - i0, r1 - r0, self.N, self.m, self.k, self.dtype
+        ni, R, N, m, dt = i1 - i0, r1 - r0, self.N, self.m, self.dtype
         # a merged unit (see BlockedKernel): each of its groups draws from its own stream
         sources = gen if isinstance(gen, list) else [(i0, i1, gen)]
         pen = self._pen_of[id(loss)]
@@ -299,6 +357,8 @@ class _MonoKernel(BlockedKernel):
         # ---- the batch: features V (N, R), target T, inputs X = Eᵀ V (+ noise)
         V = ws.flat("v", (ni, N, R), dt)
         nonzeros = None  # per instance, the features' (ptr, cols, vals), drawn sparse (the Gram route)
+        zero_rows = 0  # all-zero rows left out of the block's products (added in closed form)
+        drop = self._drops_zero_rows(i0, i1, R)
         if self.v is not None:
             V[...] = self.v[i0:i1, r0:r1].transpose(0, 2, 1)
         elif self.sparse_x and self.sampler.narrow(i0, i1):
@@ -316,6 +376,12 @@ class _MonoKernel(BlockedKernel):
             np.abs(V, out=T)
         else:
             T = V
+        if drop:
+            tick("sampling")
+            V, T, R, zero_rows = self._drop_zero_rows(ws, V, T)
+            H = H[:, :, :R]
+            X = H[:, :m]
+            tick("zero rows")
         if self.any_noise:
             on_v = self.noise_on == "features"
             Xn = ws.flat("vn", (ni, N, R), dt) if on_v else ws.flat("xn", (ni, m, R), dt)
@@ -332,6 +398,96 @@ class _MonoKernel(BlockedKernel):
             if self.any_noise:
                 X += Xn
         tick("sampling")
+        self._products(ws, i0, sources, H, T, nonzeros, slot, loss, pen, first, tick)
+        if zero_rows:
+            self._add_zero_rows(i0, i1, zero_rows, slot, loss, pen)
+            tick("zero rows")
+
+    def _drops_zero_rows(self, i0, i1, rows):
+        """Whether block instances ``i0 .. i1`` (``rows`` rows) leave their all-zero rows out.
+
+        See :meth:`_drop_zero_rows`.
+
+        Never with input noise (no two rows are alike), on the Gram route or, unless forced,
+        for a given batch; else as :attr:`zero_rows` forces or :func:`zero_rows_pay` decides
+        from the shape and the smallest expected fraction of zero rows among the block's instances.
+        """
+        if self.any_noise or self.gram:
+            return False
+        if self.zero_rows is not None:
+            return self.zero_rows
+        if self.v is not None or self.zero is None:
+            return False
+        return zero_rows_pay(float(self.zero[i0:i1].min()), self.N, self.m, self.k, rows)
+
+    def _drop_zero_rows(self, ws, V, T):
+        """Keep the block's features ``V`` and targets ``T`` (ni, N, R) on fewer rows; count those left out.
+
+        Returns ``(V', T', R', z)``: each instance's nonzero rows first, then as many of its
+        zero rows as fill ``R'`` columns (``R'`` the most nonzero rows of any instance, rounded
+        up to :data:`ZERO_ROW_ALIGN`); every instance then has ``z = R - R'`` zero rows left
+        out. Without noise all zero rows are the same row (``x = 0``, target 0), which
+        :meth:`_add_zero_rows` adds ``z`` times: the loss and gradients are the whole block's,
+        summed in another order.
+        """
+        ni, N, R = V.shape
+        if self.v is None:  # sampled: features in [0, 1) and targets |v| or v, all >= 0
+            live = np.add.reduce(T, axis=1) > 0
+        else:  # a given batch may be signed
+            live = np.not_equal(T, 0).any(axis=1)
+        keep = _rows_kept(live, R)
+        if keep == R:
+            return V, T, R, 0
+        order = np.argsort(~live, axis=1, kind="stable")[:, :keep]  # nonzero rows first, in order
+        Vc = ws.flat("zv", (ni, N, keep), self.dtype)
+        Tc = Vc if T is V else ws.flat("zt", (ni, N, keep), self.dtype)
+        for j in range(ni):
+            np.take(V[j], order[j], axis=1, out=Vc[j])
+            if Tc is not Vc:
+                np.take(T[j], order[j], axis=1, out=Tc[j])
+        return Vc, Tc, keep, R - keep
+
+    def _add_zero_rows(self, i0, i1, z, slot, loss, pen):
+        """Add ``z`` all-zero rows of instances ``i0 .. i1`` to the block's loss, penalty and gradient.
+
+        Such a row has ``x = 0``, so ``a₀ = φ(b)``, output ``o₀ = W2 a₀`` and target 0: it adds
+        ``‖o₀‖²`` to the loss, ``o₀ a₀ᵀ`` to ``∂/∂W2``, ``g₀ = (W2ᵀ o₀ + (λ/2) sign a₀) ⊙ φ'(b)``
+        to ``∂/∂b`` and nothing to ``∂/∂W1`` (scaled by ``2 / B`` in :meth:`finish`, as the others).
+        """
+        from scipy.special import ndtr
+
+        ni, N, m, k, dt = i1 - i0, self.N, self.m, self.k, self.dtype
+        b, W2 = self.b[i0:i1], self.W2[i0:i1]
+        if self.gelu:
+            Phi = ndtr(b)
+            a0 = b * Phi
+        else:
+            a0 = np.maximum(b, dt.type(0))
+        o0 = np.matmul(W2, a0[:, :, None])[:, :, 0]  # (ni, N)
+        loss += z * rowdot(o0, o0).astype(np.float64)
+        if self.any_l1:
+            pen += z * self.l1[i0:i1] * np.abs(a0).sum(axis=1, dtype=np.float64)
+        if not self.need_grad:
+            return
+        g0 = np.matmul(W2.transpose(0, 2, 1), o0[:, :, None])[:, :, 0]  # (ni, k)
+        if self.any_l1:
+            sgn = np.sign(a0) if self.gelu else np.greater(a0, 0).astype(dt)
+            g0 += sgn * self.half_l1[i0:i1, 0]
+        if self.gelu:
+            g0 *= _gelu_derivative(b, Phi, np.empty_like(b))
+        else:
+            g0 *= np.greater(b, 0)
+        S = slot.reshape(ni, -1)
+        gP1 = S[:, : self.split].reshape(ni, m + 1, k)
+        gW2 = S[:, self.split :].reshape(ni, N, k)
+        zt = dt.type(z)
+        gW2 += (zt * o0)[:, :, None] * a0[:, None, :]
+        gP1[:, m] += zt * g0
+
+    def _products(self, ws, i0, sources, H, T, nonzeros, slot, loss, pen, first, tick):
+        """:meth:`block`'s forward and backward passes, given its inputs ``H = [xᵀ; 1]`` and targets ``T``."""
+        ni, R, k, dt = H.shape[0], H.shape[2], self.k, self.dtype
+        i1 = i0 + ni
         if self.gram:
             self._gram(ws, i0, H, T, nonzeros, slot, loss, pen, self._acc_of[id(loss)], first, tick)
             return
