@@ -67,16 +67,21 @@ def sparse_inputs_pay(density, d):
 #: Collapsed blocks keep a multiple of this many rows (the extra ones are genuine zero rows):
 #: the buffers' shapes, and the views cached for them, then take few distinct values.
 ROW_STEP = 16
-#: Costs (ns, one thread) of collapsing a block's zero rows, see :func:`collapse_pays`: a fixed
-#: cost per block (some 15 numpy calls), a cost per row of the block and instance (the mask and
-#: the index), and one per entry kept (the gather); measured by ``scripts/bench_zero_rows.py``.
-COLLAPSE_NS = (20e3, 1.0, 1.2)
-#: The work a collapsed row of one instance saves: everything after sampling, about
-#: ``COMPUTE_NS[0]`` ns per entry (the elementwise passes) plus the matrix products' ``10 d``
-#: flops at ``COMPUTE_NS[1]`` GFLOP/s (measured at n = 5, d = 2 and n = 20, d = 5).
-COMPUTE_NS = (1.5, 55.0)
-#: Zero rows are collapsed only where the estimated cost is below this fraction of the saving.
-COLLAPSE_MARGIN = 0.8
+#: Costs (ns, one thread, float32) of collapsing a block's zero rows, see :func:`collapse_pays`:
+#: per block (some 15 numpy calls), per row of the block and instance (the mask's comparison, the
+#: positions of nonzero rows, the index), per entry of the block (the sum over features) and per
+#: entry kept (the gather). ``scripts/bench_zero_rows.py --fit`` measured 8 us, 1.0, 0.07 and 0.97
+#: on fresh blocks in cache (2026-12-01, 21 shapes: n = 5 and 20, 1-40 instances, 256-1024 rows);
+#: inside the kernel a small block's collapse took some 10 us more: the fixed cost is raised to 15 us.
+COLLAPSE_NS = (15e3, 1.0, 0.07, 1.0)
+#: The work a collapsed row of one instance saves, ns per entry: the kernel's marginal time after
+#: sampling (products and elementwise passes), ``COMPUTE_NS[0]`` plus ``10 d`` flops at
+#: ``COMPUTE_NS[1]`` GFLOP/s. Fitted to 1.11, 1.55, 2.27 and 2.05 ns measured by the same script
+#: at (n, d) = (5, 2), (20, 5), (20, 10), (40, 10), the slope between batches of 512 and 2048 rows.
+COMPUTE_NS = (0.83, 69.0)
+#: Zero rows are collapsed only where the estimated cost is below this fraction of the saving
+#: (near break-even the full block's summation order is kept).
+COLLAPSE_MARGIN = 0.75
 
 
 def collapse_pays(zero_fraction, n, d, ni, R):
@@ -85,15 +90,17 @@ def collapse_pays(zero_fraction, n, d, ni, R):
     ``zero_fraction`` is the least, over the block's instances, probability that a
     row is all zero (:meth:`Sampler.zero_row_probability`). Every instance keeps as
     many rows ``R'`` as the one with the most nonzero rows (about ``R (1 - f)`` plus
-    its spread); the saving is the work of ``R - R'`` rows after sampling, the cost a
-    mask and an index over the block's rows and a gather of the ``R'`` rows kept
-    (:data:`COLLAPSE_NS`). Shape and densities alone decide, never the data drawn or
-    the thread count.
+    its spread); the saving is the work of ``R - R'`` rows after sampling
+    (:data:`COMPUTE_NS`), the cost a mask and an index over the block's rows and a
+    gather of the ``R'`` rows kept (:data:`COLLAPSE_NS`). Shape and densities alone
+    decide, never the data drawn or the thread count.
 
     Examples
     --------
     >>> [bool(collapse_pays(q, 5, 2, 10, 1024)) for q in (0.0, 0.33, 0.77, 0.95)]
-    [False, False, True, True]
+    [False, False, False, True]
+    >>> [bool(collapse_pays(0.99 ** 20, 20, 5, 10, 1024)), bool(collapse_pays(0.97 ** 20, 20, 5, 10, 1024))]
+    [True, False]
     >>> bool(collapse_pays(0.95, 5, 2, 1, 64))  # too small a block for the fixed cost
     False
     """
@@ -101,8 +108,15 @@ def collapse_pays(zero_fraction, n, d, ni, R):
     spread = np.sqrt(2.0 * np.log(max(ni, 1)) * R * f * (1.0 - f))
     kept = min(R, R * (1.0 - f) + spread + ROW_STEP / 2)
     saving = ni * (R - kept) * n * (COMPUTE_NS[0] + 10.0 * d / COMPUTE_NS[1])
-    cost = COLLAPSE_NS[0] + ni * R * COLLAPSE_NS[1] + ni * n * kept * COLLAPSE_NS[2]
+    a, per_row, per_entry, per_kept = COLLAPSE_NS
+    cost = a + ni * R * (per_row + n * per_entry) + ni * n * kept * per_kept
     return cost < COLLAPSE_MARGIN * saving
+
+
+@functools.cache
+def _arange(k):
+    """``np.arange(k)`` (cached: :meth:`_ToyKernel._collapse` asks for a few sizes again and again)."""
+    return np.arange(k)
 
 
 @functools.cache
@@ -347,21 +361,24 @@ class _ToyKernel(BlockedKernel):
         return bool(collapse_pays(self.zero_q[i0:i1].min(), self.n, self.d, i1 - i0, R))
 
     def _zero_row_offsets(self, ni, R):
-        """Offsets for :meth:`_collapse`: instance starts ``k R``, ``k (n - 1) R`` and ``j R``."""
+        """Offsets for :meth:`_collapse`: instance starts ``k R`` and ``k (n - 1) R + j R`` (ni, n, 1)."""
         n = self.n
         kR = np.arange(ni + 1, dtype=np.intp) * R
-        return kR, (kR[:-1] * (n - 1))[:, None], (np.arange(n, dtype=np.intp) * R)[None, :, None]
+        off = (kR[:-1] * (n - 1))[:, None, None] + (np.arange(n, dtype=np.intp) * R)[None, :, None]
+        return kR, off
 
-    def _collapse(self, ws, X, nonneg):
+    def _collapse(self, ws, xbuf, shape, nonneg):
         """Gather each instance's nonzero rows of a block first: ``(Xc, z)``, ``z`` zero rows left out.
 
-        ``X`` is (ni, n, R); ``Xc`` (ni, n, R') holds, per instance, its nonzero rows in
-        order, then copies of one of its zero rows up to ``R'``: the most nonzero rows of
-        an instance, rounded up to :data:`ROW_STEP` (at least 1, at most ``R``). Every
-        instance thus leaves out ``z = R - R'`` rows, all zero (``z = 0``: ``X`` itself).
-        ``nonneg``: entries are >= 0 (a row is zero iff its sum is 0, exactly); else each
-        entry is compared with 0 (signed inputs, NaN counts as nonzero).
+        ``xbuf`` holds the block ``X`` of ``shape`` (ni, n, R) and one entry more (set to 0 here).
+        ``Xc`` (ni, n, R') holds, per instance, its nonzero rows in order, then zero
+        rows up to ``R'``: the most nonzero rows of an instance, rounded up to
+        :data:`ROW_STEP` (at least 1, at most ``R``). Every instance thus leaves out
+        ``z = R - R'`` rows, all zero (``z = 0``: ``X`` itself). ``nonneg``: entries are
+        >= 0 (a row is zero iff its sum is 0, exactly); else each entry is compared
+        with 0 (signed inputs; NaN counts as nonzero).
         """
+        X = xbuf[:-1].reshape(shape)
         ni, n, R = X.shape
         nz = ws.flat("zr_nz", (ni, R), bool)  # row is nonzero
         if nonneg:
@@ -372,21 +389,21 @@ class _ToyKernel(BlockedKernel):
             mask = ws.flat("xmask", X.shape, bool)
             np.not_equal(X, 0, out=mask)
             np.logical_or.reduce(mask, axis=1, out=nz)
-        kR, koff, joff = self._zr_offsets(ni, R)
+        kR, off = self._zr_offsets(ni, R)
         pos = np.flatnonzero(nz)  # k R + row, sorted
-        count = np.diff(np.searchsorted(pos, kR))
+        bounds = pos.searchsorted(kR)
+        count = bounds[1:] - bounds[:-1]
         kept = min(R, -(-max(int(count.max()), 1) // ROW_STEP) * ROW_STEP)
         if kept == R:
             return X, 0
         idx = ws.flat("zr_idx", (ni, kept), np.intp)
-        # every instance has a zero row (count <= kept < R): its first one pads its columns
-        idx[...] = (kR[:-1] + np.argmin(nz, axis=1))[:, None]
-        idx[np.arange(kept) < count[:, None]] = pos  # row-major: instance by instance, in order
-        idx += koff  # flat positions in X of feature 0: k n R + row
+        idx.fill(xbuf.size - 1)  # padding: the extra entry, 0 (so is every index past it, clipped)
+        idx[_arange(kept) < count[:, None]] = pos  # row-major: instance by instance, in order
         flat = ws.flat("zr_flat", (ni, n, kept), np.intp)
-        np.add(idx[:, None, :], joff, out=flat)
+        np.add(idx[:, None, :], off, out=flat)  # k n R + j R + row
+        xbuf[-1] = 0
         Xc = ws.flat("xc", (ni, n, kept), X.dtype)
-        np.take(X.reshape(-1), flat, out=Xc, mode="clip")  # in range: clip only skips a buffered copy
+        np.take(xbuf, flat, out=Xc, mode="clip")
         return Xc, R - kept
 
     def _runs(self, i0, i1):
@@ -422,7 +439,12 @@ class _ToyKernel(BlockedKernel):
     def block(self, ws, blk, gen, slot, loss, first, tick):
         i0, i1, r0, r1 = blk
         ni, R, n, d, dt = i1 - i0, r1 - r0, self.n, self.d, self.dtype
-        X = ws.flat("x", (ni, n, R), dt)
+        collapse = self.collapse if self.x is not None else self.collapses(i0, i1, R)
+        if collapse:  # one extra entry, for _collapse
+            xbuf = ws.flat("x", (ni * n * R + 1,), dt)
+            X = xbuf[:-1].reshape(ni, n, R)
+        else:
+            X = ws.flat("x", (ni, n, R), dt)
         Xr = X.reshape(ni * n, R)  # row j: feature j % n of instance i0 + j // n
         chunks = self.chunks(ni * n, R) if self.big_chunks is None or R % 2 else self.big_chunks(ni * n, R)
         skipped = None  # the skips that drew low-density rows (sampled blocks in scaled units)
@@ -438,8 +460,8 @@ class _ToyKernel(BlockedKernel):
                     self.sampler.fill_rows_scaled(Xr[a:b], i0 * n + a, zeros, gen)
         tick("sampling")
         zero = 0  # all-zero rows left out of every instance of the block (see the class docstring)
-        if self.collapse if self.x is not None else self.collapses(i0, i1, R):
-            X, zero = self._collapse(ws, X, self.x is None and self.alpha is not None)
+        if collapse:
+            X, zero = self._collapse(ws, xbuf, X.shape, self.x is None and self.alpha is not None)
             if zero:
                 R -= zero
                 Xr = X.reshape(ni * n, R)
