@@ -136,6 +136,28 @@ class Sampler:
         """Whether some features come in (anti)correlated pairs (then only :meth:`fill` applies)."""
         return bool(self.nc or self.na)
 
+    def zero_row_probability(self) -> np.ndarray:
+        """Probability that a batch row of each instance is all zero: ``(instances,)`` float64.
+
+        ``Π_j (1 - p_j)`` over independent features; a correlated pair counts once with its
+        first feature's density ``p`` (active together), an anticorrelated pair once with
+        ``min(2 p, 1)`` (one of the two active w.p. ``2 p``), as :meth:`_pairs` draws them.
+
+        Examples
+        --------
+        >>> s = Sampler(np.array([[0.5, 0.5], [0.1, 0.2]]), np.float32, np.random.default_rng(0))
+        >>> s.zero_row_probability().round(3).tolist()
+        [0.25, 0.72]
+        >>> pairs = Sampler(np.full((1, 4), 0.3), np.float32, np.random.default_rng(0), n_correlated=1)
+        >>> round(float(pairs.zero_row_probability()[0]), 4)  # the pair once, then two features
+        0.343
+        """
+        p = self.density
+        first = 2 * (self.nc + self.na)
+        q = np.prod(1.0 - p[:, first:], axis=1)
+        q = q * np.prod(1.0 - p[:, 0 : 2 * self.nc : 2], axis=1)
+        return q * np.prod(1.0 - np.minimum(2.0 * p[:, 2 * self.nc : first : 2], 1.0), axis=1)
+
     def _per_feature(self, table, sl, x, feature_axis):
         """``table[sl]`` (instances, n) as an array broadcasting against ``x``."""
         if feature_axis == 1:

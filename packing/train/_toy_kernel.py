@@ -64,6 +64,61 @@ def sparse_inputs_pay(density, d):
     return np.asarray(sparse < SPARSE_MARGIN * dense)
 
 
+#: Collapsed blocks keep a multiple of this many rows (the extra ones are genuine zero rows):
+#: the buffers' shapes, and the views cached for them, then take few distinct values.
+ROW_STEP = 16
+#: Costs (ns, one thread, float32) of collapsing a block's zero rows, see :func:`collapse_pays`:
+#: per block (some 15 numpy calls), per row of the block and instance (the mask's comparison, the
+#: positions of nonzero rows, the index), per entry of the block (the sum over features) and per
+#: entry kept (the gather). ``scripts/bench_zero_rows.py --fit`` measured 8 us, 1.0, 0.07 and 0.97
+#: on fresh blocks in cache (2026-12-01, 21 shapes: n = 5 and 20, 1-40 instances, 256-1024 rows);
+#: inside the kernel a small block's collapse took some 10 us more: the fixed cost is raised to 15 us.
+COLLAPSE_NS = (15e3, 1.0, 0.07, 1.0)
+#: The work a collapsed row of one instance saves, ns per entry: the kernel's marginal time after
+#: sampling (products and elementwise passes), ``COMPUTE_NS[0]`` plus ``10 d`` flops at
+#: ``COMPUTE_NS[1]`` GFLOP/s. Fitted to 1.11, 1.55, 2.27 and 2.05 ns measured by the same script
+#: at (n, d) = (5, 2), (20, 5), (20, 10), (40, 10), the slope between batches of 512 and 2048 rows.
+COMPUTE_NS = (0.83, 69.0)
+#: Zero rows are collapsed only where the estimated cost is below this fraction of the saving
+#: (near break-even the full block's summation order is kept).
+COLLAPSE_MARGIN = 0.75
+
+
+def collapse_pays(zero_fraction, n, d, ni, R):
+    """Whether collapsing the all-zero rows of a block of ``ni`` instances x ``R`` rows saves time.
+
+    ``zero_fraction`` is the least, over the block's instances, probability that a
+    row is all zero (:meth:`Sampler.zero_row_probability`). Every instance keeps as
+    many rows ``R'`` as the one with the most nonzero rows (about ``R (1 - f)`` plus
+    its spread); the saving is the work of ``R - R'`` rows after sampling
+    (:data:`COMPUTE_NS`), the cost a mask and an index over the block's rows and a
+    gather of the ``R'`` rows kept (:data:`COLLAPSE_NS`). Shape and densities alone
+    decide, never the data drawn or the thread count.
+
+    Examples
+    --------
+    >>> [bool(collapse_pays(q, 5, 2, 10, 1024)) for q in (0.0, 0.33, 0.77, 0.95)]
+    [False, False, False, True]
+    >>> [bool(collapse_pays(0.99 ** 20, 20, 5, 10, 1024)), bool(collapse_pays(0.97 ** 20, 20, 5, 10, 1024))]
+    [True, False]
+    >>> bool(collapse_pays(0.95, 5, 2, 1, 64))  # too small a block for the fixed cost
+    False
+    """
+    f = float(zero_fraction)
+    spread = np.sqrt(2.0 * np.log(max(ni, 1)) * R * f * (1.0 - f))
+    kept = min(R, R * (1.0 - f) + spread + ROW_STEP / 2)
+    saving = ni * (R - kept) * n * (COMPUTE_NS[0] + 10.0 * d / COMPUTE_NS[1])
+    a, per_row, per_entry, per_kept = COLLAPSE_NS
+    cost = a + ni * R * (per_row + n * per_entry) + ni * n * kept * per_kept
+    return cost < COLLAPSE_MARGIN * saving
+
+
+@functools.cache
+def _arange(k):
+    """``np.arange(k)`` (cached: :meth:`_ToyKernel._collapse` asks for a few sizes again and again)."""
+    return np.arange(k)
+
+
 @functools.cache
 def _matvecs(fmt):
     """Return scipy's own loop for CSR / CSC times dense into a given output (None if it moved).
@@ -204,6 +259,23 @@ class _ToyKernel(BlockedKernel):
     and densities, so results stay independent of the thread count. Instances
     the sampler drew by skips (:meth:`Sampler.fill_skipped`) hand their drawn
     positions and values to the sparse products directly, without a gathering pass.
+
+    **Zero rows.** With few sparse features most rows of a block are all zero,
+    and all are the same row: ``h = 0``, output ``b``, residual ``r = y =
+    ReLU(b)`` (or ``b``), loss ``Σ_n c_n r_n²`` and gradient ``c ⊙ r`` on the
+    bias alone (``xᵀ (G W)`` and ``Gᵀ h`` vanish). A block that collapses them
+    (:meth:`_collapse`) keeps per instance its nonzero rows, then copies of one
+    of its zero rows up to ``R'`` (the most nonzero rows of any of its
+    instances, rounded up to :data:`ROW_STEP`), computes those ``R'`` rows as
+    above and adds the closed form of the ``R - R'`` rows left out, times their
+    number. Only summation orders change (results agree to rounding). A row is
+    zero when its sum is (sampled blocks in scaled units, ``X̃ >= 0``), or when
+    each entry is (feature pairs, a given batch: signed values, NaN counts as
+    nonzero). ``collapse``: ``None`` (default) collapses the sampled blocks
+    where :func:`collapse_pays` says so from the shape and densities (a given
+    batch ``x`` never), ``True`` / ``False`` every block (a given batch too) /
+    none. Sparse-route instances of a collapsed block gather their nonzero
+    entries from the collapsed block (the skipped positions refer to the full one).
     """
 
     def __init__(
@@ -219,6 +291,7 @@ class _ToyKernel(BlockedKernel):
         threads=1,
         blas_threads=None,
         sparse_inputs=None,
+        collapse=None,
         **plan,
     ):
         super().__init__(
@@ -272,6 +345,66 @@ class _ToyKernel(BlockedKernel):
         self.sparse = np.broadcast_to(np.asarray(flags, bool), (n_inst,)).copy()
         # Runs of instances that take the same route, per block: (k0, k1, sparse), block-relative.
         self.runs = functools.cache(self._runs)
+        if collapse not in (None, True, False):
+            raise ValueError(f"collapse must be None, True or False; got {collapse!r}.")
+        self.collapse = collapse
+        self.zero_q = None if sampler is None else sampler.zero_row_probability()  # (I,)
+        self.collapses = functools.cache(self._collapses)
+        self._zr_offsets = functools.cache(self._zero_row_offsets)
+
+    def _collapses(self, i0, i1, R):
+        """Whether a sampled block collapses its zero rows (``collapse=None``: by :func:`collapse_pays`)."""
+        if self.collapse is not None:
+            return self.collapse
+        if self.zero_q is None:
+            return False
+        return bool(collapse_pays(self.zero_q[i0:i1].min(), self.n, self.d, i1 - i0, R))
+
+    def _zero_row_offsets(self, ni, R):
+        """Offsets for :meth:`_collapse`: instance starts ``k R`` and ``k (n - 1) R + j R`` (ni, n, 1)."""
+        n = self.n
+        kR = np.arange(ni + 1, dtype=np.intp) * R
+        off = (kR[:-1] * (n - 1))[:, None, None] + (np.arange(n, dtype=np.intp) * R)[None, :, None]
+        return kR, off
+
+    def _collapse(self, ws, xbuf, shape, nonneg):
+        """Gather each instance's nonzero rows of a block first: ``(Xc, z)``, ``z`` zero rows left out.
+
+        ``xbuf`` holds the block ``X`` of ``shape`` (ni, n, R) and one entry more (set to 0 here).
+        ``Xc`` (ni, n, R') holds, per instance, its nonzero rows in order, then zero
+        rows up to ``R'``: the most nonzero rows of an instance, rounded up to
+        :data:`ROW_STEP` (at least 1, at most ``R``). Every instance thus leaves out
+        ``z = R - R'`` rows, all zero (``z = 0``: ``X`` itself). ``nonneg``: entries are
+        >= 0 (a row is zero iff its sum is 0, exactly); else each entry is compared
+        with 0 (signed inputs; NaN counts as nonzero).
+        """
+        X = xbuf[:-1].reshape(shape)
+        ni, n, R = X.shape
+        nz = ws.flat("zr_nz", (ni, R), bool)  # row is nonzero
+        if nonneg:
+            rowsum = ws.flat("zr_sum", (ni, R), X.dtype)
+            np.add.reduce(X, axis=1, out=rowsum)
+            np.greater(rowsum, 0, out=nz)
+        else:
+            mask = ws.flat("xmask", X.shape, bool)
+            np.not_equal(X, 0, out=mask)
+            np.logical_or.reduce(mask, axis=1, out=nz)
+        kR, off = self._zr_offsets(ni, R)
+        pos = np.flatnonzero(nz)  # k R + row, sorted
+        bounds = pos.searchsorted(kR)
+        count = bounds[1:] - bounds[:-1]
+        kept = min(R, -(-max(int(count.max()), 1) // ROW_STEP) * ROW_STEP)
+        if kept == R:
+            return X, 0
+        idx = ws.flat("zr_idx", (ni, kept), np.intp)
+        idx.fill(xbuf.size - 1)  # padding: the extra entry, 0 (so is every index past it, clipped)
+        idx[_arange(kept) < count[:, None]] = pos  # row-major: instance by instance, in order
+        flat = ws.flat("zr_flat", (ni, n, kept), np.intp)
+        np.add(idx[:, None, :], off, out=flat)  # k n R + j R + row
+        xbuf[-1] = 0
+        Xc = ws.flat("xc", (ni, n, kept), X.dtype)
+        np.take(xbuf, flat, out=Xc, mode="clip")
+        return Xc, R - kept
 
     def _runs(self, i0, i1):
         flags = self.sparse[i0:i1]
@@ -306,12 +439,14 @@ class _ToyKernel(BlockedKernel):
     def block(self, ws, blk, gen, slot, loss, first, tick):
         i0, i1, r0, r1 = blk
         ni, R, n, d, dt = i1 - i0, r1 - r0, self.n, self.d, self.dtype
-        X, G = ws.flat("x", (ni, n, R), dt), ws.flat("g", (ni, n, R), dt)
-        Xr, Gr = X.reshape(ni * n, R), G.reshape(ni * n, R)  # row j: feature j % n of instance i0 + j // n
+        collapse = self.collapse if self.x is not None else self.collapses(i0, i1, R)
+        if collapse:  # one extra entry, for _collapse
+            xbuf = ws.flat("x", (ni * n * R + 1,), dt)
+            X = xbuf[:-1].reshape(ni, n, R)
+        else:
+            X = ws.flat("x", (ni, n, R), dt)
+        Xr = X.reshape(ni * n, R)  # row j: feature j % n of instance i0 + j // n
         chunks = self.chunks(ni * n, R) if self.big_chunks is None or R % 2 else self.big_chunks(ni * n, R)
-        Hw = ws.array("h", (self.max_ni, self.width, self.max_rows), dt, fill=1)[:ni, :, :R]  # row d: 1s
-        Hw[:, d + 1 :] = 0  # padding rows (see padded_width): zero, for the gradient's products
-        H = Hw[:, : d + 1]
         skipped = None  # the skips that drew low-density rows (sampled blocks in scaled units)
         if self.x is not None:
             X[...] = self.x[i0:i1, r0:r1].transpose(0, 2, 1)
@@ -324,6 +459,20 @@ class _ToyKernel(BlockedKernel):
                     zeros = ws.flat("zeros", (b - a, R), dt, fill=0)
                     self.sampler.fill_rows_scaled(Xr[a:b], i0 * n + a, zeros, gen)
         tick("sampling")
+        zero = 0  # all-zero rows left out of every instance of the block (see the class docstring)
+        if collapse:
+            X, zero = self._collapse(ws, xbuf, X.shape, self.x is None and self.alpha is not None)
+            if zero:
+                R -= zero
+                Xr = X.reshape(ni * n, R)
+                chunks = self.chunks(ni * n, R) if self.big_chunks is None else self.big_chunks(ni * n, R)
+                skipped = None  # its positions are in the full block: sparse instances gather from X
+            tick("zero rows")
+        G = ws.flat("g", (ni, n, R), dt)
+        Gr = G.reshape(ni * n, R)
+        Hw = ws.array("h", (self.max_ni, self.width, self.max_rows), dt, fill=1)[:ni, :, :R]  # row d: 1s
+        Hw[:, d + 1 :] = 0  # padding rows (see padded_width): zero, for the gradient's products
+        H = Hw[:, : d + 1]
         Wt = self.Wa[i0:i1].transpose(0, 2, 1)
         sparse = {}  # k: X[k] compressed by rows, for the block's instances on the sparse route
         for k0, k1, is_sparse in self.runs(i0, i1):
@@ -350,11 +499,19 @@ class _ToyKernel(BlockedKernel):
             if self.relu:
                 np.multiply(g, m, out=g)
         loss += rowdot(sq.reshape(ni, n), self.loss_weight[i0:i1])
+        if zero:  # a zero row's output is the bias b (α b), its residual r = y = ReLU(b) (or b)
+            y0 = self.Pa[i0:i1, :, d]
+            if self.relu:
+                y0 = np.maximum(y0, 0)
+            y64 = y0.astype(np.float64)
+            loss += zero * rowdot(y64 * y64, self.loss_weight[i0:i1])
         tick("elementwise")
         if self.need_grad:
             a = None if self.alpha is None else self.alpha[i0:i1]
             gP = slot.reshape(ni, n, d + 1)
             self._grad(ws, G, X, Hw, self.Wc[i0:i1], self.ca[i0:i1], a, gP, first, self.runs(i0, i1), sparse)
+            if zero:  # ... and its gradient c r [out > 0] = c y on the bias alone (h = 0, x = 0)
+                gP[..., d] += (y0 * self.ca[i0:i1, :, 0]) * dt.type(zero)
             tick("matmul")
 
     def _grad(self, ws, Rm, X, Hw, Wc, c, alpha, gP, first, runs, sparse):
