@@ -6,7 +6,7 @@ import pytest
 from packing import train_monosemanticity_model
 from packing.train import _mono_kernel as mk
 from packing.train._data import Sampler
-from packing.train._mono_kernel import _MonoKernel, zero_fraction, zero_rows_pay
+from packing.train._mono_kernel import _MonoKernel, zero_rows_pay
 
 #: Forced small blocks, instances split over row ranges (partial gradients).
 SPLIT = dict(block_entries=64, min_rows=8, group_ns=1.0, target_groups=8)
@@ -187,7 +187,17 @@ def test_noise_keeps_every_row():
     assert seen == []
 
 
+def zero_fraction(density, task="decoder"):
+    """The kernel's expected fraction of all-zero rows for a table of densities."""
+    sampler = Sampler(np.asarray(density, dtype=float), np.dtype(np.float64), np.random.default_rng(0))
+    n_inst, n = sampler.density.shape
+    kern = kernel(n_inst, n, 2, 3, 64, zero_rows=None, task=task, sampler=sampler)
+    kern.close()
+    return kern.zero
+
+
 def test_the_expected_fraction_of_zero_rows_and_the_rule():
+    """The kernel's fraction (decoder and abs) against Monte Carlo frequencies; the cost model's choices."""
     rng = np.random.default_rng(1)
     p = rng.uniform(0, 0.3, size=(2, 6))
     draws = rng.random((200_000, 2, 6)) < p  # Monte Carlo: the fraction of rows with no feature

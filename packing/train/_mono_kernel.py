@@ -95,22 +95,6 @@ def gram_pays(N, k, batch, density, rows=None):
     return bool(gram < GRAM_MARGIN * dense)
 
 
-def zero_fraction(density, task="decoder"):
-    """Return the expected fraction of all-zero rows per instance: ``Π_n (1 - p_n)`` (squared for ``"abs"``).
-
-    ``density`` is ``(instances, N)``; the absolute-value task draws ``v = v₁ - v₂``, each at that
-    density, and its row is zero when both draws are.
-
-    Examples
-    --------
-    >>> float(zero_fraction(np.full((1, 16), 1 / 64))[0].round(3))  # the findings' size
-    0.777
-    """
-    with np.errstate(divide="ignore"):  # density 1: log 0 = -inf, no zero rows
-        frac = np.exp(np.sum(np.log1p(-np.minimum(np.asarray(density, dtype=float), 1.0)), axis=-1))
-    return frac**2 if task == "abs" else frac
-
-
 def zero_rows_pay(zero, N, m, k, rows=1024):
     """Whether a block of ``rows`` rows, a fraction ``zero`` of them expected all-zero, leaves those out.
 
@@ -247,7 +231,8 @@ class _MonoKernel(BlockedKernel):
         self.gram = gram_pays(N, k, batch, density, rows) if gram is None else bool(gram)
         # all-zero rows dropped (see _drop_zero_rows): None by zero_rows_pay, or forced on / off
         self.zero_rows = None if zero_rows is None else bool(zero_rows)
-        self.zero = None if sampler is None else zero_fraction(sampler.density, task)  # per instance
+        # per instance, the expected fraction of all-zero rows (abs: v = v₁ - v₂, both draws zero)
+        self.zero = None if sampler is None else sampler.zero_row_probability() ** (2 if task == "abs" else 1)
         if self.gram:  # M = W2ᵀ W2 per step; Σ Aᵀ A per group (or merged unit) and instance
             self.M = np.empty((n_inst, k, k), dt)
             self._acc = [np.zeros((g.i1 - g.i0, k, k), dt) for g in self.groups]
