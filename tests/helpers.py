@@ -63,3 +63,36 @@ def same_result(a, b):
             assert x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y), f.name
         else:
             assert x == y, f.name
+
+
+def check_monosemanticity_gradient(run, model, h=1e-6):
+    """Compare the monosemanticity kernel's gradient with central differences of its loss.
+
+    ``model`` is ``(W1, b, W2, E, v)`` (float64, instances first); ``run(model)`` returns the
+    kernel's ``(loss, penalty, grad, ...)`` per instance. The differences are of ``loss +
+    penalty`` in each parameter of ``[W1 | b | W2]`` (the kernel's row layout), instance by
+    instance; no pre-activation may lie within ``h`` of the ReLU's kink.
+    """
+    W1, b, W2, E, v = model
+    n_inst, m, k = W1.shape
+    n = W2.shape[1]
+    grad = run(model)[2]
+
+    def loss(p):
+        got = run((p[:, : m * k].reshape(n_inst, m, k), p[:, m * k : (m + 1) * k],
+                   p[:, (m + 1) * k :].reshape(n_inst, n, k), E, v))  # fmt: skip
+        return got[0] + got[1]
+
+    params = np.concatenate([W1.reshape(n_inst, -1), b, W2.reshape(n_inst, -1)], axis=1)
+    num = np.zeros_like(params)
+    for idx in np.ndindex(params.shape):
+        p = params.copy()
+        p[idx] += h
+        up = loss(p)
+        p[idx] -= 2 * h
+        down = loss(p)
+        num[idx] = (up[idx[0]] - down[idx[0]]) / (2 * h)
+    z = np.einsum("ibn,inm,imk->ibk", v, E, W1) + b[:, None, :]
+    assert np.min(np.abs(z)) > 1e-4  # no ReLU kink within h of a pre-activation
+    atol = 1e-6 * max(1.0, np.abs(num).max())
+    np.testing.assert_allclose(grad.reshape(n_inst, -1), num, rtol=1e-6, atol=atol)

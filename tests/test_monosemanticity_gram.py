@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import check_monosemanticity_gradient
 
 from packing import train_monosemanticity_model
 from packing.train import _mono_kernel as mk
@@ -79,27 +80,8 @@ def test_the_gram_route_gives_the_dense_routes_loss_and_gradients(task, gelu, l1
 def test_the_gram_route_gradients_match_finite_differences():
     W1, b, W2, E, v = given_batch(4, 2, 7, 3, 5, 40, False, density=0.4)
     kw = dict(task="decoder", l1=0.1)
-    _, _, grad, _ = run(True, (W1, b, W2, E, v), **kw)
-
-    def loss(p):
-        W1, b, W2 = p[:, : m * k].reshape(2, m, k), p[:, m * k : (m + 1) * k], p[:, (m + 1) * k :]
-        got = run(True, (W1, b, W2.reshape(2, n, k), E, v), **kw)
-        return got[0] + got[1]
-
-    m, k, n = 3, 5, 7
-    params = np.concatenate([W1.reshape(2, -1), b, W2.reshape(2, -1)], axis=1)
-    h = 1e-6
-    num = np.zeros_like(params)
-    for idx in np.ndindex(params.shape):
-        p = params.copy()
-        p[idx] += h
-        up = loss(p)
-        p[idx] -= 2 * h
-        down = loss(p)
-        num[idx] = (up[idx[0]] - down[idx[0]]) / (2 * h)
-    z = np.einsum("ibn,inm,imk->ibk", v, E, W1) + b[:, None, :]
-    assert np.min(np.abs(z)) > 1e-4  # no ReLU kink within h of a pre-activation
-    np.testing.assert_allclose(grad.reshape(2, -1), num, rtol=1e-6, atol=1e-6 * max(1.0, np.abs(num).max()))
+    assert run(True, (W1, b, W2, E, v), **kw)[3]  # the Gram route
+    check_monosemanticity_gradient(lambda model: run(True, model, **kw), (W1, b, W2, E, v))
 
 
 def test_training_on_the_gram_route_follows_the_dense_route(monkeypatch):
