@@ -89,6 +89,22 @@ def test_every_instance_keeps_as_many_rows_as_the_one_with_the_most_nonzero_rows
     assert calls == [(kept, 2000 - kept)] and kept < 2000
 
 
+def _check_directions(kernel, W0, b0, gW, gb, rng, times, eps=1e-6):
+    """Central differences of the loss along random directions against the gradient ``(gW, gb)``.
+
+    ``kernel(W, b)`` builds a kernel at those weights that draws (or is given) the same batch.
+    """
+    for _ in range(times):
+        dW, db = rng.normal(size=W0.shape), rng.normal(size=b0.shape)
+        up, down = kernel(W0 + eps * dW, b0 + eps * db), kernel(W0 - eps * dW, b0 - eps * db)
+        up.need_grad = down.need_grad = False
+        fd = (up.loss_and_grad() - down.loss_and_grad()) / (2 * eps)
+        up.close()
+        down.close()
+        exact = (gW * dW).sum(axis=(1, 2)) + (gb * db).sum(axis=1)
+        np.testing.assert_allclose(fd, exact, rtol=1e-6, atol=1e-9)
+
+
 def test_collapsed_gradient_matches_finite_differences_on_a_sampled_batch():
     def kernel(W=None, b=None):
         k = _sampled(True, d=3, rows=500, **SMALL)
@@ -102,17 +118,8 @@ def test_collapsed_gradient_matches_finite_differences_on_a_sampled_batch():
     k.close()
     assert any(zero > 0 for _, zero in calls)
     W0, b0, gW, gb = k.W.copy(), k.b.copy(), k.gW.copy(), k.gb.copy()
-    rng = np.random.default_rng(7)
-    eps = 1e-6
-    for _ in range(4):  # a fresh kernel with the same seed draws the same batch
-        dW, db = rng.normal(size=W0.shape), rng.normal(size=b0.shape)
-        up, down = kernel(W0 + eps * dW, b0 + eps * db), kernel(W0 - eps * dW, b0 - eps * db)
-        up.need_grad = down.need_grad = False
-        fd = (up.loss_and_grad() - down.loss_and_grad()) / (2 * eps)
-        up.close()
-        down.close()
-        exact = (gW * dW).sum(axis=(1, 2)) + (gb * db).sum(axis=1)
-        np.testing.assert_allclose(fd, exact, rtol=1e-6, atol=1e-9)
+    # a fresh kernel with the same seed draws the same batch
+    _check_directions(kernel, W0, b0, gW, gb, np.random.default_rng(7), 4)
 
 
 def _given_batch(n_inst=3, n=5, B=400, seed=0):
@@ -153,17 +160,7 @@ def test_a_given_signed_batch_collapses_exactly_and_matches_finite_differences(r
     auto.loss_and_grad()
     auto.close()
     assert calls_auto == []  # a given batch: its densities are unknown, never collapsed unless asked
-    gW, gb = on.gW.copy(), on.gb.copy()
-    eps = 1e-6
-    for _ in range(3):
-        dW, db = rng.normal(size=W0.shape), rng.normal(size=b0.shape)
-        up, down = kernel(True, W0 + eps * dW, b0 + eps * db), kernel(True, W0 - eps * dW, b0 - eps * db)
-        up.need_grad = down.need_grad = False
-        fd = (up.loss_and_grad() - down.loss_and_grad()) / (2 * eps)
-        up.close()
-        down.close()
-        exact = (gW * dW).sum(axis=(1, 2)) + (gb * db).sum(axis=1)
-        np.testing.assert_allclose(fd, exact, rtol=1e-6, atol=1e-9)
+    _check_directions(lambda W, b: kernel(True, W, b), W0, b0, on.gW.copy(), on.gb.copy(), rng, 3)
 
 
 @pytest.mark.parametrize("sampled", [True, False])
