@@ -63,3 +63,49 @@ def same_result(a, b):
             assert x.dtype == y.dtype and x.shape == y.shape and np.array_equal(x, y), f.name
         else:
             assert x == y, f.name
+
+
+def wait_until_workers_compute(pid, cpu_seconds=4.0, timeout=300.0):
+    """Wait until two processes below ``pid`` (a parallel search's workers) have each used ``cpu_seconds``.
+
+    Importing the toolkit takes a worker about 1.5 CPU seconds; past that it is inside a
+    restart. Returns the pids of the processes below ``pid`` that have.
+    """
+    import time
+
+    import psutil
+
+    parent, deadline = psutil.Process(pid), time.monotonic() + timeout
+    while True:
+        used = {}
+        for child in parent.children(recursive=True):
+            try:
+                used[child.pid] = sum(child.cpu_times()[:2])
+            except psutil.NoSuchProcess:
+                pass
+        busy = [p for p, seconds in used.items() if seconds >= cpu_seconds]
+        if len(busy) >= 2:
+            return busy
+        assert parent.is_running(), "the search ended before its workers were busy"
+        assert time.monotonic() < deadline, f"the workers never got busy: CPU seconds {used}"
+        time.sleep(0.2)
+
+
+def processes_left(pids, timeout=20.0):
+    """Return those of ``pids`` still running (not gone, not a zombie) after up to ``timeout`` seconds."""
+    import time
+
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = []
+        for pid in pids:
+            try:
+                if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                    alive.append(pid)
+            except psutil.NoSuchProcess:
+                pass
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)
