@@ -66,6 +66,8 @@ from pathlib import Path
 
 import numpy as np
 
+from packing.testing.bad_inputs import NO_ARGUMENTS  # called once each, without arguments
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -273,19 +275,6 @@ def subpackage_calls(packing, folder: Path) -> dict:
         "strategies.tegum_products": (strategies.tegum_products, {}),
         "strategies.overlapping_sets": (strategies.overlapping_sets, {}),
     }
-
-
-#: Functions called without arguments (nothing to get wrong: one good call).
-NO_ARGUMENTS = (
-    "antipodal_pair",
-    "digon",
-    "square_antiprism",
-    "icosahedron_lines",
-    "equiangular_lines_28",
-    "get_memory_limit",
-    "sweep_tasks",
-    "default_block_shapes",
-)
 
 
 def instance_sources(packing, folder: Path) -> list:

@@ -109,3 +109,15 @@ def processes_left(pids, timeout=20.0):
         if not alive or time.monotonic() > deadline:
             return alive
         time.sleep(0.2)
+
+
+def load_script(name):
+    """Import ``scripts/<name>.py`` as a module (the scripts are not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
