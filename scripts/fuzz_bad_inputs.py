@@ -42,7 +42,10 @@ Usage (from the repository root, a few minutes)::
 
 A ``SystemExit`` (argparse refusing options) is caught and flagged as another exception.
 A flag is a place to look, not a verdict: a huge ``max_iter`` or a closed form
-of a 31-digit ``n`` is legitimately accepted.
+of a 31-digit ``n`` is legitimately accepted. The flags looked at and kept are
+listed in :data:`TRIAGED` with their reasons; a run prints only the others.
+``tests/test_fuzz_bad_inputs.py`` runs a fixed sample of the fuzz (one bad value
+per argument, :func:`fuzz_public` with ``pick``) with the test suite.
 """
 
 import argparse
@@ -65,6 +68,8 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
+from packing.testing.bad_inputs import NO_ARGUMENTS  # called once each, without arguments
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -273,19 +278,6 @@ def subpackage_calls(packing, folder: Path) -> dict:
         "strategies.tegum_products": (strategies.tegum_products, {}),
         "strategies.overlapping_sets": (strategies.overlapping_sets, {}),
     }
-
-
-#: Functions called without arguments (nothing to get wrong: one good call).
-NO_ARGUMENTS = (
-    "antipodal_pair",
-    "digon",
-    "square_antiprism",
-    "icosahedron_lines",
-    "equiangular_lines_28",
-    "get_memory_limit",
-    "sweep_tasks",
-    "default_block_shapes",
-)
 
 
 def instance_sources(packing, folder: Path) -> list:
@@ -814,6 +806,146 @@ def classify(pname: str, must, status: str, out, seconds: float, bad=None) -> di
 RECORD_VALUES = {"nan", "inf", "-inf", "0-d nan", "arr-nan", "arr-inf", "arr-str", "arr-ragged"}
 
 
+#: Outcomes that are not flags: a refusal naming the argument, a value that may pass, a record's value.
+FINE = {"ok-raise", "accepted", "record-value"}
+
+
+def _triaged(reason: str, kind: str, *cases: str) -> dict:
+    """Return ``{(function, argument, label, kind): reason}`` for cases ``"function argument label"``."""
+    return {(*case.split(" "), kind): reason for case in cases}
+
+
+#: Flags looked at and kept, each with the reason: a flag is a place to look, not a verdict. A flag
+#: not listed here is new (:func:`unexpected`); tests/test_fuzz_bad_inputs.py fails on one.
+TRIAGED = {
+    **_triaged(
+        "OverflowError naming the argument: the result is beyond the float64 range (README: Conventions)",
+        "OTHER-EXC",
+        "signed_interference W arr-huge",
+        "frame_potential W arr-huge",
+        "packing_signature W arr-huge",
+        "dimensions_per_feature W arr-tiny",
+    ),
+    **_triaged(
+        "TrainingDivergedError: a huge valid setting diverges at step 0 (the trainers' documented refusal)",
+        "OTHER-EXC",
+        "train_sae l1_coefficient huge",
+        "train_sae lr huge",
+        "train_sae weight_decay huge",
+        "train_toy_model lr huge",
+        "train_toy_model weight_decay huge",
+        "train_abs_model lr huge",
+        "train_abs_model weight_decay huge",
+        "train_monosemanticity_model bias_decay huge",
+        "train_monosemanticity_model input_noise huge",
+        "train_monosemanticity_model l1 huge",
+        "train_monosemanticity_model lr huge",
+        "train_monosemanticity_model weight_decay huge",
+        "train_scurve lr huge",
+        "train_scurve init_scale huge",
+        "train_scurve weight_decay huge",
+    ),
+    **_triaged(
+        "an infinite order p is valid (the maximum: the coherence); the fuzzer takes every inf for garbage",
+        "ACCEPTED-GARBAGE",
+        "pairwise_statistics p arr-inf",
+        "signed_interference p arr-inf",
+        "interference_moments p arr-inf",
+        "plot_tegum_losses ps arr-inf",
+        "compare_packings ps arr-inf",
+        "compare_packings partition_ps arr-inf",
+    ),
+    **_triaged(
+        "a text argument: 'abc' is a valid label, title, name or version",
+        "ACCEPTED-GARBAGE",
+        "figures.reference_line text str",
+        "plot_cosine_histogram label str",
+        "plot_moment_profile label str",
+        "plot_features_2d title str",
+        "block_shape name str",
+        "cell_key version str",
+    ),
+    **_triaged(
+        "None is documented there: the default (no description, all figures, the default limit, no seed)",
+        "ACCEPTED-GARBAGE",
+        "figures.run_figure_cli doc None",
+        "figures.figure_parser doc None",
+        "figures.resolve_figures only None",
+        "set_memory_limit limit None",
+        "cell_key seed None",
+    ),
+    **_triaged(
+        "s is matplotlib's marker size, a float; the good call happened to pass an int",
+        "ACCEPTED-GARBAGE",
+        "plot_feature_dimensionality s 2.5",
+    ),
+    **_triaged(
+        "'abc' is a valid relative folder; the good call passes None, the fuzzer cannot know it is a path "
+        "(in a full run an earlier writer has made a file 'abc' there, and it is refused)",
+        "ACCEPTED-GARBAGE",
+        "figures.FigureRun cache_dir str",
+    ),
+    **_triaged(
+        "every cell of the good call is cached, so the client (a scheduler address) is never contacted",
+        "ACCEPTED-GARBAGE",
+        "sweep client str",
+    ),
+    **_triaged(
+        "a missing checkpoint file starts a fresh run, which then saves it (documented)",
+        "ACCEPTED-GARBAGE",
+        "train_toy_model@checkpoint checkpoint file-missing",
+    ),
+    **_triaged(
+        "a text file has no length to check: its first half, cut at any byte, can be a smaller valid table",
+        "ACCEPTED-GARBAGE",
+        *(
+            f"{fn}@{suffix} path file-truncated"
+            for fn in ("load_packing", "list_arrays", "load_packing_metadata")
+            for suffix in (".csv", ".txt")
+        ),
+    ),
+    **_triaged(
+        "a one-line text file is a packing of one row",
+        "ACCEPTED-GARBAGE",
+        "load_packing@.csv path content-1-d",
+        "load_packing@.txt path content-1-d",
+    ),
+    **_triaged(
+        "train=np.True_ trains the cells, and the good call's steps=0 (fine without training) is refused, "
+        "naming steps",
+        "UNNAMED",
+        "phase_diagram train np.bool_",
+    ),
+    **_triaged(
+        "open (not a deliberate choice yet): a result record keeps a field's value as given, but these are "
+        "of another type than declared (SweepCell.result a str, the seed -1; a loaded PartitionResult with p "
+        "written as NaN)",
+        "ACCEPTED-GARBAGE",
+        "SweepCell seed rng-neg",
+        "SweepCell result str",
+        "SweepCell result object",
+        "SweepCell result complex",
+        "SweepCell result None",
+    ),
+    **_triaged("open: as SweepCell above", "NAN-RESULT", "PartitionResult.load path record-p=float-tag"),
+}
+
+
+def unexpected(results: list, slow: bool = True) -> list:
+    """Return the flagged cases of ``results`` that :data:`TRIAGED` does not hold.
+
+    ``slow=False``: a case over 5 s counts as its kind without ``+SLOW`` (on a loaded machine
+    slowness says little; a time-out is still a flag).
+    """
+    out = []
+    for r in results:
+        kind = r["kind"] if slow else r["kind"].removesuffix("+SLOW")
+        key = (r["fn"], r["param"], r["label"], kind)
+        if kind not in FINE and kind != "good-call" and key not in TRIAGED:
+            out.append(r)
+    return out
+
+
 def _exception_maker(cls):
     """Return ``make(message)`` building ``cls`` (a builtin-derived exception has no signature to fuzz)."""
 
@@ -824,12 +956,16 @@ def _exception_maker(cls):
     return make
 
 
-def fuzz_callable(name: str, fn, kw: dict, seconds: float, results: list, exception: bool = False):
+def fuzz_callable(
+    name: str, fn, kw: dict, seconds: float, results: list, exception: bool = False, pick=None
+):
     """Run the good call ``fn(**kw)``, then every bad value of every argument; return the good call's result.
 
     ``exception``: an exception class, whose constructor takes any message by Python's
     convention: only other exceptions and time-outs are flagged, not accepted values.
     A result class (a dataclass) is not flagged for keeping the :data:`RECORD_VALUES`.
+    ``pick``: ``pick(cases)`` returns the cases to run (default: all), each case a tuple
+    ``(argument, label, ...)`` such as ``("W", "arr-nan", ...)``, in the order of the arguments.
     """
     record = inspect.isclass(fn) and dataclasses.is_dataclass(fn)
     fields = dataclasses.fields(fn) if record else ()
@@ -845,6 +981,7 @@ def fuzz_callable(name: str, fn, kw: dict, seconds: float, results: list, except
         print(name, "good call fails:", _repr(out)[:300])
         return None
     results.append({"fn": name, "param": "-", "label": "good call", "kind": "good-call"})
+    cases = []  # (argument as named in messages, label, bad value, must fail, parameter, index, items)
     for pname, prm in inspect.signature(fn).parameters.items():
         v = kw.get(pname, prm.default)
         if prm.kind == prm.VAR_POSITIONAL and pname in kw:
@@ -853,24 +990,129 @@ def fuzz_callable(name: str, fn, kw: dict, seconds: float, results: list, except
         elif prm.kind in (prm.VAR_POSITIONAL, prm.VAR_KEYWORD) or v is inspect.Parameter.empty:
             continue
         else:
-            targets = [(pname, None, v)]
+            items, targets = None, [(pname, None, v)]
         for label_name, index, value in targets:
             default = prm.default if index is None else inspect.Parameter.empty
             for label, bad, must in bad_values(label_name, value, default, name):
-                if index is None:
-                    new = bad
-                else:
-                    new = tuple(bad if i == index else x for i, x in enumerate(items))
-                status, res, sec = run(fn, {**kw, pname: new}, seconds)
-                rec = {"fn": name, "param": label_name, "label": label}
-                kept = record and label in RECORD_VALUES
-                if exception or kept or (label == "None" and pname in optional):
-                    must = None
-                verdict = classify(label_name, must, status, res, sec, bad)
-                if kept and verdict["kind"] == "NAN-RESULT":
-                    verdict = {"sec": verdict["sec"], "kind": "record-value"}  # kept as given, by design
-                results.append(rec | verdict)
+                cases.append((label_name, label, bad, must, prm, index, items))
+    for label_name, label, bad, must, prm, index, items in cases if pick is None else pick(cases):
+        pname = prm.name
+        new = bad if index is None else tuple(bad if i == index else x for i, x in enumerate(items))
+        status, res, sec = run(fn, {**kw, pname: new}, seconds)
+        rec = {"fn": name, "param": label_name, "label": label}
+        kept = record and label in RECORD_VALUES
+        if exception or kept or (label == "None" and pname in optional):
+            must = None
+        verdict = classify(label_name, must, status, res, sec, bad)
+        if kept and verdict["kind"] == "NAN-RESULT":
+            verdict = {"sec": verdict["sec"], "kind": "record-value"}  # kept as given, by design
+        results.append(rec | verdict)
     return out
+
+
+@contextlib.contextmanager
+def fuzz_conditions():
+    """Set up the conditions every case runs in; yield a temporary folder, the working folder meanwhile.
+
+    No progress bars, matplotlib's Agg backend, warnings ignored, a 256 MiB memory limit
+    and :func:`run`'s alarm. A relative path such as ``"abc"`` given to a writer lands in
+    the folder, not in the repository. All of it is put back on leaving, and so are the
+    registered sweep tasks (good calls register some).
+    """
+    import packing
+    from packing.sweep import _tasks
+
+    here, env = os.getcwd(), {k: os.environ.get(k) for k in ("PACKING_PROGRESS", "MPLBACKEND")}
+    tasks = dict(_tasks._TASKS)
+    os.environ["PACKING_PROGRESS"] = "0"
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    previous = packing.set_memory_limit(256 * 2**20)
+    alarm = signal.signal(signal.SIGALRM, _timeout)
+    try:
+        with warnings.catch_warnings(), tempfile.TemporaryDirectory(prefix="fuzz-") as folder:
+            warnings.simplefilter("ignore")
+            os.chdir(folder)
+            try:
+                yield Path(folder)
+            finally:
+                os.chdir(here)
+    finally:
+        signal.signal(signal.SIGALRM, alarm)
+        packing.set_memory_limit(previous)
+        _tasks._TASKS.clear()
+        _tasks._TASKS.update(tasks)
+        for k, v in env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def good_calls(packing, folder: Path, public: dict) -> list:
+    """``[(name, callable, keywords)]``: the good call of every public callable, method and exception class.
+
+    From the bad-input tables, :func:`written_calls`, :func:`method_calls` and
+    :func:`subpackage_calls` (files they need are written to ``folder``); ``public``
+    is :func:`public_callables` (plus :func:`_atomic_write`). The result classes come
+    later, rebuilt from instances the good calls return (:func:`class_calls`).
+    """
+    calls = table_calls() | written_calls(packing, folder)
+    calls.pop(packing.set_memory_limit, None)  # it would change the limit the other calls run under
+    if packing.register_task in calls:  # else every call after the first fails on the name alone
+        calls[packing.register_task] = {**calls[packing.register_task], "replace": True}
+    named = [(public.get(fn), fn, kw) for fn, kw in calls.items()]
+    named += [(name, fn, kw) for name, (fn, kw) in method_calls(packing, folder).items()]
+    named += [(name, fn, kw) for name, (fn, kw) in subpackage_calls(packing, folder).items()]
+    # exception classes: one message each (SweepError's own keywords)
+    for obj, name in public.items():
+        if obj is packing.SweepError:
+            named.append((name, obj, {"message": "m"}))
+        elif name == "cli.CLIError":
+            named.append((name, obj, {"message": "m", "kind": "usage"}))
+        elif _is_exception(obj):
+            named.append((name, _exception_maker(obj), {"message": "m"}))
+    return [(name, fn, kw) for name, fn, kw in named if name is not None]
+
+
+def is_exception_maker(fn) -> bool:
+    """Whether ``fn`` builds an exception (its constructor takes any message: see :func:`fuzz_callable`)."""
+    return _is_exception(getattr(fn, "exception_class", fn))
+
+
+def fuzz_public(packing, public: dict, seconds: float, only=None, pick=None, good_only: bool = False):
+    """Fuzz the good calls (:func:`good_calls`), then the result classes rebuilt from what they returned.
+
+    ``only``: the names to fuzz (a set; default all); ``pick``: which cases of each callable
+    to run (see :func:`fuzz_callable`); ``good_only``: run the good calls only. Returns the
+    cases (a ``"good-call"`` record for each callable fuzzed) and the names that have a good call.
+    """
+    results = []
+    with fuzz_conditions() as folder:
+        named = good_calls(packing, folder, public)
+        classes = {obj for obj in public if inspect.isclass(obj) and dataclasses.is_dataclass(obj)}
+        written = {n.split("@")[0] for n, *_ in named}
+        instances: dict = {}
+        collect_instances(instance_sources(packing, folder), classes, instances)
+        for name, fn, kw in named:
+            if only and not {name, name.split(".")[0], name.split("@")[0]} & only:
+                continue
+            if good_only:
+                status, out, _ = run(fn, kw, seconds)
+                if status == "ok":
+                    collect_instances(out, classes, instances)
+                continue
+            out = fuzz_callable(name, fn, kw, seconds, results, exception=is_exception_maker(fn), pick=pick)
+            collect_instances(out, classes, instances)
+        # result classes a user may build by hand: the fields of an instance some good call returned
+        rebuilt = [
+            (public[cls], cls, kw) for cls, kw in class_calls(instances).items() if public[cls] not in written
+        ]
+        if not good_only:
+            for name, fn, kw in rebuilt:
+                if only and name not in only:
+                    continue
+                fuzz_callable(name, fn, kw, seconds, results, pick=pick)
+    return results, written | {n for n, *_ in rebuilt}
 
 
 def main(argv=None) -> list:
@@ -882,69 +1124,18 @@ def main(argv=None) -> list:
         "--list-uncovered", action="store_true", help="list the public callables without a good call; stop"
     )
     args = parser.parse_args(argv)
-    os.environ["PACKING_PROGRESS"] = "0"
-    os.environ.setdefault("MPLBACKEND", "Agg")
-    warnings.simplefilter("ignore")
     import packing
 
-    previous = packing.set_memory_limit(256 * 2**20)
-    signal.signal(signal.SIGALRM, _timeout)
     public = public_callables(packing)
     public[_atomic_write] = "atomic_write"
     n_public = len(public) - 1
     only = set(args.only.split(",")) if args.only else None
-    results = []
-    here = os.getcwd()
-    with tempfile.TemporaryDirectory(prefix="fuzz-") as folder:
-        os.chdir(folder)  # a relative path such as "abc" given to a writer lands here, not in the repository
-        calls = table_calls() | written_calls(packing, Path(folder))
-        calls.pop(packing.set_memory_limit, None)  # it would change the limit the other calls run under
-        if packing.register_task in calls:  # else every call after the first fails on the name alone
-            calls[packing.register_task] = {**calls[packing.register_task], "replace": True}
-        named = [(public.get(fn), fn, kw) for fn, kw in calls.items()]
-        named += [(name, fn, kw) for name, (fn, kw) in method_calls(packing, Path(folder)).items()]
-        named += [(name, fn, kw) for name, (fn, kw) in subpackage_calls(packing, Path(folder)).items()]
-        # exception classes: one message each (SweepError's own keywords)
-        for obj, name in public.items():
-            if obj is packing.SweepError:
-                named.append((name, obj, {"message": "m"}))
-            elif name == "cli.CLIError":
-                named.append((name, obj, {"message": "m", "kind": "usage"}))
-            elif _is_exception(obj):
-                named.append((name, _exception_maker(obj), {"message": "m"}))
-        classes = {obj for obj in public if inspect.isclass(obj) and dataclasses.is_dataclass(obj)}
-        written = {n.split("@")[0] for n, *_ in named if n is not None}
-        instances: dict = {}
-        collect_instances(instance_sources(packing, Path(folder)), classes, instances)
-        for name, fn, kw in named:
-            if name is None or (only and not {name, name.split(".")[0], name.split("@")[0]} & only):
-                continue
-            if args.list_uncovered:
-                status, out, _ = run(fn, kw, args.seconds)
-                if status == "ok":
-                    collect_instances(out, classes, instances)
-                continue
-            exception = _is_exception(getattr(fn, "exception_class", fn))
-            out = fuzz_callable(name, fn, kw, args.seconds, results, exception=exception)
-            collect_instances(out, classes, instances)
-        # result classes a user may build by hand: the fields of an instance some good call returned
-        rebuilt = [
-            (public[cls], cls, kw) for cls, kw in class_calls(instances).items() if public[cls] not in written
-        ]
-        if args.list_uncovered:
-            reached = written | {n for n, *_ in rebuilt}
-            missing = sorted(n for n in public.values() if n not in reached)
-            print(f"{n_public - len(missing)} of {n_public} public callables have a good call; missing:")
-            print("\n".join(missing))
-            os.chdir(here)
-            packing.set_memory_limit(previous)
-            return []
-        for name, fn, kw in rebuilt:
-            if only and name not in only:
-                continue
-            fuzz_callable(name, fn, kw, args.seconds, results)
-        os.chdir(here)
-    packing.set_memory_limit(previous)
+    results, reached = fuzz_public(packing, public, args.seconds, only, good_only=args.list_uncovered)
+    if args.list_uncovered:
+        missing = sorted(n for n in public.values() if n not in reached)
+        print(f"{n_public - len(missing)} of {n_public} public callables have a good call; missing:")
+        print("\n".join(missing))
+        return []
     fuzzed = {r["fn"] for r in results if r["kind"] == "good-call"}
     results = [r for r in results if r["kind"] != "good-call"]
     kinds = collections.Counter(r["kind"] for r in results)
@@ -958,9 +1149,11 @@ def main(argv=None) -> list:
     missing = sorted(n for n in public.values() if n not in top and n != "atomic_write")
     if missing:
         print("not fuzzed:", ", ".join(missing))
-    for r in results:
-        if r["kind"] not in ("ok-raise", "accepted", "record-value"):
-            print(r["fn"], r["param"], r["label"], r["kind"], r.get("msg", ""), r.get("where", ""))
+    new = unexpected(results)
+    triaged = sum(r["kind"] not in FINE for r in results) - len(new)
+    print(f"{len(new)} flags to look at ({triaged} more are triaged, see TRIAGED):")
+    for r in new:
+        print(r["fn"], r["param"], r["label"], r["kind"], r.get("msg", ""), r.get("where", ""))
     if args.out:
         Path(args.out).write_text(json.dumps(results, indent=0, default=str))
     return results

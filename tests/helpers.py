@@ -96,3 +96,61 @@ def check_monosemanticity_gradient(run, model, h=1e-6):
     assert np.min(np.abs(z)) > 1e-4  # no ReLU kink within h of a pre-activation
     atol = 1e-6 * max(1.0, np.abs(num).max())
     np.testing.assert_allclose(grad.reshape(n_inst, -1), num, rtol=1e-6, atol=atol)
+
+
+def wait_until_workers_compute(pid, cpu_seconds=4.0, timeout=300.0):
+    """Wait until two processes below ``pid`` (a parallel search's workers) have each used ``cpu_seconds``.
+
+    Importing the toolkit takes a worker about 1.5 CPU seconds; past that it is inside a
+    restart. Returns the pids of the processes below ``pid`` that have.
+    """
+    import time
+
+    import psutil
+
+    parent, deadline = psutil.Process(pid), time.monotonic() + timeout
+    while True:
+        used = {}
+        for child in parent.children(recursive=True):
+            try:
+                used[child.pid] = sum(child.cpu_times()[:2])
+            except psutil.NoSuchProcess:
+                pass
+        busy = [p for p, seconds in used.items() if seconds >= cpu_seconds]
+        if len(busy) >= 2:
+            return busy
+        assert parent.is_running(), "the search ended before its workers were busy"
+        assert time.monotonic() < deadline, f"the workers never got busy: CPU seconds {used}"
+        time.sleep(0.2)
+
+
+def processes_left(pids, timeout=20.0):
+    """Return those of ``pids`` still running (not gone, not a zombie) after up to ``timeout`` seconds."""
+    import time
+
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = []
+        for pid in pids:
+            try:
+                if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                    alive.append(pid)
+            except psutil.NoSuchProcess:
+                pass
+        if not alive or time.monotonic() > deadline:
+            return alive
+        time.sleep(0.2)
+
+
+def load_script(name):
+    """Import ``scripts/<name>.py`` as a module (the scripts are not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

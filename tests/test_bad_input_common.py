@@ -21,8 +21,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import load_script
 
 import packing
+from packing.testing.bad_inputs import NO_ARGUMENTS
 
 MEMORY_LIMIT = 256 * 2**20
 #: Seconds a bad-input case may take before it counts as a hang.
@@ -179,19 +181,6 @@ def _tables():
             yield path.stem, importlib.import_module(path.stem)
 
 
-#: Public callables that take no argument a caller can get wrong.
-NO_ARGUMENTS = {
-    "antipodal_pair",
-    "digon",
-    "square_antiprism",
-    "icosahedron_lines",
-    "equiangular_lines_28",
-    "get_memory_limit",
-    "sweep_tasks",
-    "default_block_shapes",
-}
-
-
 def test_every_public_function_has_bad_input_cases():
     covered = {}
     for stem, module in _tables():
@@ -204,6 +193,19 @@ def test_every_public_function_has_bad_input_cases():
     ]
     missing = [n for n in public if n not in covered and n not in NO_ARGUMENTS]
     assert not missing, f"public functions without bad-input cases: {missing}"
+
+
+def test_the_no_argument_list_names_public_callables_without_arguments():
+    # one list for these tables and scripts/fuzz_bad_inputs.py (which calls each once, without arguments)
+    assert len(set(NO_ARGUMENTS)) == len(NO_ARGUMENTS)
+    for name in NO_ARGUMENTS:
+        assert name in packing.__all__ and callable(getattr(packing, name)), name
+        required = [
+            q for q in inspect.signature(getattr(packing, name)).parameters.values()
+            if q.default is q.empty and q.kind not in (q.VAR_POSITIONAL, q.VAR_KEYWORD)
+        ]
+        assert not required, (name, required)
+    assert load_script("fuzz_bad_inputs").NO_ARGUMENTS is NO_ARGUMENTS
 
 
 def test_tables_hold_at_least_300_cases_outside_the_cli():

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import brute_force_cosines
+from helpers import brute_force_cosines, processes_left, wait_until_workers_compute
 
 import packing
 from packing import coherence, load_packing, load_result, lower_bound
@@ -792,6 +792,33 @@ def test_ctrl_c_exits_130_with_one_line(argv, working, tmp_path):
     # the optimizer and the trainers return what they have so far: it is written, then 130
     result = load_result(tmp_path / argv[argv.index("--out") + 1])
     assert result.stopping_reason == "interrupted"
+
+
+def test_a_second_ctrl_c_aborts_a_parallel_pack_with_one_line(tmp_path):
+    # p = 4 at (2500, 50): one restart is a single L-BFGS stage of about 23 CPU seconds, which the
+    # workers finish before they look at the stop signal; a second Ctrl-C does not wait for it
+    argv = ["pack", "2500", "50", "--p", "4", "--budget", "600", "--workers", "2", "--out", "p.npz"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "packing", *argv],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal
+    )
+    workers = wait_until_workers_compute(proc.pid)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.4)
+    proc.send_signal(signal.SIGINT)
+    t = time.perf_counter()
+    out, err = proc.communicate(timeout=300)
+    seconds = time.perf_counter() - t
+    assert proc.returncode == EXIT_CODES["interrupted"], err
+    assert screen_lines(err) == ["packing pack: error: interrupted"], err  # one line, no traceback
+    assert not out and not (tmp_path / "p.npz").exists()  # aborted: nothing written
+    assert seconds < 20, seconds
+    assert processes_left(workers) == []
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import brute_force_cosines
+from helpers import brute_force_cosines, processes_left, wait_until_workers_compute
 
 from packing import optimize_packing
 from packing._workers import WORKER_MARK, in_worker_process, reusable_executor
@@ -162,12 +162,22 @@ def test_stop_signal_is_seen_through_pickling_and_removed():
     assert not os.path.exists(folder)
 
 
-def test_ctrl_c_returns_the_workers_best_so_far(tmp_path):
+# Python's own SIGINT handler, or one of the caller's that raises KeyboardInterrupt too (then the
+# first Ctrl-C reaches the search as an exception rather than as a request)
+HANDLERS = {
+    "python": "",
+    "own": "def own(signum, frame):\n    raise KeyboardInterrupt\nsignal.signal(signal.SIGINT, own)",
+}
+
+
+@pytest.mark.parametrize("handler", sorted(HANDLERS))
+def test_ctrl_c_returns_the_workers_best_so_far(handler):
     script = textwrap.dedent(
         """
-        import sys, time
+        import signal, sys, time
         import numpy as np
         from packing import optimize_packing
+        {handler}
         print("start", flush=True)
         t = time.perf_counter()
         r = optimize_packing(60, 6, rng=0, budget=600, workers=2)
@@ -176,7 +186,7 @@ def test_ctrl_c_returns_the_workers_best_so_far(tmp_path):
         print(r.stopping_reason, r.restarts, "x".join(map(str, r.W.shape)),
               abs(C.max() - r.coherence) < 1e-12, seconds, flush=True)
         """
-    )
+    ).format(handler=HANDLERS[handler])
     proc = subprocess.Popen(
         [sys.executable, "-c", script],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
@@ -194,3 +204,52 @@ def test_ctrl_c_returns_the_workers_best_so_far(tmp_path):
     # on a loaded machine no restart may have finished yet: then the best is a worker's first start
     assert reason == "interrupted" and shape == "60x6" and consistent == "True", out
     assert int(restarts) >= 0 and float(seconds) < 60, out  # stopped long before the 600 s budget
+
+
+# A search whose workers take long to stop: a finite p descends in one L-BFGS stage, which never
+# looks at the stop signal; at (2500, 50) and p = 4 one restart takes about 23 CPU seconds.
+SLOW_TO_STOP = "optimize_packing(2500, 50, p=4, rng=0, budget=600, workers=2)"
+
+
+@pytest.mark.parametrize("handler", sorted(HANDLERS))
+def test_a_second_ctrl_c_aborts_the_parallel_search_and_kills_its_workers(handler):
+    script = textwrap.dedent(
+        """
+        import signal
+        from packing import optimize_packing
+        {handler}
+        print("start", flush=True)
+        try:
+            r = {search}
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt", flush=True)
+        else:
+            raise SystemExit(r.stopping_reason)
+        # the next parallel search starts new workers
+        r = optimize_packing(20, 4, rng=0, restarts=2, workers=2)
+        print(r.stopping_reason, r.restarts, flush=True)
+        """
+    ).format(handler=HANDLERS[handler], search=SLOW_TO_STOP)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal
+    )
+    assert proc.stdout.readline().strip() == "start"
+    workers = wait_until_workers_compute(proc.pid)  # both inside their long first restart
+    proc.send_signal(signal.SIGINT)  # the first: the workers are told to stop after their stage
+    time.sleep(0.4)
+    proc.send_signal(signal.SIGINT)  # the second, while they finish it: abort
+    t = time.perf_counter()
+    line = proc.stdout.readline()
+    seconds = time.perf_counter() - t
+    # before, the second Ctrl-C was swallowed: the call returned "interrupted" once both workers
+    # had finished their restart, 75 s later on the loaded 2-core machine
+    assert line.strip() == "KeyboardInterrupt", (line, proc.communicate(timeout=300))
+    assert seconds < 20, seconds  # not the rest of a 23-CPU-second restart, nor the 600 s budget
+    assert processes_left(workers) == []  # killed, not running on with the search
+    out, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0 and out.split() == ["restarts", "2"], (out, err)

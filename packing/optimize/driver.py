@@ -606,39 +606,52 @@ def _parallel_run(
     """
     from concurrent.futures import FIRST_COMPLETED, wait
 
+    from ..train._checkpoint import deferred_interrupt  # deferred: packing.train imports the trainers
+
     if cfg.restarts is not None:
         workers = min(workers, cfg.restarts)
     child_seeds = [int(x) for x in rng.integers(0, 2**63, size=workers)]
     stop = StopSignal.create()
     futures = []
-    interrupted = False
-    try:
-        executor = reusable_executor(workers)
-        for w, share in enumerate(_shares(cfg.restarts, workers)):
-            cfg_w = replace(cfg, restarts=share)
-            futures.append(executor.submit(
-                _search_worker, cfg_w, child_seeds[w], queue[w::workers], start, lb_log, end, stop, w
-            ))
-        total = round(cfg.budget, 2) if cfg.clock == "wall" and not math.isinf(cfg.budget) else None
-        desc = f"optimize_packing({cfg.n}, {cfg.d}), {workers} workers"
-        t0 = time.time()
-        with progress_bar(total, desc=desc, progress=progress, unit="s") as bar:
-            pending = set(futures)
-            while pending:
-                done, pending = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                for future in done:
-                    future.result()  # a worker's error: raised here, the others stopped below
-                bar.set(round(time.time() - t0, 2))
-    except KeyboardInterrupt:  # the workers stop at once and hand back their best packings
-        interrupted = True
-        stop.set()
-        _wait_quietly(futures)
-    except BaseException:
-        stop.set()
-        _wait_quietly(futures)
-        raise
-    finally:
-        stop.remove()
+    executor = None
+    interrupted = False  # a first Ctrl-C: the workers were told to stop and hand back their best
+    # the first Ctrl-C only sets `ctrl_c` (when this is the main thread with Python's own handler;
+    # elsewhere it arrives as a KeyboardInterrupt, handled below the same way); a second one raises
+    with deferred_interrupt() as ctrl_c:
+        try:
+            executor = reusable_executor(workers)
+            for w, share in enumerate(_shares(cfg.restarts, workers)):
+                cfg_w = replace(cfg, restarts=share)
+                futures.append(executor.submit(
+                    _search_worker, cfg_w, child_seeds[w], queue[w::workers], start, lb_log, end, stop, w
+                ))
+            total = round(cfg.budget, 2) if cfg.clock == "wall" and not math.isinf(cfg.budget) else None
+            desc = f"optimize_packing({cfg.n}, {cfg.d}), {workers} workers"
+            t0 = time.time()
+            with progress_bar(total, desc=desc, progress=progress, unit="s") as bar:
+                pending = set(futures)
+                while pending:
+                    if ctrl_c.is_set() and not interrupted:
+                        interrupted = True
+                        stop.set()
+                    done, pending = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        future.result()  # a worker's error: raised here, the others stopped below
+                    bar.set(round(time.time() - t0, 2))
+        except KeyboardInterrupt:
+            if interrupted:  # a second Ctrl-C while the workers finish their stage: abort
+                _abort(executor)
+                raise
+            interrupted = True  # the first (as an exception): the workers stop and hand back their best
+            stop.set()
+            _wait_or_abort(executor, futures)
+        except BaseException:
+            stop.set()
+            _wait_or_abort(executor, futures)
+            raise
+        finally:
+            stop.remove()
+        interrupted = interrupted or ctrl_c.is_set()
     results = [f.result() for f in futures if f.done() and not f.cancelled() and f.exception() is None]
     if start is not None:
         state.offer(start, *evaluate(start, cfg.p))
@@ -664,16 +677,29 @@ def _parallel_run(
     return state.best, "restarts" if reasons == {"restarts"} else "budget"
 
 
-def _wait_quietly(futures) -> None:
-    """Wait for ``futures`` to finish, through further Ctrl-C presses (they stop within a restart)."""
+def _wait_or_abort(executor, futures) -> None:
+    """Wait for ``futures``, whose workers were told to stop; a Ctrl-C meanwhile aborts (:func:`_abort`).
+
+    A worker sees the stop signal between the stages of a restart, which for a large
+    packing (or a finite ``p``, whose descent is one stage) can take many seconds.
+    """
     from concurrent.futures import wait
 
-    while True:
-        try:
-            wait(futures)
-            return
-        except KeyboardInterrupt:
-            continue
+    try:
+        wait(futures)
+    except KeyboardInterrupt:
+        _abort(executor)
+        raise
+
+
+def _abort(executor) -> None:
+    """Kill the worker processes of this search at once (the next parallel call starts new ones).
+
+    Only killing stops a worker inside a long stage; and a worker left to run would hold
+    up this process's exit, which waits for the executor's running jobs.
+    """
+    if executor is not None:
+        executor.shutdown(wait=True, kill_workers=True)
 
 
 # ----------------------------------------------------------------------------- public entry point
@@ -839,6 +865,11 @@ def optimize_packing(
         with ``stopping_reason="interrupted"``; during the first phase, the LP
         bound, that is ``init``, the continued result's packing or a random
         start, with the closed-form ``lower_bound`` of :func:`packing.lower_bound`).
+        With several ``workers`` the first Ctrl-C stops the search gracefully: the
+        workers finish the stage they are in (for a large packing, or a finite
+        ``p``, whose descent is one stage, that can take seconds) and the best
+        packing of all so far is returned as above; a second Ctrl-C during that
+        wait aborts (see Raises).
 
     Raises
     ------
@@ -846,6 +877,11 @@ def optimize_packing(
         Non-integer or non-positive sizes, ``p <= 0``, a budget ``<= 0``, an
         ``init`` of the wrong shape or with a zero row, ``seeds`` that are not a
         sequence of finite 2-D arrays with nonzero rows, an unknown ``method``.
+    KeyboardInterrupt
+        A second Ctrl-C while a parallel search waits for its workers to stop
+        after the first: nothing is returned, and the worker processes are killed
+        at once (joblib's reusable loky executor they belong to is shut down; the
+        next parallel call, or :func:`packing.sweep`, starts new ones).
 
     Examples
     --------
