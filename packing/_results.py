@@ -373,7 +373,10 @@ def build(cls: type, fields: dict, path: Path):
                 f"{str(path)!r} is not a valid packing file: the field {f.name!r} of {cls.__name__} must be "
                 f"{f.type}; got {type(fields[f.name]).__name__} {str(fields[f.name])[:40]}."
             )
-    return cls(**fields)
+    try:
+        return cls(**fields)
+    except ValueError as exc:  # the class's own checks of its fields' values (__post_init__)
+        raise CorruptFileError(f"{str(path)!r} is not a valid packing file: {exc}") from None
 
 
 #: The field annotations checked on load (the types of a result's plain fields); others are not checked.

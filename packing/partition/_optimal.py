@@ -79,6 +79,14 @@ class PartitionResult(Savable):
     b: np.ndarray | None = field(default=None, repr=False)
     shapes: list[str] = field(default_factory=list)
 
+    def __post_init__(self):
+        super().__post_init__()
+        if math.isnan(self.p) and self.cost != "relu":
+            raise ValueError(
+                f"PartitionResult: p is NaN, which only a cost='relu' partition records (it has no moment "
+                f"order); got cost={self.cost!r}."
+            )
+
     @property
     def k(self) -> int:
         """Number of blocks."""

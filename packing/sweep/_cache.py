@@ -76,6 +76,16 @@ class SweepCell(Savable, schema=1):
     seconds: float = 0.0
     task_version: str = ""
 
+    def __post_init__(self):
+        super().__post_init__()
+        if not isinstance(self.result, Savable | Mapping):
+            raise TypeError(
+                "SweepCell: result must be a result object of the toolkit or a dict; "
+                f"got {_describe(self.result)}."
+            )
+        if self.seed is not None and self.seed < 0:
+            raise ValueError(f"SweepCell: seed must be None or an int >= 0; got {self.seed}.")
+
     def result_config(self) -> dict:
         """Return the configuration in the file's header, with the seed under ``"seed"``."""
         return {**self.config, "seed": self.seed}

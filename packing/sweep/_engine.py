@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from .._progress import check_progress, progress_bar
-from .._results import result_bytes
+from .._results import Savable, result_bytes
 from .._validation import _describe, check_memory
 from .._workers import WORKER_ENV, WORKER_IDLE_SECONDS, reusable_executor  # noqa: F401 (re-exported)
 from ._cache import (
@@ -94,6 +94,11 @@ def _run_cell(task: SweepTask, config: dict, seed, key: str) -> SweepCell:
                 type(exc).__name__,
             ) from exc
         seconds = time.perf_counter() - start
+    if not isinstance(result, Savable | Mapping):
+        raise TypeError(
+            f"task {task.name!r} must return a result object of the toolkit (e.g. a ToyModelResult) or a "
+            f"dict; got {_describe(result)}."
+        )
     summary = task.summarize(result)
     if not isinstance(summary, Mapping) or not all(
         isinstance(k, str) and is_scalar(v) for k, v in summary.items()
