@@ -8,7 +8,7 @@ geometry. Each submodule lists its public names in ``__all__``; they are all
 re-exported here, explicitly, so that readers, IDEs and type checkers see them.
 """
 
-__version__ = "0.4.0"
+__version__ = "0.4.1"
 
 from ._limits import ResourceLimitError, get_memory_limit, set_memory_limit
 from .analytic import (
