@@ -1034,3 +1034,25 @@ def test_monosemanticity_lr_and_decay_panels_are_sweep_cells_equal_to_direct_mea
         )
         got = result["decay"]["data"][j]["clean_loss"]
         assert np.array_equal(got.ravel(), direct["clean_loss"]), (optimizer, lr, schedule)
+
+
+@pytest.mark.parametrize("address", ["abc", "tcp://host-without-port", ""])
+def test_a_malformed_scheduler_address_is_refused_and_the_process_exits_at_once(tmp_path, address):
+    """Refused before a Client is built: a half-built one held the interpreter's exit for 20 s."""
+    code = (
+        "import packing, sys\n"
+        "try:\n"
+        "    grid = {'n': [4], 'd': [2], 'p': [2.0]}\n"
+        f"    packing.sweep('optimal_partition', grid, cache_dir={str(tmp_path)!r}, client={address!r},\n"
+        "                  progress=False)\n"
+        "except ValueError as exc:\n"
+        "    print(exc)\n"
+    )
+    start = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    took = time.perf_counter() - start
+    assert out.returncode == 0, out.stderr
+    assert "client must be a dask.distributed.Client or a scheduler address 'tcp://HOST:PORT'" in out.stdout
+    assert "missing port number" in out.stdout and "timed out" not in out.stderr
+    assert took < 15  # was over 20 s: the exit waited for the half-built client's close
+    assert not any(tmp_path.iterdir())  # refused before any work

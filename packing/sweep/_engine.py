@@ -262,13 +262,35 @@ def _check_chunk_size(chunk_size) -> int | None:
 
 def _check_client(client) -> None:
     """Refuse anything but ``None``, a scheduler address or a Dask client (before any work)."""
-    if client is None or isinstance(client, str):
+    if client is None:
+        return
+    if isinstance(client, str):
+        _check_address(client)
         return
     if not all(hasattr(client, a) for a in ("submit", "map", "scheduler_info")):
         raise TypeError(
             f"client must be a dask.distributed.Client or a scheduler address 'tcp://HOST:PORT'; got "
             f"{_describe(client)}."
         )
+
+
+def _check_address(address: str) -> None:
+    """Refuse a scheduler address that cannot be parsed, before a Client is built for it.
+
+    A Client that fails on a malformed address (``"abc"``: no port) is left half
+    built, and its finalizer then holds the interpreter's exit for 20 s.
+    """
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, location = parse_address(address)
+        if scheme in ("tcp", "tls"):
+            parse_host_port(location)
+    except ValueError as exc:
+        raise ValueError(
+            f"client must be a dask.distributed.Client or a scheduler address 'tcp://HOST:PORT'; got "
+            f"{address!r} ({exc})."
+        ) from None
 
 
 def _connect(client, timeout: float):
