@@ -65,6 +65,20 @@ def same_result(a, b):
             assert x == y, f.name
 
 
+def mono_batch(seed, n_inst, n, m, k, batch, signed, density):
+    """Random float64 weights ``(W1, b, W2, E)`` of the monosemanticity model and a batch ``v``.
+
+    Each entry of ``v`` is nonzero with probability ``density``, uniform on [0, 1) (or on
+    [-1, 1) when ``signed``).
+    """
+    rng = np.random.default_rng(seed)
+    W1, b = rng.normal(size=(n_inst, m, k)), rng.normal(size=(n_inst, k))
+    W2, E = rng.normal(size=(n_inst, n, k)), rng.normal(size=(n_inst, n, m))
+    keep = rng.random((n_inst, batch, n)) < density
+    v = rng.uniform(-1 if signed else 0, 1, size=(n_inst, batch, n)) * keep
+    return W1, b, W2, E, v
+
+
 def check_monosemanticity_gradient(run, model, h=1e-6):
     """Compare the monosemanticity kernel's gradient with central differences of its loss.
 

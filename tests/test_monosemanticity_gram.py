@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from helpers import check_monosemanticity_gradient
+from helpers import check_monosemanticity_gradient, mono_batch
 
 from packing import train_monosemanticity_model
 from packing.train import _mono_kernel as mk
@@ -14,15 +14,6 @@ from packing.train.monosemanticity import random_embedding
 
 #: Forced small blocks, instances split over row ranges (partial gradients, several Gram accumulators).
 SPLIT = dict(block_entries=64, min_rows=8, group_ns=1.0, target_groups=8)
-
-
-def given_batch(seed, n_inst, n, m, k, batch, signed, density=0.3):
-    rng = np.random.default_rng(seed)
-    W1, b = rng.normal(size=(n_inst, m, k)), rng.normal(size=(n_inst, k))
-    W2, E = rng.normal(size=(n_inst, n, k)), rng.normal(size=(n_inst, n, m))
-    keep = rng.random((n_inst, batch, n)) < density
-    v = rng.uniform(-1 if signed else 0, 1, size=(n_inst, batch, n)) * keep
-    return W1, b, W2, E, v
 
 
 def run(gram, model, *, task="decoder", gelu=False, l1=0.0, noise_on=None, threads=1, **plan):
@@ -67,7 +58,7 @@ def assert_same(got, want):
 def test_the_gram_route_gives_the_dense_routes_loss_and_gradients(task, gelu, l1, noise_on, plan, shift):
     """float64, rtol 1e-10: every task, activation, penalty and noise; blocks and split instances;
     biases shifted down so that (with ReLU) blocks run on their active neurons only, or none."""
-    W1, b, W2, E, v = given_batch(2, 3, 9, 4, 6, 300, task == "abs")
+    W1, b, W2, E, v = mono_batch(2, 3, 9, 4, 6, 300, task == "abs", density=0.3)
     model = (W1, b + shift, W2, E, v)
     kw = dict(task=task, gelu=gelu, l1=l1, noise_on=noise_on, **plan)
     dense, gram = run(False, model, **kw), run(True, model, **kw)
@@ -78,7 +69,7 @@ def test_the_gram_route_gives_the_dense_routes_loss_and_gradients(task, gelu, l1
 
 
 def test_the_gram_route_gradients_match_finite_differences():
-    W1, b, W2, E, v = given_batch(4, 2, 7, 3, 5, 40, False, density=0.4)
+    W1, b, W2, E, v = mono_batch(4, 2, 7, 3, 5, 40, False, density=0.4)
     kw = dict(task="decoder", l1=0.1)
     assert run(True, (W1, b, W2, E, v), **kw)[3]  # the Gram route
     check_monosemanticity_gradient(lambda model: run(True, model, **kw), (W1, b, W2, E, v))

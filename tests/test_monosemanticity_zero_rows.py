@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from helpers import check_monosemanticity_gradient
+from helpers import check_monosemanticity_gradient, mono_batch
 
 from packing import train_monosemanticity_model
 from packing.train import _mono_kernel as mk
@@ -11,16 +11,6 @@ from packing.train._mono_kernel import _MonoKernel, zero_rows_pay
 
 #: Forced small blocks, instances split over row ranges (partial gradients).
 SPLIT = dict(block_entries=64, min_rows=8, group_ns=1.0, target_groups=8)
-
-
-def given_batch(seed, n_inst, n, m, k, batch, signed, density):
-    """Random float64 weights and a batch whose rows are mostly zero (each entry nonzero with ``density``)."""
-    rng = np.random.default_rng(seed)
-    W1, b = rng.normal(size=(n_inst, m, k)), rng.normal(size=(n_inst, k))
-    W2, E = rng.normal(size=(n_inst, n, k)), rng.normal(size=(n_inst, n, m))
-    keep = rng.random((n_inst, batch, n)) < density
-    v = rng.uniform(-1 if signed else 0, 1, size=(n_inst, batch, n)) * keep
-    return W1, b, W2, E, v
 
 
 def kernel(n_inst, n, m, k, batch, *, zero_rows, task="decoder", gelu=False, l1=0.0, sampler=None, **plan):
@@ -79,7 +69,7 @@ def test_leaving_zero_rows_out_gives_the_same_loss_and_gradients(task, gelu, l1,
     ReLU) blocks run on their active neurons only."""
     if plan:
         monkeypatch.setattr(mk, "ZERO_ROW_ALIGN", 1)
-    W1, b, W2, E, v = given_batch(2, 3, 9, 4, 6, 300, task == "abs", density=0.06)
+    W1, b, W2, E, v = mono_batch(2, 3, 9, 4, 6, 300, task == "abs", density=0.06)
     model = (W1, b + shift, W2, E, v)
     kw = dict(task=task, gelu=gelu, l1=l1, **plan)
     full, dropped = run(False, model, **kw), run(True, model, **kw)
@@ -89,7 +79,7 @@ def test_leaving_zero_rows_out_gives_the_same_loss_and_gradients(task, gelu, l1,
 
 def test_a_batch_of_zero_rows_alone():
     """Every row zero: the kept block is all padding, the loss is B ‖W2 φ(b)‖² (computed here directly)."""
-    W1, b, W2, E, v = given_batch(5, 2, 6, 3, 5, 64, False, density=0.0)
+    W1, b, W2, E, v = mono_batch(5, 2, 6, 3, 5, 64, False, density=0.0)
     assert not v.any()
     full, dropped = run(False, (W1, b, W2, E, v)), run(True, (W1, b, W2, E, v))
     assert dropped[3] == 64 - mk.ZERO_ROW_ALIGN  # per instance, in the one block
@@ -99,7 +89,7 @@ def test_a_batch_of_zero_rows_alone():
 
 
 def test_the_gradients_with_zero_rows_left_out_match_finite_differences():
-    W1, b, W2, E, v = given_batch(4, 2, 7, 3, 5, 60, False, density=0.08)
+    W1, b, W2, E, v = mono_batch(4, 2, 7, 3, 5, 60, False, density=0.08)
     kw = dict(l1=0.1)
     assert run(True, (W1, b, W2, E, v), **kw)[3] > 0  # zero rows were left out
     check_monosemanticity_gradient(lambda model: run(True, model, **kw), (W1, b, W2, E, v))

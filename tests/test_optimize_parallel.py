@@ -170,6 +170,18 @@ HANDLERS = {
 }
 
 
+def start_script(script):
+    """Run ``script`` in a Python subprocess with SIGINT at its default, as from a terminal (pipes open)."""
+    return subprocess.Popen(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
 @pytest.mark.parametrize("handler", sorted(HANDLERS))
 def test_ctrl_c_returns_the_workers_best_so_far(handler):
     script = textwrap.dedent(
@@ -187,14 +199,7 @@ def test_ctrl_c_returns_the_workers_best_so_far(handler):
               abs(C.max() - r.coherence) < 1e-12, seconds, flush=True)
         """
     ).format(handler=HANDLERS[handler])
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal
-    )
+    proc = start_script(script)
     assert proc.stdout.readline().strip() == "start"
     time.sleep(6.0)
     proc.send_signal(signal.SIGINT)
@@ -230,14 +235,7 @@ def test_a_second_ctrl_c_aborts_the_parallel_search_and_kills_its_workers(handle
         print(r.stopping_reason, r.restarts, flush=True)
         """
     ).format(handler=HANDLERS[handler], search=SLOW_TO_STOP)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as from a terminal
-    )
+    proc = start_script(script)
     assert proc.stdout.readline().strip() == "start"
     workers = wait_until_workers_compute(proc.pid)  # both inside their long first restart
     proc.send_signal(signal.SIGINT)  # the first: the workers are told to stop after their stage
