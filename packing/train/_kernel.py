@@ -180,6 +180,67 @@ def row_chunks(rows: int, width: int, target: int = CHUNK_ENTRIES) -> list[tuple
     return _split(rows, max(1, min(rows, round(rows * width / target))))
 
 
+#: Blocks that leave their all-zero rows out keep a multiple of this many rows (the extra ones are
+#: genuine zero rows): the buffers' shapes, and the views cached for them, take few distinct values.
+ROW_STEP = 16
+
+
+@functools.cache
+def _arange(k):
+    """``np.arange(k)``, cached (:func:`gather_nonzero_rows` asks for a few sizes again and again)."""
+    return np.arange(k)
+
+
+@functools.cache
+def _gather_offsets(ni, n, R):
+    """Offsets of :func:`gather_nonzero_rows`: instance starts ``k R``, ``k (n - 1) R + j R`` (ni, n, 1)."""
+    kR = np.arange(ni + 1, dtype=np.intp) * R
+    off = (kR[:-1] * (n - 1))[:, None, None] + (np.arange(n, dtype=np.intp) * R)[None, :, None]
+    return kR, off
+
+
+def gather_nonzero_rows(ws, xbuf, shape, nonneg, step=ROW_STEP):
+    """Gather each instance's nonzero rows of a features-first block first: ``(Xc, z)``.
+
+    The kernels' shared way of leaving a block's all-zero batch rows out (every such
+    row is one and the same row, which a kernel adds in closed form, ``z`` times).
+    ``xbuf`` (flat) holds the block ``X`` of ``shape`` (ni, n, R) and one entry more
+    (set to 0 here). ``Xc`` (ni, n, R') holds, per instance, its nonzero rows in order,
+    then zero rows up to ``R'``: the most nonzero rows of an instance, rounded up to
+    ``step`` (at least 1, at most ``R``). Every instance thus leaves out ``z = R - R'``
+    rows, all zero (``z = 0``: ``X`` itself). ``nonneg``: entries are >= 0 (a row is
+    zero iff its sum is 0, exactly); else each entry is compared with 0 (signed
+    inputs; NaN counts as nonzero). ``ws`` is the thread's :class:`Workspace`.
+    """
+    X = xbuf[:-1].reshape(shape)
+    ni, n, R = X.shape
+    nz = ws.flat("zr_nz", (ni, R), bool)  # row is nonzero
+    if nonneg:
+        rowsum = ws.flat("zr_sum", (ni, R), X.dtype)
+        np.add.reduce(X, axis=1, out=rowsum)
+        np.greater(rowsum, 0, out=nz)
+    else:
+        mask = ws.flat("zr_mask", X.shape, bool)
+        np.not_equal(X, 0, out=mask)
+        np.logical_or.reduce(mask, axis=1, out=nz)
+    kR, off = _gather_offsets(ni, n, R)
+    pos = np.flatnonzero(nz)  # k R + row, sorted
+    bounds = pos.searchsorted(kR)
+    count = bounds[1:] - bounds[:-1]
+    kept = min(R, -(-max(int(count.max()), 1) // step) * step)
+    if kept == R:
+        return X, 0
+    idx = ws.flat("zr_idx", (ni, kept), np.intp)
+    idx.fill(xbuf.size - 1)  # padding: the extra entry, 0 (so is every index past it, clipped)
+    idx[_arange(kept) < count[:, None]] = pos  # row-major: instance by instance, in order
+    flat = ws.flat("zr_flat", (ni, n, kept), np.intp)
+    np.add(idx[:, None, :], off, out=flat)  # k n R + j R + row
+    xbuf[-1] = 0
+    Xc = ws.flat("xc", (ni, n, kept), X.dtype)
+    np.take(xbuf, flat, out=Xc, mode="clip")
+    return Xc, R - kept
+
+
 def _no_tick(label):
     pass
 

@@ -27,7 +27,7 @@ import math
 
 import numpy as np
 
-from ._kernel import BlockedKernel, rowdot
+from ._kernel import ROW_STEP, BlockedKernel, gather_nonzero_rows, rowdot
 from ._toy_kernel import GATHER_NS, SPARSE_NS, compress_rows, sparse_times_dense
 
 __all__: list[str] = []
@@ -67,9 +67,8 @@ MIN_ZERO_FRACTION = 0.05
 #: Fixed cost (ns) per block of leaving its zero rows out: the numpy calls of the search, the gather
 #: and the zero row's closed form (about 30 calls).
 ZERO_ROW_CALL_NS = 30_000.0
-#: A block kept on its nonzero rows runs on a multiple of this many rows (genuine zero rows fill the
-#: rest): few distinct shapes, so the workspace's cached views stay few.
-ZERO_ROW_ALIGN = 16
+#: A block kept on its nonzero rows runs on a multiple of this many rows (see :func:`gather_nonzero_rows`).
+ZERO_ROW_ALIGN = ROW_STEP
 
 
 def gram_pays(N, k, batch, density, rows=None):
@@ -114,12 +113,6 @@ def zero_rows_pay(zero, N, m, k, rows=1024):
     """
     saved = zero * _row_ns(N, m, k) * rows
     return bool(zero >= MIN_ZERO_FRACTION and saved > ZERO_ROW_NS * N * rows + ZERO_ROW_CALL_NS)
-
-
-def _rows_kept(live, R):
-    """Rows a block keeps: the most nonzero rows of an instance (``live`` (ni, R)), aligned, at most ``R``."""
-    keep = int(live.sum(axis=1).max())
-    return min(R, max(ZERO_ROW_ALIGN, -(-keep // ZERO_ROW_ALIGN) * ZERO_ROW_ALIGN))
 
 
 def _gelu_derivative(Z, Phi, D):
@@ -340,10 +333,14 @@ class _MonoKernel(BlockedKernel):
         H = ws.array("h", (self.max_ni, m + 1, self.max_rows), dt, fill=1)[:ni, :, :R]  # row m: ones
         X = H[:, :m]
         # ---- the batch: features V (N, R), target T, inputs X = Eᵀ V (+ noise)
-        V = ws.flat("v", (ni, N, R), dt)
         nonzeros = None  # per instance, the features' (ptr, cols, vals), drawn sparse (the Gram route)
         zero_rows = 0  # all-zero rows left out of the block's products (added in closed form)
         drop = self._drops_zero_rows(i0, i1, R)
+        if drop:  # one extra entry, for gather_nonzero_rows
+            vbuf = ws.flat("v", (ni * N * R + 1,), dt)
+            V = vbuf[:-1].reshape(ni, N, R)
+        else:
+            V = ws.flat("v", (ni, N, R), dt)
         if self.v is not None:
             V[...] = self.v[i0:i1, r0:r1].transpose(0, 2, 1)
         elif self.sparse_x and self.sampler.narrow(i0, i1):
@@ -356,17 +353,17 @@ class _MonoKernel(BlockedKernel):
                     self._sample(ws, V2[a - i0 : b - i0], a, g, "v2")
             if V2 is not None:
                 V -= V2
-        if self.task == "abs":
+        if drop:
+            tick("sampling")
+            V, T, R, zero_rows = self._drop_zero_rows(ws, vbuf, V.shape)
+            H = H[:, :, :R]
+            X = H[:, :m]
+            tick("zero rows")
+        elif self.task == "abs":
             T = ws.flat("t", (ni, N, R), dt)
             np.abs(V, out=T)
         else:
             T = V
-        if drop:
-            tick("sampling")
-            V, T, R, zero_rows = self._drop_zero_rows(ws, V, T)
-            H = H[:, :, :R]
-            X = H[:, :m]
-            tick("zero rows")
         if self.any_noise:
             on_v = self.noise_on == "features"
             Xn = ws.flat("vn", (ni, N, R), dt) if on_v else ws.flat("xn", (ni, m, R), dt)
@@ -405,32 +402,24 @@ class _MonoKernel(BlockedKernel):
             return False
         return zero_rows_pay(float(self.zero[i0:i1].min()), self.N, self.m, self.k, rows)
 
-    def _drop_zero_rows(self, ws, V, T):
-        """Keep the block's features ``V`` and targets ``T`` (ni, N, R) on fewer rows; count those left out.
+    def _drop_zero_rows(self, ws, vbuf, shape):
+        """Keep the block's features (``vbuf``: ``V`` of ``shape`` (ni, N, R), one entry more) on fewer rows.
 
-        Returns ``(V', T', R', z)``: each instance's nonzero rows first, then as many of its
-        zero rows as fill ``R'`` columns (``R'`` the most nonzero rows of any instance, rounded
-        up to :data:`ZERO_ROW_ALIGN`); every instance then has ``z = R - R'`` zero rows left
-        out. Without noise all zero rows are the same row (``x = 0``, target 0), which
-        :meth:`_add_zero_rows` adds ``z`` times: the loss and gradients are the whole block's,
-        summed in another order.
+        Returns ``(V', T', R', z)``: :func:`gather_nonzero_rows` puts each instance's
+        nonzero rows first, then zero rows up to ``R'`` (:data:`ZERO_ROW_ALIGN`); every
+        instance leaves out ``z = R - R'`` zero rows. Without noise all zero rows are the
+        same row (``x = 0``, target 0), which :meth:`_add_zero_rows` adds ``z`` times: the
+        loss and gradients are the whole block's, summed in another order. ``T'`` is the
+        target (``|V'|`` or ``V'``).
         """
-        ni, N, R = V.shape
-        if self.v is None:  # sampled: features in [0, 1) and targets |v| or v, all >= 0
-            live = np.add.reduce(T, axis=1) > 0
-        else:  # a given batch may be signed
-            live = np.not_equal(T, 0).any(axis=1)
-        keep = _rows_kept(live, R)
-        if keep == R:
-            return V, T, R, 0
-        order = np.argsort(~live, axis=1, kind="stable")[:, :keep]  # nonzero rows first, in order
-        Vc = ws.flat("zv", (ni, N, keep), self.dtype)
-        Tc = Vc if T is V else ws.flat("zt", (ni, N, keep), self.dtype)
-        for j in range(ni):
-            np.take(V[j], order[j], axis=1, out=Vc[j])
-            if Tc is not Vc:
-                np.take(T[j], order[j], axis=1, out=Tc[j])
-        return Vc, Tc, keep, R - keep
+        # sampled decoder features lie in [0, 1); the abs task's v = v1 - v2 and a given batch may be signed
+        nonneg = self.v is None and self.task == "decoder"
+        Vc, z = gather_nonzero_rows(ws, vbuf, shape, nonneg, ZERO_ROW_ALIGN)
+        Tc = Vc
+        if self.task == "abs":
+            Tc = ws.flat("t", Vc.shape, self.dtype)
+            np.abs(Vc, out=Tc)
+        return Vc, Tc, Vc.shape[2], z
 
     def _add_zero_rows(self, i0, i1, z, slot, loss, pen):
         """Add ``z`` all-zero rows of instances ``i0 .. i1`` to the block's loss, penalty and gradient.

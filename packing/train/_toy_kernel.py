@@ -10,7 +10,7 @@ import functools
 
 import numpy as np
 
-from ._kernel import CHUNK_ENTRIES, BlockedKernel, row_chunks, rowdot
+from ._kernel import CHUNK_ENTRIES, ROW_STEP, BlockedKernel, gather_nonzero_rows, row_chunks, rowdot
 
 __all__: list[str] = []
 
@@ -64,9 +64,6 @@ def sparse_inputs_pay(density, d):
     return np.asarray(sparse < SPARSE_MARGIN * dense)
 
 
-#: Collapsed blocks keep a multiple of this many rows (the extra ones are genuine zero rows):
-#: the buffers' shapes, and the views cached for them, then take few distinct values.
-ROW_STEP = 16
 #: Costs (ns, one thread, float32) of collapsing a block's zero rows, see :func:`collapse_pays`:
 #: per block (some 15 numpy calls), per row of the block and instance (the mask's comparison, the
 #: positions of nonzero rows, the index), per entry of the block (the sum over features) and per
@@ -111,12 +108,6 @@ def collapse_pays(zero_fraction, n, d, ni, R):
     a, per_row, per_entry, per_kept = COLLAPSE_NS
     cost = a + ni * R * (per_row + n * per_entry) + ni * n * kept * per_kept
     return cost < COLLAPSE_MARGIN * saving
-
-
-@functools.cache
-def _arange(k):
-    """``np.arange(k)`` (cached: :meth:`_ToyKernel._collapse` asks for a few sizes again and again)."""
-    return np.arange(k)
 
 
 @functools.cache
@@ -350,7 +341,6 @@ class _ToyKernel(BlockedKernel):
         self.collapse = collapse
         self.zero_q = None if sampler is None else sampler.zero_row_probability()  # (I,)
         self.collapses = functools.cache(self._collapses)
-        self._zr_offsets = functools.cache(self._zero_row_offsets)
 
     def _collapses(self, i0, i1, R):
         """Whether a sampled block collapses its zero rows (``collapse=None``: by :func:`collapse_pays`)."""
@@ -360,51 +350,9 @@ class _ToyKernel(BlockedKernel):
             return False
         return bool(collapse_pays(self.zero_q[i0:i1].min(), self.n, self.d, i1 - i0, R))
 
-    def _zero_row_offsets(self, ni, R):
-        """Offsets for :meth:`_collapse`: instance starts ``k R`` and ``k (n - 1) R + j R`` (ni, n, 1)."""
-        n = self.n
-        kR = np.arange(ni + 1, dtype=np.intp) * R
-        off = (kR[:-1] * (n - 1))[:, None, None] + (np.arange(n, dtype=np.intp) * R)[None, :, None]
-        return kR, off
-
     def _collapse(self, ws, xbuf, shape, nonneg):
-        """Gather each instance's nonzero rows of a block first: ``(Xc, z)``, ``z`` zero rows left out.
-
-        ``xbuf`` holds the block ``X`` of ``shape`` (ni, n, R) and one entry more (set to 0 here).
-        ``Xc`` (ni, n, R') holds, per instance, its nonzero rows in order, then zero
-        rows up to ``R'``: the most nonzero rows of an instance, rounded up to
-        :data:`ROW_STEP` (at least 1, at most ``R``). Every instance thus leaves out
-        ``z = R - R'`` rows, all zero (``z = 0``: ``X`` itself). ``nonneg``: entries are
-        >= 0 (a row is zero iff its sum is 0, exactly); else each entry is compared
-        with 0 (signed inputs; NaN counts as nonzero).
-        """
-        X = xbuf[:-1].reshape(shape)
-        ni, n, R = X.shape
-        nz = ws.flat("zr_nz", (ni, R), bool)  # row is nonzero
-        if nonneg:
-            rowsum = ws.flat("zr_sum", (ni, R), X.dtype)
-            np.add.reduce(X, axis=1, out=rowsum)
-            np.greater(rowsum, 0, out=nz)
-        else:
-            mask = ws.flat("xmask", X.shape, bool)
-            np.not_equal(X, 0, out=mask)
-            np.logical_or.reduce(mask, axis=1, out=nz)
-        kR, off = self._zr_offsets(ni, R)
-        pos = np.flatnonzero(nz)  # k R + row, sorted
-        bounds = pos.searchsorted(kR)
-        count = bounds[1:] - bounds[:-1]
-        kept = min(R, -(-max(int(count.max()), 1) // ROW_STEP) * ROW_STEP)
-        if kept == R:
-            return X, 0
-        idx = ws.flat("zr_idx", (ni, kept), np.intp)
-        idx.fill(xbuf.size - 1)  # padding: the extra entry, 0 (so is every index past it, clipped)
-        idx[_arange(kept) < count[:, None]] = pos  # row-major: instance by instance, in order
-        flat = ws.flat("zr_flat", (ni, n, kept), np.intp)
-        np.add(idx[:, None, :], off, out=flat)  # k n R + j R + row
-        xbuf[-1] = 0
-        Xc = ws.flat("xc", (ni, n, kept), X.dtype)
-        np.take(xbuf, flat, out=Xc, mode="clip")
-        return Xc, R - kept
+        """Gather the block's nonzero rows first per instance: ``(Xc, z)`` (:func:`gather_nonzero_rows`)."""
+        return gather_nonzero_rows(ws, xbuf, shape, nonneg, ROW_STEP)
 
     def _runs(self, i0, i1):
         flags = self.sparse[i0:i1]
