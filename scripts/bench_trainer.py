@@ -102,13 +102,18 @@ def problem(n, d, n_inst):
 
 
 class NumpyTrainer(LoopBench):
-    """The numpy trainer on one configuration with ``threads`` threads (``None``: its default)."""
+    """The numpy trainer on one configuration with ``threads`` threads (``None``: its default).
+
+    ``density`` replaces the notebook's feature probabilities; ``plan`` goes to the kernel.
+    """
 
     max_steps = MAX_STEPS
 
     def __init__(self, n, d, n_inst, batch, threads=None, seed=0, blas_threads=None, skip_below=None, **plan):
         rng = np.random.default_rng(seed)
-        density, importance = problem(n, d, n_inst)
+        notebook, importance = problem(n, d, n_inst)
+        density = plan.pop("density", None)  # (n_inst, n) feature probabilities instead of the notebook's
+        density = notebook if density is None else density
         skips = {} if skip_below is None else {"skip_below": skip_below}  # None: the sampler's default
         sampler = Sampler(density, np.dtype(np.float32), rng, **skips)
         dt, weight = np.dtype(np.float32), importance / n

@@ -25,52 +25,29 @@ import functools
 import time
 
 import numpy as np
+from bench_trainer import NumpyTrainer, problem  # a sibling script (run from scripts/)
 from threadpoolctl import threadpool_limits
 
-from packing.train._benchmark import LoopBench, measure
+from packing.train._benchmark import measure
 from packing.train._data import Sampler
 from packing.train._kernel import Workspace
-from packing.train._optim import Optimizer, TrainingLoop
 from packing.train._toy_kernel import COLLAPSE_NS, COMPUTE_NS, _ToyKernel, collapse_pays
-
-MAX_STEPS = 100_000
 
 
 def densities(label, n, n_inst):
     """Feature probabilities (instances, n): a uniform ``p``, or bench_trainer's configuration 'a'."""
     if label == "a":
-        return np.repeat((20.0 ** -np.linspace(0, 1, n_inst))[:, None], n, axis=1)
+        return problem(n, 2, n_inst)[0]
     return np.full((n_inst, n), float(label))
 
 
-class Trainer(LoopBench):
-    """The toy trainer's loop on one problem, with ``collapse`` given to its kernel."""
-
-    max_steps = MAX_STEPS
+class Trainer(NumpyTrainer):
+    """The toy trainer's loop on one problem (one thread), with ``collapse`` given to its kernel."""
 
     def __init__(self, density, d, batch, collapse, seed=0, **plan):
         n_inst, n = density.shape
-        rng = np.random.default_rng(seed)
-        sampler = Sampler(density, np.dtype(np.float32), rng)
-        weight = np.broadcast_to(np.maximum(0.9 ** np.arange(n), 1e-3), (n_inst, n)) / n
-        self.kern = kern = _ToyKernel(
-            n_inst, n, d, batch, weight, True, np.dtype(np.float32), sampler, 1, collapse=collapse, **plan
-        )
-        kern.W[...] = rng.standard_normal((n_inst, n, d)) * np.sqrt(2.0 / (n + d))
-        opt = Optimizer(
-            kern.params,
-            kind="adam",
-            lr=1e-3,
-            schedule="constant",
-            steps=MAX_STEPS,
-            weight_decay=0.0,
-            betas=(0.9, 0.999),
-            eps=1e-8,
-            momentum=0.0,
-        )
-        self.loop = TrainingLoop(
-            kern.params, kern.grad, lambda t: kern.loss_and_grad(self.tick), opt, MAX_STEPS, n_inst
-        )
+        plan.update(density=density, collapse=collapse)
+        super().__init__(n, d, n_inst, batch, threads=1, seed=seed, **plan)
 
     def chosen(self):
         """Blocks that collapse / all blocks (as the kernel decides, from the shape and densities)."""
