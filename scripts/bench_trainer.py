@@ -63,17 +63,28 @@ without it the torch columns are skipped.
 With ``--baseline`` the numpy trainer drawing the stream of packing 0.2 (one random word per
 entry for every feature; the default draws features below
 :data:`~packing.train._data.SKIP_DENSITY` by geometric skips) is timed too, interleaved.
-Usage: ``python scripts/bench_trainer.py [--rounds 5] [--seconds 0.5] [--only b c] [--quick] [--baseline]``.
+With ``--kernels both`` the benchmark runs twice, in child processes, alternating ``--repeat``
+times: with the environment as given and with ``OPENBLAS_CORETYPE`` removed from it (OpenBLAS then
+picks its kernels for the CPU itself; the variable is read once, when numpy loads OpenBLAS, so it
+cannot change inside one process). Each child prints its table; the parent then prints every ratio
+side by side, so that a target missed under one set of kernels and met under the other shows as such.
+Usage: ``python scripts/bench_trainer.py [--rounds 5] [--seconds 0.5] [--only b c] [--quick] [--baseline]
+[--kernels both [--repeat 1]] [--json FILE]``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import subprocess
+import sys
+import tempfile
 
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 
+from packing.io import atomic_write
 from packing.train._benchmark import LoopBench, measure
 from packing.train._benchmark import breakdown as phases
 from packing.train._data import Sampler
@@ -335,7 +346,20 @@ def main(argv=None) -> dict:
         action="store_true",
         help="also time the old sampling stream (one word per entry, skip_below=0), interleaved",
     )
+    parser.add_argument(
+        "--kernels",
+        choices=("env", "both"),
+        default="env",
+        help="env: numpy's BLAS kernels as the environment sets them (default); both: run twice in child "
+        "processes, as set and with OPENBLAS_CORETYPE removed, and compare",
+    )
+    parser.add_argument("--repeat", type=int, default=1, help="with --kernels both: runs of each, alternated")
+    parser.add_argument("--json", metavar="FILE", help="also write the ratios to FILE (JSON)")
     args = parser.parse_args(argv)
+    if args.repeat < 1:
+        parser.error(f"--repeat must be at least 1; got {args.repeat}")
+    if args.kernels == "both":
+        return compare_kernels(argv if argv is not None else sys.argv[1:], args.repeat, args.json)
     torch = None
     if not args.no_torch:
         try:
@@ -418,7 +442,93 @@ def main(argv=None) -> dict:
                 "sampling arithmetic, elementwise work, dispatch and the optimizer)"
             )
     print(f"(goal at defaults: {GOAL}; 1000x100 target: >= 50% of the GEMM rate)")
+    if args.json:
+        summary = {
+            "blas": blas_kernels(),
+            "load": [load_before[0], load_after[0]],
+            "rows": {
+                f"{name} {label}": {k: row[k] for k in RATIO_KEYS if k in row}
+                for name, (rows, _) in results.items()
+                for label, row in rows.items()
+            },
+        }
+        with atomic_write(args.json, text=True) as fh:
+            json.dump(summary, fh, indent=1)
     return results
+
+
+#: What ``--json`` keeps of a row (and ``--kernels both`` compares).
+RATIO_KEYS = ("numpy_ms", "fraction_of_gemm", "ratio", "cpu_ratio", "kernel_floor", "kernel_floor_words")
+
+
+def _without(argv, option, takes_value):
+    """``argv`` with ``option`` (and its value) removed, in both ``--opt v`` and ``--opt=v`` forms."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+            continue
+        if a == option:
+            skip = takes_value
+            continue
+        if a.startswith(option + "="):
+            continue
+        out.append(a)
+    return out
+
+
+def compare_kernels(argv, repeat, json_path=None) -> dict:
+    """Run the benchmark in child processes with and without ``OPENBLAS_CORETYPE``; print both side by side.
+
+    The runs alternate (as set, unset, as set, ...), ``repeat`` of each; each child's own table is
+    printed as it ran. Returns ``{kind: [summary per run]}``.
+    """
+    rest = _without(_without(_without(argv, "--kernels", True), "--repeat", True), "--json", True)
+    given = os.environ.get("OPENBLAS_CORETYPE")
+    kinds = {
+        f"as set (OPENBLAS_CORETYPE={given})" if given else "as set (no OPENBLAS_CORETYPE)": dict(os.environ),
+        "OPENBLAS_CORETYPE removed": {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"},
+    }
+    runs = {kind: [] for kind in kinds}
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(repeat):
+            for j, (kind, env) in enumerate(kinds.items()):
+                out = os.path.join(tmp, f"run{r}_{j}.json")
+                print(f"=== run {r + 1} of {repeat}, numpy's BLAS {kind} ===", flush=True)
+                cmd = [sys.executable, os.path.abspath(__file__), *rest, "--json", out]
+                done = subprocess.run(cmd, env=env, check=False)
+                if done.returncode != 0:
+                    raise SystemExit(f"the benchmark run with BLAS {kind} failed (exit {done.returncode})")
+                with open(out) as fh:
+                    runs[kind].append(json.load(fh))
+    print("=== side by side (each run's value, in run order) ===")
+    for kind, summaries in runs.items():
+        print(
+            f"{kind}: {summaries[0]['blas']}; load averages "
+            + ", ".join(f"{s['load'][0]:.1f}-{s['load'][1]:.1f}" for s in summaries)
+        )
+    keys = list(next(iter(runs.values()))[0]["rows"])
+    names = list(kinds)
+    print(f"{'cfg setting':14} {'value':16} {'target':7} | " + " | ".join(f"{k[:34]:34}" for k in names))
+    for key in keys:
+        name, label = key.split(" ", 1)
+        for field in ("ratio", "cpu_ratio", "fraction_of_gemm"):
+            target = None
+            if field in ("ratio", "cpu_ratio") and (label == "defaults" or name in ("b", "c")):
+                target = f"<={TARGETS[label]}"
+            elif field == "fraction_of_gemm" and name == "c":
+                target = ">=0.5"
+            cells = []
+            for kind in names:
+                vals = [s["rows"].get(key, {}).get(field) for s in runs[kind]]
+                cells.append(" / ".join("-" if v is None else f"{v:.3f}" for v in vals))
+            if all(set(c.split(" / ")) == {"-"} for c in cells):
+                continue
+            print(f"{key:14} {field:16} {target or '':7} | " + " | ".join(f"{c:34}" for c in cells))
+    if json_path:
+        with atomic_write(json_path, text=True) as fh:
+            json.dump(runs, fh, indent=1)
+    return runs
 
 
 if __name__ == "__main__":

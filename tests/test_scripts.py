@@ -92,3 +92,35 @@ def test_a_second_run_reuses_the_cache_and_a_new_setting_does_not(tmp_path):
     assert len(list((out / ".cache").iterdir())) == 2
     driver.main(out, quick=True, force=True, seed=0)  # force recomputes (and rewrites) the entry
     assert [p.stat().st_mtime_ns for p in entries] != list(entries.values())
+
+
+def test_bench_trainer_compares_blas_kernels_in_child_processes(tmp_path, monkeypatch, capsys):
+    """``--kernels both``: one child with the environment as given, one without OPENBLAS_CORETYPE."""
+    import json
+    import os
+    import platform
+
+    if platform.machine() in ("x86_64", "AMD64"):
+        monkeypatch.setenv("OPENBLAS_CORETYPE", "Haswell")  # a kernel set every x86-64 OpenBLAS knows
+    given = "OPENBLAS_CORETYPE" in os.environ
+    out = tmp_path / "ratios.json"
+    runs = load(SCRIPTS / "bench_trainer.py").main(
+        ["--quick", "--no-torch", "--only", "a", "--kernels", "both", "--json", str(out)]
+    )
+    assert json.loads(out.read_text()) == runs
+    (as_set, removed) = runs  # in this order
+    assert len(runs[as_set]) == len(runs[removed]) == 1
+    assert "OPENBLAS_CORETYPE removed" in removed
+    assert "OPENBLAS_CORETYPE=" not in runs[removed][0]["blas"]
+    assert ("OPENBLAS_CORETYPE=Haswell" in runs[as_set][0]["blas"]) == given
+    for kind in runs:  # each child measured every setting of configuration a
+        assert set(runs[kind][0]["rows"]) == {"a defaults", "a 1 thread", "a 2 threads"}
+        assert all(row["numpy_ms"] > 0 for row in runs[kind][0]["rows"].values())
+    printed = capsys.readouterr().out
+    assert "side by side" in printed and printed.count("=== run 1 of 1") == 2
+
+
+def test_bench_trainer_refuses_a_repeat_below_one(capsys):
+    with pytest.raises(SystemExit):
+        load(SCRIPTS / "bench_trainer.py").main(["--kernels", "both", "--repeat", "0"])
+    assert "--repeat must be at least 1; got 0" in capsys.readouterr().err
