@@ -22,11 +22,16 @@ from __future__ import annotations
 
 import argparse
 import functools
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
-from bench_trainer import NumpyTrainer, problem  # a sibling script (run from scripts/)
 from threadpoolctl import threadpool_limits
+
+if str(Path(__file__).resolve().parent) not in sys.path:  # loaded by path (tests), not run from scripts/
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_trainer import NumpyTrainer, problem  # noqa: E402  (a sibling script)
 
 from packing.train._benchmark import measure
 from packing.train._data import Sampler
