@@ -162,6 +162,17 @@ def test_stop_signal_is_seen_through_pickling_and_removed():
     assert not os.path.exists(folder)
 
 
+def test_a_removed_stop_signal_reads_as_set():
+    # a worker an abort left running (its jobs shared the processes with another user's) must not
+    # run on to its budget once its search has returned and removed the signal unset
+    stop = StopSignal.create()
+    other = pickle.loads(pickle.dumps(stop))
+    assert not other.is_set()
+    stop.remove()
+    time.sleep(0.06)  # past the poll interval
+    assert not os.path.exists(os.path.dirname(stop.path)) and other.is_set()
+
+
 # Python's own SIGINT handler, or one of the caller's that raises KeyboardInterrupt too (then the
 # first Ctrl-C reaches the search as an exception rather than as a request)
 HANDLERS = {
