@@ -906,11 +906,6 @@ TRIAGED = {
         "figures.FigureRun cache_dir str",
     ),
     **_triaged(
-        "every cell of the good call is cached, so the client (a scheduler address) is never contacted",
-        "ACCEPTED-GARBAGE",
-        "sweep client str",
-    ),
-    **_triaged(
         "a missing checkpoint file starts a fresh run, which then saves it (documented)",
         "ACCEPTED-GARBAGE",
         "train_toy_model@checkpoint checkpoint file-missing",
