@@ -54,6 +54,23 @@ def reusable_executor(workers: int):
     return get_reusable_executor(max_workers=workers, timeout=WORKER_IDLE_SECONDS, env=WORKER_ENV)
 
 
+def submit(executor, workers: int, fn, *args):
+    """Return ``(executor, future)`` of ``fn(*args)``: on ``executor``, or on a new pool if it was shut down.
+
+    A search's abort shuts the shared pool down when no other jobs are in it
+    (:func:`abort_tasks`); a user that held it without a job at that moment (a
+    sweep reading its cache after its workers started) carries on in a new pool
+    of ``workers`` processes instead of failing with loky's ``ShutdownExecutorError``.
+    """
+    from joblib.externals.loky.process_executor import ShutdownExecutorError
+
+    try:
+        return executor, executor.submit(fn, *args)
+    except ShutdownExecutorError:
+        executor = reusable_executor(workers)
+        return executor, executor.submit(fn, *args)
+
+
 def abort_tasks(executor, futures) -> bool:
     """Stop ``futures`` of ``executor`` at once: kill its processes when nothing else runs in them.
 

@@ -32,7 +32,7 @@ from .._validation import (
     check_packing,
     check_rng,
 )
-from .._workers import abort_tasks, in_worker_process, reusable_executor
+from .._workers import abort_tasks, in_worker_process, reusable_executor, submit
 from ..bounds import lower_bound
 from ..constructions.polytopes import regular_polygon_lines
 from ..reference import best_found
@@ -622,9 +622,11 @@ def _parallel_run(
             executor = reusable_executor(workers)
             for w, share in enumerate(_shares(cfg.restarts, workers)):
                 cfg_w = replace(cfg, restarts=share)
-                futures.append(executor.submit(
-                    _search_worker, cfg_w, child_seeds[w], queue[w::workers], start, lb_log, end, stop, w
-                ))
+                executor, future = submit(  # on new processes if an aborted search has shut these down
+                    executor, workers,
+                    _search_worker, cfg_w, child_seeds[w], queue[w::workers], start, lb_log, end, stop, w,
+                )
+                futures.append(future)
             total = round(cfg.budget, 2) if cfg.clock == "wall" and not math.isinf(cfg.budget) else None
             desc = f"optimize_packing({cfg.n}, {cfg.d}), {workers} workers"
             t0 = time.time()
