@@ -162,6 +162,17 @@ def test_stop_signal_is_seen_through_pickling_and_removed():
     assert not os.path.exists(folder)
 
 
+def test_a_removed_stop_signal_reads_as_set():
+    # a worker an abort left running (its jobs shared the processes with another user's) must not
+    # run on to its budget once its search has returned and removed the signal unset
+    stop = StopSignal.create()
+    other = pickle.loads(pickle.dumps(stop))
+    assert not other.is_set()
+    stop.remove()
+    time.sleep(0.06)  # past the poll interval
+    assert not os.path.exists(os.path.dirname(stop.path)) and other.is_set()
+
+
 # Python's own SIGINT handler, or one of the caller's that raises KeyboardInterrupt too (then the
 # first Ctrl-C reaches the search as an exception rather than as a request)
 HANDLERS = {
@@ -251,3 +262,90 @@ def test_a_second_ctrl_c_aborts_the_parallel_search_and_kills_its_workers(handle
     assert processes_left(workers) == []  # killed, not running on with the search
     out, err = proc.communicate(timeout=300)
     assert proc.returncode == 0 and out.split() == ["restarts", "2"], (out, err)
+
+
+def test_aborting_a_search_leaves_a_sweep_and_a_search_of_other_threads_their_workers(tmp_path):
+    # the worker processes are shared (packing._workers): killing them ended the other users' jobs
+    # with loky's ShutdownExecutorError, the sweep's and the other search's alike
+    script = textwrap.dedent(
+        """
+        import sys, threading, time
+        from packing import optimize_packing, sweep
+        out = {{}}
+        def run(name, call):
+            try:
+                out[name] = call()
+            except BaseException as e:
+                out[name] = f"{{type(e).__name__}}: {{e}}"
+        others = [
+            threading.Thread(target=run, args=("sweep", lambda: sweep(
+                "optimize_packing", {{"n": [12], "d": [3], "budget": [0.3]}}, seeds=4,
+                cache_dir={folder!r}, n_jobs=2, progress=False))),
+            threading.Thread(target=run, args=("search", lambda: optimize_packing(
+                20, 4, rng=0, restarts=4, workers=2, progress=False))),
+        ]
+        def launch():  # once this search's workers are busy, the others queue their jobs
+            sys.stdin.readline()
+            for t in others:
+                t.start()
+            from joblib.externals.loky import reusable_executor
+            for _ in range(1200):
+                jobs = [w.fn.__name__ for w in list(reusable_executor._executor._pending_work_items.values())]
+                if jobs.count("_search_worker") == 4 and "compute_chunk" in jobs:
+                    break
+                time.sleep(0.1)
+            print("others", jobs, flush=True)
+        launcher = threading.Thread(target=launch)
+        launcher.start()
+        print("start", flush=True)
+        try:
+            r = {search}
+        except KeyboardInterrupt:
+            print("KeyboardInterrupt", flush=True)
+        else:
+            raise SystemExit(r.stopping_reason)
+        launcher.join()
+        for t in others:
+            t.join()
+        table, result = out["sweep"], out["search"]
+        print(sorted(set(table.status)) if hasattr(table, "status") else table, flush=True)
+        print(result.stopping_reason if hasattr(result, "stopping_reason") else result, flush=True)
+        """
+    ).format(search=SLOW_TO_STOP, folder=str(tmp_path))
+    errors = open(tmp_path / "stderr", "w")  # a file: reading a pipe after readline may lose lines
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script],
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=errors,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    try:
+        assert proc.stdout.readline().strip() == "start"
+        workers = wait_until_workers_compute(proc.pid)
+        proc.stdin.write("\n")
+        proc.stdin.flush()
+        line = proc.stdout.readline()  # the others' jobs are queued
+        assert line.startswith("others") and line.count("_search_worker") == 4, line
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.4)
+        proc.send_signal(signal.SIGINT)  # abort, while the workers are inside the search's long stage
+        t = time.perf_counter()
+        line = proc.stdout.readline()
+        seconds = time.perf_counter() - t
+        assert line.strip() == "KeyboardInterrupt", line
+        assert seconds < 20, seconds  # the call is aborted at once ...
+        left = processes_left(workers, timeout=0.0)
+        proc.wait(timeout=400)
+        out = proc.stdout.read()
+    finally:
+        proc.kill()
+        errors.close()
+    err = (tmp_path / "stderr").read_text()
+    assert proc.returncode == 0, err
+    assert out.splitlines() == ["['computed']", "restarts"], (out, err)  # the others' results
+    # the processes, in which the others' jobs waited, were not killed: the search's two jobs ran
+    # on to the end of their stage (up to about 23 CPU seconds), then the others' jobs
+    assert len(left) == 2, left

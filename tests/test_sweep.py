@@ -343,6 +343,30 @@ def test_workers_start_for_cells_to_compute_and_not_for_a_finished_sweep(tmp_pat
     assert len(_worker_pids()) == 2
 
 
+def test_a_sweep_whose_workers_an_aborted_search_shut_down_carries_on_in_new_ones(tmp_path, monkeypatch):
+    # a parallel search aborted (a second Ctrl-C) in another thread shuts the shared processes down
+    # when no other jobs are in them (packing._workers.abort_tasks): so between a sweep's warm-up
+    # jobs and its first cells (while it reads its cache), which raised loky's ShutdownExecutorError
+    from concurrent.futures import wait
+
+    from packing._workers import abort_tasks
+    from packing.sweep import _engine
+
+    started = _engine.start_workers
+
+    def start_then_abort(task, workers):
+        executor = started(task, workers)
+        wait([executor.submit(os.getpid) for _ in range(workers)])  # after the warm-ups
+        assert abort_tasks(executor, [])  # nothing else in the pool: the processes are killed
+        return executor
+
+    monkeypatch.setattr(_engine, "start_workers", start_then_abort)
+    register_task("test-pid", _pid_task, replace=True)
+    table = sweep("test-pid", {"x": list(range(6))}, cache_dir=tmp_path, n_jobs=2, progress=False)
+    assert list(table["status"]) == ["computed"] * 6 and table["x"].tolist() == list(range(6))
+    assert set(table["pid"]) <= _worker_pids()  # in the new processes
+
+
 def test_adaptive_chunks_follow_the_cells_times_and_shrink_at_the_end():
     from packing.sweep._engine import CHUNK_SECONDS, _Chunks
 

@@ -48,16 +48,20 @@ class StopSignal:
         self._seen = True
 
     def is_set(self) -> bool:
-        """Whether the signal has been set (looks at the disk at most every ``POLL_SECONDS``)."""
+        """Whether the signal has been set or removed (looks at the disk at most every ``POLL_SECONDS``).
+
+        A removed signal counts as set: a worker still running when its search has
+        returned (an abort that left it running, see ``driver._abort``) stops too.
+        """
         if not self._seen:
             now = time.perf_counter()
             if now >= self._next:
                 self._next = now + POLL_SECONDS
-                self._seen = os.path.exists(self.path)
+                self._seen = os.path.exists(self.path) or not os.path.isdir(os.path.dirname(self.path))
         return self._seen
 
     def remove(self) -> None:
-        """Delete the signal's folder (the caller's, once every worker has returned)."""
+        """Delete the signal's folder (the caller's, once its search returns or raises): it reads as set."""
         shutil.rmtree(os.path.dirname(self.path), ignore_errors=True)
 
     def __reduce__(self):  # a worker gets the path, not the caller's cached state

@@ -32,7 +32,7 @@ from .._validation import (
     check_packing,
     check_rng,
 )
-from .._workers import in_worker_process, reusable_executor
+from .._workers import abort_tasks, in_worker_process, reusable_executor, submit
 from ..bounds import lower_bound
 from ..constructions.polytopes import regular_polygon_lines
 from ..reference import best_found
@@ -622,9 +622,11 @@ def _parallel_run(
             executor = reusable_executor(workers)
             for w, share in enumerate(_shares(cfg.restarts, workers)):
                 cfg_w = replace(cfg, restarts=share)
-                futures.append(executor.submit(
-                    _search_worker, cfg_w, child_seeds[w], queue[w::workers], start, lb_log, end, stop, w
-                ))
+                executor, future = submit(  # on new processes if an aborted search has shut these down
+                    executor, workers,
+                    _search_worker, cfg_w, child_seeds[w], queue[w::workers], start, lb_log, end, stop, w,
+                )
+                futures.append(future)
             total = round(cfg.budget, 2) if cfg.clock == "wall" and not math.isinf(cfg.budget) else None
             desc = f"optimize_packing({cfg.n}, {cfg.d}), {workers} workers"
             t0 = time.time()
@@ -640,7 +642,7 @@ def _parallel_run(
                     bar.set(round(time.time() - t0, 2))
         except KeyboardInterrupt:
             if interrupted:  # a second Ctrl-C while the workers finish their stage: abort
-                _abort(executor)
+                _abort(executor, futures)
                 raise
             interrupted = True  # the first (as an exception): the workers stop and hand back their best
             stop.set()
@@ -688,18 +690,21 @@ def _wait_or_abort(executor, futures) -> None:
     try:
         wait(futures)
     except KeyboardInterrupt:
-        _abort(executor)
+        _abort(executor, futures)
         raise
 
 
-def _abort(executor) -> None:
+def _abort(executor, futures) -> None:
     """Kill the worker processes of this search at once (the next parallel call starts new ones).
 
     Only killing stops a worker inside a long stage; and a worker left to run would hold
-    up this process's exit, which waits for the executor's running jobs.
+    up this process's exit, which waits for the executor's running jobs. But the processes
+    are shared (:mod:`packing._workers`): while a sweep or another search of this process has
+    jobs in them, they are not killed (that would end those jobs with an error); this
+    search's queued jobs are cancelled and its running ones stop after their stage.
     """
     if executor is not None:
-        executor.shutdown(wait=True, kill_workers=True)
+        abort_tasks(executor, futures)
 
 
 # ----------------------------------------------------------------------------- public entry point
@@ -881,7 +886,11 @@ def optimize_packing(
         A second Ctrl-C while a parallel search waits for its workers to stop
         after the first: nothing is returned, and the worker processes are killed
         at once (joblib's reusable loky executor they belong to is shut down; the
-        next parallel call, or :func:`packing.sweep`, starts new ones).
+        next parallel call, or :func:`packing.sweep`, starts new ones). While a
+        sweep or a search in another thread of this process has jobs in those
+        processes, they are not killed (that would end those jobs with an
+        error): this search's queued jobs are dropped and its running ones stop
+        in the background after their stage.
 
     Examples
     --------

@@ -14,6 +14,7 @@ from .._progress import check_progress, progress_bar
 from .._results import Savable, result_bytes
 from .._validation import _describe, check_memory
 from .._workers import WORKER_ENV, WORKER_IDLE_SECONDS, reusable_executor  # noqa: F401 (re-exported)
+from .._workers import submit as submit_job
 from ._cache import (
     SweepCell,
     canonical,
@@ -567,7 +568,7 @@ def start_workers(task: SweepTask, workers: int):
     """
     executor = reusable_executor(workers)
     for _ in range(workers):
-        executor.submit(_warm_up, task)
+        executor, _ = submit_job(executor, workers, _warm_up, task)
     return executor
 
 
@@ -607,9 +608,11 @@ def _run_local(task: SweepTask, todo: list, workers: int, folder: Path, chunk: i
     pending = set()
 
     def submit() -> None:
+        nonlocal executor
         items = next(source, None)
-        if items is not None:
-            pending.add(executor.submit(compute_chunk, task, items, str(folder)))
+        if items is not None:  # on new processes if an aborted search has shut these down
+            executor, future = submit_job(executor, workers, compute_chunk, task, items, str(folder))
+            pending.add(future)
 
     try:
         for _ in range(2 * n):
