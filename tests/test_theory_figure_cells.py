@@ -122,3 +122,11 @@ def test_scaled_steps_give_sparse_cells_the_reference_number_of_active_examples_
 def test_scaled_steps_bad_input_names_the_argument(kwargs, message):
     with pytest.raises((TypeError, ValueError), match=message.replace("(", r"\(").replace("]", r"\]")):
         tp.scaled_steps(**kwargs)
+
+
+def test_the_agreement_title_counts_cells_and_never_rounds_a_difference_away():
+    predicted = np.full((20, 20), "A")
+    trained = predicted.copy()
+    assert tp.agreement_title(predicted, trained) == "agree in 400 of 400 cells"
+    trained[3, 7] = trained[5, 7] = "S"  # two cells of 400 differ: 99.5%, which ".0%" printed as "100%"
+    assert tp.agreement_title(predicted, trained) == "agree in 398 of 400 cells"

@@ -422,6 +422,12 @@ def _extent(x, y):
     return [x[0] - hx, x[-1] + hx, y[-1] - hy, y[0] + hy]
 
 
+def agreement_title(predicted, trained) -> str:
+    """``"agree in k of m cells"``: counts, not a rounded percentage (398 of 400 is not "100%")."""
+    same = int(np.sum(np.asarray(predicted) == np.asarray(trained)))
+    return f"agree in {same} of {np.size(predicted)} cells"
+
+
 def draw_phases(fig, axes, diagrams) -> None:
     """One row per diagram: predicted | trained | disagreement, log axes (importance, density).
 
@@ -461,7 +467,7 @@ def draw_phases(fig, axes, diagrams) -> None:
             aspect="auto",
             interpolation="nearest",
         )
-        row[2].set_title(f"{system}\nagree in {pd.agreement:.0%} of cells")
+        row[2].set_title(f"{system}\n{agreement_title(pd.predicted, pd.trained)}")
         row[0].set_ylabel("density of all features")
         for ax in row:
             for which, lo, hi in ((ax.xaxis, ext[0], ext[1]), (ax.yaxis, ext[2], ext[3])):
