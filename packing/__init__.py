@@ -10,6 +10,7 @@ re-exported here, explicitly, so that readers, IDEs and type checkers see them.
 
 __version__ = "0.4.1"
 
+from ._environment import environment_info
 from ._limits import ResourceLimitError, get_memory_limit, set_memory_limit
 from .analytic import (
     PairSpectrum,
@@ -241,6 +242,7 @@ from .train import (
 
 __all__ = [
     "__version__",
+    "environment_info",
     "ResourceLimitError",
     "get_memory_limit",
     "set_memory_limit",

@@ -38,6 +38,35 @@ def _cmd_stats(args) -> dict:
     return out
 
 
+def _info_text(out: dict) -> str:
+    """``packing info`` for reading: one line per fact, the notes last."""
+    blas = out["blas"]
+    optional = ", ".join(f"{k} {v or '-'}" for k, v in out["optional"].items())
+    lines = [
+        f"packing {out['packing']} on Python {out['python']} ({out['platform']})",
+        f"numpy {out['numpy']}, scipy {out['scipy']}",
+        f"optional packages: {optional}",
+        f"cores: {out['cores_available']} available to this process ({out['cpu_count']} logical CPUs); "
+        f"the trainers use {out['cores_available']} by default",
+        f"CPU SIMD: {out['simd'] or 'unknown'}",
+        "numpy BLAS: not found"
+        if blas is None
+        else f"numpy BLAS: {blas['library']} {blas['version']}, {blas['kernels']} kernels, "
+        f"{blas['threading_layer']} threading, {blas['threads']} threads",
+        f"OPENBLAS_CORETYPE: {out['openblas_coretype'] or 'not set'}",
+    ]
+    lines += [f"note: {note}" for note in out["notes"]]
+    return "\n".join(lines)
+
+
+def _cmd_info(args) -> dict:
+    from .._environment import environment_info
+
+    out = environment_info()
+    _emit(out, args, None if args.json else _info_text(out))
+    return out
+
+
 def _cmd_bounds(args) -> dict:
     from ..bounds import bound_table, lower_bound
 

@@ -13,6 +13,7 @@ from ._commands import (
     _cmd_best_known,
     _cmd_bounds,
     _cmd_certify,
+    _cmd_info,
     _cmd_pack,
     _cmd_partition,
     _cmd_stats,
@@ -324,6 +325,7 @@ def _table_path(text: str) -> Path:
 
 
 _COMMANDS: dict[str, Callable] = {
+    "info": _cmd_info,
     "stats": _cmd_stats,
     "bounds": _cmd_bounds,
     "best-known": _cmd_best_known,

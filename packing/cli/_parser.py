@@ -108,6 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     st.add_argument("--atol", type=_float, default=None, help="|cos| below this counts as orthogonal")
 
+    add(
+        "info",
+        "what the toolkit runs on: versions, the cores it may use, numpy's BLAS and the kernels it runs "
+        "(with a note when the environment slows them down)",
+        [common],
+    )
+
     bd = add("bounds", "coherence lower bounds for N lines in R^D", [common])
     bd.add_argument("n", type=int, metavar="N", help="number of lines (>= 1)")
     bd.add_argument("d", type=int, metavar="D", help="dimension (>= 1)")

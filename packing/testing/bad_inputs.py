@@ -16,6 +16,7 @@ NO_ARGUMENTS = (
     "icosahedron_lines",
     "equiangular_lines_28",
     "get_memory_limit",
+    "environment_info",
     "sweep_tasks",
     "default_block_shapes",
 )
