@@ -8,8 +8,8 @@ runs. OpenBLAS picks its kernels for the CPU when numpy loads it, unless
 ``OPENBLAS_CORETYPE`` names others: on a CPU with AVX-512, ``Haswell`` (AVX2)
 kernels ran float32 matrix products at about half the rate of the ``SkylakeX``
 ones on the project's machine (123-127 against 229-235 GFLOP/s on a 1024³
-product, one thread, 2026-12-01), and the 1000 x 100 toy model trained 1.6x
-slower at one thread (321 against 203 ms a step; ``scripts/bench_trainer.py
+product, one thread, 2026-12-01), and the 1000 x 100 toy model trained 1.5-1.6x
+slower at one thread (315-321 against 203-205 ms a step; ``scripts/bench_trainer.py
 --kernels both``). The variable is read once,
 when numpy is imported, so it must be changed before Python starts.
 """
