@@ -225,6 +225,15 @@ def test_ctrl_c_returns_the_workers_best_so_far(handler):
 # A search whose workers take long to stop: a finite p descends in one L-BFGS stage, which never
 # looks at the stop signal; at (2500, 50) and p = 4 one restart takes about 23 CPU seconds.
 SLOW_TO_STOP = "optimize_packing(2500, 50, p=4, rng=0, budget=600, workers=2)"
+# That search in a subprocess script, at its top level: "start", then "KeyboardInterrupt" once a
+# Ctrl-C aborts it (a search that returns instead exits with its stopping reason).
+ABORTED = f"""print("start", flush=True)
+try:
+    r = {SLOW_TO_STOP}
+except KeyboardInterrupt:
+    print("KeyboardInterrupt", flush=True)
+else:
+    raise SystemExit(r.stopping_reason)"""
 
 
 @pytest.mark.parametrize("handler", sorted(HANDLERS))
@@ -234,18 +243,12 @@ def test_a_second_ctrl_c_aborts_the_parallel_search_and_kills_its_workers(handle
         import signal
         from packing import optimize_packing
         {handler}
-        print("start", flush=True)
-        try:
-            r = {search}
-        except KeyboardInterrupt:
-            print("KeyboardInterrupt", flush=True)
-        else:
-            raise SystemExit(r.stopping_reason)
+        {aborted}
         # the next parallel search starts new workers
         r = optimize_packing(20, 4, rng=0, restarts=2, workers=2)
         print(r.stopping_reason, r.restarts, flush=True)
         """
-    ).format(handler=HANDLERS[handler], search=SLOW_TO_STOP)
+    ).format(handler=HANDLERS[handler], aborted=ABORTED)
     proc = start_script(script)
     assert proc.stdout.readline().strip() == "start"
     workers = wait_until_workers_compute(proc.pid)  # both inside their long first restart
@@ -297,13 +300,7 @@ def test_aborting_a_search_leaves_a_sweep_and_a_search_of_other_threads_their_wo
             print("others", jobs, flush=True)
         launcher = threading.Thread(target=launch)
         launcher.start()
-        print("start", flush=True)
-        try:
-            r = {search}
-        except KeyboardInterrupt:
-            print("KeyboardInterrupt", flush=True)
-        else:
-            raise SystemExit(r.stopping_reason)
+        {aborted}
         launcher.join()
         for t in others:
             t.join()
@@ -311,7 +308,7 @@ def test_aborting_a_search_leaves_a_sweep_and_a_search_of_other_threads_their_wo
         print(sorted(set(table.status)) if hasattr(table, "status") else table, flush=True)
         print(result.stopping_reason if hasattr(result, "stopping_reason") else result, flush=True)
         """
-    ).format(search=SLOW_TO_STOP, folder=str(tmp_path))
+    ).format(aborted=ABORTED, folder=str(tmp_path))
     errors = open(tmp_path / "stderr", "w")  # a file: reading a pipe after readline may lose lines
     proc = subprocess.Popen(
         [sys.executable, "-c", script],
