@@ -356,8 +356,13 @@ def test_a_sweep_whose_workers_an_aborted_search_shut_down_carries_on_in_new_one
 
     def start_then_abort(task, workers):
         executor = started(task, workers)
-        wait([executor.submit(os.getpid) for _ in range(workers)])  # after the warm-ups
-        assert abort_tasks(executor, [])  # nothing else in the pool: the processes are killed
+        wait([executor.submit(os.getpid) for _ in range(workers)])
+        # once the warm-ups have finished too (a slow worker may still import while the other has
+        # run both getpid jobs; CI met that under load), nothing else is in the pool: killed
+        deadline = time.monotonic() + 120
+        while not abort_tasks(executor, []):
+            assert time.monotonic() < deadline, "the sweep's warm-up jobs never finished"
+            time.sleep(0.05)
         return executor
 
     monkeypatch.setattr(_engine, "start_workers", start_then_abort)
