@@ -16,6 +16,7 @@ when numpy is imported, so it must be changed before Python starts.
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import os
 import platform
@@ -24,7 +25,8 @@ import numpy as np
 
 __all__ = ["environment_info"]
 
-#: OpenBLAS kernel sets (``threadpoolctl``'s ``architecture``) that use AVX-512; compared in lower case.
+#: OpenBLAS's names of the kernels that use 512-bit vectors (``threadpoolctl``'s ``architecture``, in
+#: lower case): the toy kernel's padding (``padded_width``) and :func:`kernel_note` depend on them.
 AVX512_KERNELS = frozenset({"skylakex", "cooperlake", "sapphirerapids"})
 #: Optional packages whose presence changes what the toolkit offers.
 OPTIONAL = ("torch", "dask", "distributed", "safetensors", "pandas", "xarray", "joblib", "tqdm")
@@ -43,7 +45,7 @@ def _cpu_features() -> dict[str, bool] | None:
     """Return numpy's run-time CPU feature detection (``{"AVX512F": True, ...}``), or None if not found."""
     for module in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):
         try:
-            features = getattr(__import__(module, fromlist=["__cpu_features__"]), "__cpu_features__", None)
+            features = getattr(importlib.import_module(module), "__cpu_features__", None)
         except ImportError:
             continue
         if isinstance(features, dict):
@@ -51,7 +53,7 @@ def _cpu_features() -> dict[str, bool] | None:
     return None
 
 
-def _blas() -> dict | None:
+def numpy_blas() -> dict | None:
     """Return numpy's BLAS as ``threadpoolctl`` sees it: library, version, kernels, threads (or None)."""
     from threadpoolctl import threadpool_info
 
@@ -67,6 +69,11 @@ def _blas() -> dict | None:
     return None
 
 
+def runs_avx512_kernels(library, kernels) -> bool:
+    """Whether a BLAS (as :func:`numpy_blas` reports it) is an OpenBLAS running its AVX-512 kernels."""
+    return library == "openblas" and str(kernels).lower() in AVX512_KERNELS
+
+
 def kernel_note(library, kernels, coretype, avx512) -> str | None:
     """Return a warning when ``OPENBLAS_CORETYPE`` makes OpenBLAS run kernels older than the CPU's, else None.
 
@@ -76,7 +83,7 @@ def kernel_note(library, kernels, coretype, avx512) -> str | None:
     """
     if not coretype or library != "openblas" or not avx512 or not kernels:
         return None
-    if str(kernels).lower() in AVX512_KERNELS:
+    if runs_avx512_kernels(library, kernels):
         return None
     return (
         f"OPENBLAS_CORETYPE={coretype} in the environment makes OpenBLAS run its {kernels} kernels on a CPU "
@@ -109,7 +116,7 @@ def environment_info() -> dict:
 
     features = _cpu_features()
     simd = None if features is None else next((s for s in SIMD if features.get(s)), None)
-    blas = _blas()
+    blas = numpy_blas()
     coretype = os.environ.get("OPENBLAS_CORETYPE") or None
     avx512 = None if features is None else features.get("AVX512F", False)
     notes = []

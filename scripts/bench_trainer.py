@@ -82,8 +82,9 @@ import sys
 import tempfile
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
+from packing._environment import numpy_blas
 from packing.io import atomic_write
 from packing.train._benchmark import LoopBench, measure
 from packing.train._benchmark import breakdown as phases
@@ -322,16 +323,12 @@ def blas_kernels() -> str:
     (measured 134 against 247 GFLOP/s on 1024³, one thread, 2026-12-01), while PyTorch's own
     kernels are not affected, so the ratios depend on it.
     """
-    blas = [info for info in threadpool_info() if info.get("user_api") == "blas"]
-    if not blas:
+    blas = numpy_blas()
+    if blas is None:
         return "numpy BLAS: not found by threadpoolctl"
-    info = blas[0]
     forced = os.environ.get("OPENBLAS_CORETYPE")
     note = f" (OPENBLAS_CORETYPE={forced} set in the environment)" if forced else ""
-    return (
-        f"numpy BLAS: {info.get('internal_api')} {info.get('version')}, "
-        f"{info.get('architecture', 'unknown')} kernels{note}"
-    )
+    return f"numpy BLAS: {blas['library']} {blas['version']}, {blas['kernels'] or 'unknown'} kernels{note}"
 
 
 def main(argv=None) -> dict:

@@ -12,7 +12,7 @@ import pytest
 from threadpoolctl import threadpool_info
 
 import packing
-from packing._environment import AVX512_KERNELS, kernel_note
+from packing._environment import AVX512_KERNELS, kernel_note, runs_avx512_kernels
 from packing.cli import main
 from packing.train._parallel import available_cpus
 
@@ -115,3 +115,18 @@ def test_a_forced_coretype_is_seen_and_warned_about_on_an_avx512_cpu():
     assert len(forced["notes"]) == (1 if avx512 else 0)
     if avx512:
         assert free["blas"]["kernels"].lower() in AVX512_KERNELS  # what OpenBLAS picks by itself here
+
+
+@pytest.mark.parametrize(
+    "library, kernels, expected",
+    [
+        ("openblas", "SkylakeX", True),
+        ("openblas", "SAPPHIRERAPIDS", True),
+        ("openblas", "Haswell", False),
+        ("mkl", "SkylakeX", False),
+        ("openblas", None, False),
+    ],
+)
+def test_runs_avx512_kernels_is_openblas_with_a_512_bit_kernel_set(library, kernels, expected):
+    # the one rule the toy kernel's padding (blas_has_avx512) and the kernel note both use
+    assert runs_avx512_kernels(library, kernels) is expected

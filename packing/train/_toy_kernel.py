@@ -10,6 +10,7 @@ import functools
 
 import numpy as np
 
+from .._environment import numpy_blas, runs_avx512_kernels
 from ._kernel import CHUNK_ENTRIES, ROW_STEP, BlockedKernel, gather_nonzero_rows, row_chunks, rowdot
 
 __all__: list[str] = []
@@ -171,22 +172,11 @@ def _rows_from_positions(where, n, R):
     return ptr, cols
 
 
-#: OpenBLAS's names of the kernels that use 512-bit vectors (16 float32 lanes).
-AVX512_KERNELS = frozenset({"skylakex", "cooperlake", "sapphirerapids"})
-
-
 @functools.cache
 def blas_has_avx512() -> bool:
     """Whether numpy's BLAS is an OpenBLAS running its AVX-512 kernels (threadpoolctl; False if unknown)."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:  # pragma: no cover - a dependency of the package
-        return False
-    return any(
-        info.get("internal_api") == "openblas" and str(info.get("architecture", "")).lower() in AVX512_KERNELS
-        for info in threadpool_info()
-        if info.get("user_api") == "blas"
-    )
+    blas = numpy_blas()
+    return blas is not None and runs_avx512_kernels(blas["library"], blas["kernels"])
 
 
 def padded_width(d, avx512=False):
