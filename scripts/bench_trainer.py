@@ -101,6 +101,14 @@ CONFIGS = {  # name: (n_features, d, instances, batch)
 QUICK = {"a": (5, 2, 10, 256), "b": (40, 8, 4, 256), "c": (100, 100, 2, 256)}  # c: one sparse instance
 TARGETS = {"defaults": 0.25, "1 thread": 0.2, "2 threads": 0.2}  # matched targets: configs b and c
 GOAL = 0.2
+GEMM_TARGET = 0.5  # configuration c's share of the GEMM rate
+
+
+def ratio_target(name, label):
+    """Issue 18's bound on numpy/torch for configuration ``name`` at ``label``, or None where none applies."""
+    return TARGETS[label] if label == "defaults" or name in ("b", "c") else None
+
+
 MAX_STEPS = 100_000  # loss-history rows allocated for a benchmark loop
 
 
@@ -400,8 +408,7 @@ def main(argv=None) -> dict:
                 f"{row['gflops']:6.1f} {row['gemm_gflops']:9.1f} {100 * row['fraction_of_gemm']:4.0f}%"
             )
             if torch is not None:
-                applies = label == "defaults" or name in ("b", "c")
-                target = TARGETS[label] if applies else None
+                target = ratio_target(name, label)
                 verdict = "" if target is None else ("yes" if row["ratio"] <= target else "NO")
                 line += f" | {row['einsum_ms']:9.3f} {row['bmm_ms']:9.3f} | {row['ratio']:5.3f} "
                 line += f"{verdict + (f' <={target}' if target else ''):>6} {row['floor']:5.3f}"
@@ -438,7 +445,7 @@ def main(argv=None) -> dict:
                 f"{one['kernel_floor_words']:.3f} (the rest of its cpu ratio {one['cpu_ratio']:.3f} is "
                 "sampling arithmetic, elementwise work, dispatch and the optimizer)"
             )
-    print(f"(goal at defaults: {GOAL}; 1000x100 target: >= 50% of the GEMM rate)")
+    print(f"(goal at defaults: {GOAL}; 1000x100 target: >= {GEMM_TARGET:.0%} of the GEMM rate)")
     if args.json:
         summary = {
             "blas": blas_kernels(),
@@ -511,10 +518,10 @@ def compare_kernels(argv, repeat, json_path=None) -> dict:
         name, label = key.split(" ", 1)
         for field in ("ratio", "cpu_ratio", "fraction_of_gemm"):
             target = None
-            if field in ("ratio", "cpu_ratio") and (label == "defaults" or name in ("b", "c")):
-                target = f"<={TARGETS[label]}"
+            if field in ("ratio", "cpu_ratio") and ratio_target(name, label) is not None:
+                target = f"<={ratio_target(name, label)}"
             elif field == "fraction_of_gemm" and name == "c":
-                target = ">=0.5"
+                target = f">={GEMM_TARGET}"
             cells = []
             for kind in names:
                 vals = [s["rows"].get(key, {}).get(field) for s in runs[kind]]
