@@ -181,13 +181,14 @@ HANDLERS = {
 }
 
 
-def start_script(script):
-    """Run ``script`` in a Python subprocess with SIGINT at its default, as from a terminal (pipes open)."""
+def start_script(script, stdin=None, stderr=subprocess.PIPE):
+    """Run ``script`` in a Python subprocess with SIGINT at its default, as from a terminal (stdout piped)."""
     return subprocess.Popen(
         [sys.executable, "-c", script],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
+        stdin=stdin,
         stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
@@ -310,15 +311,7 @@ def test_aborting_a_search_leaves_a_sweep_and_a_search_of_other_threads_their_wo
         """
     ).format(aborted=ABORTED, folder=str(tmp_path))
     errors = open(tmp_path / "stderr", "w")  # a file: reading a pipe after readline may lose lines
-    proc = subprocess.Popen(
-        [sys.executable, "-c", script],
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=errors,
-        text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
+    proc = start_script(script, stdin=subprocess.PIPE, stderr=errors)
     try:
         assert proc.stdout.readline().strip() == "start"
         workers = wait_until_workers_compute(proc.pid)
